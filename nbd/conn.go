@@ -1,0 +1,91 @@
+package nbd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// errBroken is returned by replies on a connection whose earlier reply failed.
+var errBroken = errors.New("connection broken by an earlier failed reply")
+
+// readBufferBytes is the size of the buffered reader on each connection: requests headers and
+// small write payloads arrive in few syscalls; large payloads bypass it.
+const readBufferBytes = 64 << 10
+
+// conn is one client connection. The reader goroutine (serve) owns br, the negotiation state
+// and the export fields; they are fixed before any worker starts. wmu serializes whole replies
+// on nc. inflight counts requests handed to workers; sem bounds them.
+type conn struct {
+	s   *Server
+	nc  net.Conn
+	br  *bufio.Reader
+	wmu sync.Mutex
+	// scratch holds simple reply headers while wmu is held.
+	scratch [simpleReplyBytes]byte
+
+	noZeroes   bool
+	structured bool
+	metaAlloc  bool   // base:allocation selected for the export in use
+	metaName   string // export name the meta context was set for
+	metaSet    bool
+
+	name     string
+	exp      Export
+	release  func()
+	sizeB    int64
+	readOnly bool
+
+	inflight sync.WaitGroup
+	running  atomic.Int32
+	sem      chan struct{}
+	broken   atomic.Bool // a reply could not be written: the connection is going down
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	return &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, readBufferBytes), sem: make(chan struct{}, s.maxInFlight())}
+}
+
+// serve runs the whole life of the connection: negotiation, transmission, then the final
+// flush, close and release.
+func (c *conn) serve(ctx context.Context) {
+	remote := c.nc.RemoteAddr()
+	defer c.nc.Close()
+	stop := context.AfterFunc(ctx, func() { c.nc.SetReadDeadline(time.Now()) })
+	defer stop()
+
+	c.nc.SetDeadline(time.Now().Add(c.s.handshakeTimeout()))
+	ok, err := c.negotiate()
+	if err != nil {
+		c.s.logf("nbd: client %s: negotiation: %v", remote, err)
+	}
+	if !ok {
+		return
+	}
+	defer c.release()
+	c.nc.SetDeadline(time.Time{})
+	if ctx.Err() != nil {
+		c.finish(remote)
+		return
+	}
+	c.s.logf("nbd: client %s: export %q open (%d bytes, read-only %v, structured %v)", remote, c.name, c.sizeB, c.readOnly, c.structured)
+	if err := c.transmit(); err != nil && ctx.Err() == nil {
+		c.s.logf("nbd: client %s: export %q: %v", remote, c.name, err)
+	}
+	c.finish(remote)
+}
+
+// finish waits for the requests in flight and flushes a writable export.
+func (c *conn) finish(remote net.Addr) {
+	c.inflight.Wait()
+	if !c.readOnly {
+		if err := c.exp.Flush(); err != nil {
+			c.s.logf("nbd: client %s: export %q: flush at disconnect: %v", remote, c.name, err)
+		}
+	}
+	c.s.logf("nbd: client %s: export %q closed", remote, c.name)
+}

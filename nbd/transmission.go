@@ -1,0 +1,199 @@
+package nbd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/pojntfx/go-nbd/pkg/protocol"
+)
+
+// zeroBuf is written by WRITE_ZEROES on exports without a ZeroWriter; WriterAt must not modify it.
+var zeroBuf = make([]byte, 1<<20)
+
+// transmit reads requests until NBD_CMD_DISC, EOF or an error that loses the framing. Each
+// valid request runs on its own goroutine (at most MaxInFlight at once) unless it is the only
+// request in flight and no other is waiting in the read buffer, in which case it runs inline:
+// a client at queue depth 1 then pays no goroutine hand-off. Replies go out in completion order.
+func (c *conn) transmit() error {
+	var hb [requestHeaderBytes]byte
+	maxBytes := c.s.maxRequestBytes()
+	for {
+		if _, err := io.ReadFull(c.br, hb[:]); err != nil {
+			if errors.Is(err, io.EOF) || c.broken.Load() {
+				return nil
+			}
+			return fmt.Errorf("request header: %w", err)
+		}
+		h, err := decodeRequest(hb[:])
+		if err != nil {
+			return err
+		}
+		if h.Type == cmdDisc {
+			return nil
+		}
+		errno, msg := checkRequest(&h, c.sizeB, c.readOnly, c.structured, c.metaAlloc, maxBytes)
+		var buf *ioBuf
+		if n := payloadBytes(&h); n > 0 {
+			if n > maxBytes {
+				c.replyError(&h, errno, msg)
+				return fmt.Errorf("write of %d bytes at %d: above the maximum %d, cannot skip the payload", n, h.Offset, maxBytes)
+			}
+			buf = c.s.pool.get(int(n))
+			if _, err := io.ReadFull(c.br, buf.data(int(n))); err != nil {
+				c.s.pool.put(buf)
+				return fmt.Errorf("write payload of %d bytes at %d: %w", n, h.Offset, err)
+			}
+		}
+		if errno != 0 {
+			c.s.logf("nbd: export %q: request %#x: %s", c.name, h.Handle, msg)
+			if buf != nil {
+				c.s.pool.put(buf)
+			}
+			if err := c.replyError(&h, errno, msg); err != nil {
+				return err
+			}
+			continue
+		}
+		c.sem <- struct{}{}
+		c.inflight.Add(1)
+		if c.running.Add(1) == 1 && c.br.Buffered() == 0 {
+			c.handle(h, buf)
+			continue
+		}
+		go c.handle(h, buf)
+	}
+}
+
+// handle runs one validated request and sends its reply; buf holds a WRITE's payload.
+func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf) {
+	defer func() {
+		c.running.Add(-1)
+		<-c.sem
+		c.inflight.Done()
+	}()
+	if buf != nil {
+		defer c.s.pool.put(buf)
+	}
+	var err error
+	switch h.Type {
+	case cmdRead:
+		c.read(&h)
+		return
+	case cmdBlockStatus:
+		c.blockStatus(&h)
+		return
+	case cmdWrite:
+		_, err = c.exp.WriteAt(buf.data(int(h.Length)), int64(h.Offset))
+	case cmdFlush:
+		if !c.readOnly {
+			err = c.exp.Flush()
+		}
+	case cmdTrim:
+		err = c.exp.Discard(int64(h.Offset), int64(h.Length))
+	case cmdWriteZeroes:
+		err = c.writeZeroes(int64(h.Offset), int64(h.Length), h.CommandFlags&cmdFlagNoHole == 0)
+	}
+	if err == nil && h.CommandFlags&cmdFlagFUA != 0 && h.Type != cmdFlush {
+		err = c.exp.Flush()
+	}
+	if err != nil {
+		c.s.logf("nbd: export %q: command %d at %d+%d: %v", c.name, h.Type, h.Offset, h.Length, err)
+		c.replyError(&h, errnoOf(err), err.Error())
+		return
+	}
+	c.replySimple(&h, 0)
+}
+
+// writeZeroes zeroes a range through the export's ZeroWriter, or by writing zero buffers.
+func (c *conn) writeZeroes(offBytes, lenBytes int64, mayTrim bool) error {
+	if zw, ok := c.exp.(ZeroWriter); ok {
+		return zw.WriteZeroes(offBytes, lenBytes, mayTrim)
+	}
+	for lenBytes > 0 {
+		n := min(lenBytes, int64(len(zeroBuf)))
+		if _, err := c.exp.WriteAt(zeroBuf[:n], offBytes); err != nil {
+			return err
+		}
+		offBytes, lenBytes = offBytes+n, lenBytes-n
+	}
+	return nil
+}
+
+// read serves NBD_CMD_READ: the data is read into a pooled buffer right behind the room for
+// the reply header, and header and data leave in one write.
+func (c *conn) read(h *protocol.TransmissionRequestHeader) {
+	n := int(h.Length)
+	buf := c.s.pool.get(n)
+	defer c.s.pool.put(buf)
+	got, err := c.exp.ReadAt(buf.data(n), int64(h.Offset))
+	if got == n {
+		err = nil
+	} else if err == nil || errors.Is(err, io.EOF) {
+		err = fmt.Errorf("short read: %d of %d bytes: %w", got, n, io.ErrUnexpectedEOF)
+	}
+	if err != nil {
+		c.s.logf("nbd: export %q: read at %d+%d: %v", c.name, h.Offset, h.Length, err)
+		c.replyError(h, errnoOf(err), err.Error())
+		return
+	}
+	if c.structured {
+		c.send(putOffsetData(buf.withHeader(offsetDataHdrBytes, n), h))
+		return
+	}
+	c.send(putSimpleReply(buf.withHeader(simpleReplyBytes, n), h.Handle, 0))
+}
+
+// maxExtents bounds the descriptors in one block status reply.
+const maxExtents = 1 << 16
+
+// blockStatus serves NBD_CMD_BLOCK_STATUS for base:allocation. Extents are clipped to the
+// requested range (so each fits the wire's 32-bit length); REQ_ONE keeps only the first.
+func (c *conn) blockStatus(h *protocol.TransmissionRequestHeader) {
+	offB, lenB := int64(h.Offset), int64(h.Length)
+	exts := []Extent{{LenBytes: lenB}}
+	if bs, ok := c.exp.(BlockStatuser); ok {
+		var err error
+		if exts, err = bs.BlockStatus(offB, lenB); err != nil {
+			c.s.logf("nbd: export %q: block status at %d+%d: %v", c.name, offB, lenB, err)
+			c.replyError(h, errnoOf(err), err.Error())
+			return
+		}
+	}
+	max := maxExtents
+	if h.CommandFlags&cmdFlagReqOne != 0 {
+		max = 1
+	}
+	buf := c.s.pool.get(8 * min(len(exts), max))
+	defer c.s.pool.put(buf)
+	desc := buf.data(8 * min(len(exts), max))[:0]
+	var doneB int64
+	for _, e := range exts {
+		if doneB >= lenB || len(desc) == 8*max {
+			break
+		}
+		if e.LenBytes <= 0 {
+			err := fmt.Errorf("block status at %d+%d: export returned an extent of %d bytes", offB, lenB, e.LenBytes)
+			c.s.logf("nbd: export %q: %v", c.name, err)
+			c.replyError(h, errIO, err.Error())
+			return
+		}
+		l := min(e.LenBytes, lenB-doneB)
+		var flags uint32
+		if e.Hole {
+			flags |= blockStatusHole
+		}
+		if e.Zero {
+			flags |= blockStatusZero
+		}
+		desc = appendDescriptor(desc, uint32(l), flags)
+		doneB += l
+	}
+	if len(desc) == 0 {
+		err := fmt.Errorf("block status at %d+%d: export returned no extents", offB, lenB)
+		c.s.logf("nbd: export %q: %v", c.name, err)
+		c.replyError(h, errIO, err.Error())
+		return
+	}
+	c.send(putBlockStatus(buf.withHeader(structReplyBytes+4, len(desc)), h.Handle))
+}

@@ -1,0 +1,334 @@
+package block
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// DefaultCacheBlocks is the cache bound used when NewManager is given 0.
+const DefaultCacheBlocks = 4096
+
+// ErrLocked is wrapped when a lock request conflicts with a lock already held.
+var ErrLocked = errors.New("block is locked")
+
+// ErrReadOnly is wrapped when writing through a read-only Manager.
+var ErrReadOnly = errors.New("block manager is read-only")
+
+// ErrOutOfRange is wrapped when a block number is beyond the device.
+var ErrOutOfRange = errors.New("block beyond end of device")
+
+// Block is a locked, cached metadata block. Its Data is valid until Unlock.
+// A read-locked block's Data must not be modified.
+type Block struct {
+	nr        uint64
+	data      []byte
+	validator Validator
+	readers   int
+	writer    bool
+	dirty     bool
+	// LRU list links (only for unlocked entries is the position meaningful).
+	prev, next *Block
+}
+
+// Nr returns the block's location.
+func (b *Block) Nr() uint64 { return b.nr }
+
+// Data returns the block's 4096 bytes.
+func (b *Block) Data() []byte { return b.data }
+
+// Manager caches and locks the blocks of a Device (the kernel's
+// dm_block_manager). Any number of read locks, or one write lock, may be held
+// on a block; a conflicting request fails with ErrLocked rather than waiting,
+// so callers serialise writers (as the kernel's users hold a root lock).
+// Validators run on every read from the device and before every write.
+//
+// The cache holds at most CacheBlocks unlocked blocks; clean blocks are
+// evicted least-recently-used first, and dirty blocks are written back
+// (never block 0 before a Flush) when nothing clean is left.
+//
+// Concurrency: mu protects every field and every Block's bookkeeping; the
+// device is accessed with mu held.
+type Manager struct {
+	mu       sync.Mutex
+	dev      Device
+	nrBlocks uint64
+	readOnly bool
+	limit    int
+	cache    map[uint64]*Block
+	lru      Block // sentinel: lru.next = most recent, lru.prev = least recent
+	free     []*Block
+}
+
+// NewManager returns a Manager over dev. cacheBlocks bounds the cache
+// (0 selects DefaultCacheBlocks).
+func NewManager(dev Device, cacheBlocks int, readOnly bool) (*Manager, error) {
+	nr, err := NrBlocks(dev)
+	if err != nil {
+		return nil, err
+	}
+	if cacheBlocks <= 0 {
+		cacheBlocks = DefaultCacheBlocks
+	}
+	m := &Manager{dev: dev, nrBlocks: nr, readOnly: readOnly, limit: cacheBlocks, cache: make(map[uint64]*Block)}
+	m.lru.next, m.lru.prev = &m.lru, &m.lru
+	return m, nil
+}
+
+// NrBlocks returns the number of metadata blocks on the device (as of
+// NewManager or the last Resize).
+func (m *Manager) NrBlocks() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.nrBlocks
+}
+
+// Resize re-reads the device size (after the device has grown).
+func (m *Manager) Resize() (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	nr, err := NrBlocks(m.dev)
+	if err != nil {
+		return 0, err
+	}
+	m.nrBlocks = nr
+	return nr, nil
+}
+
+// ReadOnly reports whether writes are refused.
+func (m *Manager) ReadOnly() bool { return m.readOnly }
+
+// Device returns the underlying device.
+func (m *Manager) Device() Device { return m.dev }
+
+func (m *Manager) lruRemove(b *Block) {
+	if b.prev != nil {
+		b.prev.next = b.next
+		b.next.prev = b.prev
+		b.prev, b.next = nil, nil
+	}
+}
+
+func (m *Manager) lruPushFront(b *Block) {
+	b.next = m.lru.next
+	b.prev = &m.lru
+	m.lru.next.prev = b
+	m.lru.next = b
+}
+
+// get returns the cached entry for nr, reading it (validated by v) when
+// absent. zero skips the read and returns a zeroed buffer.
+func (m *Manager) get(nr uint64, v Validator, zero bool) (*Block, error) {
+	if nr >= m.nrBlocks {
+		return nil, fmt.Errorf("block %d: %w (%d blocks)", nr, ErrOutOfRange, m.nrBlocks)
+	}
+	if b, ok := m.cache[nr]; ok {
+		if zero {
+			clear(b.data)
+			b.validator = v
+			return b, nil
+		}
+		if b.validator != v {
+			if b.validator != nil && v != nil {
+				return nil, fmt.Errorf("block %d: validator mismatch (cached as %s, wanted %s)", nr, b.validator.Name(), v.Name())
+			}
+			if v != nil {
+				if err := v.Check(b.data, nr); err != nil {
+					return nil, fmt.Errorf("block %d: %s: %w", nr, v.Name(), err)
+				}
+				b.validator = v
+			}
+		}
+		return b, nil
+	}
+	if err := m.makeRoom(); err != nil {
+		return nil, err
+	}
+	var b *Block
+	if n := len(m.free); n > 0 {
+		b = m.free[n-1]
+		m.free = m.free[:n-1]
+		*b = Block{data: b.data}
+	} else {
+		b = &Block{data: make([]byte, BlockSize)}
+	}
+	b.nr = nr
+	if zero {
+		clear(b.data)
+	} else {
+		if _, err := m.dev.ReadAt(b.data, int64(nr)*BlockSize); err != nil {
+			m.free = append(m.free, b)
+			return nil, fmt.Errorf("read block %d: %w", nr, err)
+		}
+		if v != nil {
+			if err := v.Check(b.data, nr); err != nil {
+				m.free = append(m.free, b)
+				return nil, fmt.Errorf("block %d: %s: %w", nr, v.Name(), err)
+			}
+		}
+	}
+	b.validator = v
+	m.cache[nr] = b
+	return b, nil
+}
+
+// makeRoom evicts unlocked blocks until the cache is under its bound:
+// clean ones LRU first, then dirty ones after writing them back. Block 0 is
+// never written back early. Locked blocks are never evicted, so the cache
+// may exceed the bound while many locks are held.
+func (m *Manager) makeRoom() error {
+	for len(m.cache) >= m.limit {
+		victim := (*Block)(nil)
+		for b := m.lru.prev; b != &m.lru; b = b.prev {
+			if !b.dirty {
+				victim = b
+				break
+			}
+		}
+		if victim == nil {
+			for b := m.lru.prev; b != &m.lru; b = b.prev {
+				if b.nr != 0 {
+					if err := m.writeBack(b); err != nil {
+						return err
+					}
+					victim = b
+					break
+				}
+			}
+		}
+		if victim == nil {
+			return nil
+		}
+		m.lruRemove(victim)
+		delete(m.cache, victim.nr)
+		m.free = append(m.free, victim)
+	}
+	return nil
+}
+
+func (m *Manager) writeBack(b *Block) error {
+	if b.validator != nil {
+		b.validator.Prepare(b.data, b.nr)
+	}
+	if _, err := m.dev.WriteAt(b.data, int64(b.nr)*BlockSize); err != nil {
+		return fmt.Errorf("write block %d: %w", b.nr, err)
+	}
+	b.dirty = false
+	return nil
+}
+
+// ReadLock returns block nr locked for reading, validated by v (nil skips validation).
+func (m *Manager) ReadLock(nr uint64, v Validator) (*Block, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, err := m.get(nr, v, false)
+	if err != nil {
+		return nil, err
+	}
+	if b.writer {
+		return nil, fmt.Errorf("read lock block %d: %w (write-locked)", nr, ErrLocked)
+	}
+	b.readers++
+	m.lruRemove(b)
+	return b, nil
+}
+
+// WriteLock returns block nr locked for writing, validated by v; it is
+// marked dirty and written (after v.Prepare) by a later Flush.
+func (m *Manager) WriteLock(nr uint64, v Validator) (*Block, error) {
+	return m.writeLock(nr, v, false)
+}
+
+// WriteLockZero is WriteLock without reading: the block starts zeroed.
+func (m *Manager) WriteLockZero(nr uint64, v Validator) (*Block, error) {
+	return m.writeLock(nr, v, true)
+}
+
+func (m *Manager) writeLock(nr uint64, v Validator, zero bool) (*Block, error) {
+	if m.readOnly {
+		return nil, fmt.Errorf("write lock block %d: %w", nr, ErrReadOnly)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b, ok := m.cache[nr]; ok && (b.writer || b.readers > 0) {
+		return nil, fmt.Errorf("write lock block %d: %w", nr, ErrLocked)
+	}
+	b, err := m.get(nr, v, zero)
+	if err != nil {
+		return nil, err
+	}
+	b.writer = true
+	b.dirty = true
+	m.lruRemove(b)
+	return b, nil
+}
+
+// Unlock releases a lock taken by ReadLock or WriteLock*.
+func (m *Manager) Unlock(b *Block) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b.writer {
+		b.writer = false
+	} else if b.readers > 0 {
+		b.readers--
+	}
+	if !b.writer && b.readers == 0 {
+		m.lruPushFront(b)
+	}
+}
+
+// Flush writes every dirty unlocked block (after its validator's Prepare)
+// and then syncs the device. A block still write-locked is an error.
+func (m *Manager) Flush() error {
+	return m.flush(false)
+}
+
+// FlushExceptZero is Flush leaving block 0 (the superblock) dirty in the
+// cache: the first half of a commit.
+func (m *Manager) FlushExceptZero() error {
+	return m.flush(true)
+}
+
+func (m *Manager) flush(skipZero bool) error {
+	if m.readOnly {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range m.cache {
+		if !b.dirty || (skipZero && b.nr == 0) {
+			continue
+		}
+		if b.writer {
+			return fmt.Errorf("flush: block %d is still write-locked", b.nr)
+		}
+		if err := m.writeBack(b); err != nil {
+			return err
+		}
+	}
+	if err := m.dev.Sync(); err != nil {
+		return fmt.Errorf("sync metadata device: %w", err)
+	}
+	return nil
+}
+
+// DiscardDirty drops every dirty unlocked block from the cache (abort).
+// Clean blocks stay: they match the device.
+func (m *Manager) DiscardDirty() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for nr, b := range m.cache {
+		if b.dirty && !b.writer && b.readers == 0 {
+			m.lruRemove(b)
+			delete(m.cache, nr)
+			m.free = append(m.free, b)
+		}
+	}
+}
+
+// Cached returns the number of blocks in the cache (for tests and stats).
+func (m *Manager) Cached() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.cache)
+}

@@ -1,0 +1,104 @@
+package metadata
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// needTool returns the path of a thin-provisioning-tools binary or skips (fails under CI=true).
+func needTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (thin-provisioning-tools)", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// newMetaFile creates a zero-filled metadata file of nrBlocks blocks.
+func newMetaFile(t testing.TB, nrBlocks uint64) (*os.File, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "meta")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(int64(nrBlocks) * BlockSize); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, path
+}
+
+// thinCheck runs the real thin_check and fails the test on a non-zero exit.
+func thinCheck(t testing.TB, path string) {
+	t.Helper()
+	out, err := exec.Command(needTool(t, "thin_check"), path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("thin_check %s: %v\n%s", path, err, out)
+	}
+}
+
+// thinDump runs the real thin_dump.
+func thinDump(t testing.TB, path string, args ...string) []byte {
+	t.Helper()
+	out, err := exec.Command(needTool(t, "thin_dump"), append(args, path)...).Output()
+	if err != nil {
+		t.Fatalf("thin_dump %s: %v", path, err)
+	}
+	return out
+}
+
+func ourDump(t testing.TB, p *Pool) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := p.Dump(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestFormatSmall(t *testing.T) {
+	f, path := newMetaFile(t, 1024)
+	p, err := Format(f, 1024, 128, 1000, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thinCheck(t, path)
+	if err := p.CreateThin(1); err != nil {
+		t.Fatal(err)
+	}
+	th, _ := p.OpenThin(1)
+	for i := uint64(0); i < 600; i++ {
+		b, err := p.AllocDataBlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := th.InsertBlock(i*3, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.CreateSnap(2, 1); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := p.AllocDataBlock()
+	if err := th.InsertBlock(7, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := th.RemoveRange(100, 400); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	thinCheck(t, path)
+	if got, want := ourDump(t, p), thinDump(t, path); !bytes.Equal(got, want) {
+		t.Fatalf("dump differs:\n%s\nthin_dump:\n%s", got, want)
+	}
+}

@@ -43,6 +43,7 @@ const (
 	msgFlagsFormat  = "Invalid flags parameter '%s' must be 'ro' or 'rw' or empty."
 	msgMinorFormat  = "Invalid minor number '%s': must be a decimal number below 2^32."
 	msgTableFormat  = "table line %d: %s"
+	msgNULConcise   = "NUL byte in concise device list"
 	conciseSpecials = ",;\\"
 )
 

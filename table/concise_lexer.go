@@ -76,6 +76,9 @@ func lexConcise(text string) ([]conciseEntry, *ConciseError) {
 		entries = append(entries, cur)
 		open, fields, lastRaw = false, 0, false
 	}
+	if nul := strings.IndexByte(text, 0); nul >= 0 {
+		return nil, &ConciseError{Device: strings.Count(text[:nul], ";") + 1, Pos: positionOf(text, nul), Msg: msgNULConcise}
+	}
 	for i := 0; i < len(text); {
 		c := text[i]
 		begin(i)

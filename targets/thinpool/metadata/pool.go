@@ -570,6 +570,7 @@ func (p *Pool) ReserveMetadataSnap() error {
 	cp := p.sb
 	cp.Blocknr, cp.DataSM, cp.MetadataSM = nr, smRoot{}, smRoot{}
 	cp.encode(b.data)
+	sealBlock(b.data, nr, saltSuperblock)
 	if err := p.msm.counts.inc(p.sb.DataMappingRoot); err != nil {
 		return p.fail(err)
 	}

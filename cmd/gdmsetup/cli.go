@@ -1,0 +1,212 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+	_ "github.com/gdmsetup/gdmsetup/targets/all"
+)
+
+// env is one command's invocation: its streams, options and arguments, and
+// the registry it runs against (opened by the command, or the server's).
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	opts           options
+	args           []string // positional arguments after the command word
+	reg            *dm.Registry
+	// ownRegistry is set when this command opened reg itself (not a server's
+	// registry): it may then close and reopen it to let other processes in.
+	ownRegistry bool
+}
+
+// reopen lets go of the state directory for a moment and takes it again, so
+// that other gdmsetup processes can run (used while waiting).
+func (e *env) reopen(pause time.Duration) error {
+	if err := e.reg.Close(); err != nil {
+		return err
+	}
+	time.Sleep(pause)
+	r, err := dm.Open(stateDir(e.opts), e.stderr)
+	if err != nil {
+		return err
+	}
+	e.reg = r
+	return nil
+}
+
+// usageError is a mistake in the command line: printed as is, then
+// "Command failed.".
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// command is one gdmsetup verb. Those with needsRegistry run with the state
+// directory open and locked.
+type command struct {
+	run           func(e *env) error
+	needsRegistry bool
+	// stopOptions: option parsing stops after this many positional arguments
+	// (message words may look like options); 0 means never.
+	stopOptions int
+	help        string
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"create":     {run: cmdCreate, needsRegistry: true, help: "create NAME [--table TABLE | TABLE_FILE | --concise LIST] [--uuid UUID] [--readonly] [--notable]"},
+		"load":       {run: cmdLoad, needsRegistry: true, help: "load NAME [--table TABLE | TABLE_FILE]"},
+		"reload":     {run: cmdLoad, needsRegistry: true, help: "reload NAME [--table TABLE | TABLE_FILE]"},
+		"resume":     {run: cmdResume, needsRegistry: true, help: "resume NAME"},
+		"suspend":    {run: cmdSuspend, needsRegistry: true, help: "suspend NAME"},
+		"remove":     {run: cmdRemove, needsRegistry: true, help: "remove NAME..."},
+		"remove_all": {run: cmdRemoveAll, needsRegistry: true, help: "remove_all"},
+		"rename":     {run: cmdRename, needsRegistry: true, help: "rename OLD NEW | rename NAME --setuuid UUID"},
+		"clear":      {run: cmdClear, needsRegistry: true, help: "clear NAME"},
+		"wipe_table": {run: cmdWipeTable, needsRegistry: true, help: "wipe_table NAME"},
+		"message":    {run: cmdMessage, needsRegistry: true, stopOptions: 2, help: "message NAME SECTOR MESSAGE..."},
+		"ls":         {run: cmdLs, needsRegistry: true, help: "ls [--target TYPE] [--tree]"},
+		"table":      {run: cmdTable, needsRegistry: true, help: "table [NAME] [--inactive] [--target TYPE] [--concise]"},
+		"status":     {run: cmdStatus, needsRegistry: true, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
+		"info":       {run: cmdInfo, needsRegistry: true, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
+		"deps":       {run: cmdDeps, needsRegistry: true, help: "deps [NAME]"},
+		"wait":       {run: cmdWait, help: "wait NAME [EVENT_NR]"},
+		"targets":    {run: cmdTargets, help: "targets"},
+		"version":    {run: cmdVersion, help: "version"},
+		"read":       {run: cmdRead, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
+		"write":      {run: cmdWrite, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
+		"discard":    {run: cmdDiscard, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
+		"help":       {run: cmdHelp, help: "help"},
+	}
+}
+
+// run executes one gdmsetup command line and returns its exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(nil, args, stdin, stdout, stderr)
+}
+
+// runWith runs a command line against reg when it is not nil (the server's
+// registry), else against the state directory the options name.
+func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		args = []string{"help"}
+	}
+	name, rest := firstCommand(args)
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "Unknown command: %s\n", name)
+		fmt.Fprintln(stderr, "Command failed.")
+		return 1
+	}
+	opts, pos, err := parseOptions(rest, c.stopOptions)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "Command failed.")
+		return 1
+	}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, opts: opts, args: pos, reg: reg}
+	if c.needsRegistry && e.reg == nil {
+		r, err := dm.Open(stateDir(opts), stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "gdmsetup: %v\n", err)
+			return 1
+		}
+		e.reg, e.ownRegistry = r, true
+		err = c.run(e)
+		if cerr := e.reg.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		return report(stderr, err)
+	}
+	return report(stderr, c.run(e))
+}
+
+// firstCommand finds the command word: the first argument that is neither
+// an option nor an option's value.
+func firstCommand(args []string) (string, []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			return a, append(append([]string{}, args[:i]...), args[i+1:]...)
+		}
+		key, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if takesValue, ok := optionSpecs[key]; ok && takesValue && !hasValue {
+			i++
+		}
+	}
+	return "help", args
+}
+
+// report prints a command's error the way dmsetup does and gives the exit code.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	var ue usageError
+	var ie *dm.IoctlError
+	switch {
+	case errors.As(err, &ue), errors.As(err, &ie), errors.Is(err, dm.ErrNoDevice):
+		fmt.Fprintln(stderr, err)
+	default:
+		fmt.Fprintf(stderr, "gdmsetup: %v\n", err)
+	}
+	fmt.Fprintln(stderr, "Command failed.")
+	return 1
+}
+
+// stateDir is --dir, else $GDMSETUP_DIR, else $XDG_STATE_HOME/gdmsetup,
+// else ~/.local/state/gdmsetup.
+func stateDir(o options) string {
+	if d := o.str("dir"); d != "" {
+		return d
+	}
+	if d := os.Getenv("GDMSETUP_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "gdmsetup")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "/"
+	}
+	return filepath.Join(home, ".local", "state", "gdmsetup")
+}
+
+// device returns the device named by the first argument, or dmsetup's
+// error for a missing one (op names the ioctl in the message).
+func (e *env) device(op string) (*dm.Device, error) {
+	if len(e.args) == 0 {
+		return nil, usageError("Please specify device.")
+	}
+	d, ok := e.reg.Lookup(e.args[0])
+	if !ok {
+		if op == "" {
+			return nil, dm.ErrNoDevice
+		}
+		return nil, &dm.IoctlError{Op: op, Name: e.args[0], Errno: enxio}
+	}
+	return d, nil
+}
+
+func cmdHelp(e *env) error {
+	fmt.Fprintln(e.stdout, "Usage: gdmsetup [--dir DIR] COMMAND [ARGS]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(e.stdout, "  %s\n", commands[n].help)
+	}
+	return nil
+}

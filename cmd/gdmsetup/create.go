@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gdmsetup/gdmsetup/table"
+)
+
+// cmdCreate is `create NAME [table]`: make the device, load its table and
+// resume it. With --concise it creates every device of a concise list.
+func cmdCreate(e *env) error {
+	if e.opts.has("concise") {
+		return createConcise(e)
+	}
+	if len(e.args) == 0 {
+		return usageError("Please specify device.")
+	}
+	if e.opts.has("notable") {
+		return e.reg.Create(e.args[0], e.opts.str("uuid"), nil, e.opts.has("readonly"))
+	}
+	lines, err := e.readTable(1)
+	if err != nil {
+		return err
+	}
+	if len(lines) == 0 {
+		lines = nil
+	}
+	return e.reg.Create(e.args[0], e.opts.str("uuid"), lines, e.opts.has("readonly"))
+}
+
+// createConcise creates each device of `name,uuid,minor,flags,table[;...]`
+// from the argument or stdin, stopping at the first failure.
+func createConcise(e *env) error {
+	for _, o := range []string{"table", "notable", "uuid", "inactive", "minor"} {
+		if e.opts.has(o) {
+			return usageError(fmt.Sprintf("--concise is incompatible with --%s.", o))
+		}
+	}
+	if len(e.args) > 1 {
+		return usageError("--concise takes at most one argument.")
+	}
+	var text string
+	if len(e.args) == 1 {
+		text = e.args[0]
+	} else {
+		b, err := io.ReadAll(e.stdin)
+		if err != nil {
+			return fmt.Errorf("reading the concise list from stdin: %w", err)
+		}
+		text = strings.TrimRight(string(b), "\n")
+	}
+	devs, err := table.ParseConcise(text)
+	if err != nil {
+		if ce, ok := err.(*table.ConciseError); ok {
+			return usageError(ce.Msg)
+		}
+		return err
+	}
+	for _, d := range devs {
+		lines := targetLines(d.Table)
+		if len(lines) == 0 {
+			lines = nil
+		}
+		if err := e.reg.Create(d.Name, d.UUID, lines, d.Flags == "ro"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,16 @@
+package main
+
+// cmdRemove is `remove NAME...`; with --force a device in use first gets an
+// error table, as dmsetup does.
+func cmdRemove(e *env) error {
+	return eachDevice(e, func(name string) error {
+		if e.opts.has("force") {
+			if d, ok := e.reg.Lookup(name); ok && d.Info().OpenCount > 0 {
+				if err := wipeTable(e, name); err != nil {
+					return err
+				}
+			}
+		}
+		return e.reg.Remove(name)
+	})
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/table"
+)
+
+// cmdTable is `table [NAME...]`: each target's table line. Without a name
+// every device, each line prefixed "NAME: "; --concise prints all devices on
+// one line in the concise format.
+func cmdTable(e *env) error {
+	if e.opts.has("concise") {
+		return tableConcise(e)
+	}
+	return printLines(e, "table", false)
+}
+
+// printLines prints table or status lines of the named devices (or all).
+func printLines(e *env, op string, status bool) error {
+	names := e.args
+	prefix := false
+	if len(names) == 0 {
+		devs := e.reg.Devices()
+		if len(devs) == 0 {
+			fmt.Fprintln(e.stdout, "No devices found")
+			return nil
+		}
+		for _, d := range devs {
+			names = append(names, d.Name())
+		}
+		prefix = true
+	}
+	for _, name := range names {
+		if _, ok := e.reg.Lookup(name); !ok {
+			if status {
+				return dm.ErrNoDevice
+			}
+			return &dm.IoctlError{Op: op, Name: name, Errno: enxio}
+		}
+		lines, err := e.reg.Lines(name, e.opts.has("inactive"), status)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if t := e.opts.str("target"); t != "" && l.Type != t {
+				continue
+			}
+			if prefix {
+				fmt.Fprintf(e.stdout, "%s: ", name)
+			}
+			fmt.Fprintf(e.stdout, "%d %d %s %s\n", l.Start, l.Len, l.Type, l.Params)
+		}
+	}
+	return nil
+}
+
+// tableConcise prints every device (or the named ones) as one concise list.
+func tableConcise(e *env) error {
+	devs := e.reg.Devices()
+	if len(e.args) > 0 {
+		devs = nil
+		for _, name := range e.args {
+			d, ok := e.reg.Lookup(name)
+			if !ok {
+				return &dm.IoctlError{Op: "table", Name: name, Errno: enxio}
+			}
+			devs = append(devs, d)
+		}
+	}
+	var out []table.ConciseDevice
+	for _, d := range devs {
+		lines, err := e.reg.Lines(d.Name(), e.opts.has("inactive"), false)
+		if err != nil {
+			return err
+		}
+		minor := d.Minor()
+		cd := table.ConciseDevice{Name: d.Name(), UUID: d.UUID(), Minor: &minor, Flags: "rw"}
+		if d.Info().ReadOnly {
+			cd.Flags = "ro"
+		}
+		for _, l := range lines {
+			cd.Table = append(cd.Table, table.Line{Start: l.Start, Length: l.Len, Type: l.Type, Params: l.Params})
+		}
+		out = append(out, cd)
+	}
+	fmt.Fprintln(e.stdout, table.FormatConcise(out))
+	return nil
+}

@@ -1,0 +1,223 @@
+package dm
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Device is one mapped device.
+//
+// st (name, uuid, specs) and inactive are changed only by control
+// operations, which the caller serialises. mu guards the I/O gate: live,
+// suspended and inflight; cond signals a resume, the end of in-flight I/O
+// and a new event. event and openers are atomics.
+type Device struct {
+	reg      *Registry
+	st       deviceState
+	inactive *Table
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	live      *Table
+	suspended bool
+	inflight  int
+
+	event   atomic.Uint32
+	openers atomic.Int32
+}
+
+func newDevice(r *Registry, st deviceState) *Device {
+	d := &Device{reg: r, st: st, suspended: st.Suspended}
+	d.cond = sync.NewCond(&d.mu)
+	d.event.Store(st.Event)
+	return d
+}
+
+// Name is the device's name.
+func (d *Device) Name() string { return d.st.Name }
+
+// UUID is the device's uuid ("" if none).
+func (d *Device) UUID() string { return d.st.UUID }
+
+// Minor is the device's minor number.
+func (d *Device) Minor() uint32 { return d.st.Minor }
+
+// devName is "253:MINOR", how the kernel names the device in tables and logs.
+func (d *Device) devName() string { return fmt.Sprintf("%d:%d", Major, d.st.Minor) }
+
+// state is what the registry saves of d.
+func (d *Device) state() deviceState {
+	st := d.st
+	d.mu.Lock()
+	st.Suspended = d.suspended
+	d.mu.Unlock()
+	st.Event = d.event.Load()
+	return st
+}
+
+// uses reports whether the live or inactive table opened the device named name.
+func (d *Device) uses(name string) bool {
+	for _, x := range d.depNames() {
+		if x == name {
+			return true
+		}
+	}
+	return false
+}
+
+// depNames lists the devices the live and inactive tables opened.
+func (d *Device) depNames() []string {
+	var out []string
+	for _, t := range []*tableSpec{d.st.Live, d.st.Inactive} {
+		if t != nil {
+			out = append(out, t.Deps...)
+		}
+	}
+	return out
+}
+
+// raiseEvent is dm_table_event: the event number moves and waiters wake.
+func (d *Device) raiseEvent() {
+	d.event.Add(1)
+	d.mu.Lock()
+	d.cond.Broadcast()
+	d.mu.Unlock()
+}
+
+// EventNr is the device's event number.
+func (d *Device) EventNr() uint32 { return d.event.Load() }
+
+// Suspended reports whether the device is suspended.
+func (d *Device) Suspended() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.suspended
+}
+
+// liveTable returns the live table, building it from the stored spec the
+// first time this process needs it. A device without a live table gives
+// ENXIO.
+func (d *Device) liveTable() (*Table, error) {
+	d.mu.Lock()
+	t := d.live
+	d.mu.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	if d.st.Live == nil {
+		return nil, syscall.ENXIO
+	}
+	t, err := d.reg.build(d, d.st.Live.Targets, d.st.ReadOnly)
+	if err != nil {
+		return nil, fmt.Errorf("rebuilding the live table of %s: %w", d.st.Name, err)
+	}
+	d.mu.Lock()
+	d.live = t
+	d.mu.Unlock()
+	return t, nil
+}
+
+// inactiveTable returns the inactive table, built on first use.
+func (d *Device) inactiveTable() (*Table, error) {
+	if d.inactive != nil {
+		return d.inactive, nil
+	}
+	if d.st.Inactive == nil {
+		return nil, syscall.ENXIO
+	}
+	t, err := d.reg.build(d, d.st.Inactive.Targets, d.st.ReadOnly)
+	if err != nil {
+		return nil, fmt.Errorf("rebuilding the inactive table of %s: %w", d.st.Name, err)
+	}
+	d.inactive = t
+	return t, nil
+}
+
+// closeTables releases both constructed tables.
+func (d *Device) closeTables() error {
+	var first error
+	if d.inactive != nil {
+		first = d.inactive.close()
+		d.inactive = nil
+	}
+	d.mu.Lock()
+	live := d.live
+	d.live = nil
+	d.mu.Unlock()
+	if live != nil {
+		if err := live.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// LenSectors is the size of the live table (0 without one).
+func (d *Device) LenSectors() uint64 {
+	var n uint64
+	if d.st.Live != nil {
+		for _, t := range d.st.Live.Targets {
+			n += t.Len
+		}
+	}
+	return n
+}
+
+// Opened records an opener outside the registry (an NBD client); the
+// returned func undoes it. Open devices cannot be removed.
+func (d *Device) Opened() (release func()) {
+	d.openers.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { d.openers.Add(-1) }) }
+}
+
+// Info is what `dmsetup info` shows of a device.
+type Info struct {
+	Name, UUID       string
+	Minor            uint32
+	Suspended        bool
+	ReadOnly         bool
+	Live, Inactive   bool
+	OpenCount        int
+	EventNr          uint32
+	Targets          int
+	ReadAheadSectors uint64
+}
+
+// Info returns d's info.
+func (d *Device) Info() Info {
+	in := Info{
+		Name: d.st.Name, UUID: d.st.UUID, Minor: d.st.Minor, Suspended: d.Suspended(),
+		ReadOnly: d.st.ReadOnly, Live: d.st.Live != nil, Inactive: d.st.Inactive != nil,
+		OpenCount: len(d.reg.users(d)) + int(d.openers.Load()), EventNr: d.event.Load(),
+		ReadAheadSectors: d.st.readAhead(),
+	}
+	if d.st.Live != nil {
+		in.Targets = len(d.st.Live.Targets)
+	}
+	return in
+}
+
+// WaitEvent waits up to timeout for the event number to differ from nr and
+// reports whether it does.
+func (d *Device) WaitEvent(nr uint32, timeout time.Duration) bool {
+	if d.event.Load() != nr {
+		return true
+	}
+	timer := time.AfterFunc(timeout, func() {
+		d.mu.Lock()
+		d.cond.Broadcast()
+		d.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(timeout)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.event.Load() == nr && time.Now().Before(deadline) {
+		d.cond.Wait()
+	}
+	return d.event.Load() != nr
+}

@@ -1,0 +1,190 @@
+package dm
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// acquire passes the I/O gate: it waits while d is suspended, then counts
+// the caller in flight on the live table.
+func (d *Device) acquire() (*Table, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.suspended {
+		d.cond.Wait()
+	}
+	if d.live == nil {
+		return nil, syscall.ENXIO
+	}
+	d.inflight++
+	return d.live, nil
+}
+
+func (d *Device) release() {
+	d.mu.Lock()
+	d.inflight--
+	if d.inflight == 0 {
+		d.cond.Broadcast()
+	}
+	d.mu.Unlock()
+}
+
+// Prepare builds the live table (and every device under it) so that I/O can
+// start; I/O itself never builds tables.
+func (d *Device) Prepare() error {
+	_, err := d.liveTable()
+	return err
+}
+
+// SizeBytes is the live table's size in bytes.
+func (d *Device) SizeBytes() int64 {
+	return int64(d.LenSectors()) * targets.SectorSize
+}
+
+// ReadAt reads len(p) bytes at off. Reads not aligned to sectors read the
+// covering blocks and keep the part asked for.
+func (d *Device) ReadAt(p []byte, off int64) (int, error) {
+	t, err := d.acquire()
+	if err != nil {
+		return 0, err
+	}
+	defer d.release()
+	if err := t.checkRange(off, int64(len(p))); err != nil {
+		return 0, err
+	}
+	if aligned(off, int64(len(p))) {
+		return len(p), t.rw(p, uint64(off)/targets.SectorSize, false)
+	}
+	start, buf := t.cover(off, int64(len(p)))
+	if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {
+		return 0, err
+	}
+	copy(p, buf[off-start:])
+	return len(p), nil
+}
+
+// WriteAt writes p at off. Sector-aligned writes go straight through, as
+// O_DIRECT ones do; others go the way of the page cache: the covering blocks
+// are read, patched and written whole.
+func (d *Device) WriteAt(p []byte, off int64) (int, error) {
+	t, err := d.acquire()
+	if err != nil {
+		return 0, err
+	}
+	defer d.release()
+	if t.readOnly {
+		return 0, syscall.EPERM
+	}
+	if err := t.checkRange(off, int64(len(p))); err != nil {
+		return 0, err
+	}
+	if aligned(off, int64(len(p))) {
+		return len(p), t.rw(p, uint64(off)/targets.SectorSize, true)
+	}
+	start, buf := t.cover(off, int64(len(p)))
+	if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {
+		return 0, err
+	}
+	copy(buf[off-start:], p)
+	if err := t.rw(buf, uint64(start)/targets.SectorSize, true); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Discard discards a sector-aligned byte range, each target its part.
+func (d *Device) Discard(off, length int64) error {
+	if !aligned(off, length) {
+		return fmt.Errorf("discard %d+%d: not aligned to %d-byte sectors: %w", off, length, targets.SectorSize, syscall.EINVAL)
+	}
+	t, err := d.acquire()
+	if err != nil {
+		return err
+	}
+	defer d.release()
+	if t.readOnly {
+		return syscall.EPERM
+	}
+	if err := t.checkRange(off, length); err != nil {
+		return err
+	}
+	return t.split(uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize, false,
+		func(e *entry, sector, n, _ uint64) error { return e.target.Discard(sector, n) })
+}
+
+// Flush flushes every target of the live table.
+func (d *Device) Flush() error {
+	t, err := d.acquire()
+	if err != nil {
+		return err
+	}
+	defer d.release()
+	for _, e := range t.entries {
+		if err := e.target.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func aligned(off, length int64) bool {
+	return off%targets.SectorSize == 0 && length%targets.SectorSize == 0
+}
+
+// checkRange fails I/O outside the device, as the block layer does.
+func (t *Table) checkRange(off, length int64) error {
+	size := int64(t.lenSectors) * targets.SectorSize
+	if off < 0 || length < 0 || off+length > size {
+		return fmt.Errorf("%d bytes at %d: beyond the end of the device (%d bytes): %w", length, off, size, syscall.EIO)
+	}
+	return nil
+}
+
+// cover returns the block-aligned range around [off, off+length) and a
+// buffer for it. The block is the page cache's buffer size for the device:
+// the largest power of two up to 4096 dividing its size.
+func (t *Table) cover(off, length int64) (int64, []byte) {
+	size := int64(t.lenSectors) * targets.SectorSize
+	bs := int64(targets.SectorSize)
+	for bs < 4096 && size%(bs*2) == 0 {
+		bs *= 2
+	}
+	start := off / bs * bs
+	end := min((off+length+bs-1)/bs*bs, size)
+	return start, make([]byte, end-start)
+}
+
+// rw reads or writes p at sector, split at target boundaries and at each
+// target's max_io_len.
+func (t *Table) rw(p []byte, sector uint64, write bool) error {
+	return t.split(sector, uint64(len(p))/targets.SectorSize, true, func(e *entry, rel, n, done uint64) error {
+		piece := p[done*targets.SectorSize : (done+n)*targets.SectorSize]
+		if write {
+			return e.target.WriteAt(piece, rel)
+		}
+		return e.target.ReadAt(piece, rel)
+	})
+}
+
+// split calls fn for each piece of [sector, sector+n): the entry, the
+// sector within the target, the piece's length and how many sectors came
+// before it. maxIO keeps pieces inside each target's max_io_len.
+func (t *Table) split(sector, n uint64, maxIO bool, fn func(e *entry, rel, n, done uint64) error) error {
+	var done uint64
+	for done < n {
+		e := &t.entries[t.find(sector)]
+		rel := sector - e.start
+		k := min(n-done, e.len-rel)
+		if maxIO && e.maxIOSectors > 0 {
+			k = min(k, e.maxIOSectors-rel%e.maxIOSectors)
+		}
+		if err := fn(e, rel, k, done); err != nil {
+			return err
+		}
+		sector += k
+		done += k
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+package dm
+
+import "fmt"
+
+// mapped is a mapped device used as an underlying device of another table
+// (stacking): the kernel names it 253:MINOR in tables, dm-MINOR in its log.
+type mapped struct {
+	d *Device
+}
+
+func (m *mapped) Name() string     { return m.d.devName() }
+func (m *mapped) DiskName() string { return fmt.Sprintf("dm-%d", m.d.st.Minor) }
+func (m *mapped) SizeBytes() int64 { return m.d.SizeBytes() }
+func (m *mapped) Flush() error     { return m.d.Flush() }
+
+func (m *mapped) ReadAt(p []byte, off int64) (int, error)  { return m.d.ReadAt(p, off) }
+func (m *mapped) WriteAt(p []byte, off int64) (int, error) { return m.d.WriteAt(p, off) }
+func (m *mapped) Discard(off, length int64) error          { return m.d.Discard(off, length) }
+
+// OptimalIOBytes passes the device's stacked io_opt on to a table above it.
+func (m *mapped) OptimalIOBytes() int64 {
+	m.d.mu.Lock()
+	t := m.d.live
+	m.d.mu.Unlock()
+	if t == nil {
+		return 0
+	}
+	return t.optimalIOBytes()
+}

@@ -1,0 +1,393 @@
+package dm
+
+import (
+	"strings"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/errno"
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// TargetLine is one line of a table to load: start and length in sectors,
+// the target type and its arguments (already split).
+type TargetLine struct {
+	Start, Len uint64
+	Type       string
+	Args       []string
+}
+
+func specs(lines []TargetLine) []targetSpec {
+	out := make([]targetSpec, len(lines))
+	for i, l := range lines {
+		out[i] = targetSpec{Start: l.Start, Len: l.Len, Type: l.Type, Args: l.Args}
+	}
+	return out
+}
+
+func (r *Registry) ioctlErr(op string, d *Device, name string, e syscall.Errno) *IoctlError {
+	ie := &IoctlError{Op: op, Name: name, Errno: e}
+	if d != nil {
+		ie.UUID = d.st.UUID
+	}
+	return ie
+}
+
+// Create makes a device and, when lines is not nil, loads and resumes its
+// first table (dmsetup create). It takes the lowest free minor; if the table
+// fails, the device is removed again and the error shows the minor it had.
+func (r *Registry) Create(name, uuid string, lines []TargetLine, readOnly bool) error {
+	if _, ok := r.Lookup(name); ok || name == "" || strings.Contains(name, "/") || len(name) > 127 {
+		e := syscall.EBUSY
+		if !ok {
+			e = syscall.EINVAL
+		}
+		return &IoctlError{Op: "create", Name: name, UUID: uuid, Errno: e}
+	}
+	if uuid != "" {
+		for _, d := range r.devs {
+			if d.st.UUID == uuid {
+				return &IoctlError{Op: "create", Name: name, UUID: uuid, Errno: syscall.EBUSY}
+			}
+		}
+	}
+	minor := r.lowestFreeMinor()
+	d := newDevice(r, deviceState{Name: name, UUID: uuid, Minor: minor, ReadOnly: readOnly})
+	r.devs[minor] = d
+	if lines == nil {
+		return nil
+	}
+	undo := func(op string, e syscall.Errno) error {
+		d.closeTables()
+		delete(r.devs, minor)
+		return &IoctlError{Op: op, Name: name, UUID: uuid, ShowMinor: true, Minor: minor, Errno: e}
+	}
+	if e := r.load(d, lines); e != 0 {
+		return undo("reload", e)
+	}
+	if e := r.resume(d); e != 0 {
+		return undo("resume", e)
+	}
+	return nil
+}
+
+// Load fills a device's inactive table (dmsetup load / reload). A failed
+// load leaves the device as it was.
+func (r *Registry) Load(name string, lines []TargetLine) error {
+	d, ok := r.Lookup(name)
+	if !ok {
+		return r.ioctlErr("reload", nil, name, syscall.ENXIO)
+	}
+	if e := r.load(d, lines); e != 0 {
+		return r.ioctlErr("reload", nil, name, e)
+	}
+	return nil
+}
+
+func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
+	t, err := r.build(d, specs(lines), d.st.ReadOnly)
+	if err != nil {
+		return errno.Of(err)
+	}
+	if !d.st.Typed && !r.checkAreas(d, t) {
+		t.close()
+		r.klogf("core: Cannot calculate initial queue limits")
+		r.klogf("ioctl: unable to set up device queue for new table.")
+		return syscall.EINVAL
+	}
+	d.st.Typed = true
+	if d.inactive != nil {
+		d.inactive.close()
+	}
+	d.inactive = t
+	spec := t.spec
+	d.st.Inactive = &spec
+	return 0
+}
+
+// Suspend suspends a device: new I/O waits, in-flight I/O drains, then the
+// targets' postsuspend hooks run (thin-pool and clone commit).
+func (r *Registry) Suspend(name string) error {
+	d, ok := r.Lookup(name)
+	if !ok {
+		return r.ioctlErr("suspend", nil, name, syscall.ENXIO)
+	}
+	if err := d.suspend(); err != nil {
+		return r.ioctlErr("suspend", nil, name, errno.Of(err))
+	}
+	return nil
+}
+
+func (d *Device) suspend() error {
+	d.mu.Lock()
+	if d.suspended {
+		d.mu.Unlock()
+		return nil
+	}
+	d.suspended = true
+	for d.inflight > 0 {
+		d.cond.Wait()
+	}
+	live := d.live
+	d.mu.Unlock()
+	if live == nil && d.st.Live != nil {
+		var err error
+		if live, err = d.liveTable(); err != nil {
+			return err
+		}
+	}
+	if live != nil {
+		for _, e := range live.entries {
+			if s, ok := e.target.(targets.Suspender); ok {
+				if err := s.PostSuspend(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Resume makes an inactive table live (after checking the ranges it uses)
+// and resumes I/O, running the targets' preresume and resume hooks.
+func (r *Registry) Resume(name string) error {
+	d, ok := r.Lookup(name)
+	if !ok {
+		return r.ioctlErr("resume", nil, name, syscall.ENXIO)
+	}
+	if e := r.resume(d); e != 0 {
+		return r.ioctlErr("resume", nil, name, e)
+	}
+	return nil
+}
+
+func (r *Registry) resume(d *Device) syscall.Errno {
+	swapped := false
+	if d.st.Inactive != nil {
+		t, err := d.inactiveTable()
+		if err != nil {
+			return errno.Of(err)
+		}
+		if !r.checkAreas(d, t) {
+			t.close()
+			d.inactive, d.st.Inactive = nil, nil
+			return syscall.EINVAL
+		}
+		if err := d.suspend(); err != nil {
+			return errno.Of(err)
+		}
+		d.mu.Lock()
+		old := d.live
+		d.live = t
+		d.mu.Unlock()
+		d.inactive = nil
+		d.st.Live, d.st.Inactive = d.st.Inactive, nil
+		d.st.ReadAhead = t.readAheadSectors()
+		if old != nil {
+			old.close()
+		}
+		swapped = true
+	}
+	if !d.Suspended() && !swapped {
+		return 0
+	}
+	live, err := d.liveTable()
+	if err != nil && d.st.Live != nil {
+		return errno.Of(err)
+	}
+	if live != nil {
+		for _, e := range live.entries {
+			if h, ok := e.target.(targets.Resumer); ok {
+				if err := h.PreResume(); err != nil {
+					return errno.Of(err)
+				}
+			}
+		}
+	}
+	d.mu.Lock()
+	d.suspended = false
+	d.cond.Broadcast()
+	d.mu.Unlock()
+	if live != nil {
+		for _, e := range live.entries {
+			if h, ok := e.target.(targets.Resumer); ok {
+				h.Resume()
+			}
+		}
+	}
+	return 0
+}
+
+// Remove removes a device nothing uses: its tables are released (stateful
+// targets commit) and its minor becomes free.
+func (r *Registry) Remove(name string) error {
+	d, ok := r.Lookup(name)
+	if !ok {
+		return r.ioctlErr("remove", nil, name, syscall.ENXIO)
+	}
+	if d.Info().OpenCount > 0 {
+		return r.ioctlErr("remove", nil, name, syscall.EBUSY)
+	}
+	return r.remove(d)
+}
+
+func (r *Registry) remove(d *Device) error {
+	if err := d.suspend(); err != nil {
+		return r.ioctlErr("remove", nil, d.st.Name, errno.Of(err))
+	}
+	if err := d.closeTables(); err != nil {
+		return r.ioctlErr("remove", nil, d.st.Name, errno.Of(err))
+	}
+	delete(r.devs, d.st.Minor)
+	return nil
+}
+
+// RemoveAll removes every device, users before the devices they use.
+func (r *Registry) RemoveAll() error {
+	for _, d := range r.topoOrder() {
+		if err := r.remove(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Rename renames a device; tables refer to it by number, so they keep working.
+func (r *Registry) Rename(oldName, newName string) error {
+	d, ok := r.Lookup(oldName)
+	if !ok {
+		return r.ioctlErr("rename", nil, oldName, syscall.ENXIO)
+	}
+	if _, taken := r.Lookup(newName); taken {
+		return r.ioctlErr("rename", nil, oldName, syscall.EBUSY)
+	}
+	if newName == "" || strings.Contains(newName, "/") || len(newName) > 127 {
+		return r.ioctlErr("rename", nil, oldName, syscall.EINVAL)
+	}
+	d.st.Name = newName
+	return nil
+}
+
+// Clear drops a device's inactive table.
+func (r *Registry) Clear(name string) error {
+	d, ok := r.Lookup(name)
+	if !ok {
+		return r.ioctlErr("clear", nil, name, syscall.ENXIO)
+	}
+	if d.inactive != nil {
+		d.inactive.close()
+		d.inactive = nil
+	}
+	d.st.Inactive = nil
+	return nil
+}
+
+// Message sends a message to the target holding sector of the live table.
+func (r *Registry) Message(name string, sector uint64, args []string) (string, error) {
+	d, ok := r.Lookup(name)
+	if !ok {
+		return "", r.ioctlErr("message", nil, name, syscall.ENXIO)
+	}
+	fail := func(e syscall.Errno) (string, error) { return "", r.ioctlErr("message", nil, name, e) }
+	if len(args) == 0 {
+		r.klogf("ioctl: Empty message received.")
+		return fail(syscall.EINVAL)
+	}
+	t, err := d.liveTable()
+	if err != nil {
+		return fail(syscall.EINVAL)
+	}
+	if sector >= t.lenSectors {
+		r.klogf("ioctl: Target message sector outside device.")
+		return fail(syscall.EINVAL)
+	}
+	m, ok := t.entries[t.find(sector)].target.(targets.Messenger)
+	if !ok {
+		r.klogf("ioctl: Target type does not support messages")
+		return fail(syscall.EINVAL)
+	}
+	reply, err := m.Message(args)
+	if err != nil {
+		return fail(errno.Of(err))
+	}
+	return reply, nil
+}
+
+// Lines returns a device's table (inactive or live) as `dmsetup table`
+// (status=false) or `dmsetup status` (status=true) prints it. A device
+// without that table has no lines.
+func (r *Registry) Lines(name string, inactive, status bool) ([]Line, error) {
+	d, ok := r.Lookup(name)
+	if !ok {
+		return nil, r.ioctlErr("table", nil, name, syscall.ENXIO)
+	}
+	var t *Table
+	var err error
+	if inactive {
+		if d.st.Inactive == nil {
+			return nil, nil
+		}
+		t, err = d.inactiveTable()
+	} else {
+		if d.st.Live == nil {
+			return nil, nil
+		}
+		t, err = d.liveTable()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t.Lines(status), nil
+}
+
+// Dep is a device a table uses: a mapped device (Mapped, Minor) or a file.
+type Dep struct {
+	Mapped bool
+	Major  uint32
+	Minor  uint32
+	Path   string
+}
+
+// Deps lists the devices a device's live (or inactive) table uses, in the
+// kernel's order: the most recently opened first.
+func (r *Registry) Deps(name string, inactive bool) ([]Dep, error) {
+	d, ok := r.Lookup(name)
+	if !ok {
+		return nil, r.ioctlErr("deps", nil, name, syscall.ENXIO)
+	}
+	spec := d.st.Live
+	if inactive {
+		spec = d.st.Inactive
+	}
+	if spec == nil {
+		return nil, nil
+	}
+	out := make([]Dep, 0, len(spec.Deps))
+	for i := len(spec.Deps) - 1; i >= 0; i-- {
+		n := spec.Deps[i]
+		if maj, min, ok := parseMajMin(n); ok {
+			out = append(out, Dep{Mapped: true, Major: maj, Minor: min})
+		} else {
+			out = append(out, Dep{Path: n})
+		}
+	}
+	return out, nil
+}
+
+// SetUUID gives a device without a uuid one (dmsetup rename --setuuid).
+func (r *Registry) SetUUID(name, uuid string) error {
+	d, ok := r.Lookup(name)
+	if !ok {
+		return r.ioctlErr("rename", nil, name, syscall.ENXIO)
+	}
+	for _, x := range r.devs {
+		if x.st.UUID == uuid {
+			return r.ioctlErr("rename", nil, name, syscall.EBUSY)
+		}
+	}
+	if d.st.UUID != "" {
+		r.klogf("ioctl: Unable to change uuid of mapped device %s to %s because uuid is already set to %s", name, uuid, d.st.UUID)
+		return r.ioctlErr("rename", nil, name, syscall.EINVAL)
+	}
+	d.st.UUID = uuid
+	return nil
+}

@@ -1,0 +1,123 @@
+package dm
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// stateFile holds the registry in the state directory; lockFile is flock'ed by
+// the one process that owns the directory.
+const (
+	stateFile = "devices.json"
+	lockFile  = "lock"
+)
+
+// targetSpec is one table line as stored: device arguments rewritten to the
+// names Open resolved them to ("253:N" or an absolute path), so a table
+// rebuilds the same way from any working directory and across renames.
+type targetSpec struct {
+	Start uint64   `json:"start"`
+	Len   uint64   `json:"len"`
+	Type  string   `json:"type"`
+	Args  []string `json:"args"`
+}
+
+// tableSpec is a stored table and the devices it opened, in open order.
+type tableSpec struct {
+	Targets []targetSpec `json:"targets"`
+	Deps    []string     `json:"deps"`
+}
+
+// deviceState is what the registry keeps of a device between processes.
+type deviceState struct {
+	Name      string     `json:"name"`
+	UUID      string     `json:"uuid,omitempty"`
+	Minor     uint32     `json:"minor"`
+	Suspended bool       `json:"suspended,omitempty"`
+	ReadOnly  bool       `json:"read_only,omitempty"`
+	Event     uint32     `json:"event"`
+	Typed     bool       `json:"typed,omitempty"`
+	ReadAhead uint64     `json:"read_ahead,omitempty"`
+	Live      *tableSpec `json:"live,omitempty"`
+	Inactive  *tableSpec `json:"inactive,omitempty"`
+}
+
+type stateDoc struct {
+	Devices []deviceState `json:"devices"`
+}
+
+// lockDir creates dir (0700) and takes its lock, waiting for another owner.
+func lockDir(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
+	}
+	return f, nil
+}
+
+func readState(dir string) (stateDoc, []byte, error) {
+	var doc stateDoc
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if os.IsNotExist(err) {
+		return doc, nil, nil
+	}
+	if err != nil {
+		return doc, nil, err
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return doc, nil, fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
+	}
+	return doc, b, nil
+}
+
+// writeState replaces the state file atomically: a temporary file, fsync,
+// rename, fsync of the directory.
+func writeState(dir string, b []byte) error {
+	tmp, err := os.CreateTemp(dir, stateFile+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// defaultReadAheadSectors is a disk's read-ahead before limits raise it (128 KiB).
+const defaultReadAheadSectors = 256
+
+// readAhead is the read-ahead set when the live table went live.
+func (st *deviceState) readAhead() uint64 {
+	if st.ReadAhead == 0 {
+		return defaultReadAheadSectors
+	}
+	return st.ReadAhead
+}

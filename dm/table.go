@@ -1,0 +1,248 @@
+package dm
+
+import (
+	"fmt"
+	"sort"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/errno"
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// Table is a constructed table: its targets in sector order. It is immutable
+// once built; the targets inside guard their own state.
+type Table struct {
+	entries    []entry
+	lenSectors uint64
+	spec       tableSpec
+	readOnly   bool
+}
+
+type entry struct {
+	start, len   uint64 // sectors
+	typ          *targets.Type
+	target       targets.Target
+	maxIOSectors uint64 // 0 = no limit
+}
+
+// LenSectors is the device size the table gives.
+func (t *Table) LenSectors() uint64 { return t.lenSectors }
+
+// Line is one target of a table as `dmsetup table` and `status` print it.
+type Line struct {
+	Start, Len uint64
+	Type       string
+	Params     string
+}
+
+// Lines returns each target's STATUSTYPE_TABLE (status=false) or
+// STATUSTYPE_INFO (status=true) line.
+func (t *Table) Lines(status bool) []Line {
+	out := make([]Line, len(t.entries))
+	for i, e := range t.entries {
+		p := e.target.Table()
+		if status {
+			p = e.target.Status()
+		}
+		out[i] = Line{Start: e.start, Len: e.len, Type: e.typ.Name, Params: p}
+	}
+	return out
+}
+
+// find returns the index of the target holding sector (the table covers it).
+func (t *Table) find(sector uint64) int {
+	return sort.Search(len(t.entries), func(i int) bool {
+		return t.entries[i].start+t.entries[i].len > sector
+	})
+}
+
+// optimalIOBytes stacks the targets' io_opt as the block layer does (lcm).
+func (t *Table) optimalIOBytes() int64 {
+	var opt int64
+	for _, e := range t.entries {
+		if h, ok := e.target.(targets.IOHinter); ok {
+			opt = lcmNotZero(opt, h.OptimalIOBytes())
+		}
+	}
+	return opt
+}
+
+// readAheadSectors is max(2 × io_opt, 128 KiB) in whole pages, as the block
+// layer sets a disk's read-ahead from its limits.
+func (t *Table) readAheadSectors() uint64 {
+	const pageBytes, defaultPages = 4096, 32
+	pages := uint64(t.optimalIOBytes()) * 2 / pageBytes
+	return max(pages, defaultPages) * pageBytes / targets.SectorSize
+}
+
+func lcmNotZero(a, b int64) int64 {
+	if a == 0 {
+		return b
+	}
+	if b == 0 {
+		return a
+	}
+	x, y := a, b
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return a / x * b
+}
+
+// close releases every target (thin-pool and clone commit here).
+func (t *Table) close() error {
+	var first error
+	for i := len(t.entries) - 1; i >= 0; i-- {
+		if c, ok := t.entries[i].target.(targets.Closer); ok {
+			if err := c.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// checkAreas is the kernel's device_area_is_invalid over every target: each
+// range a target uses must lie inside its device. It logs the kernel's line
+// and returns false on the first range that does not.
+func (r *Registry) checkAreas(d *Device, t *Table) bool {
+	for _, e := range t.entries {
+		it, ok := e.target.(targets.AreaIterator)
+		if !ok {
+			continue
+		}
+		for _, a := range it.Areas() {
+			devSectors := uint64(a.Dev.SizeBytes()) / targets.SectorSize
+			if devSectors == 0 {
+				continue
+			}
+			if a.StartSector >= devSectors || a.StartSector+a.LenSectors > devSectors {
+				r.klogf("table: %s: %s too small for target: start=%d, len=%d, dev_size=%d",
+					d.devName(), targets.DiskName(a.Dev), a.StartSector, a.LenSectors, devSectors)
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// build constructs a table for d from lines, with the kernel's checks and log
+// lines (dm_table_add_target). On failure every target built so far is
+// closed and the error carries the errno user space sees.
+func (r *Registry) build(d *Device, lines []targetSpec, readOnly bool) (*Table, error) {
+	t := &Table{readOnly: readOnly}
+	fail := func(err error) (*Table, error) {
+		t.close()
+		r.klogf("ioctl: error adding target to table")
+		return nil, err
+	}
+	var singleton, immutable *targets.Type
+	for _, l := range lines {
+		if singleton != nil {
+			r.klogf("table: %s: target type %s must appear alone in table", d.devName(), singleton.Name)
+			return fail(syscall.EINVAL)
+		}
+		if l.Len == 0 {
+			r.klogf("table: %s: zero-length target", d.devName())
+			return fail(syscall.EINVAL)
+		}
+		typ, ok := targets.Lookup(l.Type)
+		if !ok {
+			r.klogf("table: %s: %s: unknown target type", d.devName(), l.Type)
+			return fail(syscall.EINVAL)
+		}
+		ctrFail := func(msg string, e syscall.Errno) (*Table, error) {
+			r.klogf("table: %s: %s: %s (%s)", d.devName(), l.Type, msg, errno.Name(e))
+			return fail(e)
+		}
+		if typ.Singleton {
+			if len(t.entries) > 0 {
+				return ctrFail("singleton target type must appear alone in table", syscall.EINVAL)
+			}
+			singleton = typ
+		}
+		if immutable != nil && immutable != typ || immutable == nil && typ.Immutable && len(t.entries) > 0 {
+			return ctrFail("immutable target type cannot be mixed with other target types", syscall.EINVAL)
+		}
+		if typ.Immutable {
+			immutable = typ
+		}
+		if l.Start != t.lenSectors {
+			return ctrFail("Gap in table", syscall.EINVAL)
+		}
+		if l.Start+l.Len < l.Start || l.Start+l.Len > maxDeviceSectors {
+			return ctrFail("too large device", syscall.EINVAL)
+		}
+		op := &opener{r: r, d: d, table: &t.spec}
+		ctx := &targets.Context{
+			Begin: l.Start, Len: l.Len, DevName: d.devName(), ReadOnly: readOnly,
+			Open: op.open, Logf: r.klogf, Event: d.raiseEvent,
+		}
+		tg, err := typ.New(ctx, l.Args)
+		if err != nil {
+			ce, ok := err.(*targets.CtrError)
+			if !ok {
+				ce = &targets.CtrError{Msg: err.Error(), Errno: errno.Of(err)}
+			}
+			return ctrFail(ce.Msg, ce.Errno)
+		}
+		e := entry{start: l.Start, len: l.Len, typ: typ, target: tg}
+		if m, ok := tg.(targets.MaxIOer); ok {
+			e.maxIOSectors = m.MaxIOSectors()
+		}
+		t.entries = append(t.entries, e)
+		t.lenSectors += l.Len
+		t.spec.Targets = append(t.spec.Targets, targetSpec{Start: l.Start, Len: l.Len, Type: l.Type, Args: op.canonical(l.Args)})
+	}
+	return t, nil
+}
+
+// maxDeviceSectors is the kernel's limit on a device size (LLONG_MAX >> 9).
+const maxDeviceSectors = (1<<63 - 1) >> 9
+
+// opener resolves one table's device arguments and remembers what it opened,
+// in order, for deps and for the stored table.
+type opener struct {
+	r       *Registry
+	d       *Device
+	table   *tableSpec
+	renamed map[string]string
+}
+
+func (o *opener) open(path string) (targets.Dev, error) {
+	dev, err := o.r.resolve(o.d, path)
+	if err != nil {
+		return nil, err
+	}
+	name := dev.Name()
+	if o.renamed == nil {
+		o.renamed = map[string]string{}
+	}
+	o.renamed[path] = name
+	for _, x := range o.table.Deps {
+		if x == name {
+			return dev, nil
+		}
+	}
+	o.table.Deps = append(o.table.Deps, name)
+	return dev, nil
+}
+
+// canonical rewrites the device arguments a constructor opened to the names
+// they resolved to.
+func (o *opener) canonical(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if n, ok := o.renamed[a]; ok {
+			out[i] = n
+		} else {
+			out[i] = a
+		}
+	}
+	return out
+}
+
+// String is the table in dmsetup's text form (for error messages and tests).
+func (l Line) String() string {
+	return fmt.Sprintf("%d %d %s %s", l.Start, l.Len, l.Type, l.Params)
+}

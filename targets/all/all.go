@@ -1,0 +1,18 @@
+// Package all registers every target type, in the kernel's registration order
+// (`dmsetup targets` lists them newest first). A new target is one line here.
+package all
+
+import (
+	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/errortarget"
+	"github.com/gdmsetup/gdmsetup/targets/linear"
+	"github.com/gdmsetup/gdmsetup/targets/striped"
+	"github.com/gdmsetup/gdmsetup/targets/zero"
+)
+
+func init() {
+	targets.Register(errortarget.Type)
+	targets.Register(linear.Type)
+	targets.Register(striped.Type)
+	targets.Register(zero.Type)
+}

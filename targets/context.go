@@ -1,0 +1,46 @@
+package targets
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// Context is what a constructor gets from the core besides its arguments
+// (the kernel's dm_target and dm_table as seen by a ctr).
+type Context struct {
+	// Begin and Len are the line's start and length in sectors.
+	Begin, Len uint64
+	// DevName is the mapped device being built, "253:MINOR" (dm_device_name).
+	DevName string
+	// ReadOnly is set for a read-only table.
+	ReadOnly bool
+	// Open opens an underlying device by path, /dev/mapper/NAME or MAJ:MIN
+	// (dm_get_device). Its errors carry an errno (ENODEV, ENXIO, ...).
+	Open func(path string) (Dev, error)
+	// Logf writes one kernel log line; "device-mapper: " is prefixed.
+	Logf func(format string, args ...any)
+	// Event raises a table event (dm_table_event): the device's event number moves.
+	Event func()
+}
+
+// CtrError is a constructor failure: Msg is ti->error as the kernel logs it,
+// Errno what user space sees.
+type CtrError struct {
+	Msg   string
+	Errno syscall.Errno
+}
+
+func (e *CtrError) Error() string { return e.Msg }
+
+// Unwrap gives the errno, so errors.Is(err, syscall.EINVAL) works.
+func (e *CtrError) Unwrap() error { return e.Errno }
+
+// Errorf returns a CtrError with errno e.
+func Errorf(e syscall.Errno, format string, args ...any) error {
+	return &CtrError{Msg: fmt.Sprintf(format, args...), Errno: e}
+}
+
+// Invalid returns a CtrError with EINVAL, the usual constructor failure.
+func Invalid(msg string) error {
+	return &CtrError{Msg: msg, Errno: syscall.EINVAL}
+}

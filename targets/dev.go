@@ -1,0 +1,33 @@
+package targets
+
+import "io"
+
+// Dev is a device a target maps onto: a regular file, a block device, or
+// another mapped device. Offsets and lengths are in bytes.
+type Dev interface {
+	io.ReaderAt
+	io.WriterAt
+	// SizeBytes is the device size now.
+	SizeBytes() int64
+	// Flush makes completed writes durable.
+	Flush() error
+	// Discard releases a byte range; it reads back as zeros where the device can.
+	Discard(offBytes, lenBytes int64) error
+	// Name is how the kernel prints the device in table and status lines:
+	// "253:MINOR" for a mapped device, the absolute path for a file.
+	Name() string
+}
+
+// DiskNamer is a Dev with its own name for kernel log lines that print a disk
+// (`vda too small for target`); other devices use Name there.
+type DiskNamer interface {
+	DiskName() string
+}
+
+// DiskName returns the name the kernel log uses for dev.
+func DiskName(dev Dev) string {
+	if n, ok := dev.(DiskNamer); ok {
+		return n.DiskName()
+	}
+	return dev.Name()
+}

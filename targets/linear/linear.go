@@ -1,0 +1,78 @@
+// Package linear is the linear target: `<dev> <offset>` maps the target's
+// sectors one to one onto dev from offset on (drivers/md/dm-linear.c).
+package linear
+
+import (
+	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// Type is the linear target's registration.
+var Type = targets.Type{Name: "linear", Version: [3]int{1, 4, 0}, New: New}
+
+// Linear maps onto one device; it holds no mutable state.
+type Linear struct {
+	dev          targets.Dev
+	offsetSector uint64
+	lenSectors   uint64
+}
+
+// New is linear's constructor.
+func New(ctx *targets.Context, args []string) (targets.Target, error) {
+	if len(args) != 2 {
+		return nil, targets.Invalid("Invalid argument count")
+	}
+	off, ok := targets.ParseUint(args[1], 64)
+	if !ok {
+		return nil, targets.Invalid("Invalid device sector")
+	}
+	dev, err := ctx.Open(args[0])
+	if err != nil {
+		return nil, targets.Errorf(targets.OpenErrno(err), "Device lookup failed")
+	}
+	return &Linear{dev: dev, offsetSector: off, lenSectors: ctx.Len}, nil
+}
+
+func (l *Linear) byteOffset(sector uint64) int64 {
+	return int64(l.offsetSector+sector) * targets.SectorSize
+}
+
+// ReadAt reads from the underlying device.
+func (l *Linear) ReadAt(p []byte, sector uint64) error {
+	_, err := l.dev.ReadAt(p, l.byteOffset(sector))
+	return err
+}
+
+// WriteAt writes to the underlying device.
+func (l *Linear) WriteAt(p []byte, sector uint64) error {
+	_, err := l.dev.WriteAt(p, l.byteOffset(sector))
+	return err
+}
+
+// Discard passes the discard down.
+func (l *Linear) Discard(sector, lenSectors uint64) error {
+	return l.dev.Discard(l.byteOffset(sector), int64(lenSectors)*targets.SectorSize)
+}
+
+// Flush flushes the underlying device.
+func (l *Linear) Flush() error { return l.dev.Flush() }
+
+// Status is empty, as the kernel's.
+func (l *Linear) Status() string { return "" }
+
+// Table is "<dev> <offset>".
+func (l *Linear) Table() string { return fmt.Sprintf("%s %d", l.dev.Name(), l.offsetSector) }
+
+// Areas is the one range of the device it uses.
+func (l *Linear) Areas() []targets.Area {
+	return []targets.Area{{Dev: l.dev, StartSector: l.offsetSector, LenSectors: l.lenSectors}}
+}
+
+// OptimalIOBytes passes on the underlying device's hint (a stacked striped device).
+func (l *Linear) OptimalIOBytes() int64 {
+	if h, ok := l.dev.(targets.IOHinter); ok {
+		return h.OptimalIOBytes()
+	}
+	return 0
+}

@@ -1,0 +1,77 @@
+// Package targets defines what a device-mapper target is: the Target interface
+// every table line builds, the optional interfaces a target may add (messages,
+// suspend hooks, limits), the Dev interface of the devices targets map onto,
+// and the registry of target types.
+package targets
+
+// SectorSize is the size in bytes of a sector: the unit of tables and of target I/O.
+const SectorSize = 512
+
+// Target is one constructed table line. The core calls it with sector-aligned
+// buffers, sectors counted from the target's own start (dm_target_offset), and
+// never across a multiple of MaxIOSectors (when the target has one). Calls may
+// come concurrently; each implementation says what protects its state.
+type Target interface {
+	// ReadAt fills p (a multiple of SectorSize) from the target's sector onwards.
+	ReadAt(p []byte, sector uint64) error
+	// WriteAt writes p (a multiple of SectorSize) at the target's sector.
+	WriteAt(p []byte, sector uint64) error
+	// Discard tells the target that lenSectors from sector are no longer needed.
+	Discard(sector, lenSectors uint64) error
+	// Flush makes every completed write durable.
+	Flush() error
+	// Status is the STATUSTYPE_INFO string (`dmsetup status` after the type).
+	Status() string
+	// Table is the STATUSTYPE_TABLE string (`dmsetup table` after the type).
+	Table() string
+}
+
+// Closer is a target holding resources (files, metadata) released by Close,
+// called when its table is destroyed.
+type Closer interface {
+	Close() error
+}
+
+// Messenger is a target that takes `dmsetup message` words. A failed message
+// changes nothing.
+type Messenger interface {
+	Message(args []string) (reply string, err error)
+}
+
+// Suspender is a target with work to do once its device is suspended and I/O
+// has drained (postsuspend: thin-pool and clone commit here).
+type Suspender interface {
+	PostSuspend() error
+}
+
+// Resumer is a target with work to do when its table goes live (preresume may
+// refuse the resume; resume runs after it).
+type Resumer interface {
+	PreResume() error
+	Resume()
+}
+
+// MaxIOer is a target whose I/O must not cross a multiple of MaxIOSectors
+// counted from the target's start (striped: chunk size; thin: block size).
+type MaxIOer interface {
+	MaxIOSectors() uint64
+}
+
+// IOHinter is a target with an optimal I/O size (io_opt), which sets the
+// device's read-ahead as in the kernel.
+type IOHinter interface {
+	OptimalIOBytes() int64
+}
+
+// Area is a range of an underlying device that a target uses
+// (iterate_devices): the core checks it lies inside the device.
+type Area struct {
+	Dev         Dev
+	StartSector uint64
+	LenSectors  uint64
+}
+
+// AreaIterator is a target that maps onto underlying devices.
+type AreaIterator interface {
+	Areas() []Area
+}

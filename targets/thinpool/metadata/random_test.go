@@ -107,6 +107,9 @@ func runRandom(t *testing.T, seed int64, ops int) {
 	verify := func() {
 		must(p.Commit())
 		thinCheck(t, path)
+		if errs := CheckFile(t, path); len(errs) != 0 {
+			t.Fatalf("our checker: %v", errs)
+		}
 		out := thinDump(t, path)
 		x, err := ParseXML(bytes.NewReader(out), "thin_dump")
 		must(err)

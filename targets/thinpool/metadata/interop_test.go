@@ -1,0 +1,206 @@
+package metadata
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const oracleDir = "/work/shared/oracle"
+
+// kernelImage decompresses the kernel-written thin metadata fixture into a temp file.
+func kernelImage(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(oracleDir, "fixtures", "thin_meta.img.xz")
+	if _, err := os.Stat(src); err != nil {
+		t.Skip("kernel fixture not present")
+	}
+	xz, err := exec.LookPath("xz")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("xz not installed (xz-utils)")
+		}
+		t.Skip("xz not installed")
+	}
+	out, err := exec.Command(xz, "-dc", src).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "thin_meta.img")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func openPath(t *testing.T, path string, ro bool) *Pool {
+	t.Helper()
+	f, _, err := OpenFile(path, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	p, err := Open(f, Options{ReadOnly: ro})
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	return p
+}
+
+func TestKernelImageDumpsLikeThinDump(t *testing.T) {
+	path := kernelImage(t)
+	want, err := os.ReadFile(filepath.Join(oracleDir, "expected", "thin.host-thin_dump.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := openPath(t, path, true)
+	if got := ourDump(t, p); !bytes.Equal(got, want) {
+		t.Fatalf("dump of kernel metadata differs:\n%s\nwant:\n%s", got, want)
+	}
+	if errs := CheckFile(t, path); len(errs) != 0 {
+		t.Fatalf("our checker on kernel metadata: %v", errs)
+	}
+}
+
+func TestKernelImageWritable(t *testing.T) {
+	path := kernelImage(t)
+	p := openPath(t, path, false)
+	if err := p.CreateSnap(9, 1); err != nil {
+		t.Fatal(err)
+	}
+	th, err := p.OpenThin(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.AllocDataBlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := th.InsertBlock(5000, b); err != nil {
+		t.Fatal(err)
+	}
+	th.Close()
+	if err := p.Delete(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	thinCheck(t, path)
+	if got, want := ourDump(t, p), thinDump(t, path); !bytes.Equal(got, want) {
+		t.Fatalf("dump differs:\n%s\nthin_dump:\n%s", got, want)
+	}
+}
+
+// interopXML has several devices, range mappings, data blocks shared between devices
+// and mixed times.
+const interopXML = `<superblock uuid="" time="4" transaction="7" flags="0" version="2" data_block_size="128" nr_data_blocks="5000">
+  <device dev_id="0" mapped_blocks="1040" transaction="0" creation_time="0" snap_time="3">
+    <range_mapping origin_begin="0" data_begin="0" length="1000" time="0"/>
+    <single_mapping origin_block="2000" data_block="1500" time="1"/>
+    <range_mapping origin_begin="3000" data_begin="1600" length="39" time="3"/>
+  </device>
+  <device dev_id="1" mapped_blocks="1001" transaction="2" creation_time="1" snap_time="3">
+    <range_mapping origin_begin="0" data_begin="0" length="500" time="0"/>
+    <range_mapping origin_begin="500" data_begin="2500" length="500" time="2"/>
+    <single_mapping origin_block="9000" data_block="1500" time="1"/>
+  </device>
+  <device dev_id="5" mapped_blocks="0" transaction="5" creation_time="3" snap_time="3">
+  </device>
+  <device dev_id="17" mapped_blocks="1000" transaction="6" creation_time="3" snap_time="4">
+    <range_mapping origin_begin="0" data_begin="0" length="1000" time="0"/>
+  </device>
+</superblock>
+`
+
+func restoreWithThinRestore(t *testing.T, xml string) string {
+	t.Helper()
+	dir := t.TempDir()
+	in, meta := filepath.Join(dir, "in.xml"), filepath.Join(dir, "meta")
+	if err := os.WriteFile(in, []byte(xml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(meta, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(meta, 16<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(needTool(t, "thin_restore"), "-i", in, "-o", meta).CombinedOutput(); err != nil {
+		t.Fatalf("thin_restore: %v\n%s", err, out)
+	}
+	return meta
+}
+
+func TestThinRestoreMetadataOpens(t *testing.T) {
+	meta := restoreWithThinRestore(t, interopXML)
+	p := openPath(t, meta, false)
+	if got := string(ourDump(t, p)); got != interopXML {
+		t.Fatalf("dump of thin_restore's metadata:\n%s\nwant:\n%s", got, interopXML)
+	}
+	if errs := CheckFile(t, meta); len(errs) != 0 {
+		t.Fatalf("our checker on thin_restore metadata: %v", errs)
+	}
+	// Take a metadata snapshot, change things, and let the real tools read both.
+	if err := p.ReserveMetadataSnap(); err != nil {
+		t.Fatal(err)
+	}
+	th, _ := p.OpenThin(17)
+	if err := th.RemoveRange(0, 600); err != nil {
+		t.Fatal(err)
+	}
+	th.Close()
+	if err := p.Delete(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	thinCheck(t, meta)
+	if got, want := ourDump(t, p), thinDump(t, meta); !bytes.Equal(got, want) {
+		t.Fatalf("dump differs:\n%s\nthin_dump:\n%s", got, want)
+	}
+	snap := thinDump(t, meta, "-m")
+	if !strings.Contains(string(snap), `dev_id="1"`) || !strings.Contains(string(snap), `<range_mapping origin_begin="0" data_begin="0" length="1000" time="0"/>`) {
+		t.Fatalf("thin_dump -m does not show the snapshot:\n%s", snap)
+	}
+	if err := p.ReleaseMetadataSnap(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	thinCheck(t, meta)
+}
+
+func TestOurRestoreMatchesThinRestore(t *testing.T) {
+	x, err := ParseXML(strings.NewReader(interopXML), "interop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, path := newMetaFile(t, 4096)
+	if err := Restore(x, f, 4096); err != nil {
+		t.Fatal(err)
+	}
+	thinCheck(t, path)
+	if got := string(thinDump(t, path)); got != interopXML {
+		t.Fatalf("thin_dump of our restore:\n%s\nwant:\n%s", got, interopXML)
+	}
+	if errs := CheckFile(t, path); len(errs) != 0 {
+		t.Fatalf("our checker: %v", errs)
+	}
+}
+
+// CheckFile runs our checker on a metadata file.
+func CheckFile(t *testing.T, path string) []error {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return Check(f)
+}

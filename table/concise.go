@@ -103,17 +103,17 @@ func parseDevice(e conciseEntry) (ConciseDevice, *ConciseError) {
 	if ast.Minor != "" {
 		minor, err := strconv.ParseUint(ast.Minor, 10, 32)
 		if err != nil || ast.Minor[0] == '+' {
-			return ConciseDevice{}, &ConciseError{Pos: e.start, Msg: fmt.Sprintf(msgMinorFormat, ast.Minor)}
+			return ConciseDevice{}, &ConciseError{Pos: e.fieldPos(2), Msg: fmt.Sprintf(msgMinorFormat, ast.Minor)}
 		}
 		m := uint32(minor)
 		dev.Minor = &m
 	}
 	if dev.Flags != "" && dev.Flags != "ro" && dev.Flags != "rw" {
-		return ConciseDevice{}, &ConciseError{Pos: e.start, Msg: fmt.Sprintf(msgFlagsFormat, dev.Flags)}
+		return ConciseDevice{}, &ConciseError{Pos: e.fieldPos(3), Msg: fmt.Sprintf(msgFlagsFormat, dev.Flags)}
 	}
 	lines, err := Parse(ast.Table)
 	if err != nil {
-		cerr := &ConciseError{Pos: e.start, Msg: err.Error(), Err: err}
+		cerr := &ConciseError{Pos: e.fieldPos(4), Msg: err.Error(), Err: err}
 		if perr, ok := err.(*ParseError); ok {
 			cerr.Msg = fmt.Sprintf(msgTableFormat, perr.Pos.Line, perr.Msg)
 		}

@@ -16,6 +16,25 @@ type conciseEntry struct {
 	dangling bool
 }
 
+// fieldPos returns where field n (0 name ... 4 table) of a well-formed
+// entry starts: at the token after the n-th field-ending comma.
+func (e conciseEntry) fieldPos(n int) Position {
+	commas := 0
+	for i, t := range e.tokens {
+		if commas == n {
+			return Position{Line: t.Pos.Line, Column: t.Pos.Column}
+		}
+		if t.Type == tokComma {
+			commas++
+			if commas == n {
+				p := e.tokens[i+1].Pos
+				return Position{Line: p.Line, Column: p.Column}
+			}
+		}
+	}
+	return e.start
+}
+
 // lexConcise splits a concise list into device entries the way dmsetup's
 // _create_concise walks it: '\' takes the next character literally (and
 // may not end the text); an unescaped ';' ends a device; the first four

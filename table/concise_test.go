@@ -127,7 +127,7 @@ func TestConciseErrorWrapsParseError(t *testing.T) {
 	if want := (ParseError{Position{2, 4}, msgLength}); *perr != want {
 		t.Fatalf("wrapped %+v, want %+v", *perr, want)
 	}
-	if got, want := err.Error(), "concise device 1 (line 1, column 1): table line 2: expected a length"; got != want {
+	if got, want := err.Error(), "concise device 1 (line 1, column 6): table line 2: expected a length"; got != want {
 		t.Fatalf("Error() = %q, want %q", got, want)
 	}
 }
@@ -168,5 +168,28 @@ func TestFormatConcise(t *testing.T) {
 				t.Fatalf("ParseConcise(%q) = %+v, want %+v", got, back, tt.devs)
 			}
 		})
+	}
+}
+
+func TestConciseErrorPositions(t *testing.T) {
+	tests := []struct {
+		text string
+		want Position
+	}{
+		{"a,,x,,0 1 zero", Position{1, 4}},
+		{"a,,,ro,0 1 zero;\nb,u,1, bad,0 1 zero", Position{2, 8}},
+		{"a,,,,  0 1", Position{1, 8}},
+		{"a,b", Position{1, 4}},
+		{"a,,,,0 1 zero;b,,c", Position{1, 19}},
+	}
+	for _, tt := range tests {
+		_, err := ParseConcise(tt.text)
+		var cerr *ConciseError
+		if !errors.As(err, &cerr) {
+			t.Fatalf("ParseConcise(%q): %v, want a *ConciseError", tt.text, err)
+		}
+		if cerr.Pos != tt.want {
+			t.Errorf("ParseConcise(%q): error at %+v, want %+v (%v)", tt.text, cerr.Pos, tt.want, err)
+		}
 	}
 }

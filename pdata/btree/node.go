@@ -209,3 +209,7 @@ func (n Node) zeroFrom(from int) {
 	clear(n[NodeHeaderSize+8*from : NodeHeaderSize+8*max])
 	clear(n[vo+vs*from : vo+vs*max])
 }
+
+func putU64(b []byte, v uint64) { binary.LittleEndian.PutUint64(b, v) }
+
+func getU64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }

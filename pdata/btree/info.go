@@ -1,0 +1,100 @@
+package btree
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/pdata/transaction"
+)
+
+// ValueType describes the values stored in the last level's leaves
+// (the kernel's dm_btree_value_type). Inc and Dec are called when a value
+// gains or loses a referencing leaf (a shared leaf is copied, a value is
+// overwritten or removed, a tree is deleted); nil means no reference
+// counting. Equal, when set, lets an overwrite with an equal value skip Dec.
+type ValueType struct {
+	Size  int
+	Inc   func(value []byte) error
+	Dec   func(value []byte) error
+	Equal func(a, b []byte) bool
+}
+
+// Info describes a (nested) btree (the kernel's dm_btree_info): Levels
+// stacked single-level trees sharing one transaction manager; the leaves of
+// every level but the last hold u64 roots of next-level trees.
+type Info struct {
+	TM     *transaction.Manager
+	Levels int
+	Value  ValueType
+}
+
+// ErrNotFound is returned (wrapped) when a key is absent.
+var ErrNotFound = errors.New("key not found")
+
+// SubtreeRootType returns the value type of upper-level leaves: a u64 block
+// whose reference is counted through tm.
+func SubtreeRootType(tm *transaction.Manager) ValueType {
+	return ValueType{
+		Size:  8,
+		Inc:   func(v []byte) error { return tm.Inc(binary.LittleEndian.Uint64(v)) },
+		Dec:   func(v []byte) error { return tm.Dec(binary.LittleEndian.Uint64(v)) },
+		Equal: func(a, b []byte) bool { return binary.LittleEndian.Uint64(a) == binary.LittleEndian.Uint64(b) },
+	}
+}
+
+func (info *Info) check(keys []uint64) error {
+	if info.Levels < 1 {
+		return fmt.Errorf("btree: %d levels", info.Levels)
+	}
+	if len(keys) != info.Levels {
+		return fmt.Errorf("btree: %d keys for a %d-level tree", len(keys), info.Levels)
+	}
+	return nil
+}
+
+// levelType returns the value type used for leaves at level.
+func (info *Info) levelType(level int) ValueType {
+	if level == info.Levels-1 {
+		return info.Value
+	}
+	return SubtreeRootType(info.TM)
+}
+
+// incChildren increments everything a node copied from a shared node points to.
+func (info *Info) incChildren(n Node, vt ValueType) error {
+	nr := n.NrEntries()
+	if !n.IsLeaf() {
+		for i := 0; i < nr; i++ {
+			if err := info.TM.Inc(n.Value64(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if vt.Inc == nil {
+		return nil
+	}
+	for i := 0; i < nr; i++ {
+		if err := vt.Inc(n.Value(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Empty creates an empty tree (one zero-entry leaf) and returns its root.
+func (info *Info) Empty() (uint64, error) {
+	return info.emptyLevel(0)
+}
+
+func (info *Info) emptyLevel(level int) (uint64, error) {
+	blk, err := info.TM.NewBlock(Validator)
+	if err != nil {
+		return 0, err
+	}
+	Node(blk.Data()).Init(LeafNode, info.levelType(level).Size)
+	nr := blk.Nr()
+	info.TM.Unlock(blk)
+	return nr, nil
+}

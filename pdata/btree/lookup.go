@@ -1,0 +1,114 @@
+package btree
+
+import (
+	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
+)
+
+// Lookup finds keys (one per level) in the tree at root and copies the
+// value into value (Value.Size bytes). A missing key returns ErrNotFound.
+func (info *Info) Lookup(root uint64, keys []uint64, value []byte) error {
+	if err := info.check(keys); err != nil {
+		return err
+	}
+	for level := 0; level < info.Levels; level++ {
+		blk, i, err := info.findLeaf(root, keys[level])
+		if err != nil {
+			return err
+		}
+		n := Node(blk.Data())
+		if i < 0 || i >= n.NrEntries() || n.Key(i) != keys[level] {
+			info.TM.Unlock(blk)
+			return fmt.Errorf("lookup %v: %w", keys, ErrNotFound)
+		}
+		if level == info.Levels-1 {
+			copy(value, n.Value(i))
+		} else {
+			root = n.Value64(i)
+		}
+		info.TM.Unlock(blk)
+	}
+	return nil
+}
+
+// findLeaf descends a single-level tree by LowerBound and returns the
+// read-locked leaf and the LowerBound index of key in it.
+func (info *Info) findLeaf(root, key uint64) (*block.Block, int, error) {
+	b := root
+	for depth := 0; ; depth++ {
+		if depth > maxDepth {
+			return nil, 0, fmt.Errorf("btree node %d: %w: tree deeper than %d", b, ErrCorrupt, maxDepth)
+		}
+		blk, err := info.TM.ReadLock(b, Validator)
+		if err != nil {
+			return nil, 0, err
+		}
+		n := Node(blk.Data())
+		i := n.LowerBound(key)
+		if n.IsLeaf() {
+			return blk, i, nil
+		}
+		if i < 0 {
+			info.TM.Unlock(blk)
+			return nil, 0, fmt.Errorf("lookup %d: %w", key, ErrNotFound)
+		}
+		b = n.Value64(i)
+		info.TM.Unlock(blk)
+	}
+}
+
+// maxDepth bounds a descent so that a cycle in corrupt metadata ends in an error.
+const maxDepth = 64
+
+// LookupNext finds the lowest key >= keys[last] in the last-level tree
+// selected by the other keys (which must match exactly). It returns that
+// key and copies its value into value.
+func (info *Info) LookupNext(root uint64, keys []uint64, value []byte) (uint64, error) {
+	if err := info.check(keys); err != nil {
+		return 0, err
+	}
+	for level := 0; level < info.Levels-1; level++ {
+		var sub [8]byte
+		sinfo := Info{TM: info.TM, Levels: 1, Value: ValueType{Size: 8}}
+		if err := sinfo.Lookup(root, keys[level:level+1], sub[:]); err != nil {
+			return 0, err
+		}
+		root = getU64(sub[:])
+	}
+	k, found, err := info.lookupNext(root, keys[info.Levels-1], value, 0)
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, fmt.Errorf("lookup next %v: %w", keys, ErrNotFound)
+	}
+	return k, nil
+}
+
+func (info *Info) lookupNext(b, key uint64, value []byte, depth int) (uint64, bool, error) {
+	if depth > maxDepth {
+		return 0, false, fmt.Errorf("btree node %d: %w: tree deeper than %d", b, ErrCorrupt, maxDepth)
+	}
+	blk, err := info.TM.ReadLock(b, Validator)
+	if err != nil {
+		return 0, false, err
+	}
+	defer info.TM.Unlock(blk)
+	n := Node(blk.Data())
+	if n.IsLeaf() {
+		i := n.UpperBound(key)
+		if i >= n.NrEntries() {
+			return 0, false, nil
+		}
+		copy(value, n.Value(i))
+		return n.Key(i), true, nil
+	}
+	for i := max(n.LowerBound(key), 0); i < n.NrEntries(); i++ {
+		k, found, err := info.lookupNext(n.Value64(i), key, value, depth+1)
+		if err != nil || found {
+			return k, found, err
+		}
+	}
+	return 0, false, nil
+}

@@ -1,0 +1,130 @@
+package spacemap
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
+)
+
+// Counts is a space map decoded from raw metadata, for checkers.
+type Counts struct {
+	// Counts holds the reference count of every block the map tracks.
+	Counts []uint32
+	// Blocks lists the metadata blocks the space map itself occupies (index
+	// block or index-tree nodes, bitmaps, ref-count tree nodes), once per
+	// reference, so a checker can add them to its expected metadata counts.
+	Blocks []uint64
+}
+
+// ReadCounts decodes the space map with root from r without the block or
+// transaction managers (metadata selects the metadata flavour). Damage is
+// reported with the block number.
+func ReadCounts(r io.ReaderAt, root Root, metadata bool) (*Counts, error) {
+	kind := "data space map"
+	if metadata {
+		kind = "metadata space map"
+	}
+	n := NrBitmaps(root.NrBlocks)
+	c := &Counts{Counts: make([]uint32, root.NrBlocks)}
+	buf := make([]byte, block.BlockSize)
+	var index []IndexEntry
+	if metadata {
+		if err := readValidated(r, root.BitmapRoot, IndexValidator, buf); err != nil {
+			return nil, fmt.Errorf("%s: %w", kind, err)
+		}
+		idx, err := DecodeMetadataIndex(buf, int(n))
+		if err != nil {
+			return nil, fmt.Errorf("%s: index block %d: %w", kind, root.BitmapRoot, err)
+		}
+		index = idx
+		c.Blocks = append(c.Blocks, root.BitmapRoot)
+	} else {
+		index = make([]IndexEntry, n)
+		seen := make([]bool, n)
+		err := btree.WalkNodes(r, root.BitmapRoot, 1, func(info btree.NodeInfo, nd btree.Node) (bool, error) {
+			c.Blocks = append(c.Blocks, info.Blocknr)
+			if !nd.IsLeaf() {
+				return true, nil
+			}
+			if nd.ValueSize() != IndexEntrySize {
+				return false, fmt.Errorf("index tree node %d: value_size %d, want %d", info.Blocknr, nd.ValueSize(), IndexEntrySize)
+			}
+			for i := 0; i < nd.NrEntries(); i++ {
+				k := nd.Key(i)
+				if k >= n {
+					return false, fmt.Errorf("index tree node %d: entry for bitmap %d beyond %d bitmaps", info.Blocknr, k, n)
+				}
+				index[k], seen[k] = DecodeIndexEntry(nd.Value(i)), true
+			}
+			return true, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", kind, err)
+		}
+		for i, ok := range seen {
+			if !ok {
+				return nil, fmt.Errorf("%s: no index entry for bitmap %d", kind, i)
+			}
+		}
+	}
+	var allocated uint64
+	for i, ie := range index {
+		if err := readValidated(r, ie.Blocknr, BitmapValidator, buf); err != nil {
+			return nil, fmt.Errorf("%s: bitmap %d: %w", kind, i, err)
+		}
+		c.Blocks = append(c.Blocks, ie.Blocknr)
+		base := uint64(i) * EntriesPerBitmap
+		for e := uint32(0); e < EntriesPerBitmap && base+uint64(e) < root.NrBlocks; e++ {
+			v := BitmapGet(buf, e)
+			c.Counts[base+uint64(e)] = v
+			if v != 0 {
+				allocated++
+			}
+		}
+	}
+	overflowed := make(map[uint64]bool)
+	err := btree.WalkNodes(r, root.RefCountRoot, 1, func(info btree.NodeInfo, nd btree.Node) (bool, error) {
+		c.Blocks = append(c.Blocks, info.Blocknr)
+		if !nd.IsLeaf() {
+			return true, nil
+		}
+		if nd.ValueSize() != 4 {
+			return false, fmt.Errorf("ref count tree node %d: value_size %d, want 4", info.Blocknr, nd.ValueSize())
+		}
+		for i := 0; i < nd.NrEntries(); i++ {
+			b := nd.Key(i)
+			cnt := binary.LittleEndian.Uint32(nd.Value(i))
+			if b >= root.NrBlocks || c.Counts[b] != 3 || cnt < 3 || overflowed[b] {
+				return false, fmt.Errorf("ref count tree node %d: entry for block %d (count %d) without bitmap overflow", info.Blocknr, b, cnt)
+			}
+			c.Counts[b] = cnt
+			overflowed[b] = true
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", kind, err)
+	}
+	for b, v := range c.Counts {
+		if v == 3 && !overflowed[uint64(b)] {
+			return nil, fmt.Errorf("%s: block %d overflows but has no ref count tree entry", kind, b)
+		}
+	}
+	if allocated != root.NrAllocated {
+		return nil, fmt.Errorf("%s: root says %d blocks allocated, bitmaps hold %d", kind, root.NrAllocated, allocated)
+	}
+	return c, nil
+}
+
+func readValidated(r io.ReaderAt, b uint64, v block.Validator, buf []byte) error {
+	if _, err := r.ReadAt(buf, int64(b)*block.BlockSize); err != nil {
+		return fmt.Errorf("block %d: read: %w", b, err)
+	}
+	if err := v.Check(buf, b); err != nil {
+		return fmt.Errorf("block %d: %s: %w", b, v.Name(), err)
+	}
+	return nil
+}

@@ -15,7 +15,10 @@ type ConciseDevice struct {
 	Name, UUID string
 	Minor      *uint32 // nil when the minor field is empty
 	Flags      string  // "", "ro" or "rw"
-	Table      []Line  // no lines: the device is created without a table
+	// Table holds the table lines; none means a device without a table.
+	// Their Pos is relative to this device's table field, whose lines are
+	// separated by the commas after the fourth.
+	Table []Line
 }
 
 // ConciseError reports a malformed concise device list. Msg uses dmsetup's

@@ -167,13 +167,13 @@ func (r *Registry) resume(d *Device) syscall.Errno {
 		if err != nil {
 			return errno.Of(err)
 		}
+		if err := d.suspend(); err != nil {
+			return errno.Of(err)
+		}
 		if !r.checkAreas(d, t) {
 			t.close()
 			d.inactive, d.st.Inactive = nil, nil
 			return syscall.EINVAL
-		}
-		if err := d.suspend(); err != nil {
-			return errno.Of(err)
 		}
 		d.mu.Lock()
 		old := d.live

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestWait(t *testing.T) {
+	s := newSandbox(t)
+	s.ok("", "create", "z", "--table", "0 8 zero")
+	s.expect(args("wait z 3"), "", "", "", 0)
+	s.expect(args("wait nosuch"), "", "", "device-mapper: waitevent ioctl on nosuch  failed: No such device or address\nCommand failed.\n", 1)
+	// an event raised by another process wakes a waiter: a striped device
+	// whose stripe fails raises one
+	s.file("a.img", 1<<20)
+	s.ok("", "create", "st", "--table", "0 2048 striped 1 8 a.img 0")
+	done := make(chan result, 1)
+	go func() { done <- s.run("", "wait", "st", "0") }()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case r := <-done:
+		t.Fatalf("wait returned before any event: %+v", r)
+	default:
+	}
+	// shrink the file under the device: the next read fails on the stripe
+	if err := truncate(s.dir+"/a.img", 512); err != nil {
+		t.Fatal(err)
+	}
+	s.run("", "read", "st", "--offset", "4096", "--length", "512")
+	select {
+	case r := <-done:
+		if r.code != 0 {
+			t.Fatalf("wait: %+v", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("wait did not return after the event")
+	}
+	s.expect(args("info st"), "", info("st", "ACTIVE", "LIVE", 0, 1, 1, 1, 256), "", 0)
+}

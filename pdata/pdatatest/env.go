@@ -8,6 +8,7 @@ package pdatatest
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
@@ -175,12 +176,28 @@ func Check(dev *faultdev.Device) error {
 		}
 		wantMeta[b]++
 	}
+	err = CountTree(r, treeRoot, levels, wantMeta, wantData, func(v []byte) uint64 { return binary.LittleEndian.Uint64(v) })
+	if err != nil {
+		return err
+	}
+	if err := compareCounts("metadata", wantMeta, mc.Counts); err != nil {
+		return err
+	}
+	return compareCounts("data", wantData, dc.Counts)
+}
+
+// CountTree walks the nested tree at root on r and adds to meta one
+// reference per parent for every node (walking a shared node once), and to
+// data one reference per distinct leaf for every value dataBlock maps to a
+// data block (nil data skips values). It enforces the node fill rules that
+// thin_check enforces.
+func CountTree(r io.ReaderAt, root uint64, levels int, meta, data []uint32, dataBlock func(value []byte) uint64) error {
 	seen := make(map[uint64]bool)
-	err = btree.WalkNodes(r, treeRoot, levels, func(info btree.NodeInfo, n btree.Node) (bool, error) {
-		if info.Blocknr >= mroot.NrBlocks {
+	return btree.WalkNodes(r, root, levels, func(info btree.NodeInfo, n btree.Node) (bool, error) {
+		if info.Blocknr >= uint64(len(meta)) {
 			return false, fmt.Errorf("btree node %d beyond metadata device", info.Blocknr)
 		}
-		wantMeta[info.Blocknr]++
+		meta[info.Blocknr]++
 		if seen[info.Blocknr] {
 			return false, nil
 		}
@@ -191,24 +208,22 @@ func Check(dev *faultdev.Device) error {
 		if n.MaxEntries()%3 != 0 {
 			return false, fmt.Errorf("btree node %d: max_entries %d not a multiple of 3", info.Blocknr, n.MaxEntries())
 		}
-		if n.IsLeaf() && info.Level == levels-1 {
+		if n.IsLeaf() && info.Level == levels-1 && data != nil {
 			for i := 0; i < n.NrEntries(); i++ {
-				db := binary.LittleEndian.Uint64(n.Value(i))
-				if db >= droot.NrBlocks {
-					return false, fmt.Errorf("btree node %d: data block %d beyond %d", info.Blocknr, db, droot.NrBlocks)
+				db := dataBlock(n.Value(i))
+				if db >= uint64(len(data)) {
+					return false, fmt.Errorf("btree node %d: data block %d beyond %d", info.Blocknr, db, len(data))
 				}
-				wantData[db]++
+				data[db]++
 			}
 		}
 		return true, nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := compareCounts("metadata", wantMeta, mc.Counts); err != nil {
-		return err
-	}
-	return compareCounts("data", wantData, dc.Counts)
+}
+
+// CompareCounts reports the blocks whose counts differ (kind names the map).
+func CompareCounts(kind string, want, got []uint32) error {
+	return compareCounts(kind, want, got)
 }
 
 func compareCounts(kind string, want, got []uint32) error {

@@ -85,6 +85,7 @@ func init() {
 		"read":       {run: cmdRead, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
 		"write":      {run: cmdWrite, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
 		"discard":    {run: cmdDiscard, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
+		"demo":       {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
 		"help":       {run: cmdHelp, help: "help"},
 	}
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test of gdmsetup: installs the real peers the tests use when
+# they are missing (Debian packages; needs root), then go vet, go test of
+# every package (CLI, core, pdata against thin_check/thin_dump/thin_restore,
+# NBD against nbdinfo/qemu-img/qemu-io/nbdcopy, the fidelity comparison with
+# the real kernel's output), and a few seconds of each fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# command:package pairs of the peers the tests run
+peers="thin_check:thin-provisioning-tools thin_dump:thin-provisioning-tools thin_restore:thin-provisioning-tools
+nbdinfo:libnbd-bin nbdcopy:libnbd-bin qemu-img:qemu-utils qemu-io:qemu-utils nbdkit:nbdkit fio:fio
+xz:xz-utils python3:python3 hyperfine:hyperfine"
+missing=()
+for pair in $peers; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing: $pkgs"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null
+  else
+    echo "missing peers (tests needing them skip, or fail under CI=true): $pkgs" >&2
+  fi
+fi
+
+gofmt_out=$(gofmt -l . | grep -v '^vendor/' || true)
+if [ -n "$gofmt_out" ]; then
+  echo "gofmt: not formatted: $gofmt_out" >&2
+  exit 1
+fi
+go vet ./...
+go test -count=1 -timeout 40m ./...
+
+# a few seconds of every fuzz target
+fuzztime=${FUZZTIME:-5s}
+grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
+  pkg=./$(dirname "${f#./}")
+  for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
+    echo "fuzz $pkg $fn ($fuzztime)"
+    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzztime" "$pkg" >/dev/null
+  done
+done
+echo "all tests passed"

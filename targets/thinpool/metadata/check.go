@@ -126,7 +126,9 @@ func (c *checker) checkPoolTrees(sb *superblock, label string) {
 						c.report(fmt.Errorf("%s device %d: block %d maps to data block %d beyond the data device (%d blocks)", label, dev, vb, b, c.nrData))
 						return
 					}
-					c.dataRefs[b]++
+					if b < uint64(len(c.dataRefs)) {
+						c.dataRefs[b]++
+					}
 				})
 		})
 	for id, d := range details {
@@ -200,12 +202,16 @@ func Check(dev BlockDevice) []error {
 		return []error{err}
 	}
 	c.nrMeta, c.nrData = sb.MetadataSM.NrBlocks, sb.DataSM.NrBlocks
-	if c.nrMeta > 1<<32 || c.nrData > 1<<32 {
-		return []error{&BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("implausible space map sizes (%d metadata, %d data blocks)", c.nrMeta, c.nrData)}}
+	if c.nrMeta > maxMetadataBitmaps*entriesPerBitmap {
+		return []error{&BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("implausible metadata space map size (%d blocks)", c.nrMeta)}}
 	}
 	c.metaRefs = make([]uint32, c.nrMeta)
-	c.dataRefs = make([]uint32, c.nrData)
 	c.refMeta(superblockLocation)
+	metaCounts := c.loadCounts(sb.MetadataSM, "metadata", true)
+	dataCounts := c.loadCounts(sb.DataSM, "data", false)
+	if dataCounts != nil || c.nrData <= 1<<24 {
+		c.dataRefs = make([]uint32, c.nrData)
+	}
 	c.checkPoolTrees(sb, "live")
 	if sb.HeldRoot != 0 {
 		c.refMeta(sb.HeldRoot)
@@ -217,8 +223,6 @@ func Check(dev BlockDevice) []error {
 			}
 		}
 	}
-	metaCounts := c.loadCounts(sb.MetadataSM, "metadata", true)
-	dataCounts := c.loadCounts(sb.DataSM, "data", false)
 	if metaCounts != nil {
 		c.compare("metadata", metaCounts, c.metaRefs)
 	}

@@ -54,8 +54,8 @@ func loadSpaceMap(t *txManager, name string, root smRoot, metadata bool) (*space
 	if root.NrBlocks > 1<<40 {
 		return nil, fmt.Errorf("%s space map: implausible nr_blocks %d", name, root.NrBlocks)
 	}
-	r := newRefCounts(name, root.NrBlocks)
 	nb := nrBitmaps(root.NrBlocks)
+	var locs []uint64
 	if metadata {
 		if nb > maxMetadataBitmaps {
 			return nil, fmt.Errorf("metadata space map: %d blocks need more than %d bitmaps", root.NrBlocks, maxMetadataBitmaps)
@@ -64,37 +64,31 @@ func loadSpaceMap(t *txManager, name string, root smRoot, metadata bool) (*space
 		if err != nil {
 			return nil, err
 		}
-		locs := make([]uint64, nb)
+		locs = make([]uint64, nb)
 		for i := range locs {
 			locs[i] = binary.LittleEndian.Uint64(b.data[metadataIndexOffset+indexEntrySize*i:])
 		}
 		t.cache.forget(root.BitmapRoot)
-		for i, loc := range locs {
-			if err := loadBitmap(t, r, i, loc); err != nil {
-				return nil, err
-			}
-		}
 	} else {
-		next := 0
-		var locs []uint64
+		// Collect the index first: nr_blocks is only believed once the bitmaps exist.
 		err := t.walk(root.BitmapRoot, indexVT, func(k uint64, v []byte) error {
-			if k != uint64(next) || next >= nb {
-				return &BlockError{Block: root.BitmapRoot, What: "data space map index", Msg: fmt.Sprintf("unexpected bitmap index %d", k)}
+			if k != uint64(len(locs)) || len(locs) >= nb {
+				return &BlockError{Block: root.BitmapRoot, What: "data space map index", Msg: fmt.Sprintf("unexpected bitmap index %d (nr_blocks %d)", k, root.NrBlocks)}
 			}
-			next++
 			locs = append(locs, binary.LittleEndian.Uint64(v))
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		if next != nb {
-			return nil, &BlockError{Block: root.BitmapRoot, What: "data space map index", Msg: fmt.Sprintf("%d bitmaps, want %d", next, nb)}
+		if len(locs) != nb {
+			return nil, &BlockError{Block: root.BitmapRoot, What: "data space map index", Msg: fmt.Sprintf("%d bitmaps for %d blocks, want %d", len(locs), root.NrBlocks, nb)}
 		}
-		for i, loc := range locs {
-			if err := loadBitmap(t, r, i, loc); err != nil {
-				return nil, err
-			}
+	}
+	r := newRefCounts(name, root.NrBlocks)
+	for i, loc := range locs {
+		if err := loadBitmap(t, r, i, loc); err != nil {
+			return nil, err
 		}
 	}
 	var allocated uint64

@@ -1,0 +1,170 @@
+package metadata
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"testing"
+)
+
+// faultDev passes writes through to a file until its budget is used up; later
+// writes and syncs fail, as if the machine stopped at that point.
+type faultDev struct {
+	f          *os.File
+	writesLeft int // -1: unlimited
+	writes     int
+}
+
+var errInjected = errors.New("injected write failure")
+
+func (d *faultDev) ReadAt(b []byte, off int64) (int, error) { return d.f.ReadAt(b, off) }
+
+func (d *faultDev) WriteAt(b []byte, off int64) (int, error) {
+	if d.writesLeft == 0 {
+		return 0, errInjected
+	}
+	if d.writesLeft > 0 {
+		d.writesLeft--
+	}
+	d.writes++
+	return d.f.WriteAt(b, off)
+}
+
+func (d *faultDev) Sync() error {
+	if d.writesLeft == 0 {
+		return errInjected
+	}
+	return d.f.Sync()
+}
+
+// crashWorkload is the transaction whose commit is interrupted.
+func crashWorkload(t *testing.T, p *Pool) error {
+	t.Helper()
+	if err := p.CreateSnap(10, 1); err != nil {
+		return err
+	}
+	th, err := p.OpenThin(1)
+	if err != nil {
+		return err
+	}
+	defer th.Close()
+	for i := uint64(0); i < 700; i += 3 {
+		b, err := p.AllocDataBlock()
+		if err != nil {
+			return err
+		}
+		if err := th.InsertBlock(i, b); err != nil {
+			return err
+		}
+	}
+	if err := th.RemoveRange(1000, 1400); err != nil {
+		return err
+	}
+	if err := p.Delete(2); err != nil {
+		return err
+	}
+	if err := p.SetTransactionID(1, 2); err != nil {
+		return err
+	}
+	return p.Commit()
+}
+
+func dumpFile(t *testing.T, path string) []byte {
+	t.Helper()
+	f, _, err := OpenFile(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := Open(f, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("reopen after crash: %v", err)
+	}
+	return ourDump(t, p)
+}
+
+func TestCrashDuringCommit(t *testing.T) {
+	needTool(t, "thin_check")
+	// Base state: committed pool with three devices and a metadata snapshot.
+	f, base := newMetaFile(t, 2048)
+	p, err := Format(f, 2048, 128, 20000, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := uint64(1); id <= 3; id++ {
+		if err := p.CreateThin(id); err != nil {
+			t.Fatal(err)
+		}
+		th, _ := p.OpenThin(id)
+		for i := uint64(0); i < 1500; i++ {
+			b, _ := p.AllocDataBlock()
+			if err := th.InsertBlock(i, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		th.Close()
+	}
+	if err := p.SetTransactionID(0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ReserveMetadataSnap(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	oldDump := dumpFile(t, base)
+	image, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(budget int) (*faultDev, string, error) {
+		path := t.TempDir() + "/meta"
+		if err := os.WriteFile(path, image, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		file, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { file.Close() })
+		dev := &faultDev{f: file, writesLeft: budget}
+		p, err := Open(dev, Options{CacheBlocks: 64})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dev, path, crashWorkload(t, p)
+	}
+	full, newPath, err := run(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newDump := dumpFile(t, newPath)
+	if bytes.Equal(oldDump, newDump) {
+		t.Fatal("workload changed nothing")
+	}
+	t.Logf("a full commit writes %d blocks", full.writes)
+	for budget := 0; budget <= full.writes; budget++ {
+		_, path, err := run(budget)
+		if budget < full.writes && err == nil {
+			t.Fatalf("budget %d: commit succeeded", budget)
+		}
+		got := dumpFile(t, path)
+		switch {
+		case bytes.Equal(got, oldDump):
+			if budget == full.writes {
+				t.Fatalf("budget %d (all writes): old state", budget)
+			}
+		case bytes.Equal(got, newDump):
+			if budget < full.writes {
+				t.Fatalf("budget %d: new state before the superblock write", budget)
+			}
+		default:
+			t.Fatalf("budget %d: metadata is neither the old nor the new commit", budget)
+		}
+		thinCheck(t, path)
+		if errs := CheckFile(t, path); len(errs) != 0 {
+			t.Fatalf("budget %d: our checker: %v", budget, errs)
+		}
+	}
+}

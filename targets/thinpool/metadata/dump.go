@@ -3,6 +3,7 @@ package metadata
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -14,10 +15,10 @@ import (
 func (p *Pool) Dump(w io.Writer) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.dumpFrom(w, &p.sb, p.details)
+	return p.dumpFrom(w, &p.sb, p.details, p.dsm.counts.nrBlocks)
 }
 
-func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceDetails) error {
+func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceDetails, nrDataBlocks uint64) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	buf := make([]byte, 0, 256)
 	buf = append(buf, `<superblock uuid="" time="`...)
@@ -26,7 +27,7 @@ func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceD
 	buf = appendAttr(buf, "flags", uint64(sb.Flags))
 	buf = appendAttr(buf, "version", uint64(sb.Version))
 	buf = appendAttr(buf, "data_block_size", uint64(sb.DataBlockSize))
-	buf = appendAttr(buf, "nr_data_blocks", p.dsm.counts.nrBlocks)
+	buf = appendAttr(buf, "nr_data_blocks", nrDataBlocks)
 	buf = append(buf, "\">\n"...)
 	bw.Write(buf)
 	ids := make([]uint64, 0, len(details))
@@ -105,4 +106,31 @@ func appendAttr(b []byte, name string, v uint64) []byte {
 	b = append(b, name...)
 	b = append(b, '=', '"')
 	return strconv.AppendUint(b, v, 10)
+}
+
+// DumpMetadataSnap writes the held metadata snapshot as thin_dump -m does: the
+// snapshot superblock's fields (its space-map roots are zero, so nr_data_blocks is 0).
+func (p *Pool) DumpMetadataSnap(w io.Writer) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sb.HeldRoot == 0 {
+		return ErrNoSnap
+	}
+	b, err := p.cache.read(p.sb.HeldRoot, saltSuperblock, "metadata snapshot superblock")
+	if err != nil {
+		return err
+	}
+	held, err := decodeSuperblock(b.data, p.sb.HeldRoot)
+	if err != nil {
+		return err
+	}
+	details := map[uint64]*deviceDetails{}
+	err = p.tm.walk(held.DeviceDetailsRoot, detailsVT, func(id uint64, v []byte) error {
+		details[id] = decodeDetails(v)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("metadata snapshot device details: %w", err)
+	}
+	return p.dumpFrom(w, held, details, held.DataSM.NrBlocks)
 }

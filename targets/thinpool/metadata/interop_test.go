@@ -204,3 +204,27 @@ func CheckFile(t *testing.T, path string) []error {
 	defer f.Close()
 	return Check(f)
 }
+
+func TestDumpMetadataSnapLikeThinDump(t *testing.T) {
+	meta := restoreWithThinRestore(t, interopXML)
+	p := openPath(t, meta, false)
+	if err := p.ReserveMetadataSnap(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Delete(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetTransactionID(7, 8); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.DumpMetadataSnap(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := thinDump(t, meta, "-m"); !bytes.Equal(b.Bytes(), want) {
+		t.Fatalf("snapshot dump:\n%s\nthin_dump -m:\n%s", b.Bytes(), want)
+	}
+}

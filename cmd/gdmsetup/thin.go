@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
+)
+
+const thinUsage = `usage:
+  gdmsetup thin dump [-m] [-o OUT.xml] META       print thin_dump's XML (-m: the metadata snapshot)
+  gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
+  gdmsetup thin check [-q] META                   walk every structure; exit 1 on damage
+`
+
+// runThin runs `gdmsetup thin ...` (args after the word thin) and returns the exit
+// code: 0 success, 1 failure or damage found, 2 usage error.
+func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, thinUsage)
+		return 2
+	}
+	fs := flag.NewFlagSet("gdmsetup thin "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, thinUsage) }
+	var err error
+	switch args[0] {
+	case "dump":
+		out := fs.String("o", "", "write the XML to this file instead of stdout")
+		snap := fs.Bool("m", false, "dump the metadata snapshot")
+		meta, ok := parseThinArgs(fs, args[1:], stderr)
+		if !ok {
+			return 2
+		}
+		err = thinDump(meta, *out, *snap, stdout)
+	case "restore":
+		in := fs.String("i", "", "input XML file (- for stdin)")
+		out := fs.String("o", "", "metadata file or device to write")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 || *in == "" || *out == "" {
+			fmt.Fprint(stderr, "gdmsetup thin restore: need -i IN.xml and -o META\n", thinUsage)
+			return 2
+		}
+		err = thinRestore(*in, *out, stdin)
+	case "check":
+		quiet := fs.Bool("q", false, "no output, only the exit code")
+		meta, ok := parseThinArgs(fs, args[1:], stderr)
+		if !ok {
+			return 2
+		}
+		return thinCheck(meta, *quiet, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, thinUsage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gdmsetup thin: unknown command %q\n%s", args[0], thinUsage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gdmsetup thin %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// parseThinArgs parses flags (allowed before or after the metadata path) and returns the path.
+func parseThinArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "gdmsetup thin %s: need exactly one metadata file\n%s", fs.Name(), thinUsage)
+		return "", false
+	}
+	return pos[0], true
+}
+
+func thinDump(meta, out string, snap bool, stdout io.Writer) error {
+	f, _, err := metadata.OpenFile(meta, true)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := metadata.Open(f, metadata.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("%s: %w", meta, err)
+	}
+	w := stdout
+	if out != "" {
+		o, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer o.Close()
+		w = o
+	}
+	if snap {
+		err = p.DumpMetadataSnap(w)
+	} else {
+		err = p.Dump(w)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", meta, err)
+	}
+	if o, ok := w.(*os.File); ok && out != "" {
+		return o.Close()
+	}
+	return nil
+}
+
+func thinRestore(in, meta string, stdin io.Reader) error {
+	r := stdin
+	name := "stdin"
+	if in != "-" {
+		data, err := os.ReadFile(in)
+		if err != nil {
+			return err
+		}
+		r, name = bytes.NewReader(data), in
+	}
+	x, err := metadata.ParseXML(r, name)
+	if err != nil {
+		return err
+	}
+	f, nrBlocks, err := metadata.OpenFile(meta, false)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := metadata.Restore(x, f, nrBlocks); err != nil {
+		return fmt.Errorf("%s: %w", meta, err)
+	}
+	return f.Close()
+}
+
+func thinCheck(meta string, quiet bool, stdout, stderr io.Writer) int {
+	f, err := os.Open(meta)
+	if err != nil {
+		if !quiet {
+			fmt.Fprintf(stderr, "gdmsetup thin check: %v\n", err)
+		}
+		return 1
+	}
+	defer f.Close()
+	problems := metadata.Check(f)
+	if quiet {
+		if len(problems) > 0 {
+			return 1
+		}
+		return 0
+	}
+	for _, p := range problems {
+		fmt.Fprintf(stderr, "%s: %v\n", meta, p)
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(stdout, "%s: damaged: %d problem(s)\n", meta, len(problems))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", meta)
+	return 0
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const thinTestXML = `<superblock uuid="" time="2" transaction="5" flags="0" version="2" data_block_size="128" nr_data_blocks="3000">
+  <device dev_id="0" mapped_blocks="1301" transaction="0" creation_time="0" snap_time="2">
+    <range_mapping origin_begin="0" data_begin="0" length="1300" time="0"/>
+    <single_mapping origin_block="5000" data_block="2000" time="1"/>
+  </device>
+  <device dev_id="4" mapped_blocks="701" transaction="3" creation_time="2" snap_time="2">
+    <range_mapping origin_begin="0" data_begin="0" length="700" time="0"/>
+    <single_mapping origin_block="9999" data_block="2000" time="1"/>
+  </device>
+</superblock>
+`
+
+func thinTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (thin-provisioning-tools)", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+func runThinT(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := runThin(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestThinRestoreCheckDump(t *testing.T) {
+	dir := t.TempDir()
+	in, meta := filepath.Join(dir, "in.xml"), filepath.Join(dir, "meta")
+	os.WriteFile(in, []byte(thinTestXML), 0o600)
+	os.WriteFile(meta, nil, 0o600)
+	os.Truncate(meta, 8<<20)
+	if code, _, errs := runThinT(t, "restore", "-i", in, "-o", meta); code != 0 {
+		t.Fatalf("restore: %d %s", code, errs)
+	}
+	if code, out, errs := runThinT(t, "check", meta); code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("check: %d %s %s", code, out, errs)
+	}
+	if code, out, errs := runThinT(t, "dump", meta); code != 0 || out != thinTestXML {
+		t.Fatalf("dump: %d %s\n%s", code, errs, out)
+	}
+	if out, err := exec.Command(thinTool(t, "thin_check"), meta).CombinedOutput(); err != nil {
+		t.Fatalf("thin_check of our restore: %v\n%s", err, out)
+	}
+	want, err := exec.Command(thinTool(t, "thin_dump"), meta).Output()
+	if err != nil || string(want) != thinTestXML {
+		t.Fatalf("thin_dump of our restore: %v\n%s", err, want)
+	}
+	outFile := filepath.Join(dir, "out.xml")
+	if code, _, errs := runThinT(t, "dump", "-o", outFile, meta); code != 0 {
+		t.Fatalf("dump -o: %s", errs)
+	}
+	if got, _ := os.ReadFile(outFile); string(got) != thinTestXML {
+		t.Fatalf("dump -o wrote:\n%s", got)
+	}
+}
+
+func TestThinCheckReportsDamage(t *testing.T) {
+	dir := t.TempDir()
+	in, meta := filepath.Join(dir, "in.xml"), filepath.Join(dir, "meta")
+	os.WriteFile(in, []byte(thinTestXML), 0o600)
+	os.WriteFile(meta, nil, 0o600)
+	os.Truncate(meta, 8<<20)
+	if code, _, errs := runThinT(t, "restore", "-i", in, "-o", meta); code != 0 {
+		t.Fatalf("restore: %s", errs)
+	}
+	img, _ := os.ReadFile(meta)
+	// Flip a bit in every block until one that is in use is hit (block 1 onwards).
+	for nr := 1; nr < 64; nr++ {
+		bad := bytes.Clone(img)
+		bad[nr*4096+200] ^= 1
+		os.WriteFile(meta, bad, 0o600)
+		code, _, errs := runThinT(t, "check", meta)
+		if code == 0 {
+			continue
+		}
+		if code != 1 || !strings.Contains(errs, "metadata block ") {
+			t.Fatalf("block %d: exit %d, %s", nr, code, errs)
+		}
+		if c, _, _ := runThinT(t, "check", "-q", meta); c != 1 {
+			t.Fatalf("check -q: exit %d", c)
+		}
+		return
+	}
+	t.Fatal("no bit flip was detected")
+}
+
+func TestThinUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"bogus"}, {"dump"}, {"restore", "-i", "x"}, {"check", "a", "b"}} {
+		if code, _, errs := runThinT(t, args...); code != 2 || !strings.Contains(errs, "usage") {
+			t.Errorf("%q: exit %d, %q", args, code, errs)
+		}
+	}
+	if code, _, errs := runThinT(t, "dump", "/nonexistent/meta"); code != 1 || !strings.Contains(errs, "/nonexistent/meta") {
+		t.Errorf("missing file: exit %d, %q", code, errs)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.xml")
+	os.WriteFile(bad, []byte("<superblock uuid=\"\" time=\"x\">"), 0o600)
+	meta := filepath.Join(t.TempDir(), "meta")
+	os.WriteFile(meta, make([]byte, 1<<20), 0o600)
+	if code, _, errs := runThinT(t, "restore", "-i", bad, "-o", meta); code != 1 || !strings.Contains(errs, "bad.xml:1") {
+		t.Errorf("bad xml: exit %d, %q", code, errs)
+	}
+}

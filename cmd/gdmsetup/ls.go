@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gdmsetup/gdmsetup/dm"
 )
@@ -38,35 +39,74 @@ func cmdLs(e *env) error {
 	return nil
 }
 
-// lsTree prints each device then, indented, the devices its live table uses
-// (recursively), with dmsetup's `|-` and "`-" branches.
+// lsTree prints dmsetup's dependency tree: devices no other device uses
+// at the top, each over the devices its live table uses, most recently
+// opened first; mapped children as "NAME (253:MINOR)", files as "(PATH)".
 func lsTree(e *env, devs []*dm.Device) error {
-	var walk func(name, prefix string) error
-	walk = func(name, prefix string) error {
+	used := map[uint32]bool{}
+	for _, d := range devs {
+		deps, err := e.reg.Deps(d.Name(), false)
+		if err != nil {
+			return err
+		}
+		for _, dep := range deps {
+			if dep.Mapped {
+				used[dep.Minor] = true
+			}
+		}
+	}
+	var more []bool // more[d]: nodes follow at depth d
+	var walk func(name, label string, depth int, last bool) error
+	walk = func(name, label string, depth int, last bool) error {
+		for len(more) <= depth {
+			more = append(more, false)
+		}
+		more[depth] = !last
+		var b strings.Builder
+		for d := 0; d < depth; d++ {
+			b.WriteByte(' ')
+			switch {
+			case d == depth-1 && more[depth]:
+				b.WriteString("|-")
+			case d == depth-1:
+				b.WriteString("`-")
+			case more[d+1]:
+				b.WriteString("| ")
+			default:
+				b.WriteString("  ")
+			}
+		}
+		fmt.Fprintf(e.stdout, "%s%s\n", b.String(), label)
+		if name == "" {
+			return nil
+		}
 		deps, err := e.reg.Deps(name, false)
 		if err != nil {
 			return err
 		}
 		for i, dep := range deps {
-			branch, more := " |- ", " |  "
-			if i == len(deps)-1 {
-				branch, more = " `- ", "    "
-			}
+			last := i == len(deps)-1
 			if !dep.Mapped {
-				fmt.Fprintf(e.stdout, "%s%s(%s)\n", prefix, branch, dep.Path)
+				if err := walk("", " ("+dep.Path+")", depth+1, last); err != nil {
+					return err
+				}
 				continue
 			}
 			child := nameOfMinor(e, dep.Minor)
-			fmt.Fprintf(e.stdout, "%s%s%s (%d:%d)\n", prefix, branch, child, dep.Major, dep.Minor)
-			if err := walk(child, prefix+more); err != nil {
+			if err := walk(child, fmt.Sprintf("%s (%d:%d)", child, dep.Major, dep.Minor), depth+1, last); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+	var roots []*dm.Device
 	for _, d := range devs {
-		fmt.Fprintf(e.stdout, "%s (%d:%d)\n", d.Name(), dm.Major, d.Minor())
-		if err := walk(d.Name(), ""); err != nil {
+		if !used[d.Minor()] {
+			roots = append(roots, d)
+		}
+	}
+	for i, d := range roots {
+		if err := walk(d.Name(), fmt.Sprintf("%s (%d:%d)", d.Name(), dm.Major, d.Minor()), 0, i == len(roots)-1); err != nil {
 			return err
 		}
 	}

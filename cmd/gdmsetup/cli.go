@@ -53,6 +53,9 @@ func (e usageError) Error() string { return string(e) }
 type command struct {
 	run           func(e *env) error
 	needsRegistry bool
+	// raw commands parse their own arguments (the words after the command)
+	// and return the exit code themselves.
+	raw func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	// stopOptions: option parsing stops after this many positional arguments
 	// (message words may look like options); 0 means never.
 	stopOptions int
@@ -86,6 +89,7 @@ func init() {
 		"write":      {run: cmdWrite, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
 		"discard":    {run: cmdDiscard, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
 		"demo":       {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
+		"thin":       {raw: runThin, help: "thin dump|restore|check ...                    (thin_dump, thin_restore, thin_check on metadata files)"},
 		"help":       {run: cmdHelp, help: "help"},
 	}
 }
@@ -107,6 +111,9 @@ func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "Unknown command: %s\n", name)
 		fmt.Fprintln(stderr, "Command failed.")
 		return 1
+	}
+	if c.raw != nil {
+		return c.raw(rest, stdin, stdout, stderr)
 	}
 	opts, pos, err := parseOptions(rest, c.stopOptions)
 	if err != nil {

@@ -251,3 +251,25 @@ func (r *Registry) lowestFreeMinor() uint32 {
 		}
 	}
 }
+
+// Commit commits every stateful target of every built live table (the
+// kernel's periodic commit, run by a long-running server).
+func (r *Registry) Commit() error {
+	var first error
+	for _, d := range r.Devices() {
+		d.mu.Lock()
+		t := d.live
+		d.mu.Unlock()
+		if t == nil {
+			continue
+		}
+		for _, e := range t.entries {
+			if c, ok := e.target.(targets.Committer); ok {
+				if err := c.Commit(); err != nil && first == nil {
+					first = fmt.Errorf("device %s: %w", d.st.Name, err)
+				}
+			}
+		}
+	}
+	return first
+}

@@ -75,3 +75,9 @@ type Area struct {
 type AreaIterator interface {
 	Areas() []Area
 }
+
+// Committer is a stateful target a long-running process commits
+// periodically (thin-pool and clone: every second, as the kernel does).
+type Committer interface {
+	Commit() error
+}

@@ -19,7 +19,8 @@ const readBufferBytes = 64 << 10
 
 // conn is one client connection. The reader goroutine (serve) owns br, the negotiation state
 // and the export fields; they are fixed before any worker starts. wmu serializes whole replies
-// on nc. inflight counts requests handed to workers; sem bounds them.
+// on nc. running counts requests read whose reply has not been written; inflight counts
+// validated requests being served and sem bounds them.
 type conn struct {
 	s   *Server
 	nc  net.Conn
@@ -42,12 +43,17 @@ type conn struct {
 
 	inflight sync.WaitGroup
 	running  atomic.Int32
-	sem      chan struct{}
-	broken   atomic.Bool // a reply could not be written: the connection is going down
+	// serviceNs is a moving average of request service times (see transmit); updates may race
+	// and lose one sample, which is harmless.
+	serviceNs atomic.Int64
+	sem       chan struct{}
+	broken    atomic.Bool // a reply could not be written: the connection is going down
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
-	return &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, readBufferBytes), sem: make(chan struct{}, s.maxInFlight())}
+	c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, readBufferBytes), sem: make(chan struct{}, s.maxInFlight())}
+	c.serviceNs.Store(initialServiceNs)
+	return c
 }
 
 // serve runs the whole life of the connection: negotiation, transmission, then the final

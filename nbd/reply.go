@@ -80,9 +80,12 @@ func (c *conn) send(b []byte) error {
 	return c.write(b)
 }
 
-// write writes b; wmu must be held. After a failed write the connection is marked broken and
-// the reader is woken so that the connection ends.
+// write writes the reply b; wmu must be held. The request stops counting as running just
+// before its reply leaves, so that the client's next request, sent when it sees this reply,
+// finds the connection idle. After a failed write the connection is marked broken and the
+// reader is woken so that the connection ends.
 func (c *conn) write(b []byte) error {
+	c.running.Add(-1)
 	if c.broken.Load() {
 		return errBroken
 	}

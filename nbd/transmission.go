@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/pojntfx/go-nbd/pkg/protocol"
 )
@@ -11,10 +12,20 @@ import (
 // zeroBuf is written by WRITE_ZEROES on exports without a ZeroWriter; WriterAt must not modify it.
 var zeroBuf = make([]byte, 1<<20)
 
+// inlineMaxNs is the average request service time below which a lone request runs on the
+// reader goroutine; serviceNs starts above it, so a connection starts by dispatching.
+const (
+	inlineMaxNs      = int64(30 * time.Microsecond)
+	initialServiceNs = int64(time.Millisecond)
+)
+
 // transmit reads requests until NBD_CMD_DISC, EOF or an error that loses the framing. Each
-// valid request runs on its own goroutine (at most MaxInFlight at once) unless it is the only
-// request in flight and no other is waiting in the read buffer, in which case it runs inline:
-// a client at queue depth 1 then pays no goroutine hand-off. Replies go out in completion order.
+// valid request runs on its own goroutine (at most MaxInFlight at once), except a request that
+// is alone in flight, with no other waiting in the read buffer, on a connection whose requests
+// have lately been fast (serviceNs < inlineMaxNs): it runs inline, so a client at queue depth
+// 1 on a fast device pays no goroutine hand-off and wake-up. A request that arrives while an
+// inline one runs waits for it; on a slow device requests are always dispatched and overlap.
+// Replies go out in completion order.
 func (c *conn) transmit() error {
 	var hb [requestHeaderBytes]byte
 	maxBytes := c.s.maxRequestBytes()
@@ -33,6 +44,7 @@ func (c *conn) transmit() error {
 			return nil
 		}
 		errno, msg := checkRequest(&h, c.sizeB, c.readOnly, c.structured, c.metaAlloc, maxBytes)
+		c.running.Add(1)
 		var buf *ioBuf
 		if n := payloadBytes(&h); n > 0 {
 			if n > maxBytes {
@@ -57,7 +69,7 @@ func (c *conn) transmit() error {
 		}
 		c.sem <- struct{}{}
 		c.inflight.Add(1)
-		if c.running.Add(1) == 1 && c.br.Buffered() == 0 {
+		if c.running.Load() == 1 && c.br.Buffered() == 0 && c.serviceNs.Load() < inlineMaxNs {
 			c.handle(h, buf)
 			continue
 		}
@@ -67,8 +79,10 @@ func (c *conn) transmit() error {
 
 // handle runs one validated request and sends its reply; buf holds a WRITE's payload.
 func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf) {
+	start := time.Now()
 	defer func() {
-		c.running.Add(-1)
+		old := c.serviceNs.Load()
+		c.serviceNs.Store(old + (int64(time.Since(start))-old)/8)
 		<-c.sem
 		c.inflight.Done()
 	}()

@@ -8,8 +8,9 @@ import (
 // cachedBlock is one metadata block held in memory.
 type cachedBlock struct {
 	data  []byte
-	salt  uint32 // checksum salt used when the block is written back
-	dirty bool
+	salt    uint32 // checksum salt used when the block is written back
+	dirty   bool
+	checked bool // structure validated since it was read (nodes built here are valid)
 }
 
 // blockCache reads, caches and writes back metadata blocks. Dirty blocks other than
@@ -61,7 +62,7 @@ func (c *blockCache) zero(nr uint64, salt uint32) *cachedBlock {
 	} else {
 		clear(b.data)
 	}
-	b.salt, b.dirty = salt, true
+	b.salt, b.dirty, b.checked = salt, true, true
 	return b
 }
 

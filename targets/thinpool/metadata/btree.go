@@ -31,8 +31,11 @@ func (t *txManager) readNode(nr uint64, vt *valueType) (node, error) {
 		return nil, err
 	}
 	n := node(b.data)
-	if err := checkNode(n, nr, vt.size); err != nil {
-		return nil, err
+	if !b.checked {
+		if err := checkNode(n, nr, vt.size); err != nil {
+			return nil, err
+		}
+		b.checked = true
 	}
 	return n, nil
 }

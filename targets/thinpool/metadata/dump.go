@@ -35,7 +35,7 @@ func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceD
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	bvt := bottomVT(p)
+	bvt := p.bottomVT
 	for _, id := range ids {
 		d := details[id]
 		buf = append(buf[:0], `  <device dev_id="`...)
@@ -46,7 +46,7 @@ func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceD
 		buf = appendAttr(buf, "snap_time", uint64(d.SnapshottedTime))
 		buf = append(buf, "\">\n"...)
 		bw.Write(buf)
-		v, found, err := p.tm.lookup(sb.DataMappingRoot, id, topVT(p))
+		v, found, err := p.tm.lookup(sb.DataMappingRoot, id, p.topVT)
 		if err != nil {
 			return err
 		}

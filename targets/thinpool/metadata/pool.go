@@ -31,6 +31,8 @@ type Pool struct {
 	dirty    bool                // anything changed since the last commit
 	cacheMax int
 	readOnly bool
+	bottomVT *valueType // value type of device mapping trees (data block references)
+	topVT    *valueType // value type of the top level (device mapping-tree roots)
 }
 
 // deviceDetails is struct disk_device_details plus in-core state.
@@ -100,7 +102,7 @@ func Format(dev BlockDevice, nrMetaBlocks uint64, dataBlockSizeSectors uint32, n
 		MetadataNrBlocks: nrMetaBlocks,
 	}
 	var err error
-	if p.sb.DataMappingRoot, err = p.tm.emptyTree(topVT(p)); err != nil {
+	if p.sb.DataMappingRoot, err = p.tm.emptyTree(p.topVT); err != nil {
 		return nil, err
 	}
 	if p.sb.DeviceDetailsRoot, err = p.tm.emptyTree(detailsVT); err != nil {
@@ -119,11 +121,14 @@ func newPool(dev BlockDevice, nrMetaBlocks uint64, opt Options) *Pool {
 	}
 	cache := newBlockCache(dev, nrMetaBlocks, opt.CacheBlocks)
 	cache.readOnly = opt.ReadOnly
-	return &Pool{
+	p := &Pool{
 		dev: dev, cache: cache, tm: newTxManager(cache, nil),
 		details: make(map[uint64]*deviceDetails), topFresh: make(map[uint64]struct{}),
 		open: make(map[uint64]int), cacheMax: opt.CacheBlocks, readOnly: opt.ReadOnly,
 	}
+	p.bottomVT = newBottomVT(p)
+	p.topVT = newTopVT(p)
+	return p
 }
 
 // Open reads existing pool metadata (written by this package, thin_restore or the kernel).
@@ -161,9 +166,9 @@ func Open(dev BlockDevice, opt Options) (*Pool, error) {
 	return p, nil
 }
 
-// bottomVT is the value type of a device's mapping tree: block_time values holding a
+// newBottomVT returns the value type of a device's mapping tree: block_time values holding a
 // reference on a data block.
-func bottomVT(p *Pool) *valueType {
+func newBottomVT(p *Pool) *valueType {
 	return &valueType{
 		size: 8,
 		inc: func(v []byte) error {
@@ -181,10 +186,10 @@ func bottomVT(p *Pool) *valueType {
 	}
 }
 
-// topVT is the value type of the top level of the mapping tree: the root of a
+// newTopVT returns the value type of the top level of the mapping tree: the root of a
 // device's mapping tree.
-func topVT(p *Pool) *valueType {
-	bvt := bottomVT(p)
+func newTopVT(p *Pool) *valueType {
+	bvt := p.bottomVT
 	return &valueType{
 		size: 8,
 		inc:  func(v []byte) error { return p.msm.counts.inc(binary.LittleEndian.Uint64(v)) },
@@ -294,7 +299,7 @@ func (p *Pool) Close() error {
 
 // deviceRoot returns the root of device id's mapping tree.
 func (p *Pool) deviceRoot(id uint64) (uint64, error) {
-	v, found, err := p.tm.lookup(p.sb.DataMappingRoot, id, topVT(p))
+	v, found, err := p.tm.lookup(p.sb.DataMappingRoot, id, p.topVT)
 	if err != nil {
 		return 0, err
 	}
@@ -309,7 +314,7 @@ func (p *Pool) deviceRoot(id uint64) (uint64, error) {
 func (p *Pool) setDeviceRoot(id, root uint64) error {
 	var v [8]byte
 	binary.LittleEndian.PutUint64(v[:], root)
-	newTop, _, err := p.tm.insert(p.sb.DataMappingRoot, id, v[:], topVT(p), false)
+	newTop, _, err := p.tm.insert(p.sb.DataMappingRoot, id, v[:], p.topVT, false)
 	if err != nil {
 		return err
 	}
@@ -351,7 +356,7 @@ func (p *Pool) CreateThin(id uint64) error {
 	if _, ok := p.details[id]; ok {
 		return fmt.Errorf("thin device %d: %w", id, ErrExists)
 	}
-	root, err := p.tm.emptyTree(bottomVT(p))
+	root, err := p.tm.emptyTree(p.bottomVT)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -408,7 +413,7 @@ func (p *Pool) Delete(id uint64) error {
 		return fmt.Errorf("thin device %d: %w", id, ErrBusy)
 	}
 	var err error
-	if p.sb.DataMappingRoot, _, err = p.tm.remove(p.sb.DataMappingRoot, id, topVT(p)); err != nil {
+	if p.sb.DataMappingRoot, _, err = p.tm.remove(p.sb.DataMappingRoot, id, p.topVT); err != nil {
 		return p.fail(err)
 	}
 	if p.sb.DeviceDetailsRoot, _, err = p.tm.remove(p.sb.DeviceDetailsRoot, id, detailsVT); err != nil {
@@ -601,7 +606,7 @@ func (p *Pool) ReleaseMetadataSnap() error {
 	if err != nil {
 		return err
 	}
-	if err := p.tm.del(snap.DataMappingRoot, topVT(p)); err != nil {
+	if err := p.tm.del(snap.DataMappingRoot, p.topVT); err != nil {
 		return p.fail(err)
 	}
 	if err := p.tm.del(snap.DeviceDetailsRoot, detailsVT); err != nil {

@@ -33,7 +33,7 @@ func Restore(x *XMLSuperblock, dev BlockDevice, nrMetaBlocks uint64) error {
 	defer p.mu.Unlock()
 	p.dirty = true
 	p.sb.Time, p.sb.TransactionID, p.sb.Flags = x.Time, x.Transaction, x.Flags
-	bvt := bottomVT(p)
+	bvt := p.bottomVT
 	for i := range x.Devices {
 		d := &x.Devices[i]
 		keys, vals := devs[i].keys, devs[i].vals

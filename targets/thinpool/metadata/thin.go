@@ -64,7 +64,7 @@ func (t *Thin) FindBlock(vBlock uint64) (Mapping, bool, error) {
 	if err != nil {
 		return Mapping{}, false, err
 	}
-	v, found, err := p.tm.lookup(root, vBlock, bottomVT(p))
+	v, found, err := p.tm.lookup(root, vBlock, p.bottomVT)
 	if err != nil || !found {
 		return Mapping{}, false, err
 	}
@@ -91,7 +91,7 @@ func (t *Thin) InsertBlock(vBlock, dataBlock uint64) error {
 	var v [8]byte
 	binary.LittleEndian.PutUint64(v[:], packBlockTime(dataBlock, p.sb.Time))
 	return p.changeDevice(t.id, func(root uint64) (uint64, error) {
-		newRoot, added, err := p.tm.insert(root, vBlock, v[:], bottomVT(p), true)
+		newRoot, added, err := p.tm.insert(root, vBlock, v[:], p.bottomVT, true)
 		if added {
 			d.MappedBlocks++
 		}
@@ -122,7 +122,7 @@ func (t *Thin) RemoveRange(begin, end uint64) error {
 		return err
 	}
 	var keys []uint64
-	err = p.tm.walkRange(root, begin, end, bottomVT(p), func(k uint64) { keys = append(keys, k) })
+	err = p.tm.walkRange(root, begin, end, p.bottomVT, func(k uint64) { keys = append(keys, k) })
 	if err != nil || len(keys) == 0 {
 		return err
 	}
@@ -130,7 +130,7 @@ func (t *Thin) RemoveRange(begin, end uint64) error {
 		for _, k := range keys {
 			var removed bool
 			var err error
-			if root, removed, err = p.tm.remove(root, k, bottomVT(p)); err != nil {
+			if root, removed, err = p.tm.remove(root, k, p.bottomVT); err != nil {
 				return 0, err
 			}
 			if removed {
@@ -162,7 +162,7 @@ func (t *Thin) HighestMapped() (uint64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	return p.tm.highestKey(root, bottomVT(p))
+	return p.tm.highestKey(root, p.bottomVT)
 }
 
 // DeviceInfo is the public view of a device's details.

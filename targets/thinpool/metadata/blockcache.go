@@ -7,7 +7,7 @@ import (
 
 // cachedBlock is one metadata block held in memory.
 type cachedBlock struct {
-	data  []byte
+	data    []byte
 	salt    uint32 // checksum salt used when the block is written back
 	dirty   bool
 	checked bool // structure validated since it was read (nodes built here are valid)

@@ -233,6 +233,26 @@ func (m *Manager) ReadLock(nr uint64, v Validator) (*Block, error) {
 	return b, nil
 }
 
+// View runs fn on block nr's data (validated by v) under the manager's lock,
+// a cheaper ReadLock+Unlock for short reads. fn must not modify data, keep
+// it, or call back into the manager.
+func (m *Manager) View(nr uint64, v Validator, fn func(data []byte) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, err := m.get(nr, v, false)
+	if err != nil {
+		return err
+	}
+	if b.writer {
+		return fmt.Errorf("read block %d: %w (write-locked)", nr, ErrLocked)
+	}
+	if b.readers == 0 {
+		m.lruRemove(b)
+		m.lruPushFront(b)
+	}
+	return fn(b.data)
+}
+
 // WriteLock returns block nr locked for writing, validated by v; it is
 // marked dirty and written (after v.Prepare) by a later Flush.
 func (m *Manager) WriteLock(nr uint64, v Validator) (*Block, error) {

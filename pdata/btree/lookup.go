@@ -2,8 +2,6 @@ package btree
 
 import (
 	"fmt"
-
-	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
 
 // Lookup finds keys (one per level) in the tree at root and copies the
@@ -12,49 +10,42 @@ func (info *Info) Lookup(root uint64, keys []uint64, value []byte) error {
 	if err := info.check(keys); err != nil {
 		return err
 	}
-	for level := 0; level < info.Levels; level++ {
-		blk, i, err := info.findLeaf(root, keys[level])
+	b := root
+	level := 0
+	for depth := 0; ; depth++ {
+		if depth > maxDepth*info.Levels {
+			return fmt.Errorf("btree node %d: %w: tree deeper than %d", b, ErrCorrupt, maxDepth)
+		}
+		key := keys[level]
+		last := level == info.Levels-1
+		found, done := false, false
+		err := info.TM.View(b, Validator, func(data []byte) error {
+			n := Node(data)
+			i := n.LowerBound(key)
+			switch {
+			case !n.IsLeaf():
+				if i >= 0 {
+					b, found = n.Value64(i), true
+				}
+			case i < 0 || n.Key(i) != key:
+			case last:
+				copy(value, n.Value(i))
+				found, done = true, true
+			default:
+				b, found = n.Value64(i), true
+				level++
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		n := Node(blk.Data())
-		if i < 0 || i >= n.NrEntries() || n.Key(i) != keys[level] {
-			info.TM.Unlock(blk)
+		if !found {
 			return fmt.Errorf("lookup %v: %w", keys, ErrNotFound)
 		}
-		if level == info.Levels-1 {
-			copy(value, n.Value(i))
-		} else {
-			root = n.Value64(i)
+		if done {
+			return nil
 		}
-		info.TM.Unlock(blk)
-	}
-	return nil
-}
-
-// findLeaf descends a single-level tree by LowerBound and returns the
-// read-locked leaf and the LowerBound index of key in it.
-func (info *Info) findLeaf(root, key uint64) (*block.Block, int, error) {
-	b := root
-	for depth := 0; ; depth++ {
-		if depth > maxDepth {
-			return nil, 0, fmt.Errorf("btree node %d: %w: tree deeper than %d", b, ErrCorrupt, maxDepth)
-		}
-		blk, err := info.TM.ReadLock(b, Validator)
-		if err != nil {
-			return nil, 0, err
-		}
-		n := Node(blk.Data())
-		i := n.LowerBound(key)
-		if n.IsLeaf() {
-			return blk, i, nil
-		}
-		if i < 0 {
-			info.TM.Unlock(blk)
-			return nil, 0, fmt.Errorf("lookup %d: %w", key, ErrNotFound)
-		}
-		b = n.Value64(i)
-		info.TM.Unlock(blk)
 	}
 }
 

@@ -153,12 +153,14 @@ func (l *ll) lookup(b uint64) (uint32, error) {
 		return 0, fmt.Errorf("%s: block %d beyond %d blocks", l.kind(), b, l.nrBlocks)
 	}
 	ie := l.index[b/EntriesPerBitmap]
-	blk, err := l.tm.ReadLock(ie.Blocknr, BitmapValidator)
+	var v uint32
+	err := l.tm.View(ie.Blocknr, BitmapValidator, func(data []byte) error {
+		v = BitmapGet(data, uint32(b%EntriesPerBitmap))
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", l.kind(), err)
 	}
-	v := BitmapGet(blk.Data(), uint32(b%EntriesPerBitmap))
-	l.tm.Unlock(blk)
 	if v < 3 {
 		return v, nil
 	}

@@ -77,6 +77,11 @@ func (tm *Manager) ReadLock(b uint64, v block.Validator) (*block.Block, error) {
 	return tm.bm.ReadLock(b, v)
 }
 
+// View runs fn on block b's data validated by v (see block.Manager.View).
+func (tm *Manager) View(b uint64, v block.Validator, fn func(data []byte) error) error {
+	return tm.bm.View(b, v, fn)
+}
+
 // Unlock releases a block returned by ReadLock, NewBlock or Shadow.
 func (tm *Manager) Unlock(b *block.Block) { tm.bm.Unlock(b) }
 

@@ -51,13 +51,18 @@ func tempFile(t *testing.T, sizeB int64, random bool) string {
 		}
 		return p
 	}
-	if err := os.WriteFile(p, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(p, sizeB); err != nil {
+	if err := writeSparse(p, sizeB); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// writeSparse creates path as a sparse file of sizeB bytes.
+func writeSparse(path string, sizeB int64) error {
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		return err
+	}
+	return os.Truncate(path, sizeB)
 }
 
 // countingExport wraps a FileExport and counts what reaches it.

@@ -17,8 +17,7 @@ type Disk struct {
 	ll        ll
 	old       ll
 	begin     uint64
-	allocated uint64 // allocated this transaction
-	threshold threshold
+	allocated int64 // net blocks allocated this transaction (inc, dec, new, set)
 }
 
 // CreateDisk creates an empty disk space map of nrBlocks blocks (the
@@ -53,17 +52,15 @@ func OpenDisk(tm *transaction.Manager, root []byte) (*Disk, error) {
 	return d, nil
 }
 
-// NrBlocks returns the number of blocks tracked.
-func (d *Disk) NrBlocks() (uint64, error) { return d.ll.nrBlocks, nil }
+// NrBlocks returns the number of blocks tracked as of the last commit (as
+// the kernel's sm_disk_get_nr_blocks: an Extend shows after Commit).
+func (d *Disk) NrBlocks() (uint64, error) { return d.old.nrBlocks, nil }
 
-// NrFree returns the free blocks: free at the last commit minus allocated since.
+// NrFree returns the blocks free at the last commit minus those allocated
+// (net) since, as the kernel's sm_disk_get_nr_free.
 func (d *Disk) NrFree() (uint64, error) {
-	used := d.old.nrAllocated + d.allocated
-	nr := max(d.old.nrBlocks, d.ll.nrBlocks)
-	if used > nr {
-		return 0, nil
-	}
-	return nr - used, nil
+	free := int64(d.old.nrBlocks) - int64(d.old.nrAllocated) - d.allocated
+	return uint64(max(free, 0)), nil
 }
 
 // NrAllocated returns the number of blocks with a non-zero count now.
@@ -80,19 +77,20 @@ func (d *Disk) CountIsMoreThanOne(b uint64) (bool, error) {
 
 // SetCount sets the count of b.
 func (d *Disk) SetCount(b uint64, count uint32) error {
-	_, err := d.ll.mutate(b, func(uint32) (uint32, error) { return count, nil })
-	return err
+	return d.account(d.ll.mutate(b, func(uint32) (uint32, error) { return count, nil }))
 }
 
 // Inc increments the count of b.
-func (d *Disk) Inc(b uint64) error {
-	_, err := d.ll.inc(b)
-	return err
-}
+func (d *Disk) Inc(b uint64) error { return d.account(d.ll.inc(b)) }
 
 // Dec decrements the count of b.
-func (d *Disk) Dec(b uint64) error {
-	_, err := d.ll.dec(b)
+func (d *Disk) Dec(b uint64) error { return d.account(d.ll.dec(b)) }
+
+// account adds a mutation's change in allocated blocks to this transaction's.
+func (d *Disk) account(delta int, err error) error {
+	if err == nil {
+		d.allocated += int64(delta)
+	}
 	return err
 }
 
@@ -108,11 +106,9 @@ func (d *Disk) NewBlock() (uint64, error) {
 		return 0, fmt.Errorf("data space map (%d blocks): %w", d.ll.nrBlocks, err)
 	}
 	d.begin = b + 1
-	if _, err := d.ll.inc(b); err != nil {
+	if err := d.account(d.ll.inc(b)); err != nil {
 		return 0, err
 	}
-	d.allocated++
-	d.threshold.check(d)
 	return b, nil
 }
 
@@ -134,9 +130,3 @@ func (d *Disk) Root() Root { return d.ll.root() }
 
 // CopyRoot encodes Root into dst (RootSize or RootFieldSize bytes).
 func (d *Disk) CopyRoot(dst []byte) { d.ll.root().Encode(dst) }
-
-// SetThreshold registers fn to be called once each time the free count
-// drops to nrFree or below.
-func (d *Disk) SetThreshold(nrFree uint64, fn func()) {
-	d.threshold = threshold{value: nrFree, fn: fn, set: true}
-}

@@ -300,6 +300,11 @@ func (r *Registry) Message(name string, sector uint64, args []string) (string, e
 		r.klogf("ioctl: Target message sector outside device.")
 		return fail(syscall.EINVAL)
 	}
+	// the devices using this one are active as in the kernel, where they
+	// hold it open (a pool refuses to delete a thin device in use)
+	for _, u := range r.users(d) {
+		u.liveTable()
+	}
 	m, ok := t.entries[t.find(sector)].target.(targets.Messenger)
 	if !ok {
 		r.klogf("ioctl: Target type does not support messages")

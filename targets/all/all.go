@@ -7,6 +7,8 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/errortarget"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
+	"github.com/gdmsetup/gdmsetup/targets/thin"
+	"github.com/gdmsetup/gdmsetup/targets/thinpool"
 	"github.com/gdmsetup/gdmsetup/targets/zero"
 )
 
@@ -15,4 +17,6 @@ func init() {
 	targets.Register(linear.Type)
 	targets.Register(striped.Type)
 	targets.Register(zero.Type)
+	targets.Register(thin.Type)
+	targets.Register(thinpool.Type)
 }

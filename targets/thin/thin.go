@@ -1,0 +1,282 @@
+// Package thin is the thin target: `<pool dev> <dev id> [<external origin
+// dev>]`, a thinly-provisioned device mapped through its pool (dm-thin.c's
+// thin side): reads of unprovisioned blocks give zeros or the external
+// origin, writes provision blocks, writes to blocks shared with a snapshot
+// copy them first, discards unmap whole blocks.
+package thin
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/thinpool"
+	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
+)
+
+// Type is the thin target's registration (Linux 6.1: v1.22.0).
+var Type = targets.Type{Name: "thin", Version: [3]int{1, 22, 0}, New: New}
+
+// Thin is one thin table line (struct thin_c). Its fields are fixed at
+// construction; mappings live in the pool's metadata (its own lock) and
+// provisioning is serialised by the pool.
+type Thin struct {
+	pool         *thinpool.Pool
+	td           *metadata.Thin
+	poolDev      targets.Dev
+	origin       targets.Dev // external origin, or nil
+	devID        uint64
+	blockSectors uint64
+}
+
+// New is thin_ctr.
+func New(ctx *targets.Context, args []string) (targets.Target, error) {
+	if len(args) != 2 && len(args) != 3 {
+		return nil, targets.Invalid("Invalid argument count")
+	}
+	t := &Thin{}
+	if len(args) == 3 {
+		if args[0] == args[2] {
+			return nil, targets.Invalid("Error setting origin device")
+		}
+		o, err := ctx.Open(args[2])
+		if err != nil {
+			return nil, targets.Errorf(targets.OpenErrno(err), "Error opening origin device")
+		}
+		t.origin = o
+	}
+	poolDev, err := ctx.Open(args[0])
+	if err != nil {
+		return nil, targets.Errorf(targets.OpenErrno(err), "Error opening pool device")
+	}
+	t.poolDev = poolDev
+	id, ok := thinpool.ParseDevID(args[1])
+	if !ok {
+		return nil, targets.Invalid("Invalid device id")
+	}
+	t.devID = id
+	if !strings.HasPrefix(poolDev.Name(), "253:") {
+		return nil, targets.Invalid("Couldn't get pool mapped device")
+	}
+	p, ok := thinpool.Lookup(poolDev.Name())
+	if !ok {
+		return nil, targets.Invalid("Couldn't find pool object")
+	}
+	fail := func(err error) (targets.Target, error) {
+		p.Release()
+		return nil, err
+	}
+	if p.Mode() == thinpool.ModeFail {
+		return fail(targets.Invalid("Couldn't open thin device, Pool is in fail mode"))
+	}
+	td, err := p.Metadata().OpenThin(id)
+	if err != nil {
+		return fail(targets.Errorf(syscall.ENODATA, "Couldn't open thin internal device"))
+	}
+	if p.Suspended() {
+		td.Close()
+		return fail(targets.Invalid("Unable to activate thin device while pool is suspended"))
+	}
+	t.pool, t.td, t.blockSectors = p, td, p.BlockSectors()
+	return t, nil
+}
+
+// MaxIOSectors is the data block size: no I/O crosses a block.
+func (t *Thin) MaxIOSectors() uint64 { return t.blockSectors }
+
+// OptimalIOBytes is the pool device's, which a thin device stacks on.
+func (t *Thin) OptimalIOBytes() int64 {
+	if h, ok := t.poolDev.(targets.IOHinter); ok {
+		return h.OptimalIOBytes()
+	}
+	return 0
+}
+
+// Areas is the pool device's range, as thin_iterate_devices reports it.
+func (t *Thin) Areas() []targets.Area { return nil }
+
+func (t *Thin) dataOffset(dataBlock, in uint64) int64 {
+	return int64(dataBlock*t.blockSectors+in) * targets.SectorSize
+}
+
+// ReadAt reads one piece inside a block: the data block it maps to, or
+// zeros / the external origin when unprovisioned.
+func (t *Thin) ReadAt(p []byte, sector uint64) error {
+	if t.pool.Mode() == thinpool.ModeFail {
+		return syscall.EIO
+	}
+	vblock, in := sector/t.blockSectors, sector%t.blockSectors
+	m, ok, err := t.td.FindBlock(vblock)
+	if err != nil {
+		return syscall.EIO
+	}
+	if ok {
+		_, err := t.pool.DataDev().ReadAt(p, t.dataOffset(m.DataBlock, in))
+		return err
+	}
+	return t.readOrigin(p, sector)
+}
+
+// readOrigin reads the external origin at sector (zeros past its end, or
+// everywhere without one).
+func (t *Thin) readOrigin(p []byte, sector uint64) error {
+	clear(p)
+	if t.origin == nil {
+		return nil
+	}
+	off := int64(sector) * targets.SectorSize
+	size := t.origin.SizeBytes()
+	if off >= size {
+		return nil
+	}
+	n := min(int64(len(p)), size-off)
+	_, err := t.origin.ReadAt(p[:n], off)
+	return err
+}
+
+// WriteAt writes one piece inside a block, provisioning or unsharing it.
+func (t *Thin) WriteAt(p []byte, sector uint64) error {
+	pool := t.pool
+	if pool.Mode() == thinpool.ModeFail {
+		return syscall.EIO
+	}
+	vblock, in := sector/t.blockSectors, sector%t.blockSectors
+	m, ok, err := t.td.FindBlock(vblock)
+	if err != nil {
+		return syscall.EIO
+	}
+	if ok && !m.Shared {
+		_, err := pool.DataDev().WriteAt(p, t.dataOffset(m.DataBlock, in))
+		return err
+	}
+	pool.Lock()
+	defer pool.Unlock()
+	m, ok, err = t.td.FindBlock(vblock)
+	if err != nil {
+		return syscall.EIO
+	}
+	if ok && !m.Shared {
+		_, err := pool.DataDev().WriteAt(p, t.dataOffset(m.DataBlock, in))
+		return err
+	}
+	if !pool.Writable() {
+		return syscall.EIO
+	}
+	whole := in == 0 && uint64(len(p)) == t.blockSectors*targets.SectorSize
+	nb, err := pool.AllocDataBlock()
+	if err != nil {
+		return err
+	}
+	if !whole {
+		if err := t.fillNewBlock(nb, vblock, m, ok); err != nil {
+			return err
+		}
+	}
+	if _, err := pool.DataDev().WriteAt(p, t.dataOffset(nb, in)); err != nil {
+		return err
+	}
+	if err := t.td.InsertBlock(vblock, nb); err != nil {
+		pool.OperationFailed("dm_thin_insert_block", err)
+		return syscall.EIO
+	}
+	return nil
+}
+
+// fillNewBlock prepares a new data block before a partial write: a copy of
+// the shared block it replaces, of the external origin, or zeros (unless
+// skip_block_zeroing).
+func (t *Thin) fillNewBlock(nb, vblock uint64, old metadata.Mapping, shared bool) error {
+	buf := make([]byte, t.blockSectors*targets.SectorSize)
+	data := t.pool.DataDev()
+	switch {
+	case shared:
+		if _, err := data.ReadAt(buf, t.dataOffset(old.DataBlock, 0)); err != nil {
+			return err
+		}
+	case t.origin != nil && int64(vblock*t.blockSectors)*targets.SectorSize < t.origin.SizeBytes():
+		if err := t.readOrigin(buf, vblock*t.blockSectors); err != nil {
+			return err
+		}
+	case !t.pool.Features().ZeroNewBlocks:
+		return nil
+	}
+	_, err := data.WriteAt(buf, t.dataOffset(nb, 0))
+	return err
+}
+
+// Discard unmaps the blocks the range covers whole; with passdown the data
+// blocks no other device maps are discarded on the data device too.
+func (t *Thin) Discard(sector, lenSectors uint64) error {
+	pool := t.pool
+	pf := pool.Features()
+	if !pf.DiscardEnabled {
+		return syscall.EOPNOTSUPP
+	}
+	if !pool.Writable() {
+		return nil
+	}
+	first := (sector + t.blockSectors - 1) / t.blockSectors
+	end := (sector + lenSectors) / t.blockSectors
+	pool.Lock()
+	defer pool.Unlock()
+	for vb := first; vb < end; vb++ {
+		m, ok, err := t.td.FindBlock(vb)
+		if err != nil {
+			return syscall.EIO
+		}
+		if !ok {
+			continue
+		}
+		if err := t.td.RemoveBlock(vb); err != nil {
+			pool.OperationFailed("dm_thin_remove_range", err)
+			return syscall.EIO
+		}
+		if pf.DiscardPassdown && !m.Shared {
+			if err := pool.DataDev().Discard(t.dataOffset(m.DataBlock, 0), int64(t.blockSectors)*targets.SectorSize); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Flush commits the pool: data first, then the metadata that maps it.
+func (t *Thin) Flush() error { return t.pool.Commit() }
+
+// Status is "<mapped sectors> <highest mapped sector>" or "... -".
+func (t *Thin) Status() string {
+	if t.pool.Mode() == thinpool.ModeFail {
+		return "Fail"
+	}
+	mapped, err := t.td.MappedBlocks()
+	if err != nil {
+		return "Error"
+	}
+	highest, ok, err := t.td.HighestMapped()
+	if err != nil {
+		return "Error"
+	}
+	if !ok {
+		return fmt.Sprintf("%d -", mapped*t.blockSectors)
+	}
+	return fmt.Sprintf("%d %d", mapped*t.blockSectors, (highest+1)*t.blockSectors-1)
+}
+
+// Table is "<pool dev> <dev id>[ <origin dev>]".
+func (t *Thin) Table() string {
+	if t.pool.Mode() == thinpool.ModeFail {
+		return "Fail"
+	}
+	s := fmt.Sprintf("%s %d", t.poolDev.Name(), t.devID)
+	if t.origin != nil {
+		s += " " + t.origin.Name()
+	}
+	return s
+}
+
+// Close closes the thin device and releases the pool.
+func (t *Thin) Close() error {
+	t.td.Close()
+	return t.pool.Release()
+}

@@ -1,0 +1,398 @@
+package thinpool
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
+)
+
+// Mode is a pool's mode (enum pool_mode).
+type Mode int
+
+// The pool modes, in the kernel's order.
+const (
+	ModeWrite Mode = iota
+	ModeOutOfDataSpace
+	ModeReadOnly
+	ModeOutOfMetadataSpace
+	ModeFail
+)
+
+var modeNames = [...]string{"write", "out-of-data-space", "read-only", "read-only", "failure"}
+
+// NoSpaceTimeout is how long I/O waits for data space in queue_if_no_space
+// mode before it fails with ENOSPC (the kernel's no_space_timeout).
+var NoSpaceTimeout = 60 * time.Second
+
+// Pool is the state a pool's tables share (struct pool): its metadata, data
+// device, mode and active features. One exists per pool mapped device in a
+// process, found by the thin targets through Lookup.
+//
+// mu guards mode, pf, lowWater*, suspended, refs and bound; cond (on mu)
+// wakes I/O queued for data space. provision serialises the slow path of
+// writes (allocation, sharing breaks) so that no block is provisioned twice;
+// md has its own lock.
+type Pool struct {
+	md               *metadata.Pool
+	metaDev, dataDev targets.Dev
+	devName          string // the pool's mapped device, "253:N"
+	blockSectors     uint64
+	logf             func(string, ...any)
+
+	mu                sync.Mutex
+	cond              *sync.Cond
+	mode              Mode
+	pf                Features
+	lowWaterBlocks    uint64
+	lowWaterTriggered bool
+	suspended         bool
+	refs              int
+	event             func()
+
+	provision sync.Mutex
+}
+
+var pools struct {
+	sync.Mutex
+	byDev  map[string]*Pool // by pool mapped device
+	byMeta map[string]*Pool // by metadata device
+}
+
+func init() {
+	pools.byDev = map[string]*Pool{}
+	pools.byMeta = map[string]*Pool{}
+}
+
+// Lookup returns the pool bound to the mapped device devName ("253:N") and
+// takes a reference on it; Release gives it back.
+func Lookup(devName string) (*Pool, bool) {
+	pools.Lock()
+	defer pools.Unlock()
+	p, ok := pools.byDev[devName]
+	if ok {
+		p.mu.Lock()
+		p.refs++
+		p.mu.Unlock()
+	}
+	return p, ok
+}
+
+// find is __pool_find: the pool of this metadata device or of this mapped
+// device, or a new one opened (formatted when its superblock is all zeros).
+func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors uint64, readOnly bool) (*Pool, bool, error) {
+	pools.Lock()
+	defer pools.Unlock()
+	if p, ok := pools.byMeta[metaDev.Name()]; ok {
+		if p.devName != ctx.DevName {
+			return nil, false, targets.Errorf(syscall.EBUSY, "metadata device already in use by a pool")
+		}
+		if p.dataDev.Name() != dataDev.Name() {
+			return nil, false, targets.Errorf(syscall.EBUSY, "data device already in use by a pool")
+		}
+		p.ref()
+		return p, false, nil
+	}
+	if p, ok := pools.byDev[ctx.DevName]; ok {
+		if p.metaDev.Name() != metaDev.Name() || p.dataDev.Name() != dataDev.Name() {
+			return nil, false, targets.Invalid("different pool cannot replace a pool")
+		}
+		p.ref()
+		return p, false, nil
+	}
+	for _, p := range pools.byDev {
+		if p.dataDev.Name() == dataDev.Name() {
+			return nil, false, targets.Errorf(syscall.EBUSY, "data device already in use by a pool")
+		}
+	}
+	md, err := openMetadata(ctx, metaDev, blockSectors, readOnly)
+	if err != nil {
+		return nil, false, err
+	}
+	p := &Pool{md: md, metaDev: metaDev, dataDev: dataDev, devName: ctx.DevName, blockSectors: uint64(md.DataBlockSize()), logf: ctx.Logf, refs: 1, event: ctx.Event}
+	p.cond = sync.NewCond(&p.mu)
+	pools.byDev[p.devName] = p
+	pools.byMeta[metaDev.Name()] = p
+	return p, true, nil
+}
+
+// openMetadata opens the pool metadata on dev, formatting an all-zero
+// device (dm_pool_metadata_open).
+func openMetadata(ctx *targets.Context, dev targets.Dev, blockSectors uint64, readOnly bool) (*metadata.Pool, error) {
+	fail := func() error { return targets.Invalid("Error creating metadata object") }
+	bdev := syncDev{dev}
+	sb := make([]byte, metadata.BlockSize)
+	if _, err := dev.ReadAt(sb, 0); err != nil {
+		ctx.Logf("thin metadata: couldn't read superblock: %v", err)
+		return nil, fail()
+	}
+	nrBlocks := metaDevBlocks(dev)
+	if allZero(sb) {
+		if readOnly {
+			return nil, fail()
+		}
+		md, err := metadata.Format(bdev, nrBlocks, uint32(blockSectors), 0, metadata.Options{})
+		if err != nil {
+			ctx.Logf("thin metadata: couldn't format metadata: %v", err)
+			return nil, fail()
+		}
+		return md, nil
+	}
+	md, err := metadata.Open(bdev, metadata.Options{ReadOnly: readOnly})
+	if err != nil {
+		ctx.Logf("thin metadata: couldn't open metadata: %v", err)
+		return nil, fail()
+	}
+	if uint64(md.DataBlockSize()) != blockSectors {
+		ctx.Logf("thin metadata: changing the data block size (from %d to %d) is not supported", md.DataBlockSize(), blockSectors)
+		md.Close()
+		return nil, fail()
+	}
+	return md, nil
+}
+
+// maxMetadataBlocks is THIN_METADATA_MAX_SECTORS in 4 KiB blocks.
+const maxMetadataBlocks = 255 * (1 << 14)
+
+// metaDevBlocks is the metadata device's size in 4 KiB blocks, capped at the
+// kernel's maximum.
+func metaDevBlocks(dev targets.Dev) uint64 {
+	return min(uint64(dev.SizeBytes())/metadata.BlockSize, maxMetadataBlocks)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// syncDev adapts a targets.Dev to the metadata's BlockDevice.
+type syncDev struct{ targets.Dev }
+
+func (d syncDev) Sync() error { return d.Flush() }
+
+func (p *Pool) ref() {
+	p.mu.Lock()
+	p.refs++
+	p.mu.Unlock()
+}
+
+// Release drops a reference; the last one commits and closes the metadata.
+func (p *Pool) Release() error {
+	pools.Lock()
+	defer pools.Unlock()
+	p.mu.Lock()
+	p.refs--
+	last := p.refs == 0
+	p.mu.Unlock()
+	if !last {
+		return nil
+	}
+	delete(pools.byDev, p.devName)
+	delete(pools.byMeta, p.metaDev.Name())
+	err := p.Commit()
+	if cerr := p.md.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Metadata is the pool's metadata.
+func (p *Pool) Metadata() *metadata.Pool { return p.md }
+
+// BlockSectors is the data block size in sectors.
+func (p *Pool) BlockSectors() uint64 { return p.blockSectors }
+
+// DataDev is the pool's data device.
+func (p *Pool) DataDev() targets.Dev { return p.dataDev }
+
+// Mode is the pool's mode now.
+func (p *Pool) Mode() Mode {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mode
+}
+
+// Features are the pool's active features.
+func (p *Pool) Features() Features {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pf
+}
+
+// Suspended reports whether the pool device is suspended.
+func (p *Pool) Suspended() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.suspended
+}
+
+// setMode is set_pool_mode: it logs the change and raises a table event.
+// Write mode is refused while the metadata needs checking.
+func (p *Pool) setMode(m Mode) {
+	p.mu.Lock()
+	old := p.mode
+	if m == ModeWrite && p.md.NeedsCheck() {
+		p.logf("thin: %s: unable to switch pool to write mode until repaired.", p.devName)
+		if old != m {
+			m = old
+		} else {
+			m = ModeReadOnly
+		}
+	}
+	p.mode = m
+	extra := ""
+	if m == ModeOutOfDataSpace {
+		extra = " (queue IO)"
+		if p.pf.ErrorIfNoSpace {
+			extra = " (error IO)"
+		}
+	}
+	event := p.event
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	if old != m {
+		if event != nil {
+			event()
+		}
+		p.logf("thin: %s: switching pool to %s%s mode", p.devName, modeNames[m], extra)
+	}
+}
+
+// Commit makes the data durable, then commits the metadata (the data of a
+// mapping is on disk before the commit that maps it). A failed commit puts
+// the pool in read-only mode, as metadata_operation_failed does.
+func (p *Pool) Commit() error {
+	switch p.Mode() {
+	case ModeReadOnly, ModeOutOfMetadataSpace, ModeFail:
+		return nil
+	}
+	if err := p.dataDev.Flush(); err != nil {
+		return err
+	}
+	if err := p.md.Commit(); err != nil {
+		p.operationFailed("commit", err)
+		return err
+	}
+	return nil
+}
+
+// Lock serialises the slow path of thin I/O (provisioning, breaking
+// sharing, unmapping) across the pool's thin devices.
+func (p *Pool) Lock() { p.provision.Lock() }
+
+// Unlock ends what Lock began.
+func (p *Pool) Unlock() { p.provision.Unlock() }
+
+// OperationFailed is metadata_operation_failed, for the thin devices.
+func (p *Pool) OperationFailed(op string, err error) { p.operationFailed(op, err) }
+
+// operationFailed is metadata_operation_failed: abort to the last commit,
+// flag the metadata for checking, go read-only.
+func (p *Pool) operationFailed(op string, err error) {
+	p.logf("thin: %s: metadata operation '%s' failed: error = %v", p.devName, op, err)
+	if aerr := p.md.Abort(); aerr != nil {
+		p.logf("thin: %s: aborting current metadata transaction", p.devName)
+		p.setMode(ModeFail)
+		return
+	}
+	if serr := p.md.SetNeedsCheck(); serr != nil {
+		p.logf("thin: %s: failed to set 'needs_check' flag in metadata", p.devName)
+		p.setMode(ModeFail)
+		return
+	}
+	p.setMode(ModeReadOnly)
+}
+
+// AllocDataBlock is alloc_data_block: low water mark, out-of-data-space
+// mode (error at once, or wait for space up to NoSpaceTimeout).
+func (p *Pool) AllocDataBlock() (uint64, error) {
+	for {
+		free, _ := p.md.DataBlocks()
+		p.checkLowWater(free)
+		if free == 0 {
+			if err := p.Commit(); err != nil {
+				return 0, syscall.EIO
+			}
+			if free, _ = p.md.DataBlocks(); free == 0 {
+				p.setMode(ModeOutOfDataSpace)
+				if err := p.waitForSpace(); err != nil {
+					return 0, err
+				}
+				continue
+			}
+		}
+		b, err := p.md.AllocDataBlock()
+		if errors.Is(err, metadata.ErrNoSpace) {
+			p.setMode(ModeOutOfDataSpace)
+			continue
+		}
+		if err != nil {
+			p.operationFailed("dm_pool_alloc_data_block", err)
+			return 0, syscall.EIO
+		}
+		return b, nil
+	}
+}
+
+// waitForSpace queues an allocation while the pool is out of data space:
+// ENOSPC at once with error_if_no_space, else when NoSpaceTimeout passes
+// without the pool growing (then error_if_no_space is forced on).
+func (p *Pool) waitForSpace() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pf.ErrorIfNoSpace {
+		return syscall.ENOSPC
+	}
+	deadline := time.Now().Add(NoSpaceTimeout)
+	timer := time.AfterFunc(NoSpaceTimeout, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer timer.Stop()
+	for p.mode == ModeOutOfDataSpace && time.Now().Before(deadline) {
+		p.cond.Wait()
+	}
+	if p.mode == ModeOutOfDataSpace {
+		p.pf.ErrorIfNoSpace = true
+		return syscall.ENOSPC
+	}
+	if p.mode != ModeWrite {
+		return syscall.EIO
+	}
+	return nil
+}
+
+// checkLowWater raises one event when free data blocks reach the low water
+// mark; it is re-armed at the next resume.
+func (p *Pool) checkLowWater(free uint64) {
+	p.mu.Lock()
+	fire := free <= p.lowWaterBlocks && !p.lowWaterTriggered
+	if fire {
+		p.lowWaterTriggered = true
+	}
+	event := p.event
+	p.mu.Unlock()
+	if fire {
+		p.logf("thin: %s: reached low water mark for data device: sending event.", p.devName)
+		if event != nil {
+			event()
+		}
+	}
+}
+
+// Writable reports whether the pool may change metadata now.
+func (p *Pool) Writable() bool {
+	m := p.Mode()
+	return m == ModeWrite || m == ModeOutOfDataSpace
+}
+
+func (p *Pool) String() string { return fmt.Sprintf("pool %s", p.devName) }

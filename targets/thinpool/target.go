@@ -1,0 +1,241 @@
+// Package thinpool is the thin-pool target (dm-thin.c's pool side):
+// `<metadata dev> <data dev> <data block size> <low water mark> [<#features>
+// <feature>...]`. It owns the pool's metadata (package metadata), takes the
+// pool messages and reports the pool's status; thin devices map through it.
+package thinpool
+
+import (
+	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// Type is the thin-pool target's registration (Linux 6.1: v1.22.0).
+var Type = targets.Type{Name: "thin-pool", Version: [3]int{1, 22, 0}, New: New, Singleton: true, Immutable: true}
+
+// Block size limits in sectors (DATA_DEV_BLOCK_SIZE_MIN/MAX_SECTORS).
+const (
+	minBlockSectors = 128
+	maxBlockSectors = 2097152
+)
+
+// Target is one thin-pool table line (struct pool_c). Its fields are fixed
+// at construction; the shared state is in Pool.
+type Target struct {
+	pool             *Pool
+	metaDev, dataDev targets.Dev
+	lenSectors       uint64
+	lowWaterBlocks   uint64
+	requested        Features
+	adjusted         Features
+	event            func()
+}
+
+// New is pool_ctr.
+func New(ctx *targets.Context, args []string) (targets.Target, error) {
+	if len(args) < 4 {
+		return nil, invalid("Invalid argument count")
+	}
+	if args[0] == args[1] {
+		return nil, invalid("Error setting metadata or data device")
+	}
+	pf := defaultFeatures()
+	if err := parseFeatures(args[4:], &pf); err != nil {
+		return nil, err
+	}
+	metaDev, err := ctx.Open(args[0])
+	if err != nil {
+		return nil, targets.Errorf(targets.OpenErrno(err), "Error opening metadata block device")
+	}
+	dataDev, err := ctx.Open(args[1])
+	if err != nil {
+		return nil, targets.Errorf(targets.OpenErrno(err), "Error getting data device")
+	}
+	bs, ok := targets.ParseUint(args[2], 64)
+	if !ok || bs < minBlockSectors || bs > maxBlockSectors || bs%minBlockSectors != 0 {
+		return nil, invalid("Invalid block size")
+	}
+	lwm, ok := targets.ParseUint(args[3], 64)
+	if !ok {
+		return nil, invalid("Invalid low water mark")
+	}
+	p, created, err := find(ctx, metaDev, dataDev, bs, pf.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	if !created && pf.DiscardEnabled != p.Features().DiscardEnabled {
+		p.Release()
+		return nil, invalid("Discard support cannot be disabled once enabled")
+	}
+	if created {
+		p.mu.Lock()
+		p.pf = pf
+		p.mu.Unlock()
+	}
+	t := &Target{pool: p, metaDev: metaDev, dataDev: dataDev, lenSectors: ctx.Len, lowWaterBlocks: lwm, requested: pf, adjusted: pf, event: ctx.Event}
+	return t, nil
+}
+
+// ReadAt reads the data device: I/O to the pool device goes there.
+func (t *Target) ReadAt(p []byte, sector uint64) error {
+	_, err := t.dataDev.ReadAt(p, int64(sector)*targets.SectorSize)
+	return err
+}
+
+// WriteAt writes the data device.
+func (t *Target) WriteAt(p []byte, sector uint64) error {
+	_, err := t.dataDev.WriteAt(p, int64(sector)*targets.SectorSize)
+	return err
+}
+
+// Discard passes the discard to the data device.
+func (t *Target) Discard(sector, lenSectors uint64) error {
+	return t.dataDev.Discard(int64(sector)*targets.SectorSize, int64(lenSectors)*targets.SectorSize)
+}
+
+// Flush commits the pool.
+func (t *Target) Flush() error { return t.pool.Commit() }
+
+// Commit is the periodic commit.
+func (t *Target) Commit() error { return t.pool.Commit() }
+
+// Table is "<meta> <data> <block size> <low water> <#features> <features> ".
+func (t *Target) Table() string {
+	return fmt.Sprintf("%s %s %d %d %s", t.metaDev.Name(), t.dataDev.Name(), t.pool.blockSectors, t.lowWaterBlocks, t.requested)
+}
+
+// Status is pool_status; the pool commits first unless suspended.
+func (t *Target) Status() string {
+	p := t.pool
+	mode := p.Mode()
+	if mode == ModeFail {
+		return "Fail"
+	}
+	if !p.Suspended() {
+		p.Commit()
+	}
+	md := p.md
+	metaFree, metaTotal := md.MetadataBlocks()
+	dataFree, dataTotal := md.DataBlocks()
+	held := "-"
+	if r := md.HeldRoot(); r != 0 {
+		held = itoa(r)
+	}
+	pf := p.Features()
+	modeWord := "rw"
+	switch mode {
+	case ModeOutOfDataSpace:
+		modeWord = "out_of_data_space"
+	case ModeReadOnly, ModeOutOfMetadataSpace:
+		modeWord = "ro"
+	}
+	discard := "discard_passdown"
+	if !pf.DiscardEnabled {
+		discard = "ignore_discard"
+	} else if !pf.DiscardPassdown {
+		discard = "no_discard_passdown"
+	}
+	noSpace := "queue_if_no_space"
+	if pf.ErrorIfNoSpace {
+		noSpace = "error_if_no_space"
+	}
+	check := "-"
+	if md.NeedsCheck() {
+		check = "needs_check"
+	}
+	return fmt.Sprintf("%d %d/%d %d/%d %s %s %s %s %s %d ", md.TransactionID(), metaTotal-metaFree, metaTotal,
+		dataTotal-dataFree, dataTotal, held, modeWord, discard, noSpace, check, t.metadataThreshold())
+}
+
+// metadataThreshold is calc_metadata_threshold: min(1024, metadata blocks / 4).
+func (t *Target) metadataThreshold() uint64 {
+	return min(1024, metaDevBlocks(t.metaDev)/4)
+}
+
+// PostSuspend commits and marks the pool suspended.
+func (t *Target) PostSuspend() error {
+	t.pool.mu.Lock()
+	t.pool.suspended = true
+	t.pool.mu.Unlock()
+	return t.pool.Commit()
+}
+
+// PreResume binds this table to the pool (bind_control_target) and grows
+// the data and metadata space to the table's and device's sizes.
+func (t *Target) PreResume() error {
+	p := t.pool
+	newMode := ModeWrite
+	if t.adjusted.ReadOnly {
+		newMode = ModeReadOnly
+	}
+	p.mu.Lock()
+	p.pf = t.adjusted
+	p.lowWaterBlocks = t.lowWaterBlocks
+	p.event = t.event
+	old := p.mode
+	p.mu.Unlock()
+	if old == ModeFail {
+		newMode = ModeFail
+	}
+	p.setMode(newMode)
+	commit := false
+	dataBlocks := t.lenSectors / p.blockSectors
+	_, sbData := p.md.DataBlocks()
+	switch {
+	case dataBlocks < sbData:
+		p.logf("thin: %s: pool target (%d blocks) too small: expected %d", p.devName, dataBlocks, sbData)
+		return invalid("pool target too small")
+	case dataBlocks > sbData && p.md.NeedsCheck():
+		p.logf("thin: %s: unable to grow the data device until repaired.", p.devName)
+	case dataBlocks > sbData:
+		if sbData > 0 {
+			p.logf("thin: %s: growing the data device from %d to %d blocks", p.devName, sbData, dataBlocks)
+		}
+		if err := p.md.ResizeData(dataBlocks); err != nil {
+			p.operationFailed("dm_pool_resize_data_dev", err)
+			return err
+		}
+		commit = true
+	}
+	metaBlocks := metaDevBlocks(t.metaDev)
+	_, sbMeta := p.md.MetadataBlocks()
+	switch {
+	case metaBlocks < sbMeta:
+		p.logf("thin: %s: metadata device (%d blocks) too small: expected %d", p.devName, metaBlocks, sbMeta)
+		return invalid("metadata device too small")
+	case metaBlocks > sbMeta && p.md.NeedsCheck():
+		p.logf("thin: %s: unable to grow the metadata device until repaired.", p.devName)
+	case metaBlocks > sbMeta:
+		p.logf("thin: %s: growing the metadata device from %d to %d blocks", p.devName, sbMeta, metaBlocks)
+		if err := p.md.ResizeMetadata(metaBlocks); err != nil {
+			p.operationFailed("dm_pool_resize_metadata_dev", err)
+			return err
+		}
+		commit = true
+	}
+	if commit {
+		return p.Commit()
+	}
+	return nil
+}
+
+// Resume re-arms the low water mark and releases queued I/O.
+func (t *Target) Resume() {
+	p := t.pool
+	p.mu.Lock()
+	p.suspended = false
+	p.lowWaterTriggered = false
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// Close commits and drops this table's reference to the pool.
+func (t *Target) Close() error { return t.pool.Release() }
+
+// Areas is the data device range the pool uses.
+func (t *Target) Areas() []targets.Area {
+	return []targets.Area{{Dev: t.dataDev, StartSector: 0, LenSectors: t.lenSectors}}
+}
+
+// OptimalIOBytes is the data block size (pool_io_hints).
+func (t *Target) OptimalIOBytes() int64 { return int64(t.pool.blockSectors) * targets.SectorSize }

@@ -91,6 +91,7 @@ func init() {
 		"demo":       {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
 		"thin":       {raw: runThin, help: "thin dump|restore|check ...                    (thin_dump, thin_restore, thin_check on metadata files)"},
 		"help":       {run: cmdHelp, help: "help"},
+		"serve":      {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly]   (NBD export and control socket)"},
 	}
 }
 
@@ -120,6 +121,11 @@ func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintln(stderr, "Command failed.")
 		return 1
+	}
+	if reg == nil && c.forwarded(name) {
+		if code, ok := forward(stateDir(opts), args, stdin, stdout, stderr); ok {
+			return code
+		}
 	}
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, opts: opts, args: pos, reg: reg}
 	if c.needsRegistry && e.reg == nil {

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// requestTimeout bounds how long a connected control client may take to
+// send its command line.
+const requestTimeout = 10 * time.Second
+
+// serveControl answers control clients on l until ctx is done, then waits
+// for the commands under way.
+func (s *server) serveControl(ctx context.Context, l net.Listener) {
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logf("control socket: %v", err)
+			}
+			return
+		}
+		wg.Go(func() {
+			defer conn.Close()
+			if err := s.handleControl(ctx, conn); err != nil {
+				s.logf("control client: %v", err)
+			}
+		})
+	}
+}
+
+// handleControl runs one client's command line and sends its exit code.
+func (s *server) handleControl(ctx context.Context, conn net.Conn) error {
+	conn.SetReadDeadline(time.Now().Add(requestTimeout))
+	kind, p, err := readFrame(conn)
+	if err != nil {
+		return err
+	}
+	conn.SetReadDeadline(time.Time{})
+	if kind != frameRequest {
+		return fmt.Errorf("first frame %q is not a request", kind)
+	}
+	req, err := decodeRequest(p)
+	if err != nil {
+		return err
+	}
+	var wmu sync.Mutex
+	stdout := &frameWriter{conn: conn, kind: frameStdout, mu: &wmu}
+	stderr := &frameWriter{conn: conn, kind: frameStderr, mu: &wmu}
+	stdin := &frameReader{conn: conn, mu: &wmu}
+	code := s.run(ctx, req, stdin, stdout, stderr)
+	wmu.Lock()
+	defer wmu.Unlock()
+	return writeFrame(conn, frameExit, uint32Frame(uint32(int32(code))))
+}
+
+// run runs a forwarded command line against the registry, holding the
+// control lock, in the client's working directory, with kernel log lines
+// going to the client's stderr. wait holds the lock only between slices.
+func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, stdout, stderr io.Writer) int {
+	name, _ := firstCommand(req.Args)
+	c, ok := commands[name]
+	if ok && !c.forwarded(name) {
+		fmt.Fprintf(stderr, "gdmsetup: %s does not run on the server\n", name)
+		return 1
+	}
+	if name == "wait" {
+		return s.wait(ctx, req.Args, stderr)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.Chdir(req.Cwd); err != nil {
+		fmt.Fprintf(stderr, "gdmsetup: working directory: %v\n", err)
+		return 1
+	}
+	defer os.Chdir(s.cwd)
+	s.klog.set(stderr)
+	defer s.klog.set(os.Stderr)
+	return runWith(s.reg, req.Args, stdin, stdout, stderr)
+}
+
+// wait is `wait NAME [EVENT_NR]` on the server: it takes the control lock
+// to find and prepare the device, then waits for its event without it, one
+// slice at a time, so that other commands run meanwhile.
+func (s *server) wait(ctx context.Context, args []string, stderr io.Writer) int {
+	_, rest := firstCommand(args)
+	_, pos, err := parseOptions(rest, commands["wait"].stopOptions)
+	if err != nil {
+		return report(stderr, err)
+	}
+	if len(pos) == 0 {
+		return report(stderr, usageError("Please specify device."))
+	}
+	var want uint64
+	if len(pos) > 1 {
+		n, ok := targets.ParseUint(pos[1], 32)
+		if !ok {
+			return report(stderr, usageError("Invalid event number."))
+		}
+		want = n
+	}
+	for {
+		d, err := s.prepared(pos[0])
+		if err != nil {
+			return report(stderr, err)
+		}
+		if d.WaitEvent(uint32(want), waitSlice) {
+			return 0
+		}
+		if ctx.Err() != nil {
+			return report(stderr, errors.New("the server is stopping"))
+		}
+	}
+}
+
+// prepared finds a device and builds its live table (so that its targets
+// run), under the control lock.
+func (s *server) prepared(name string) (*dm.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.reg.Lookup(name)
+	if !ok {
+		return nil, &dm.IoctlError{Op: "waitevent", Name: name, Errno: enxio}
+	}
+	if err := d.Prepare(); err != nil && d.Info().Live {
+		return nil, err
+	}
+	return d, nil
+}
+
+// frameWriter sends what a command writes as frames of one kind; mu
+// serialises the frames of one connection.
+type frameWriter struct {
+	conn net.Conn
+	kind byte
+	mu   *sync.Mutex
+}
+
+func (w *frameWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for done := 0; done < len(p); {
+		n := min(len(p)-done, maxChunkBytes)
+		if err := writeFrame(w.conn, w.kind, p[done:done+n]); err != nil {
+			return done, err
+		}
+		done += n
+	}
+	return len(p), nil
+}
+
+// frameReader reads the client's stdin: each Read asks for bytes and waits
+// for the answer; an empty answer is the end of input.
+type frameReader struct {
+	conn net.Conn
+	mu   *sync.Mutex
+	eof  bool
+}
+
+func (r *frameReader) Read(p []byte) (int, error) {
+	if r.eof {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	r.mu.Lock()
+	err := writeFrame(r.conn, frameRead, uint32Frame(uint32(min(len(p), maxChunkBytes))))
+	r.mu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("asking the client for stdin: %w", err)
+	}
+	kind, data, err := readFrame(r.conn)
+	if err != nil {
+		return 0, fmt.Errorf("reading the client's stdin: %w", err)
+	}
+	if kind != frameStdin || len(data) > len(p) {
+		return 0, fmt.Errorf("client answered a stdin read with frame %q of %d bytes", kind, len(data))
+	}
+	if len(data) == 0 {
+		r.eof = true
+		return 0, io.EOF
+	}
+	return copy(p, data), nil
+}
+
+// klogSwitch is the registry's kernel log: the running command's stderr
+// while one runs (as when the command opens the registry itself), else
+// the server's. mu protects w.
+type klogSwitch struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (k *klogSwitch) set(w io.Writer) {
+	k.mu.Lock()
+	k.w = w
+	k.mu.Unlock()
+}
+
+func (k *klogSwitch) Write(p []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.w.Write(p)
+}

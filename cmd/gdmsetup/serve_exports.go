@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/nbd"
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// deviceExports offers the server's devices with a live table over NBD, by
+// name, all of them or those --export names. Lookups take the server's
+// control lock.
+type deviceExports struct {
+	s *server
+	// only, when not nil, holds the names --export allows.
+	only map[string]bool
+}
+
+// List returns the exportable device names, sorted.
+func (x *deviceExports) List() []string {
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	var names []string
+	for _, d := range x.s.reg.Devices() {
+		if x.allowed(d.Name()) && d.Info().Live {
+			names = append(names, d.Name())
+		}
+	}
+	return names
+}
+
+func (x *deviceExports) allowed(name string) bool { return x.only == nil || x.only[name] }
+
+// Open builds the device's live table and counts the client as an opener
+// (the device's open count: remove is refused until release). The empty
+// name selects the only exportable device when there is exactly one.
+func (x *deviceExports) Open(name string) (nbd.Export, func(), error) {
+	if name == "" {
+		if names := x.List(); len(names) == 1 {
+			name = names[0]
+		}
+	}
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	d, ok := x.s.reg.Lookup(name)
+	if !ok || !x.allowed(name) {
+		return nil, nil, fmt.Errorf("device %q is not exported", name)
+	}
+	info := d.Info()
+	if !info.Live {
+		return nil, nil, fmt.Errorf("device %q has no live table", name)
+	}
+	if err := d.Prepare(); err != nil {
+		return nil, nil, fmt.Errorf("device %q: %w", name, err)
+	}
+	return &deviceExport{Device: d, sizeBytes: d.SizeBytes(), readOnly: info.ReadOnly}, d.Opened(), nil
+}
+
+// deviceExport is a mapped device as an NBD export. Its size and read-only
+// flag are taken when the client opens it (a reload changes them for the
+// next client); I/O goes through the device's gate, so it waits while the
+// device is suspended.
+type deviceExport struct {
+	*dm.Device
+	sizeBytes int64
+	readOnly  bool
+}
+
+func (e *deviceExport) Size() int64    { return e.sizeBytes }
+func (e *deviceExport) ReadOnly() bool { return e.readOnly }
+
+// Discard discards the whole sectors inside the range (a discard is
+// advisory: the partial sectors at either end keep their data).
+func (e *deviceExport) Discard(offBytes, lenBytes int64) error {
+	start := (offBytes + targets.SectorSize - 1) / targets.SectorSize * targets.SectorSize
+	end := (offBytes + lenBytes) / targets.SectorSize * targets.SectorSize
+	if end <= start {
+		return nil
+	}
+	return e.Device.Discard(start, end-start)
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -122,11 +121,12 @@ func thinRestore(in, meta string, stdin io.Reader) error {
 	r := stdin
 	name := "stdin"
 	if in != "-" {
-		data, err := os.ReadFile(in)
+		f, err := os.Open(in)
 		if err != nil {
 			return err
 		}
-		r, name = bytes.NewReader(data), in
+		defer f.Close()
+		r, name = f, in
 	}
 	x, err := metadata.ParseXML(r, name)
 	if err != nil {

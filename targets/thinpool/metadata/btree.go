@@ -418,6 +418,11 @@ func (t *txManager) build(keys []uint64, values []byte, vt *valueType) (uint64, 
 			if i < len(keys)%nNodes {
 				count++
 			}
+			if i%1024 == 1023 {
+				if err := t.cache.trim(); err != nil {
+					return 0, err
+				}
+			}
 			nr, b, err := t.newBlock(saltNode)
 			if err != nil {
 				return 0, err

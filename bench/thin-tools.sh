@@ -1,0 +1,48 @@
+#!/bin/sh
+# thin-tools.sh: gdmsetup thin restore/check/dump against thin-provisioning-tools'
+# thin_restore/thin_check/thin_dump, side by side in one hyperfine run per step.
+#
+#   bench/thin-tools.sh [MAPPINGS] [RUNS] [DEVICES] [single|range]
+#
+# Defaults: 1000000 mappings, 5 runs, 1 device, single mappings. Files go to
+# $BENCH_DIR (default /dev/shm). Needs hyperfine, thin-provisioning-tools, python3,
+# GNU time. Prints hyperfine's tables (with the "times faster" ratios) and max RSS.
+set -eu
+N=${1:-1000000}
+RUNS=${2:-5}
+DEVICES=${3:-1}
+MODE=${4:-single}
+HERE=$(cd "$(dirname "$0")" && pwd)
+DIR=$(mktemp -d "${BENCH_DIR:-/dev/shm}/thin-tools.XXXXXX")
+trap 'rm -rf "$DIR"' EXIT INT TERM
+
+GDM="$DIR/gdmsetup"
+(cd "$HERE/.." && go build -o "$GDM" ./cmd/gdmsetup)
+XML="$DIR/pool.xml"
+python3 "$HERE/thin-gen-xml.py" "$N" "$DEVICES" "$MODE" > "$XML"
+META_MIB=$(( N / 4000 + 16 ))  # ~33 bytes per mapping for thin_restore, plus room
+for f in peer.meta gdm.meta; do truncate -s "${META_MIB}M" "$DIR/$f"; done
+echo "== $N mappings, $DEVICES device(s), $MODE, metadata ${META_MIB} MiB, $(du -m "$XML" | cut -f1) MiB XML"
+
+hyperfine -N -w 1 -r "$RUNS" \
+  -n thin_restore "thin_restore -q -i $XML -o $DIR/peer.meta" \
+  -n "gdmsetup thin restore" "$GDM thin restore -i $XML -o $DIR/gdm.meta"
+
+# Both tools check and dump the same metadata (thin_restore's), then gdmsetup's own.
+hyperfine -N -w 1 -r "$RUNS" \
+  -n thin_check "thin_check -q $DIR/peer.meta" \
+  -n "gdmsetup thin check" "$GDM thin check -q $DIR/peer.meta" \
+  -n "gdmsetup thin check (own restore)" "$GDM thin check -q $DIR/gdm.meta"
+
+hyperfine -N -w 1 -r "$RUNS" \
+  -n thin_dump "thin_dump -o $DIR/peer.xml $DIR/peer.meta" \
+  -n "gdmsetup thin dump" "$GDM thin dump -o $DIR/gdm.xml $DIR/peer.meta"
+
+cmp "$DIR/peer.xml" "$DIR/gdm.xml" && echo "dump output: identical to thin_dump"
+cmp "$XML" "$DIR/gdm.xml" && echo "dump output: identical to the input XML"
+thin_check -q "$DIR/gdm.meta" && echo "thin_check accepts gdmsetup's restore"
+
+rss() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
+echo "max RSS KiB (restore / check / dump):"
+echo "  thin-provisioning-tools: $(rss thin_restore -q -i "$XML" -o "$DIR/peer.meta") / $(rss thin_check -q "$DIR/peer.meta") / $(rss thin_dump -o "$DIR/peer.xml" "$DIR/peer.meta")"
+echo "  gdmsetup:                $(rss "$GDM" thin restore -i "$XML" -o "$DIR/gdm.meta") / $(rss "$GDM" thin check -q "$DIR/peer.meta") / $(rss "$GDM" thin dump -o "$DIR/gdm.xml" "$DIR/peer.meta")"

@@ -114,7 +114,7 @@ func (p *Pool) DumpMetadataSnap(w io.Writer) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.sb.HeldRoot == 0 {
-		return ErrNoSnap
+		return fmt.Errorf("no metadata snapshot is held (superblock held_root is 0)")
 	}
 	b, err := p.cache.read(p.sb.HeldRoot, saltSuperblock, "metadata snapshot superblock")
 	if err != nil {

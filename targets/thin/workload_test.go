@@ -1,0 +1,277 @@
+package thin_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+	_ "github.com/gdmsetup/gdmsetup/targets/all"
+)
+
+const (
+	blockSectors = 128
+	blockBytes   = blockSectors * 512
+	thinBlocks   = 64
+)
+
+// needTool returns the path of a peer binary, skipping (or failing under
+// CI=true) when it is missing.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing (install thin-provisioning-tools)", name)
+		}
+		t.Skipf("%s is missing", name)
+	}
+	return p
+}
+
+type poolEnv struct {
+	t         *testing.T
+	dir, meta string
+	reg       *dm.Registry
+}
+
+func newPool(t *testing.T, dataBlocks int, features string) *poolEnv {
+	dir := t.TempDir()
+	e := &poolEnv{t: t, dir: dir, meta: filepath.Join(dir, "meta.img")}
+	mustTruncate(t, e.meta, 4<<20)
+	mustTruncate(t, filepath.Join(dir, "data.img"), int64(dataBlocks)*blockBytes)
+	reg, err := dm.Open(filepath.Join(dir, "state"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reg = reg
+	line := []string{e.meta, filepath.Join(dir, "data.img"), strconv.Itoa(blockSectors), "0"}
+	if features != "" {
+		line = append(line, "1", features)
+	}
+	if err := reg.Create("pool", "", []dm.TargetLine{{Start: 0, Len: uint64(dataBlocks * blockSectors), Type: "thin-pool", Args: line}}, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.reg.Close() })
+	return e
+}
+
+func mustTruncate(t *testing.T, path string, size int64) {
+	t.Helper()
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *poolEnv) message(args ...string) error {
+	_, err := e.reg.Message("pool", 0, args)
+	return err
+}
+
+func (e *poolEnv) activate(id int) *dm.Device {
+	name := fmt.Sprintf("thin%d", id)
+	err := e.reg.Create(name, "", []dm.TargetLine{{Start: 0, Len: thinBlocks * blockSectors, Type: "thin", Args: []string{"/dev/mapper/pool", strconv.Itoa(id)}}}, false)
+	if err != nil {
+		e.t.Fatalf("activate %s: %v", name, err)
+	}
+	d, _ := e.reg.Lookup(name)
+	if err := d.Prepare(); err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
+// model is what each thin device holds: block contents by virtual block.
+type model map[int]map[uint64][]byte
+
+func (m model) clone(id int) map[uint64][]byte {
+	out := map[uint64][]byte{}
+	for k, v := range m[id] {
+		out[k] = v
+	}
+	return out
+}
+
+// TestRandomWorkload runs random writes, discards, snapshots of snapshots,
+// deletes and flushes on several thin devices; every read equals the model
+// and after each commit the real thin_check passes and thin_dump's mapped
+// blocks equal the model's.
+func TestRandomWorkload(t *testing.T) {
+	thinCheck := needTool(t, "thin_check")
+	thinDump := needTool(t, "thin_dump")
+	steps := 400
+	if testing.Short() {
+		steps = 120
+	}
+	rng := rand.New(rand.NewSource(7))
+	e := newPool(t, 1024, "")
+	m := model{}
+	devs := map[int]*dm.Device{}
+	nextID := 0
+	create := func(origin int) {
+		id := nextID
+		nextID++
+		if origin < 0 {
+			if err := e.message("create_thin", strconv.Itoa(id)); err != nil {
+				t.Fatal(err)
+			}
+			m[id] = map[uint64][]byte{}
+		} else {
+			if err := e.message("create_snap", strconv.Itoa(id), strconv.Itoa(origin)); err != nil {
+				t.Fatal(err)
+			}
+			m[id] = m.clone(origin)
+		}
+		devs[id] = e.activate(id)
+	}
+	pick := func() int {
+		ids := make([]int, 0, len(devs))
+		for id := range devs {
+			ids = append(ids, id)
+		}
+		sort.Ints(ids)
+		return ids[rng.Intn(len(ids))]
+	}
+	create(-1)
+	create(-1)
+	for step := 0; step < steps; step++ {
+		switch op := rng.Intn(20); {
+		case op < 12:
+			id := pick()
+			vb := uint64(rng.Intn(thinBlocks))
+			off := rng.Intn(blockSectors) * 512
+			n := (1 + rng.Intn((blockBytes-off)/512)) * 512
+			buf := make([]byte, n)
+			rng.Read(buf)
+			if _, err := devs[id].WriteAt(buf, int64(vb)*blockBytes+int64(off)); err != nil {
+				t.Fatalf("step %d: write thin%d block %d: %v", step, id, vb, err)
+			}
+			blk, ok := m[id][vb]
+			if !ok {
+				blk = make([]byte, blockBytes)
+			} else {
+				blk = bytes.Clone(blk)
+			}
+			copy(blk[off:], buf)
+			m[id][vb] = blk
+		case op < 14:
+			id := pick()
+			first := uint64(rng.Intn(thinBlocks))
+			n := uint64(1 + rng.Intn(4))
+			end := min(first+n, thinBlocks)
+			if err := devs[id].Discard(int64(first)*blockBytes, int64(end-first)*blockBytes); err != nil {
+				t.Fatalf("step %d: discard: %v", step, err)
+			}
+			for vb := first; vb < end; vb++ {
+				delete(m[id], vb)
+			}
+		case op < 16 && len(devs) < 12:
+			create(pick())
+		case op < 17 && len(devs) > 2:
+			id := pick()
+			if err := e.reg.Remove(fmt.Sprintf("thin%d", id)); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.message("delete", strconv.Itoa(id)); err != nil {
+				t.Fatalf("delete %d: %v", id, err)
+			}
+			delete(devs, id)
+			delete(m, id)
+		default:
+			d, _ := e.reg.Lookup("pool")
+			if err := d.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			checkAgainstModel(t, devs, m)
+			checkMetadata(t, thinCheck, thinDump, e.meta, m)
+		}
+	}
+	checkAgainstModel(t, devs, m)
+}
+
+func checkAgainstModel(t *testing.T, devs map[int]*dm.Device, m model) {
+	t.Helper()
+	buf := make([]byte, blockBytes)
+	zero := make([]byte, blockBytes)
+	for id, d := range devs {
+		for vb := uint64(0); vb < thinBlocks; vb++ {
+			if _, err := d.ReadAt(buf, int64(vb)*blockBytes); err != nil {
+				t.Fatalf("read thin%d block %d: %v", id, vb, err)
+			}
+			want, ok := m[id][vb]
+			if !ok {
+				want = zero
+			}
+			if !bytes.Equal(buf, want) {
+				t.Fatalf("thin%d block %d differs from the model (mapped in model: %v)", id, vb, ok)
+			}
+		}
+	}
+}
+
+type xmlDump struct {
+	Devices []struct {
+		ID      uint64 `xml:"dev_id,attr"`
+		Singles []struct {
+			Origin uint64 `xml:"origin_block,attr"`
+		} `xml:"single_mapping"`
+		Ranges []struct {
+			Begin  uint64 `xml:"origin_begin,attr"`
+			Length uint64 `xml:"length,attr"`
+		} `xml:"range_mapping"`
+	} `xml:"device"`
+}
+
+// checkMetadata runs the real thin_check and thin_dump on the committed
+// metadata: it must be clean and map exactly the model's blocks.
+func checkMetadata(t *testing.T, thinCheck, thinDump, meta string, m model) {
+	t.Helper()
+	if out, err := exec.Command(thinCheck, meta).CombinedOutput(); err != nil {
+		t.Fatalf("thin_check: %v\n%s", err, out)
+	}
+	out, err := exec.Command(thinDump, meta).Output()
+	if err != nil {
+		t.Fatalf("thin_dump: %v", err)
+	}
+	var d xmlDump
+	if err := xml.Unmarshal(out, &d); err != nil {
+		t.Fatalf("thin_dump output: %v", err)
+	}
+	got := map[int]map[uint64]bool{}
+	for _, dev := range d.Devices {
+		blocks := map[uint64]bool{}
+		for _, s := range dev.Singles {
+			blocks[s.Origin] = true
+		}
+		for _, r := range dev.Ranges {
+			for i := uint64(0); i < r.Length; i++ {
+				blocks[r.Begin+i] = true
+			}
+		}
+		got[int(dev.ID)] = blocks
+	}
+	if len(got) != len(m) {
+		t.Fatalf("thin_dump shows %d devices, the model %d", len(got), len(m))
+	}
+	for id, blocks := range m {
+		if len(got[id]) != len(blocks) {
+			t.Fatalf("thin%d: thin_dump maps %d blocks, the model %d", id, len(got[id]), len(blocks))
+		}
+		for vb := range blocks {
+			if !got[id][vb] {
+				t.Fatalf("thin%d: block %d mapped in the model, not in thin_dump", id, vb)
+			}
+		}
+	}
+}

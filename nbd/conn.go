@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// shutdownReplyGrace bounds how long replies may still take to leave once Serve is cancelled,
+// so that a client that stopped reading cannot hold the shutdown.
+const shutdownReplyGrace = 10 * time.Second
+
 // errBroken is returned by replies on a connection whose earlier reply failed.
 var errBroken = errors.New("connection broken by an earlier failed reply")
 
@@ -61,7 +65,10 @@ func (s *Server) newConn(nc net.Conn) *conn {
 func (c *conn) serve(ctx context.Context) {
 	remote := c.nc.RemoteAddr()
 	defer c.nc.Close()
-	stop := context.AfterFunc(ctx, func() { c.nc.SetReadDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, func() {
+		c.nc.SetReadDeadline(time.Now())
+		c.nc.SetWriteDeadline(time.Now().Add(shutdownReplyGrace))
+	})
 	defer stop()
 
 	c.nc.SetDeadline(time.Now().Add(c.s.handshakeTimeout()))

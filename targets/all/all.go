@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/clone"
 	"github.com/gdmsetup/gdmsetup/targets/errortarget"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
@@ -19,4 +20,5 @@ func init() {
 	targets.Register(zero.Type)
 	targets.Register(thin.Type)
 	targets.Register(thinpool.Type)
+	targets.Register(clone.Type)
 }

@@ -1,0 +1,173 @@
+package clone
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// Region size bounds in sectors (MIN_REGION_SIZE, MAX_REGION_SIZE).
+const (
+	minRegionSectors = 8
+	maxRegionSectors = 2097152
+	maxRegions       = 1 << 31
+)
+
+// argSet walks constructor arguments as the kernel's dm_arg_set.
+type argSet struct{ args []string }
+
+func (a *argSet) shift() (string, bool) {
+	if len(a.args) == 0 {
+		return "", false
+	}
+	s := a.args[0]
+	a.args = a.args[1:]
+	return s, true
+}
+
+// group reads a group count in [0, max] that must not exceed the words
+// left (dm_read_arg_group).
+func (a *argSet) group(max uint64, msg string) (int, error) {
+	s, _ := a.shift()
+	n, ok := targets.ParseUint(s, 32)
+	if !ok || n > max || n > uint64(len(a.args)) {
+		return 0, targets.Invalid(msg)
+	}
+	return int(n), nil
+}
+
+// New is clone's constructor (clone_ctr):
+// <metadata dev> <destination dev> <source dev> <region size>
+// [<#feature args> [<feature arg>]* [<#core args> [<core arg>]*]].
+func New(ctx *targets.Context, args []string) (targets.Target, error) {
+	if len(args) < 4 {
+		return nil, targets.Invalid("Invalid number of arguments")
+	}
+	c := &Clone{ctx: ctx, lenSectors: ctx.Len, tableArgs: append([]string(nil), args[3:]...),
+		initial: settings{threshold: 1, batch: 1}}
+	var err error
+	if c.meta, err = ctx.Open(args[0]); err != nil {
+		return nil, targets.Errorf(targets.OpenErrno(err), "Error opening metadata device")
+	}
+	if c.dest, err = ctx.Open(args[1]); err != nil {
+		return nil, targets.Errorf(targets.OpenErrno(err), "Error opening destination device")
+	}
+	if uint64(c.dest.SizeBytes())/targets.SectorSize < ctx.Len {
+		return nil, targets.Invalid("Device size larger than destination device")
+	}
+	if c.src, err = ctx.Open(args[2]); err != nil {
+		return nil, targets.Errorf(targets.OpenErrno(err), "Error opening source device")
+	}
+	if uint64(c.src.SizeBytes())/targets.SectorSize < ctx.Len {
+		return nil, targets.Invalid("Device size larger than source device")
+	}
+	as := &argSet{args: args[3:]}
+	if err := c.parseRegionSize(as); err != nil {
+		return nil, err
+	}
+	if err := c.parseFeatures(as); err != nil {
+		return nil, err
+	}
+	if err := c.parseCore(as); err != nil {
+		return nil, err
+	}
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Clone) parseRegionSize(as *argSet) error {
+	s, _ := as.shift()
+	n, ok := targets.ParseUint(s, 32)
+	if !ok || n < minRegionSectors || n > maxRegionSectors {
+		return targets.Invalid("Invalid region size")
+	}
+	if n&(n-1) != 0 {
+		return targets.Invalid("Region size is not a power of 2")
+	}
+	c.regionSectors = n
+	for n > 1 {
+		n >>= 1
+		c.regionShift++
+	}
+	c.nrRegions = (c.lenSectors + c.regionSectors - 1) / c.regionSectors
+	if c.nrRegions > maxRegions {
+		return targets.Invalid("Too many regions. Consider increasing the region size")
+	}
+	return nil
+}
+
+// parseFeatures reads no_hydration and no_discard_passdown (at most 2).
+func (c *Clone) parseFeatures(as *argSet) error {
+	if len(as.args) == 0 {
+		return nil
+	}
+	n, err := as.group(2, "Invalid number of feature arguments")
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		s, _ := as.shift()
+		switch strings.ToLower(s) {
+		case "no_hydration":
+			c.initial.disabled = true
+		case "no_discard_passdown":
+			c.noDiscardPassdown = true
+		default:
+			return targets.Invalid("Invalid feature argument")
+		}
+	}
+	return nil
+}
+
+// parseCore reads hydration_threshold and hydration_batch_size pairs (at
+// most 4 words).
+func (c *Clone) parseCore(as *argSet) error {
+	if len(as.args) == 0 {
+		return nil
+	}
+	n, err := as.group(4, "Invalid number of core arguments")
+	if err != nil {
+		return err
+	}
+	if n%2 != 0 {
+		return targets.Invalid("Number of core arguments must be even")
+	}
+	for i := 0; i < n; i += 2 {
+		key, _ := as.shift()
+		val, _ := as.shift()
+		var dst *uint32
+		switch strings.ToLower(key) {
+		case "hydration_threshold":
+			dst = &c.initial.threshold
+		case "hydration_batch_size":
+			dst = &c.initial.batch
+		default:
+			return targets.Invalid("Invalid core argument")
+		}
+		v, ok := targets.ParseUint(val, 32)
+		if !ok {
+			return targets.Invalid("Invalid value for argument `" + strings.ToLower(key) + "'")
+		}
+		*dst = uint32(v)
+	}
+	return nil
+}
+
+// load opens (or formats) the metadata and sets up the in-core state.
+func (c *Clone) load() error {
+	md, bitmap, err := openMetadata(c.meta, c.lenSectors, c.regionSectors)
+	if err != nil {
+		if errors.Is(err, errMismatch) {
+			c.ctx.Logf("clone metadata: %v", err)
+		} else {
+			c.ctx.Logf("clone metadata: Failed to open metadata: %v", err)
+		}
+		return targets.Errorf(syscall.EINVAL, "Failed to load metadata")
+	}
+	c.init(md, bitmap)
+	return nil
+}

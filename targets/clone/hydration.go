@@ -1,0 +1,136 @@
+package clone
+
+import (
+	"fmt"
+	"math/bits"
+)
+
+// startWorker starts background hydration if it is not running and c owns
+// its metadata.
+func (c *Clone) startWorker() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running || !c.owner {
+		return
+	}
+	c.running, c.stop = true, false
+	c.workerDone = make(chan struct{})
+	go c.worker(c.workerDone)
+}
+
+// stopWorker stops background hydration and waits until no region is being
+// hydrated (user writes included).
+func (c *Clone) stopWorker() {
+	c.mu.Lock()
+	if c.running {
+		c.stop = true
+		c.cond.Broadcast()
+		done := c.workerDone
+		c.mu.Unlock()
+		<-done
+		c.copies.Wait()
+		c.mu.Lock()
+		c.running, c.stop = false, false
+	}
+	for c.inFlight > 0 {
+		c.cond.Wait()
+	}
+	c.mu.Unlock()
+}
+
+// worker is the background hydration loop (do_hydration): while enabled it
+// keeps up to hydration_threshold regions in flight, copying runs of up to
+// hydration_batch_size contiguous unhydrated regions at a time, in region
+// order from where it left off.
+func (c *Clone) worker(done chan struct{}) {
+	defer close(done)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		if c.stop {
+			return
+		}
+		if r, n := c.nextBatch(); n > 0 {
+			for i := r; i < r+n; i++ {
+				c.busy[i] = make(chan struct{})
+			}
+			c.inFlight += uint32(n)
+			c.offset = (r + n) % c.nrRegions
+			c.copies.Add(1)
+			go c.hydrate(r, n)
+			continue
+		}
+		c.cond.Wait()
+	}
+}
+
+// nextBatch finds the next run of regions to hydrate (mu held); n is 0
+// when hydration may not start one now.
+func (c *Clone) nextBatch() (r, n uint64) {
+	if c.cur.disabled || c.cur.suspended || c.fresh || c.failed != nil || !c.owner ||
+		c.inFlight >= c.cur.threshold || c.nrHydrated == c.nrRegions {
+		return 0, 0
+	}
+	max := uint64(max(c.cur.batch, 1))
+	max = min(max, uint64(c.cur.threshold-c.inFlight))
+	r, ok := c.findFree(c.offset)
+	if !ok {
+		return 0, 0
+	}
+	n = 1
+	for n < max && r+n < c.nrRegions && !c.hydrated(r+n) && c.busy[r+n] == nil {
+		n++
+	}
+	return r, n
+}
+
+// findFree returns the first unhydrated region not being hydrated at or
+// after from, wrapping around once.
+func (c *Clone) findFree(from uint64) (uint64, bool) {
+	for pass := 0; pass < 2; pass++ {
+		r := from
+		end := c.nrRegions
+		if pass == 1 {
+			r, end = 0, from
+		}
+		for r < end {
+			w := ^c.bitmap[r/64] >> (r % 64)
+			if w == 0 {
+				r = (r/64 + 1) * 64
+				continue
+			}
+			r += uint64(bits.TrailingZeros64(w))
+			if r >= end {
+				break
+			}
+			if c.busy[r] == nil {
+				return r, true
+			}
+			r++
+		}
+	}
+	return 0, false
+}
+
+// hydrate copies regions [r, r+n) from the source to the destination.
+// When it hydrates the last region it commits, which raises the event.
+func (c *Clone) hydrate(r, n uint64) {
+	defer c.copies.Done()
+	off, size := c.regionBytes(r, n)
+	buf := make([]byte, size)
+	_, err := c.src.ReadAt(buf, off)
+	if err == nil {
+		_, err = c.dest.WriteAt(buf, off)
+	}
+	c.finish(r, n, err == nil)
+	if err != nil {
+		c.fail(fmt.Errorf("hydrating regions %d-%d: %w", r, r+n-1, err))
+		return
+	}
+	c.mu.Lock()
+	complete := c.nrHydrated == c.nrRegions && c.inFlight == 0
+	c.mu.Unlock()
+	if complete {
+		c.Commit()
+	}
+}

@@ -50,9 +50,9 @@ type Clone struct {
 	stop       bool // the worker is asked to stop
 	workerDone chan struct{}
 	copies     sync.WaitGroup // the worker's copies, until their commit
-	owner      bool  // this instance writes the metadata (see owners)
-	fresh      bool  // the core checked its areas: a table just loaded by the user
-	failed     error // metadata or copy failure: Fail mode
+	owner      bool           // this instance writes the metadata (see owners)
+	fresh      bool           // the core checked its areas: a table just loaded by the user
+	failed     error          // metadata or copy failure: Fail mode
 }
 
 // owners maps a metadata device to the one Clone of this process that may

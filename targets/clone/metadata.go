@@ -39,7 +39,7 @@ var errMismatch = errors.New("Region and/or target size don't match the ones in 
 // metaDev lets the block manager run on a target device.
 type metaDev struct{ targets.Dev }
 
-func (d metaDev) Sync() error                { return d.Flush() }
+func (d metaDev) Sync() error               { return d.Flush() }
 func (d metaDev) SizeBytes() (int64, error) { return d.Dev.SizeBytes(), nil }
 
 // metadata is the on-disk state of a clone: superblock, metadata space map

@@ -1,0 +1,135 @@
+package clone
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// env is a set of real files and a Context to build clone tables on them.
+type env struct {
+	t      *testing.T
+	dir    string
+	mu     sync.Mutex
+	log    []string
+	files  []*targets.File
+	events chan struct{}
+}
+
+func newEnv(t *testing.T) *env {
+	e := &env{t: t, dir: t.TempDir(), events: make(chan struct{}, 100)}
+	t.Cleanup(func() {
+		for _, f := range e.files {
+			f.Close()
+		}
+	})
+	return e
+}
+
+// path returns the absolute path of name in the env's directory.
+func (e *env) path(name string) string { return filepath.Join(e.dir, name) }
+
+// sparse makes a sparse file of size bytes.
+func (e *env) sparse(name string, size int64) string {
+	e.t.Helper()
+	p := e.path(name)
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.Truncate(p, size); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// source makes a file of size bytes whose every sector is distinct.
+func (e *env) source(name string, size int64) string {
+	e.t.Helper()
+	p := e.path(name)
+	if err := os.WriteFile(p, sourceBytes(0, size), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// sourceBytes is the source pattern of bytes [off, off+n), sector aligned.
+func sourceBytes(off, n int64) []byte {
+	b := make([]byte, n)
+	for s := int64(0); s < n; s += targets.SectorSize {
+		h := sha256.Sum256(fmt.Appendf(nil, "src %d", (off+s)/targets.SectorSize))
+		for i := 0; i < targets.SectorSize; i += len(h) {
+			copy(b[s+int64(i):], h[:])
+		}
+	}
+	return b
+}
+
+// writeData is the content of write number k: one sector, distinct per k.
+func writeData(k int, n int) []byte {
+	b := make([]byte, n)
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], uint64(k)<<32|uint64(i))
+	}
+	return b
+}
+
+func (e *env) ctx(lenSectors uint64) *targets.Context {
+	return &targets.Context{
+		Begin: 0, Len: lenSectors, DevName: "253:0",
+		Open: func(p string) (targets.Dev, error) {
+			f, err := targets.OpenFile(p)
+			if err != nil {
+				return nil, err
+			}
+			e.mu.Lock()
+			e.files = append(e.files, f)
+			e.mu.Unlock()
+			return f, nil
+		},
+		Logf: func(format string, args ...any) {
+			e.mu.Lock()
+			e.log = append(e.log, fmt.Sprintf("device-mapper: "+format, args...))
+			e.mu.Unlock()
+		},
+		Event: func() {
+			select {
+			case e.events <- struct{}{}:
+			default:
+			}
+		},
+	}
+}
+
+// build constructs a clone table line from its words.
+func (e *env) build(lenSectors uint64, table string) (*Clone, error) {
+	tg, err := New(e.ctx(lenSectors), strings.Fields(table))
+	if err != nil {
+		return nil, err
+	}
+	return tg.(*Clone), nil
+}
+
+func (e *env) mustBuild(lenSectors uint64, table string) *Clone {
+	e.t.Helper()
+	c, err := e.build(lenSectors, table)
+	if err != nil {
+		e.t.Fatalf("clone %s: %v", table, err)
+	}
+	return c
+}
+
+// klog returns and clears the kernel log lines.
+func (e *env) klog() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := e.log
+	e.log = nil
+	return l
+}

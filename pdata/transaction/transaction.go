@@ -39,14 +39,17 @@ type Manager struct {
 	sm       SpaceMap
 	readOnly bool
 
-	mu      sync.Mutex
-	shadows map[uint64]struct{}
+	mu sync.Mutex
+	// shadows holds the blocks allocated or shadowed in this transaction;
+	// the value is true while the block is known to be referenced once
+	// (no Inc through this manager since), which spares a count lookup.
+	shadows map[uint64]bool
 }
 
 // New returns a Manager over bm whose space map is set later with SetSpaceMap
 // (the metadata space map needs the Manager to exist first).
 func New(bm *block.Manager) *Manager {
-	return &Manager{bm: bm, shadows: make(map[uint64]struct{})}
+	return &Manager{bm: bm, shadows: make(map[uint64]bool)}
 }
 
 // SetSpaceMap sets the space map used for allocation and reference counts.
@@ -100,16 +103,18 @@ func (tm *Manager) NewBlock(v block.Validator) (*block.Block, error) {
 		return nil, err
 	}
 	tm.mu.Lock()
-	tm.shadows[nr] = struct{}{}
+	tm.shadows[nr] = true
 	tm.mu.Unlock()
 	return blk, nil
 }
 
-func (tm *Manager) isShadow(b uint64) bool {
+// shadowState reports whether b was allocated or shadowed in this
+// transaction, and whether it is still known to be referenced once.
+func (tm *Manager) shadowState(b uint64) (isShadow, exclusive bool) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	_, ok := tm.shadows[b]
-	return ok
+	exclusive, isShadow = tm.shadows[b]
+	return isShadow, exclusive
 }
 
 // Shadow returns a write-locked block holding orig's contents that may be
@@ -121,11 +126,16 @@ func (tm *Manager) Shadow(orig uint64, v block.Validator) (blk *block.Block, inc
 	if tm.readOnly {
 		return nil, false, tm.refuse("shadow", orig)
 	}
+	isShadow, exclusive := tm.shadowState(orig)
+	if exclusive {
+		blk, err := tm.bm.WriteLock(orig, v)
+		return blk, false, err
+	}
 	shared, err := tm.sm.CountIsMoreThanOne(orig)
 	if err != nil {
 		return nil, false, fmt.Errorf("shadow block %d: %w", orig, err)
 	}
-	if !shared && tm.isShadow(orig) {
+	if !shared && isShadow {
 		blk, err := tm.bm.WriteLock(orig, v)
 		return blk, false, err
 	}
@@ -148,16 +158,23 @@ func (tm *Manager) Shadow(orig uint64, v block.Validator) (blk *block.Block, inc
 	copy(blk.Data(), src.Data())
 	tm.bm.Unlock(src)
 	tm.mu.Lock()
-	tm.shadows[nr] = struct{}{}
+	tm.shadows[nr] = true
 	tm.mu.Unlock()
 	return blk, shared, nil
 }
 
-// Inc increments the reference count of block b.
+// Inc increments the reference count of block b. Metadata blocks must be
+// incremented through the Manager (not the space map directly) so that a
+// shared block is never written in place.
 func (tm *Manager) Inc(b uint64) error {
 	if tm.readOnly {
 		return tm.refuse("inc", b)
 	}
+	tm.mu.Lock()
+	if _, ok := tm.shadows[b]; ok {
+		tm.shadows[b] = false
+	}
+	tm.mu.Unlock()
 	return tm.sm.Inc(b)
 }
 

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/targets"
@@ -27,8 +28,10 @@ const Major = 253
 // concurrent use: the caller runs one at a time. Device I/O may run
 // concurrently with them and with itself.
 type Registry struct {
-	dir    string
-	lock   *os.File
+	dir  string
+	lock *os.File
+	// klogMu guards klog: targets log from I/O paths too.
+	klogMu sync.Mutex
 	klog   io.Writer
 	devs   map[uint32]*Device // by minor
 	files  map[string]*targets.File
@@ -61,7 +64,22 @@ func (r *Registry) Dir() string { return r.dir }
 
 // klogf writes a kernel log line.
 func (r *Registry) klogf(format string, args ...any) {
+	r.klogMu.Lock()
+	defer r.klogMu.Unlock()
 	fmt.Fprintf(r.klog, "device-mapper: "+format+"\n", args...)
+}
+
+// quiet sends kernel log lines nowhere until the returned func restores them.
+func (r *Registry) quiet() (restore func()) {
+	r.klogMu.Lock()
+	klog := r.klog
+	r.klog = io.Discard
+	r.klogMu.Unlock()
+	return func() {
+		r.klogMu.Lock()
+		r.klog = klog
+		r.klogMu.Unlock()
+	}
 }
 
 // Close releases every constructed table (stateful targets commit), saves

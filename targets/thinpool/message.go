@@ -18,6 +18,11 @@ func (t *Target) Message(args []string) (string, error) {
 		p.logf("thin: %s: unable to service pool target messages in READ_ONLY or FAIL mode", p.devName)
 		return "", syscall.EOPNOTSUPP
 	}
+	// commit first, so that a failed message can drop whatever it touched
+	// by going back to that commit
+	if err := p.Commit(); err != nil {
+		return "", syscall.EIO
+	}
 	var err error
 	switch strings.ToLower(args[0]) {
 	case "create_thin":
@@ -37,6 +42,9 @@ func (t *Target) Message(args []string) (string, error) {
 		return "", syscall.EINVAL
 	}
 	if err != nil {
+		if aerr := p.md.Abort(); aerr != nil {
+			p.operationFailed("abort", aerr)
+		}
 		return "", err
 	}
 	return "", p.Commit()
@@ -151,7 +159,6 @@ func (t *Target) reserveMetadataSnap(args []string) error {
 	if err := t.argCount(args, 1); err != nil {
 		return err
 	}
-	t.pool.Commit()
 	if err := t.pool.md.ReserveMetadataSnap(); err != nil {
 		if errors.Is(err, metadata.ErrSnapExists) {
 			t.pool.logf("thin metadata: Pool metadata snapshot already exists: release this before taking another.")

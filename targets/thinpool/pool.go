@@ -84,7 +84,7 @@ func Lookup(devName string) (*Pool, bool) {
 
 // find is __pool_find: the pool of this metadata device or of this mapped
 // device, or a new one opened (formatted when its superblock is all zeros).
-func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors uint64, readOnly bool) (*Pool, bool, error) {
+func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors, lowWaterBlocks uint64, readOnly bool) (*Pool, bool, error) {
 	pools.Lock()
 	defer pools.Unlock()
 	if p, ok := pools.byMeta[metaDev.Name()]; ok {
@@ -115,9 +115,27 @@ func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors uint6
 	}
 	p := &Pool{md: md, metaDev: metaDev, dataDev: dataDev, devName: ctx.DevName, blockSectors: uint64(md.DataBlockSize()), logf: ctx.Logf, refs: 1, event: ctx.Event}
 	p.cond = sync.NewCond(&p.mu)
+	p.resumeMode(lowWaterBlocks)
 	pools.byDev[p.devName] = p
 	pools.byMeta[metaDev.Name()] = p
 	return p, true, nil
+}
+
+// resumeMode picks up a pool another process left: the kernel keeps a
+// pool's mode and low water state in memory while it is active, a new
+// process derives them from the metadata (needs_check: read-only; no free
+// data block: out of data space; below the low water mark: an allocation
+// saw free <= low water, so the event was sent).
+func (p *Pool) resumeMode(lowWaterBlocks uint64) {
+	free, total := p.md.DataBlocks()
+	p.lowWaterBlocks = lowWaterBlocks
+	p.lowWaterTriggered = total > 0 && free < lowWaterBlocks
+	switch {
+	case p.md.NeedsCheck():
+		p.mode = ModeReadOnly
+	case total > 0 && free == 0:
+		p.mode = ModeOutOfDataSpace
+	}
 }
 
 // openMetadata opens the pool metadata on dev, formatting an all-zero

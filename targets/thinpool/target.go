@@ -59,7 +59,7 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	if !ok {
 		return nil, invalid("Invalid low water mark")
 	}
-	p, created, err := find(ctx, metaDev, dataDev, bs, pf.ReadOnly)
+	p, created, err := find(ctx, metaDev, dataDev, bs, lwm, pf.ReadOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +70,9 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	if created {
 		p.mu.Lock()
 		p.pf = pf
+		if pf.ReadOnly {
+			p.mode = ModeReadOnly
+		}
 		p.mu.Unlock()
 	}
 	t := &Target{pool: p, metaDev: metaDev, dataDev: dataDev, lenSectors: ctx.Len, lowWaterBlocks: lwm, requested: pf, adjusted: pf, event: ctx.Event}

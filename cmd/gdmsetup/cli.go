@@ -127,6 +127,10 @@ func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io
 			return code
 		}
 	}
+	if c.needsRegistry && len(pos) > 0 {
+		// dmsetup takes a device as NAME or as its /dev/mapper path
+		pos[0] = strings.TrimPrefix(pos[0], "/dev/mapper/")
+	}
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, opts: opts, args: pos, reg: reg}
 	if c.needsRegistry && e.reg == nil {
 		r, err := dm.Open(stateDir(opts), stderr)

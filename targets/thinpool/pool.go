@@ -124,12 +124,12 @@ func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors, lowW
 // resumeMode picks up a pool another process left: the kernel keeps a
 // pool's mode and low water state in memory while it is active, a new
 // process derives them from the metadata (needs_check: read-only; no free
-// data block: out of data space; below the low water mark: an allocation
-// saw free <= low water, so the event was sent).
+// data block: out of data space; below the low water mark after some
+// allocation: an allocation saw free <= low water, so the event was sent).
 func (p *Pool) resumeMode(lowWaterBlocks uint64) {
 	free, total := p.md.DataBlocks()
 	p.lowWaterBlocks = lowWaterBlocks
-	p.lowWaterTriggered = total > 0 && free < lowWaterBlocks
+	p.lowWaterTriggered = free < total && free < lowWaterBlocks
 	switch {
 	case p.md.NeedsCheck():
 		p.mode = ModeReadOnly

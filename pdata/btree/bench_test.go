@@ -95,31 +95,40 @@ func benchInsert(b *testing.B, keys []uint64) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/key")
 }
 
-// BenchmarkInsertSequential inserts 1M increasing keys, committing every 10k.
-func BenchmarkInsertSequential(b *testing.B) {
+func seqKeys() []uint64 {
 	keys := make([]uint64, benchKeys)
 	for i := range keys {
 		keys[i] = uint64(i)
 	}
-	benchInsert(b, keys)
+	return keys
 }
 
-// BenchmarkInsertRandom inserts 1M random keys, committing every 10k.
-func BenchmarkInsertRandom(b *testing.B) {
+func randKeys() []uint64 {
 	rng := rand.New(rand.NewSource(1))
 	keys := make([]uint64, benchKeys)
 	for i := range keys {
 		keys[i] = rng.Uint64() >> 20
 	}
-	benchInsert(b, keys)
+	return keys
 }
 
-// BenchmarkLookupRandom looks up random present keys in a 1M-key tree.
-func BenchmarkLookupRandom(b *testing.B) {
+func lookupKeys() []uint64 {
 	keys := make([]uint64, benchKeys)
 	for i := range keys {
 		keys[i] = uint64(i) * 3
 	}
+	return keys
+}
+
+// BenchmarkInsertSequential inserts 1M increasing keys, committing every 10k.
+func BenchmarkInsertSequential(b *testing.B) { benchInsert(b, seqKeys()) }
+
+// BenchmarkInsertRandom inserts 1M random keys, committing every 10k.
+func BenchmarkInsertRandom(b *testing.B) { benchInsert(b, randKeys()) }
+
+// BenchmarkLookupRandom looks up random present keys in a 1M-key tree.
+func BenchmarkLookupRandom(b *testing.B) {
+	keys := lookupKeys()
 	tm, info, root := insertKeys(b, keys)
 	rng := rand.New(rand.NewSource(2))
 	probe := make([]uint64, 1<<16)

@@ -537,3 +537,16 @@ func TestProbe(t *testing.T) {
 		t.Errorf("probe export_name_raw:\n%s", out)
 	}
 }
+
+// TestServerReadOnly: Server.ReadOnly makes a writable export read-only on the wire.
+func TestServerReadOnly(t *testing.T) {
+	e := openCounting(t, tempFile(t, 1<<20, false), false)
+	ts := startServer(t, "tcp", &Server{Exports: StaticExports{"": e}, ReadOnly: true})
+	r := dialRaw(t, ts.addr)
+	r.clientFlags(3)
+	if _, flags := r.goExport(""); flags&transReadOnly == 0 || flags&(transSendTrim|transSendWriteZeros) != 0 {
+		t.Errorf("flags %#x: want READ_ONLY and no TRIM/WRITE_ZEROES", flags)
+	}
+	r.expectErrno(errPerm, 0, cmdWrite, 0, 512, make([]byte, 512))
+	r.expectAlive()
+}

@@ -128,16 +128,12 @@ func thinRestore(in, meta string, stdin io.Reader) error {
 		defer f.Close()
 		r, name = f, in
 	}
-	x, err := metadata.ParseXML(r, name)
-	if err != nil {
-		return err
-	}
 	f, nrBlocks, err := metadata.OpenFile(meta, false)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := metadata.Restore(x, f, nrBlocks); err != nil {
+	if err := metadata.RestoreXML(r, name, f, nrBlocks); err != nil {
 		return fmt.Errorf("%s: %w", meta, err)
 	}
 	return f.Close()

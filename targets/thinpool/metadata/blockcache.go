@@ -66,9 +66,6 @@ func (c *blockCache) zero(nr uint64, salt uint32) *cachedBlock {
 	return b
 }
 
-// dirty marks block b (at nr) as modified.
-func (c *blockCache) markDirty(b *cachedBlock) { b.dirty = true }
-
 // forget drops a block from the cache without writing it (used for freed blocks).
 func (c *blockCache) forget(nr uint64) { delete(c.blocks, nr) }
 

@@ -19,15 +19,14 @@ func (e *BlockError) Error() string {
 
 // Errors returned by the metadata API; test with errors.Is.
 var (
-	ErrExists       = errors.New("thin device already exists")
-	ErrNoDevice     = errors.New("thin device does not exist")
-	ErrNoSpace      = errors.New("no free space")
-	ErrSnapExists   = errors.New("pool metadata snapshot already exists: release this before taking another")
-	ErrNoSnap       = errors.New("no pool metadata snapshot found: nothing to release")
-	ErrBusy         = errors.New("thin device is open")
-	ErrReadOnly     = errors.New("metadata is read-only")
-	ErrFailed       = errors.New("metadata failed after an I/O error: abort or reopen")
-	ErrBadBlockSize = errors.New("data block size mismatch")
+	ErrExists     = errors.New("thin device already exists")
+	ErrNoDevice   = errors.New("thin device does not exist")
+	ErrNoSpace    = errors.New("no free space")
+	ErrSnapExists = errors.New("pool metadata snapshot already exists: release this before taking another")
+	ErrNoSnap     = errors.New("no pool metadata snapshot found: nothing to release")
+	ErrBusy       = errors.New("thin device is open")
+	ErrReadOnly   = errors.New("metadata is read-only")
+	ErrFailed     = errors.New("metadata failed after an I/O error: abort or reopen")
 )
 
 func utoa(v uint64) string { return strconv.FormatUint(v, 10) }

@@ -177,12 +177,8 @@ func TestThinRestoreMetadataOpens(t *testing.T) {
 }
 
 func TestOurRestoreMatchesThinRestore(t *testing.T) {
-	x, err := ParseXML(strings.NewReader(interopXML), "interop")
-	if err != nil {
-		t.Fatal(err)
-	}
 	f, path := newMetaFile(t, 4096)
-	if err := Restore(x, f, 4096); err != nil {
+	if err := RestoreXML(strings.NewReader(interopXML), "interop", f, 4096); err != nil {
 		t.Fatal(err)
 	}
 	thinCheck(t, path)
@@ -226,5 +222,26 @@ func TestDumpMetadataSnapLikeThinDump(t *testing.T) {
 	}
 	if want := thinDump(t, meta, "-m"); !bytes.Equal(b.Bytes(), want) {
 		t.Fatalf("snapshot dump:\n%s\nthin_dump -m:\n%s", b.Bytes(), want)
+	}
+}
+
+func TestRestoreErrorsCommitNothing(t *testing.T) {
+	for _, tc := range []struct{ from, to, want string }{
+		{`mapped_blocks="1000" transaction="6"`, `mapped_blocks="999" transaction="6"`, `interop:16: device 17: mapped_blocks=999 but 1000 blocks are mapped`},
+		{`data_begin="1600" length="39"`, `data_begin="4990" length="39"`, `interop:5: device 0: data blocks 4990..5028 beyond nr_data_blocks 5000`},
+		{`<single_mapping origin_block="9000"`, `<single_mapping origin_block="7"`, `device 1: origin block 7 mapped twice`},
+		{`</superblock>`, ``, `missing <superblock> or </superblock>`},
+		{`time="0"/>`, `time="x"/>`, `interop:3: <range_mapping time="x">`},
+	} {
+		xml := strings.Replace(interopXML, tc.from, tc.to, 1)
+		f, _ := newMetaFile(t, 4096)
+		err := RestoreXML(strings.NewReader(xml), "interop", f, 4096)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.to, err, tc.want)
+			continue
+		}
+		if _, err := Open(f, Options{}); err == nil || !strings.Contains(err.Error(), "not formatted") {
+			t.Errorf("%s: after a failed restore, open says %v", tc.to, err)
+		}
 	}
 }

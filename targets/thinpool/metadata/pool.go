@@ -82,6 +82,18 @@ type Options struct {
 // Format writes fresh, empty pool metadata to dev (nrMetaBlocks 4 KiB blocks, data
 // blocks of dataBlockSizeSectors, nrDataBlocks of them) and returns it open.
 func Format(dev BlockDevice, nrMetaBlocks uint64, dataBlockSizeSectors uint32, nrDataBlocks uint64, opt Options) (*Pool, error) {
+	p, err := newFormatted(dev, nrMetaBlocks, dataBlockSizeSectors, nrDataBlocks, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Commit(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newFormatted builds an empty pool in memory; nothing is on disk until Commit.
+func newFormatted(dev BlockDevice, nrMetaBlocks uint64, dataBlockSizeSectors uint32, nrDataBlocks uint64, opt Options) (*Pool, error) {
 	const maxMetaBlocks = maxMetadataBitmaps * (entriesPerBitmap - 64)
 	nrMetaBlocks = min(nrMetaBlocks, maxMetaBlocks)
 	if nrMetaBlocks < 16 {
@@ -109,9 +121,6 @@ func Format(dev BlockDevice, nrMetaBlocks uint64, dataBlockSizeSectors uint32, n
 		return nil, err
 	}
 	p.dirty = true
-	if err := p.Commit(); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
 

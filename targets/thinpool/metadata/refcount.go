@@ -25,7 +25,6 @@ type refCounts struct {
 	bitmapDirty   []bool
 	nrAllocated   uint64
 	freed         map[uint64]struct{} // blocks whose count dropped to 0 in this transaction
-	allocatedTx   uint64              // blocks allocated in this transaction
 	hint          uint64              // where the next allocation search starts
 }
 
@@ -140,7 +139,6 @@ func (r *refCounts) alloc() (uint64, error) {
 				if _, wasFreed := r.freed[b]; !wasFreed {
 					r.set(b, 1)
 					r.hint = b + 1
-					r.allocatedTx++
 					return b, nil
 				}
 			}
@@ -173,5 +171,4 @@ func (r *refCounts) bitmapStats(i int) (nrFree, noneFreeBefore uint32) {
 // endTransaction forgets the per-transaction allocation state after a commit.
 func (r *refCounts) endTransaction() {
 	clear(r.freed)
-	r.allocatedTx = 0
 }

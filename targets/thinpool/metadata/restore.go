@@ -3,125 +3,120 @@ package metadata
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
+	"io"
+	"sort"
 )
 
-// Restore formats dev (nrMetaBlocks blocks) and writes the pool described by x into
-// it in one transaction. mapped_blocks is taken from the mappings themselves; a
-// different value in the XML is an error.
-func Restore(x *XMLSuperblock, dev BlockDevice, nrMetaBlocks uint64) error {
-	if err := x.validate(); err != nil {
-		return err
-	}
-	type packedDevice struct {
-		keys []uint64
-		vals []byte
-	}
-	devs := make([]packedDevice, len(x.Devices))
-	for i := range x.Devices {
-		keys, vals, err := x.Devices[i].packed()
-		if err != nil {
-			return err
-		}
-		devs[i] = packedDevice{keys, vals}
-	}
-	p, err := Format(dev, nrMetaBlocks, x.DataBlockSize, x.NrDataBlocks, Options{})
+// RestoreXML formats dev (nrMetaBlocks blocks) and writes the pool described by
+// thin_dump XML read from r (name is used in errors), one device at a time, committing
+// once at the end: on any error nothing is committed (the superblock is not written).
+// mapped_blocks must equal the number of mappings; a data block beyond
+// nr_data_blocks or a virtual block mapped twice is an error.
+func RestoreXML(r io.Reader, name string, dev BlockDevice, nrMetaBlocks uint64) error {
+	var p *Pool
+	var d *XMLDevice
+	var nrData uint64
+	var dev0 restoreDevice
+	seen := map[uint64]bool{}
+	err := parseXML(r, name, xmlVisitor{
+		superblock: func(x *XMLSuperblock) error {
+			var err error
+			p, err = newFormatted(dev, nrMetaBlocks, x.DataBlockSize, x.NrDataBlocks, Options{})
+			if err != nil {
+				return err
+			}
+			p.sb.Time, p.sb.TransactionID, p.sb.Flags = x.Time, x.Transaction, x.Flags
+			nrData = x.NrDataBlocks
+			return nil
+		},
+		beginDevice: func(x *XMLDevice) error {
+			if seen[x.ID] {
+				return fmt.Errorf("device %d appears twice", x.ID)
+			}
+			seen[x.ID], d = true, x
+			dev0.reset()
+			return nil
+		},
+		mapping: func(m XMLMapping) error {
+			if m.Data+m.Length > nrData {
+				return fmt.Errorf("device %d: data blocks %d..%d beyond nr_data_blocks %d", d.ID, m.Data, m.Data+m.Length-1, nrData)
+			}
+			if m.Time > 0xFFFFFF {
+				return fmt.Errorf("device %d: time %d does not fit in 24 bits", d.ID, m.Time)
+			}
+			for j := uint64(0); j < m.Length; j++ {
+				dev0.add(m.Origin+j, packBlockTime(m.Data+j, m.Time))
+				if err := p.dsm.counts.inc(m.Data + j); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		endDevice: func() error {
+			if err := dev0.finish(d.ID); err != nil {
+				return err
+			}
+			if uint64(len(dev0.keys)) != d.MappedBlocks {
+				return fmt.Errorf("device %d: mapped_blocks=%d but %d blocks are mapped", d.ID, d.MappedBlocks, len(dev0.keys))
+			}
+			root, err := p.tm.build(dev0.keys, dev0.vals, p.bottomVT)
+			if err != nil {
+				return err
+			}
+			if err := p.setDeviceRoot(d.ID, root); err != nil {
+				return err
+			}
+			p.details[d.ID] = &deviceDetails{MappedBlocks: d.MappedBlocks, TransactionID: d.Transaction,
+				CreationTime: d.CreationTime, SnapshottedTime: d.SnapTime, changed: true}
+			return p.cache.trim()
+		},
+	})
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.dirty = true
-	p.sb.Time, p.sb.TransactionID, p.sb.Flags = x.Time, x.Transaction, x.Flags
-	bvt := p.bottomVT
-	for i := range x.Devices {
-		d := &x.Devices[i]
-		keys, vals := devs[i].keys, devs[i].vals
-		for j := 0; j < len(keys); j++ {
-			if err := p.dsm.counts.inc(binary.LittleEndian.Uint64(vals[8*j:]) >> 24); err != nil {
-				return fmt.Errorf("device %d: %w", d.ID, err)
-			}
-		}
-		root, err := p.tm.build(keys, vals, bvt)
-		if err != nil {
-			return err
-		}
-		if err := p.setDeviceRoot(d.ID, root); err != nil {
-			return err
-		}
-		p.details[d.ID] = &deviceDetails{MappedBlocks: uint64(len(keys)), TransactionID: d.Transaction,
-			CreationTime: d.CreationTime, SnapshottedTime: d.SnapTime, changed: true}
-		if err := p.cache.trim(); err != nil {
-			return err
-		}
-	}
-	return p.commit()
+	return p.Commit()
 }
 
-// validate checks what Restore needs before anything is written.
-func (x *XMLSuperblock) validate() error {
-	if x.DataBlockSize == 0 {
-		return fmt.Errorf("superblock: data_block_size is 0")
+// restoreDevice collects one device's mappings as sorted keys and packed values.
+type restoreDevice struct {
+	keys     []uint64
+	vals     []byte
+	unsorted bool
+}
+
+func (r *restoreDevice) reset() {
+	r.keys, r.vals, r.unsorted = r.keys[:0], r.vals[:0], false
+}
+
+func (r *restoreDevice) add(key, value uint64) {
+	if len(r.keys) > 0 && key <= r.keys[len(r.keys)-1] {
+		r.unsorted = true
 	}
-	seen := make(map[uint64]bool, len(x.Devices))
-	for i := range x.Devices {
-		d := &x.Devices[i]
-		if seen[d.ID] {
-			return fmt.Errorf("device %d appears twice", d.ID)
-		}
-		seen[d.ID] = true
-		var n uint64
-		for _, m := range d.Mappings {
-			if m.Data+m.Length > x.NrDataBlocks {
-				return fmt.Errorf("device %d: data blocks %d..%d beyond nr_data_blocks %d", d.ID, m.Data, m.Data+m.Length-1, x.NrDataBlocks)
-			}
-			if m.Data+m.Length > 1<<40 || m.Time > 0xFFFFFF {
-				return fmt.Errorf("device %d: mapping of origin %d does not fit the on-disk format", d.ID, m.Origin)
-			}
-			n += m.Length
-		}
-		if n != d.MappedBlocks {
-			return fmt.Errorf("device %d: mapped_blocks=%d but %d blocks are mapped", d.ID, d.MappedBlocks, n)
+	r.keys = append(r.keys, key)
+	r.vals = binary.LittleEndian.AppendUint64(r.vals, value)
+}
+
+func (r *restoreDevice) Len() int           { return len(r.keys) }
+func (r *restoreDevice) Less(i, j int) bool { return r.keys[i] < r.keys[j] }
+func (r *restoreDevice) Swap(i, j int) {
+	r.keys[i], r.keys[j] = r.keys[j], r.keys[i]
+	vi, vj := r.vals[8*i:8*i+8], r.vals[8*j:8*j+8]
+	var tmp [8]byte
+	copy(tmp[:], vi)
+	copy(vi, vj)
+	copy(vj, tmp[:])
+}
+
+// finish sorts the mappings if the XML listed them out of order and rejects duplicates.
+func (r *restoreDevice) finish(id uint64) error {
+	if !r.unsorted {
+		return nil
+	}
+	sort.Stable(r)
+	for i := 1; i < len(r.keys); i++ {
+		if r.keys[i] == r.keys[i-1] {
+			return fmt.Errorf("device %d: origin block %d mapped twice", id, r.keys[i])
 		}
 	}
 	return nil
-}
-
-// packed expands the device's mappings into sorted keys and packed block_time values.
-func (d *XMLDevice) packed() ([]uint64, []byte, error) {
-	var n uint64
-	sorted := true
-	for i, m := range d.Mappings {
-		n += m.Length
-		if i > 0 && m.Origin < d.Mappings[i-1].Origin+d.Mappings[i-1].Length {
-			sorted = false
-		}
-	}
-	ms := d.Mappings
-	if !sorted {
-		ms = slices.Clone(ms)
-		slices.SortStableFunc(ms, func(a, b XMLMapping) int { return cmpU64(a.Origin, b.Origin) })
-	}
-	keys := make([]uint64, 0, n)
-	vals := make([]byte, 0, 8*n)
-	for _, m := range ms {
-		for j := uint64(0); j < m.Length; j++ {
-			if len(keys) > 0 && m.Origin+j <= keys[len(keys)-1] {
-				return nil, nil, fmt.Errorf("device %d: origin block %d mapped twice", d.ID, m.Origin+j)
-			}
-			keys = append(keys, m.Origin+j)
-			vals = binary.LittleEndian.AppendUint64(vals, packBlockTime(m.Data+j, m.Time))
-		}
-	}
-	return keys, vals, nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

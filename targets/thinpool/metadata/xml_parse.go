@@ -132,25 +132,57 @@ func (s *xmlScanner) uintAttr(t *xmlTag, name string, bits int) (uint64, error) 
 	return n, nil
 }
 
-// ParseXML reads thin_dump XML (name is used in error messages).
+// xmlVisitor receives the elements of thin_dump XML in document order.
+type xmlVisitor struct {
+	superblock  func(*XMLSuperblock) error
+	beginDevice func(*XMLDevice) error
+	mapping     func(XMLMapping) error
+	endDevice   func() error
+}
+
+// ParseXML reads thin_dump XML into memory (name is used in error messages).
 func ParseXML(r io.Reader, name string) (*XMLSuperblock, error) {
-	s := &xmlScanner{r: bufio.NewReaderSize(r, 1<<20), line: 1, name: name}
 	var sb *XMLSuperblock
 	var dev *XMLDevice
-	done := false
+	err := parseXML(r, name, xmlVisitor{
+		superblock: func(x *XMLSuperblock) error { sb = x; return nil },
+		beginDevice: func(d *XMLDevice) error {
+			sb.Devices = append(sb.Devices, *d)
+			dev = &sb.Devices[len(sb.Devices)-1]
+			return nil
+		},
+		mapping:   func(m XMLMapping) error { dev.Mappings = append(dev.Mappings, m); return nil },
+		endDevice: func() error { return nil },
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+// parseXML streams thin_dump XML to v; errors carry name and line.
+func parseXML(r io.Reader, name string, v xmlVisitor) error {
+	s := &xmlScanner{r: bufio.NewReaderSize(r, 1<<20), line: 1, name: name}
+	inSuperblock, inDevice, started, done := false, false, false, false
+	at := func(err error) error {
+		if err != nil {
+			return s.errorf("%v", err)
+		}
+		return nil
+	}
 	for {
 		t, err := s.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if t.name == "" {
 			continue
 		}
 		if done {
-			return nil, s.errorf("<%s> after </superblock>", t.name)
+			return s.errorf("<%s> after </superblock>", t.name)
 		}
 		var u [6]uint64
 		get := func(names ...string) error {
@@ -167,62 +199,76 @@ func ParseXML(r io.Reader, name string) (*XMLSuperblock, error) {
 		}
 		switch {
 		case t.name == "superblock" && !t.closing:
-			if sb != nil {
-				return nil, s.errorf("second <superblock>")
+			if started {
+				return s.errorf("second <superblock>")
 			}
 			if err := get("time", "transaction", "flags", "version", "data_block_size", "nr_data_blocks"); err != nil {
-				return nil, err
+				return err
 			}
-			sb = &XMLSuperblock{UUID: t.attrs["uuid"], Time: uint32(u[0]), Transaction: u[1], Flags: uint32(u[2]),
-				Version: uint32(u[3]), DataBlockSize: uint32(u[4]), NrDataBlocks: u[5]}
+			started, inSuperblock = true, !t.selfClosing
+			done = t.selfClosing
+			if err := at(v.superblock(&XMLSuperblock{UUID: t.attrs["uuid"], Time: uint32(u[0]), Transaction: u[1], Flags: uint32(u[2]),
+				Version: uint32(u[3]), DataBlockSize: uint32(u[4]), NrDataBlocks: u[5]})); err != nil {
+				return err
+			}
 		case t.name == "superblock":
-			if sb == nil || dev != nil {
-				return nil, s.errorf("unexpected </superblock>")
+			if !inSuperblock || inDevice {
+				return s.errorf("unexpected </superblock>")
 			}
 			done = true
 		case t.name == "device" && !t.closing:
-			if sb == nil || dev != nil {
-				return nil, s.errorf("<device> outside <superblock> or nested")
+			if !inSuperblock || inDevice {
+				return s.errorf("<device> outside <superblock> or nested")
 			}
 			if err := get("dev_id", "mapped_blocks", "transaction", "creation_time", "snap_time"); err != nil {
-				return nil, err
+				return err
 			}
-			sb.Devices = append(sb.Devices, XMLDevice{ID: u[0], MappedBlocks: u[1], Transaction: u[2], CreationTime: uint32(u[3]), SnapTime: uint32(u[4])})
-			dev = &sb.Devices[len(sb.Devices)-1]
+			if err := at(v.beginDevice(&XMLDevice{ID: u[0], MappedBlocks: u[1], Transaction: u[2], CreationTime: uint32(u[3]), SnapTime: uint32(u[4])})); err != nil {
+				return err
+			}
+			inDevice = true
 			if t.selfClosing {
-				dev = nil
+				inDevice = false
+				if err := at(v.endDevice()); err != nil {
+					return err
+				}
 			}
 		case t.name == "device":
-			if dev == nil {
-				return nil, s.errorf("unexpected </device>")
+			if !inDevice {
+				return s.errorf("unexpected </device>")
 			}
-			dev = nil
+			inDevice = false
+			if err := at(v.endDevice()); err != nil {
+				return err
+			}
 		case t.name == "single_mapping" || t.name == "range_mapping":
-			if dev == nil {
-				return nil, s.errorf("<%s> outside <device>", t.name)
+			if !inDevice {
+				return s.errorf("<%s> outside <device>", t.name)
 			}
 			var m XMLMapping
 			if t.name == "single_mapping" {
 				if err := get("origin_block", "data_block", "time"); err != nil {
-					return nil, err
+					return err
 				}
 				m = XMLMapping{Origin: u[0], Data: u[1], Length: 1, Time: uint32(u[2])}
 			} else {
 				if err := get("origin_begin", "data_begin", "length", "time"); err != nil {
-					return nil, err
+					return err
 				}
 				m = XMLMapping{Origin: u[0], Data: u[1], Length: u[2], Time: uint32(u[3])}
 				if m.Length == 0 || m.Origin+m.Length < m.Origin || m.Data+m.Length < m.Data {
-					return nil, s.errorf("<range_mapping>: bad length %d", m.Length)
+					return s.errorf("<range_mapping>: bad length %d", m.Length)
 				}
 			}
-			dev.Mappings = append(dev.Mappings, m)
+			if err := at(v.mapping(m)); err != nil {
+				return err
+			}
 		default:
-			return nil, s.errorf("unsupported element <%s>", t.name)
+			return s.errorf("unsupported element <%s>", t.name)
 		}
 	}
-	if sb == nil || !done {
-		return nil, s.errorf("missing <superblock> or </superblock>")
+	if !started || !done {
+		return s.errorf("missing <superblock> or </superblock>")
 	}
-	return sb, nil
+	return nil
 }

@@ -4,7 +4,8 @@ import "fmt"
 
 // WalkFunc receives the full key path (one key per level) and the value of
 // each last-level entry, in key order. keys and value alias internal
-// buffers valid only during the call.
+// buffers valid only during the call; the nodes on the path are read-locked
+// meanwhile, so fn must not modify the tree.
 type WalkFunc func(keys []uint64, value []byte) error
 
 // Walk calls fn for every entry of the tree at root, in key order.

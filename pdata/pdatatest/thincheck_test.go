@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -266,7 +267,9 @@ func TestThinCheckAcceptsOurMetadata(t *testing.T) {
 	p.commit(t, counts())
 	runTool(t, "thin_check", path)
 
-	checkDataCounts(t, path, p.dsm.Root(), p.mapRoot)
+	if maxCount := checkDataCounts(t, path, p.dsm.Root(), p.mapRoot); maxCount < 3 {
+		t.Fatalf("highest data block count %d: the overflow tree was not exercised", maxCount)
+	}
 
 	dump := runTool(t, "thin_dump", path)
 	got := 0
@@ -301,8 +304,9 @@ func TestThinCheckAcceptsOurMetadata(t *testing.T) {
 }
 
 // checkDataCounts recomputes data block counts from the mapping tree (one
-// per distinct leaf) and compares them with the data space map on disk.
-func checkDataCounts(t *testing.T, path string, root spacemap.Root, mapRoot uint64) {
+// per distinct leaf) and compares them with the data space map on disk. It
+// returns the highest count.
+func checkDataCounts(t *testing.T, path string, root spacemap.Root, mapRoot uint64) uint32 {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -321,4 +325,5 @@ func checkDataCounts(t *testing.T, path string, root spacemap.Root, mapRoot uint
 	if err := pdatatest.CompareCounts("data", want, dc.Counts); err != nil {
 		t.Fatal(err)
 	}
+	return slices.Max(want)
 }

@@ -196,7 +196,8 @@ func (m *Metadata) CountIsMoreThanOne(b uint64) (bool, error) {
 	return c > 1, err
 }
 
-// Inc increments the count of b.
+// Inc increments the count of b. Outside this package, increment metadata
+// blocks through transaction.Manager.Inc, which also tracks sharing.
 func (m *Metadata) Inc(b uint64) error { return m.do(b, true) }
 
 // Dec decrements the count of b.

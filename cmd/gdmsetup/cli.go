@@ -91,6 +91,7 @@ func init() {
 		"demo":       {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
 		"thin":       {raw: runThin, help: "thin dump|restore|check ...                    (thin_dump, thin_restore, thin_check on metadata files)"},
 		"help":       {run: cmdHelp, help: "help"},
+		"shell":      {raw: runShell, help: "shell                                          (interactive; or a script on stdin, stopping at the first failure)"},
 		"serve":      {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly]   (NBD export and control socket)"},
 	}
 }
@@ -103,10 +104,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // runWith runs a command line against reg when it is not nil (the server's
 // registry), else against the state directory the options name.
 func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		args = []string{"help"}
-	}
 	name, rest := firstCommand(args)
+	if name == "" {
+		name = defaultCommand(stdin)
+	}
 	c, ok := commands[name]
 	if !ok {
 		fmt.Fprintf(stderr, "Unknown command: %s\n", name)
@@ -149,7 +150,7 @@ func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io
 }
 
 // firstCommand finds the command word: the first argument that is neither
-// an option nor an option's value.
+// an option nor an option's value ("" when there is none).
 func firstCommand(args []string) (string, []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -161,7 +162,7 @@ func firstCommand(args []string) (string, []string) {
 			i++
 		}
 	}
-	return "help", args
+	return "", args
 }
 
 // report prints a command's error the way dmsetup does and gives the exit code.

@@ -10,7 +10,7 @@ import (
 // fidelityScenarios are the ../shared/fidelity scenarios whose targets
 // gdmsetup builds; each must match the real kernel's cached transcript line
 // for line, trailing spaces included.
-var fidelityScenarios = []string{"basic", "thin"}
+var fidelityScenarios = []string{"basic", "thin", "clone"}
 
 // TestFidelity runs ../shared/fidelity/compare.sh --strict: gdmsetup and
 // the real kernel (cached output of Linux 6.1 in qemu) side by side.

@@ -61,7 +61,7 @@ func (s *server) handleControl(ctx context.Context, conn net.Conn) error {
 	stdout := &frameWriter{conn: conn, kind: frameStdout, mu: &wmu}
 	stderr := &frameWriter{conn: conn, kind: frameStderr, mu: &wmu}
 	stdin := &frameReader{conn: conn, mu: &wmu}
-	code := s.run(ctx, req, stdin, stdout, stderr)
+	code := s.run(ctx, req, stdin, stdout, stderr, func() bool { return clientGone(conn) })
 	wmu.Lock()
 	defer wmu.Unlock()
 	return writeFrame(conn, frameExit, uint32Frame(uint32(int32(code))))
@@ -70,7 +70,8 @@ func (s *server) handleControl(ctx context.Context, conn net.Conn) error {
 // run runs a forwarded command line against the registry, holding the
 // control lock, in the client's working directory, with kernel log lines
 // going to the client's stderr. wait holds the lock only between slices.
-func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, stdout, stderr io.Writer) int {
+// gone reports that the client hung up (checked between wait slices).
+func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, stdout, stderr io.Writer, gone func() bool) int {
 	name, _ := firstCommand(req.Args)
 	c, ok := commands[name]
 	if ok && !c.forwarded(name) {
@@ -78,7 +79,7 @@ func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, s
 		return 1
 	}
 	if name == "wait" {
-		return s.wait(ctx, req.Args, stderr)
+		return s.wait(ctx, req.Args, stderr, gone)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -95,7 +96,7 @@ func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, s
 // wait is `wait NAME [EVENT_NR]` on the server: it takes the control lock
 // to find and prepare the device, then waits for its event without it, one
 // slice at a time, so that other commands run meanwhile.
-func (s *server) wait(ctx context.Context, args []string, stderr io.Writer) int {
+func (s *server) wait(ctx context.Context, args []string, stderr io.Writer, gone func() bool) int {
 	_, rest := firstCommand(args)
 	_, pos, err := parseOptions(rest, commands["wait"].stopOptions)
 	if err != nil {
@@ -123,6 +124,9 @@ func (s *server) wait(ctx context.Context, args []string, stderr io.Writer) int 
 		if ctx.Err() != nil {
 			return report(stderr, errors.New("the server is stopping"))
 		}
+		if gone() {
+			return 1
+		}
 	}
 }
 
@@ -139,6 +143,17 @@ func (s *server) prepared(name string) (*dm.Device, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// clientGone reports whether a control client that should be silent (its
+// command is waiting) has closed its end or sent something out of turn.
+func clientGone(conn net.Conn) bool {
+	conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	defer conn.SetReadDeadline(time.Time{})
+	var b [1]byte
+	_, err := conn.Read(b[:])
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
 }
 
 // frameWriter sends what a command writes as frames of one kind; mu

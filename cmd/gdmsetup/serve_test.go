@@ -600,3 +600,49 @@ func TestServeTCP(t *testing.T) {
 		t.Fatalf("nbdinfo --size over TCP: %q", out)
 	}
 }
+
+// TestServeReloadAndDrain: reload + resume changes what a connected client
+// reads; SIGTERM while a suspended device holds a client's read waits for
+// it, control commands still run (resume), then the server exits 0.
+func TestServeReloadAndDrain(t *testing.T) {
+	s := newSandbox(t)
+	s.file("a.img", 1<<20)
+	if err := os.WriteFile(filepath.Join(s.dir, "b.img"), bytes.Repeat([]byte{0x42}, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.ok("", "create", "lin", "--table", "0 2048 linear a.img 0")
+	srv := s.serve()
+	q := startQemuIO(t, srv.url("lin"))
+	q.do("read -P 0 0 64k")
+	if !q.expect("read 65536/65536", 10*time.Second) {
+		t.Fatal("first read failed")
+	}
+	s.ok("", "reload", "lin", "--table", "0 2048 linear b.img 0")
+	s.ok("", "resume", "lin")
+	q.do("read -P 0x42 0 64k")
+	if !q.expect("read 65536/65536", 10*time.Second) {
+		t.Fatal("the client does not read the reloaded table")
+	}
+	s.ok("", "suspend", "lin")
+	q.do("read -P 0x42 4k 4k")
+	time.Sleep(200 * time.Millisecond)
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-srv.done:
+		t.Fatalf("the server exited with a read held by a suspended device:\n%s", srv.stderr)
+	default:
+	}
+	s.ok("", "resume", "lin")
+	if !q.expect("read 4096/4096", 10*time.Second) {
+		t.Fatal("the held read did not complete")
+	}
+	select {
+	case <-srv.done:
+		if code := srv.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, srv.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the server did not stop after the drain:\n%s", srv.stacks())
+	}
+}

@@ -26,7 +26,7 @@ type shell struct {
 // defaultCommand is what `gdmsetup` without arguments runs: the shell on a
 // terminal, else help.
 func defaultCommand(stdin io.Reader) string {
-	if f, ok := stdin.(*os.File); ok && readline.IsTerminal(int(f.Fd())) {
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
 		return "shell"
 	}
 	return "help"
@@ -48,7 +48,7 @@ func runShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if opts.has("dir") {
 		sh.prefix = []string{"--dir", opts.str("dir")}
 	}
-	if f, ok := stdin.(*os.File); ok && readline.IsTerminal(int(f.Fd())) {
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
 		return report(stderr, sh.interactive(f, stateDir(opts)))
 	}
 	return sh.script(stdin)

@@ -6,18 +6,13 @@ import (
 	"os"
 	"strings"
 
-	"github.com/chzyer/readline"
 	"github.com/fatih/color"
 )
 
 // colourWanted reports whether the shell colours its output: w is a
 // terminal and NO_COLOR is not set (https://no-color.org).
 func colourWanted(w io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	return ok && readline.IsTerminal(int(f.Fd()))
+	return os.Getenv("NO_COLOR") == "" && isTerminal(w)
 }
 
 var (

@@ -1,8 +1,10 @@
 package block
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -173,10 +175,12 @@ func (m *Manager) get(nr uint64, v Validator, zero bool) (*Block, error) {
 }
 
 // makeRoom evicts unlocked blocks until the cache is under its bound:
-// clean ones LRU first, then dirty ones after writing them back. Block 0 is
-// never written back early. Locked blocks are never evicted, so the cache
-// may exceed the bound while many locks are held.
+// clean ones LRU first; when only dirty ones are left, all unlocked dirty
+// blocks but block 0 are written back (in block order) and become clean.
+// Locked blocks are never evicted, so the cache may exceed the bound while
+// many locks are held.
 func (m *Manager) makeRoom() error {
+	wroteBack := false
 	for len(m.cache) >= m.limit {
 		victim := (*Block)(nil)
 		for b := m.lru.prev; b != &m.lru; b = b.prev {
@@ -186,22 +190,35 @@ func (m *Manager) makeRoom() error {
 			}
 		}
 		if victim == nil {
-			for b := m.lru.prev; b != &m.lru; b = b.prev {
-				if b.nr != 0 {
-					if err := m.writeBack(b); err != nil {
-						return err
-					}
-					victim = b
-					break
-				}
+			if wroteBack {
+				return nil
 			}
-		}
-		if victim == nil {
-			return nil
+			if err := m.writeBackAll(); err != nil {
+				return err
+			}
+			wroteBack = true
+			continue
 		}
 		m.lruRemove(victim)
 		delete(m.cache, victim.nr)
 		m.free = append(m.free, victim)
+	}
+	return nil
+}
+
+// writeBackAll writes every dirty unlocked block except block 0.
+func (m *Manager) writeBackAll() error {
+	var dirty []*Block
+	for b := m.lru.next; b != &m.lru; b = b.next {
+		if b.dirty && b.nr != 0 {
+			dirty = append(dirty, b)
+		}
+	}
+	slices.SortFunc(dirty, func(a, b *Block) int { return cmp.Compare(a.nr, b.nr) })
+	for _, b := range dirty {
+		if err := m.writeBack(b); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func mutate(e *pdatatest.Env, seed int64, m map[uint64]uint64) (map[uint64]uint6
 	rng := rand.New(rand.NewSource(seed))
 	var err error
 	for i := 0; i < 3000; i++ {
-		k := uint64(rng.Intn(20000))
+		k := uint64(rng.Intn(30000))
 		if _, ok := out[k]; ok && rng.Intn(3) == 0 {
 			if e.Root, err = e.Info.Remove(e.Root, []uint64{k}); err != nil {
 				return nil, err
@@ -76,8 +76,8 @@ func sameMap(a, b map[uint64]uint64) bool {
 // writes kept), reopens, and requires exactly the old or the new state with
 // every reference count right.
 func TestCrashAtEveryWrite(t *testing.T) {
-	base := faultdev.New(1024 * 4096)
-	e, err := pdatatest.Format(base, 40000, 1, 16)
+	base := faultdev.New(2048 * 4096)
+	e, err := pdatatest.Format(base, 100000, 1, 24)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestCrashAtEveryWrite(t *testing.T) {
 
 	// Measure the writes of a clean run.
 	dev := faultdev.FromImage(image)
-	e, err = pdatatest.Open(dev, 16)
+	e, err = pdatatest.Open(dev, 24)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestCrashAtEveryWrite(t *testing.T) {
 	for k := 0; k <= total; k += stride {
 		for _, keep := range []bool{false, true} {
 			dev := faultdev.FromImage(image)
-			e, err := pdatatest.Open(dev, 16)
+			e, err := pdatatest.Open(dev, 24)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func TestCrashAtEveryWrite(t *testing.T) {
 			if err := pdatatest.Check(after); err != nil {
 				t.Fatalf("crash at write %d/%d (keep unsynced %v): %v", k, total, keep, err)
 			}
-			re, err := pdatatest.Open(after, 16)
+			re, err := pdatatest.Open(after, 24)
 			if err != nil {
 				t.Fatalf("crash at write %d/%d: reopen: %v", k, total, err)
 			}

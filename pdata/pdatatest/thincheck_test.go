@@ -42,6 +42,7 @@ type thinPool struct {
 	detRoot  uint64
 	time     uint32
 	formated bool
+	file     *os.File
 }
 
 func needTool(t *testing.T, name string) string {
@@ -55,12 +56,13 @@ func needTool(t *testing.T, name string) string {
 	return p
 }
 
-func newThinPool(t *testing.T, path string) *thinPool {
+func newThinPool(t *testing.T, path string, metaBlocks uint64) *thinPool {
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Truncate(thinMetaBlocks * block.BlockSize); err != nil {
+	t.Cleanup(func() { f.Close() })
+	if err := f.Truncate(int64(metaBlocks) * block.BlockSize); err != nil {
 		t.Fatal(err)
 	}
 	dev := &block.FileDevice{File: f}
@@ -79,7 +81,7 @@ func newThinPool(t *testing.T, path string) *thinPool {
 	if err := dsm.Extend(thinDataBlocks); err != nil {
 		t.Fatal(err)
 	}
-	p := &thinPool{bm: bm, tm: tm, msm: msm, dsm: dsm}
+	p := &thinPool{bm: bm, tm: tm, msm: msm, dsm: dsm, file: f}
 	bt := btree.ValueType{
 		Size:  8,
 		Inc:   func(v []byte) error { return dsm.Inc(binary.LittleEndian.Uint64(v) >> 24) },
@@ -139,7 +141,8 @@ func (p *thinPool) commit(t *testing.T, counts map[uint64]uint64) {
 	binary.LittleEndian.PutUint64(d[328:], p.detRoot)
 	binary.LittleEndian.PutUint32(d[336:], dataBlockSecs)
 	binary.LittleEndian.PutUint32(d[340:], block.SectorsPerBlock)
-	binary.LittleEndian.PutUint64(d[344:], thinMetaBlocks)
+	metaBlocks, _ := p.msm.NrBlocks()
+	binary.LittleEndian.PutUint64(d[344:], metaBlocks)
 	if err := p.tm.Commit(sb); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +167,7 @@ func TestThinCheckAcceptsOurMetadata(t *testing.T) {
 	if d := os.Getenv("PDATA_KEEP"); d != "" {
 		path = filepath.Join(d, "meta.img")
 	}
-	p := newThinPool(t, path)
+	p := newThinPool(t, path, thinMetaBlocks)
 	rng := rand.New(rand.NewSource(3))
 	model := map[uint64]map[uint64]uint64{}
 	vb := make([]byte, 8)
@@ -326,4 +329,57 @@ func checkDataCounts(t *testing.T, path string, root spacemap.Root, mapRoot uint
 		t.Fatal(err)
 	}
 	return slices.Max(want)
+}
+
+// TestThinCheckAfterMetadataGrowth fills a small metadata device, grows it
+// past a bitmap boundary (16320 blocks) and fills the new area; thin_check
+// verifies the metadata space map across both bitmaps.
+func TestThinCheckAfterMetadataGrowth(t *testing.T) {
+	needTool(t, "thin_check")
+	path := filepath.Join(t.TempDir(), "meta.img")
+	p := newThinPool(t, path, 120)
+	leaf := btree.Info{TM: p.tm, Levels: 1, Value: btree.ValueType{Size: 8}}
+	root, err := leaf.Empty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]byte, 8)
+	binary.LittleEndian.PutUint64(v, root)
+	if p.mapRoot, err = p.top.Insert(p.mapRoot, []uint64{0}, v); err != nil {
+		t.Fatal(err)
+	}
+	mapped := uint64(0)
+	fill := func(n uint64) {
+		for i := uint64(0); i < n; i++ {
+			db, err := p.dsm.NewBlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			binary.LittleEndian.PutUint64(v, db<<24)
+			if p.mapRoot, err = p.mapping.Insert(p.mapRoot, []uint64{0, mapped * 2}, v); err != nil {
+				t.Fatal(err)
+			}
+			mapped++
+		}
+		p.commit(t, map[uint64]uint64{0: mapped})
+	}
+	fill(15000)
+	runTool(t, "thin_check", path)
+	const grown = spacemap.EntriesPerBitmap + 2000
+	if err := p.file.Truncate(grown * block.BlockSize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.bm.Resize(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.msm.Extend(grown - 120); err != nil {
+		t.Fatal(err)
+	}
+	p.commit(t, map[uint64]uint64{0: mapped})
+	runTool(t, "thin_check", path)
+	fill(24000) // the data space map holds 40000 blocks
+	if used := p.msm.Root().NrAllocated; used <= 120 {
+		t.Fatalf("%d metadata blocks used: the new area was not reached", used)
+	}
+	runTool(t, "thin_check", path)
 }

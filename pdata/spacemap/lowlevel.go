@@ -262,14 +262,15 @@ func (l *ll) mutate(b uint64, fn func(old uint32) (uint32, error)) (int, error) 
 	l.index[i].Blocknr = ie.Blocknr
 	l.markDirty(i)
 
-	ri := refInfo(l.tm)
 	if nc > 2 {
+		ri := refInfo(l.tm)
 		var buf [4]byte
 		binary.LittleEndian.PutUint32(buf[:], nc)
 		if l.refRoot, err = ri.Insert(l.refRoot, []uint64{b}, buf[:]); err != nil {
 			return 0, err
 		}
 	} else if old > 2 {
+		ri := refInfo(l.tm)
 		if l.refRoot, err = ri.Remove(l.refRoot, []uint64{b}); err != nil {
 			return 0, err
 		}

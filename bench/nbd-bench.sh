@@ -16,14 +16,19 @@
 #        NBDSERVER=cmd  our server command, given -file F [-direct] -network N -laddr A
 #                       (default: go build ./bench/nbdfile)
 # Every server is started here on 127.0.0.1 or a unix socket and stopped here by its PID.
+# Runs are serialized with flock on /tmp/nbdbench-gdm.lock (two runs at once would share ports
+# and CPUs); each run has its own directory for sockets and logs.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then SIZE_MB=256; RT=${RT:-2}; DEF_ROUNDS=1; else SIZE_MB=1024; RT=${RT:-4}; DEF_ROUNDS=3; fi
-ROUNDS=${1:-$DEF_ROUNDS}; OUT=${2:-/tmp/nbdbench-gdm/nbd.csv}; shift 2 || shift $#
+ROUNDS=${1:-$DEF_ROUNDS}; OUT=${2:-/tmp/nbdbench-gdm-results/nbd.csv}; shift 2 || shift $#
 STORAGES=${*:-shm diskdirect}
 TESTS=${TESTS:-nbdcopy_read nbdcopy_write seqread seqwrite randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32}
-RUN=/tmp/nbdbench-gdm; mkdir -p "$RUN" "$(dirname "$OUT")"
+exec 9>/tmp/nbdbench-gdm.lock
+flock -w 3600 9 || { echo "another nbd-bench.sh holds /tmp/nbdbench-gdm.lock" >&2; exit 1; }
+RUN=$(mktemp -d /tmp/nbdbench-gdm.XXXXXX); mkdir -p "$(dirname "$OUT")"
+trap 'rm -rf "$RUN"' EXIT
 PY=/usr/bin/python3
 SRC=/dev/shm/nbdbench-gdm/src.img
 declare -A FILE=([shm]=/dev/shm/nbdbench-gdm/disk.img [diskdirect]=/var/tmp/nbdbench-gdm/disk.img)
@@ -31,7 +36,12 @@ if [ -z "${NBDSERVER:-}" ]; then
   (cd "$HERE/.." && go build -o "$RUN/nbdfile" ./bench/nbdfile) || exit 1
   NBDSERVER=$RUN/nbdfile
 fi
-for b in nbdkit qemu-nbd nbdcopy fio; do command -v $b >/dev/null || { echo "missing $b" >&2; exit 1; }; done
+for p in 20821 20822 20824; do
+  if timeout 2 nbdinfo --size nbd://127.0.0.1:$p >/dev/null 2>&1; then
+    echo "port $p already serves NBD (a server outside this script?)" >&2; exit 1
+  fi
+done
+for b in nbdkit qemu-nbd nbdcopy fio nbdinfo; do command -v $b >/dev/null || { echo "missing $b" >&2; exit 1; }; done
 
 # test files: random data, recreated when the size changes
 mkfile() { # path
@@ -66,7 +76,7 @@ stop_servers() {
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   PIDS=()
 }
-trap 'stop_servers' EXIT INT TERM
+trap 'stop_servers; rm -rf "$RUN"' EXIT INT TERM
 
 uri() {
   case $1 in

@@ -7,9 +7,11 @@ from collections import defaultdict
 vals = defaultdict(dict)  # (storage, test, target) -> {round: value}
 for row in csv.DictReader(open(sys.argv[1])):
     try:
-        vals[(row["storage"], row["test"], row["target"])][row["round"]] = float(row["value"])
+        v = float(row["value"])
     except ValueError:
-        pass
+        continue
+    if v > 0:  # fio reports 0 when the job failed
+        vals[(row["storage"], row["test"], row["target"])][row["round"]] = v
 units = {r["test"]: r["unit"] for r in csv.DictReader(open(sys.argv[1])) if r["unit"] in ("MiB/s", "IOPS")}
 
 def ratio(a, b):

@@ -58,8 +58,10 @@ type Manager struct {
 	readOnly bool
 	limit    int
 	cache    map[uint64]*Block
-	lru      Block // sentinel: lru.next = most recent, lru.prev = least recent
-	free     []*Block
+	// Unlocked blocks sit on one of two LRU lists (sentinels; next = most
+	// recent): clean ones can be evicted at once, dirty ones after a write-back.
+	clean, dirty Block
+	free         []*Block
 }
 
 // NewManager returns a Manager over dev. cacheBlocks bounds the cache
@@ -73,7 +75,8 @@ func NewManager(dev Device, cacheBlocks int, readOnly bool) (*Manager, error) {
 		cacheBlocks = DefaultCacheBlocks
 	}
 	m := &Manager{dev: dev, nrBlocks: nr, readOnly: readOnly, limit: cacheBlocks, cache: make(map[uint64]*Block)}
-	m.lru.next, m.lru.prev = &m.lru, &m.lru
+	m.clean.next, m.clean.prev = &m.clean, &m.clean
+	m.dirty.next, m.dirty.prev = &m.dirty, &m.dirty
 	return m, nil
 }
 
@@ -111,11 +114,16 @@ func (m *Manager) lruRemove(b *Block) {
 	}
 }
 
+// lruPushFront puts an unlocked block at the front of its list.
 func (m *Manager) lruPushFront(b *Block) {
-	b.next = m.lru.next
-	b.prev = &m.lru
-	m.lru.next.prev = b
-	m.lru.next = b
+	list := &m.clean
+	if b.dirty {
+		list = &m.dirty
+	}
+	b.next = list.next
+	b.prev = list
+	list.next.prev = b
+	list.next = b
 }
 
 // get returns the cached entry for nr, reading it (validated by v) when
@@ -175,29 +183,20 @@ func (m *Manager) get(nr uint64, v Validator, zero bool) (*Block, error) {
 }
 
 // makeRoom evicts unlocked blocks until the cache is under its bound:
-// clean ones LRU first; when only dirty ones are left, all unlocked dirty
-// blocks but block 0 are written back (in block order) and become clean.
-// Locked blocks are never evicted, so the cache may exceed the bound while
-// many locks are held.
+// clean ones LRU first; when none is left, all unlocked dirty blocks but
+// block 0 are written back (in block order) and become clean. Locked blocks
+// are never evicted, so the cache may exceed the bound while many locks are
+// held.
 func (m *Manager) makeRoom() error {
-	wroteBack := false
 	for len(m.cache) >= m.limit {
-		victim := (*Block)(nil)
-		for b := m.lru.prev; b != &m.lru; b = b.prev {
-			if !b.dirty {
-				victim = b
-				break
-			}
-		}
-		if victim == nil {
-			if wroteBack {
-				return nil
-			}
+		victim := m.clean.prev
+		if victim == &m.clean {
 			if err := m.writeBackAll(); err != nil {
 				return err
 			}
-			wroteBack = true
-			continue
+			if victim = m.clean.prev; victim == &m.clean {
+				return nil
+			}
 		}
 		m.lruRemove(victim)
 		delete(m.cache, victim.nr)
@@ -206,20 +205,31 @@ func (m *Manager) makeRoom() error {
 	return nil
 }
 
-// writeBackAll writes every dirty unlocked block except block 0.
+// writeBackAll writes every dirty unlocked block except block 0 and moves
+// it to the clean list.
 func (m *Manager) writeBackAll() error {
 	var dirty []*Block
-	for b := m.lru.next; b != &m.lru; b = b.next {
-		if b.dirty && b.nr != 0 {
+	for b := m.dirty.next; b != &m.dirty; b = b.next {
+		if b.nr != 0 {
 			dirty = append(dirty, b)
 		}
 	}
 	slices.SortFunc(dirty, func(a, b *Block) int { return cmp.Compare(a.nr, b.nr) })
 	for _, b := range dirty {
-		if err := m.writeBack(b); err != nil {
+		if err := m.writeBackUnlocked(b); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// writeBackUnlocked writes an unlocked dirty block and moves it to the clean list.
+func (m *Manager) writeBackUnlocked(b *Block) error {
+	if err := m.writeBack(b); err != nil {
+		return err
+	}
+	m.lruRemove(b)
+	m.lruPushFront(b)
 	return nil
 }
 
@@ -339,7 +349,11 @@ func (m *Manager) flush(skipZero bool) error {
 		if b.writer {
 			return fmt.Errorf("flush: block %d is still write-locked", b.nr)
 		}
-		if err := m.writeBack(b); err != nil {
+		write := m.writeBack
+		if b.readers == 0 {
+			write = m.writeBackUnlocked
+		}
+		if err := write(b); err != nil {
 			return err
 		}
 	}

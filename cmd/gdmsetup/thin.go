@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
@@ -85,7 +86,7 @@ func parseThinArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (string, b
 }
 
 func thinDump(meta, out string, snap bool, stdout io.Writer) error {
-	f, _, err := metadata.OpenFile(meta, true)
+	f, err := block.OpenFile(meta, true)
 	if err != nil {
 		return err
 	}
@@ -128,11 +129,15 @@ func thinRestore(in, meta string, stdin io.Reader) error {
 		defer f.Close()
 		r, name = f, in
 	}
-	f, nrBlocks, err := metadata.OpenFile(meta, false)
+	f, err := block.OpenFile(meta, false)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	nrBlocks, err := block.NrBlocks(f)
+	if err != nil {
+		return err
+	}
 	if err := metadata.RestoreXML(r, name, f, nrBlocks); err != nil {
 		return fmt.Errorf("%s: %w", meta, err)
 	}

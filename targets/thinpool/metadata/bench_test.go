@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gdmsetup/gdmsetup/pdata/block"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -62,12 +63,15 @@ func benchThinInsert(b *testing.B, order string) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		path := filepath.Join(benchDir(b), "meta")
-		f, err := os.Create(path)
+		const nrMeta = 1 << 18 // 1 GiB, sparse
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		os.Truncate(path, nrMeta*BlockSize)
+		f, err := block.OpenFile(path, false)
 		if err != nil {
 			b.Fatal(err)
 		}
-		const nrMeta = 1 << 18 // 1 GiB, sparse
-		f.Truncate(nrMeta * BlockSize)
 		p, err := Format(f, nrMeta, 128, benchN+benchN/100, Options{})
 		if err != nil {
 			b.Fatal(err)
@@ -92,8 +96,7 @@ func benchThinInsert(b *testing.B, order string) {
 		b.StopTimer()
 		b.ReportMetric(float64(benchN)/b.Elapsed().Seconds(), "inserts/s")
 		b.ReportMetric(heapInUseMiB(), "heapMiB")
-		_, total := p.MetadataBlocks()
-		free, _ := p.MetadataBlocks()
+		free, total := p.MetadataBlocks()
 		b.ReportMetric(float64(total-free)*BlockSize/(1<<20), "metaMiB")
 		t0 := time.Now()
 		for _, j := range perm {

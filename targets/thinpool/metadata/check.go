@@ -4,20 +4,20 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
+	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
 
 // maxCheckProblems bounds how many problems Check lists individually.
 const maxCheckProblems = 100
 
-// checker walks every structure of the metadata and recomputes the reference counts.
+// checker walks every structure of the metadata and recomputes reference counts.
 type checker struct {
-	dev        BlockDevice
-	nrMeta     uint64
-	nrData     uint64
+	r          io.ReaderAt
 	metaRefs   []uint32 // expected count of every metadata block
-	dataRefs   []uint32 // expected count of every data block
-	onPath     map[uint64]bool
-	leafCount  map[uint64]uint64 // memo: mappings below a bottom-tree node
+	dataRefs   []uint32 // expected count of every data block (nil: data map unreadable)
+	nrData     uint64
 	problems   []error
 	nrProblems int
 }
@@ -29,198 +29,184 @@ func (c *checker) report(err error) {
 	}
 }
 
-func (c *checker) bad(nr uint64, what, format string, a ...any) {
-	c.report(&BlockError{Block: nr, What: what, Msg: fmt.Sprintf(format, a...)})
-}
-
-// readBlock reads and verifies one block; damage is reported and nil returned.
-func (c *checker) readBlock(nr uint64, salt uint32, what string) []byte {
-	if nr >= c.nrMeta {
-		c.bad(nr, what, "beyond the end of the metadata (%d blocks)", c.nrMeta)
-		return nil
-	}
-	data := make([]byte, BlockSize)
-	if _, err := c.dev.ReadAt(data, int64(nr)*BlockSize); err != nil {
-		c.bad(nr, what, "read: %v", err)
-		return nil
-	}
-	if err := verifyBlock(data, nr, salt, what); err != nil {
-		c.report(err)
-		return nil
-	}
-	return data
-}
-
 // refMeta counts one reference to a metadata block and reports whether it was the first.
 func (c *checker) refMeta(nr uint64) bool {
-	if nr >= c.nrMeta {
-		return true
+	if nr >= uint64(len(c.metaRefs)) {
+		c.report(&BlockError{Block: nr, What: "metadata block", Msg: fmt.Sprintf("referenced but beyond the metadata space map (%d blocks)", len(c.metaRefs))})
+		return false
 	}
 	c.metaRefs[nr]++
 	return c.metaRefs[nr] == 1
 }
 
-// treeWalk walks a btree below nr, checking every node once; leaf(key, value) is
-// called for every entry of every leaf the first time the leaf is seen. It returns
-// the number of entries below nr (for shared nodes too, via the memo when memo is set).
-func (c *checker) treeWalk(nr uint64, valueSize int, what string, lo, hi uint64, isRoot bool,
-	memo map[uint64]uint64, leaf func(key uint64, value []byte)) uint64 {
-	if c.onPath[nr] {
-		c.bad(nr, what, "cycle: node is its own ancestor")
-		return 0
-	}
-	if !c.refMeta(nr) {
-		return memo[nr]
-	}
-	data := c.readBlock(nr, saltNode, what)
-	if data == nil {
-		return 0
-	}
-	n := node(data)
-	if err := checkNode(n, nr, valueSize); err != nil {
-		c.report(err)
-		return 0
-	}
-	if !isRoot && n.nr() < n.max()/3 {
-		c.bad(nr, what, "nr_entries %d < max_entries/3 (%d)", n.nr(), n.max()/3)
-	}
-	if n.nr() > 0 && (n.key(0) < lo || n.key(n.nr()-1) >= hi) {
-		c.bad(nr, what, "keys %d..%d outside the parent's range [%d, %d)", n.key(0), n.key(n.nr()-1), lo, hi)
-	}
-	var total uint64
-	if n.isLeaf() {
-		for i := 0; i < n.nr(); i++ {
-			leaf(n.key(i), n.value(i))
+// refTree walks a levels-deep tree, counting each node once per distinct parent
+// (shared nodes are descended once), checking the kernel's fill rule and the leaf
+// value size, and calling leaf for each last-level leaf the first time it is seen.
+func (c *checker) refTree(root uint64, levels, valueSize int, label string, leaf func(info btree.NodeInfo, n btree.Node)) {
+	err := btree.WalkNodes(c.r, root, levels, func(info btree.NodeInfo, n btree.Node) (bool, error) {
+		if !c.refMeta(info.Blocknr) {
+			return false, nil
 		}
-		total = uint64(n.nr())
-	} else {
-		c.onPath[nr] = true
-		for i := 0; i < n.nr(); i++ {
-			end := hi
-			if i+1 < n.nr() {
-				end = n.key(i + 1)
+		if info.Depth > 0 && n.NrEntries() < n.MaxEntries()/3 {
+			c.report(&BlockError{Block: info.Blocknr, What: label, Msg: fmt.Sprintf("nr_entries %d < max_entries/3 (%d)", n.NrEntries(), n.MaxEntries()/3)})
+		}
+		if n.IsLeaf() && info.Level == levels-1 {
+			if n.ValueSize() != valueSize {
+				return false, &BlockError{Block: info.Blocknr, What: label, Msg: fmt.Sprintf("value_size %d, expected %d", n.ValueSize(), valueSize)}
 			}
-			total += c.treeWalk(n.valueU64(i), valueSize, what, n.key(i), end, false, memo, leaf)
+			leaf(info, n)
 		}
-		delete(c.onPath, nr)
+		return true, nil
+	})
+	if err != nil {
+		c.report(fmt.Errorf("%s: %w", label, err))
 	}
-	if memo != nil {
-		memo[nr] = total
-	}
-	return total
 }
 
-// checkPoolTrees walks the details and mapping trees of one superblock (live or held).
-func (c *checker) checkPoolTrees(sb *superblock, label string) {
+// leafValues calls fn for every entry of a single-level tree whose leaves hold
+// valueSize-byte values (shared nodes included).
+func (c *checker) leafValues(root uint64, valueSize int, label string, fn func(key uint64, value []byte)) bool {
+	err := btree.WalkNodes(c.r, root, 1, func(info btree.NodeInfo, n btree.Node) (bool, error) {
+		if n.IsLeaf() {
+			if n.ValueSize() != valueSize {
+				return false, &BlockError{Block: info.Blocknr, What: label, Msg: fmt.Sprintf("value_size %d, expected %d", n.ValueSize(), valueSize)}
+			}
+			for i := 0; i < n.NrEntries(); i++ {
+				fn(n.Key(i), n.Value(i))
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		c.report(fmt.Errorf("%s: %w", label, err))
+		return false
+	}
+	return true
+}
+
+// checkPoolTrees checks the details and mapping trees of one superblock (live or held).
+func (c *checker) checkPoolTrees(sb *superblock, label string, mappedMemo map[uint64]uint64) {
+	c.refTree(sb.DeviceDetailsRoot, 1, detailsSize, label+" device details tree", func(btree.NodeInfo, btree.Node) {})
+	c.refTree(sb.DataMappingRoot, 2, 8, label+" mapping tree", func(info btree.NodeInfo, n btree.Node) {
+		for i := 0; i < n.NrEntries(); i++ {
+			b, _ := unpackBlockTime(binary.LittleEndian.Uint64(n.Value(i)))
+			switch {
+			case b >= c.nrData:
+				c.report(&BlockError{Block: info.Blocknr, What: fmt.Sprintf("%s mapping tree of device %d", label, info.Path[0]),
+					Msg: fmt.Sprintf("block %d maps to data block %d beyond the data device (%d blocks)", n.Key(i), b, c.nrData)})
+			case c.dataRefs != nil:
+				c.dataRefs[b]++
+			}
+		}
+	})
 	details := map[uint64]*deviceDetails{}
-	c.treeWalk(sb.DeviceDetailsRoot, detailsSize, label+" device details tree", 0, ^uint64(0), true, nil,
-		func(k uint64, v []byte) { details[k] = decodeDetails(v) })
-	mapped := map[uint64]uint64{}
-	c.treeWalk(sb.DataMappingRoot, 8, label+" mapping tree (top level)", 0, ^uint64(0), true, nil,
-		func(dev uint64, v []byte) {
-			root := binary.LittleEndian.Uint64(v)
-			mapped[dev] = c.treeWalk(root, 8, fmt.Sprintf("%s mapping tree of device %d", label, dev), 0, ^uint64(0), true, c.leafCount,
-				func(vb uint64, v []byte) {
-					b, _ := unpackBlockTime(binary.LittleEndian.Uint64(v))
-					if b >= c.nrData {
-						c.report(fmt.Errorf("%s device %d: block %d maps to data block %d beyond the data device (%d blocks)", label, dev, vb, b, c.nrData))
-						return
-					}
-					if b < uint64(len(c.dataRefs)) {
-						c.dataRefs[b]++
-					}
-				})
-		})
+	if !c.leafValues(sb.DeviceDetailsRoot, detailsSize, label+" device details tree", func(k uint64, v []byte) { details[k], _ = decodeDetails(v) }) {
+		return
+	}
+	roots := map[uint64]uint64{}
+	if !c.leafValues(sb.DataMappingRoot, 8, label+" mapping tree", func(k uint64, v []byte) { roots[k] = binary.LittleEndian.Uint64(v) }) {
+		return
+	}
 	for id, d := range details {
-		n, ok := mapped[id]
-		switch {
-		case !ok:
+		root, ok := roots[id]
+		if !ok {
 			c.report(fmt.Errorf("%s: device %d is in the details tree but not in the mapping tree", label, id))
-		case n != d.MappedBlocks:
+			continue
+		}
+		n, ok := mappedMemo[root]
+		if !ok {
+			if !c.leafValues(root, 8, fmt.Sprintf("%s mapping tree of device %d", label, id), func(uint64, []byte) { n++ }) {
+				continue
+			}
+			mappedMemo[root] = n
+		}
+		if n != d.MappedBlocks {
 			c.report(fmt.Errorf("%s: device %d has %d mappings, details say mapped_blocks=%d", label, id, n, d.MappedBlocks))
 		}
 	}
-	for id := range mapped {
+	for id := range roots {
 		if _, ok := details[id]; !ok {
 			c.report(fmt.Errorf("%s: device %d is in the mapping tree but not in the details tree", label, id))
 		}
 	}
 }
 
-// loadCounts reads one space map's on-disk counts and adds its own blocks to the
-// expected metadata counts. It returns nil (after reporting) when the map is unreadable.
-func (c *checker) loadCounts(root smRoot, name string, metadata bool) *refCounts {
-	cache := newBlockCache(c.dev, c.nrMeta, 1<<20)
-	cache.readOnly = true
-	t := newTxManager(cache, nil)
-	d, err := loadSpaceMap(t, name, root, metadata)
+// readCounts reads a space map's on-disk counts and adds the map's own blocks to the
+// expected metadata counts; nil (after reporting) when it is unreadable.
+func (c *checker) readCounts(root spacemap.Root, name string, metadata bool) []uint32 {
+	if !metadata {
+		// Believe nr_blocks only once the index tree holds that many bitmaps.
+		entries := uint64(0)
+		if !c.leafValues(root.BitmapRoot, spacemap.IndexEntrySize, "data space map index", func(uint64, []byte) { entries++ }) {
+			return nil
+		}
+		if entries != spacemap.NrBitmaps(root.NrBlocks) {
+			c.report(&BlockError{Block: root.BitmapRoot, What: "data space map index", Msg: fmt.Sprintf("%d bitmaps for nr_blocks %d", entries, root.NrBlocks)})
+			return nil
+		}
+	}
+	counts, err := spacemap.ReadCounts(c.r, root, metadata)
 	if err != nil {
-		c.report(fmt.Errorf("%s space map: %w", name, err))
+		c.report(err)
 		return nil
 	}
-	if metadata {
-		c.refMeta(root.BitmapRoot)
-	} else {
-		c.treeWalk(root.BitmapRoot, indexEntrySize, "data space map index", 0, ^uint64(0), true, nil, func(uint64, []byte) {})
+	for _, b := range counts.Blocks {
+		c.refMeta(b)
 	}
-	for _, loc := range d.counts.bitmapLoc {
-		c.refMeta(loc)
-	}
-	c.treeWalk(root.RefCountRoot, 4, name+" space map ref-count tree", 0, ^uint64(0), true, nil, func(uint64, []byte) {})
-	return d.counts
+	return counts.Counts
 }
 
 // compare reports every block whose on-disk count differs from the expected one.
-func (c *checker) compare(name string, onDisk *refCounts, expected []uint32) {
+func (c *checker) compare(name string, onDisk, expected []uint32) {
 	for b, want := range expected {
-		if got := onDisk.get(uint64(b)); got != want {
-			what := "data block"
-			if name == "metadata" {
-				what = "metadata block"
-			}
-			if got == 1 && want == 0 {
-				c.report(fmt.Errorf("%s %d: leaked (count 1, unreferenced)", what, b))
-			} else {
-				c.report(fmt.Errorf("%s %d: reference count %d in the %s space map, expected %d", what, b, got, name, want))
-			}
+		got := onDisk[b]
+		if got == want {
+			continue
+		}
+		what := name + " block"
+		if got == 1 && want == 0 {
+			c.report(fmt.Errorf("%s %d: leaked (count 1, unreferenced)", what, b))
+		} else {
+			c.report(fmt.Errorf("%s %d: reference count %d in the %s space map, expected %d", what, b, got, name, want))
 		}
 	}
 }
 
-// Check reads the metadata on dev and returns every problem found (nil: clean):
-// superblock, btree nodes (checksum, location, layout, ordering, key ranges, fill),
-// cycles, device details against mappings, the held metadata snapshot, and both
-// space maps' reference counts. Each problem names its block where it has one.
-func Check(dev BlockDevice) []error {
-	c := &checker{dev: dev, onPath: map[uint64]bool{}, leafCount: map[uint64]uint64{}}
-	sbData := make([]byte, BlockSize)
-	if _, err := dev.ReadAt(sbData, 0); err != nil && err != io.EOF {
-		return []error{fmt.Errorf("read superblock: %w", err)}
+// Check reads the metadata on r and returns every problem found (nil: clean): the
+// superblock, every btree node (checksum, location, layout, key order and ranges,
+// fill, cycles), device details against mappings, the held metadata snapshot, and
+// both space maps' reference counts. Problems name the block they were found in.
+func Check(r io.ReaderAt) []error {
+	c := &checker{r: r}
+	raw := make([]byte, BlockSize)
+	if _, err := r.ReadAt(raw, 0); err != nil {
+		return []error{&BlockError{Block: 0, What: "superblock", Msg: "read: " + err.Error()}}
 	}
-	sb, err := decodeSuperblock(sbData, superblockLocation)
+	sb, err := decodeSuperblock(raw, superblockLocation)
 	if err != nil {
 		return []error{err}
 	}
-	c.nrMeta, c.nrData = sb.MetadataSM.NrBlocks, sb.DataSM.NrBlocks
-	if c.nrMeta > maxMetadataBitmaps*entriesPerBitmap {
-		return []error{&BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("implausible metadata space map size (%d blocks)", c.nrMeta)}}
+	if sb.MetadataSM.NrBlocks > maxMetadataBlocks {
+		return []error{&BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("implausible metadata space map size (%d blocks)", sb.MetadataSM.NrBlocks)}}
 	}
-	c.metaRefs = make([]uint32, c.nrMeta)
+	c.metaRefs = make([]uint32, sb.MetadataSM.NrBlocks)
 	c.refMeta(superblockLocation)
-	metaCounts := c.loadCounts(sb.MetadataSM, "metadata", true)
-	dataCounts := c.loadCounts(sb.DataSM, "data", false)
-	if dataCounts != nil || c.nrData <= 1<<24 {
-		c.dataRefs = make([]uint32, c.nrData)
+	metaCounts := c.readCounts(sb.MetadataSM, "metadata", true)
+	dataCounts := c.readCounts(sb.DataSM, "data", false)
+	c.nrData = sb.DataSM.NrBlocks
+	if dataCounts != nil {
+		c.dataRefs = make([]uint32, len(dataCounts))
 	}
-	c.checkPoolTrees(sb, "live")
-	if sb.HeldRoot != 0 {
-		c.refMeta(sb.HeldRoot)
-		if data := c.readBlock(sb.HeldRoot, saltSuperblock, "metadata snapshot superblock"); data != nil {
-			if held, err := decodeSuperblock(data, sb.HeldRoot); err != nil {
-				c.report(err)
-			} else {
-				c.checkPoolTrees(held, "metadata snapshot")
-			}
+	memo := map[uint64]uint64{}
+	c.checkPoolTrees(sb, "live", memo)
+	if sb.HeldRoot != 0 && c.refMeta(sb.HeldRoot) {
+		held := make([]byte, BlockSize)
+		if _, err := r.ReadAt(held, int64(sb.HeldRoot)*BlockSize); err != nil {
+			c.report(&BlockError{Block: sb.HeldRoot, What: "metadata snapshot superblock", Msg: "read: " + err.Error()})
+		} else if hsb, err := decodeSuperblock(held, sb.HeldRoot); err != nil {
+			c.report(err)
+		} else {
+			c.checkPoolTrees(hsb, "metadata snapshot", memo)
 		}
 	}
 	if metaCounts != nil {

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
+	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
 
 // memDev is an in-memory BlockDevice (reads past the end return zeroes-less EOF errors).
@@ -26,6 +31,8 @@ func (m *memDev) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func (m *memDev) Sync() error { return nil }
+
+func (m *memDev) SizeBytes() (int64, error) { return int64(len(m.b)), nil }
 
 // sampleImage builds a small committed pool: two devices (one a snapshot with its own
 // changes), enough mappings for two-level trees, and a metadata snapshot.
@@ -94,9 +101,15 @@ func usedBlocks(t *testing.T, img []byte) []uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nr, err := p.msm.NrBlocks()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var used []uint64
-	for b := uint64(0); b < p.msm.counts.nrBlocks; b++ {
-		if p.msm.counts.get(b) > 0 {
+	for b := uint64(0); b < nr; b++ {
+		if c, err := p.msm.Count(b); err != nil {
+			t.Fatal(err)
+		} else if c > 0 {
 			used = append(used, b)
 		}
 	}
@@ -104,9 +117,9 @@ func usedBlocks(t *testing.T, img []byte) []uint64 {
 }
 
 func mentionsBlock(errs []error, nr uint64) bool {
-	want := fmt.Sprintf("metadata block %d ", nr)
+	want := regexp.MustCompile(fmt.Sprintf(`(block|node|bitmap \d+:) %d\b`, nr))
 	for _, e := range errs {
-		if strings.Contains(e.Error(), want) {
+		if want.MatchString(e.Error()) {
 			return true
 		}
 	}
@@ -141,7 +154,7 @@ func TestCorruptionNamesTheBlock(t *testing.T) {
 func TestWrongMagic(t *testing.T) {
 	img := sampleImage(t)
 	binary.LittleEndian.PutUint64(img[32:], 12345)
-	sealBlock(img[:BlockSize], 0, saltSuperblock)
+	superblockValidator.Prepare(img[:BlockSize], 0)
 	problems, openErr, _ := exercise(img)
 	if openErr == nil || !strings.Contains(openErr.Error(), "metadata block 0 (superblock): bad magic") {
 		t.Fatalf("open: %v", openErr)
@@ -175,27 +188,28 @@ func TestCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Point the device's internal root's last child at the root itself.
-	n := node(img[root*BlockSize : (root+1)*BlockSize])
-	if n.isLeaf() {
+	n := btree.Node(img[root*BlockSize : (root+1)*BlockSize])
+	if n.IsLeaf() {
 		t.Fatal("expected an internal root")
 	}
-	n.setValueU64(n.nr()-1, root)
-	sealBlock(n, root, saltNode)
+	n.SetValue64(n.NrEntries()-1, root)
+	btree.Validator.Prepare(n, root)
 	problems, _, _ := exercise(img)
 	found := false
 	for _, e := range problems {
-		found = found || strings.Contains(e.Error(), fmt.Sprintf("metadata block %d (", root)) && strings.Contains(e.Error(), "cycle")
+		found = found || strings.Contains(e.Error(), fmt.Sprintf("node %d", root)) && strings.Contains(e.Error(), "cycle")
 	}
 	if !found {
 		t.Fatalf("no cycle reported at block %d: %v", root, problems)
 	}
 }
 
-// reseal recomputes the checksum of a block with whichever salt its old checksum used.
+// reseal re-prepares a block (location, checksum) with whichever validator accepted
+// it before the patch.
 func reseal(blk []byte, nr uint64, old []byte) {
-	for _, salt := range []uint32{saltSuperblock, saltNode, saltBitmap, saltIndex} {
-		if verifyBlock(old, nr, salt, "") == nil {
-			binary.LittleEndian.PutUint32(blk[0:], blockChecksum(blk, salt))
+	for _, v := range []block.Validator{superblockValidator, btree.Validator, spacemap.BitmapValidator, spacemap.IndexValidator} {
+		if v.Check(old, nr) == nil {
+			v.Prepare(blk, nr)
 			return
 		}
 	}

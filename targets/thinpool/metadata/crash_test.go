@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
 
 // faultDev passes writes through to a file until its budget is used up; later
@@ -28,6 +30,14 @@ func (d *faultDev) WriteAt(b []byte, off int64) (int, error) {
 	}
 	d.writes++
 	return d.f.WriteAt(b, off)
+}
+
+func (d *faultDev) SizeBytes() (int64, error) {
+	st, err := d.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
 }
 
 func (d *faultDev) Sync() error {
@@ -78,7 +88,7 @@ func crashWorkload(t *testing.T, p *Pool) error {
 
 func dumpFile(t *testing.T, path string) []byte {
 	t.Helper()
-	f, _, err := OpenFile(path, true)
+	f, err := block.OpenFile(path, true)
 	if err != nil {
 		t.Fatal(err)
 	}

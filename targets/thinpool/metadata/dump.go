@@ -3,10 +3,13 @@ package metadata
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
+
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
 )
 
 // Dump writes the pool's committed-or-in-core state as thin_dump's XML (the same
@@ -15,7 +18,11 @@ import (
 func (p *Pool) Dump(w io.Writer) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.dumpFrom(w, &p.sb, p.details, p.dsm.counts.nrBlocks)
+	nrData, err := p.dsm.NrBlocks()
+	if err != nil {
+		return err
+	}
+	return p.dumpFrom(w, &p.sb, p.details, nrData)
 }
 
 func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceDetails, nrDataBlocks uint64) error {
@@ -35,7 +42,6 @@ func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceD
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	bvt := p.bottomVT
 	for _, id := range ids {
 		d := details[id]
 		buf = append(buf[:0], `  <device dev_id="`...)
@@ -46,13 +52,18 @@ func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceD
 		buf = appendAttr(buf, "snap_time", uint64(d.SnapshottedTime))
 		buf = append(buf, "\">\n"...)
 		bw.Write(buf)
-		v, found, err := p.tm.lookup(sb.DataMappingRoot, id, p.topVT)
-		if err != nil {
+		var rootBytes [8]byte
+		err := p.top.Lookup(sb.DataMappingRoot, []uint64{id}, rootBytes[:])
+		if err != nil && !errors.Is(err, btree.ErrNotFound) {
 			return err
 		}
-		if found {
+		if err == nil {
 			var run mappingRun
-			err := p.tm.walk(binary.LittleEndian.Uint64(v), bvt, func(k uint64, v []byte) error {
+			err := p.bottom.Walk(binary.LittleEndian.Uint64(rootBytes[:]), func(keys []uint64, v []byte) error {
+				if len(v) != 8 {
+					return errValueSize
+				}
+				k := keys[0]
 				b, t := unpackBlockTime(binary.LittleEndian.Uint64(v))
 				if run.length > 0 && k == run.origin+run.length && b == run.data+run.length && t == run.time {
 					run.length++
@@ -116,18 +127,15 @@ func (p *Pool) DumpMetadataSnap(w io.Writer) error {
 	if p.sb.HeldRoot == 0 {
 		return fmt.Errorf("no metadata snapshot is held (superblock held_root is 0)")
 	}
-	b, err := p.cache.read(p.sb.HeldRoot, saltSuperblock, "metadata snapshot superblock")
-	if err != nil {
-		return err
-	}
-	held, err := decodeSuperblock(b.data, p.sb.HeldRoot)
+	held, err := p.readHeld()
 	if err != nil {
 		return err
 	}
 	details := map[uint64]*deviceDetails{}
-	err = p.tm.walk(held.DeviceDetailsRoot, detailsVT, func(id uint64, v []byte) error {
-		details[id] = decodeDetails(v)
-		return nil
+	err = p.detailsT.Walk(held.DeviceDetailsRoot, func(keys []uint64, v []byte) error {
+		d, err := decodeDetails(v)
+		details[keys[0]] = d
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("metadata snapshot device details: %w", err)

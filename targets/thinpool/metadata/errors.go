@@ -3,7 +3,8 @@ package metadata
 import (
 	"errors"
 	"fmt"
-	"strconv"
+
+	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
 
 // BlockError reports damage found in one metadata block.
@@ -21,12 +22,10 @@ func (e *BlockError) Error() string {
 var (
 	ErrExists     = errors.New("thin device already exists")
 	ErrNoDevice   = errors.New("thin device does not exist")
-	ErrNoSpace    = errors.New("no free space")
+	ErrNoSpace    = spacemap.ErrNoSpace
 	ErrSnapExists = errors.New("pool metadata snapshot already exists: release this before taking another")
 	ErrNoSnap     = errors.New("no pool metadata snapshot found: nothing to release")
 	ErrBusy       = errors.New("thin device is open")
 	ErrReadOnly   = errors.New("metadata is read-only")
 	ErrFailed     = errors.New("metadata failed after an I/O error: abort or reopen")
 )
-
-func utoa(v uint64) string { return strconv.FormatUint(v, 10) }

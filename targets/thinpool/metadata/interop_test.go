@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
 
 const oracleDir = "/work/shared/oracle"
@@ -38,7 +40,7 @@ func kernelImage(t *testing.T) string {
 
 func openPath(t *testing.T, path string, ro bool) *Pool {
 	t.Helper()
-	f, _, err := OpenFile(path, ro)
+	f, err := block.OpenFile(path, ro)
 	if err != nil {
 		t.Fatal(err)
 	}

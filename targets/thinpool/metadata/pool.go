@@ -1,38 +1,78 @@
 package metadata
 
 import (
-	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
+	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
+	"github.com/gdmsetup/gdmsetup/pdata/transaction"
 )
 
-// DefaultCacheBlocks is the default size of the metadata block cache (16 MiB).
-const DefaultCacheBlocks = 4096
+// BlockSize is the size of one metadata block in bytes.
+const BlockSize = block.BlockSize
 
-// Pool is the metadata of one thin pool (dm-thin-metadata's job): devices, their
-// mappings, the data and metadata space maps, transaction id, metadata snapshot.
+// DefaultCacheBlocks is the default number of metadata blocks kept in memory (16 MiB).
+const DefaultCacheBlocks = block.DefaultCacheBlocks
+
+// maxMetadataBlocks is the largest metadata device the metadata space map can track
+// (255 index entries of 16320 blocks, less the kernel's margin).
+const maxMetadataBlocks = 255 * (16320 - 64)
+
+// BlockDevice is the storage the metadata lives on: a file or a block device. Writes
+// are durable once Sync returns nil. A device with a SizeBytes method (returning
+// int64, or int64 and error) reports its own size; otherwise Format's nrMetaBlocks,
+// the superblock, or ResizeMetadata's argument give it.
+type BlockDevice interface {
+	io.ReaderAt
+	io.WriterAt
+	Sync() error
+}
+
+// sizedDevice adapts a BlockDevice to pdata's block.Device.
+type sizedDevice struct {
+	BlockDevice
+	sizeBytes int64 // used when the device cannot tell its size
+}
+
+func (d *sizedDevice) SizeBytes() (int64, error) {
+	switch s := d.BlockDevice.(type) {
+	case block.Device:
+		return s.SizeBytes()
+	case interface{ SizeBytes() int64 }:
+		return s.SizeBytes(), nil
+	}
+	return d.sizeBytes, nil
+}
+
+// Pool is the metadata of one thin pool (dm-thin-metadata's job) on pdata: devices,
+// their mappings, the data and metadata space maps, transaction id, metadata snapshot.
 //
-// Concurrency: mu protects every field below and the metadata device; each exported
-// method of Pool and Thin takes it for its whole duration, so a Pool may be shared
-// between goroutines.
+// Concurrency: mu protects every field below and all use of the pdata managers;
+// each exported method of Pool and Thin holds it for its whole duration, so a Pool
+// may be shared between goroutines.
 type Pool struct {
 	mu       sync.Mutex
-	dev      BlockDevice
-	cache    *blockCache
-	tm       *txManager
-	msm, dsm *spaceMapDisk
-	sb       superblock // in-core superblock: roots and fields of the next commit
+	dev      *sizedDevice
+	bm       *block.Manager
+	tm       *transaction.Manager
+	msm      *spacemap.Metadata
+	dsm      *spacemap.Disk
+	sb       superblock // in-core superblock: fields and roots of the next commit
 	details  map[uint64]*deviceDetails
-	topFresh map[uint64]struct{} // devices whose top-level path is unshared in this transaction
-	open     map[uint64]int      // open Thin handles per device
-	failed   error               // set when a write failed mid-operation: only Abort/Close work
-	dirty    bool                // anything changed since the last commit
-	cacheMax int
-	readOnly bool
-	bottomVT *valueType // value type of device mapping trees (data block references)
-	topVT    *valueType // value type of the top level (device mapping-tree roots)
+	open     map[uint64]int // open Thin handles per device
+	failed   error          // an error left the in-core state unusable: only Abort/Close work
+	dirty    bool           // anything changed since the last commit
+	opt      Options
+	mapping  btree.Info // two levels: device id, virtual block -> block_time
+	bottom   btree.Info // one device's mapping tree
+	top      btree.Info // top level alone: device id -> mapping-tree root
+	detailsT btree.Info // device id -> disk_device_details
 }
 
 // deviceDetails is struct disk_device_details plus in-core state.
@@ -46,8 +86,6 @@ type deviceDetails struct {
 
 const detailsSize = 24
 
-var detailsVT = &valueType{size: detailsSize}
-
 func (d *deviceDetails) encode() []byte {
 	b := make([]byte, detailsSize)
 	binary.LittleEndian.PutUint64(b[0:], d.MappedBlocks)
@@ -57,13 +95,16 @@ func (d *deviceDetails) encode() []byte {
 	return b
 }
 
-func decodeDetails(b []byte) *deviceDetails {
+func decodeDetails(b []byte) (*deviceDetails, error) {
+	if len(b) != detailsSize {
+		return nil, fmt.Errorf("device details value of %d bytes, want %d: corrupt metadata", len(b), detailsSize)
+	}
 	return &deviceDetails{
 		MappedBlocks:    binary.LittleEndian.Uint64(b[0:]),
 		TransactionID:   binary.LittleEndian.Uint64(b[8:]),
 		CreationTime:    binary.LittleEndian.Uint32(b[16:]),
 		SnapshottedTime: binary.LittleEndian.Uint32(b[20:]),
-	}
+	}, nil
 }
 
 // packBlockTime packs a mapping value: data block in the high 40 bits, time in the low 24.
@@ -79,8 +120,9 @@ type Options struct {
 	ReadOnly    bool // refuse every change
 }
 
-// Format writes fresh, empty pool metadata to dev (nrMetaBlocks 4 KiB blocks, data
-// blocks of dataBlockSizeSectors, nrDataBlocks of them) and returns it open.
+// Format writes fresh, empty pool metadata to dev (nrMetaBlocks 4 KiB blocks, at
+// most the device size; data blocks of dataBlockSizeSectors, nrDataBlocks of them)
+// and returns it open.
 func Format(dev BlockDevice, nrMetaBlocks uint64, dataBlockSizeSectors uint32, nrDataBlocks uint64, opt Options) (*Pool, error) {
 	p, err := newFormatted(dev, nrMetaBlocks, dataBlockSizeSectors, nrDataBlocks, opt)
 	if err != nil {
@@ -92,82 +134,130 @@ func Format(dev BlockDevice, nrMetaBlocks uint64, dataBlockSizeSectors uint32, n
 	return p, nil
 }
 
-// newFormatted builds an empty pool in memory; nothing is on disk until Commit.
+// newFormatted builds an empty pool; nothing is durable until Commit.
 func newFormatted(dev BlockDevice, nrMetaBlocks uint64, dataBlockSizeSectors uint32, nrDataBlocks uint64, opt Options) (*Pool, error) {
-	const maxMetaBlocks = maxMetadataBitmaps * (entriesPerBitmap - 64)
-	nrMetaBlocks = min(nrMetaBlocks, maxMetaBlocks)
-	if nrMetaBlocks < 16 {
-		return nil, fmt.Errorf("metadata device too small: %d blocks", nrMetaBlocks)
-	}
 	if dataBlockSizeSectors == 0 {
 		return nil, fmt.Errorf("data block size must not be zero")
 	}
-	p := newPool(dev, nrMetaBlocks, opt)
-	msm := newRefCounts("metadata", nrMetaBlocks)
-	msm.set(superblockLocation, 1)
-	p.tm.msm = msm
-	p.msm = &spaceMapDisk{counts: msm}
-	p.dsm = &spaceMapDisk{counts: newRefCounts("data", nrDataBlocks)}
+	p, err := newPool(&sizedDevice{BlockDevice: dev, sizeBytes: int64(min(nrMetaBlocks, maxMetadataBlocks)) * BlockSize}, opt)
+	if err != nil {
+		return nil, err
+	}
+	nrMetaBlocks = min(nrMetaBlocks, maxMetadataBlocks, p.bm.NrBlocks())
+	if nrMetaBlocks < 16 {
+		return nil, fmt.Errorf("metadata device too small: %d blocks", nrMetaBlocks)
+	}
+	if p.tm, p.msm, err = spacemap.CreateMetadata(p.bm, superblockLocation, nrMetaBlocks); err != nil {
+		return nil, err
+	}
+	if p.dsm, err = spacemap.CreateDisk(p.tm, 0); err != nil {
+		return nil, err
+	}
+	if err := p.dsm.Extend(nrDataBlocks); err != nil {
+		return nil, err
+	}
+	p.setupTrees()
 	p.sb = superblock{
 		Magic: superblockMagic, Version: superblockVersion,
 		DataBlockSize: dataBlockSizeSectors, MetadataBlockSize: metadataBlockSizeSectors,
 		MetadataNrBlocks: nrMetaBlocks,
 	}
-	var err error
-	if p.sb.DataMappingRoot, err = p.tm.emptyTree(p.topVT); err != nil {
+	if p.sb.DataMappingRoot, err = p.top.Empty(); err != nil {
 		return nil, err
 	}
-	if p.sb.DeviceDetailsRoot, err = p.tm.emptyTree(detailsVT); err != nil {
+	if p.sb.DeviceDetailsRoot, err = p.detailsT.Empty(); err != nil {
 		return nil, err
 	}
 	p.dirty = true
 	return p, nil
 }
 
-func newPool(dev BlockDevice, nrMetaBlocks uint64, opt Options) *Pool {
+func newPool(dev *sizedDevice, opt Options) (*Pool, error) {
 	if opt.CacheBlocks == 0 {
 		opt.CacheBlocks = DefaultCacheBlocks
 	}
-	cache := newBlockCache(dev, nrMetaBlocks, opt.CacheBlocks)
-	cache.readOnly = opt.ReadOnly
-	p := &Pool{
-		dev: dev, cache: cache, tm: newTxManager(cache, nil),
-		details: make(map[uint64]*deviceDetails), topFresh: make(map[uint64]struct{}),
-		open: make(map[uint64]int), cacheMax: opt.CacheBlocks, readOnly: opt.ReadOnly,
+	bm, err := block.NewManager(dev, opt.CacheBlocks, opt.ReadOnly)
+	if err != nil {
+		return nil, err
 	}
-	p.bottomVT = newBottomVT(p)
-	p.topVT = newTopVT(p)
-	return p
+	return &Pool{dev: dev, bm: bm, details: make(map[uint64]*deviceDetails), open: make(map[uint64]int), opt: opt}, nil
+}
+
+// errValueSize reports a leaf whose values are not the 8 bytes the tree holds
+// (corrupt metadata; pdata passes the node's own value size through).
+var errValueSize = errors.New("btree leaf value is not 8 bytes: corrupt metadata")
+
+// u64Value applies fn to an 8-byte little-endian value.
+func u64Value(fn func(uint64) error) func([]byte) error {
+	return func(v []byte) error {
+		if len(v) != 8 {
+			return errValueSize
+		}
+		return fn(binary.LittleEndian.Uint64(v))
+	}
+}
+
+// sameU64 compares two 8-byte values after shift.
+func sameU64(shift uint) func(a, b []byte) bool {
+	return func(a, b []byte) bool {
+		return len(a) == 8 && len(b) == 8 && binary.LittleEndian.Uint64(a)>>shift == binary.LittleEndian.Uint64(b)>>shift
+	}
+}
+
+// setupTrees describes the pool's btrees once the transaction manager exists.
+func (p *Pool) setupTrees() {
+	blockTime := btree.ValueType{
+		Size:  8,
+		Inc:   u64Value(func(v uint64) error { return p.dsm.Inc(v >> 24) }),
+		Dec:   u64Value(func(v uint64) error { return p.dsm.Dec(v >> 24) }),
+		Equal: sameU64(24),
+	}
+	p.mapping = btree.Info{TM: p.tm, Levels: 2, Value: blockTime}
+	p.bottom = btree.Info{TM: p.tm, Levels: 1, Value: blockTime}
+	p.top = btree.Info{TM: p.tm, Levels: 1, Value: btree.ValueType{
+		Size:  8,
+		Inc:   u64Value(p.tm.Inc),
+		Dec:   u64Value(p.bottom.Del),
+		Equal: sameU64(0),
+	}}
+	p.detailsT = btree.Info{TM: p.tm, Levels: 1, Value: btree.ValueType{Size: detailsSize}}
 }
 
 // Open reads existing pool metadata (written by this package, thin_restore or the kernel).
 func Open(dev BlockDevice, opt Options) (*Pool, error) {
-	sbData := make([]byte, BlockSize)
-	if _, err := dev.ReadAt(sbData, 0); err != nil {
-		return nil, fmt.Errorf("read superblock: %w", err)
+	raw := make([]byte, BlockSize)
+	if _, err := dev.ReadAt(raw, 0); err != nil {
+		return nil, &BlockError{Block: 0, What: "superblock", Msg: "read: " + err.Error()}
 	}
-	if bytes.Count(sbData, []byte{0}) == BlockSize {
+	if allZero(raw) {
 		return nil, &BlockError{Block: 0, What: "superblock", Msg: "all zeroes: metadata not formatted"}
 	}
-	sb, err := decodeSuperblock(sbData, superblockLocation)
+	sb, err := decodeSuperblock(raw, superblockLocation)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newPool(&sizedDevice{BlockDevice: dev, sizeBytes: int64(min(sb.MetadataSM.NrBlocks, maxMetadataBlocks)) * BlockSize}, opt)
 	if err != nil {
 		return nil, err
 	}
 	if sb.CompatROFlags != 0 && !opt.ReadOnly {
 		return nil, &BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("unsupported read-only features 0x%x: open read-only", sb.CompatROFlags)}
 	}
-	p := newPool(dev, sb.MetadataSM.NrBlocks, opt)
 	p.sb = *sb
-	if p.msm, err = loadSpaceMap(p.tm, "metadata", sb.MetadataSM, true); err != nil {
+	if err := plausibleSpaceMaps(dev, sb); err != nil {
 		return nil, err
 	}
-	p.tm.msm = p.msm.counts
-	if p.dsm, err = loadSpaceMap(p.tm, "data", sb.DataSM, false); err != nil {
-		return nil, err
+	if p.tm, p.msm, err = spacemap.OpenMetadata(p.bm, raw[metadataSMOff:metadataSMOff+smRootFieldSize]); err != nil {
+		return nil, fmt.Errorf("metadata space map: %w", err)
 	}
-	err = p.tm.walk(sb.DeviceDetailsRoot, detailsVT, func(id uint64, v []byte) error {
-		p.details[id] = decodeDetails(v)
-		return nil
+	if p.dsm, err = spacemap.OpenDisk(p.tm, raw[dataSMOff:dataSMOff+smRootFieldSize]); err != nil {
+		return nil, fmt.Errorf("data space map: %w", err)
+	}
+	p.setupTrees()
+	err = p.detailsT.Walk(sb.DeviceDetailsRoot, func(keys []uint64, v []byte) error {
+		d, err := decodeDetails(v)
+		p.details[keys[0]] = d
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("device details tree: %w", err)
@@ -175,53 +265,52 @@ func Open(dev BlockDevice, opt Options) (*Pool, error) {
 	return p, nil
 }
 
-// newBottomVT returns the value type of a device's mapping tree: block_time values holding a
-// reference on a data block.
-func newBottomVT(p *Pool) *valueType {
-	return &valueType{
-		size: 8,
-		inc: func(v []byte) error {
-			b, _ := unpackBlockTime(binary.LittleEndian.Uint64(v))
-			return p.dsm.counts.inc(b)
-		},
-		dec: func(v []byte) error {
-			b, _ := unpackBlockTime(binary.LittleEndian.Uint64(v))
-			_, err := p.dsm.counts.dec(b)
-			return err
-		},
-		equal: func(a, b []byte) bool {
-			return binary.LittleEndian.Uint64(a)>>24 == binary.LittleEndian.Uint64(b)>>24
-		},
+// plausibleSpaceMaps refuses space-map sizes the on-disk maps cannot back before
+// pdata sizes its in-memory index by them: the metadata map has at most 255 bitmaps
+// and the data map's index tree must hold one entry per bitmap.
+func plausibleSpaceMaps(r io.ReaderAt, sb *superblock) error {
+	if sb.MetadataSM.NrBlocks > maxMetadataBlocks {
+		return &BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("metadata space map of %d blocks exceeds the maximum %d", sb.MetadataSM.NrBlocks, maxMetadataBlocks)}
 	}
+	var entries uint64
+	err := btree.WalkNodes(r, sb.DataSM.BitmapRoot, 1, func(_ btree.NodeInfo, n btree.Node) (bool, error) {
+		if n.IsLeaf() {
+			entries += uint64(n.NrEntries())
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("data space map index: %w", err)
+	}
+	if want := spacemap.NrBitmaps(sb.DataSM.NrBlocks); entries != want {
+		return &BlockError{Block: sb.DataSM.BitmapRoot, What: "data space map index", Msg: fmt.Sprintf("%d bitmaps, nr_blocks %d needs %d", entries, sb.DataSM.NrBlocks, want)}
+	}
+	return nil
 }
 
-// newTopVT returns the value type of the top level of the mapping tree: the root of a
-// device's mapping tree.
-func newTopVT(p *Pool) *valueType {
-	bvt := p.bottomVT
-	return &valueType{
-		size: 8,
-		inc:  func(v []byte) error { return p.msm.counts.inc(binary.LittleEndian.Uint64(v)) },
-		dec:  func(v []byte) error { return p.tm.del(binary.LittleEndian.Uint64(v), bvt) },
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
 	}
+	return true
 }
 
-// begin starts a change: it refuses when read-only or failed and trims the cache.
+// begin starts a change: it refuses when read-only or failed.
 func (p *Pool) begin() error {
 	if p.failed != nil {
 		return fmt.Errorf("%w: %v", ErrFailed, p.failed)
 	}
-	if p.readOnly {
+	if p.opt.ReadOnly {
 		return ErrReadOnly
-	}
-	if err := p.cache.trim(); err != nil {
-		return p.fail(err)
 	}
 	p.dirty = true
 	return nil
 }
 
-// fail records an error that left the in-core state inconsistent.
+// fail records an error that left the in-core state inconsistent (an I/O error or
+// running out of metadata space in the middle of a change).
 func (p *Pool) fail(err error) error {
 	if err != nil && p.failed == nil {
 		p.failed = err
@@ -229,8 +318,8 @@ func (p *Pool) fail(err error) error {
 	return err
 }
 
-// Commit makes every change since the last commit durable (write all new blocks,
-// flush, then write and flush the superblock). A no-op when nothing changed.
+// Commit makes every change since the last commit durable (new blocks written and
+// flushed, then the superblock written and flushed). A no-op when nothing changed.
 func (p *Pool) Commit() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -244,63 +333,78 @@ func (p *Pool) commit() error {
 	if !p.dirty {
 		return nil
 	}
-	if p.readOnly {
+	if p.opt.ReadOnly {
 		return ErrReadOnly
 	}
 	return p.fail(p.writeTransaction())
 }
 
+// writeTransaction follows the kernel's __commit_transaction order.
 func (p *Pool) writeTransaction() error {
 	var err error
-	for id, d := range p.details {
+	for _, id := range p.sortedIDs() {
+		d := p.details[id]
 		if !d.changed {
 			continue
 		}
-		if p.sb.DeviceDetailsRoot, _, err = p.tm.insert(p.sb.DeviceDetailsRoot, id, d.encode(), detailsVT, false); err != nil {
+		if p.sb.DeviceDetailsRoot, err = p.detailsT.Insert(p.sb.DeviceDetailsRoot, []uint64{id}, d.encode()); err != nil {
 			return err
 		}
 		d.changed = false
 	}
-	if err := p.dsm.saveData(p.tm); err != nil {
+	if err := p.dsm.Commit(); err != nil {
 		return err
 	}
-	if err := p.msm.saveMetadata(p.tm); err != nil {
+	if err := p.tm.PreCommit(); err != nil {
 		return err
 	}
-	p.sb.DataSM, p.sb.MetadataSM = p.dsm.root(), p.msm.root()
+	p.sb.DataSM, p.sb.MetadataSM = p.dsm.Root(), p.msm.Root()
 	p.sb.Blocknr = superblockLocation
-	p.sb.encode(p.cache.zero(superblockLocation, saltSuperblock).data)
-	if err := p.cache.flush(); err != nil {
+	sbBlock, err := p.bm.WriteLockZero(superblockLocation, superblockValidator)
+	if err != nil {
 		return err
 	}
-	p.cache.forget(superblockLocation)
-	p.tm.endTransaction()
-	p.msm.counts.endTransaction()
-	p.dsm.counts.endTransaction()
-	clear(p.topFresh)
+	p.sb.encode(sbBlock.Data())
+	if err := p.tm.Commit(sbBlock); err != nil {
+		return err
+	}
 	p.dirty = false
 	return nil
+}
+
+func (p *Pool) sortedIDs() []uint64 {
+	ids := make([]uint64, 0, len(p.details))
+	for id := range p.details {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // Abort drops every change since the last commit by re-reading the metadata.
 func (p *Pool) Abort() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	q, err := Open(p.dev, Options{CacheBlocks: p.cacheMax, ReadOnly: p.readOnly})
+	if p.tm != nil {
+		p.tm.Abort()
+	}
+	q, err := Open(p.dev.BlockDevice, p.opt)
 	if err != nil {
 		return err
 	}
-	p.cache, p.tm, p.msm, p.dsm, p.sb, p.details = q.cache, q.tm, q.msm, q.dsm, q.sb, q.details
-	p.topFresh, p.failed, p.dirty = q.topFresh, nil, false
+	q.open = p.open
+	p.bm, p.tm, p.msm, p.dsm, p.sb, p.details = q.bm, q.tm, q.msm, q.dsm, q.sb, q.details
+	p.failed, p.dirty = nil, false
+	p.setupTrees()
 	return nil
 }
 
-// Close commits pending changes (unless read-only or failed) and releases the pool.
-// The BlockDevice stays open: it belongs to the caller.
+// Close commits pending changes (unless read-only or failed). The device stays
+// open: it belongs to the caller.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.readOnly || p.failed != nil {
+	if p.opt.ReadOnly || p.failed != nil {
 		return p.failed
 	}
 	return p.commit()
@@ -308,51 +412,14 @@ func (p *Pool) Close() error {
 
 // deviceRoot returns the root of device id's mapping tree.
 func (p *Pool) deviceRoot(id uint64) (uint64, error) {
-	v, found, err := p.tm.lookup(p.sb.DataMappingRoot, id, p.topVT)
-	if err != nil {
+	v := make([]byte, 8)
+	if err := p.top.Lookup(p.sb.DataMappingRoot, []uint64{id}, v); err != nil {
+		if errors.Is(err, btree.ErrNotFound) {
+			return 0, fmt.Errorf("thin device %d: %w", id, ErrNoDevice)
+		}
 		return 0, err
 	}
-	if !found {
-		return 0, fmt.Errorf("thin device %d: %w", id, ErrNoDevice)
-	}
 	return binary.LittleEndian.Uint64(v), nil
-}
-
-// setDeviceRoot stores device id's (new) mapping-tree root in the top level; the
-// reference moves with it, so the old value is not released.
-func (p *Pool) setDeviceRoot(id, root uint64) error {
-	var v [8]byte
-	binary.LittleEndian.PutUint64(v[:], root)
-	newTop, _, err := p.tm.insert(p.sb.DataMappingRoot, id, v[:], p.topVT, false)
-	if err != nil {
-		return err
-	}
-	p.sb.DataMappingRoot = newTop
-	p.topFresh[id] = struct{}{}
-	return nil
-}
-
-// changeDevice runs fn on device id's mapping-tree root after making the top-level
-// path to it unshared (so shared roots get their extra reference first), then stores
-// the root fn returns.
-func (p *Pool) changeDevice(id uint64, fn func(root uint64) (uint64, error)) error {
-	root, err := p.deviceRoot(id)
-	if err != nil {
-		return err
-	}
-	if _, ok := p.topFresh[id]; !ok {
-		if err := p.setDeviceRoot(id, root); err != nil {
-			return p.fail(err)
-		}
-	}
-	newRoot, err := fn(root)
-	if err != nil {
-		return p.fail(err)
-	}
-	if newRoot != root {
-		return p.fail(p.setDeviceRoot(id, newRoot))
-	}
-	return nil
 }
 
 // CreateThin creates an empty thin device.
@@ -365,14 +432,25 @@ func (p *Pool) CreateThin(id uint64) error {
 	if _, ok := p.details[id]; ok {
 		return fmt.Errorf("thin device %d: %w", id, ErrExists)
 	}
-	root, err := p.tm.emptyTree(p.bottomVT)
+	root, err := p.bottom.Empty()
 	if err != nil {
 		return p.fail(err)
 	}
-	if err := p.setDeviceRoot(id, root); err != nil {
-		return p.fail(err)
+	if err := p.insertTop(id, root); err != nil {
+		return err
 	}
 	p.details[id] = &deviceDetails{TransactionID: p.sb.TransactionID, CreationTime: p.sb.Time, SnapshottedTime: p.sb.Time, changed: true}
+	return nil
+}
+
+// insertTop stores a (referenced) mapping-tree root for a new device id.
+func (p *Pool) insertTop(id, root uint64) error {
+	v := binary.LittleEndian.AppendUint64(nil, root)
+	newTop, err := p.top.Insert(p.sb.DataMappingRoot, []uint64{id}, v)
+	if err != nil {
+		return p.fail(err)
+	}
+	p.sb.DataMappingRoot = newTop
 	return nil
 }
 
@@ -395,11 +473,11 @@ func (p *Pool) CreateSnap(id, origin uint64) error {
 	if err != nil {
 		return err
 	}
-	if err := p.msm.counts.inc(root); err != nil {
+	if err := p.tm.Inc(root); err != nil {
 		return p.fail(err)
 	}
-	if err := p.setDeviceRoot(id, root); err != nil {
-		return p.fail(err)
+	if err := p.insertTop(id, root); err != nil {
+		return err
 	}
 	p.sb.Time++
 	od.SnapshottedTime, od.changed = p.sb.Time, true
@@ -422,14 +500,13 @@ func (p *Pool) Delete(id uint64) error {
 		return fmt.Errorf("thin device %d: %w", id, ErrBusy)
 	}
 	var err error
-	if p.sb.DataMappingRoot, _, err = p.tm.remove(p.sb.DataMappingRoot, id, p.topVT); err != nil {
+	if p.sb.DataMappingRoot, err = p.top.Remove(p.sb.DataMappingRoot, []uint64{id}); err != nil {
 		return p.fail(err)
 	}
-	if p.sb.DeviceDetailsRoot, _, err = p.tm.remove(p.sb.DeviceDetailsRoot, id, detailsVT); err != nil {
+	if p.sb.DeviceDetailsRoot, err = p.detailsT.Remove(p.sb.DeviceDetailsRoot, []uint64{id}); err != nil && !errors.Is(err, btree.ErrNotFound) {
 		return p.fail(err)
 	}
 	delete(p.details, id)
-	delete(p.topFresh, id)
 	return nil
 }
 
@@ -476,43 +553,51 @@ func (p *Pool) NeedsCheck() bool {
 	return p.sb.Flags&NeedsCheckFlag != 0
 }
 
-// SetNeedsCheck sets the needs_check flag and writes it to the on-disk superblock at
-// once (outside any transaction), like dm_pool_metadata_set_needs_check.
+// SetNeedsCheck sets the needs_check flag and writes it into the on-disk superblock
+// at once (the other fields stay as last committed), like
+// dm_pool_metadata_set_needs_check.
 func (p *Pool) SetNeedsCheck() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.readOnly {
+	if p.opt.ReadOnly {
 		return ErrReadOnly
 	}
 	p.sb.Flags |= NeedsCheckFlag
-	data := make([]byte, BlockSize)
-	if _, err := p.dev.ReadAt(data, 0); err != nil {
+	raw := make([]byte, BlockSize)
+	if _, err := p.dev.ReadAt(raw, 0); err != nil {
 		return fmt.Errorf("read superblock: %w", err)
 	}
-	binary.LittleEndian.PutUint32(data[4:], p.sb.Flags)
-	sealBlock(data, superblockLocation, saltSuperblock)
-	if _, err := p.dev.WriteAt(data, 0); err != nil {
+	binary.LittleEndian.PutUint32(raw[4:], p.sb.Flags)
+	superblockValidator.Prepare(raw, superblockLocation)
+	if _, err := p.dev.WriteAt(raw, 0); err != nil {
 		return fmt.Errorf("write superblock: %w", err)
 	}
 	return p.dev.Sync()
 }
 
-// AllocDataBlock allocates a free data block (count 1); the caller hands it to
-// InsertBlock, which takes over the reference.
+// AllocDataBlock allocates a free data block (count 1); InsertBlock takes over
+// that reference.
 func (p *Pool) AllocDataBlock() (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.begin(); err != nil {
 		return 0, err
 	}
-	return p.dsm.counts.alloc()
+	b, err := p.dsm.NewBlock()
+	if err != nil {
+		return 0, fmt.Errorf("data device: %w", err)
+	}
+	return b, nil
 }
 
-// DataBlocks returns the free and total number of data blocks.
+// DataBlocks returns the free and total number of data blocks (as the kernel: the
+// total is the size as of the last commit; a ResizeData shows after Commit).
 func (p *Pool) DataBlocks() (free, total uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.dsm.counts.nrFree(), p.dsm.counts.nrBlocks
+	free, _ = p.dsm.NrFree() // pdata's counters never fail
+	total, _ = p.dsm.NrBlocks()
+	return free, total
 }
 
 // MetadataBlocks returns the free (less the kernel's reserve of min(4096, total/10))
@@ -520,9 +605,9 @@ func (p *Pool) DataBlocks() (free, total uint64) {
 func (p *Pool) MetadataBlocks() (free, total uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	total = p.msm.counts.nrBlocks
+	free, _ = p.msm.NrFree() // pdata's counters never fail
+	total, _ = p.msm.NrBlocks()
 	reserve := min(4096, total/10)
-	free = p.msm.counts.nrFree()
 	if free < reserve {
 		return 0, total
 	}
@@ -536,34 +621,44 @@ func (p *Pool) ResizeData(nrBlocks uint64) error {
 	if err := p.begin(); err != nil {
 		return err
 	}
-	if nrBlocks < p.dsm.counts.nrBlocks {
-		return fmt.Errorf("pool target (%d blocks) too small: expected %d", nrBlocks, p.dsm.counts.nrBlocks)
+	cur, err := p.dsm.NrBlocks()
+	if err != nil {
+		return err
 	}
-	p.dsm.counts.resize(nrBlocks)
-	p.dsm.indexDirty = true
-	return nil
+	if nrBlocks < cur {
+		return fmt.Errorf("pool target (%d blocks) too small: expected %d", nrBlocks, cur)
+	}
+	return p.fail(p.dsm.Extend(nrBlocks - cur))
 }
 
-// ResizeMetadata grows the metadata space map to nrBlocks; shrinking is refused.
+// ResizeMetadata grows the metadata space map to nrBlocks after the device grew;
+// shrinking is refused.
 func (p *Pool) ResizeMetadata(nrBlocks uint64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.begin(); err != nil {
 		return err
 	}
-	if nrBlocks < p.msm.counts.nrBlocks {
-		return fmt.Errorf("metadata device (%d blocks) too small: expected %d", nrBlocks, p.msm.counts.nrBlocks)
+	cur, err := p.msm.NrBlocks()
+	if err != nil {
+		return err
 	}
-	if nrBitmaps(nrBlocks) > maxMetadataBitmaps {
-		return fmt.Errorf("metadata device of %d blocks exceeds the maximum", nrBlocks)
+	p.dev.sizeBytes = int64(nrBlocks) * BlockSize
+	devBlocks, err := p.bm.Resize()
+	if err != nil {
+		return err
 	}
-	p.msm.counts.resize(nrBlocks)
-	p.cache.nrBlocks = nrBlocks
-	return nil
+	switch {
+	case nrBlocks < cur:
+		return fmt.Errorf("metadata device (%d blocks) too small: expected %d", nrBlocks, cur)
+	case nrBlocks > devBlocks || nrBlocks > maxMetadataBlocks:
+		return fmt.Errorf("metadata device of %d blocks cannot hold %d blocks (maximum %d)", devBlocks, nrBlocks, maxMetadataBlocks)
+	}
+	return p.fail(p.msm.Extend(nrBlocks - cur))
 }
 
-// ReserveMetadataSnap commits, then takes a metadata snapshot: a copy of the superblock
-// that co-owns the current mapping and details trees. Its block is HeldRoot.
+// ReserveMetadataSnap commits, then takes a metadata snapshot: a copy of the
+// superblock that co-owns the current mapping and details trees. Its block is HeldRoot.
 func (p *Pool) ReserveMetadataSnap() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -577,22 +672,22 @@ func (p *Pool) ReserveMetadataSnap() error {
 		return err
 	}
 	p.dirty = true
-	nr, b, err := p.tm.newBlock(saltSuperblock)
+	copyBlock, err := p.tm.NewBlock(superblockValidator)
 	if err != nil {
 		return p.fail(err)
 	}
 	cp := p.sb
-	cp.Blocknr, cp.DataSM, cp.MetadataSM = nr, smRoot{}, smRoot{}
-	cp.encode(b.data)
-	sealBlock(b.data, nr, saltSuperblock)
-	if err := p.msm.counts.inc(p.sb.DataMappingRoot); err != nil {
+	cp.Blocknr, cp.DataSM, cp.MetadataSM = copyBlock.Nr(), spacemap.Root{}, spacemap.Root{}
+	cp.encode(copyBlock.Data())
+	superblockValidator.Prepare(copyBlock.Data(), copyBlock.Nr())
+	p.tm.Unlock(copyBlock)
+	if err := p.tm.Inc(p.sb.DataMappingRoot); err != nil {
 		return p.fail(err)
 	}
-	if err := p.msm.counts.inc(p.sb.DeviceDetailsRoot); err != nil {
+	if err := p.tm.Inc(p.sb.DeviceDetailsRoot); err != nil {
 		return p.fail(err)
 	}
-	p.sb.HeldRoot = nr
-	clear(p.topFresh)
+	p.sb.HeldRoot = cp.Blocknr
 	return nil
 }
 
@@ -607,25 +702,35 @@ func (p *Pool) ReleaseMetadataSnap() error {
 	if held == 0 {
 		return ErrNoSnap
 	}
-	b, err := p.cache.read(held, saltSuperblock, "metadata snapshot superblock")
+	snap, err := p.readHeld()
 	if err != nil {
 		return err
 	}
-	snap, err := decodeSuperblock(b.data, held)
-	if err != nil {
-		return err
-	}
-	if err := p.tm.del(snap.DataMappingRoot, p.topVT); err != nil {
+	if err := p.mapping.Del(snap.DataMappingRoot); err != nil {
 		return p.fail(err)
 	}
-	if err := p.tm.del(snap.DeviceDetailsRoot, detailsVT); err != nil {
+	if err := p.detailsT.Del(snap.DeviceDetailsRoot); err != nil {
 		return p.fail(err)
 	}
-	if err := p.tm.dec(held); err != nil {
+	if err := p.tm.Dec(held); err != nil {
 		return p.fail(err)
 	}
 	p.sb.HeldRoot = 0
 	return nil
+}
+
+// readHeld reads the metadata-snapshot superblock.
+func (p *Pool) readHeld() (*superblock, error) {
+	var snap *superblock
+	err := p.tm.View(p.sb.HeldRoot, superblockValidator, func(data []byte) error {
+		var err error
+		snap, err = decodeSuperblock(data, p.sb.HeldRoot)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("metadata snapshot superblock: %w", err)
+	}
+	return snap, nil
 }
 
 // HeldRoot returns the block of the metadata snapshot, 0 if none.
@@ -639,10 +744,5 @@ func (p *Pool) HeldRoot() uint64 {
 func (p *Pool) Devices() []uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	ids := make([]uint64, 0, len(p.details))
-	for id := range p.details {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
+	return p.sortedIDs()
 }

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
 
 // needTool returns the path of a thin-provisioning-tools binary or skips (fails under CI=true).
@@ -22,14 +24,17 @@ func needTool(t testing.TB, name string) string {
 }
 
 // newMetaFile creates a zero-filled metadata file of nrBlocks blocks.
-func newMetaFile(t testing.TB, nrBlocks uint64) (*os.File, string) {
+func newMetaFile(t testing.TB, nrBlocks uint64) (*block.FileDevice, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "meta")
-	f, err := os.Create(path)
-	if err != nil {
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Truncate(int64(nrBlocks) * BlockSize); err != nil {
+	if err := os.Truncate(path, int64(nrBlocks)*BlockSize); err != nil {
+		t.Fatal(err)
+	}
+	f, err := block.OpenFile(path, false)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
+	"github.com/gdmsetup/gdmsetup/pdata/transaction"
 )
 
 // RestoreXML formats dev (nrMetaBlocks blocks) and writes the pool described by
@@ -46,7 +49,7 @@ func RestoreXML(r io.Reader, name string, dev BlockDevice, nrMetaBlocks uint64) 
 			}
 			for j := uint64(0); j < m.Length; j++ {
 				dev0.add(m.Origin+j, packBlockTime(m.Data+j, m.Time))
-				if err := p.dsm.counts.inc(m.Data + j); err != nil {
+				if err := p.dsm.Inc(m.Data + j); err != nil {
 					return err
 				}
 			}
@@ -59,16 +62,16 @@ func RestoreXML(r io.Reader, name string, dev BlockDevice, nrMetaBlocks uint64) 
 			if uint64(len(dev0.keys)) != d.MappedBlocks {
 				return fmt.Errorf("device %d: mapped_blocks=%d but %d blocks are mapped", d.ID, d.MappedBlocks, len(dev0.keys))
 			}
-			root, err := p.tm.build(dev0.keys, dev0.vals, p.bottomVT)
+			root, err := buildTree(p.tm, dev0.keys, dev0.vals, 8)
 			if err != nil {
 				return err
 			}
-			if err := p.setDeviceRoot(d.ID, root); err != nil {
+			if err := p.insertTop(d.ID, root); err != nil {
 				return err
 			}
 			p.details[d.ID] = &deviceDetails{MappedBlocks: d.MappedBlocks, TransactionID: d.Transaction,
 				CreationTime: d.CreationTime, SnapshottedTime: d.SnapTime, changed: true}
-			return p.cache.trim()
+			return nil
 		},
 	})
 	if err != nil {
@@ -119,4 +122,45 @@ func (r *restoreDevice) finish(id uint64) error {
 		}
 	}
 	return nil
+}
+
+// buildTree writes a btree holding keys (strictly increasing) and values (valueSize
+// bytes each, back to back) bottom-up, every level's nodes filled evenly (so none is
+// below max_entries/3), and returns its root. No references are added for the values.
+func buildTree(tm *transaction.Manager, keys []uint64, values []byte, valueSize int) (uint64, error) {
+	flags, size := uint32(btree.LeafNode), valueSize
+	for {
+		maxEntries := int(btree.CalcMaxEntries(size))
+		nNodes := max(1, (len(keys)+maxEntries-1)/maxEntries)
+		upKeys := make([]uint64, 0, nNodes)
+		upValues := make([]byte, 0, 8*nNodes)
+		start := 0
+		for i := 0; i < nNodes; i++ {
+			count := len(keys) / nNodes
+			if i < len(keys)%nNodes {
+				count++
+			}
+			blk, err := tm.NewBlock(btree.Validator)
+			if err != nil {
+				return 0, err
+			}
+			n := btree.Node(blk.Data())
+			n.Init(flags, size)
+			n.SetNrEntries(count)
+			for j := 0; j < count; j++ {
+				n.SetKey(j, keys[start+j])
+				copy(n.Value(j), values[(start+j)*size:])
+			}
+			if count > 0 {
+				upKeys = append(upKeys, keys[start])
+			}
+			upValues = binary.LittleEndian.AppendUint64(upValues, blk.Nr())
+			tm.Unlock(blk)
+			start += count
+		}
+		if nNodes == 1 {
+			return binary.LittleEndian.Uint64(upValues), nil
+		}
+		keys, values, flags, size = upKeys, upValues, btree.InternalNode, 8
+	}
 }

@@ -3,6 +3,9 @@ package metadata
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
 
 // Thin superblock constants (dm-thin-metadata.c).
@@ -10,38 +13,20 @@ const (
 	superblockLocation       = 0
 	superblockMagic          = 27022010
 	superblockVersion        = 2
-	metadataBlockSizeSectors = BlockSize / 512
+	superblockSalt           = 160774
+	metadataBlockSizeSectors = block.BlockSize / 512
 	// NeedsCheckFlag is bit 0 of the superblock flags (THIN_METADATA_NEEDS_CHECK_FLAG).
 	NeedsCheckFlag = 1
-	smRootSize     = 128
+	// Byte ranges of the two space-map roots inside the superblock.
+	dataSMOff, metadataSMOff = 64, 192
+	smRootFieldSize          = 128
 )
 
-// smRoot is struct disk_sm_root: the root of one space map.
-type smRoot struct {
-	NrBlocks     uint64
-	NrAllocated  uint64
-	BitmapRoot   uint64 // metadata sm: index block; data sm: index btree root
-	RefCountRoot uint64 // overflow ref-count btree root
-}
+// superblockValidator checks the checksum and location of a thin superblock (the
+// live one at block 0 or a metadata-snapshot copy).
+var superblockValidator block.Validator = &block.SaltedValidator{Kind: "superblock", Salt: superblockSalt, LocationOff: 8}
 
-func (r smRoot) put(b []byte) {
-	clear(b[:smRootSize])
-	binary.LittleEndian.PutUint64(b[0:], r.NrBlocks)
-	binary.LittleEndian.PutUint64(b[8:], r.NrAllocated)
-	binary.LittleEndian.PutUint64(b[16:], r.BitmapRoot)
-	binary.LittleEndian.PutUint64(b[24:], r.RefCountRoot)
-}
-
-func getSMRoot(b []byte) smRoot {
-	return smRoot{
-		NrBlocks:     binary.LittleEndian.Uint64(b[0:]),
-		NrAllocated:  binary.LittleEndian.Uint64(b[8:]),
-		BitmapRoot:   binary.LittleEndian.Uint64(b[16:]),
-		RefCountRoot: binary.LittleEndian.Uint64(b[24:]),
-	}
-}
-
-// superblock is struct thin_disk_superblock (364 bytes at the start of block 0).
+// superblock is struct thin_disk_superblock (364 bytes at the start of its block).
 type superblock struct {
 	Flags             uint32
 	Blocknr           uint64
@@ -51,8 +36,8 @@ type superblock struct {
 	Time              uint32
 	TransactionID     uint64
 	HeldRoot          uint64
-	DataSM            smRoot
-	MetadataSM        smRoot
+	DataSM            spacemap.Root
+	MetadataSM        spacemap.Root
 	DataMappingRoot   uint64
 	DeviceDetailsRoot uint64
 	DataBlockSize     uint32 // sectors
@@ -63,8 +48,8 @@ type superblock struct {
 	IncompatFlags     uint32
 }
 
-// encode writes the superblock fields into a block (the rest of the block is zeroed;
-// checksum and blocknr are sealed at write time).
+// encode writes the superblock fields into a block, zeroing the rest of it; the
+// validator seals checksum and blocknr when the block is written.
 func (s *superblock) encode(b []byte) {
 	clear(b)
 	le := binary.LittleEndian
@@ -76,8 +61,8 @@ func (s *superblock) encode(b []byte) {
 	le.PutUint32(b[44:], s.Time)
 	le.PutUint64(b[48:], s.TransactionID)
 	le.PutUint64(b[56:], s.HeldRoot)
-	s.DataSM.put(b[64:])
-	s.MetadataSM.put(b[192:])
+	s.DataSM.Encode(b[dataSMOff : dataSMOff+smRootFieldSize])
+	s.MetadataSM.Encode(b[metadataSMOff : metadataSMOff+smRootFieldSize])
 	le.PutUint64(b[320:], s.DataMappingRoot)
 	le.PutUint64(b[328:], s.DeviceDetailsRoot)
 	le.PutUint32(b[336:], s.DataBlockSize)
@@ -88,13 +73,27 @@ func (s *superblock) encode(b []byte) {
 	le.PutUint32(b[360:], s.IncompatFlags)
 }
 
-// decodeSuperblock parses a superblock block read from location nr, checking its
-// checksum, blocknr, magic and feature flags.
+// decodeSuperblock parses a superblock read from block nr, checking its checksum,
+// location, magic, version and incompatible features.
 func decodeSuperblock(b []byte, nr uint64) (*superblock, error) {
-	if err := verifyBlock(b, nr, saltSuperblock, "superblock"); err != nil {
-		return nil, err
+	bad := func(format string, a ...any) error {
+		return &BlockError{Block: nr, What: "superblock", Msg: fmt.Sprintf(format, a...)}
+	}
+	if len(b) < block.BlockSize {
+		return nil, bad("short block (%d bytes)", len(b))
+	}
+	if err := superblockValidator.Check(b, nr); err != nil {
+		return nil, bad("%v", err)
 	}
 	le := binary.LittleEndian
+	dataSM, err := spacemap.DecodeRoot(b[dataSMOff:])
+	if err != nil {
+		return nil, bad("data space map root: %v", err)
+	}
+	metaSM, err := spacemap.DecodeRoot(b[metadataSMOff:])
+	if err != nil {
+		return nil, bad("metadata space map root: %v", err)
+	}
 	s := &superblock{
 		Flags:             le.Uint32(b[4:]),
 		Blocknr:           le.Uint64(b[8:]),
@@ -103,8 +102,8 @@ func decodeSuperblock(b []byte, nr uint64) (*superblock, error) {
 		Time:              le.Uint32(b[44:]),
 		TransactionID:     le.Uint64(b[48:]),
 		HeldRoot:          le.Uint64(b[56:]),
-		DataSM:            getSMRoot(b[64:]),
-		MetadataSM:        getSMRoot(b[192:]),
+		DataSM:            dataSM,
+		MetadataSM:        metaSM,
 		DataMappingRoot:   le.Uint64(b[320:]),
 		DeviceDetailsRoot: le.Uint64(b[328:]),
 		DataBlockSize:     le.Uint32(b[336:]),
@@ -115,9 +114,6 @@ func decodeSuperblock(b []byte, nr uint64) (*superblock, error) {
 		IncompatFlags:     le.Uint32(b[360:]),
 	}
 	copy(s.UUID[:], b[16:32])
-	bad := func(format string, a ...any) error {
-		return &BlockError{Block: nr, What: "superblock", Msg: fmt.Sprintf(format, a...)}
-	}
 	switch {
 	case s.Magic != superblockMagic:
 		return nil, bad("bad magic %d (want %d)", s.Magic, superblockMagic)

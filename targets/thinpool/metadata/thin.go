@@ -2,7 +2,10 @@ package metadata
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
 )
 
 // Thin is an open thin device of a Pool. Its methods take the pool's lock.
@@ -60,15 +63,14 @@ func (t *Thin) FindBlock(vBlock uint64) (Mapping, bool, error) {
 	if err != nil {
 		return Mapping{}, false, err
 	}
-	root, err := p.deviceRoot(t.id)
-	if err != nil {
+	var v [8]byte
+	if err := p.mapping.Lookup(p.sb.DataMappingRoot, []uint64{t.id, vBlock}, v[:]); err != nil {
+		if errors.Is(err, btree.ErrNotFound) {
+			return Mapping{}, false, nil
+		}
 		return Mapping{}, false, err
 	}
-	v, found, err := p.tm.lookup(root, vBlock, p.bottomVT)
-	if err != nil || !found {
-		return Mapping{}, false, err
-	}
-	b, tm := unpackBlockTime(binary.LittleEndian.Uint64(v))
+	b, tm := unpackBlockTime(binary.LittleEndian.Uint64(v[:]))
 	return Mapping{DataBlock: b, Time: tm, Shared: d.SnapshottedTime > tm}, true, nil
 }
 
@@ -85,24 +87,47 @@ func (t *Thin) InsertBlock(vBlock, dataBlock uint64) error {
 	if err != nil {
 		return err
 	}
-	if dataBlock >= p.dsm.counts.nrBlocks || dataBlock >= 1<<40 {
-		return fmt.Errorf("thin device %d: data block %d beyond the data device (%d blocks)", t.id, dataBlock, p.dsm.counts.nrBlocks)
+	if dataBlock >= 1<<40 {
+		return fmt.Errorf("thin device %d: data block %d does not fit in 40 bits", t.id, dataBlock)
 	}
 	var v [8]byte
 	binary.LittleEndian.PutUint64(v[:], packBlockTime(dataBlock, p.sb.Time))
-	return p.changeDevice(t.id, func(root uint64) (uint64, error) {
-		newRoot, added, err := p.tm.insert(root, vBlock, v[:], p.bottomVT, true)
-		if added {
-			d.MappedBlocks++
-		}
-		d.changed = true
-		return newRoot, err
-	})
+	root, added, err := p.mapping.InsertNotify(p.sb.DataMappingRoot, []uint64{t.id, vBlock}, v[:])
+	if err != nil {
+		return p.fail(err)
+	}
+	p.sb.DataMappingRoot = root
+	if added {
+		d.MappedBlocks++
+	}
+	d.changed = true
+	return nil
 }
 
 // RemoveBlock unmaps vBlock (no error when it was not mapped).
 func (t *Thin) RemoveBlock(vBlock uint64) error {
-	return t.RemoveRange(vBlock, vBlock+1)
+	p := t.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.begin(); err != nil {
+		return err
+	}
+	d, err := t.details()
+	if err != nil {
+		return err
+	}
+	root, err := p.mapping.Remove(p.sb.DataMappingRoot, []uint64{t.id, vBlock})
+	switch {
+	case errors.Is(err, btree.ErrNotFound):
+		p.sb.DataMappingRoot = root
+		return nil
+	case err != nil:
+		return p.fail(err)
+	}
+	p.sb.DataMappingRoot = root
+	d.MappedBlocks--
+	d.changed = true
+	return nil
 }
 
 // RemoveRange unmaps every virtual block in [begin, end).
@@ -117,29 +142,16 @@ func (t *Thin) RemoveRange(begin, end uint64) error {
 	if err != nil {
 		return err
 	}
-	root, err := p.deviceRoot(t.id)
+	root, n, err := p.mapping.RemoveRange(p.sb.DataMappingRoot, []uint64{t.id, 0}, begin, end)
 	if err != nil {
-		return err
+		return p.fail(err)
 	}
-	var keys []uint64
-	err = p.tm.walkRange(root, begin, end, p.bottomVT, func(k uint64) { keys = append(keys, k) })
-	if err != nil || len(keys) == 0 {
-		return err
+	p.sb.DataMappingRoot = root
+	if n > 0 {
+		d.MappedBlocks -= n
+		d.changed = true
 	}
-	return p.changeDevice(t.id, func(root uint64) (uint64, error) {
-		for _, k := range keys {
-			var removed bool
-			var err error
-			if root, removed, err = p.tm.remove(root, k, p.bottomVT); err != nil {
-				return 0, err
-			}
-			if removed {
-				d.MappedBlocks--
-				d.changed = true
-			}
-		}
-		return root, nil
-	})
+	return nil
 }
 
 // MappedBlocks returns the number of mapped blocks.
@@ -158,11 +170,14 @@ func (t *Thin) HighestMapped() (uint64, bool, error) {
 	p := t.pool
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	root, err := p.deviceRoot(t.id)
-	if err != nil {
+	k, err := p.mapping.FindHighestKey(p.sb.DataMappingRoot, []uint64{t.id, 0})
+	switch {
+	case errors.Is(err, btree.ErrNotFound):
+		return 0, false, nil
+	case err != nil:
 		return 0, false, err
 	}
-	return p.tm.highestKey(root, p.bottomVT)
+	return k, true, nil
 }
 
 // DeviceInfo is the public view of a device's details.

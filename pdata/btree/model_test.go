@@ -357,3 +357,51 @@ func TestBigTree(t *testing.T) {
 		t.Fatalf("%d data blocks still allocated after Del", a)
 	}
 }
+
+// TestRemoveRange removes ranges that start before the first key, span
+// many leaves, fall between keys and run past the last key.
+func TestRemoveRange(t *testing.T) {
+	dev := faultdev.New(2048 * 4096)
+	e, err := pdatatest.Format(dev, 30000, 2, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[uint64]uint64{}
+	for k := uint64(100); k < 20100; k += 2 {
+		db, err := e.DSM.NewBlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Root, err = e.Info.Insert(e.Root, []uint64{9, k}, u64(db)); err != nil {
+			t.Fatal(err)
+		}
+		m[k] = db
+	}
+	for _, r := range [][2]uint64{{0, 150}, {1001, 1002}, {5000, 15001}, {19990, 1 << 40}, {0, 1 << 62}} {
+		root, n, err := e.Info.RemoveRange(e.Root, []uint64{9, 0}, r[0], r[1])
+		if err != nil {
+			t.Fatalf("range %v: %v", r, err)
+		}
+		e.Root = root
+		want := uint64(0)
+		for k := range m {
+			if k >= r[0] && k < r[1] {
+				delete(m, k)
+				want++
+			}
+		}
+		if n != want {
+			t.Fatalf("range %v removed %d, want %d", r, n, want)
+		}
+		if err := e.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := pdatatest.Check(dev); err != nil {
+			t.Fatalf("range %v: %v", r, err)
+		}
+		verify(t, e, model{9: m})
+	}
+	if _, _, err := e.Info.RemoveRange(e.Root, []uint64{8, 0}, 0, 10); !errors.Is(err, btree.ErrNotFound) && err != nil {
+		t.Fatalf("absent subtree: %v", err)
+	}
+}

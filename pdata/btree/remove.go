@@ -182,7 +182,8 @@ func (info *Info) rebalance3(parent Node, leftIndex int, vt ValueType) error {
 
 // rebalanceChildren prepares the current internal node's child holding key
 // for a removal (the kernel's rebalance_children).
-func (info *Info) rebalanceChildren(s *spine, vt ValueType, key uint64) error {
+// With nearest, a key below the node's first key selects the first child.
+func (info *Info) rebalanceChildren(s *spine, vt ValueType, key uint64, nearest bool) error {
 	n := Node(s.current().Data())
 	if n.NrEntries() == 1 {
 		// Collapse a single-child internal node into its child.
@@ -205,6 +206,9 @@ func (info *Info) rebalanceChildren(s *spine, vt ValueType, key uint64) error {
 		return info.TM.Dec(cb)
 	}
 	i := n.LowerBound(key)
+	if i < 0 && nearest {
+		i = 0
+	}
 	if i < 0 {
 		return fmt.Errorf("remove %d: %w", key, ErrNotFound)
 	}
@@ -222,7 +226,9 @@ func (info *Info) rebalanceChildren(s *spine, vt ValueType, key uint64) error {
 
 // removeRaw shadows the path to the leaf of a single-level tree that holds
 // key, rebalancing on the way, and returns LowerBound(key) in that leaf.
-func (info *Info) removeRaw(s *spine, root uint64, vt ValueType, key uint64, index int) (int, error) {
+// With nearest, a key below an internal node's first key descends into the
+// first child instead of failing.
+func (info *Info) removeRaw(s *spine, root uint64, vt ValueType, key uint64, index int, nearest bool) (int, error) {
 	i := index
 	for depth := 0; ; depth++ {
 		if depth > maxDepth {
@@ -238,7 +244,7 @@ func (info *Info) removeRaw(s *spine, root uint64, vt ValueType, key uint64, ind
 		if n.IsLeaf() {
 			return n.LowerBound(key), nil
 		}
-		if err := info.rebalanceChildren(s, vt, key); err != nil {
+		if err := info.rebalanceChildren(s, vt, key, nearest); err != nil {
 			return 0, err
 		}
 		n = Node(s.current().Data())
@@ -246,6 +252,9 @@ func (info *Info) removeRaw(s *spine, root uint64, vt ValueType, key uint64, ind
 			return n.LowerBound(key), nil
 		}
 		i = n.LowerBound(key)
+		if i < 0 && nearest {
+			i = 0
+		}
 		if i < 0 {
 			return 0, fmt.Errorf("remove %d: %w", key, ErrNotFound)
 		}
@@ -267,7 +276,7 @@ func (info *Info) Remove(root uint64, keys []uint64) (uint64, error) {
 	index := 0
 	for level := 0; level < info.Levels; level++ {
 		vt := info.levelType(level)
-		i, err := info.removeRaw(&s, root, vt, keys[level], index)
+		i, err := info.removeRaw(&s, root, vt, keys[level], index, false)
 		if err != nil {
 			if s.count > 0 {
 				return s.root, err
@@ -296,7 +305,7 @@ func (info *Info) Remove(root uint64, keys []uint64) (uint64, error) {
 // RemoveRange deletes every key in [first, end) of the last-level tree
 // selected by keys[:Levels-1] (keys[Levels-1] is ignored), running
 // Value.Dec on each, and returns the new root and how many were removed
-// (the kernel's dm_btree_remove_leaves).
+// (the kernel's dm_btree_remove_leaves: one rebalancing descent per key).
 func (info *Info) RemoveRange(root uint64, keys []uint64, first, end uint64) (uint64, uint64, error) {
 	if err := info.check(keys); err != nil {
 		return root, 0, err
@@ -306,19 +315,25 @@ func (info *Info) RemoveRange(root uint64, keys []uint64, first, end uint64) (ui
 	var removed uint64
 	for first < end {
 		path[info.Levels-1] = first
-		k, err := info.LookupNext(root, path, scratch)
+		newRoot, k, found, err := info.removeNearest(root, path, end)
+		root = newRoot
 		if err != nil {
 			if isNotFound(err) {
 				break
 			}
 			return root, removed, err
 		}
-		if k >= end {
-			break
-		}
-		path[info.Levels-1] = k
-		if root, err = info.Remove(root, path); err != nil {
-			return root, removed, err
+		if !found {
+			// Nothing left in first's leaf: find the next key beyond it.
+			k, err := info.LookupNext(root, path, scratch)
+			if isNotFound(err) || (err == nil && k >= end) {
+				break
+			}
+			if err != nil {
+				return root, removed, err
+			}
+			first = k
+			continue
 		}
 		removed++
 		if k == ^uint64(0) {
@@ -327,4 +342,46 @@ func (info *Info) RemoveRange(root uint64, keys []uint64, first, end uint64) (ui
 		first = k + 1
 	}
 	return root, removed, nil
+}
+
+// removeNearest removes the lowest key in [keys[last], end) if it lives in
+// the leaf where keys[last] belongs, reporting it; found is false when that
+// leaf has no such key.
+func (info *Info) removeNearest(root uint64, keys []uint64, end uint64) (newRoot, key uint64, found bool, err error) {
+	s := spine{info: info}
+	defer s.exit()
+	index := 0
+	for level := 0; level < info.Levels; level++ {
+		vt := info.levelType(level)
+		i, err := info.removeRaw(&s, root, vt, keys[level], index, level == info.Levels-1)
+		if err != nil {
+			if s.count > 0 {
+				return s.root, 0, false, err
+			}
+			return root, 0, false, err
+		}
+		n := Node(s.current().Data())
+		if level < info.Levels-1 {
+			if i < 0 || i >= n.NrEntries() || n.Key(i) != keys[level] {
+				return s.root, 0, false, fmt.Errorf("remove range %v: %w", keys[:level+1], ErrNotFound)
+			}
+			index = i
+			root = n.Value64(i)
+			continue
+		}
+		if i < 0 || n.Key(i) != keys[level] {
+			i++
+		}
+		if i >= n.NrEntries() || n.Key(i) >= end {
+			return s.root, 0, false, nil
+		}
+		key = n.Key(i)
+		if vt.Dec != nil {
+			if err := vt.Dec(n.Value(i)); err != nil {
+				return s.root, 0, false, err
+			}
+		}
+		n.deleteAt(i)
+	}
+	return s.root, key, true, nil
 }

@@ -114,6 +114,20 @@ func TestArrayModel(t *testing.T) {
 		if n != len(model) {
 			t.Fatalf("walk saw %d elements, want %d", n, len(model))
 		}
+		c, err := info.NewCursor(root, uint64(len(model)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; c.Valid(); i++ {
+			if c.Index() != uint64(i) || binary.LittleEndian.Uint64(c.Value()) != model[i] {
+				t.Fatalf("cursor element %d (#%d) = %d, want %d", c.Index(), i, binary.LittleEndian.Uint64(c.Value()), model[i])
+			}
+			step := uint64(1 + rng.Intn(3))
+			if err := c.Skip(step); err != nil {
+				t.Fatal(err)
+			}
+			i += int(step) - 1
+		}
 		if err := e.Commit(); err != nil {
 			t.Fatal(err)
 		}
@@ -194,6 +208,18 @@ func TestBitset(t *testing.T) {
 	if count != nr+1000 {
 		t.Fatalf("walked %d bits", count)
 	}
+	c, err := bs.NewCursor(root, nr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c.Valid() {
+		if c.Value() != model[c.Bit()] {
+			t.Fatalf("cursor bit %d = %v", c.Bit(), c.Value())
+		}
+		if err := c.Skip(uint64(1 + rng.Intn(100))); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestKernelCloneBitset reads the hydration bitset the kernel's dm-clone
@@ -239,6 +265,22 @@ func TestKernelCloneBitset(t *testing.T) {
 	// block counts.
 	if nrRegions != 4096 || set != 891 {
 		t.Fatalf("%d of %d regions hydrated, want 891 of 4096", set, nrRegions)
+	}
+	c, err := bs.NewCursor(root, nrRegions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cset := uint64(0)
+	for c.Valid() {
+		if c.Value() {
+			cset++
+		}
+		if err := c.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cset != set {
+		t.Fatalf("cursor counts %d set bits, walk %d", cset, set)
 	}
 	checkClone := func(root uint64, mroot spacemap.Root) {
 		t.Helper()

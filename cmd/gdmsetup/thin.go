@@ -153,12 +153,15 @@ func thinCheck(meta string, quiet bool, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer f.Close()
-	problems := metadata.Check(f)
+	problems, warnings := metadata.Check(f)
 	if quiet {
 		if len(problems) > 0 {
 			return 1
 		}
 		return 0
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "%s: warning: %v\n", meta, w)
 	}
 	for _, p := range problems {
 		fmt.Fprintf(stderr, "%s: %v\n", meta, p)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
 	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
@@ -20,7 +22,12 @@ type checker struct {
 	nrData     uint64
 	problems   []error
 	nrProblems int
+	warnings   []error
 }
+
+// allocatedMismatch matches pdata's complaint that a space-map root's nr_allocated
+// disagrees with its bitmaps.
+var allocatedMismatch = regexp.MustCompile(`root says (\d+) blocks allocated, bitmaps hold (\d+)`)
 
 func (c *checker) report(err error) {
 	c.nrProblems++
@@ -146,6 +153,14 @@ func (c *checker) readCounts(root spacemap.Root, name string, metadata bool) []u
 		}
 	}
 	counts, err := spacemap.ReadCounts(c.r, root, metadata)
+	if m := allocatedMismatch.FindStringSubmatch(fmt.Sprint(err)); m != nil {
+		// thin_restore 0.9 writes a metadata nr_allocated one above its bitmaps and
+		// thin_check ignores the field; pdata's reader refuses it, so read again with
+		// the bitmaps' figure and keep the disagreement as a warning.
+		c.warnings = append(c.warnings, fmt.Errorf("%s space map: root says %s blocks allocated, bitmaps hold %s", name, m[1], m[2]))
+		root.NrAllocated, _ = strconv.ParseUint(m[2], 10, 64)
+		counts, err = spacemap.ReadCounts(c.r, root, metadata)
+	}
 	if err != nil {
 		c.report(err)
 		return nil
@@ -172,22 +187,24 @@ func (c *checker) compare(name string, onDisk, expected []uint32) {
 	}
 }
 
-// Check reads the metadata on r and returns every problem found (nil: clean): the
+// Check reads the metadata on r and returns every problem found (none: clean): the
 // superblock, every btree node (checksum, location, layout, key order and ranges,
 // fill, cycles), device details against mappings, the held metadata snapshot, and
 // both space maps' reference counts. Problems name the block they were found in.
-func Check(r io.ReaderAt) []error {
+// Warnings are oddities thin_check accepts too (a space-map root's nr_allocated
+// that disagrees with its bitmaps).
+func Check(r io.ReaderAt) (problems, warnings []error) {
 	c := &checker{r: r}
 	raw := make([]byte, BlockSize)
 	if _, err := r.ReadAt(raw, 0); err != nil {
-		return []error{&BlockError{Block: 0, What: "superblock", Msg: "read: " + err.Error()}}
+		return []error{&BlockError{Block: 0, What: "superblock", Msg: "read: " + err.Error()}}, nil
 	}
 	sb, err := decodeSuperblock(raw, superblockLocation)
 	if err != nil {
-		return []error{err}
+		return []error{err}, nil
 	}
 	if sb.MetadataSM.NrBlocks > maxMetadataBlocks {
-		return []error{&BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("implausible metadata space map size (%d blocks)", sb.MetadataSM.NrBlocks)}}
+		return []error{&BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("implausible metadata space map size (%d blocks)", sb.MetadataSM.NrBlocks)}}, nil
 	}
 	c.metaRefs = make([]uint32, sb.MetadataSM.NrBlocks)
 	c.refMeta(superblockLocation)
@@ -218,5 +235,5 @@ func Check(r io.ReaderAt) []error {
 	if c.nrProblems > len(c.problems) {
 		c.problems = append(c.problems, fmt.Errorf("... and %d more problems", c.nrProblems-len(c.problems)))
 	}
-	return c.problems
+	return c.problems, c.warnings
 }

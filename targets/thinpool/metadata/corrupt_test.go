@@ -78,7 +78,7 @@ func sampleImage(t testing.TB) []byte {
 // errors of Open/Dump. It must never panic or hang.
 func exercise(img []byte) (problems []error, openErr, dumpErr error) {
 	dev := &memDev{b: img}
-	problems = Check(dev)
+	problems, _ = Check(dev)
 	p, openErr := Open(dev, Options{ReadOnly: true})
 	if openErr != nil {
 		return problems, openErr, nil

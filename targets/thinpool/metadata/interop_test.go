@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,7 +193,7 @@ func TestOurRestoreMatchesThinRestore(t *testing.T) {
 	}
 }
 
-// CheckFile runs our checker on a metadata file.
+// CheckFile runs our checker on a metadata file and returns its problems.
 func CheckFile(t *testing.T, path string) []error {
 	t.Helper()
 	f, err := os.Open(path)
@@ -200,7 +201,11 @@ func CheckFile(t *testing.T, path string) []error {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	return Check(f)
+	problems, warnings := Check(f)
+	for _, w := range warnings {
+		t.Logf("checker warning: %v", w)
+	}
+	return problems
 }
 
 func TestDumpMetadataSnapLikeThinDump(t *testing.T) {
@@ -245,5 +250,52 @@ func TestRestoreErrorsCommitNothing(t *testing.T) {
 		if _, err := Open(f, Options{}); err == nil || !strings.Contains(err.Error(), "not formatted") {
 			t.Errorf("%s: after a failed restore, open says %v", tc.to, err)
 		}
+	}
+}
+
+// largeXML builds a pool of three devices with 20k mappings each: scattered single
+// mappings, 16-block runs, and device 2 sharing device 0's data blocks.
+func largeXML() string {
+	var b strings.Builder
+	const n = 20000
+	b.WriteString(`<superblock uuid="" time="3" transaction="9" flags="0" version="2" data_block_size="256" nr_data_blocks="70000">` + "\n")
+	dev := func(id uint64, snapTime int, body func()) {
+		fmt.Fprintf(&b, `  <device dev_id="%d" mapped_blocks="%d" transaction="%d" creation_time="%d" snap_time="%d">`+"\n", id, n, id, id, snapTime)
+		body()
+		b.WriteString("  </device>\n")
+	}
+	singles := func(time int) {
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, `    <single_mapping origin_block="%d" data_block="%d" time="%d"/>`+"\n", 3*i, (i*7919)%n, time)
+		}
+	}
+	dev(0, 2, func() { singles(0) })
+	dev(1, 3, func() {
+		for i := 0; i < n/16; i++ {
+			fmt.Fprintf(&b, `    <range_mapping origin_begin="%d" data_begin="%d" length="16" time="1"/>`+"\n", 17*i, n+16*i)
+		}
+	})
+	dev(7, 3, func() { singles(2) })
+	b.WriteString("</superblock>\n")
+	return b.String()
+}
+
+func TestThinRestoreLargerPool(t *testing.T) {
+	xml := largeXML()
+	meta := restoreWithThinRestore(t, xml)
+	p := openPath(t, meta, true)
+	if got := string(ourDump(t, p)); got != xml {
+		t.Fatal("dump of thin_restore's metadata differs from its input")
+	}
+	if errs := CheckFile(t, meta); len(errs) != 0 {
+		t.Fatalf("our checker on thin_restore metadata: %v", errs)
+	}
+	f, path := newMetaFile(t, 4096)
+	if err := RestoreXML(strings.NewReader(xml), "large", f, 4096); err != nil {
+		t.Fatal(err)
+	}
+	thinCheck(t, path)
+	if got := string(thinDump(t, path)); got != xml {
+		t.Fatal("thin_dump of our restore differs from the input")
 	}
 }

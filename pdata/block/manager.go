@@ -327,23 +327,23 @@ func (m *Manager) Unlock(b *Block) {
 // Flush writes every dirty unlocked block (after its validator's Prepare)
 // and then syncs the device. A block still write-locked is an error.
 func (m *Manager) Flush() error {
-	return m.flush(false)
+	return m.flush(false, 0)
 }
 
-// FlushExceptZero is Flush leaving block 0 (the superblock) dirty in the
-// cache: the first half of a commit.
-func (m *Manager) FlushExceptZero() error {
-	return m.flush(true)
+// FlushExcept is Flush leaving block superblock dirty (and possibly
+// write-locked) in the cache: the first half of a commit.
+func (m *Manager) FlushExcept(superblock uint64) error {
+	return m.flush(true, superblock)
 }
 
-func (m *Manager) flush(skipZero bool) error {
+func (m *Manager) flush(skip bool, skipNr uint64) error {
 	if m.readOnly {
 		return nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, b := range m.cache {
-		if !b.dirty || (skipZero && b.nr == 0) {
+		if !b.dirty || (skip && b.nr == skipNr) {
 			continue
 		}
 		if b.writer {

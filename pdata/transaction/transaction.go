@@ -193,7 +193,8 @@ func (tm *Manager) Ref(b uint64) (uint32, error) { return tm.sm.Count(b) }
 func (tm *Manager) IsShared(b uint64) (bool, error) { return tm.sm.CountIsMoreThanOne(b) }
 
 // PreCommit commits the space map (which may shadow its own blocks) and
-// writes every dirty block except the superblock (block 0), then syncs.
+// writes every dirty block except block 0 (the thin and clone superblock),
+// then syncs.
 // After it, the caller copies the space-map root into its superblock.
 func (tm *Manager) PreCommit() error {
 	if tm.readOnly {
@@ -202,7 +203,7 @@ func (tm *Manager) PreCommit() error {
 	if err := tm.sm.Commit(); err != nil {
 		return fmt.Errorf("commit space map: %w", err)
 	}
-	return tm.bm.FlushExceptZero()
+	return tm.bm.FlushExcept(0)
 }
 
 // Commit ends the transaction: everything but the superblock is written and
@@ -212,7 +213,7 @@ func (tm *Manager) Commit(sb *block.Block) error {
 	if tm.readOnly {
 		return tm.refuse("commit", 0)
 	}
-	if err := tm.bm.FlushExceptZero(); err != nil {
+	if err := tm.bm.FlushExcept(sb.Nr()); err != nil {
 		tm.bm.Unlock(sb)
 		return err
 	}

@@ -275,24 +275,40 @@ func TestThinCheckAcceptsOurMetadata(t *testing.T) {
 	}
 
 	dump := runTool(t, "thin_dump", path)
-	got := 0
+	got := map[uint64]map[uint64]uint64{}
+	var dev uint64
 	for _, line := range strings.Split(dump, "\n") {
 		line = strings.TrimSpace(line)
-		var orig, data, length, tm uint64
+		var orig, data, length, tm, mapped, trans, ctime, stime uint64
+		if _, err := fmt.Sscanf(line, `<device dev_id="%d" mapped_blocks="%d" transaction="%d" creation_time="%d" snap_time="%d">`, &dev, &mapped, &trans, &ctime, &stime); err == nil {
+			got[dev] = map[uint64]uint64{}
+			if mapped != uint64(len(model[dev])) {
+				t.Fatalf("thin_dump: device %d mapped_blocks %d, model %d", dev, mapped, len(model[dev]))
+			}
+			continue
+		}
 		if _, err := fmt.Sscanf(line, `<single_mapping origin_block="%d" data_block="%d" time="%d"/>`, &orig, &data, &tm); err == nil {
-			got++
+			got[dev][orig] = data
 			continue
 		}
 		if _, err := fmt.Sscanf(line, `<range_mapping origin_begin="%d" data_begin="%d" length="%d" time="%d"/>`, &orig, &data, &length, &tm); err == nil {
-			got += int(length)
+			for i := uint64(0); i < length; i++ {
+				got[dev][orig+i] = data + i
+			}
 		}
 	}
-	want := 0
-	for _, m := range model {
-		want += len(m)
+	if len(got) != len(model) {
+		t.Fatalf("thin_dump shows %d devices, model has %d", len(got), len(model))
 	}
-	if got != want {
-		t.Fatalf("thin_dump shows %d mappings, model has %d", got, want)
+	for d, m := range model {
+		if len(got[d]) != len(m) {
+			t.Fatalf("thin_dump device %d: %d mappings, model %d", d, len(got[d]), len(m))
+		}
+		for k, v := range m {
+			if got[d][k] != v {
+				t.Fatalf("thin_dump device %d block %d -> %d, model %d", d, k, got[d][k], v)
+			}
+		}
 	}
 
 	// The judge must be able to fail: one extra reference to a metadata

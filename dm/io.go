@@ -188,3 +188,41 @@ func (t *Table) split(sector, n uint64, maxIO bool, fn func(e *entry, rel, n, do
 	}
 	return nil
 }
+
+// Allocation maps a sector-aligned byte range to extents of data and holes
+// (holes read as zeros): each target's own answer where it has one, data
+// elsewhere. Neighbouring extents of the same kind are merged.
+func (d *Device) Allocation(off, length int64) ([]targets.Extent, error) {
+	if !aligned(off, length) {
+		return nil, fmt.Errorf("allocation %d+%d: not aligned to %d-byte sectors: %w", off, length, targets.SectorSize, syscall.EINVAL)
+	}
+	t, err := d.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer d.release()
+	if err := t.checkRange(off, length); err != nil {
+		return nil, err
+	}
+	var out []targets.Extent
+	add := func(x targets.Extent) {
+		if k := len(out); k > 0 && out[k-1].Hole == x.Hole {
+			out[k-1].LenSectors += x.LenSectors
+		} else {
+			out = append(out, x)
+		}
+	}
+	err = t.split(uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize, false, func(e *entry, rel, n, _ uint64) error {
+		a, ok := e.target.(targets.Allocator)
+		if !ok {
+			add(targets.Extent{LenSectors: n})
+			return nil
+		}
+		xs, err := a.Allocation(rel, n)
+		for _, x := range xs {
+			add(x)
+		}
+		return err
+	})
+	return out, err
+}

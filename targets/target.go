@@ -81,3 +81,16 @@ type AreaIterator interface {
 type Committer interface {
 	Commit() error
 }
+
+// Extent is a run of sectors that are all allocated or all not (a hole,
+// which reads as zeros).
+type Extent struct {
+	LenSectors uint64
+	Hole       bool
+}
+
+// Allocator is a target that knows which of its sectors hold data (thin:
+// the provisioned blocks). Targets without it count as allocated everywhere.
+type Allocator interface {
+	Allocation(sector, lenSectors uint64) ([]Extent, error)
+}

@@ -80,3 +80,28 @@ func (e *deviceExport) Discard(offBytes, lenBytes int64) error {
 	}
 	return e.Device.Discard(start, end-start)
 }
+
+// BlockStatus is NBD's base:allocation: the device's holes (unprovisioned
+// thin blocks) and data, over the whole sectors of the range; a partial
+// sector at either end counts as data.
+func (e *deviceExport) BlockStatus(offBytes, lenBytes int64) ([]nbd.Extent, error) {
+	start := (offBytes + targets.SectorSize - 1) / targets.SectorSize * targets.SectorSize
+	end := (offBytes + lenBytes) / targets.SectorSize * targets.SectorSize
+	var out []nbd.Extent
+	if start > offBytes {
+		out = append(out, nbd.Extent{LenBytes: min(start, offBytes+lenBytes) - offBytes})
+	}
+	if end > start {
+		xs, err := e.Device.Allocation(start, end-start)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range xs {
+			out = append(out, nbd.Extent{LenBytes: int64(x.LenSectors) * targets.SectorSize, Hole: x.Hole, Zero: x.Hole})
+		}
+	}
+	if tail := offBytes + lenBytes - max(end, start); tail > 0 {
+		out = append(out, nbd.Extent{LenBytes: tail})
+	}
+	return out, nil
+}

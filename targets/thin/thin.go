@@ -280,3 +280,26 @@ func (t *Thin) Close() error {
 	t.td.Close()
 	return t.pool.Release()
 }
+
+// Allocation reports provisioned blocks as data and unprovisioned ones as
+// holes (they read as zeros) unless an external origin backs them.
+func (t *Thin) Allocation(sector, lenSectors uint64) ([]targets.Extent, error) {
+	var out []targets.Extent
+	end := sector + lenSectors
+	for s := sector; s < end; {
+		vblock := s / t.blockSectors
+		n := min((vblock+1)*t.blockSectors, end) - s
+		_, mapped, err := t.td.FindBlock(vblock)
+		if err != nil {
+			return nil, syscall.EIO
+		}
+		hole := !mapped && t.origin == nil
+		if k := len(out); k > 0 && out[k-1].Hole == hole {
+			out[k-1].LenSectors += n
+		} else {
+			out = append(out, targets.Extent{LenSectors: n, Hole: hole})
+		}
+		s += n
+	}
+	return out, nil
+}

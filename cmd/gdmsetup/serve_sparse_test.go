@@ -24,8 +24,8 @@ func TestServeSparseThin(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSpace(m), "\n") {
 		rows = append(rows, strings.Join(strings.Fields(l), " "))
 	}
-	want := []string{"0 8388608 3 hole,zero", "8388608 131072 0 data", "8519680 25034752 3 hole,zero"}
-	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+	wantMap := []string{"0 8388608 3 hole,zero", "8388608 131072 0 data", "8519680 25034752 3 hole,zero"}
+	if strings.Join(rows, "\n") != strings.Join(wantMap, "\n") {
 		t.Fatalf("nbdinfo --map of a thin device with two blocks at 8 MiB:\n%s", m)
 	}
 	out := filepath.Join(s.dir, "copy.img")

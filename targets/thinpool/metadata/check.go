@@ -226,10 +226,10 @@ func Check(r io.ReaderAt) (problems, warnings []error) {
 			c.checkPoolTrees(hsb, "metadata snapshot", memo)
 		}
 	}
-	if metaCounts != nil {
+	// Damaged trees leave their descendants unreferenced: comparing counts would
+	// only list those as leaks.
+	if c.nrProblems == 0 && metaCounts != nil && dataCounts != nil {
 		c.compare("metadata", metaCounts, c.metaRefs)
-	}
-	if dataCounts != nil {
 		c.compare("data", dataCounts, c.dataRefs)
 	}
 	if c.nrProblems > len(c.problems) {

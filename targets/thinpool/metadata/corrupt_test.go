@@ -247,3 +247,33 @@ func FuzzMetadataReader(f *testing.F) {
 		}
 	})
 }
+
+func TestWrongReferenceCounts(t *testing.T) {
+	img := sampleImage(t)
+	sb, err := decodeSuperblock(img[:BlockSize], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idxNr := sb.MetadataSM.BitmapRoot
+	idx, err := spacemap.DecodeMetadataIndex(img[idxNr*BlockSize:(idxNr+1)*BlockSize], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm := idx[0].Blocknr
+	bitmap := img[bm*BlockSize : (bm+1)*BlockSize]
+	used := usedBlocks(t, img)
+	free := uint32(used[len(used)-1] + 1) // first block past the last used one
+	spacemap.BitmapSet(bitmap, free, 1)
+	spacemap.BitmapSet(bitmap, uint32(used[1]), 2)
+	spacemap.BitmapValidator.Prepare(bitmap, bm)
+	// Keep the root's nr_allocated in step with the bitmap (one more block in use).
+	sb.MetadataSM.NrAllocated++
+	sb.encode(img[:BlockSize])
+	superblockValidator.Prepare(img[:BlockSize], 0)
+	problems, _, _ := exercise(img)
+	text := fmt.Sprint(problems)
+	if !strings.Contains(text, fmt.Sprintf("metadata block %d: leaked", free)) ||
+		!strings.Contains(text, fmt.Sprintf("metadata block %d: reference count 2 in the metadata space map, expected 1", used[1])) {
+		t.Fatalf("problems: %v", problems)
+	}
+}

@@ -10,35 +10,15 @@ import (
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
+	"github.com/gdmsetup/gdmsetup/pdata/faultdev"
 	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
-
-// memDev is an in-memory BlockDevice (reads past the end return zeroes-less EOF errors).
-type memDev struct{ b []byte }
-
-func (m *memDev) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 || off+int64(len(p)) > int64(len(m.b)) {
-		return 0, fmt.Errorf("read at %d: past the end (%d bytes)", off, len(m.b))
-	}
-	return copy(p, m.b[off:]), nil
-}
-
-func (m *memDev) WriteAt(p []byte, off int64) (int, error) {
-	if off < 0 || off+int64(len(p)) > int64(len(m.b)) {
-		return 0, fmt.Errorf("write at %d: past the end (%d bytes)", off, len(m.b))
-	}
-	return copy(m.b[off:], p), nil
-}
-
-func (m *memDev) Sync() error { return nil }
-
-func (m *memDev) SizeBytes() (int64, error) { return int64(len(m.b)), nil }
 
 // sampleImage builds a small committed pool: two devices (one a snapshot with its own
 // changes), enough mappings for two-level trees, and a metadata snapshot.
 func sampleImage(t testing.TB) []byte {
 	t.Helper()
-	dev := &memDev{b: make([]byte, 256*BlockSize)}
+	dev := faultdev.New(256 * BlockSize)
 	p, err := Format(dev, 256, 128, 4000, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -71,13 +51,13 @@ func sampleImage(t testing.TB) []byte {
 	if err := p.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	return dev.b
+	return dev.Image()
 }
 
 // exercise runs every reader on an image and returns the checker's problems and the
 // errors of Open/Dump. It must never panic or hang.
 func exercise(img []byte) (problems []error, openErr, dumpErr error) {
-	dev := &memDev{b: img}
+	dev := faultdev.FromImage(img)
 	problems, _ = Check(dev)
 	p, openErr := Open(dev, Options{ReadOnly: true})
 	if openErr != nil {
@@ -97,7 +77,7 @@ func exercise(img []byte) (problems []error, openErr, dumpErr error) {
 
 func usedBlocks(t *testing.T, img []byte) []uint64 {
 	t.Helper()
-	p, err := Open(&memDev{b: img}, Options{ReadOnly: true})
+	p, err := Open(faultdev.FromImage(img), Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +159,7 @@ func TestTruncated(t *testing.T) {
 
 func TestCycle(t *testing.T) {
 	img := sampleImage(t)
-	p, err := Open(&memDev{b: img}, Options{ReadOnly: true})
+	p, err := Open(faultdev.FromImage(img), Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +213,7 @@ func FuzzMetadataReader(f *testing.F) {
 		}
 		exercise(bad)
 		// Writable path: changes and commit must fail cleanly or succeed.
-		if p, err := Open(&memDev{b: bad}, Options{}); err == nil {
+		if p, err := Open(faultdev.FromImage(bad), Options{}); err == nil {
 			p.CreateThin(99)
 			if th, err := p.OpenThin(0); err == nil {
 				if b, err := p.AllocDataBlock(); err == nil {

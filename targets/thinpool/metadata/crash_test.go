@@ -2,50 +2,13 @@ package metadata
 
 import (
 	"bytes"
-	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
-	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/pdata/faultdev"
 )
-
-// faultDev passes writes through to a file until its budget is used up; later
-// writes and syncs fail, as if the machine stopped at that point.
-type faultDev struct {
-	f          *os.File
-	writesLeft int // -1: unlimited
-	writes     int
-}
-
-var errInjected = errors.New("injected write failure")
-
-func (d *faultDev) ReadAt(b []byte, off int64) (int, error) { return d.f.ReadAt(b, off) }
-
-func (d *faultDev) WriteAt(b []byte, off int64) (int, error) {
-	if d.writesLeft == 0 {
-		return 0, errInjected
-	}
-	if d.writesLeft > 0 {
-		d.writesLeft--
-	}
-	d.writes++
-	return d.f.WriteAt(b, off)
-}
-
-func (d *faultDev) SizeBytes() (int64, error) {
-	st, err := d.f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	return st.Size(), nil
-}
-
-func (d *faultDev) Sync() error {
-	if d.writesLeft == 0 {
-		return errInjected
-	}
-	return d.f.Sync()
-}
 
 // crashWorkload is the transaction whose commit is interrupted.
 func crashWorkload(t *testing.T, p *Pool) error {
@@ -86,18 +49,27 @@ func crashWorkload(t *testing.T, p *Pool) error {
 	return p.Commit()
 }
 
-func dumpFile(t *testing.T, path string) []byte {
+// dumpImage opens a metadata image read-only and dumps it.
+func dumpImage(t *testing.T, img []byte) []byte {
 	t.Helper()
-	f, err := block.OpenFile(path, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	p, err := Open(f, Options{ReadOnly: true})
+	p, err := Open(faultdev.FromImage(img), Options{ReadOnly: true})
 	if err != nil {
 		t.Fatalf("reopen after crash: %v", err)
 	}
 	return ourDump(t, p)
+}
+
+// checkImage runs the real thin_check and our checker on an image.
+func checkImage(t *testing.T, img []byte, what string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "meta")
+	if err := os.WriteFile(path, img, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	thinCheck(t, path)
+	if errs := CheckFile(t, path); len(errs) != 0 {
+		t.Fatalf("%s: our checker: %v", what, errs)
+	}
 }
 
 func TestCrashDuringCommit(t *testing.T) {
@@ -130,58 +102,53 @@ func TestCrashDuringCommit(t *testing.T) {
 	if err := p.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	oldDump := dumpFile(t, base)
 	image, err := os.ReadFile(base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(budget int) (*faultDev, string, error) {
-		path := t.TempDir() + "/meta"
-		if err := os.WriteFile(path, image, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		file, err := os.OpenFile(path, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { file.Close() })
-		dev := &faultDev{f: file, writesLeft: budget}
+	oldDump := dumpImage(t, image)
+	// run replays the workload on a copy of the base image whose writes fail after
+	// budget more (budget < 0: never).
+	run := func(budget int) (*faultdev.Device, error) {
+		dev := faultdev.FromImage(image)
+		dev.FailAfterWrites(budget)
 		p, err := Open(dev, Options{CacheBlocks: 64})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return dev, path, crashWorkload(t, p)
+		return dev, crashWorkload(t, p)
 	}
-	full, newPath, err := run(-1)
+	full, err := run(-1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	newDump := dumpFile(t, newPath)
+	newDump := dumpImage(t, full.Image())
 	if bytes.Equal(oldDump, newDump) {
 		t.Fatal("workload changed nothing")
 	}
-	t.Logf("the transaction writes %d blocks (some early, when the cache is full)", full.writes)
-	// Cache eviction order varies, so a run may need a few more writes than the
-	// first: raise the budget until the transaction completes.
+	// Cache eviction order varies between runs, so raise the budget until the
+	// transaction completes. At each stop, the machine loses power either keeping
+	// or dropping the writes not yet synced.
 	step := 1
 	if testing.Short() {
 		step = 5
 	}
-	for budget := 0; budget <= 4*full.writes; budget += step {
-		_, path, err := run(budget)
-		got := dumpFile(t, path)
-		old, cur := bytes.Equal(got, oldDump), bytes.Equal(got, newDump)
-		switch {
-		case err == nil && !cur:
-			t.Fatalf("budget %d: commit succeeded but the metadata is not the new state", budget)
-		case !old && !cur:
-			t.Fatalf("budget %d: metadata is neither the old nor the new commit", budget)
-		}
-		thinCheck(t, path)
-		if errs := CheckFile(t, path); len(errs) != 0 {
-			t.Fatalf("budget %d: our checker: %v", budget, errs)
+	for budget := 0; budget < 100000; budget += step {
+		dev, err := run(budget)
+		for _, keep := range []bool{true, false} {
+			img := dev.Crash(keep).Image()
+			got := dumpImage(t, img)
+			old, cur := bytes.Equal(got, oldDump), bytes.Equal(got, newDump)
+			switch {
+			case err == nil && !cur:
+				t.Fatalf("budget %d: commit succeeded but the metadata is not the new state", budget)
+			case !old && !cur:
+				t.Fatalf("budget %d (unsynced writes kept: %v): metadata is neither the old nor the new commit", budget, keep)
+			}
+			checkImage(t, img, fmt.Sprintf("budget %d", budget))
 		}
 		if err == nil {
+			t.Logf("the transaction completed with %d writes allowed", budget)
 			return
 		}
 	}

@@ -127,28 +127,32 @@ func TestQemuIoWriteFlushDiscard(t *testing.T) {
 // the copy is identical; nbdcopy into the export then out again round-trips.
 func TestNbdcopySparse(t *testing.T) {
 	needBin(t, "nbdcopy")
-	const sizeB = 64 << 20
-	p := tempFile(t, sizeB, false)
-	f, _ := os.OpenFile(p, os.O_WRONLY, 0)
-	f.WriteAt(bytes.Repeat([]byte{7}, 1<<20), 10<<20)
-	f.WriteAt(bytes.Repeat([]byte{9}, 1<<20), 40<<20)
-	f.Close()
-	e := openCounting(t, p, false)
-	ts := startServer(t, "tcp", &Server{Exports: StaticExports{"": e}})
-	out := filepath.Join(t.TempDir(), "out.img")
-	runCmd(t, "nbdcopy", ts.uri, out)
-	if !sameFile(t, p, out) {
-		t.Fatal("nbdcopy output differs")
-	}
-	if got := e.readBytes.Load(); got > 8<<20 {
-		t.Errorf("nbdcopy read %d bytes of a %d-byte export with 2 MiB of data: holes not skipped", got, sizeB)
-	}
-	if e.blockStatuses.Load() == 0 {
-		t.Error("nbdcopy did not ask for block status")
-	}
-	src := tempFile(t, sizeB, true)
-	runCmd(t, "nbdcopy", "--flush", src, ts.uri)
-	if !sameFile(t, src, p) {
-		t.Error("nbdcopy into the export differs")
+	for _, network := range networks {
+		t.Run(network, func(t *testing.T) {
+			const sizeB = 64 << 20
+			p := tempFile(t, sizeB, false)
+			f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+			f.WriteAt(bytes.Repeat([]byte{7}, 1<<20), 10<<20)
+			f.WriteAt(bytes.Repeat([]byte{9}, 1<<20), 40<<20)
+			f.Close()
+			e := openCounting(t, p, false)
+			ts := startServer(t, network, &Server{Exports: StaticExports{"": e}})
+			out := filepath.Join(t.TempDir(), "out.img")
+			runCmd(t, "nbdcopy", ts.uri, out)
+			if !sameFile(t, p, out) {
+				t.Fatal("nbdcopy output differs")
+			}
+			if got := e.readBytes.Load(); got > 8<<20 {
+				t.Errorf("nbdcopy read %d bytes of a %d-byte export with 2 MiB of data: holes not skipped", got, sizeB)
+			}
+			if e.blockStatuses.Load() == 0 {
+				t.Error("nbdcopy did not ask for block status")
+			}
+			src := tempFile(t, sizeB, true)
+			runCmd(t, "nbdcopy", "--flush", src, ts.uri)
+			if !sameFile(t, src, p) {
+				t.Error("nbdcopy into the export differs")
+			}
+		})
 	}
 }

@@ -215,6 +215,10 @@ func (c *conn) open(name string) error {
 	if release == nil {
 		release = func() {}
 	}
+	if exp.Size() < 0 {
+		release()
+		return fmt.Errorf("export %q: negative size %d", name, exp.Size())
+	}
 	c.name, c.exp, c.release = name, exp, release
 	c.sizeB = exp.Size()
 	c.readOnly = c.s.ReadOnly || exp.ReadOnly()

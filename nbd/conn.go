@@ -54,6 +54,7 @@ type conn struct {
 	broken    atomic.Bool // a reply could not be written: the connection is going down
 }
 
+// newConn wraps an accepted connection.
 func (s *Server) newConn(nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, readBufferBytes), sem: make(chan struct{}, s.maxInFlight())}
 	c.serviceNs.Store(initialServiceNs)

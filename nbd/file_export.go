@@ -112,6 +112,7 @@ func (e *FileExport) WriteZeroes(offBytes, lenBytes int64, mayTrim bool) error {
 	return nil
 }
 
+// fallocate runs fallocate(2) with mode over the range.
 func (e *FileExport) fallocate(mode uint32, offBytes, lenBytes int64) error {
 	if err := unix.Fallocate(int(e.f.Fd()), mode, offBytes, lenBytes); err != nil {
 		return fmt.Errorf("fallocate %s mode %#x at %d+%d: %w", e.f.Name(), mode, offBytes, lenBytes, err)

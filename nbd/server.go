@@ -67,12 +67,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 }
 
+// logf logs through Logf when it is set.
 func (s *Server) logf(format string, args ...any) {
 	if s.Logf != nil {
 		s.Logf(format, args...)
 	}
 }
 
+// maxRequestBytes is MaxRequestBytes or its default.
 func (s *Server) maxRequestBytes() uint32 {
 	if s.MaxRequestBytes == 0 {
 		return DefaultMaxRequestBytes
@@ -80,6 +82,7 @@ func (s *Server) maxRequestBytes() uint32 {
 	return s.MaxRequestBytes
 }
 
+// maxInFlight is MaxInFlight or its default.
 func (s *Server) maxInFlight() int {
 	if s.MaxInFlight <= 0 {
 		return DefaultMaxInFlight
@@ -87,6 +90,7 @@ func (s *Server) maxInFlight() int {
 	return s.MaxInFlight
 }
 
+// handshakeTimeout is HandshakeTimeout or its default.
 func (s *Server) handshakeTimeout() time.Duration {
 	if s.HandshakeTimeout <= 0 {
 		return DefaultHandshakeTimeout

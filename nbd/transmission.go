@@ -15,7 +15,7 @@ var zeroBuf = make([]byte, 1<<20)
 // inlineMaxNs is the average request service time below which a lone request runs on the
 // reader goroutine; serviceNs starts above it, so a connection starts by dispatching.
 const (
-	inlineMaxNs      = int64(30 * time.Microsecond)
+	inlineMaxNs      = int64(250 * time.Microsecond)
 	initialServiceNs = int64(time.Millisecond)
 )
 

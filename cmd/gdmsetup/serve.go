@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -48,6 +49,12 @@ func (s *server) logf(format string, args ...any) { s.log.Printf(format, args...
 func cmdServe(e *env) error {
 	if len(e.args) > 0 {
 		return usageError(fmt.Sprintf("serve takes no arguments: %q", e.args[0]))
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		// requests to devices with real latency block in pread/pwrite: more
+		// threads than cores keep queue depth useful (measured: O_DIRECT
+		// qd32 reads 0.58x qemu-nbd with 2, 1.31x with 8)
+		runtime.GOMAXPROCS(4 * runtime.NumCPU())
 	}
 	ctx, stop := shutdownContext(e.stderr)
 	defer stop()

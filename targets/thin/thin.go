@@ -142,22 +142,15 @@ func (t *Thin) WriteAt(p []byte, sector uint64) error {
 		return syscall.EIO
 	}
 	vblock, in := sector/t.blockSectors, sector%t.blockSectors
-	m, ok, err := t.td.FindBlock(vblock)
-	if err != nil {
-		return syscall.EIO
-	}
-	if ok && !m.Shared {
-		_, err := pool.DataDev().WriteAt(p, t.dataOffset(m.DataBlock, in))
+	// fast path: an unshared mapped block is written in place; otherwise
+	// look again under the pool's lock, then provision or unshare
+	if _, _, done, err := t.writeMapped(p, vblock, in); done {
 		return err
 	}
 	pool.Lock()
 	defer pool.Unlock()
-	m, ok, err = t.td.FindBlock(vblock)
-	if err != nil {
-		return syscall.EIO
-	}
-	if ok && !m.Shared {
-		_, err := pool.DataDev().WriteAt(p, t.dataOffset(m.DataBlock, in))
+	m, ok, done, err := t.writeMapped(p, vblock, in)
+	if done {
 		return err
 	}
 	if !pool.Writable() {
@@ -181,6 +174,21 @@ func (t *Thin) WriteAt(p []byte, sector uint64) error {
 		return syscall.EIO
 	}
 	return nil
+}
+
+// writeMapped writes p in place when vblock maps to an unshared data block;
+// done is false when the block needs provisioning or unsharing, and then
+// m and ok are its lookup.
+func (t *Thin) writeMapped(p []byte, vblock, in uint64) (m metadata.Mapping, ok, done bool, err error) {
+	m, ok, err = t.td.FindBlock(vblock)
+	if err != nil {
+		return m, ok, true, syscall.EIO
+	}
+	if !ok || m.Shared {
+		return m, ok, false, nil
+	}
+	_, err = t.pool.DataDev().WriteAt(p, t.dataOffset(m.DataBlock, in))
+	return m, ok, true, err
 }
 
 // fillNewBlock prepares a new data block before a partial write: a copy of

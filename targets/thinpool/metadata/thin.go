@@ -77,16 +77,12 @@ func (t *Thin) FindBlock(vBlock uint64) (Mapping, bool, error) {
 // InsertBlock maps vBlock to dataBlock (stamped with the current time), taking over
 // the caller's reference on dataBlock; a previous mapping's data block is released.
 func (t *Thin) InsertBlock(vBlock, dataBlock uint64) error {
-	p := t.pool
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.begin(); err != nil {
-		return err
-	}
-	d, err := t.details()
-	if err != nil {
-		return err
-	}
+	return t.change(func(p *Pool, d *deviceDetails) error {
+		return t.insert(p, d, vBlock, dataBlock)
+	})
+}
+
+func (t *Thin) insert(p *Pool, d *deviceDetails, vBlock, dataBlock uint64) error {
 	if dataBlock >= 1<<40 {
 		return fmt.Errorf("thin device %d: data block %d does not fit in 40 bits", t.id, dataBlock)
 	}
@@ -106,16 +102,10 @@ func (t *Thin) InsertBlock(vBlock, dataBlock uint64) error {
 
 // RemoveBlock unmaps vBlock (no error when it was not mapped).
 func (t *Thin) RemoveBlock(vBlock uint64) error {
-	p := t.pool
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.begin(); err != nil {
-		return err
-	}
-	d, err := t.details()
-	if err != nil {
-		return err
-	}
+	return t.change(func(p *Pool, d *deviceDetails) error { return t.remove(p, d, vBlock) })
+}
+
+func (t *Thin) remove(p *Pool, d *deviceDetails, vBlock uint64) error {
 	root, err := p.mapping.Remove(p.sb.DataMappingRoot, []uint64{t.id, vBlock})
 	switch {
 	case errors.Is(err, btree.ErrNotFound):
@@ -132,16 +122,10 @@ func (t *Thin) RemoveBlock(vBlock uint64) error {
 
 // RemoveRange unmaps every virtual block in [begin, end).
 func (t *Thin) RemoveRange(begin, end uint64) error {
-	p := t.pool
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.begin(); err != nil {
-		return err
-	}
-	d, err := t.details()
-	if err != nil {
-		return err
-	}
+	return t.change(func(p *Pool, d *deviceDetails) error { return t.removeRange(p, d, begin, end) })
+}
+
+func (t *Thin) removeRange(p *Pool, d *deviceDetails, begin, end uint64) error {
 	root, n, err := p.mapping.RemoveRange(p.sb.DataMappingRoot, []uint64{t.id, 0}, begin, end)
 	if err != nil {
 		return p.fail(err)
@@ -152,6 +136,22 @@ func (t *Thin) RemoveRange(begin, end uint64) error {
 		d.changed = true
 	}
 	return nil
+}
+
+// change runs fn on the device's details with the pool locked and a
+// change begun (the prologue of every mapping change).
+func (t *Thin) change(fn func(p *Pool, d *deviceDetails) error) error {
+	p := t.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.begin(); err != nil {
+		return err
+	}
+	d, err := t.details()
+	if err != nil {
+		return err
+	}
+	return fn(p, d)
 }
 
 // MappedBlocks returns the number of mapped blocks.

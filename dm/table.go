@@ -1,7 +1,6 @@
 package dm
 
 import (
-	"fmt"
 	"sort"
 	"syscall"
 
@@ -240,9 +239,4 @@ func (o *opener) canonical(args []string) []string {
 		}
 	}
 	return out
-}
-
-// String is the table in dmsetup's text form (for error messages and tests).
-func (l Line) String() string {
-	return fmt.Sprintf("%d %d %s %s", l.Start, l.Len, l.Type, l.Params)
 }

@@ -2,7 +2,6 @@ package thinpool
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 	"syscall"
 	"time"
@@ -412,5 +411,3 @@ func (p *Pool) Writable() bool {
 	m := p.Mode()
 	return m == ModeWrite || m == ModeOutOfDataSpace
 }
-
-func (p *Pool) String() string { return fmt.Sprintf("pool %s", p.devName) }

@@ -50,9 +50,11 @@ func (b *Block) Data() []byte { return b.data }
 // (never block 0 before a Flush) when nothing clean is left.
 //
 // Concurrency: mu protects every field and every Block's bookkeeping; the
-// device is accessed with mu held.
+// device is accessed with mu held. Each method takes mu for its call; Hold
+// takes it once for a run of calls (a writer's whole btree operation).
 type Manager struct {
 	mu       sync.Mutex
+	held     Held
 	dev      Device
 	nrBlocks uint64
 	readOnly bool
@@ -75,6 +77,7 @@ func NewManager(dev Device, cacheBlocks int, readOnly bool) (*Manager, error) {
 		cacheBlocks = DefaultCacheBlocks
 	}
 	m := &Manager{dev: dev, nrBlocks: nr, readOnly: readOnly, limit: cacheBlocks, cache: make(map[uint64]*Block)}
+	m.held.m = m
 	m.clean.next, m.clean.prev = &m.clean, &m.clean
 	m.dirty.next, m.dirty.prev = &m.dirty, &m.dirty
 	return m, nil
@@ -126,30 +129,44 @@ func (m *Manager) lruPushFront(b *Block) {
 	list.next = b
 }
 
-// get returns the cached entry for nr, reading it (validated by v) when
-// absent. zero skips the read and returns a zeroed buffer.
+// get returns the entry for nr, reading it (validated by v) when it is not
+// cached. zero skips the read and returns a zeroed buffer; the caller has
+// checked that a cached entry is unlocked.
 func (m *Manager) get(nr uint64, v Validator, zero bool) (*Block, error) {
+	if b, ok := m.cache[nr]; ok {
+		return m.revalidate(b, v, zero)
+	}
+	return m.load(nr, v, zero)
+}
+
+// revalidate returns cached block b for a request with validator v: a
+// block cached without a validator is checked by v once; a block cached
+// with another validator is refused. zero clears it instead.
+func (m *Manager) revalidate(b *Block, v Validator, zero bool) (*Block, error) {
+	if zero {
+		clear(b.data)
+		b.validator = v
+		return b, nil
+	}
+	if b.validator == v {
+		return b, nil
+	}
+	if b.validator != nil && v != nil {
+		return nil, fmt.Errorf("block %d: validator mismatch (cached as %s, wanted %s)", b.nr, b.validator.Name(), v.Name())
+	}
+	if v != nil {
+		if err := v.Check(b.data, b.nr); err != nil {
+			return nil, fmt.Errorf("block %d: %s: %w", b.nr, v.Name(), err)
+		}
+		b.validator = v
+	}
+	return b, nil
+}
+
+// load reads block nr (not cached) into a cache entry, making room first.
+func (m *Manager) load(nr uint64, v Validator, zero bool) (*Block, error) {
 	if nr >= m.nrBlocks {
 		return nil, fmt.Errorf("block %d: %w (%d blocks)", nr, ErrOutOfRange, m.nrBlocks)
-	}
-	if b, ok := m.cache[nr]; ok {
-		if zero {
-			clear(b.data)
-			b.validator = v
-			return b, nil
-		}
-		if b.validator != v {
-			if b.validator != nil && v != nil {
-				return nil, fmt.Errorf("block %d: validator mismatch (cached as %s, wanted %s)", nr, b.validator.Name(), v.Name())
-			}
-			if v != nil {
-				if err := v.Check(b.data, nr); err != nil {
-					return nil, fmt.Errorf("block %d: %s: %w", nr, v.Name(), err)
-				}
-				b.validator = v
-			}
-		}
-		return b, nil
 	}
 	if err := m.makeRoom(); err != nil {
 		return nil, err
@@ -248,6 +265,89 @@ func (m *Manager) writeBack(b *Block) error {
 func (m *Manager) ReadLock(nr uint64, v Validator) (*Block, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.readLock(nr, v)
+}
+
+// View runs fn on block nr's data (validated by v) under the manager's lock,
+// a cheaper ReadLock+Unlock for short reads. fn must not modify data, keep
+// it, or call back into the manager.
+func (m *Manager) View(nr uint64, v Validator, fn func(data []byte) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	data, err := m.peek(nr, v)
+	if err != nil {
+		return err
+	}
+	return fn(data)
+}
+
+// WriteLock returns block nr locked for writing, validated by v; it is
+// marked dirty and written (after v.Prepare) by a later Flush.
+func (m *Manager) WriteLock(nr uint64, v Validator) (*Block, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.writeLock(nr, v, false)
+}
+
+// WriteLockZero is WriteLock without reading: the block starts zeroed.
+func (m *Manager) WriteLockZero(nr uint64, v Validator) (*Block, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.writeLock(nr, v, true)
+}
+
+// Unlock releases a lock taken by ReadLock or WriteLock*.
+func (m *Manager) Unlock(b *Block) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.unlock(b)
+}
+
+// Hold takes the manager's lock until Release and returns the block
+// operations to use meanwhile, which then cost no locking each. Every other
+// caller of the Manager waits until Release, so a holder must not wait for
+// another goroutine that uses the Manager.
+func (m *Manager) Hold() *Held {
+	m.mu.Lock()
+	return &m.held
+}
+
+// Held is a Manager whose lock the caller holds (see Hold): the same
+// block operations, plus Peek. It belongs to the goroutine that called Hold.
+type Held struct{ m *Manager }
+
+// Release gives the manager's lock back; h must not be used after it.
+func (h *Held) Release() { h.m.mu.Unlock() }
+
+// ReadLock is Manager.ReadLock while held.
+func (h *Held) ReadLock(nr uint64, v Validator) (*Block, error) { return h.m.readLock(nr, v) }
+
+// WriteLock is Manager.WriteLock while held.
+func (h *Held) WriteLock(nr uint64, v Validator) (*Block, error) { return h.m.writeLock(nr, v, false) }
+
+// WriteLockZero is Manager.WriteLockZero while held.
+func (h *Held) WriteLockZero(nr uint64, v Validator) (*Block, error) {
+	return h.m.writeLock(nr, v, true)
+}
+
+// Unlock is Manager.Unlock while held.
+func (h *Held) Unlock(b *Block) { h.m.unlock(b) }
+
+// View is Manager.View while held.
+func (h *Held) View(nr uint64, v Validator, fn func(data []byte) error) error {
+	data, err := h.m.peek(nr, v)
+	if err != nil {
+		return err
+	}
+	return fn(data)
+}
+
+// Peek returns block nr's data, validated by v, without locking the block:
+// the data must not be modified, and it stays valid only until the next
+// call through h (which may evict it) or Release.
+func (h *Held) Peek(nr uint64, v Validator) ([]byte, error) { return h.m.peek(nr, v) }
+
+func (m *Manager) readLock(nr uint64, v Validator) (*Block, error) {
 	b, err := m.get(nr, v, false)
 	if err != nil {
 		return nil, err
@@ -260,47 +360,36 @@ func (m *Manager) ReadLock(nr uint64, v Validator) (*Block, error) {
 	return b, nil
 }
 
-// View runs fn on block nr's data (validated by v) under the manager's lock,
-// a cheaper ReadLock+Unlock for short reads. fn must not modify data, keep
-// it, or call back into the manager.
-func (m *Manager) View(nr uint64, v Validator, fn func(data []byte) error) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// peek returns the data of block nr validated by v and marks it recently used.
+func (m *Manager) peek(nr uint64, v Validator) ([]byte, error) {
 	b, err := m.get(nr, v, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if b.writer {
-		return fmt.Errorf("read block %d: %w (write-locked)", nr, ErrLocked)
+		return nil, fmt.Errorf("read block %d: %w (write-locked)", nr, ErrLocked)
 	}
-	if b.readers == 0 {
+	if b.readers == 0 && b.prev != &m.clean && b.prev != &m.dirty {
 		m.lruRemove(b)
 		m.lruPushFront(b)
 	}
-	return fn(b.data)
-}
-
-// WriteLock returns block nr locked for writing, validated by v; it is
-// marked dirty and written (after v.Prepare) by a later Flush.
-func (m *Manager) WriteLock(nr uint64, v Validator) (*Block, error) {
-	return m.writeLock(nr, v, false)
-}
-
-// WriteLockZero is WriteLock without reading: the block starts zeroed.
-func (m *Manager) WriteLockZero(nr uint64, v Validator) (*Block, error) {
-	return m.writeLock(nr, v, true)
+	return b.data, nil
 }
 
 func (m *Manager) writeLock(nr uint64, v Validator, zero bool) (*Block, error) {
 	if m.readOnly {
 		return nil, fmt.Errorf("write lock block %d: %w", nr, ErrReadOnly)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if b, ok := m.cache[nr]; ok && (b.writer || b.readers > 0) {
-		return nil, fmt.Errorf("write lock block %d: %w", nr, ErrLocked)
+	b, ok := m.cache[nr]
+	var err error
+	if ok {
+		if b.writer || b.readers > 0 {
+			return nil, fmt.Errorf("write lock block %d: %w", nr, ErrLocked)
+		}
+		b, err = m.revalidate(b, v, zero)
+	} else {
+		b, err = m.load(nr, v, zero)
 	}
-	b, err := m.get(nr, v, zero)
 	if err != nil {
 		return nil, err
 	}
@@ -310,10 +399,7 @@ func (m *Manager) writeLock(nr uint64, v Validator, zero bool) (*Block, error) {
 	return b, nil
 }
 
-// Unlock releases a lock taken by ReadLock or WriteLock*.
-func (m *Manager) Unlock(b *Block) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+func (m *Manager) unlock(b *Block) {
 	if b.writer {
 		b.writer = false
 	} else if b.readers > 0 {

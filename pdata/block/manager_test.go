@@ -112,3 +112,41 @@ func TestDiscardDirty(t *testing.T) {
 		t.Fatal("discarded block was written")
 	}
 }
+
+// TestHold checks that a held manager serves Peek and locks without its
+// mutex, and that another goroutine's call waits for Release.
+func TestHold(t *testing.T) {
+	dev := faultdev.New(8 * block.BlockSize)
+	bm, _ := block.NewManager(dev, 0, false)
+	w, _ := bm.WriteLockZero(2, testV)
+	w.Data()[100] = 7
+	bm.Unlock(w)
+	h := bm.Hold()
+	data, err := h.Peek(2, testV)
+	if err != nil || data[100] != 7 {
+		t.Fatalf("peek: %v", err)
+	}
+	if _, err := h.Peek(2, otherV); err == nil || !strings.Contains(err.Error(), "block 2") {
+		t.Fatalf("peek with another validator: %v", err)
+	}
+	done := make(chan error)
+	go func() {
+		b, err := bm.ReadLock(2, testV)
+		if err == nil {
+			bm.Unlock(b)
+		}
+		done <- err
+	}()
+	b, err := h.WriteLock(2, testV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Peek(2, testV); !errors.Is(err, block.ErrLocked) {
+		t.Fatalf("peek of a write-locked block: %v", err)
+	}
+	h.Unlock(b)
+	h.Release()
+	if err := <-done; err != nil {
+		t.Fatalf("reader after release: %v", err)
+	}
+}

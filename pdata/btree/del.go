@@ -12,6 +12,8 @@ func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 // nodes; upper-level leaves: subtrees; last-level leaves: Value.Dec on each
 // value) and then the node itself is decremented (the kernel's dm_btree_del).
 func (info *Info) Del(root uint64) error {
+	info.TM.Hold()
+	defer info.TM.Release()
 	return info.del(root, 0, 0)
 }
 
@@ -29,6 +31,7 @@ func (info *Info) del(b uint64, level, depth int) error {
 			return err
 		}
 		n := Node(blk.Data())
+		err = info.checkValueSize(b, n, level)
 		for i := 0; i < n.NrEntries() && err == nil; i++ {
 			switch {
 			case !n.IsLeaf():

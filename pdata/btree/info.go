@@ -53,16 +53,26 @@ func (info *Info) check(keys []uint64) error {
 	return nil
 }
 
-// levelType returns the value type used for leaves at level.
-func (info *Info) levelType(level int) ValueType {
+// levelSize returns the value size of leaves at level.
+func (info *Info) levelSize(level int) int {
 	if level == info.Levels-1 {
-		return info.Value
+		return info.Value.Size
 	}
-	return SubtreeRootType(info.TM)
+	return 8
+}
+
+// checkValueSize reports a leaf of block b at level whose value size is not
+// the level's (corrupt metadata: its values cannot be what the caller
+// expects). Internal nodes' value size is checked by the validator.
+func (info *Info) checkValueSize(b uint64, n Node, level int) error {
+	if want := info.levelSize(level); n.IsLeaf() && n.ValueSize() != want {
+		return fmt.Errorf("btree node %d: %w: leaf value_size %d, want %d", b, ErrCorrupt, n.ValueSize(), want)
+	}
+	return nil
 }
 
 // incChildren increments everything a node copied from a shared node points to.
-func (info *Info) incChildren(n Node, vt ValueType) error {
+func (info *Info) incChildren(n Node, level int) error {
 	nr := n.NrEntries()
 	if !n.IsLeaf() {
 		for i := 0; i < nr; i++ {
@@ -72,11 +82,15 @@ func (info *Info) incChildren(n Node, vt ValueType) error {
 		}
 		return nil
 	}
-	if vt.Inc == nil {
+	inc := info.Value.Inc
+	if level < info.Levels-1 {
+		inc = SubtreeRootType(info.TM).Inc
+	}
+	if inc == nil {
 		return nil
 	}
 	for i := 0; i < nr; i++ {
-		if err := vt.Inc(n.Value(i)); err != nil {
+		if err := inc(n.Value(i)); err != nil {
 			return err
 		}
 	}
@@ -93,7 +107,7 @@ func (info *Info) emptyLevel(level int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	Node(blk.Data()).Init(LeafNode, info.levelType(level).Size)
+	Node(blk.Data()).Init(LeafNode, info.levelSize(level))
 	nr := blk.Nr()
 	info.TM.Unlock(blk)
 	return nr, nil

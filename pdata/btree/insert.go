@@ -26,14 +26,15 @@ func (info *Info) InsertNotify(root uint64, keys []uint64, value []byte) (newRoo
 	if len(value) != info.Value.Size {
 		return root, false, fmt.Errorf("btree insert: value of %d bytes, want %d", len(value), info.Value.Size)
 	}
+	info.TM.Hold()
+	defer info.TM.Release()
 	s := spine{info: info}
 	defer s.exit()
 	index := -1
 	b := root
 	var sub [8]byte
 	for level := 0; level < info.Levels-1; level++ {
-		vt := info.levelType(level)
-		if index, err = info.insertRaw(&s, b, vt, keys[level], index); err != nil {
+		if index, err = info.insertRaw(&s, b, level, keys[level], index); err != nil {
 			return root, false, err
 		}
 		n := Node(s.current().Data())
@@ -48,7 +49,7 @@ func (info *Info) InsertNotify(root uint64, keys []uint64, value []byte) (newRoo
 		b = n.Value64(index)
 	}
 	vt := info.Value
-	if index, err = info.insertRaw(&s, b, vt, keys[info.Levels-1], index); err != nil {
+	if index, err = info.insertRaw(&s, b, info.Levels-1, keys[info.Levels-1], index); err != nil {
 		return root, false, err
 	}
 	n := Node(s.current().Data())
@@ -80,10 +81,10 @@ func hasSpaceForInsert(n Node, key uint64) bool {
 }
 
 // insertRaw shadows the path to the leaf where key belongs in the
-// single-level tree at root, splitting full nodes on the way, and returns the
+// single-level tree at root (nesting level level), splitting full nodes on the way, and returns the
 // index in that leaf where key is or would go. index is the position of root
 // in the spine's current node (the upper level's leaf), or -1.
-func (info *Info) insertRaw(s *spine, root uint64, vt ValueType, key uint64, index int) (int, error) {
+func (info *Info) insertRaw(s *spine, root uint64, level int, key uint64, index int) (int, error) {
 	i := index
 	top := true
 	var n Node
@@ -91,7 +92,7 @@ func (info *Info) insertRaw(s *spine, root uint64, vt ValueType, key uint64, ind
 		if depth > maxDepth {
 			return 0, fmt.Errorf("btree node %d: %w: tree deeper than %d", root, ErrCorrupt, maxDepth)
 		}
-		if err := s.step(root, vt); err != nil {
+		if err := s.step(root, level); err != nil {
 			return 0, err
 		}
 		if s.hasParent() && i >= 0 {
@@ -103,7 +104,7 @@ func (info *Info) insertRaw(s *spine, root uint64, vt ValueType, key uint64, ind
 			if top {
 				err = info.splitBeneath(s)
 			} else {
-				err = info.rebalanceOrSplit(s, vt, i, key)
+				err = info.rebalanceOrSplit(s, level, i, key)
 			}
 			if err != nil {
 				return 0, err
@@ -241,7 +242,7 @@ func (info *Info) freeSpace(b uint64) (int, error) {
 // rebalanceOrSplit makes room in the full current node, child parentIndex
 // of the spine's parent: move entries into an unshared sibling with room,
 // else split one node into two or two into three, as the kernel does.
-func (info *Info) rebalanceOrSplit(s *spine, vt ValueType, parentIndex int, key uint64) error {
+func (info *Info) rebalanceOrSplit(s *spine, level int, parentIndex int, key uint64) error {
 	parent := Node(s.parent().Data())
 	nrParent := parent.NrEntries()
 	leftShared, rightShared := false, false
@@ -258,7 +259,7 @@ func (info *Info) rebalanceOrSplit(s *spine, vt ValueType, parentIndex int, key 
 				return err
 			}
 			if free >= spaceThreshold {
-				return info.rebalanceSibling(s, vt, parentIndex, key, true)
+				return info.rebalanceSibling(s, level, parentIndex, key, true)
 			}
 		}
 	}
@@ -275,25 +276,25 @@ func (info *Info) rebalanceOrSplit(s *spine, vt ValueType, parentIndex int, key 
 				return err
 			}
 			if free >= spaceThreshold {
-				return info.rebalanceSibling(s, vt, parentIndex, key, false)
+				return info.rebalanceSibling(s, level, parentIndex, key, false)
 			}
 		}
 	}
 	if leftShared || rightShared || nrParent <= 2 || parentIndex == 0 || parentIndex+1 == nrParent {
 		return info.splitOneIntoTwo(s, parentIndex, key)
 	}
-	return info.splitTwoIntoThree(s, vt, parentIndex, key)
+	return info.splitTwoIntoThree(s, level, parentIndex, key)
 }
 
 // rebalanceSibling moves entries between the current node and its left (or
 // right) sibling and leaves the node that should receive key as current.
-func (info *Info) rebalanceSibling(s *spine, vt ValueType, parentIndex int, key uint64, toLeft bool) error {
+func (info *Info) rebalanceSibling(s *spine, level int, parentIndex int, key uint64, toLeft bool) error {
 	parent := Node(s.parent().Data())
 	sibIndex := parentIndex + 1
 	if toLeft {
 		sibIndex = parentIndex - 1
 	}
-	sib, err := info.shadowChild(parent, sibIndex, vt)
+	sib, err := info.shadowChild(parent, sibIndex, level)
 	if err != nil {
 		return err
 	}
@@ -341,12 +342,12 @@ func (info *Info) splitOneIntoTwo(s *spine, parentIndex int, key uint64) error {
 	return nil
 }
 
-func (info *Info) splitTwoIntoThree(s *spine, vt ValueType, parentIndex int, key uint64) error {
+func (info *Info) splitTwoIntoThree(s *spine, level int, parentIndex int, key uint64) error {
 	pn := Node(s.parent().Data())
 	// parentIndex > 0 here (rebalanceOrSplit splits the first child in two).
 	middleIndex := parentIndex
 	right := s.current()
-	left, err := info.shadowChild(pn, parentIndex-1, vt)
+	left, err := info.shadowChild(pn, parentIndex-1, level)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package btree
 
 import (
 	"fmt"
+	"slices"
 )
 
 // Lookup finds keys (one per level) in the tree at root and copies the
@@ -10,43 +11,45 @@ func (info *Info) Lookup(root uint64, keys []uint64, value []byte) error {
 	if err := info.check(keys); err != nil {
 		return err
 	}
+	info.TM.Hold()
+	defer info.TM.Release()
 	b := root
 	level := 0
 	for depth := 0; ; depth++ {
 		if depth > maxDepth*info.Levels {
 			return fmt.Errorf("btree node %d: %w: tree deeper than %d", b, ErrCorrupt, maxDepth)
 		}
-		key := keys[level]
-		last := level == info.Levels-1
-		found, done := false, false
-		err := info.TM.View(b, Validator, func(data []byte) error {
-			n := Node(data)
-			i := n.LowerBound(key)
-			switch {
-			case !n.IsLeaf():
-				if i >= 0 {
-					b, found = n.Value64(i), true
-				}
-			case i < 0 || n.Key(i) != key:
-			case last:
-				copy(value, n.Value(i))
-				found, done = true, true
-			default:
-				b, found = n.Value64(i), true
-				level++
-			}
-			return nil
-		})
+		data, err := info.TM.Peek(b, Validator)
 		if err != nil {
 			return err
 		}
-		if !found {
-			return fmt.Errorf("lookup %v: %w", keys, ErrNotFound)
+		n := Node(data)
+		if err := info.checkValueSize(b, n, level); err != nil {
+			return err
 		}
-		if done {
+		key := keys[level]
+		i := n.LowerBound(key)
+		switch {
+		case !n.IsLeaf():
+			if i < 0 {
+				return notFound("lookup", keys)
+			}
+			b = n.Value64(i)
+		case i < 0 || n.Key(i) != key:
+			return notFound("lookup", keys)
+		case level == info.Levels-1:
+			copy(value, n.Value(i))
 			return nil
+		default:
+			b = n.Value64(i)
+			level++
 		}
 	}
+}
+
+// notFound returns ErrNotFound for keys (copied, so that they do not escape).
+func notFound(op string, keys []uint64) error {
+	return fmt.Errorf("%s %v: %w", op, slices.Clone(keys), ErrNotFound)
 }
 
 // maxDepth bounds a descent so that a cycle in corrupt metadata ends in an error.
@@ -59,6 +62,8 @@ func (info *Info) LookupNext(root uint64, keys []uint64, value []byte) (uint64, 
 	if err := info.check(keys); err != nil {
 		return 0, err
 	}
+	info.TM.Hold()
+	defer info.TM.Release()
 	for level := 0; level < info.Levels-1; level++ {
 		var sub [8]byte
 		sinfo := Info{TM: info.TM, Levels: 1, Value: ValueType{Size: 8}}
@@ -72,7 +77,7 @@ func (info *Info) LookupNext(root uint64, keys []uint64, value []byte) (uint64, 
 		return 0, err
 	}
 	if !found {
-		return 0, fmt.Errorf("lookup next %v: %w", keys, ErrNotFound)
+		return 0, notFound("lookup next", keys)
 	}
 	return k, nil
 }
@@ -87,6 +92,9 @@ func (info *Info) lookupNext(b, key uint64, value []byte, depth int) (uint64, bo
 	}
 	defer info.TM.Unlock(blk)
 	n := Node(blk.Data())
+	if err := info.checkValueSize(b, n, info.Levels-1); err != nil {
+		return 0, false, err
+	}
 	if n.IsLeaf() {
 		i := n.UpperBound(key)
 		if i >= n.NrEntries() {

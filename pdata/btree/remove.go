@@ -39,8 +39,8 @@ type child struct {
 	n     Node
 }
 
-func (info *Info) initChild(parent Node, index int, vt ValueType) (child, error) {
-	blk, err := info.shadowChild(parent, index, vt)
+func (info *Info) initChild(parent Node, index int, level int) (child, error) {
+	blk, err := info.shadowChild(parent, index, level)
 	if err != nil {
 		return child{}, err
 	}
@@ -66,13 +66,13 @@ func (info *Info) rebalance2Nodes(parent Node, l, r *child) error {
 	return nil
 }
 
-func (info *Info) rebalance2(parent Node, leftIndex int, vt ValueType) error {
-	l, err := info.initChild(parent, leftIndex, vt)
+func (info *Info) rebalance2(parent Node, leftIndex int, level int) error {
+	l, err := info.initChild(parent, leftIndex, level)
 	if err != nil {
 		return err
 	}
 	defer info.TM.Unlock(l.blk)
-	r, err := info.initChild(parent, leftIndex+1, vt)
+	r, err := info.initChild(parent, leftIndex+1, level)
 	if err != nil {
 		return err
 	}
@@ -155,10 +155,10 @@ func redistribute3Remove(parent Node, l, c, r *child) error {
 	return nil
 }
 
-func (info *Info) rebalance3(parent Node, leftIndex int, vt ValueType) error {
+func (info *Info) rebalance3(parent Node, leftIndex int, level int) error {
 	var cs [3]child
 	for i := range cs {
-		c, err := info.initChild(parent, leftIndex+i, vt)
+		c, err := info.initChild(parent, leftIndex+i, level)
 		if err != nil {
 			for j := 0; j < i; j++ {
 				info.TM.Unlock(cs[j].blk)
@@ -183,7 +183,7 @@ func (info *Info) rebalance3(parent Node, leftIndex int, vt ValueType) error {
 // rebalanceChildren prepares the current internal node's child holding key
 // for a removal (the kernel's rebalance_children).
 // With nearest, a key below the node's first key selects the first child.
-func (info *Info) rebalanceChildren(s *spine, vt ValueType, key uint64, nearest bool) error {
+func (info *Info) rebalanceChildren(s *spine, level int, key uint64, nearest bool) error {
 	n := Node(s.current().Data())
 	if n.NrEntries() == 1 {
 		// Collapse a single-child internal node into its child.
@@ -192,11 +192,15 @@ func (info *Info) rebalanceChildren(s *spine, vt ValueType, key uint64, nearest 
 		if err != nil {
 			return err
 		}
-		shared, err := info.TM.IsShared(cb)
+		err = info.checkValueSize(cb, Node(blk.Data()), level)
+		shared := false
+		if err == nil {
+			shared, err = info.TM.IsShared(cb)
+		}
 		if err == nil {
 			copy(n, blk.Data())
 			if shared {
-				err = info.incChildren(n, vt)
+				err = info.incChildren(n, level)
 			}
 		}
 		info.TM.Unlock(blk)
@@ -216,11 +220,11 @@ func (info *Info) rebalanceChildren(s *spine, vt ValueType, key uint64, nearest 
 	hasRight := i < n.NrEntries()-1
 	switch {
 	case !hasLeft:
-		return info.rebalance2(n, i, vt)
+		return info.rebalance2(n, i, level)
 	case !hasRight:
-		return info.rebalance2(n, i-1, vt)
+		return info.rebalance2(n, i-1, level)
 	default:
-		return info.rebalance3(n, i-1, vt)
+		return info.rebalance3(n, i-1, level)
 	}
 }
 
@@ -228,13 +232,13 @@ func (info *Info) rebalanceChildren(s *spine, vt ValueType, key uint64, nearest 
 // key, rebalancing on the way, and returns LowerBound(key) in that leaf.
 // With nearest, a key below an internal node's first key descends into the
 // first child instead of failing.
-func (info *Info) removeRaw(s *spine, root uint64, vt ValueType, key uint64, index int, nearest bool) (int, error) {
+func (info *Info) removeRaw(s *spine, root uint64, level int, key uint64, index int, nearest bool) (int, error) {
 	i := index
 	for depth := 0; ; depth++ {
 		if depth > maxDepth {
 			return 0, fmt.Errorf("btree node %d: %w: tree deeper than %d", root, ErrCorrupt, maxDepth)
 		}
-		if err := s.step(root, vt); err != nil {
+		if err := s.step(root, level); err != nil {
 			return 0, err
 		}
 		if s.hasParent() {
@@ -244,7 +248,7 @@ func (info *Info) removeRaw(s *spine, root uint64, vt ValueType, key uint64, ind
 		if n.IsLeaf() {
 			return n.LowerBound(key), nil
 		}
-		if err := info.rebalanceChildren(s, vt, key, nearest); err != nil {
+		if err := info.rebalanceChildren(s, level, key, nearest); err != nil {
 			return 0, err
 		}
 		n = Node(s.current().Data())
@@ -271,12 +275,13 @@ func (info *Info) Remove(root uint64, keys []uint64) (uint64, error) {
 	if err := info.check(keys); err != nil {
 		return root, err
 	}
+	info.TM.Hold()
+	defer info.TM.Release()
 	s := spine{info: info}
 	defer s.exit()
 	index := 0
 	for level := 0; level < info.Levels; level++ {
-		vt := info.levelType(level)
-		i, err := info.removeRaw(&s, root, vt, keys[level], index, false)
+		i, err := info.removeRaw(&s, root, level, keys[level], index, false)
 		if err != nil {
 			if s.count > 0 {
 				return s.root, err
@@ -292,8 +297,8 @@ func (info *Info) Remove(root uint64, keys []uint64) (uint64, error) {
 			root = n.Value64(i)
 			continue
 		}
-		if vt.Dec != nil {
-			if err := vt.Dec(n.Value(i)); err != nil {
+		if dec := info.Value.Dec; dec != nil {
+			if err := dec(n.Value(i)); err != nil {
 				return s.root, err
 			}
 		}
@@ -310,6 +315,8 @@ func (info *Info) RemoveRange(root uint64, keys []uint64, first, end uint64) (ui
 	if err := info.check(keys); err != nil {
 		return root, 0, err
 	}
+	info.TM.Hold()
+	defer info.TM.Release()
 	path := append([]uint64(nil), keys...)
 	scratch := make([]byte, info.Value.Size)
 	var removed uint64
@@ -352,8 +359,7 @@ func (info *Info) removeNearest(root uint64, keys []uint64, end uint64) (newRoot
 	defer s.exit()
 	index := 0
 	for level := 0; level < info.Levels; level++ {
-		vt := info.levelType(level)
-		i, err := info.removeRaw(&s, root, vt, keys[level], index, level == info.Levels-1)
+		i, err := info.removeRaw(&s, root, level, keys[level], index, level == info.Levels-1)
 		if err != nil {
 			if s.count > 0 {
 				return s.root, 0, false, err
@@ -376,8 +382,8 @@ func (info *Info) removeNearest(root uint64, keys []uint64, end uint64) (newRoot
 			return s.root, 0, false, nil
 		}
 		key = n.Key(i)
-		if vt.Dec != nil {
-			if err := vt.Dec(n.Value(i)); err != nil {
+		if dec := info.Value.Dec; dec != nil {
+			if err := dec(n.Value(i)); err != nil {
 				return s.root, 0, false, err
 			}
 		}

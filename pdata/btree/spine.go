@@ -13,21 +13,15 @@ type spine struct {
 
 // step shadows block b and makes it the current node; the previous current
 // node becomes the parent.
-func (s *spine) step(b uint64, vt ValueType) error {
+func (s *spine) step(b uint64, level int) error {
 	if s.count == 2 {
 		s.info.TM.Unlock(s.nodes[0])
 		s.nodes[0] = s.nodes[1]
 		s.count--
 	}
-	blk, inc, err := s.info.TM.Shadow(b, Validator)
+	blk, err := s.info.shadow(b, level)
 	if err != nil {
 		return err
-	}
-	if inc {
-		if err := s.info.incChildren(Node(blk.Data()), vt); err != nil {
-			s.info.TM.Unlock(blk)
-			return err
-		}
 	}
 	if s.count == 0 {
 		s.root = blk.Nr()
@@ -52,17 +46,30 @@ func (s *spine) exit() {
 
 // shadowChild shadows child index of parent, patches the parent's pointer
 // and returns the write-locked child.
-func (info *Info) shadowChild(parent Node, index int, vt ValueType) (*block.Block, error) {
-	blk, inc, err := info.TM.Shadow(parent.Value64(index), Validator)
+func (info *Info) shadowChild(parent Node, index int, level int) (*block.Block, error) {
+	blk, err := info.shadow(parent.Value64(index), level)
 	if err != nil {
 		return nil, err
 	}
-	if inc {
-		if err := info.incChildren(Node(blk.Data()), vt); err != nil {
-			info.TM.Unlock(blk)
-			return nil, err
-		}
-	}
 	parent.SetValue64(index, blk.Nr())
+	return blk, nil
+}
+
+// shadow shadows node b of a level's tree, checks its value size and, when
+// it was shared, increments what the copy points to.
+func (info *Info) shadow(b uint64, level int) (*block.Block, error) {
+	blk, inc, err := info.TM.Shadow(b, Validator)
+	if err != nil {
+		return nil, err
+	}
+	n := Node(blk.Data())
+	err = info.checkValueSize(b, n, level)
+	if err == nil && inc {
+		err = info.incChildren(n, level)
+	}
+	if err != nil {
+		info.TM.Unlock(blk)
+		return nil, err
+	}
 	return blk, nil
 }

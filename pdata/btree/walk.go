@@ -24,6 +24,9 @@ func (info *Info) walk(b uint64, level, depth int, keys []uint64, fn WalkFunc) e
 	}
 	defer info.TM.Unlock(blk)
 	n := Node(blk.Data())
+	if err := info.checkValueSize(b, n, level); err != nil {
+		return err
+	}
 	for i := 0; i < n.NrEntries(); i++ {
 		switch {
 		case !n.IsLeaf():
@@ -57,6 +60,8 @@ func (info *Info) findExtreme(root uint64, keys []uint64, highest bool) (uint64,
 	if err := info.check(keys); err != nil {
 		return 0, err
 	}
+	info.TM.Hold()
+	defer info.TM.Release()
 	var sub [8]byte
 	upper := Info{TM: info.TM, Levels: 1, Value: ValueType{Size: 8}}
 	for level := 0; level < info.Levels-1; level++ {

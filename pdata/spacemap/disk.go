@@ -67,24 +67,38 @@ func (d *Disk) NrFree() (uint64, error) {
 func (d *Disk) NrAllocated() uint64 { return d.ll.nrAllocated }
 
 // Count returns the reference count of b.
-func (d *Disk) Count(b uint64) (uint32, error) { return d.ll.lookup(b) }
+func (d *Disk) Count(b uint64) (uint32, error) {
+	d.tm.Hold()
+	defer d.tm.Release()
+	return d.ll.lookup(b)
+}
 
 // CountIsMoreThanOne reports whether b is shared.
 func (d *Disk) CountIsMoreThanOne(b uint64) (bool, error) {
-	c, err := d.ll.lookup(b)
+	c, err := d.Count(b)
 	return c > 1, err
 }
 
 // SetCount sets the count of b.
 func (d *Disk) SetCount(b uint64, count uint32) error {
+	d.tm.Hold()
+	defer d.tm.Release()
 	return d.account(d.ll.mutate(b, func(uint32) (uint32, error) { return count, nil }))
 }
 
 // Inc increments the count of b.
-func (d *Disk) Inc(b uint64) error { return d.account(d.ll.inc(b)) }
+func (d *Disk) Inc(b uint64) error {
+	d.tm.Hold()
+	defer d.tm.Release()
+	return d.account(d.ll.inc(b))
+}
 
 // Dec decrements the count of b.
-func (d *Disk) Dec(b uint64) error { return d.account(d.ll.dec(b)) }
+func (d *Disk) Dec(b uint64) error {
+	d.tm.Hold()
+	defer d.tm.Release()
+	return d.account(d.ll.dec(b))
+}
 
 // account adds a mutation's change in allocated blocks to this transaction's.
 func (d *Disk) account(delta int, err error) error {
@@ -98,6 +112,8 @@ func (d *Disk) account(delta int, err error) error {
 // searching from one past the last allocation and wrapping once, and sets
 // its count to 1.
 func (d *Disk) NewBlock() (uint64, error) {
+	d.tm.Hold()
+	defer d.tm.Release()
 	b, err := d.ll.findCommonFree(&d.old, d.begin, nil)
 	if err == ErrNoSpace {
 		b, err = d.ll.findCommonFree(&d.old, 0, nil)

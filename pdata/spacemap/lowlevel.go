@@ -147,21 +147,16 @@ func (l *ll) markDirty(i uint64) {
 	}
 }
 
-// lookup returns the reference count of b.
+// lookup returns the reference count of b (the transaction manager held).
 func (l *ll) lookup(b uint64) (uint32, error) {
 	if b >= l.nrBlocks {
 		return 0, fmt.Errorf("%s: block %d beyond %d blocks", l.kind(), b, l.nrBlocks)
 	}
-	ie := l.index[b/EntriesPerBitmap]
-	var v uint32
-	err := l.tm.View(ie.Blocknr, BitmapValidator, func(data []byte) error {
-		v = BitmapGet(data, uint32(b%EntriesPerBitmap))
-		return nil
-	})
+	data, err := l.tm.Peek(l.index[b/EntriesPerBitmap].Blocknr, BitmapValidator)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", l.kind(), err)
 	}
-	if v < 3 {
+	if v := BitmapGet(data, uint32(b%EntriesPerBitmap)); v < 3 {
 		return v, nil
 	}
 	return l.lookupOverflow(b)
@@ -178,7 +173,7 @@ func (l *ll) lookupOverflow(b uint64) (uint32, error) {
 
 // findFree returns the first block in [begin, end) with count 0, scanning
 // bitmaps from begin and honouring nr_free / none_free_before (the
-// kernel's sm_ll_find_free_block).
+// kernel's sm_ll_find_free_block). The transaction manager is held.
 func (l *ll) findFree(begin, end uint64) (uint64, error) {
 	if end > l.nrBlocks {
 		end = l.nrBlocks
@@ -192,13 +187,11 @@ func (l *ll) findFree(begin, end uint64) (uint64, error) {
 		}
 		if ie.NrFree > 0 {
 			start := max(uint32(begin%EntriesPerBitmap), ie.NoneFreeBefore)
-			blk, err := l.tm.ReadLock(ie.Blocknr, BitmapValidator)
+			data, err := l.tm.Peek(ie.Blocknr, BitmapValidator)
 			if err != nil {
 				return 0, fmt.Errorf("%s: %w", l.kind(), err)
 			}
-			bit, ok := BitmapFindFree(blk.Data(), start, uint32(bitEnd))
-			l.tm.Unlock(blk)
-			if ok {
+			if bit, ok := BitmapFindFree(data, start, uint32(bitEnd)); ok {
 				return i*EntriesPerBitmap + uint64(bit), nil
 			}
 		}

@@ -145,6 +145,8 @@ func (m *Metadata) do(b uint64, inc bool) error {
 	if m.bootstrap || m.recursion > 0 {
 		return m.queue(b, inc)
 	}
+	m.tm.Hold()
+	defer m.tm.Release()
 	m.recursion++
 	var err error
 	if inc {
@@ -183,6 +185,8 @@ func (m *Metadata) Count(b uint64) (uint32, error) {
 		}
 		return 0, nil
 	}
+	m.tm.Hold()
+	defer m.tm.Release()
 	c, err := m.ll.lookup(b)
 	if err != nil {
 		return 0, err
@@ -214,6 +218,8 @@ func (m *Metadata) NewBlock() (uint64, error) {
 		m.begin++
 		return b, nil
 	}
+	m.tm.Hold()
+	defer m.tm.Release()
 	busy := func(b uint64) bool { return m.pendingAdjust(b) != 0 }
 	b, err := m.ll.findCommonFree(&m.old, m.begin, busy)
 	if err == ErrNoSpace {

@@ -6,7 +6,6 @@ package transaction
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
@@ -31,25 +30,72 @@ var ErrReadOnly = errors.New("transaction manager is read-only")
 // in the current transaction and referenced once is written in place;
 // anything else is copied to a new block first.
 //
-// Concurrency: mu protects shadows; the block manager and space map do their
-// own locking, but writers must be serialised by the caller (one transaction
-// at a time), as the kernel's users hold a root lock.
+// Concurrency: a Manager is used by one goroutine at a time (the caller
+// serialises its writers and readers, as the kernel's users hold a root
+// lock); other goroutines read through their own ReadOnlyClone. Between
+// Hold and Release the block manager's lock is held, so the block
+// operations of a btree or space-map operation cost no locking each.
 type Manager struct {
 	bm       *block.Manager
 	sm       SpaceMap
 	readOnly bool
+	// blocks is bm, or while held (depth > 0) the block operations held.
+	blocks blockAccess
+	held   *block.Held
+	depth  int
+	// shadows holds the blocks allocated or shadowed in this transaction.
+	shadows shadowSet
+}
 
-	mu sync.Mutex
-	// shadows holds the blocks allocated or shadowed in this transaction;
-	// the value is true while the block is known to be referenced once
-	// (no Inc through this manager since), which spares a count lookup.
-	shadows map[uint64]bool
+// blockAccess is the block manager's per-block interface, locking per call
+// (*block.Manager) or held (*block.Held).
+type blockAccess interface {
+	ReadLock(nr uint64, v block.Validator) (*block.Block, error)
+	WriteLock(nr uint64, v block.Validator) (*block.Block, error)
+	WriteLockZero(nr uint64, v block.Validator) (*block.Block, error)
+	View(nr uint64, v block.Validator, fn func(data []byte) error) error
+	Unlock(b *block.Block)
 }
 
 // New returns a Manager over bm whose space map is set later with SetSpaceMap
 // (the metadata space map needs the Manager to exist first).
 func New(bm *block.Manager) *Manager {
-	return &Manager{bm: bm, shadows: make(map[uint64]bool)}
+	return &Manager{bm: bm, blocks: bm}
+}
+
+// Hold takes the block manager's lock for a run of operations by this
+// goroutine (see block.Manager.Hold); calls nest, and the lock is released
+// by the outermost Release. Commits and other transaction managers over
+// the same block manager must not be used while held.
+func (tm *Manager) Hold() {
+	if tm.depth == 0 {
+		tm.held = tm.bm.Hold()
+		tm.blocks = tm.held
+	}
+	tm.depth++
+}
+
+// Release ends a Hold.
+func (tm *Manager) Release() {
+	tm.depth--
+	if tm.depth == 0 {
+		tm.blocks = tm.bm
+		tm.held.Release()
+		tm.held = nil
+	}
+}
+
+// ErrNotHeld is wrapped by Peek outside Hold and Release.
+var ErrNotHeld = errors.New("block manager not held")
+
+// Peek returns block b's data validated by v, only between Hold and
+// Release: the data must not be modified and is valid until the next call
+// into the Manager (see block.Held.Peek).
+func (tm *Manager) Peek(b uint64, v block.Validator) ([]byte, error) {
+	if tm.held == nil {
+		return nil, fmt.Errorf("peek block %d: %w", b, ErrNotHeld)
+	}
+	return tm.held.Peek(b, v)
 }
 
 // SetSpaceMap sets the space map used for allocation and reference counts.
@@ -65,7 +111,7 @@ func (tm *Manager) BlockManager() *block.Manager { return tm.bm }
 // that only reads (the kernel's dm_tm_create_non_blocking_clone): every
 // write, shadow, allocation or reference change fails with ErrReadOnly.
 func (tm *Manager) ReadOnlyClone() *Manager {
-	return &Manager{bm: tm.bm, sm: tm.sm, readOnly: true}
+	return &Manager{bm: tm.bm, blocks: tm.bm, sm: tm.sm, readOnly: true}
 }
 
 // IsReadOnly reports whether this is a read-only clone.
@@ -77,16 +123,16 @@ func (tm *Manager) refuse(op string, b uint64) error {
 
 // ReadLock returns block b locked for reading, validated by v.
 func (tm *Manager) ReadLock(b uint64, v block.Validator) (*block.Block, error) {
-	return tm.bm.ReadLock(b, v)
+	return tm.blocks.ReadLock(b, v)
 }
 
 // View runs fn on block b's data validated by v (see block.Manager.View).
 func (tm *Manager) View(b uint64, v block.Validator, fn func(data []byte) error) error {
-	return tm.bm.View(b, v, fn)
+	return tm.blocks.View(b, v, fn)
 }
 
 // Unlock releases a block returned by ReadLock, NewBlock or Shadow.
-func (tm *Manager) Unlock(b *block.Block) { tm.bm.Unlock(b) }
+func (tm *Manager) Unlock(b *block.Block) { tm.blocks.Unlock(b) }
 
 // NewBlock allocates a block from the space map and returns it zeroed and
 // write-locked; it counts as shadowed in this transaction.
@@ -98,23 +144,12 @@ func (tm *Manager) NewBlock(v block.Validator) (*block.Block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("allocate metadata block: %w", err)
 	}
-	blk, err := tm.bm.WriteLockZero(nr, v)
+	blk, err := tm.blocks.WriteLockZero(nr, v)
 	if err != nil {
 		return nil, err
 	}
-	tm.mu.Lock()
-	tm.shadows[nr] = true
-	tm.mu.Unlock()
+	tm.shadows.add(nr)
 	return blk, nil
-}
-
-// shadowState reports whether b was allocated or shadowed in this
-// transaction, and whether it is still known to be referenced once.
-func (tm *Manager) shadowState(b uint64) (isShadow, exclusive bool) {
-	tm.mu.Lock()
-	defer tm.mu.Unlock()
-	exclusive, isShadow = tm.shadows[b]
-	return isShadow, exclusive
 }
 
 // Shadow returns a write-locked block holding orig's contents that may be
@@ -126,9 +161,9 @@ func (tm *Manager) Shadow(orig uint64, v block.Validator) (blk *block.Block, inc
 	if tm.readOnly {
 		return nil, false, tm.refuse("shadow", orig)
 	}
-	isShadow, exclusive := tm.shadowState(orig)
+	isShadow, exclusive := tm.shadows.state(orig)
 	if exclusive {
-		blk, err := tm.bm.WriteLock(orig, v)
+		blk, err := tm.blocks.WriteLock(orig, v)
 		return blk, false, err
 	}
 	shared, err := tm.sm.CountIsMoreThanOne(orig)
@@ -136,7 +171,7 @@ func (tm *Manager) Shadow(orig uint64, v block.Validator) (blk *block.Block, inc
 		return nil, false, fmt.Errorf("shadow block %d: %w", orig, err)
 	}
 	if !shared && isShadow {
-		blk, err := tm.bm.WriteLock(orig, v)
+		blk, err := tm.blocks.WriteLock(orig, v)
 		return blk, false, err
 	}
 	nr, err := tm.sm.NewBlock()
@@ -146,20 +181,18 @@ func (tm *Manager) Shadow(orig uint64, v block.Validator) (blk *block.Block, inc
 	if err := tm.sm.Dec(orig); err != nil {
 		return nil, false, fmt.Errorf("shadow block %d: %w", orig, err)
 	}
-	src, err := tm.bm.ReadLock(orig, v)
+	src, err := tm.blocks.ReadLock(orig, v)
 	if err != nil {
 		return nil, false, err
 	}
-	blk, err = tm.bm.WriteLockZero(nr, v)
+	blk, err = tm.blocks.WriteLockZero(nr, v)
 	if err != nil {
-		tm.bm.Unlock(src)
+		tm.blocks.Unlock(src)
 		return nil, false, err
 	}
 	copy(blk.Data(), src.Data())
-	tm.bm.Unlock(src)
-	tm.mu.Lock()
-	tm.shadows[nr] = true
-	tm.mu.Unlock()
+	tm.blocks.Unlock(src)
+	tm.shadows.add(nr)
 	return blk, shared, nil
 }
 
@@ -170,11 +203,7 @@ func (tm *Manager) Inc(b uint64) error {
 	if tm.readOnly {
 		return tm.refuse("inc", b)
 	}
-	tm.mu.Lock()
-	if _, ok := tm.shadows[b]; ok {
-		tm.shadows[b] = false
-	}
-	tm.mu.Unlock()
+	tm.shadows.share(b)
 	return tm.sm.Inc(b)
 }
 
@@ -200,6 +229,9 @@ func (tm *Manager) PreCommit() error {
 	if tm.readOnly {
 		return tm.refuse("pre-commit", 0)
 	}
+	if tm.depth > 0 {
+		return errors.New("pre-commit while the block manager is held")
+	}
 	if err := tm.sm.Commit(); err != nil {
 		return fmt.Errorf("commit space map: %w", err)
 	}
@@ -213,13 +245,14 @@ func (tm *Manager) Commit(sb *block.Block) error {
 	if tm.readOnly {
 		return tm.refuse("commit", 0)
 	}
+	if tm.depth > 0 {
+		return errors.New("commit while the block manager is held")
+	}
 	if err := tm.bm.FlushExcept(sb.Nr()); err != nil {
 		tm.bm.Unlock(sb)
 		return err
 	}
-	tm.mu.Lock()
-	clear(tm.shadows)
-	tm.mu.Unlock()
+	tm.shadows.reset()
 	tm.bm.Unlock(sb)
 	if err := tm.bm.Flush(); err != nil {
 		return fmt.Errorf("commit superblock: %w", err)
@@ -231,8 +264,6 @@ func (tm *Manager) Commit(sb *block.Block) error {
 // blocks from the cache. The caller then reopens its space maps and trees
 // from the last committed superblock.
 func (tm *Manager) Abort() {
-	tm.mu.Lock()
-	clear(tm.shadows)
-	tm.mu.Unlock()
+	tm.shadows.reset()
 	tm.bm.DiscardDirty()
 }

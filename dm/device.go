@@ -110,7 +110,7 @@ func (d *Device) liveTable() (*Table, error) {
 	if d.st.Live == nil {
 		return nil, syscall.ENXIO
 	}
-	t, err := d.reg.build(d, d.st.Live.Targets, d.st.ReadOnly)
+	t, err := d.reg.build(d, d.st.Live.Targets, d.st.ReadOnly, true)
 	if err != nil {
 		return nil, fmt.Errorf("rebuilding the live table of %s: %w", d.st.Name, err)
 	}
@@ -128,7 +128,12 @@ func (d *Device) inactiveTable() (*Table, error) {
 	if d.st.Inactive == nil {
 		return nil, syscall.ENXIO
 	}
-	t, err := d.reg.build(d, d.st.Inactive.Targets, d.st.ReadOnly)
+	if d.st.Live != nil {
+		// The kernel loaded the inactive table while the live one stood:
+		// objects they share (a pool) come from the live one.
+		d.liveTable()
+	}
+	t, err := d.reg.build(d, d.st.Inactive.Targets, d.st.ReadOnly, true)
 	if err != nil {
 		return nil, fmt.Errorf("rebuilding the inactive table of %s: %w", d.st.Name, err)
 	}

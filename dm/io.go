@@ -69,6 +69,20 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 // O_DIRECT ones do; others go the way of the page cache: the covering blocks
 // are read, patched and written whole.
 func (d *Device) WriteAt(p []byte, off int64) (int, error) {
+	return d.write(p, off, targets.SectorSize)
+}
+
+// WriteBuffered writes p at off as a buffered write to a block device does:
+// whole page-cache blocks (see cover) go straight through, a partly written
+// one is read, patched and written whole.
+func (d *Device) WriteBuffered(p []byte, off int64) (int, error) {
+	return d.write(p, off, 0)
+}
+
+// write writes p at off directly when both are multiples of granuleBytes
+// (0: the page-cache block size), and by read-modify-write of the covering
+// page-cache blocks otherwise.
+func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
 	t, err := d.acquire()
 	if err != nil {
 		return 0, err
@@ -80,7 +94,10 @@ func (d *Device) WriteAt(p []byte, off int64) (int, error) {
 	if err := t.checkRange(off, int64(len(p))); err != nil {
 		return 0, err
 	}
-	if aligned(off, int64(len(p))) {
+	if granuleBytes == 0 {
+		granuleBytes = t.pageBlockBytes()
+	}
+	if off%granuleBytes == 0 && int64(len(p))%granuleBytes == 0 {
 		return len(p), t.rw(p, uint64(off)/targets.SectorSize, true)
 	}
 	start, buf := t.cover(off, int64(len(p)))
@@ -142,15 +159,22 @@ func (t *Table) checkRange(off, length int64) error {
 	return nil
 }
 
-// cover returns the block-aligned range around [off, off+length) and a
-// buffer for it. The block is the page cache's buffer size for the device:
-// the largest power of two up to 4096 dividing its size.
-func (t *Table) cover(off, length int64) (int64, []byte) {
+// pageBlockBytes is the page cache's buffer size for the device: the
+// largest power of two up to 4096 dividing its size.
+func (t *Table) pageBlockBytes() int64 {
 	size := int64(t.lenSectors) * targets.SectorSize
 	bs := int64(targets.SectorSize)
 	for bs < 4096 && size%(bs*2) == 0 {
 		bs *= 2
 	}
+	return bs
+}
+
+// cover returns the page-cache-block-aligned range around [off, off+length)
+// and a buffer for it.
+func (t *Table) cover(off, length int64) (int64, []byte) {
+	size := int64(t.lenSectors) * targets.SectorSize
+	bs := t.pageBlockBytes()
 	start := off / bs * bs
 	end := min((off+length+bs-1)/bs*bs, size)
 	return start, make([]byte, end-start)

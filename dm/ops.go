@@ -85,7 +85,7 @@ func (r *Registry) Load(name string, lines []TargetLine) error {
 
 func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
 	r.activateAll(d)
-	t, err := r.build(d, specs(lines), d.st.ReadOnly)
+	t, err := r.build(d, specs(lines), d.st.ReadOnly, false)
 	if err != nil {
 		return errno.Of(err)
 	}

@@ -128,7 +128,7 @@ func (r *Registry) checkAreas(d *Device, t *Table) bool {
 // build constructs a table for d from lines, with the kernel's checks and log
 // lines (dm_table_add_target). On failure every target built so far is
 // closed and the error carries the errno user space sees.
-func (r *Registry) build(d *Device, lines []targetSpec, readOnly bool) (*Table, error) {
+func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool) (*Table, error) {
 	t := &Table{readOnly: readOnly}
 	fail := func(err error) (*Table, error) {
 		t.close()
@@ -175,7 +175,7 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly bool) (*Table, 
 		op := &opener{r: r, d: d, table: &t.spec}
 		ctx := &targets.Context{
 			Begin: l.Start, Len: l.Len, DevName: d.devName(), ReadOnly: readOnly,
-			Open: op.open, Logf: r.klogf, Event: d.raiseEvent,
+			Open: op.open, Logf: r.klogf, Event: d.raiseEvent, Restored: restored,
 		}
 		tg, err := typ.New(ctx, l.Args)
 		if err != nil {

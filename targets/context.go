@@ -21,6 +21,11 @@ type Context struct {
 	Logf func(format string, args ...any)
 	// Event raises a table event (dm_table_event): the device's event number moves.
 	Event func()
+	// Restored is set when the table was loaded and accepted before and is
+	// being rebuilt from the registry in a new process. In the kernel the
+	// objects behind it (a pool, its metadata) were never torn down, so a
+	// target rebuilds them as they are rather than as a new table would.
+	Restored bool
 }
 
 // CtrError is a constructor failure: Msg is ti->error as the kernel logs it,

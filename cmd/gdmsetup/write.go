@@ -7,7 +7,8 @@ import (
 )
 
 // cmdWrite is `write NAME [--offset BYTES]`: stdin into the device, then a
-// flush. Writing past the end fails with ENOSPC, as on a block device.
+// flush, as a buffered write to a block device (partly written 4 KiB pages
+// are read and written whole). Writing past the end fails with ENOSPC, as on a block device.
 func cmdWrite(e *env) error {
 	d, err := e.ioDevice("write")
 	if err != nil {
@@ -26,7 +27,7 @@ func cmdWrite(e *env) error {
 				return &ioError{op: "write", name: d.Name(), offBytes: pos, err: syscall.ENOSPC}
 			}
 			k := min(int64(n), size-pos)
-			if _, err := d.WriteAt(buf[:k], pos); err != nil {
+			if _, err := d.WriteBuffered(buf[:k], pos); err != nil {
 				return &ioError{op: "write", name: d.Name(), offBytes: pos, err: err}
 			}
 			pos += k

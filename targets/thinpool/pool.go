@@ -138,7 +138,8 @@ func (p *Pool) resumeMode(lowWaterBlocks uint64) {
 }
 
 // openMetadata opens the pool metadata on dev, formatting an all-zero
-// device (dm_pool_metadata_open).
+// device (dm_pool_metadata_open). The metadata's data block size wins over
+// blockSectors for a restored table.
 func openMetadata(ctx *targets.Context, dev targets.Dev, blockSectors uint64, readOnly bool) (*metadata.Pool, error) {
 	fail := func() error { return targets.Invalid("Error creating metadata object") }
 	bdev := syncDev{dev}
@@ -164,7 +165,9 @@ func openMetadata(ctx *targets.Context, dev targets.Dev, blockSectors uint64, re
 		ctx.Logf("thin metadata: couldn't open metadata: %v", err)
 		return nil, fail()
 	}
-	if uint64(md.DataBlockSize()) != blockSectors {
+	if uint64(md.DataBlockSize()) != blockSectors && !ctx.Restored {
+		// A restored table may name another block size: the kernel accepted
+		// it for the pool it already had and ignored the number.
 		ctx.Logf("thin metadata: changing the data block size (from %d to %d) is not supported", md.DataBlockSize(), blockSectors)
 		md.Close()
 		return nil, fail()

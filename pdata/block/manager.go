@@ -59,12 +59,15 @@ type Manager struct {
 	nrBlocks uint64
 	readOnly bool
 	limit    int
-	cache    map[uint64]*Block
+	cache    table
 	// Unlocked blocks sit on one of two LRU lists (sentinels; next = most
 	// recent): clean ones can be evicted at once, dirty ones after a write-back.
 	clean, dirty Block
 	free         []*Block
+	scratch      []*Block // reused by flushes to list and sort dirty blocks
 }
+
+func byNr(a, b *Block) int { return cmp.Compare(a.nr, b.nr) }
 
 // NewManager returns a Manager over dev. cacheBlocks bounds the cache
 // (0 selects DefaultCacheBlocks).
@@ -76,7 +79,7 @@ func NewManager(dev Device, cacheBlocks int, readOnly bool) (*Manager, error) {
 	if cacheBlocks <= 0 {
 		cacheBlocks = DefaultCacheBlocks
 	}
-	m := &Manager{dev: dev, nrBlocks: nr, readOnly: readOnly, limit: cacheBlocks, cache: make(map[uint64]*Block)}
+	m := &Manager{dev: dev, nrBlocks: nr, readOnly: readOnly, limit: cacheBlocks, cache: newTable(cacheBlocks)}
 	m.held.m = m
 	m.clean.next, m.clean.prev = &m.clean, &m.clean
 	m.dirty.next, m.dirty.prev = &m.dirty, &m.dirty
@@ -133,7 +136,7 @@ func (m *Manager) lruPushFront(b *Block) {
 // cached. zero skips the read and returns a zeroed buffer; the caller has
 // checked that a cached entry is unlocked.
 func (m *Manager) get(nr uint64, v Validator, zero bool) (*Block, error) {
-	if b, ok := m.cache[nr]; ok {
+	if b := m.cache.get(nr); b != nil {
 		return m.revalidate(b, v, zero)
 	}
 	return m.load(nr, v, zero)
@@ -195,7 +198,7 @@ func (m *Manager) load(nr uint64, v Validator, zero bool) (*Block, error) {
 		}
 	}
 	b.validator = v
-	m.cache[nr] = b
+	m.cache.put(b)
 	return b, nil
 }
 
@@ -205,7 +208,7 @@ func (m *Manager) load(nr uint64, v Validator, zero bool) (*Block, error) {
 // are never evicted, so the cache may exceed the bound while many locks are
 // held.
 func (m *Manager) makeRoom() error {
-	for len(m.cache) >= m.limit {
+	for m.cache.len() >= m.limit {
 		victim := m.clean.prev
 		if victim == &m.clean {
 			if err := m.writeBackAll(); err != nil {
@@ -216,7 +219,7 @@ func (m *Manager) makeRoom() error {
 			}
 		}
 		m.lruRemove(victim)
-		delete(m.cache, victim.nr)
+		m.cache.remove(victim.nr)
 		m.free = append(m.free, victim)
 	}
 	return nil
@@ -225,13 +228,14 @@ func (m *Manager) makeRoom() error {
 // writeBackAll writes every dirty unlocked block except block 0 and moves
 // it to the clean list.
 func (m *Manager) writeBackAll() error {
-	var dirty []*Block
+	dirty := m.scratch[:0]
 	for b := m.dirty.next; b != &m.dirty; b = b.next {
 		if b.nr != 0 {
 			dirty = append(dirty, b)
 		}
 	}
-	slices.SortFunc(dirty, func(a, b *Block) int { return cmp.Compare(a.nr, b.nr) })
+	m.scratch = dirty[:0]
+	slices.SortFunc(dirty, byNr)
 	for _, b := range dirty {
 		if err := m.writeBackUnlocked(b); err != nil {
 			return err
@@ -380,9 +384,9 @@ func (m *Manager) writeLock(nr uint64, v Validator, zero bool) (*Block, error) {
 	if m.readOnly {
 		return nil, fmt.Errorf("write lock block %d: %w", nr, ErrReadOnly)
 	}
-	b, ok := m.cache[nr]
+	b := m.cache.get(nr)
 	var err error
-	if ok {
+	if b != nil {
 		if b.writer || b.readers > 0 {
 			return nil, fmt.Errorf("write lock block %d: %w", nr, ErrLocked)
 		}
@@ -428,13 +432,20 @@ func (m *Manager) flush(skip bool, skipNr uint64) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, b := range m.cache {
-		if !b.dirty || (skip && b.nr == skipNr) {
-			continue
+	dirty := m.scratch[:0]
+	m.cache.each(func(b *Block) {
+		if b.dirty && (!skip || b.nr != skipNr) {
+			dirty = append(dirty, b)
 		}
+	})
+	m.scratch = dirty[:0]
+	slices.SortFunc(dirty, byNr)
+	for _, b := range dirty {
 		if b.writer {
 			return fmt.Errorf("flush: block %d is still write-locked", b.nr)
 		}
+	}
+	for _, b := range dirty {
 		write := m.writeBack
 		if b.readers == 0 {
 			write = m.writeBackUnlocked
@@ -454,12 +465,17 @@ func (m *Manager) flush(skip bool, skipNr uint64) error {
 func (m *Manager) DiscardDirty() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for nr, b := range m.cache {
+	drop := m.scratch[:0]
+	m.cache.each(func(b *Block) {
 		if b.dirty && !b.writer && b.readers == 0 {
-			m.lruRemove(b)
-			delete(m.cache, nr)
-			m.free = append(m.free, b)
+			drop = append(drop, b)
 		}
+	})
+	m.scratch = drop[:0]
+	for _, b := range drop {
+		m.lruRemove(b)
+		m.cache.remove(b.nr)
+		m.free = append(m.free, b)
 	}
 }
 
@@ -467,5 +483,5 @@ func (m *Manager) DiscardDirty() {
 func (m *Manager) Cached() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.cache)
+	return m.cache.len()
 }

@@ -2,6 +2,9 @@ package btree
 
 import (
 	"io"
+	"maps"
+	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
@@ -90,4 +93,48 @@ func (r bytesReader) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	return copy(p, r[off:]), nil
+}
+
+// TestLowerBound compares LowerBound with a linear scan on nodes whose keys
+// are dense, evenly spaced, random, clustered and exponentially skewed,
+// probing every key, its neighbours and the extremes.
+func TestLowerBound(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	gens := map[string]func(i int) uint64{
+		"dense":   func(i int) uint64 { return uint64(i) },
+		"spaced":  func(i int) uint64 { return uint64(i) * 1000 },
+		"random":  func(int) uint64 { return rng.Uint64() },
+		"cluster": func(i int) uint64 { return uint64(i%7) << 50 },
+		"skewed":  func(i int) uint64 { return 1 << (i % 64) },
+		"top":     func(i int) uint64 { return ^uint64(0) - uint64(rng.Intn(1000)) },
+	}
+	n := Node(make([]byte, block.BlockSize))
+	for name, gen := range gens {
+		for _, nr := range []int{1, 2, 3, 5, 50, 252} {
+			set := make(map[uint64]bool)
+			for i := 0; len(set) < nr && i < 100*nr; i++ {
+				set[gen(i)+uint64(i/64)] = true
+			}
+			keys := slices.Sorted(maps.Keys(set))
+			n.Init(LeafNode, 8)
+			for i, k := range keys {
+				n.insertAt(i, k, make([]byte, 8))
+			}
+			probes := []uint64{0, 1, ^uint64(0), ^uint64(0) - 1}
+			for _, k := range keys {
+				probes = append(probes, k, k-1, k+1, rng.Uint64())
+			}
+			for _, p := range probes {
+				want := -1
+				for i, k := range keys {
+					if k <= p {
+						want = i
+					}
+				}
+				if got := n.LowerBound(p); got != want {
+					t.Fatalf("%s/%d: LowerBound(%d) = %d, want %d", name, nr, p, got, want)
+				}
+			}
+		}
+	}
 }

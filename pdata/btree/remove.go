@@ -290,7 +290,7 @@ func (info *Info) Remove(root uint64, keys []uint64) (uint64, error) {
 		}
 		n := Node(s.current().Data())
 		if i < 0 || i >= n.NrEntries() || n.Key(i) != keys[level] {
-			return s.root, fmt.Errorf("remove %v: %w", keys, ErrNotFound)
+			return s.root, notFound("remove", keys)
 		}
 		index = i
 		if level < info.Levels-1 {
@@ -369,7 +369,7 @@ func (info *Info) removeNearest(root uint64, keys []uint64, end uint64) (newRoot
 		n := Node(s.current().Data())
 		if level < info.Levels-1 {
 			if i < 0 || i >= n.NrEntries() || n.Key(i) != keys[level] {
-				return s.root, 0, false, fmt.Errorf("remove range %v: %w", keys[:level+1], ErrNotFound)
+				return s.root, 0, false, notFound("remove range", keys[:level+1])
 			}
 			index = i
 			root = n.Value64(i)

@@ -4,8 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
+	"math/bits"
 
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
 	"github.com/gdmsetup/gdmsetup/pdata/transaction"
@@ -27,8 +26,8 @@ type ll struct {
 	bitmapRoot  uint64
 	refRoot     uint64
 	index       []IndexEntry
-	dirty       map[uint64]bool // disk: index entries changed since commit
-	changed     bool            // metadata: index changed since commit
+	dirty       []uint64 // disk: bitset of the index entries changed since commit
+	changed     bool     // metadata: index changed since commit
 }
 
 func refInfo(tm *transaction.Manager) btree.Info {
@@ -60,7 +59,7 @@ func (l *ll) root() Root {
 
 // newLL creates empty index structures and an empty ref-count tree.
 func newLL(tm *transaction.Manager, metadata bool) (ll, error) {
-	l := ll{tm: tm, metadata: metadata, dirty: make(map[uint64]bool)}
+	l := ll{tm: tm, metadata: metadata}
 	if metadata {
 		blk, err := tm.NewBlock(IndexValidator)
 		if err != nil {
@@ -89,7 +88,7 @@ func newLL(tm *transaction.Manager, metadata bool) (ll, error) {
 // openLL loads the index entries of a space map root.
 func openLL(tm *transaction.Manager, metadata bool, r Root) (ll, error) {
 	l := ll{tm: tm, metadata: metadata, nrBlocks: r.NrBlocks, nrAllocated: r.NrAllocated,
-		bitmapRoot: r.BitmapRoot, refRoot: r.RefCountRoot, dirty: make(map[uint64]bool)}
+		bitmapRoot: r.BitmapRoot, refRoot: r.RefCountRoot}
 	n := NrBitmaps(r.NrBlocks)
 	if metadata {
 		if n > MaxMetadataBitmaps {
@@ -143,7 +142,10 @@ func (l *ll) markDirty(i uint64) {
 	if l.metadata {
 		l.changed = true
 	} else {
-		l.dirty[i] = true
+		if w := i / 64; w >= uint64(len(l.dirty)) {
+			l.dirty = append(l.dirty, make([]uint64, w+1-uint64(len(l.dirty)))...)
+		}
+		l.dirty[i/64] |= 1 << (i % 64)
 	}
 }
 
@@ -327,13 +329,16 @@ func (l *ll) commit() error {
 	}
 	ii := indexInfo(l.tm)
 	var buf [IndexEntrySize]byte
-	for _, i := range slices.Sorted(maps.Keys(l.dirty)) {
-		l.index[i].Encode(buf[:])
-		root, err := ii.Insert(l.bitmapRoot, []uint64{i}, buf[:])
-		if err != nil {
-			return fmt.Errorf("data space map index entry %d: %w", i, err)
+	for w, set := range l.dirty {
+		for ; set != 0; set &= set - 1 {
+			i := uint64(w)*64 + uint64(bits.TrailingZeros64(set))
+			l.index[i].Encode(buf[:])
+			root, err := ii.Insert(l.bitmapRoot, []uint64{i}, buf[:])
+			if err != nil {
+				return fmt.Errorf("data space map index entry %d: %w", i, err)
+			}
+			l.bitmapRoot = root
 		}
-		l.bitmapRoot = root
 	}
 	clear(l.dirty)
 	return nil

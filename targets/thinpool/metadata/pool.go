@@ -73,6 +73,7 @@ type Pool struct {
 	bottom   btree.Info // one device's mapping tree
 	top      btree.Info // top level alone: device id -> mapping-tree root
 	detailsT btree.Info // device id -> disk_device_details
+	value    [8]byte    // scratch for an inserted value (a local would escape through the btree callbacks)
 }
 
 // deviceDetails is struct disk_device_details plus in-core state.

@@ -86,9 +86,9 @@ func (t *Thin) insert(p *Pool, d *deviceDetails, vBlock, dataBlock uint64) error
 	if dataBlock >= 1<<40 {
 		return fmt.Errorf("thin device %d: data block %d does not fit in 40 bits", t.id, dataBlock)
 	}
-	var v [8]byte
-	binary.LittleEndian.PutUint64(v[:], packBlockTime(dataBlock, p.sb.Time))
-	root, added, err := p.mapping.InsertNotify(p.sb.DataMappingRoot, []uint64{t.id, vBlock}, v[:])
+	v := p.value[:]
+	binary.LittleEndian.PutUint64(v, packBlockTime(dataBlock, p.sb.Time))
+	root, added, err := p.mapping.InsertNotify(p.sb.DataMappingRoot, []uint64{t.id, vBlock}, v)
 	if err != nil {
 		return p.fail(err)
 	}

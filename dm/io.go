@@ -1,6 +1,7 @@
 package dm
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 
@@ -129,6 +130,51 @@ func (d *Device) Discard(off, length int64) error {
 	}
 	return t.split(uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize, false,
 		func(e *entry, sector, n, _ uint64) error { return e.target.Discard(sector, n) })
+}
+
+// WriteZeroes zeroes a sector-aligned byte range: each target that can
+// zero without being sent zeros does (linear over a file: fallocate), zeros
+// are written to the others. mayUnmap lets targets deallocate the range
+// (REQ_OP_WRITE_ZEROES without REQ_NOUNMAP); it reads back as zeros either way.
+func (d *Device) WriteZeroes(off, length int64, mayUnmap bool) error {
+	if !aligned(off, length) {
+		return fmt.Errorf("write zeroes %d+%d: not aligned to %d-byte sectors: %w", off, length, targets.SectorSize, syscall.EINVAL)
+	}
+	t, err := d.acquire()
+	if err != nil {
+		return err
+	}
+	defer d.release()
+	if t.readOnly {
+		return syscall.EPERM
+	}
+	if err := t.checkRange(off, length); err != nil {
+		return err
+	}
+	return t.split(uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize, false, func(e *entry, rel, n, _ uint64) error {
+		if z, ok := e.target.(targets.Zeroer); ok {
+			if err := z.WriteZeroes(rel, n, mayUnmap); !errors.Is(err, errors.ErrUnsupported) {
+				return err
+			}
+		}
+		return t.writeZeros(e.start+rel, n)
+	})
+}
+
+// zeroChunkBytes bounds the buffer of zeros writeZeros writes from.
+const zeroChunkBytes = 1 << 20
+
+// writeZeros writes zeros over lenSectors from sector, a chunk at a time.
+func (t *Table) writeZeros(sector, lenSectors uint64) error {
+	zeros := make([]byte, min(lenSectors*targets.SectorSize, zeroChunkBytes))
+	for lenSectors > 0 {
+		k := min(lenSectors, uint64(len(zeros))/targets.SectorSize)
+		if err := t.rw(zeros[:k*targets.SectorSize], sector, true); err != nil {
+			return err
+		}
+		sector, lenSectors = sector+k, lenSectors-k
+	}
+	return nil
 }
 
 // Flush flushes every target of the live table.

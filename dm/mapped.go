@@ -17,6 +17,10 @@ func (m *mapped) ReadAt(p []byte, off int64) (int, error)  { return m.d.ReadAt(p
 func (m *mapped) WriteAt(p []byte, off int64) (int, error) { return m.d.WriteAt(p, off) }
 func (m *mapped) Discard(off, length int64) error          { return m.d.Discard(off, length) }
 
+func (m *mapped) WriteZeroes(off, length int64, mayUnmap bool) error {
+	return m.d.WriteZeroes(off, length, mayUnmap)
+}
+
 // OptimalIOBytes passes the device's stacked io_opt on to a table above it.
 func (m *mapped) OptimalIOBytes() int64 {
 	m.d.mu.Lock()

@@ -31,3 +31,11 @@ func DiskName(dev Dev) string {
 	}
 	return dev.Name()
 }
+
+// DevZeroer is a Dev that zeroes a byte range without being sent zeros
+// (REQ_OP_WRITE_ZEROES). mayUnmap lets it deallocate the range, which must
+// still read back as zeros. An error matching errors.ErrUnsupported means it
+// cannot do so here: the caller writes zeros instead.
+type DevZeroer interface {
+	WriteZeroes(offBytes, lenBytes int64, mayUnmap bool) error
+}

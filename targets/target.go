@@ -57,6 +57,15 @@ type MaxIOer interface {
 	MaxIOSectors() uint64
 }
 
+// Zeroer is a target that zeroes sectors without being sent zeros
+// (num_write_zeroes_bios: linear passes them down). mayUnmap lets it
+// deallocate them; they must read back as zeros. An error matching
+// errors.ErrUnsupported means it cannot here: the core writes zeros instead,
+// as it does for targets without Zeroer.
+type Zeroer interface {
+	WriteZeroes(sector, lenSectors uint64, mayUnmap bool) error
+}
+
 // IOHinter is a target with an optimal I/O size (io_opt), which sets the
 // device's read-ahead as in the kernel.
 type IOHinter interface {

@@ -3,6 +3,7 @@
 package linear
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gdmsetup/gdmsetup/targets"
@@ -53,6 +54,16 @@ func (l *Linear) WriteAt(p []byte, sector uint64) error {
 // Discard passes the discard down.
 func (l *Linear) Discard(sector, lenSectors uint64) error {
 	return l.dev.Discard(l.byteOffset(sector), int64(lenSectors)*targets.SectorSize)
+}
+
+// WriteZeroes passes the zeroing down when the device can zero a range
+// itself (a file: fallocate); otherwise errors.ErrUnsupported.
+func (l *Linear) WriteZeroes(sector, lenSectors uint64, mayUnmap bool) error {
+	z, ok := l.dev.(targets.DevZeroer)
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	return z.WriteZeroes(l.byteOffset(sector), int64(lenSectors)*targets.SectorSize, mayUnmap)
 }
 
 // Flush flushes the underlying device.

@@ -6,18 +6,19 @@
 #   NBDSERVER=$PWD/bench/gdmsetup-serve.sh bench/nbd-bench.sh ...   (the "gdm-*" targets)
 # GDMSETUP_BIN=path uses a built gdmsetup (else one is built per start, which may outlast the
 # benchmark's 1 s start-up wait: build it first to avoid the "not answering" warning).
-# -direct is accepted and ignored: the linear target has no O_DIRECT mode.
+# -direct becomes `serve --direct`: the file is opened with O_DIRECT too and aligned I/O bypasses
+# the page cache (as qemu-nbd --cache=none).
 # The state directory is /tmp/nbdbench-gdm/state-PID; the server replaces this shell (exec), so
 # the benchmark stops it by its PID with SIGTERM (a clean shutdown).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
-FILE= NET=tcp ADDR=
+FILE= NET=tcp ADDR= DIRECT=
 while [ $# -gt 0 ]; do
   case $1 in
     -file) FILE=$2; shift 2 ;;
     -network) NET=$2; shift 2 ;;
     -laddr) ADDR=$2; shift 2 ;;
-    -direct) shift ;;
+    -direct) DIRECT=--direct; shift ;;
     *) echo "gdmsetup-serve.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -28,5 +29,5 @@ if [ -z "$BIN" ]; then BIN=$RUN/gdmsetup-$$; (cd "$HERE/.." && go build -o "$BIN
 STATE=$RUN/state-$$; rm -rf "$STATE"
 SECTORS=$(( $(stat -c %s "$FILE") / 512 ))
 "$BIN" --dir "$STATE" create lin --table "0 $SECTORS linear $FILE 0"
-if [ "$NET" = unix ]; then exec "$BIN" --dir "$STATE" serve --socket "$ADDR"; fi
-exec "$BIN" --dir "$STATE" serve --listen "$ADDR"
+if [ "$NET" = unix ]; then exec "$BIN" --dir "$STATE" serve $DIRECT --socket "$ADDR"; fi
+exec "$BIN" --dir "$STATE" serve $DIRECT --listen "$ADDR"

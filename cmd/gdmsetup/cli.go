@@ -92,7 +92,7 @@ func init() {
 		"thin":       {raw: runThin, help: "thin dump|restore|check ...                    (thin_dump, thin_restore, thin_check on metadata files)"},
 		"help":       {run: cmdHelp, help: "help"},
 		"shell":      {raw: runShell, help: "shell                                          (interactive; or a script on stdin, stopping at the first failure)"},
-		"serve":      {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly]   (NBD export and control socket)"},
+		"serve":      {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly] [--direct]   (NBD export and control socket)"},
 	}
 }
 

@@ -18,7 +18,7 @@ var optionSpecs = map[string]bool{
 	"nolockfs": false, "target": true, "tree": false, "dir": true, "offset": true, "length": true,
 	"force": false, "setuuid": true, "verbose": false, "yes": false, "major": true, "minor": true,
 	"noudevsync": false, "noudevrules": false, "showkeys": false, "help": false, "separator": true,
-	"listen": true, "socket": true, "export": true, "quiet": false,
+	"listen": true, "socket": true, "export": true, "quiet": false, "direct": false,
 	// short forms
 	"u": true, "r": false, "c": false, "C": false, "o": true, "f": false, "v": false, "y": false,
 	"j": true, "m": true, "h": false, "q": false,

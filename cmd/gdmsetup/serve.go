@@ -43,7 +43,7 @@ type server struct {
 func (s *server) logf(format string, args ...any) { s.log.Printf(format, args...) }
 
 // cmdServe is `serve [--listen ADDR] [--socket PATH] [--export NAME]...
-// [--readonly]`: it runs in the foreground until SIGINT or SIGTERM, then
+// [--readonly] [--direct]`: it runs in the foreground until SIGINT or SIGTERM, then
 // stops accepting, lets NBD clients' requests finish, flushes and commits
 // every device, saves the registry and exits 0.
 func cmdServe(e *env) error {
@@ -104,6 +104,9 @@ func serve(ctx context.Context, opts options, stderr io.Writer) error {
 	s := &server{klog: &klogSwitch{w: stderr}, cwd: cwd, log: log.New(stderr, "gdmsetup serve: ", log.LstdFlags)}
 	if s.reg, err = dm.Open(dir, s.klog); err != nil {
 		return err
+	}
+	if opts.has("direct") {
+		s.reg.UseDirectIO()
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		s.reg.Close()

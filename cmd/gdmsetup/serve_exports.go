@@ -81,6 +81,30 @@ func (e *deviceExport) Discard(offBytes, lenBytes int64) error {
 	return e.Device.Discard(start, end-start)
 }
 
+// WriteZeroes is NBD's WRITE_ZEROES: the whole sectors inside the range go
+// to the device's WriteZeroes (fallocate on a file under linear; thin and
+// others get zeros written), the partial sectors at either end are written
+// with zeros. mayTrim (no NBD_CMD_FLAG_NO_HOLE) lets the device deallocate.
+func (e *deviceExport) WriteZeroes(offBytes, lenBytes int64, mayTrim bool) error {
+	start := (offBytes + targets.SectorSize - 1) / targets.SectorSize * targets.SectorSize
+	end := (offBytes + lenBytes) / targets.SectorSize * targets.SectorSize
+	if end <= start {
+		_, err := e.Device.WriteAt(make([]byte, lenBytes), offBytes)
+		return err
+	}
+	if start > offBytes {
+		if _, err := e.Device.WriteAt(make([]byte, start-offBytes), offBytes); err != nil {
+			return err
+		}
+	}
+	if tail := offBytes + lenBytes - end; tail > 0 {
+		if _, err := e.Device.WriteAt(make([]byte, tail), end); err != nil {
+			return err
+		}
+	}
+	return e.Device.WriteZeroes(start, end-start, mayTrim)
+}
+
 // BlockStatus is NBD's base:allocation: the device's holes (unprovisioned
 // thin blocks) and data, over the whole sectors of the range; a partial
 // sector at either end counts as data.

@@ -84,7 +84,7 @@ func (r *Registry) Load(name string, lines []TargetLine) error {
 }
 
 func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
-	r.activateAll(d)
+	r.activateAll()
 	t, err := r.build(d, specs(lines), d.st.ReadOnly, false)
 	if err != nil {
 		return errno.Of(err)
@@ -398,16 +398,14 @@ func (r *Registry) SetUUID(name, uuid string) error {
 	return nil
 }
 
-// activateAll builds the live table of every device but except, as they are
-// in the kernel, where every live table holds its devices: a new table then
-// meets the same conflicts (a metadata device already used by a pool). A
-// table that cannot be rebuilt stays down here, quietly: the command at hand
-// reports only its own errors.
-func (r *Registry) activateAll(except *Device) {
+// activateAll builds every live table, as they are in the kernel, where
+// every live table holds its devices: a new table then meets the same
+// conflicts (a metadata device already used by a pool) and finds the same
+// shared objects (a reloaded pool's). A table that cannot be rebuilt stays
+// down here, quietly: the command at hand reports only its own errors.
+func (r *Registry) activateAll() {
 	defer r.quiet()()
 	for _, d := range r.Devices() {
-		if d != except {
-			d.liveTable()
-		}
+		d.liveTable()
 	}
 }

@@ -14,6 +14,7 @@ func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 func (info *Info) Del(root uint64) error {
 	info.TM.Hold()
 	defer info.TM.Release()
+	info.TM.Touch()
 	return info.del(root, 0, 0)
 }
 

@@ -27,6 +27,9 @@ type Info struct {
 	TM     *transaction.Manager
 	Levels int
 	Value  ValueType
+	// finger caches the leaf of the last insert (see finger.go); the zero
+	// value is none, so an Info literal needs no set-up.
+	finger finger
 }
 
 // ErrNotFound is returned (wrapped) when a key is absent.

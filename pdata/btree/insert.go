@@ -28,13 +28,25 @@ func (info *Info) InsertNotify(root uint64, keys []uint64, value []byte) (newRoo
 	}
 	info.TM.Hold()
 	defer info.TM.Release()
+	key := keys[info.Levels-1]
+	leaf, err := info.fingerLeaf(root, keys)
+	if err != nil {
+		return root, false, err
+	}
+	if leaf != nil {
+		inserted, err = info.setValue(Node(leaf.Data()), key, value)
+		info.TM.Unlock(leaf)
+		return root, inserted, err
+	}
+	info.TM.Touch()
 	s := spine{info: info}
 	defer s.exit()
+	var r pathRange
 	index := -1
 	b := root
 	var sub [8]byte
 	for level := 0; level < info.Levels-1; level++ {
-		if index, err = info.insertRaw(&s, b, level, keys[level], index); err != nil {
+		if index, err = info.insertRaw(&s, &r, b, level, keys[level], index); err != nil {
 			return root, false, err
 		}
 		n := Node(s.current().Data())
@@ -48,24 +60,36 @@ func (info *Info) InsertNotify(root uint64, keys []uint64, value []byte) (newRoo
 		}
 		b = n.Value64(index)
 	}
-	vt := info.Value
-	if index, err = info.insertRaw(&s, b, info.Levels-1, keys[info.Levels-1], index); err != nil {
+	r.lo, r.hi, r.hasHi = 0, 0, false
+	if _, err = info.insertRaw(&s, &r, b, info.Levels-1, key, index); err != nil {
 		return root, false, err
 	}
-	n := Node(s.current().Data())
-	if index >= n.NrEntries() || n.Key(index) != keys[info.Levels-1] {
-		n.insertAt(index, keys[info.Levels-1], value)
-		inserted = true
-	} else {
-		old := n.Value(index)
-		if vt.Dec != nil && (vt.Equal == nil || !vt.Equal(old, value)) {
-			if err := vt.Dec(old); err != nil {
-				return root, false, err
-			}
-		}
-		copy(old, value)
+	// Recorded before setValue: a callback that reshapes trees moves the
+	// epoch past the finger.
+	info.record(s.root, keys, s.current().Nr(), &r)
+	if inserted, err = info.setValue(Node(s.current().Data()), key, value); err != nil {
+		return root, false, err
 	}
 	return s.root, inserted, nil
+}
+
+// setValue stores key's value in leaf n, which has room for it: a new
+// entry, or an overwrite that runs Value.Dec on the old value unless
+// Value.Equal says they are equal.
+func (info *Info) setValue(n Node, key uint64, value []byte) (inserted bool, err error) {
+	i := n.LowerBound(key)
+	if i < 0 || n.Key(i) != key {
+		n.insertAt(i+1, key, value)
+		return true, nil
+	}
+	old := n.Value(i)
+	if vt := info.Value; vt.Dec != nil && (vt.Equal == nil || !vt.Equal(old, value)) {
+		if err := vt.Dec(old); err != nil {
+			return false, err
+		}
+	}
+	copy(old, value)
+	return false, nil
 }
 
 // hasSpaceForInsert reports whether key can go into n without a split.
@@ -83,8 +107,9 @@ func hasSpaceForInsert(n Node, key uint64) bool {
 // insertRaw shadows the path to the leaf where key belongs in the
 // single-level tree at root (nesting level level), splitting full nodes on the way, and returns the
 // index in that leaf where key is or would go. index is the position of root
-// in the spine's current node (the upper level's leaf), or -1.
-func (info *Info) insertRaw(s *spine, root uint64, level int, key uint64, index int) (int, error) {
+// in the spine's current node (the upper level's leaf), or -1. r follows the
+// key range of the internal nodes passed and notes any split.
+func (info *Info) insertRaw(s *spine, r *pathRange, root uint64, level int, key uint64, index int) (int, error) {
 	i := index
 	top := true
 	var n Node
@@ -100,6 +125,9 @@ func (info *Info) insertRaw(s *spine, root uint64, level int, key uint64, index 
 		}
 		n = Node(s.current().Data())
 		if !hasSpaceForInsert(n, key) {
+			// A split or rebalance moves keys between the node, its
+			// siblings and the parent: the range r has is stale.
+			r.split = true
 			var err error
 			if top {
 				err = info.splitBeneath(s)
@@ -119,6 +147,7 @@ func (info *Info) insertRaw(s *spine, root uint64, level int, key uint64, index 
 			n.SetKey(0, key)
 			i = 0
 		}
+		r.enter(n, i)
 		root = n.Value64(i)
 		top = false
 	}

@@ -277,6 +277,7 @@ func (info *Info) Remove(root uint64, keys []uint64) (uint64, error) {
 	}
 	info.TM.Hold()
 	defer info.TM.Release()
+	info.TM.Touch()
 	s := spine{info: info}
 	defer s.exit()
 	index := 0
@@ -317,6 +318,7 @@ func (info *Info) RemoveRange(root uint64, keys []uint64, first, end uint64) (ui
 	}
 	info.TM.Hold()
 	defer info.TM.Release()
+	info.TM.Touch()
 	path := append([]uint64(nil), keys...)
 	scratch := make([]byte, info.Value.Size)
 	var removed uint64

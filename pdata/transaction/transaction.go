@@ -45,6 +45,8 @@ type Manager struct {
 	depth  int
 	// shadows holds the blocks allocated or shadowed in this transaction.
 	shadows shadowSet
+	// epoch moves on every change that may reshape a tree or share a block.
+	epoch uint64
 }
 
 // blockAccess is the block manager's per-block interface, locking per call
@@ -60,7 +62,31 @@ type blockAccess interface {
 // New returns a Manager over bm whose space map is set later with SetSpaceMap
 // (the metadata space map needs the Manager to exist first).
 func New(bm *block.Manager) *Manager {
-	return &Manager{bm: bm, blocks: bm}
+	return &Manager{bm: bm, blocks: bm, epoch: 1}
+}
+
+// Epoch returns a counter that moves on every Touch, Inc, Dec, Commit and
+// Abort. A writer that caches a path through a tree (the btree's insert
+// finger) may reuse it while the epoch is unchanged: no node of it was
+// reshaped, shared or left behind by a new transaction meanwhile. Never 0.
+func (tm *Manager) Epoch() uint64 { return tm.epoch }
+
+// Touch moves the epoch: the caller is about to reshape a tree.
+func (tm *Manager) Touch() { tm.epoch++ }
+
+// WriteLockShadowed write-locks b for writing in place when it was
+// allocated or shadowed in this transaction and is still referenced once
+// (what Shadow would return unchanged); ok is false, and nothing is
+// locked, otherwise.
+func (tm *Manager) WriteLockShadowed(b uint64, v block.Validator) (blk *block.Block, ok bool, err error) {
+	if tm.readOnly {
+		return nil, false, tm.refuse("write", b)
+	}
+	if _, exclusive := tm.shadows.state(b); !exclusive {
+		return nil, false, nil
+	}
+	blk, err = tm.blocks.WriteLock(b, v)
+	return blk, err == nil, err
 }
 
 // Hold takes the block manager's lock for a run of operations by this
@@ -204,6 +230,7 @@ func (tm *Manager) Inc(b uint64) error {
 		return tm.refuse("inc", b)
 	}
 	tm.shadows.share(b)
+	tm.epoch++
 	return tm.sm.Inc(b)
 }
 
@@ -212,6 +239,7 @@ func (tm *Manager) Dec(b uint64) error {
 	if tm.readOnly {
 		return tm.refuse("dec", b)
 	}
+	tm.epoch++
 	return tm.sm.Dec(b)
 }
 
@@ -253,6 +281,7 @@ func (tm *Manager) Commit(sb *block.Block) error {
 		return err
 	}
 	tm.shadows.reset()
+	tm.epoch++
 	tm.bm.Unlock(sb)
 	if err := tm.bm.Flush(); err != nil {
 		return fmt.Errorf("commit superblock: %w", err)
@@ -265,5 +294,6 @@ func (tm *Manager) Commit(sb *block.Block) error {
 // from the last committed superblock.
 func (tm *Manager) Abort() {
 	tm.shadows.reset()
+	tm.epoch++
 	tm.bm.DiscardDirty()
 }

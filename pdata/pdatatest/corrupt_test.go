@@ -148,3 +148,133 @@ func TestWrongMagic(t *testing.T) {
 		t.Fatalf("wrong magic: %v", err)
 	}
 }
+
+// setRoot rewrites the space-map root at off (64: metadata, 192: data) of
+// the test superblock in img with fn applied.
+func setRoot(t *testing.T, img []byte, off int, fn func(r *spacemap.Root)) {
+	t.Helper()
+	r, err := spacemap.DecodeRoot(img[off:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(&r)
+	r.Encode(img[off : off+spacemap.RootSize])
+	pdatatest.SuperblockValidator.Prepare(img[:block.BlockSize], 0)
+}
+
+// TestHugeNrBlocks claims space maps of 2^60 blocks: reading and opening
+// them must fail with an error naming the index (tree or block) and not
+// try to allocate memory for the claimed size.
+func TestHugeNrBlocks(t *testing.T) {
+	image, e := committedImage(t)
+	for _, c := range []struct {
+		off  int
+		root spacemap.Root
+		meta bool
+	}{{192, e.DSM.Root(), false}, {64, e.MSM.Root(), true}} {
+		img := append([]byte(nil), image...)
+		setRoot(t, img, c.off, func(r *spacemap.Root) { r.NrBlocks = 1 << 60 })
+		dev := faultdev.FromImage(img)
+		want := fmt.Sprint(c.root.BitmapRoot)
+		if _, err := spacemap.ReadCounts(dev, spacemap.Root{NrBlocks: 1 << 60, NrAllocated: c.root.NrAllocated,
+			BitmapRoot: c.root.BitmapRoot, RefCountRoot: c.root.RefCountRoot}, c.meta); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("ReadCounts of 2^60 blocks (metadata %v): %v", c.meta, err)
+		}
+		_, err := pdatatest.Open(dev, 16)
+		if err == nil || !strings.Contains(err.Error(), "1152921504606846976") {
+			t.Fatalf("open with 2^60 blocks (metadata %v): %v", c.meta, err)
+		}
+	}
+}
+
+// TestDuplicateBitmap points the second data bitmap's index entry at the
+// first bitmap: ReadCounts must refuse it, naming the block.
+func TestDuplicateBitmap(t *testing.T) {
+	dev := faultdev.New(512 * 4096)
+	e, err := pdatatest.Format(dev, 3*spacemap.EntriesPerBitmap, 1, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := e.DSM.Root()
+	var first, second [spacemap.IndexEntrySize]byte
+	ii := btree.Info{TM: e.TM, Levels: 1, Value: btree.ValueType{Size: spacemap.IndexEntrySize}}
+	if err := ii.Lookup(root.BitmapRoot, []uint64{0}, first[:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := ii.Lookup(root.BitmapRoot, []uint64{1}, second[:]); err != nil {
+		t.Fatal(err)
+	}
+	dup := spacemap.DecodeIndexEntry(first[:])
+	img := dev.Image()
+	leaf := btree.Node(img[root.BitmapRoot*block.BlockSize : (root.BitmapRoot+1)*block.BlockSize])
+	dup.Encode(leaf.Value(1))
+	btree.Validator.Prepare(leaf, root.BitmapRoot)
+	_, err = spacemap.ReadCounts(faultdev.FromImage(img), root, false)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("block %d", dup.Blocknr)) {
+		t.Fatalf("duplicate bitmap %d: %v", dup.Blocknr, err)
+	}
+}
+
+// TestNrAllocatedTolerated: a root whose nr_allocated disagrees with its
+// bitmaps (thin_restore 0.9 writes one too many) is read, as thin_check
+// reads it, with the bitmaps' figure in Allocated.
+func TestNrAllocatedTolerated(t *testing.T) {
+	image, e := committedImage(t)
+	root := e.MSM.Root()
+	root.NrAllocated++
+	c, err := spacemap.ReadCounts(faultdev.FromImage(image), root, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Allocated != root.NrAllocated-1 {
+		t.Fatalf("Allocated = %d, want %d", c.Allocated, root.NrAllocated-1)
+	}
+	img := append([]byte(nil), image...)
+	setRoot(t, img, 64, func(r *spacemap.Root) { r.NrAllocated++ })
+	if err := pdatatest.Check(faultdev.FromImage(img)); err == nil || !strings.Contains(err.Error(), "allocated") {
+		t.Fatalf("pdatatest.Check (strict for our own metadata): %v", err)
+	}
+}
+
+// TestLeafValueSize gives a last-level leaf 4-byte values (the node stays
+// valid): every operation handing values to the caller or to the value
+// type's callbacks must refuse it, naming the block.
+func TestLeafValueSize(t *testing.T) {
+	image, e := committedImage(t)
+	top := make([]byte, 8)
+	upper := btree.Info{TM: e.TM, Levels: 1, Value: btree.ValueType{Size: 8}}
+	if err := upper.Lookup(e.Root, []uint64{0}, top); err != nil {
+		t.Fatal(err)
+	}
+	var leaf uint64
+	err := btree.WalkNodes(faultdev.FromImage(image), binary.LittleEndian.Uint64(top), 1, func(info btree.NodeInfo, n btree.Node) (bool, error) {
+		if n.IsLeaf() && leaf == 0 {
+			leaf = info.Blocknr
+		}
+		return true, nil
+	})
+	if err != nil || leaf == 0 {
+		t.Fatalf("no leaf: %v", err)
+	}
+	n := btree.Node(image[leaf*block.BlockSize : (leaf+1)*block.BlockSize])
+	n.SetValueSize(4)
+	btree.Validator.Prepare(n, leaf)
+	key := []uint64{0, n.Key(0)}
+	want := fmt.Sprintf("btree node %d", leaf)
+	ops := map[string]func(e *pdatatest.Env) error{
+		"lookup": func(e *pdatatest.Env) error { return e.Info.Lookup(e.Root, key, make([]byte, 8)) },
+		"walk":   func(e *pdatatest.Env) error { return e.Info.Walk(e.Root, func([]uint64, []byte) error { return nil }) },
+		"insert": func(e *pdatatest.Env) (err error) { _, err = e.Info.Insert(e.Root, key, u64(1)); return },
+		"remove": func(e *pdatatest.Env) (err error) { _, err = e.Info.Remove(e.Root, key); return },
+		"del":    func(e *pdatatest.Env) error { return e.Info.Del(e.Root) },
+	}
+	for name, op := range ops {
+		e, err := pdatatest.Open(faultdev.FromImage(image), 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := op(e); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s over a leaf of 4-byte values: %v", name, err)
+		}
+	}
+}

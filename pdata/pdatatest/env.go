@@ -167,6 +167,16 @@ func Check(dev *faultdev.Device) error {
 	if err != nil {
 		return err
 	}
+	// What we write must keep nr_allocated exact (readers tolerate it).
+	for _, c := range []struct {
+		kind string
+		root spacemap.Root
+		got  *spacemap.Counts
+	}{{"metadata", mroot, mc}, {"data", droot, dc}} {
+		if c.root.NrAllocated != c.got.Allocated {
+			return fmt.Errorf("%s space map: root says %d blocks allocated, bitmaps hold %d", c.kind, c.root.NrAllocated, c.got.Allocated)
+		}
+	}
 	wantMeta := make([]uint32, mroot.NrBlocks)
 	wantData := make([]uint32, droot.NrBlocks)
 	wantMeta[0]++

@@ -92,7 +92,11 @@ func DecodeIndexEntry(b []byte) IndexEntry {
 
 // NrBitmaps returns how many bitmap blocks cover nrBlocks.
 func NrBitmaps(nrBlocks uint64) uint64 {
-	return (nrBlocks + EntriesPerBitmap - 1) / EntriesPerBitmap
+	n := nrBlocks / EntriesPerBitmap
+	if nrBlocks%EntriesPerBitmap != 0 {
+		n++
+	}
+	return n
 }
 
 // BitmapValidator validates bitmap blocks (csum, not_used, blocknr at 8).

@@ -106,14 +106,24 @@ func openLL(tm *transaction.Manager, metadata bool, r Root) (ll, error) {
 		l.index = idx
 		return l, nil
 	}
+	// The index grows with the entries the tree holds, not with nr_blocks
+	// (corrupt metadata may claim any size).
 	ii := indexInfo(tm)
-	var buf [IndexEntrySize]byte
-	l.index = make([]IndexEntry, n)
-	for i := uint64(0); i < n; i++ {
-		if err := ii.Lookup(r.BitmapRoot, []uint64{i}, buf[:]); err != nil {
-			return l, fmt.Errorf("data space map index entry %d (tree %d): %w", i, r.BitmapRoot, err)
+	err := ii.Walk(r.BitmapRoot, func(keys []uint64, v []byte) error {
+		switch i := keys[0]; {
+		case i >= n:
+			return fmt.Errorf("entry for bitmap %d beyond the %d bitmaps of nr_blocks %d", i, n, r.NrBlocks)
+		case i != uint64(len(l.index)):
+			return fmt.Errorf("no entry for bitmap %d", len(l.index))
 		}
-		l.index[i] = DecodeIndexEntry(buf[:])
+		l.index = append(l.index, DecodeIndexEntry(v))
+		return nil
+	})
+	if err == nil && uint64(len(l.index)) != n {
+		err = fmt.Errorf("%d bitmaps, nr_blocks %d needs %d", len(l.index), r.NrBlocks, n)
+	}
+	if err != nil {
+		return l, fmt.Errorf("data space map index tree %d: %w", r.BitmapRoot, err)
 	}
 	return l, nil
 }

@@ -60,9 +60,6 @@ func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceD
 		if err == nil {
 			var run mappingRun
 			err := p.bottom.Walk(binary.LittleEndian.Uint64(rootBytes[:]), func(keys []uint64, v []byte) error {
-				if len(v) != 8 {
-					return errValueSize
-				}
 				k := keys[0]
 				b, t := unpackBlockTime(binary.LittleEndian.Uint64(v))
 				if run.length > 0 && k == run.origin+run.length && b == run.data+run.length && t == run.time {

@@ -184,24 +184,16 @@ func newPool(dev *sizedDevice, opt Options) (*Pool, error) {
 	return &Pool{dev: dev, bm: bm, details: make(map[uint64]*deviceDetails), open: make(map[uint64]int), opt: opt}, nil
 }
 
-// errValueSize reports a leaf whose values are not the 8 bytes the tree holds
-// (corrupt metadata; pdata passes the node's own value size through).
-var errValueSize = errors.New("btree leaf value is not 8 bytes: corrupt metadata")
-
-// u64Value applies fn to an 8-byte little-endian value.
+// u64Value applies fn to an 8-byte little-endian value (pdata hands callbacks
+// only values of the tree's size: a leaf of another size is an error naming it).
 func u64Value(fn func(uint64) error) func([]byte) error {
-	return func(v []byte) error {
-		if len(v) != 8 {
-			return errValueSize
-		}
-		return fn(binary.LittleEndian.Uint64(v))
-	}
+	return func(v []byte) error { return fn(binary.LittleEndian.Uint64(v)) }
 }
 
 // sameU64 compares two 8-byte values after shift.
 func sameU64(shift uint) func(a, b []byte) bool {
 	return func(a, b []byte) bool {
-		return len(a) == 8 && len(b) == 8 && binary.LittleEndian.Uint64(a)>>shift == binary.LittleEndian.Uint64(b)>>shift
+		return binary.LittleEndian.Uint64(a)>>shift == binary.LittleEndian.Uint64(b)>>shift
 	}
 }
 
@@ -245,9 +237,6 @@ func Open(dev BlockDevice, opt Options) (*Pool, error) {
 		return nil, &BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("unsupported read-only features 0x%x: open read-only", sb.CompatROFlags)}
 	}
 	p.sb = *sb
-	if err := plausibleSpaceMaps(dev, sb); err != nil {
-		return nil, err
-	}
 	if p.tm, p.msm, err = spacemap.OpenMetadata(p.bm, raw[metadataSMOff:metadataSMOff+smRootFieldSize]); err != nil {
 		return nil, fmt.Errorf("metadata space map: %w", err)
 	}
@@ -264,29 +253,6 @@ func Open(dev BlockDevice, opt Options) (*Pool, error) {
 		return nil, fmt.Errorf("device details tree: %w", err)
 	}
 	return p, nil
-}
-
-// plausibleSpaceMaps refuses space-map sizes the on-disk maps cannot back before
-// pdata sizes its in-memory index by them: the metadata map has at most 255 bitmaps
-// and the data map's index tree must hold one entry per bitmap.
-func plausibleSpaceMaps(r io.ReaderAt, sb *superblock) error {
-	if sb.MetadataSM.NrBlocks > maxMetadataBlocks {
-		return &BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("metadata space map of %d blocks exceeds the maximum %d", sb.MetadataSM.NrBlocks, maxMetadataBlocks)}
-	}
-	var entries uint64
-	err := btree.WalkNodes(r, sb.DataSM.BitmapRoot, 1, func(_ btree.NodeInfo, n btree.Node) (bool, error) {
-		if n.IsLeaf() {
-			entries += uint64(n.NrEntries())
-		}
-		return true, nil
-	})
-	if err != nil {
-		return fmt.Errorf("data space map index: %w", err)
-	}
-	if want := spacemap.NrBitmaps(sb.DataSM.NrBlocks); entries != want {
-		return &BlockError{Block: sb.DataSM.BitmapRoot, What: "data space map index", Msg: fmt.Sprintf("%d bitmaps, nr_blocks %d needs %d", entries, sb.DataSM.NrBlocks, want)}
-	}
-	return nil
 }
 
 func allZero(b []byte) bool {
@@ -673,7 +639,13 @@ func (p *Pool) ReserveMetadataSnap() error {
 		return err
 	}
 	p.dirty = true
-	copyBlock, err := p.tm.NewBlock(superblockValidator)
+	// The kernel's order, which decides the blocks allocated: take a second
+	// reference on the superblock, then shadow it (a new block for the copy,
+	// the reference dropped again).
+	if err := p.tm.Inc(superblockLocation); err != nil {
+		return p.fail(err)
+	}
+	copyBlock, _, err := p.tm.Shadow(superblockLocation, superblockValidator)
 	if err != nil {
 		return p.fail(err)
 	}

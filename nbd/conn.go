@@ -32,6 +32,10 @@ type conn struct {
 	wmu sync.Mutex
 	// scratch holds simple reply headers while wmu is held.
 	scratch [simpleReplyBytes]byte
+	// wbuf holds replies not yet written and holdTimer flushes them (see write); guarded by
+	// wmu.
+	wbuf      []byte
+	holdTimer *time.Timer
 
 	noZeroes   bool
 	structured bool
@@ -96,6 +100,12 @@ func (c *conn) serve(ctx context.Context) {
 // finish waits for the requests in flight and flushes a writable export.
 func (c *conn) finish(remote net.Addr) {
 	c.inflight.Wait()
+	c.flushReplies()
+	c.wmu.Lock()
+	if c.holdTimer != nil {
+		c.holdTimer.Stop()
+	}
+	c.wmu.Unlock()
 	if !c.readOnly {
 		if err := c.exp.Flush(); err != nil {
 			c.s.logf("nbd: client %s: export %q: flush at disconnect: %v", remote, c.name, err)

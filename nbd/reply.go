@@ -52,40 +52,96 @@ func appendDescriptor(b []byte, lenBytes, flags uint32) []byte {
 	return binary.BigEndian.AppendUint32(b, flags)
 }
 
-// replySimple sends a simple reply without data; the header is built in c.scratch under wmu.
-func (c *conn) replySimple(h *protocol.TransmissionRequestHeader, errno uint32) error {
+// replySimple sends a simple reply without data (hold: see write); the header is built in
+// c.scratch under wmu.
+func (c *conn) replySimple(h *protocol.TransmissionRequestHeader, errno uint32, hold bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.write(putSimpleReply(c.scratch[:simpleReplyBytes], h.Handle, errno))
+	return c.write(putSimpleReply(c.scratch[:simpleReplyBytes], h.Handle, errno), hold)
 }
 
 // replyError sends an error for h: a structured error chunk (with msg) for the commands that
 // must get structured replies once they are negotiated, a simple reply otherwise.
 func (c *conn) replyError(h *protocol.TransmissionRequestHeader, errno uint32, msg string) error {
 	if !c.structured || (h.Type != cmdRead && h.Type != cmdBlockStatus) {
-		return c.replySimple(h, errno)
+		return c.replySimple(h, errno, false)
 	}
 	msg = msg[:min(len(msg), maxErrorMessageBytes)]
 	b := make([]byte, structReplyBytes+6, structReplyBytes+6+len(msg))
 	putChunkHeader(b, chunkFlagDone, chunkError, h.Handle, 6+len(msg))
 	binary.BigEndian.PutUint32(b[structReplyBytes:], errno)
 	binary.BigEndian.PutUint16(b[structReplyBytes+4:], uint16(len(msg)))
-	return c.send(append(b, msg...))
+	return c.send(append(b, msg...), false)
 }
 
-// send writes one complete reply under wmu.
-func (c *conn) send(b []byte) error {
+// send writes one complete reply under wmu (hold: see write).
+func (c *conn) send(b []byte, hold bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.write(b)
+	return c.write(b, hold)
 }
 
-// write writes the reply b; wmu must be held. The request stops counting as running just
-// before its reply leaves, so that the client's next request, sent when it sees this reply,
-// finds the connection idle. After a failed write the connection is marked broken and the
-// reader is woken so that the connection ends.
-func (c *conn) write(b []byte) error {
+// replyBufferBytes is the size of a connection's reply buffer; replyHoldMax bounds how long a
+// reply stays in it (the reader flushes it sooner, unless a request holds it: a suspended
+// device).
+const (
+	replyBufferBytes = 64 << 10
+	replyHoldMax     = time.Millisecond
+)
+
+// write writes the reply b; wmu must be held. With hold, b is only appended to the reply
+// buffer when it fits (the reader, which alone holds replies, flushes before it next blocks,
+// and a timer at the latest replyHoldMax after the first held reply); otherwise b leaves now,
+// after the buffered replies, in one write when they fit together.
+// The request stops counting as running just before its reply is written or buffered, so
+// that the client's next request, sent when it sees this reply, finds the connection idle.
+// After a failed write the connection is marked broken and the reader is woken so that the
+// connection ends.
+func (c *conn) write(b []byte, hold bool) error {
 	c.running.Add(-1)
+	if c.broken.Load() {
+		return errBroken
+	}
+	if len(c.wbuf)+len(b) <= replyBufferBytes && (hold || len(c.wbuf) > 0) {
+		if c.wbuf == nil {
+			c.wbuf = make([]byte, 0, replyBufferBytes)
+			c.holdTimer = time.AfterFunc(replyHoldMax, func() { c.flushReplies() })
+			c.holdTimer.Stop()
+		}
+		if hold && len(c.wbuf) == 0 {
+			c.holdTimer.Reset(replyHoldMax)
+		}
+		c.wbuf = append(c.wbuf, b...)
+		if hold {
+			return nil
+		}
+		return c.writeBuffered()
+	}
+	if err := c.writeBuffered(); err != nil {
+		return err
+	}
+	return c.writeOut(b)
+}
+
+// flushReplies writes the replies held in the reply buffer.
+func (c *conn) flushReplies() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeBuffered()
+}
+
+// writeBuffered writes and empties the reply buffer; wmu must be held.
+func (c *conn) writeBuffered() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	err := c.writeOut(c.wbuf)
+	c.wbuf = c.wbuf[:0]
+	return err
+}
+
+// writeOut writes b to the client; wmu must be held.
+func (c *conn) writeOut(b []byte) error {
 	if c.broken.Load() {
 		return errBroken
 	}

@@ -12,24 +12,40 @@ import (
 // zeroBuf is written by WRITE_ZEROES on exports without a ZeroWriter; WriterAt must not modify it.
 var zeroBuf = make([]byte, 1<<20)
 
-// inlineMaxNs is the average request service time below which a lone request runs on the
-// reader goroutine; serviceNs starts above it, so a connection starts by dispatching.
+// Inline service: a request may run on the reader goroutine instead of its own (see transmit).
+// serviceNs, the moving average of READ and WRITE service times, starts above both bounds, so
+// a connection starts by dispatching.
 const (
-	inlineMaxNs      = int64(250 * time.Microsecond)
+	// inlineMaxNs bounds serviceNs for running a lone request inline.
+	inlineMaxNs = int64(250 * time.Microsecond)
+	// batchMaxNs bounds serviceNs for running small requests inline while others wait: a
+	// device this fast (page cache, tmpfs) gains nothing from overlapping them.
+	batchMaxNs = int64(25 * time.Microsecond)
+	// batchMaxBytes is the largest READ or WRITE served inline while others wait.
+	batchMaxBytes    = 64 << 10
 	initialServiceNs = int64(time.Millisecond)
 )
 
 // transmit reads requests until NBD_CMD_DISC, EOF or an error that loses the framing. Each
-// valid request runs on its own goroutine (at most MaxInFlight at once), except a request that
-// is alone in flight, with no other waiting in the read buffer, on a connection whose requests
-// have lately been fast (serviceNs < inlineMaxNs): it runs inline, so a client at queue depth
-// 1 on a fast device pays no goroutine hand-off and wake-up. A request that arrives while an
-// inline one runs waits for it; on a slow device requests are always dispatched and overlap.
-// Replies go out in completion order.
+// valid request runs on its own goroutine (at most MaxInFlight at once), except on a
+// connection whose READs and WRITEs have lately been fast:
+//   - a request alone in flight, with no other waiting in the read buffer, runs inline when
+//     serviceNs < inlineMaxNs, so a client at queue depth 1 pays no goroutine hand-off;
+//   - a READ or WRITE (not FUA) of at most batchMaxBytes runs inline when serviceNs < batchMaxNs,
+//     whether others wait or not: a deep queue to a memory-speed device is served by one
+//     goroutine without wake-ups, and while further requests wait in the read buffer the
+//     replies gather in the connection's reply buffer, to leave together before the reader
+//     next blocks.
+//
+// A request that arrives while an inline one runs waits for it; on a slow device requests are
+// always dispatched and overlap. Replies go out in completion order.
 func (c *conn) transmit() error {
 	var hb [requestHeaderBytes]byte
 	maxBytes := c.s.maxRequestBytes()
 	for {
+		if c.br.Buffered() < requestHeaderBytes && c.flushReplies() != nil {
+			return nil
+		}
 		if _, err := io.ReadFull(c.br, hb[:]); err != nil {
 			if errors.Is(err, io.EOF) || c.broken.Load() {
 				return nil
@@ -51,6 +67,9 @@ func (c *conn) transmit() error {
 				c.replyError(&h, errno, msg)
 				return fmt.Errorf("write of %d bytes at %d: above the maximum %d, cannot skip the payload", n, h.Offset, maxBytes)
 			}
+			if c.br.Buffered() < int(n) && c.flushReplies() != nil {
+				return nil
+			}
 			buf = c.s.pool.get(int(n))
 			if _, err := io.ReadFull(c.br, buf.data(int(n))); err != nil {
 				c.s.pool.put(buf)
@@ -69,20 +88,21 @@ func (c *conn) transmit() error {
 		}
 		c.sem <- struct{}{}
 		c.inflight.Add(1)
-		if c.running.Load() == 1 && c.br.Buffered() == 0 && c.serviceNs.Load() < inlineMaxNs {
-			c.handle(h, buf)
+		avg := c.serviceNs.Load()
+		waiting := c.br.Buffered() >= requestHeaderBytes
+		small := (h.Type == cmdRead || h.Type == cmdWrite && h.CommandFlags&cmdFlagFUA == 0) && h.Length <= batchMaxBytes
+		if small && avg < batchMaxNs || c.running.Load() == 1 && !waiting && avg < inlineMaxNs {
+			c.handle(h, buf, waiting)
 			continue
 		}
-		go c.handle(h, buf)
+		go c.handle(h, buf, false)
 	}
 }
 
-// handle runs one validated request and sends its reply; buf holds a WRITE's payload.
-func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf) {
-	start := time.Now()
+// handle runs one validated request and sends its reply; buf holds a WRITE's payload. hold
+// lets a successful reply wait in the reply buffer (see conn.write).
+func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf, hold bool) {
 	defer func() {
-		old := c.serviceNs.Load()
-		c.serviceNs.Store(old + (int64(time.Since(start))-old)/8)
 		<-c.sem
 		c.inflight.Done()
 	}()
@@ -92,13 +112,15 @@ func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf) {
 	var err error
 	switch h.Type {
 	case cmdRead:
-		c.read(&h)
+		c.read(&h, hold)
 		return
 	case cmdBlockStatus:
 		c.blockStatus(&h)
 		return
 	case cmdWrite:
+		start := time.Now()
 		_, err = c.exp.WriteAt(buf.data(int(h.Length)), int64(h.Offset))
+		c.sample(start)
 	case cmdFlush:
 		if !c.readOnly {
 			err = c.exp.Flush()
@@ -116,7 +138,14 @@ func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf) {
 		c.replyError(&h, errnoOf(err), err.Error())
 		return
 	}
-	c.replySimple(&h, 0)
+	c.replySimple(&h, 0, hold)
+}
+
+// sample adds the service time of a READ or WRITE begun at start to serviceNs. Concurrent
+// updates may race and lose a sample, which is harmless.
+func (c *conn) sample(start time.Time) {
+	old := c.serviceNs.Load()
+	c.serviceNs.Store(old + (int64(time.Since(start))-old)/8)
 }
 
 // writeZeroes zeroes a range through the export's ZeroWriter, or by writing zero buffers.
@@ -136,11 +165,13 @@ func (c *conn) writeZeroes(offBytes, lenBytes int64, mayTrim bool) error {
 
 // read serves NBD_CMD_READ: the data is read into a pooled buffer right behind the room for
 // the reply header, and header and data leave in one write.
-func (c *conn) read(h *protocol.TransmissionRequestHeader) {
+func (c *conn) read(h *protocol.TransmissionRequestHeader, hold bool) {
 	n := int(h.Length)
 	buf := c.s.pool.get(n)
 	defer c.s.pool.put(buf)
+	start := time.Now()
 	got, err := c.exp.ReadAt(buf.data(n), int64(h.Offset))
+	c.sample(start)
 	if got == n {
 		err = nil
 	} else if err == nil || errors.Is(err, io.EOF) {
@@ -152,10 +183,10 @@ func (c *conn) read(h *protocol.TransmissionRequestHeader) {
 		return
 	}
 	if c.structured {
-		c.send(putOffsetData(buf.withHeader(offsetDataHdrBytes, n), h))
+		c.send(putOffsetData(buf.withHeader(offsetDataHdrBytes, n), h), hold)
 		return
 	}
-	c.send(putSimpleReply(buf.withHeader(simpleReplyBytes, n), h.Handle, 0))
+	c.send(putSimpleReply(buf.withHeader(simpleReplyBytes, n), h.Handle, 0), hold)
 }
 
 // maxExtents bounds the descriptors in one block status reply.
@@ -209,5 +240,5 @@ func (c *conn) blockStatus(h *protocol.TransmissionRequestHeader) {
 		c.replyError(h, errIO, err.Error())
 		return
 	}
-	c.send(putBlockStatus(buf.withHeader(structReplyBytes+4, len(desc)), h.Handle))
+	c.send(putBlockStatus(buf.withHeader(structReplyBytes+4, len(desc)), h.Handle), false)
 }

@@ -153,6 +153,9 @@ func (d *Device) closeTables() error {
 	d.live = nil
 	d.mu.Unlock()
 	if live != nil {
+		if d.st.Live != nil {
+			live.saveStates(d.st.Live)
+		}
 		if err := live.close(); err != nil && first == nil {
 			first = err
 		}

@@ -199,7 +199,9 @@ func (r *Registry) resume(d *Device) syscall.Errno {
 		for _, e := range live.entries {
 			if h, ok := e.target.(targets.Resumer); ok {
 				if err := h.PreResume(); err != nil {
-					return errno.Of(err)
+					no := errno.Of(err)
+					r.klogf("table: %s: %s: preresume failed, error = -%d", d.devName(), e.typ.Name, int(no))
+					return no
 				}
 			}
 		}

@@ -24,6 +24,9 @@ type targetSpec struct {
 	Len   uint64   `json:"len"`
 	Type  string   `json:"type"`
 	Args  []string `json:"args"`
+	// Saved is the target's in-memory state (targets.StateSaver) when the
+	// live table was last closed.
+	Saved string `json:"saved,omitempty"`
 }
 
 // tableSpec is a stored table and the devices it opened, in open order.

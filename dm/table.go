@@ -175,7 +175,7 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool)
 		op := &opener{r: r, d: d, table: &t.spec}
 		ctx := &targets.Context{
 			Begin: l.Start, Len: l.Len, DevName: d.devName(), ReadOnly: readOnly,
-			Open: op.open, Logf: r.klogf, Event: d.raiseEvent, Restored: restored,
+			Open: op.open, Logf: r.klogf, Event: d.raiseEvent, Restored: restored, Saved: l.Saved,
 		}
 		tg, err := typ.New(ctx, l.Args)
 		if err != nil {
@@ -191,9 +191,19 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool)
 		}
 		t.entries = append(t.entries, e)
 		t.lenSectors += l.Len
-		t.spec.Targets = append(t.spec.Targets, targetSpec{Start: l.Start, Len: l.Len, Type: l.Type, Args: op.canonical(l.Args)})
+		t.spec.Targets = append(t.spec.Targets, targetSpec{Start: l.Start, Len: l.Len, Type: l.Type, Args: op.canonical(l.Args), Saved: l.Saved})
 	}
 	return t, nil
+}
+
+// saveStates records each target's in-memory state in the table's spec
+// (targets.StateSaver), for the next process that rebuilds it.
+func (t *Table) saveStates(spec *tableSpec) {
+	for i, e := range t.entries {
+		if s, ok := e.target.(targets.StateSaver); ok && i < len(spec.Targets) {
+			spec.Targets[i].Saved = s.SaveState()
+		}
+	}
 }
 
 // maxDeviceSectors is the kernel's limit on a device size (LLONG_MAX >> 9).

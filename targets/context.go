@@ -26,6 +26,9 @@ type Context struct {
 	// objects behind it (a pool, its metadata) were never torn down, so a
 	// target rebuilds them as they are rather than as a new table would.
 	Restored bool
+	// Saved is what this line's target returned from SaveState when its
+	// table was last closed (restored tables only; "" if nothing).
+	Saved string
 }
 
 // CtrError is a constructor failure: Msg is ti->error as the kernel logs it,

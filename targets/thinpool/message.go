@@ -42,8 +42,13 @@ func (t *Target) Message(args []string) (string, error) {
 		return "", syscall.EINVAL
 	}
 	if err != nil {
+		// The kernel keeps its in-core allocation cursors through a
+		// failed message: so does the abort here.
+		metaCursor, dataCursor := p.md.AllocCursors()
 		if aerr := p.md.Abort(); aerr != nil {
 			p.operationFailed("abort", aerr)
+		} else {
+			p.md.SetAllocCursors(metaCursor, dataCursor)
 		}
 		return "", err
 	}

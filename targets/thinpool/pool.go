@@ -114,15 +114,15 @@ func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors, lowW
 	}
 	p := &Pool{md: md, metaDev: metaDev, dataDev: dataDev, devName: ctx.DevName, blockSectors: uint64(md.DataBlockSize()), logf: ctx.Logf, refs: 1, event: ctx.Event}
 	p.cond = sync.NewCond(&p.mu)
-	p.resumeMode(lowWaterBlocks)
+	p.restoreState(ctx.Saved, lowWaterBlocks)
 	pools.byDev[p.devName] = p
 	pools.byMeta[metaDev.Name()] = p
 	return p, true, nil
 }
 
-// resumeMode picks up a pool another process left: the kernel keeps a
-// pool's mode and low water state in memory while it is active, a new
-// process derives them from the metadata (needs_check: read-only; no free
+// resumeMode picks up a pool another process left without saving its
+// state: the kernel keeps a pool's mode and low water state in memory while
+// it is active, a new process derives them from the metadata (needs_check: read-only; no free
 // data block: out of data space; below the low water mark after some
 // allocation: an allocation saw free <= low water, so the event was sent).
 func (p *Pool) resumeMode(lowWaterBlocks uint64) {
@@ -151,7 +151,7 @@ func openMetadata(ctx *targets.Context, dev targets.Dev, blockSectors uint64, re
 	nrBlocks := metaDevBlocks(dev)
 	if allZero(sb) {
 		if readOnly {
-			return nil, fail()
+			return nil, targets.Errorf(syscall.EPERM, "Error creating metadata object")
 		}
 		md, err := metadata.Format(bdev, nrBlocks, uint32(blockSectors), 0, metadata.Options{})
 		if err != nil {

@@ -70,7 +70,8 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	if created {
 		p.mu.Lock()
 		p.pf = pf
-		if pf.ReadOnly {
+		if pf.ReadOnly && ctx.Restored {
+			// A new pool switches at its first resume (PreResume).
 			p.mode = ModeReadOnly
 		}
 		p.mu.Unlock()

@@ -67,8 +67,10 @@ func TestCreateErrorsAndMinors(t *testing.T) {
 func TestCreateNotableAndConcise(t *testing.T) {
 	s := newSandbox(t)
 	s.ok("", "create", "empty", "--notable")
-	s.expect(args("info empty"), "", "Name:              empty\nState:             ACTIVE\nRead Ahead:        256\nTables present:    None\n"+
-		"Open count:        0\nEvent number:      0\nMajor, minor:      253, 0\nNumber of targets: 0\n\n", "", 0)
+	s.expect(args("info empty"), "", "Name:              empty\nState:             ACTIVE\nTables present:    None\n"+
+		"Open count:        0\nEvent number:      0\nMajor, minor:      253, 0\nNumber of targets: 0\n\n",
+		"/dev/mapper/empty: open failed: No such file or directory\n", 0)
+	s.expect(args("table empty"), "", "\n", "", 0)
 	s.ok("", "create", "--concise", `c1,UU\,1,,rw,0 10 zero,10 5 error;c2,,,ro,0 8 zero`)
 	s.expect(args("table --concise"), "", `c1,UU\,1,1,rw,0 10 zero ,10 5 error ;c2,,2,ro,0 8 zero ;empty,,0,rw,;`+"\n", "", 0)
 	s.expect([]string{"create", "--concise", "a,b,c"}, "", "", "Five comma-separated fields are required for each device\nCommand failed.\n", 1)

@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gdmsetup/gdmsetup/dm"
 )
 
-// cmdDeps is `deps [NAME...]`: the devices a table uses, most recently
-// opened first; mapped devices as "(253, MINOR)", files as "(PATH)".
+// cmdDeps is `deps [-o devno|devname|blkdevname] [NAME...]`: the devices a
+// table uses, most recently opened first; mapped devices as "(253, MINOR)",
+// their name or "dm-MINOR", files as "(PATH)" (where the kernel names a disk).
 func cmdDeps(e *env) error {
 	names := e.args
 	prefix := false
@@ -31,13 +34,27 @@ func cmdDeps(e *env) error {
 		}
 		fmt.Fprintf(&b, "%d dependencies\t:", len(deps))
 		for _, d := range deps {
-			if d.Mapped {
-				fmt.Fprintf(&b, " (%d, %d)", d.Major, d.Minor)
-			} else {
-				fmt.Fprintf(&b, " (%s)", d.Path)
-			}
+			fmt.Fprintf(&b, " (%s)", e.depName(d))
 		}
 		fmt.Fprintln(e.stdout, b.String())
 	}
 	return nil
+}
+
+// depName is a dependency as deps -o asks for it.
+func (e *env) depName(d dm.Dep) string {
+	if !d.Mapped {
+		return d.Path
+	}
+	switch e.opts.str("options") {
+	case "devname":
+		for _, m := range e.reg.Devices() {
+			if m.Minor() == d.Minor {
+				return m.Name()
+			}
+		}
+	case "blkdevname":
+		return fmt.Sprintf("dm-%d", d.Minor)
+	}
+	return fmt.Sprintf("%d, %d", d.Major, d.Minor)
 }

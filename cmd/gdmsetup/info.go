@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // cmdInfo is `info [NAME...]`: dmsetup's long form, or with -c/--columns its
-// report (fields chosen with -o, headings off with --noheadings).
+// report (fields chosen with -o, order with -O/--sort, headings off with
+// --noheadings, --separator).
 func cmdInfo(e *env) error {
 	var infos []dm.Info
 	if len(e.args) == 0 {
@@ -57,7 +59,13 @@ func printInfo(e *env, in dm.Info) {
 	w := e.stdout
 	fmt.Fprintf(w, "Name:              %s\n", in.Name)
 	fmt.Fprintf(w, "State:             %s\n", state)
-	fmt.Fprintf(w, "Read Ahead:        %d\n", in.ReadAheadSectors)
+	if in.Live {
+		fmt.Fprintf(w, "Read Ahead:        %d\n", in.ReadAheadSectors)
+	} else {
+		// dmsetup reads the read-ahead from the device node, which
+		// libdevmapper creates at the first resume.
+		fmt.Fprintf(e.stderr, "/dev/mapper/%s: open failed: No such file or directory\n", in.Name)
+	}
 	fmt.Fprintf(w, "Tables present:    %s\n", tables)
 	fmt.Fprintf(w, "Open count:        %d\n", in.OpenCount)
 	fmt.Fprintf(w, "Event number:      %d\n", in.EventNr)
@@ -114,24 +122,25 @@ func attr(in dm.Info) string {
 }
 
 func infoColumns(e *env, infos []dm.Info) error {
-	spec := defaultInfoFields
-	if e.opts.has("options") {
-		spec = e.opts.str("options")
-		if rest, ok := strings.CutPrefix(spec, "+"); ok {
-			spec = defaultInfoFields + "," + rest
-		}
+	fields, err := infoFieldList(e.opts.str("options"), true)
+	if err != nil {
+		return err
 	}
-	var fields []*infoField
-	for _, name := range strings.Split(spec, ",") {
-		name = strings.TrimSpace(name)
-		if a, ok := infoFieldAliases[name]; ok {
-			name = a
+	if e.opts.has("sort") {
+		keys, err := infoFieldList(e.opts.str("sort"), false)
+		if err != nil {
+			return err
 		}
-		f, ok := infoFields[name]
-		if !ok {
-			return usageError(fmt.Sprintf("Unrecognised field: %s", name))
-		}
-		fields = append(fields, f)
+		sortInfos(infos, keys, strings.Split(e.opts.str("sort"), ","))
+	}
+	// libdm's report: aligned columns separated by a space; --noheadings
+	// or --separator turn alignment off (":" unless a separator is given).
+	aligned, sep := true, " "
+	if e.opts.has("noheadings") {
+		aligned, sep = false, ":"
+	}
+	if e.opts.has("separator") {
+		aligned, sep = false, e.opts.str("separator")
 	}
 	rows := make([][]string, len(infos))
 	widths := make([]int, len(fields))
@@ -145,23 +154,82 @@ func infoColumns(e *env, infos []dm.Info) error {
 			widths[j] = max(widths[j], len(v))
 		}
 	}
+	cell := func(j int, v string, right bool) string {
+		switch {
+		case !aligned:
+			return v
+		case right:
+			return fmt.Sprintf("%*s", widths[j], v)
+		default:
+			return fmt.Sprintf("%-*s", widths[j], v)
+		}
+	}
 	if !e.opts.has("noheadings") {
 		var h []string
 		for j, f := range fields {
-			h = append(h, fmt.Sprintf("%-*s", widths[j], f.heading))
+			h = append(h, cell(j, f.heading, false))
 		}
-		fmt.Fprintln(e.stdout, strings.Join(h, " "))
+		fmt.Fprintln(e.stdout, strings.Join(h, sep))
 	}
 	for _, row := range rows {
 		cells := make([]string, len(row))
 		for j, v := range row {
-			if fields[j].right {
-				cells[j] = fmt.Sprintf("%*s", widths[j], v)
-			} else {
-				cells[j] = fmt.Sprintf("%-*s", widths[j], v)
-			}
+			cells[j] = cell(j, v, fields[j].right)
 		}
-		fmt.Fprintln(e.stdout, strings.Join(cells, " "))
+		fmt.Fprintln(e.stdout, strings.Join(cells, sep))
 	}
 	return nil
+}
+
+// infoFieldList resolves a comma-separated field list (-o: "" is the
+// default list, "+LIST" adds to it; --sort: a field may carry a leading "-"
+// for descending order).
+func infoFieldList(spec string, output bool) ([]*infoField, error) {
+	if output {
+		if spec == "" {
+			spec = defaultInfoFields
+		} else if rest, ok := strings.CutPrefix(spec, "+"); ok {
+			spec = defaultInfoFields + "," + rest
+		}
+	}
+	var fields []*infoField
+	for _, name := range strings.Split(spec, ",") {
+		name = strings.TrimSpace(name)
+		if !output {
+			name = strings.TrimPrefix(strings.TrimPrefix(name, "+"), "-")
+		}
+		if a, ok := infoFieldAliases[name]; ok {
+			name = a
+		}
+		f, ok := infoFields[name]
+		if !ok {
+			return nil, usageError(fmt.Sprintf("Unrecognised field: %s", name))
+		}
+		fields = append(fields, f)
+	}
+	return fields, nil
+}
+
+// sortInfos orders the rows by the --sort keys: numbers as numbers, a key
+// written "-field" descending.
+func sortInfos(infos []dm.Info, keys []*infoField, spec []string) {
+	sort.SliceStable(infos, func(a, b int) bool {
+		for k, f := range keys {
+			va, vb := f.value(infos[a]), f.value(infos[b])
+			if va == vb {
+				continue
+			}
+			less := va < vb
+			if f.right {
+				na, _ := strconv.Atoi(va)
+				nb, _ := strconv.Atoi(vb)
+				less = na < nb
+			}
+			if strings.HasPrefix(strings.TrimSpace(spec[k]), "-") {
+				return !less
+			}
+			return less
+		}
+		return false
+	})
 }

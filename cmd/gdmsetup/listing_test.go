@@ -35,7 +35,8 @@ func TestListingCommands(t *testing.T) {
 	s.expect(args("info -c -o name,uuid,major,minor,open,segments,events str"), "",
 		"Name             UUID                             Maj Min Open Targ Event \n"+
 			"str              U-STR                            253   0    1    1      0\n", "", 0)
-	s.expect(args("info -c --noheadings -o name,attr str"), "", "str              L--w\n", "", 0)
+	s.expect(args("info -c --noheadings -o name,attr str"), "", "str:L--w\n", "", 0)
+	s.expect(args("info -c -o name,attr --separator , -O -name"), "", "Name,Stat\nstr96,L--w\nstr,L--w\nstack,L--w\nmixed,L--w\n", "", 0)
 	s.expect(args("ls --tree"), "", "mixed (253:1)\n `- ("+a+")\nstack (253:3)\n `-str (253:0)\n    |- ("+b+")\n    `- ("+a+")\n"+
 		"str96 (253:2)\n |- ("+b+")\n `- ("+a+")\n", "", 0)
 }

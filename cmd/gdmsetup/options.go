@@ -18,15 +18,15 @@ var optionSpecs = map[string]bool{
 	"nolockfs": false, "target": true, "tree": false, "dir": true, "offset": true, "length": true,
 	"force": false, "setuuid": true, "verbose": false, "yes": false, "major": true, "minor": true,
 	"noudevsync": false, "noudevrules": false, "showkeys": false, "help": false, "separator": true,
-	"listen": true, "socket": true, "export": true, "quiet": false, "direct": false,
+	"listen": true, "socket": true, "export": true, "quiet": false, "direct": false, "sort": true,
 	// short forms
 	"u": true, "r": false, "c": false, "C": false, "o": true, "f": false, "v": false, "y": false,
-	"j": true, "m": true, "h": false, "q": false,
+	"j": true, "m": true, "h": false, "q": false, "O": true,
 }
 
 var optionAliases = map[string]string{
 	"u": "uuid", "r": "readonly", "c": "columns", "C": "columns", "o": "options", "f": "force",
-	"v": "verbose", "y": "yes", "j": "major", "m": "minor", "h": "help", "q": "quiet",
+	"v": "verbose", "y": "yes", "j": "major", "m": "minor", "h": "help", "q": "quiet", "O": "sort",
 }
 
 // options holds parsed options: each long name with its values in order

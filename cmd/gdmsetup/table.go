@@ -43,6 +43,13 @@ func printLines(e *env, op string, status bool) error {
 		if err != nil {
 			return err
 		}
+		if len(lines) == 0 && !e.opts.has("target") {
+			// dmsetup prints one empty line for a device without the table
+			if prefix {
+				fmt.Fprintf(e.stdout, "%s: ", name)
+			}
+			fmt.Fprintln(e.stdout)
+		}
 		for _, l := range lines {
 			if t := e.opts.str("target"); t != "" && l.Type != t {
 				continue

@@ -240,7 +240,17 @@ func (t *Thin) Discard(sector, lenSectors uint64) error {
 			pool.OperationFailed("dm_thin_remove_range", err)
 			return syscall.EIO
 		}
-		if pf.DiscardPassdown && !m.Shared {
+		if !pf.DiscardPassdown {
+			continue
+		}
+		// As passdown_double_checking_shared_status: the block goes down
+		// only when no other mapping (a snapshot's) still holds it.
+		inUse, err := pool.Metadata().DataBlockInUse(m.DataBlock)
+		if err != nil {
+			pool.OperationFailed("dm_pool_block_is_shared", err)
+			return syscall.EIO
+		}
+		if !inUse {
 			if err := pool.DataDev().Discard(t.dataOffset(m.DataBlock, 0), int64(t.blockSectors)*targets.SectorSize); err != nil {
 				return err
 			}

@@ -10,10 +10,12 @@ import (
 )
 
 // stateFile holds the registry in the state directory; lockFile is flock'ed by
-// the one process that owns the directory.
+// the one process that owns the directory, turnstileFile by the one waiting
+// for it next.
 const (
-	stateFile = "devices.json"
-	lockFile  = "lock"
+	stateFile     = "devices.json"
+	lockFile      = "lock"
+	turnstileFile = "lock.queue"
 )
 
 // targetSpec is one table line as stored: device arguments rewritten to the
@@ -54,11 +56,25 @@ type stateDoc struct {
 }
 
 // lockDir creates dir (0700) and takes its lock, waiting for another owner.
+// Waiters queue on a second lock, the turnstile, held only while waiting for
+// the first: a process that keeps releasing and retaking the directory (a
+// long `wait`) queues behind a process already waiting instead of winning
+// the race for the lock again and again.
 func lockDir(dir string) (*os.File, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", dir, err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	turnstile, err := lockFileIn(dir, turnstileFile)
+	if err != nil {
+		return nil, err
+	}
+	defer turnstile.Close()
+	return lockFileIn(dir, lockFile)
+}
+
+// lockFileIn opens (creating, 0600) and flocks dir/name exclusively.
+func lockFileIn(dir, name string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", dir, err)
 	}

@@ -36,11 +36,16 @@ go test -count=1 -timeout 40m ./...
 
 # a few seconds of every fuzz target
 fuzztime=${FUZZTIME:-5s}
+fuzzlog=$(mktemp)
+trap 'rm -f "$fuzzlog"' EXIT
 grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
   pkg=./$(dirname "${f#./}")
   for fn in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
     echo "fuzz $pkg $fn ($fuzztime)"
-    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzztime" "$pkg" >/dev/null
+    if ! go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzztime" "$pkg" >"$fuzzlog" 2>&1; then
+      cat "$fuzzlog" >&2
+      exit 1
+    fi
   done
 done
 echo "all tests passed"

@@ -36,4 +36,6 @@ func TestWait(t *testing.T) {
 		t.Fatal("wait did not return after the event")
 	}
 	s.expect(args("info st"), "", info("st", "ACTIVE", "LIVE", 0, 1, 1, 1, 256), "", 0)
+	// the stripe's error count outlives the process that saw the error
+	s.expect(args("status st"), "", "0 2048 striped 1 "+s.dir+"/a.img 1 D\n", "", 0)
 }

@@ -67,6 +67,7 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 		}
 		s.stripes = append(s.stripes, &stripe{dev: dev, startSector: start})
 	}
+	s.restoreState(ctx.Saved)
 	return s, nil
 }
 

@@ -169,6 +169,12 @@ func (t *Thin) WriteAt(p []byte, sector uint64) error {
 	if _, err := pool.DataDev().WriteAt(p, t.dataOffset(nb, in)); err != nil {
 		return err
 	}
+	if !pool.Writable() {
+		// The allocation's commit ran out of metadata space: the kernel
+		// fails the mapping (process_prepared_mapping_fail), the block
+		// stays allocated.
+		return syscall.EIO
+	}
 	if err := t.td.InsertBlock(vblock, nb); err != nil {
 		pool.OperationFailed("dm_thin_insert_block", err)
 		return syscall.EIO
@@ -259,8 +265,9 @@ func (t *Thin) Discard(sector, lenSectors uint64) error {
 	return nil
 }
 
-// Flush commits the pool: data first, then the metadata that maps it.
-func (t *Thin) Flush() error { return t.pool.Commit() }
+// Flush commits the pool when its metadata changed: data first, then the
+// metadata that maps it.
+func (t *Thin) Flush() error { return t.pool.CommitChanged() }
 
 // Status is "<mapped sectors> <highest mapped sector>" or "... -".
 func (t *Thin) Status() string {

@@ -14,14 +14,15 @@ import (
 // message that succeeds is committed; one that fails changes nothing.
 func (t *Target) Message(args []string) (string, error) {
 	p := t.pool
-	if m := p.Mode(); m >= ModeOutOfMetadataSpace || m == ModeReadOnly {
+	// commit first, so that a failed message can drop whatever it touched
+	// by going back to that commit; this commit stands for the kernel's
+	// periodic one, which may have switched the mode by now
+	if err := p.CommitChanged(); err != nil {
+		return "", syscall.EIO
+	}
+	if p.Mode() >= ModeOutOfMetadataSpace {
 		p.logf("thin: %s: unable to service pool target messages in READ_ONLY or FAIL mode", p.devName)
 		return "", syscall.EOPNOTSUPP
-	}
-	// commit first, so that a failed message can drop whatever it touched
-	// by going back to that commit
-	if err := p.Commit(); err != nil {
-		return "", syscall.EIO
 	}
 	var err error
 	switch strings.ToLower(args[0]) {
@@ -42,17 +43,21 @@ func (t *Target) Message(args []string) (string, error) {
 		return "", syscall.EINVAL
 	}
 	if err != nil {
-		// The kernel keeps its in-core allocation cursors through a
-		// failed message: so does the abort here.
+		// The kernel keeps its in-core allocation cursors and its space
+		// map's threshold through a failed message: so does the abort here.
 		metaCursor, dataCursor := p.md.AllocCursors()
 		if aerr := p.md.Abort(); aerr != nil {
 			p.operationFailed("abort", aerr)
 		} else {
 			p.md.SetAllocCursors(metaCursor, dataCursor)
+			p.md.OnMetadataAlloc(p.metadataAllocated)
 		}
 		return "", err
 	}
-	return "", p.Commit()
+	// as the kernel: the message is done whatever the commit gives (a
+	// failed one has put the pool in read-only mode)
+	p.Commit()
+	return "", nil
 }
 
 func (t *Target) argCount(args []string, want int) error {

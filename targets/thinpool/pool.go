@@ -13,16 +13,22 @@ import (
 // Mode is a pool's mode (enum pool_mode).
 type Mode int
 
-// The pool modes, in the kernel's order.
+// The pool modes, in the kernel's order: from ModeOutOfMetadataSpace on the
+// metadata may not change.
 const (
 	ModeWrite Mode = iota
 	ModeOutOfDataSpace
-	ModeReadOnly
+	// ModeOutOfMetadataSpace is read-only, reported as such, until the
+	// metadata device grows.
 	ModeOutOfMetadataSpace
+	ModeReadOnly
 	ModeFail
 )
 
-var modeNames = [...]string{"write", "out-of-data-space", "read-only", "read-only", "failure"}
+var modeNames = [...]string{"write", "out-of-data-space", "read-only", "read-only", "fail"}
+
+// readOnly is is_read_only_pool_mode.
+func (m Mode) readOnly() bool { return m == ModeOutOfMetadataSpace || m == ModeReadOnly }
 
 // NoSpaceTimeout is how long I/O waits for data space in queue_if_no_space
 // mode before it fails with ENOSPC (the kernel's no_space_timeout).
@@ -32,10 +38,12 @@ var NoSpaceTimeout = 60 * time.Second
 // device, mode and active features. One exists per pool mapped device in a
 // process, found by the thin targets through Lookup.
 //
-// mu guards mode, pf, lowWater*, suspended, refs and bound; cond (on mu)
-// wakes I/O queued for data space. provision serialises the slow path of
-// writes (allocation, sharing breaks) so that no block is provisioned twice;
-// md has its own lock.
+// mu guards mode, pf, requestedErrorIfNoSpace, lowWater*, suspended, refs
+// and event; cond (on mu) wakes I/O queued for data space. provision
+// serialises the slow path of writes (allocation, sharing breaks) so that no
+// block is provisioned twice; md has its own lock. lwMu guards metaLow and
+// lwEvent, which the metadata updates from inside its operations (its lock
+// held): nothing else is locked under lwMu.
 type Pool struct {
 	md               *metadata.Pool
 	metaDev, dataDev targets.Dev
@@ -52,6 +60,13 @@ type Pool struct {
 	suspended         bool
 	refs              int
 	event             func()
+	// requestedErrorIfNoSpace is the bound table's error_if_no_space as
+	// asked for, restored when the pool goes back to write mode.
+	requestedErrorIfNoSpace bool
+
+	lwMu    sync.Mutex
+	metaLow metaLowWater
+	lwEvent func()
 
 	provision sync.Mutex
 }
@@ -112,9 +127,10 @@ func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors, lowW
 	if err != nil {
 		return nil, false, err
 	}
-	p := &Pool{md: md, metaDev: metaDev, dataDev: dataDev, devName: ctx.DevName, blockSectors: uint64(md.DataBlockSize()), logf: ctx.Logf, refs: 1, event: ctx.Event}
+	p := &Pool{md: md, metaDev: metaDev, dataDev: dataDev, devName: ctx.DevName, blockSectors: uint64(md.DataBlockSize()), logf: ctx.Logf, refs: 1, event: ctx.Event, lwEvent: ctx.Event}
 	p.cond = sync.NewCond(&p.mu)
 	p.restoreState(ctx.Saved, lowWaterBlocks)
+	md.OnMetadataAlloc(p.metadataAllocated)
 	pools.byDev[p.devName] = p
 	pools.byMeta[metaDev.Name()] = p
 	return p, true, nil
@@ -124,9 +140,12 @@ func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors, lowW
 // state: the kernel keeps a pool's mode and low water state in memory while
 // it is active, a new process derives them from the metadata (needs_check: read-only; no free
 // data block: out of data space; below the low water mark after some
-// allocation: an allocation saw free <= low water, so the event was sent).
+// allocation: an allocation saw free <= low water, so the event was sent;
+// the metadata threshold of the table's metadata device registered, no
+// free count seen).
 func (p *Pool) resumeMode(lowWaterBlocks uint64) {
 	free, total := p.md.DataBlocks()
+	p.metaLow = metaLowWater{Registered: true, Threshold: metadataThreshold(p.metaDev)}
 	p.lowWaterBlocks = lowWaterBlocks
 	p.lowWaterTriggered = free < total && free < lowWaterBlocks
 	switch {
@@ -204,7 +223,10 @@ func (p *Pool) ref() {
 	p.mu.Unlock()
 }
 
-// Release drops a reference; the last one commits and closes the metadata.
+// Release drops a reference; the last one commits what changed and closes
+// the metadata. That commit stands for the kernel's periodic one and is
+// made without its space checks: the pool's mode was saved already, and
+// the next command's commit (a status, a message) switches it.
 func (p *Pool) Release() error {
 	pools.Lock()
 	defer pools.Unlock()
@@ -217,7 +239,14 @@ func (p *Pool) Release() error {
 	}
 	delete(pools.byDev, p.devName)
 	delete(pools.byMeta, p.metaDev.Name())
-	err := p.Commit()
+	var err error
+	if p.Mode() < ModeOutOfMetadataSpace && p.md.Changed() {
+		if err = p.dataDev.Flush(); err == nil {
+			if err = p.md.Commit(); err != nil {
+				p.operationFailed("dm_pool_commit_metadata", err)
+			}
+		}
+	}
 	if cerr := p.md.Close(); err == nil {
 		err = cerr
 	}
@@ -255,7 +284,9 @@ func (p *Pool) Suspended() bool {
 }
 
 // setMode is set_pool_mode: it logs the change and raises a table event.
-// Write mode is refused while the metadata needs checking.
+// Write mode is refused while the metadata needs checking, and a failed
+// pool stays failed. Back in write mode error_if_no_space is the bound
+// table's again (a no-space timeout may have forced it on).
 func (p *Pool) setMode(m Mode) {
 	p.mu.Lock()
 	old := p.mode
@@ -267,13 +298,19 @@ func (p *Pool) setMode(m Mode) {
 			m = ModeReadOnly
 		}
 	}
+	if old == ModeFail {
+		m = old
+	}
 	p.mode = m
 	extra := ""
-	if m == ModeOutOfDataSpace {
+	switch m {
+	case ModeOutOfDataSpace:
 		extra = " (queue IO)"
 		if p.pf.ErrorIfNoSpace {
 			extra = " (error IO)"
 		}
+	case ModeWrite:
+		p.pf.ErrorIfNoSpace = p.requestedErrorIfNoSpace
 	}
 	event := p.event
 	p.cond.Broadcast()
@@ -287,21 +324,65 @@ func (p *Pool) setMode(m Mode) {
 }
 
 // Commit makes the data durable, then commits the metadata (the data of a
-// mapping is on disk before the commit that maps it). A failed commit puts
-// the pool in read-only mode, as metadata_operation_failed does.
+// mapping is on disk before the commit that maps it). It does nothing once
+// the metadata may not change (flushes still succeed then, as the kernel's
+// do when no thin device changed since the last commit).
 func (p *Pool) Commit() error {
-	switch p.Mode() {
-	case ModeReadOnly, ModeOutOfMetadataSpace, ModeFail:
+	if p.Mode() >= ModeOutOfMetadataSpace {
 		return nil
+	}
+	return p.commit()
+}
+
+// CommitChanged is the commit of the kernel's periodic worker and of a
+// flush: only when the metadata changed since the last commit (then with
+// the space checks of any commit).
+func (p *Pool) CommitChanged() error {
+	if p.Mode() >= ModeOutOfMetadataSpace || !p.md.Changed() {
+		return nil
+	}
+	return p.commit()
+}
+
+// commit is dm-thin.c's commit(): a failed commit puts the pool in
+// read-only mode (metadata_operation_failed); a successful one checks the
+// metadata space (out of it: out-of-metadata-space mode) and the data space
+// (some again: back to write mode from out-of-data-space). EINVAL when the
+// metadata may not change.
+func (p *Pool) commit() error {
+	if p.Mode() >= ModeOutOfMetadataSpace {
+		return syscall.EINVAL
 	}
 	if err := p.dataDev.Flush(); err != nil {
 		return err
 	}
 	if err := p.md.Commit(); err != nil {
-		p.operationFailed("commit", err)
+		p.operationFailed("dm_pool_commit_metadata", err)
 		return err
 	}
+	p.checkForMetadataSpace()
+	p.checkForDataSpace()
 	return nil
+}
+
+// checkForMetadataSpace is check_for_metadata_space: no free metadata
+// block beyond the reserve switches the pool to out-of-metadata-space mode.
+func (p *Pool) checkForMetadataSpace() {
+	if free, _ := p.md.MetadataBlocks(); free == 0 && !p.Mode().readOnly() {
+		p.logf("thin: No free metadata blocks")
+		p.setMode(ModeOutOfMetadataSpace)
+	}
+}
+
+// checkForDataSpace is check_for_data_space: a pool out of data space that
+// has free data blocks again goes back to write mode.
+func (p *Pool) checkForDataSpace() {
+	if p.Mode() != ModeOutOfDataSpace {
+		return
+	}
+	if free, _ := p.md.DataBlocks(); free > 0 {
+		p.setMode(ModeWrite)
+	}
 }
 
 // Lock serialises the slow path of thin I/O (provisioning, breaking
@@ -315,10 +396,14 @@ func (p *Pool) Unlock() { p.provision.Unlock() }
 func (p *Pool) OperationFailed(op string, err error) { p.operationFailed(op, err) }
 
 // operationFailed is metadata_operation_failed: abort to the last commit,
-// flag the metadata for checking, go read-only.
+// flag the metadata for checking, go read-only. The abort rebuilds the
+// space maps, which drops the metadata low water threshold (until a table
+// is loaded again).
 func (p *Pool) operationFailed(op string, err error) {
 	p.logf("thin: %s: metadata operation '%s' failed: error = %v", p.devName, op, err)
-	if aerr := p.md.Abort(); aerr != nil {
+	aerr := p.md.Abort()
+	p.forgetMetadataThreshold()
+	if aerr != nil {
 		p.logf("thin: %s: aborting current metadata transaction", p.devName)
 		p.setMode(ModeFail)
 		return
@@ -332,13 +417,18 @@ func (p *Pool) operationFailed(op string, err error) {
 }
 
 // AllocDataBlock is alloc_data_block: low water mark, out-of-data-space
-// mode (error at once, or wait for space up to NoSpaceTimeout).
+// mode (error at once, or wait for space up to NoSpaceTimeout), and a
+// commit before an allocation would eat into the metadata reserve. That
+// commit may switch the pool to out-of-metadata-space mode: the block is
+// allocated all the same, and the caller finds the pool read-only when it
+// comes to map it (the kernel fails the bio then, the block stays
+// allocated).
 func (p *Pool) AllocDataBlock() (uint64, error) {
 	for {
 		free, _ := p.md.DataBlocks()
 		p.checkLowWater(free)
 		if free == 0 {
-			if err := p.Commit(); err != nil {
+			if err := p.commit(); err != nil {
 				return 0, syscall.EIO
 			}
 			if free, _ = p.md.DataBlocks(); free == 0 {
@@ -357,6 +447,11 @@ func (p *Pool) AllocDataBlock() (uint64, error) {
 		if err != nil {
 			p.operationFailed("dm_pool_alloc_data_block", err)
 			return 0, syscall.EIO
+		}
+		if metaFree, _ := p.md.MetadataBlocks(); metaFree == 0 {
+			if err := p.commit(); err != nil {
+				return 0, syscall.EIO
+			}
 		}
 		return b, nil
 	}

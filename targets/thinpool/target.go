@@ -29,6 +29,9 @@ type Target struct {
 	requested        Features
 	adjusted         Features
 	event            func()
+	// bound is set once the pool is bound to this table (its control
+	// target): resuming it again keeps the pool's mode.
+	bound bool
 }
 
 // New is pool_ctr.
@@ -70,13 +73,22 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	if created {
 		p.mu.Lock()
 		p.pf = pf
+		p.requestedErrorIfNoSpace = pf.ErrorIfNoSpace
 		if pf.ReadOnly && ctx.Restored {
 			// A new pool switches at its first resume (PreResume).
 			p.mode = ModeReadOnly
 		}
 		p.mu.Unlock()
 	}
-	t := &Target{pool: p, metaDev: metaDev, dataDev: dataDev, lenSectors: ctx.Len, lowWaterBlocks: lwm, requested: pf, adjusted: pf, event: ctx.Event}
+	if !ctx.Restored {
+		// A table rebuilt in a new process was registered when it was
+		// loaded: the saved state has what it registered.
+		p.registerMetadataThreshold(metadataThreshold(metaDev))
+	}
+	// The live table rebuilt in a new process is the one the pool is bound
+	// to; its saved state says so (an inactive table never has one).
+	bound := ctx.Restored && ctx.Saved != ""
+	t := &Target{pool: p, metaDev: metaDev, dataDev: dataDev, lenSectors: ctx.Len, lowWaterBlocks: lwm, requested: pf, adjusted: pf, event: ctx.Event, bound: bound}
 	return t, nil
 }
 
@@ -97,11 +109,11 @@ func (t *Target) Discard(sector, lenSectors uint64) error {
 	return t.dataDev.Discard(int64(sector)*targets.SectorSize, int64(lenSectors)*targets.SectorSize)
 }
 
-// Flush commits the pool.
-func (t *Target) Flush() error { return t.pool.Commit() }
+// Flush commits the pool if its metadata changed.
+func (t *Target) Flush() error { return t.pool.CommitChanged() }
 
-// Commit is the periodic commit.
-func (t *Target) Commit() error { return t.pool.Commit() }
+// Commit is the periodic commit: if the metadata changed.
+func (t *Target) Commit() error { return t.pool.CommitChanged() }
 
 // Table is "<meta> <data> <block size> <low water> <#features> <features> ".
 func (t *Target) Table() string {
@@ -111,13 +123,13 @@ func (t *Target) Table() string {
 // Status is pool_status; the pool commits first unless suspended.
 func (t *Target) Status() string {
 	p := t.pool
-	mode := p.Mode()
-	if mode == ModeFail {
+	if p.Mode() == ModeFail {
 		return "Fail"
 	}
 	if !p.Suspended() {
 		p.Commit()
 	}
+	mode := p.Mode()
 	md := p.md
 	metaFree, metaTotal := md.MetadataBlocks()
 	dataFree, dataTotal := md.DataBlocks()
@@ -148,12 +160,13 @@ func (t *Target) Status() string {
 		check = "needs_check"
 	}
 	return fmt.Sprintf("%d %d/%d %d/%d %s %s %s %s %s %d ", md.TransactionID(), metaTotal-metaFree, metaTotal,
-		dataTotal-dataFree, dataTotal, held, modeWord, discard, noSpace, check, t.metadataThreshold())
+		dataTotal-dataFree, dataTotal, held, modeWord, discard, noSpace, check, metadataThreshold(t.metaDev))
 }
 
-// metadataThreshold is calc_metadata_threshold: min(1024, metadata blocks / 4).
-func (t *Target) metadataThreshold() uint64 {
-	return min(1024, metaDevBlocks(t.metaDev)/4)
+// metadataThreshold is calc_metadata_threshold: min(1024, a quarter of the
+// metadata device's blocks).
+func metadataThreshold(metaDev targets.Dev) uint64 {
+	return min(1024, metaDevBlocks(metaDev)/4)
 }
 
 // PostSuspend commits and marks the pool suspended.
@@ -165,7 +178,10 @@ func (t *Target) PostSuspend() error {
 }
 
 // PreResume binds this table to the pool (bind_control_target) and grows
-// the data and metadata space to the table's and device's sizes.
+// the data and metadata space to the table's and device's sizes. A new
+// table asks for write mode (read-only with read_only); the table the pool
+// is bound to already keeps the pool's mode, which growing the metadata
+// device takes from out-of-metadata-space back to write.
 func (t *Target) PreResume() error {
 	p := t.pool
 	newMode := ModeWrite
@@ -173,14 +189,16 @@ func (t *Target) PreResume() error {
 		newMode = ModeReadOnly
 	}
 	p.mu.Lock()
+	if t.bound {
+		newMode = p.mode
+	}
 	p.pf = t.adjusted
+	p.requestedErrorIfNoSpace = t.requested.ErrorIfNoSpace
 	p.lowWaterBlocks = t.lowWaterBlocks
 	p.event = t.event
-	old := p.mode
 	p.mu.Unlock()
-	if old == ModeFail {
-		newMode = ModeFail
-	}
+	p.setLowWaterEvent(t.event)
+	t.bound = true
 	p.setMode(newMode)
 	commit := false
 	dataBlocks := t.lenSectors / p.blockSectors
@@ -211,6 +229,9 @@ func (t *Target) PreResume() error {
 		p.logf("thin: %s: unable to grow the metadata device until repaired.", p.devName)
 	case metaBlocks > sbMeta:
 		p.logf("thin: %s: growing the metadata device from %d to %d blocks", p.devName, sbMeta, metaBlocks)
+		if p.Mode() == ModeOutOfMetadataSpace {
+			p.setMode(ModeWrite)
+		}
 		if err := p.md.ResizeMetadata(metaBlocks); err != nil {
 			p.operationFailed("dm_pool_resize_metadata_dev", err)
 			return err
@@ -218,7 +239,10 @@ func (t *Target) PreResume() error {
 		commit = true
 	}
 	if commit {
-		return p.Commit()
+		// as the kernel, whatever the commit gives: a failure has put the
+		// pool in read-only mode, a full metadata device in
+		// out-of-metadata-space mode
+		p.commit()
 	}
 	return nil
 }

@@ -55,12 +55,13 @@ type conn struct {
 	// and lose one sample, which is harmless.
 	serviceNs atomic.Int64
 	sem       chan struct{}
-	broken    atomic.Bool // a reply could not be written: the connection is going down
+	work      chan request // requests for idle workers (see dispatch); closed after transmit
+	broken    atomic.Bool  // a reply could not be written: the connection is going down
 }
 
 // newConn wraps an accepted connection.
 func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, readBufferBytes), sem: make(chan struct{}, s.maxInFlight())}
+	c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, readBufferBytes), sem: make(chan struct{}, s.maxInFlight()), work: make(chan request)}
 	c.serviceNs.Store(initialServiceNs)
 	return c
 }
@@ -97,8 +98,9 @@ func (c *conn) serve(ctx context.Context) {
 	c.finish(remote)
 }
 
-// finish waits for the requests in flight and flushes a writable export.
+// finish ends the idle workers, waits for the requests in flight and flushes a writable export.
 func (c *conn) finish(remote net.Addr) {
+	close(c.work)
 	c.inflight.Wait()
 	c.flushReplies()
 	c.wmu.Lock()

@@ -453,6 +453,34 @@ func TestConcurrencyBound(t *testing.T) {
 	}
 }
 
+// TestLargeRequestsTakeMoreSlots: a READ takes one in-flight slot per started 64 KiB, so 128
+// KiB reads run at most MaxInFlight/2 at once.
+func TestLargeRequestsTakeMoreSlots(t *testing.T) {
+	fe := openCounting(t, tempFile(t, 1<<20, false), false)
+	g := &gateExport{FileExport: fe.FileExport, gate: make(chan struct{})}
+	ts := startServer(t, "tcp", &Server{Exports: StaticExports{"": g}, MaxInFlight: 8})
+	r := dialRaw(t, ts.addr)
+	r.clientFlags(3)
+	r.goExport("")
+	for i := 0; i < 10; i++ {
+		r.request(0, cmdRead, uint64(i), 0, 128<<10, nil)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for g.running.Load() < 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if p := g.peak.Load(); p != 4 {
+		t.Errorf("peak concurrent 128 KiB reads %d, want 4 (8 slots of 64 KiB)", p)
+	}
+	close(g.gate)
+	for i := 0; i < 10; i++ {
+		if errno, _, _ := r.reply(128 << 10); errno != 0 {
+			t.Fatalf("reply %d: errno %d", i, errno)
+		}
+	}
+}
+
 // releaseCounter counts Open/release pairs.
 type releaseCounter struct {
 	StaticExports

@@ -71,7 +71,7 @@ func (c *conn) transmit() error {
 				return nil
 			}
 			buf = c.s.pool.get(int(n))
-			if _, err := io.ReadFull(c.br, buf.data(int(n))); err != nil {
+			if err := c.readPayload(buf.data(int(n))); err != nil {
 				c.s.pool.put(buf)
 				return fmt.Errorf("write payload of %d bytes at %d: %w", n, h.Offset, err)
 			}
@@ -86,7 +86,9 @@ func (c *conn) transmit() error {
 			}
 			continue
 		}
-		c.sem <- struct{}{}
+		for range c.slots(&h) {
+			c.sem <- struct{}{}
+		}
 		c.inflight.Add(1)
 		avg := c.serviceNs.Load()
 		waiting := c.br.Buffered() >= requestHeaderBytes
@@ -95,7 +97,65 @@ func (c *conn) transmit() error {
 			c.handle(h, buf, waiting)
 			continue
 		}
-		go c.handle(h, buf, false)
+		c.dispatch(request{h, buf})
+	}
+}
+
+// inFlightSlotBytes is the READ or WRITE data one of a connection's MaxInFlight slots stands
+// for: a request takes a slot per started inFlightSlotBytes (at least one, at most all of
+// them), so that a connection has at most MaxInFlight × inFlightSlotBytes of data buffers in
+// use at once (4 MiB by default) and large requests do not spread over more memory than the
+// CPU caches hold (measured: nbdcopy's 4 × 64 requests of 256 KiB took 1.3× nbdkit's CPU
+// with 64 in flight per connection, 1.1× with 16).
+const inFlightSlotBytes = 64 << 10
+
+// slots is how many in-flight slots h takes.
+func (c *conn) slots(h *protocol.TransmissionRequestHeader) int {
+	n := 1
+	if h.Type == cmdRead || h.Type == cmdWrite {
+		n = int((h.Length + inFlightSlotBytes - 1) / inFlightSlotBytes)
+	}
+	return min(max(n, 1), cap(c.sem))
+}
+
+// directReadBytes is the smallest rest of a WRITE payload read from the socket straight into
+// the request's buffer rather than through the read buffer (and a copy out of it).
+const directReadBytes = 16 << 10
+
+// readPayload fills p with a WRITE payload: the bytes already in the read buffer, then the
+// rest straight from the socket when it is large; a small rest goes through the read buffer,
+// which may then also take the next requests in the same system call.
+func (c *conn) readPayload(p []byte) error {
+	n, _ := c.br.Read(p[:min(len(p), c.br.Buffered())])
+	if len(p)-n >= directReadBytes {
+		_, err := io.ReadFull(c.nc, p[n:])
+		return err
+	}
+	_, err := io.ReadFull(c.br, p[n:])
+	return err
+}
+
+// request is a validated request handed to a worker; buf holds a WRITE's payload.
+type request struct {
+	h   protocol.TransmissionRequestHeader
+	buf *ioBuf
+}
+
+// dispatch hands r to an idle worker of the connection, or starts a new one. Workers live as
+// long as the connection (they end when transmit closes c.work), so their stacks, grown once
+// on the device's call path, are not grown again for every request.
+func (c *conn) dispatch(r request) {
+	select {
+	case c.work <- r:
+	default:
+		go c.worker(r)
+	}
+}
+
+// worker serves r, then every request handed to it until c.work is closed.
+func (c *conn) worker(r request) {
+	for ok := true; ok; r, ok = <-c.work {
+		c.handle(r.h, r.buf, false)
 	}
 }
 
@@ -103,7 +163,9 @@ func (c *conn) transmit() error {
 // lets a successful reply wait in the reply buffer (see conn.write).
 func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf, hold bool) {
 	defer func() {
-		<-c.sem
+		for range c.slots(&h) {
+			<-c.sem
+		}
 		c.inflight.Done()
 	}()
 	if buf != nil {

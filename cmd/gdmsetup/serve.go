@@ -50,10 +50,11 @@ func cmdServe(e *env) error {
 	if len(e.args) > 0 {
 		return usageError(fmt.Sprintf("serve takes no arguments: %q", e.args[0]))
 	}
-	if os.Getenv("GOMAXPROCS") == "" {
-		// requests to devices with real latency block in pread/pwrite: more
-		// threads than cores keep queue depth useful (measured: O_DIRECT
-		// qd32 reads 0.58x qemu-nbd with 2, 1.31x with 8)
+	if e.opts.has("direct") && os.Getenv("GOMAXPROCS") == "" {
+		// O_DIRECT requests block in pread/pwrite for the device's latency:
+		// more threads than cores keep queue depth useful (measured: O_DIRECT
+		// qd32 reads 0.58x qemu-nbd with 2, 1.31x with 8). Buffered I/O mostly
+		// hits the page cache, where extra threads only cost CPU.
 		runtime.GOMAXPROCS(4 * runtime.NumCPU())
 	}
 	ctx, stop := shutdownContext(e.stderr)

@@ -268,6 +268,7 @@ func (r *Registry) resolve(d *Device, path string) (targets.Dev, error) {
 	if r.direct {
 		if err := f.UseDirect(); err != nil {
 			f.Close()
+			r.klogf("%v", err)
 			return nil, err
 		}
 	}

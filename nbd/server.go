@@ -27,8 +27,9 @@ type Server struct {
 	// MaxRequestBytes bounds READ and WRITE lengths (advertised as the maximum block size);
 	// 0 means DefaultMaxRequestBytes. At most 64 MiB.
 	MaxRequestBytes uint32
-	// MaxInFlight bounds the requests being served at once on one connection; 0 means
-	// DefaultMaxInFlight. The server stops reading requests from a client at the bound.
+	// MaxInFlight bounds the requests being served at once on one connection, a READ or WRITE
+	// counting once per started 64 KiB of data; 0 means DefaultMaxInFlight. The server stops
+	// reading requests from a client at the bound.
 	MaxInFlight int
 	// HandshakeTimeout bounds the whole option negotiation; 0 means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration

@@ -27,8 +27,8 @@ const (
 )
 
 // transmit reads requests until NBD_CMD_DISC, EOF or an error that loses the framing. Each
-// valid request runs on its own goroutine (at most MaxInFlight at once), except on a
-// connection whose READs and WRITEs have lately been fast:
+// valid request is handed to a worker goroutine (within the MaxInFlight slots, see slots),
+// except on a connection whose READs and WRITEs have lately been fast:
 //   - a request alone in flight, with no other waiting in the read buffer, runs inline when
 //     serviceNs < inlineMaxNs, so a client at queue depth 1 pays no goroutine hand-off;
 //   - a READ or WRITE (not FUA) of at most batchMaxBytes runs inline when serviceNs < batchMaxNs,
@@ -142,7 +142,7 @@ type request struct {
 }
 
 // dispatch hands r to an idle worker of the connection, or starts a new one. Workers live as
-// long as the connection (they end when transmit closes c.work), so their stacks, grown once
+// long as the connection (they end when finish closes c.work), so their stacks, grown once
 // on the device's call path, are not grown again for every request.
 func (c *conn) dispatch(r request) {
 	select {

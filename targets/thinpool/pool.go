@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gdmsetup/gdmsetup/errno"
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
@@ -400,7 +401,10 @@ func (p *Pool) OperationFailed(op string, err error) { p.operationFailed(op, err
 // space maps, which drops the metadata low water threshold (until a table
 // is loaded again).
 func (p *Pool) operationFailed(op string, err error) {
-	p.logf("thin: %s: metadata operation '%s' failed: error = %v", p.devName, op, err)
+	// the cause first (the kernel's persistent-data layers log theirs),
+	// then dm-thin's line with the errno
+	p.logf("thin metadata: %v", err)
+	p.logf("thin: %s: metadata operation '%s' failed: error = -%d", p.devName, op, int(errno.Of(err)))
 	aerr := p.md.Abort()
 	p.forgetMetadataThreshold()
 	if aerr != nil {

@@ -22,8 +22,8 @@ func allocatedBytes(t *testing.T, path string) int64 {
 // and without -u, unaligned, across a target boundary): the bytes read back
 // are zeros exactly there. With -u (no NBD_CMD_FLAG_NO_HOLE) the linear
 // device punches holes in its files, which shows the zeroing reached the
-// file as fallocate rather than as written zeros. On a thin device (no
-// passthrough) zeros are written.
+// file as fallocate rather than as written zeros, also through a linear
+// device stacked on it. On a thin device (no passthrough) zeros are written.
 func TestServeWriteZeroes(t *testing.T) {
 	needTool(t, "qemu-io")
 	s := newSandbox(t)
@@ -31,18 +31,27 @@ func TestServeWriteZeroes(t *testing.T) {
 	b := randomFile(t, filepath.Join(s.dir, "b.img"), 4<<20)
 	want := append(append([]byte{}, a...), b...)
 	s.ok("", "create", "lin", "--table", "0 8192 linear a.img 0\n8192 8192 linear b.img 0")
+	s.ok("", "create", "top", "--table", "0 16384 linear /dev/mapper/lin 0")
 	s.thinPool(16384)
 	srv := s.serve()
 
 	zero := func(off, n int) { clear(want[off : off+n]) }
 	tool(t, "qemu-io", "-f", "raw", "-c", "write -z 1000 300k", "-c", "flush", srv.url("lin"))
 	zero(1000, 300<<10)
-	before := allocatedBytes(t, filepath.Join(s.dir, "a.img")) + allocatedBytes(t, filepath.Join(s.dir, "b.img"))
+	allocated := func() int64 {
+		return allocatedBytes(t, filepath.Join(s.dir, "a.img")) + allocatedBytes(t, filepath.Join(s.dir, "b.img"))
+	}
+	before := allocated()
 	tool(t, "qemu-io", "-f", "raw", "-c", "write -z -u 3M 2M", "-c", "flush", srv.url("lin"))
 	zero(3<<20, 2<<20)
-	after := allocatedBytes(t, filepath.Join(s.dir, "a.img")) + allocatedBytes(t, filepath.Join(s.dir, "b.img"))
-	if before-after < 1<<20 {
-		t.Errorf("write -z -u of 2 MiB over two files freed %d bytes: not punched through", before-after)
+	if freed := before - allocated(); freed < 1<<20 {
+		t.Errorf("write -z -u of 2 MiB over two files freed %d bytes: not punched through", freed)
+	}
+	before = allocated()
+	tool(t, "qemu-io", "-f", "raw", "-c", "write -z -u 6M 1M", "-c", "flush", srv.url("top"))
+	zero(6<<20, 1<<20)
+	if freed := before - allocated(); freed < 512<<10 {
+		t.Errorf("write -z -u of 1 MiB through a stacked linear freed %d bytes: not punched through", freed)
 	}
 	if got := []byte(s.ok("", "read", "lin")); !bytes.Equal(got, want) {
 		t.Fatalf("linear device after write zeroes: %d bytes differ", countDiff(got, want))

@@ -114,22 +114,9 @@ func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
 
 // Discard discards a sector-aligned byte range, each target its part.
 func (d *Device) Discard(off, length int64) error {
-	if !aligned(off, length) {
-		return fmt.Errorf("discard %d+%d: not aligned to %d-byte sectors: %w", off, length, targets.SectorSize, syscall.EINVAL)
-	}
-	t, err := d.acquire()
-	if err != nil {
-		return err
-	}
-	defer d.release()
-	if t.readOnly {
-		return syscall.EPERM
-	}
-	if err := t.checkRange(off, length); err != nil {
-		return err
-	}
-	return t.split(uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize, false,
-		func(e *entry, sector, n, _ uint64) error { return e.target.Discard(sector, n) })
+	return d.rangeOp("discard", off, length, func(t *Table, sector, n uint64) error {
+		return t.split(sector, n, false, func(e *entry, rel, n, _ uint64) error { return e.target.Discard(rel, n) })
+	})
 }
 
 // WriteZeroes zeroes a sector-aligned byte range: each target that can
@@ -137,8 +124,25 @@ func (d *Device) Discard(off, length int64) error {
 // are written to the others. mayUnmap lets targets deallocate the range
 // (REQ_OP_WRITE_ZEROES without REQ_NOUNMAP); it reads back as zeros either way.
 func (d *Device) WriteZeroes(off, length int64, mayUnmap bool) error {
+	return d.rangeOp("write zeroes", off, length, func(t *Table, sector, n uint64) error {
+		return t.split(sector, n, false, func(e *entry, rel, n, _ uint64) error {
+			if z, ok := e.target.(targets.Zeroer); ok {
+				if err := z.WriteZeroes(rel, n, mayUnmap); !errors.Is(err, errors.ErrUnsupported) {
+					return err
+				}
+			}
+			return t.writeZeros(e.start+rel, n)
+		})
+	})
+}
+
+// rangeOp runs a data-changing operation without a payload (discard, write
+// zeroes) on a sector-aligned byte range of the live table: the checks the
+// block layer makes (alignment, read-only, inside the device), then fn with
+// the range in sectors.
+func (d *Device) rangeOp(op string, off, length int64, fn func(t *Table, sector, n uint64) error) error {
 	if !aligned(off, length) {
-		return fmt.Errorf("write zeroes %d+%d: not aligned to %d-byte sectors: %w", off, length, targets.SectorSize, syscall.EINVAL)
+		return fmt.Errorf("%s %d+%d: not aligned to %d-byte sectors: %w", op, off, length, targets.SectorSize, syscall.EINVAL)
 	}
 	t, err := d.acquire()
 	if err != nil {
@@ -151,14 +155,7 @@ func (d *Device) WriteZeroes(off, length int64, mayUnmap bool) error {
 	if err := t.checkRange(off, length); err != nil {
 		return err
 	}
-	return t.split(uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize, false, func(e *entry, rel, n, _ uint64) error {
-		if z, ok := e.target.(targets.Zeroer); ok {
-			if err := z.WriteZeroes(rel, n, mayUnmap); !errors.Is(err, errors.ErrUnsupported) {
-				return err
-			}
-		}
-		return t.writeZeros(e.start+rel, n)
-	})
+	return fn(t, uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize)
 }
 
 // zeroChunkBytes bounds the buffer of zeros writeZeros writes from.

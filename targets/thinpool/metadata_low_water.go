@@ -52,10 +52,7 @@ func (p *Pool) metadataAllocated(free uint64) {
 	event := p.lwEvent
 	p.lwMu.Unlock()
 	if fire {
-		p.logf("thin: %s: reached low water mark for metadata device: sending event.", p.devName)
-		if event != nil {
-			event()
-		}
+		p.lowWaterReached("metadata", event)
 	}
 }
 

@@ -501,10 +501,16 @@ func (p *Pool) checkLowWater(free uint64) {
 	event := p.event
 	p.mu.Unlock()
 	if fire {
-		p.logf("thin: %s: reached low water mark for data device: sending event.", p.devName)
-		if event != nil {
-			event()
-		}
+		p.lowWaterReached("data", event)
+	}
+}
+
+// lowWaterReached logs that the data or metadata device reached its low
+// water mark and raises the table event.
+func (p *Pool) lowWaterReached(device string, event func()) {
+	p.logf("thin: %s: reached low water mark for %s device: sending event.", p.devName, device)
+	if event != nil {
+		event()
 	}
 }
 

@@ -130,28 +130,32 @@ func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors, lowW
 	}
 	p := &Pool{md: md, metaDev: metaDev, dataDev: dataDev, devName: ctx.DevName, blockSectors: uint64(md.DataBlockSize()), logf: ctx.Logf, refs: 1, event: ctx.Event, lwEvent: ctx.Event}
 	p.cond = sync.NewCond(&p.mu)
-	p.restoreState(ctx.Saved, lowWaterBlocks)
+	p.restoreState(ctx.Saved, lowWaterBlocks, ctx.Restored)
 	md.OnMetadataAlloc(p.metadataAllocated)
 	pools.byDev[p.devName] = p
 	pools.byMeta[metaDev.Name()] = p
 	return p, true, nil
 }
 
-// resumeMode picks up a pool another process left without saving its
-// state: the kernel keeps a pool's mode and low water state in memory while
-// it is active, a new process derives them from the metadata (needs_check: read-only; no free
-// data block: out of data space; below the low water mark after some
-// allocation: an allocation saw free <= low water, so the event was sent;
-// the metadata threshold of the table's metadata device registered, no
-// free count seen).
-func (p *Pool) resumeMode(lowWaterBlocks uint64) {
+// resumeMode picks up a pool another process left without saving its state
+// (restored), or starts a new one: the kernel keeps a pool's mode and low
+// water state in memory while it is active, a new process derives them from
+// the metadata (needs_check: read-only; no free data block: out of data
+// space; below the low water mark after some allocation: an allocation saw
+// free <= low water, so the event was sent; the metadata threshold of the
+// table's metadata device registered, no free count seen).
+func (p *Pool) resumeMode(lowWaterBlocks uint64, restored bool) {
 	free, total := p.md.DataBlocks()
 	p.metaLow = metaLowWater{Registered: true, Threshold: metadataThreshold(p.metaDev)}
 	p.lowWaterBlocks = lowWaterBlocks
 	p.lowWaterTriggered = free < total && free < lowWaterBlocks
 	switch {
 	case p.md.NeedsCheck():
-		p.mode = ModeReadOnly
+		// A new pool starts in write mode: its first resume refuses
+		// that and switches to read-only, as the kernel logs it.
+		if restored {
+			p.mode = ModeReadOnly
+		}
 	case total > 0 && free == 0:
 		p.mode = ModeOutOfDataSpace
 	}
@@ -401,21 +405,17 @@ func (p *Pool) OperationFailed(op string, err error) { p.operationFailed(op, err
 // space maps, which drops the metadata low water threshold (until a table
 // is loaded again).
 func (p *Pool) operationFailed(op string, err error) {
-	// the cause first (the kernel's persistent-data layers log theirs),
-	// then dm-thin's line with the errno
-	p.logf("thin metadata: %v", err)
 	p.logf("thin: %s: metadata operation '%s' failed: error = -%d", p.devName, op, int(errno.Of(err)))
+	p.logf("thin: %s: aborting current metadata transaction", p.devName)
 	aerr := p.md.Abort()
 	p.forgetMetadataThreshold()
 	if aerr != nil {
-		p.logf("thin: %s: aborting current metadata transaction", p.devName)
+		p.logf("thin: %s: failed to abort metadata transaction", p.devName)
 		p.setMode(ModeFail)
-		return
 	}
-	if serr := p.md.SetNeedsCheck(); serr != nil {
+	if aerr != nil || p.md.SetNeedsCheck() != nil {
 		p.logf("thin: %s: failed to set 'needs_check' flag in metadata", p.devName)
 		p.setMode(ModeFail)
-		return
 	}
 	p.setMode(ModeReadOnly)
 }

@@ -38,10 +38,10 @@ func (t *Target) SaveState() string {
 // restoreState takes back the state SaveState gave. Without one (or with
 // one that does not parse) the state is derived from the metadata (see
 // resumeMode).
-func (p *Pool) restoreState(saved string, lowWaterBlocks uint64) {
+func (p *Pool) restoreState(saved string, lowWaterBlocks uint64, restored bool) {
 	var s savedState
 	if saved == "" || json.Unmarshal([]byte(saved), &s) != nil {
-		p.resumeMode(lowWaterBlocks)
+		p.resumeMode(lowWaterBlocks, restored)
 		return
 	}
 	p.md.SetAllocCursors(s.MetaCursor, s.DataCursor)

@@ -12,8 +12,9 @@ import (
 //
 // st (name, uuid, specs) and inactive are changed only by control
 // operations, which the caller serialises. mu guards the I/O gate: live,
-// suspended and inflight; cond signals a resume, the end of in-flight I/O
-// and a new event. event and openers are atomics.
+// suspended, closing and inflight; cond signals a resume, the registry's
+// close, the end of in-flight I/O and a new event. event and openers are
+// atomics.
 type Device struct {
 	reg      *Registry
 	st       deviceState
@@ -23,6 +24,7 @@ type Device struct {
 	cond      *sync.Cond
 	live      *Table
 	suspended bool
+	closing   bool // the registry is closing: I/O held by a suspend ends
 	inflight  int
 
 	event   atomic.Uint32

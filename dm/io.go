@@ -9,12 +9,17 @@ import (
 )
 
 // acquire passes the I/O gate: it waits while d is suspended, then counts
-// the caller in flight on the live table.
+// the caller in flight on the live table. I/O held by a suspend when the
+// registry closes (its process lets other processes in, or ends) fails with
+// targets.ErrReleased: the resume would come from another process.
 func (d *Device) acquire() (*Table, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for d.suspended {
+	for d.suspended && !d.closing {
 		d.cond.Wait()
+	}
+	if d.suspended {
+		return nil, fmt.Errorf("device %s: %w", d.st.Name, targets.ErrReleased)
 	}
 	if d.live == nil {
 		return nil, syscall.ENXIO

@@ -90,10 +90,17 @@ func (r *Registry) quiet() (restore func()) {
 	}
 }
 
-// Close releases every constructed table (stateful targets commit), saves
-// the registry and unlocks the directory.
+// Close ends I/O held by suspended devices (with targets.ErrReleased),
+// releases every constructed table (stateful targets commit), saves the
+// registry and unlocks the directory.
 func (r *Registry) Close() error {
 	var first error
+	for _, d := range r.devs {
+		d.mu.Lock()
+		d.closing = true
+		d.cond.Broadcast()
+		d.mu.Unlock()
+	}
 	for _, d := range r.topoOrder() {
 		if err := d.closeTables(); err != nil && first == nil {
 			first = fmt.Errorf("device %s: %w", d.st.Name, err)

@@ -1,6 +1,9 @@
 package targets
 
-import "io"
+import (
+	"errors"
+	"io"
+)
 
 // Dev is a device a target maps onto: a regular file, a block device, or
 // another mapped device. Offsets and lengths are in bytes.
@@ -39,3 +42,8 @@ func DiskName(dev Dev) string {
 type DevZeroer interface {
 	WriteZeroes(offBytes, lenBytes int64, mayUnmap bool) error
 }
+
+// ErrReleased is the error of I/O that a suspended device held when its
+// process closed the device (to let other processes in, or to end): the
+// I/O was not done, and may be tried again once the device is resumed.
+var ErrReleased = errors.New("I/O held by a suspend released unserved: the device is closing")

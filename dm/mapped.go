@@ -21,6 +21,14 @@ func (m *mapped) WriteZeroes(off, length int64, mayUnmap bool) error {
 	return m.d.WriteZeroes(off, length, mayUnmap)
 }
 
+// SupportsDiscards is the live table's discard support (none without one).
+func (m *mapped) SupportsDiscards() bool {
+	m.d.mu.Lock()
+	t := m.d.live
+	m.d.mu.Unlock()
+	return t != nil && t.supportsDiscards()
+}
+
 // OptimalIOBytes passes the device's stacked io_opt on to a table above it.
 func (m *mapped) OptimalIOBytes() int64 {
 	m.d.mu.Lock()

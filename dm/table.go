@@ -66,6 +66,17 @@ func (t *Table) optimalIOBytes() int64 {
 	return opt
 }
 
+// supportsDiscards reports whether every target takes discards, as a
+// device's discard limit stacks from its table.
+func (t *Table) supportsDiscards() bool {
+	for _, e := range t.entries {
+		if !targets.TargetSupportsDiscards(e.target) {
+			return false
+		}
+	}
+	return true
+}
+
 // readAheadSectors is max(2 × io_opt, 128 KiB) in whole pages, as the block
 // layer sets a disk's read-ahead from its limits.
 func (t *Table) readAheadSectors() uint64 {

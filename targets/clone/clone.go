@@ -52,7 +52,7 @@ type Clone struct {
 	copies     sync.WaitGroup // the worker's copies, until their commit
 	owner      bool           // this instance writes the metadata (see owners)
 	fresh      bool           // the core checked its areas: a table just loaded by the user
-	failed     error          // metadata or copy failure: Fail mode
+	failed     error          // metadata failure: Fail mode
 }
 
 // owners maps a metadata device to the one Clone of this process that may
@@ -118,6 +118,10 @@ func (c *Clone) takeOwnership() error {
 
 // MaxIOSectors is the region size: no I/O crosses a region.
 func (c *Clone) MaxIOSectors() uint64 { return c.regionSectors }
+
+// SupportsDiscards is true: the clone takes discards whatever its devices
+// do (it marks whole regions hydrated).
+func (c *Clone) SupportsDiscards() bool { return true }
 
 // Areas are the ranges of the destination and source the clone uses. The
 // core asks only for a table the user has just loaded, so this also marks

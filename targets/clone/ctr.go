@@ -76,6 +76,14 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	if err := c.load(); err != nil {
 		return nil, err
 	}
+	if !c.noDiscardPassdown && !targets.DevSupportsDiscards(c.dest) {
+		// disable_passdown_if_not_supported, logged when the table is
+		// loaded (io_hints), not when another process rebuilds it.
+		if !ctx.Restored {
+			ctx.Logf("clone: Destination device (%s) discard unsupported: Disabling discard passdown.", targets.DiskName(c.dest))
+		}
+		c.noDiscardPassdown = true
+	}
 	return c, nil
 }
 

@@ -89,8 +89,19 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	// to; its saved state says so (an inactive table never has one).
 	bound := ctx.Restored && ctx.Saved != ""
 	t := &Target{pool: p, metaDev: metaDev, dataDev: dataDev, lenSectors: ctx.Len, lowWaterBlocks: lwm, requested: pf, adjusted: pf, event: ctx.Event, bound: bound}
+	if pf.DiscardPassdown && !targets.DevSupportsDiscards(dataDev) {
+		// disable_passdown_if_not_supported, logged when the table is
+		// loaded (io_hints), not when another process rebuilds it.
+		if !ctx.Restored {
+			ctx.Logf("thin: Data device (%s) discard unsupported: Disabling discard passdown.", targets.DiskName(dataDev))
+		}
+		t.adjusted.DiscardPassdown = false
+	}
 	return t, nil
 }
+
+// SupportsDiscards is the pool's discard support (ignore_discard: none).
+func (t *Target) SupportsDiscards() bool { return t.adjusted.DiscardEnabled }
 
 // ReadAt reads the data device: I/O to the pool device goes there.
 func (t *Target) ReadAt(p []byte, sector uint64) error {

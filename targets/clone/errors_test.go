@@ -122,7 +122,7 @@ func TestBadMessages(t *testing.T) {
 	if l := e.klog(); len(l) != 1 || l[0] != "device-mapper: clone: 253:0: Unsupported message `frobnicate'" {
 		t.Errorf("kernel log %q", l)
 	}
-	for _, m := range []string{"ENABLE_hydration extra", "hydration_THRESHOLD 0", "disable_hydration x y"} {
+	for _, m := range []string{"hydration_THRESHOLD 0", "ENABLE_hydration extra", "disable_hydration x y"} {
 		if _, err := c.Message(strings.Fields(m)); err != nil {
 			t.Errorf("message %q: %v", m, err)
 		}

@@ -1,8 +1,11 @@
 package clone
 
 import (
-	"fmt"
+	"errors"
 	"math/bits"
+	"time"
+
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // startWorker starts background hydration if it is not running and c owns
@@ -112,8 +115,15 @@ func (c *Clone) findFree(from uint64) (uint64, bool) {
 	return 0, false
 }
 
+// hydrationRetryDelay is how long the regions of a failed copy stay in
+// flight before the worker may pick them again: a source or destination
+// that keeps failing is retried, as the kernel does, but not in a busy loop.
+const hydrationRetryDelay = 100 * time.Millisecond
+
 // hydrate copies regions [r, r+n) from the source to the destination.
-// When it hydrates the last region it commits, which raises the event.
+// When it hydrates the last region it commits, which raises the event. A
+// failed copy is logged (hydration_kcopyd_callback) and leaves the regions
+// unhydrated for a later pass.
 func (c *Clone) hydrate(r, n uint64) {
 	defer c.copies.Done()
 	off, size := c.regionBytes(r, n)
@@ -122,15 +132,35 @@ func (c *Clone) hydrate(r, n uint64) {
 	if err == nil {
 		_, err = c.dest.WriteAt(buf, off)
 	}
-	c.finish(r, n, err == nil)
-	if err != nil {
-		c.fail(fmt.Errorf("hydrating regions %d-%d: %w", r, r+n-1, err))
+	if errors.Is(err, targets.ErrReleased) {
+		// a suspended device under the clone, released as its registry
+		// closes: not a failed copy
+		c.finish(r, n, false)
 		return
 	}
+	if err != nil {
+		c.hydrationFailed()
+		time.Sleep(hydrationRetryDelay)
+		c.finish(r, n, false)
+		return
+	}
+	c.finish(r, n, true)
 	c.mu.Lock()
 	complete := c.nrHydrated == c.nrRegions && c.inFlight == 0
 	c.mu.Unlock()
 	if complete {
 		c.Commit()
+	}
+}
+
+// hydrationFailedLog limits the "hydration failed" lines of all clones, as
+// DMERR_LIMIT's one state per call site does.
+var hydrationFailedLog rateLimit
+
+// hydrationFailed logs a failed region copy, at most rateLimitBurst lines
+// per rateLimitInterval.
+func (c *Clone) hydrationFailed() {
+	if hydrationFailedLog.allow(time.Now()) {
+		c.ctx.Logf("clone: %s: hydration failed", c.ctx.DevName)
 	}
 }

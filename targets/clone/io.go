@@ -85,6 +85,11 @@ func (c *Clone) WriteAt(p []byte, sector uint64) error {
 			copy(buf[off-rOff:], p)
 			_, err = c.dest.WriteAt(buf, rOff)
 		}
+		if err != nil {
+			// the region copy failed (an overwrite's own error is not
+			// logged)
+			c.hydrationFailed()
+		}
 	}
 	c.finish(r, 1, err == nil)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,11 +19,7 @@ func TestCloneCLI(t *testing.T) {
 	s := newSandbox(t)
 	s.file("meta.img", 4<<20)
 	s.file("dest.img", 8<<20)
-	src := make([]byte, 8<<20)
-	rand.Read(src)
-	if err := os.WriteFile(filepath.Join(s.dir, "src.img"), src, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	src := randomFile(t, filepath.Join(s.dir, "src.img"), 8<<20)
 	table := "0 16384 clone meta.img dest.img src.img 8 1 no_hydration"
 	s.ok("", "create", "cl", "--table", table)
 	s.ok(strings.Repeat("w", 512), "write", "cl", "--offset", "4608")
@@ -83,12 +78,8 @@ func TestCloneHydrationRetry(t *testing.T) {
 	s := newSandbox(t)
 	s.file("meta.img", 4<<20)
 	s.file("dest.img", 2<<20)
-	src := make([]byte, 2<<20)
-	rand.Read(src)
-	if err := os.WriteFile(filepath.Join(s.dir, "src.img"), src, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	srcPath := filepath.Join(s.dir, "src.img")
+	src := randomFile(t, srcPath, 2<<20)
 	s.ok("", "create", "csl", "--table", "0 640 linear "+srcPath+" 0\n640 128 error\n768 3328 linear "+srcPath+" 768")
 	s.ok("", "create", "cl", "--table", "0 4096 clone meta.img dest.img /dev/mapper/csl 128 1 no_hydration")
 	s.ok("", "message", "cl", "0", "enable_hydration")

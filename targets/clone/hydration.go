@@ -120,8 +120,7 @@ func (c *Clone) findFree(from uint64) (uint64, bool) {
 // that keeps failing is retried, as the kernel does, but not in a busy loop.
 const hydrationRetryDelay = 100 * time.Millisecond
 
-// hydrate copies regions [r, r+n) from the source to the destination.
-// When it hydrates the last region it commits, which raises the event. A
+// hydrate copies regions [r, r+n) from the source to the destination. A
 // failed copy is logged (hydration_kcopyd_callback) and leaves the regions
 // unhydrated for a later pass.
 func (c *Clone) hydrate(r, n uint64) {
@@ -145,6 +144,13 @@ func (c *Clone) hydrate(r, n uint64) {
 		return
 	}
 	c.finish(r, n, true)
+	c.commitIfComplete()
+}
+
+// commitIfComplete commits once the last region is hydrated and nothing is
+// in flight, whichever copy (the worker's or a write's) ended last: the
+// commit raises the completion event.
+func (c *Clone) commitIfComplete() {
 	c.mu.Lock()
 	complete := c.nrHydrated == c.nrRegions && c.inFlight == 0
 	c.mu.Unlock()
@@ -155,12 +161,11 @@ func (c *Clone) hydrate(r, n uint64) {
 
 // hydrationFailedLog limits the "hydration failed" lines of all clones, as
 // DMERR_LIMIT's one state per call site does.
-var hydrationFailedLog rateLimit
+var hydrationFailedLog targets.RateLimit
 
-// hydrationFailed logs a failed region copy, at most rateLimitBurst lines
-// per rateLimitInterval.
+// hydrationFailed logs a failed region copy, rate-limited.
 func (c *Clone) hydrationFailed() {
-	if hydrationFailedLog.allow(time.Now()) {
+	if hydrationFailedLog.Allow(time.Now()) {
 		c.ctx.Logf("clone: %s: hydration failed", c.ctx.DevName)
 	}
 }

@@ -95,6 +95,7 @@ func (c *Clone) WriteAt(p []byte, sector uint64) error {
 	if err != nil {
 		return fmt.Errorf("clone %s: hydrating region %d: %w", c.ctx.DevName, r, err)
 	}
+	c.commitIfComplete()
 	return nil
 }
 

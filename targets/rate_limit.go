@@ -1,4 +1,4 @@
-package clone
+package targets
 
 import (
 	"sync"
@@ -12,17 +12,18 @@ const (
 	rateLimitBurst    = 10
 )
 
-// rateLimit lets rateLimitBurst events through per rateLimitInterval, the
+// RateLimit lets rateLimitBurst events through per rateLimitInterval, the
 // interval starting at the first event after the previous one ended
-// (___ratelimit). Its mutex guards its fields.
-type rateLimit struct {
+// (___ratelimit): a DMERR_LIMIT call site has one. Its mutex guards its
+// fields; the zero value is ready.
+type RateLimit struct {
 	mu      sync.Mutex
 	begin   time.Time
 	printed int
 }
 
-// allow reports whether an event at now may be logged.
-func (l *rateLimit) allow(now time.Time) bool {
+// Allow reports whether an event at now may be logged.
+func (l *RateLimit) Allow(now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.begin.IsZero() || now.Sub(l.begin) >= rateLimitInterval {

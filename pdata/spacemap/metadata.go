@@ -1,6 +1,7 @@
 package spacemap
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
@@ -37,6 +38,7 @@ type Metadata struct {
 	bootstrapEnd uint64
 	allocated    uint64 // allocated this transaction
 	threshold    threshold
+	noSpace      func() // called when NewBlock finds no free block (see OnNoSpace)
 }
 
 // CreateMetadata formats a fresh metadata space map of nrBlocks blocks (capped
@@ -226,6 +228,9 @@ func (m *Metadata) NewBlock() (uint64, error) {
 		b, err = m.ll.findCommonFree(&m.old, 0, busy)
 	}
 	if err != nil {
+		if errors.Is(err, ErrNoSpace) && m.noSpace != nil {
+			m.noSpace()
+		}
 		return 0, fmt.Errorf("metadata space map (%d blocks): %w", m.ll.nrBlocks, err)
 	}
 	m.begin = b + 1
@@ -292,6 +297,11 @@ func (m *Metadata) Root() Root { return m.ll.root() }
 
 // CopyRoot encodes Root into dst (RootSize or RootFieldSize bytes).
 func (m *Metadata) CopyRoot(dst []byte) { m.ll.root().Encode(dst) }
+
+// OnNoSpace has fn called each time NewBlock fails for want of a free block
+// (the kernel's space map logs "unable to allocate new metadata block"
+// there). fn must not call the space map.
+func (m *Metadata) OnNoSpace(fn func()) { m.noSpace = fn }
 
 // SetThreshold registers fn to be called once each time the free count
 // drops to threshold or below (edge-triggered, as the kernel's low-water

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gdmsetup/gdmsetup/errno"
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
@@ -77,7 +78,8 @@ func (t *Target) devID(s string) (uint64, error) {
 	return id, nil
 }
 
-// metadataErrno maps a metadata error to what the kernel's returns.
+// metadataErrno maps a metadata error to what the kernel's returns: the
+// metadata layer's own errors by kind, an I/O error's errno, else EIO.
 func metadataErrno(err error) syscall.Errno {
 	switch {
 	case errors.Is(err, metadata.ErrExists):
@@ -91,7 +93,7 @@ func metadataErrno(err error) syscall.Errno {
 	case errors.Is(err, metadata.ErrNoSnap):
 		return syscall.EINVAL
 	}
-	return syscall.EIO
+	return errno.Of(err)
 }
 
 func (t *Target) createThin(args []string) error {

@@ -6,7 +6,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gdmsetup/gdmsetup/errno"
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
@@ -132,6 +131,11 @@ func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors, lowW
 	p.cond = sync.NewCond(&p.mu)
 	p.restoreState(ctx.Saved, lowWaterBlocks, ctx.Restored)
 	md.OnMetadataAlloc(p.metadataAllocated)
+	md.OnMetadataNoSpace(func() {
+		if noMetadataBlockLog.Allow(time.Now()) {
+			p.logf("space map metadata: unable to allocate new metadata block")
+		}
+	})
 	pools.byDev[p.devName] = p
 	pools.byMeta[metaDev.Name()] = p
 	return p, true, nil
@@ -400,12 +404,16 @@ func (p *Pool) Unlock() { p.provision.Unlock() }
 // OperationFailed is metadata_operation_failed, for the thin devices.
 func (p *Pool) OperationFailed(op string, err error) { p.operationFailed(op, err) }
 
+// noMetadataBlockLog limits the space map's "unable to allocate new
+// metadata block" lines (DMERR_LIMIT: one state for every pool).
+var noMetadataBlockLog targets.RateLimit
+
 // operationFailed is metadata_operation_failed: abort to the last commit,
 // flag the metadata for checking, go read-only. The abort rebuilds the
 // space maps, which drops the metadata low water threshold (until a table
 // is loaded again).
 func (p *Pool) operationFailed(op string, err error) {
-	p.logf("thin: %s: metadata operation '%s' failed: error = -%d", p.devName, op, int(errno.Of(err)))
+	p.logf("thin: %s: metadata operation '%s' failed: error = -%d", p.devName, op, int(metadataErrno(err)))
 	p.logf("thin: %s: aborting current metadata transaction", p.devName)
 	aerr := p.md.Abort()
 	p.forgetMetadataThreshold()

@@ -28,3 +28,14 @@ func (p *Pool) OnMetadataAlloc(fn func(nrFree uint64)) {
 	}
 	arm()
 }
+
+// OnMetadataNoSpace has fn called each time a metadata block allocation
+// finds no free block, inside the operation, with the Pool's lock held (fn
+// must not call the Pool). Unlike OnMetadataAlloc it lasts across Abort: the
+// kernel's space map logs such failures itself.
+func (p *Pool) OnMetadataNoSpace(fn func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.noSpace = fn
+	p.msm.OnNoSpace(fn)
+}

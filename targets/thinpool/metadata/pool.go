@@ -69,6 +69,7 @@ type Pool struct {
 	failed   error          // an error left the in-core state unusable: only Abort/Close work
 	dirty    bool           // anything changed since the last commit
 	opt      Options
+	noSpace  func()     // see OnMetadataNoSpace; kept across Abort
 	mapping  btree.Info // two levels: device id, virtual block -> block_time
 	bottom   btree.Info // one device's mapping tree
 	top      btree.Info // top level alone: device id -> mapping-tree root
@@ -361,6 +362,7 @@ func (p *Pool) Abort() error {
 	}
 	q.open = p.open
 	p.bm, p.tm, p.msm, p.dsm, p.sb, p.details = q.bm, q.tm, q.msm, q.dsm, q.sb, q.details
+	p.msm.OnNoSpace(p.noSpace)
 	p.failed, p.dirty = nil, false
 	p.setupTrees()
 	return nil

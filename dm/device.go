@@ -103,10 +103,7 @@ func (d *Device) Suspended() bool {
 // first time this process needs it. A device without a live table gives
 // ENXIO.
 func (d *Device) liveTable() (*Table, error) {
-	d.mu.Lock()
-	t := d.live
-	d.mu.Unlock()
-	if t != nil {
+	if t := d.current(); t != nil {
 		return t, nil
 	}
 	if d.st.Live == nil {
@@ -120,6 +117,13 @@ func (d *Device) liveTable() (*Table, error) {
 	d.live = t
 	d.mu.Unlock()
 	return t, nil
+}
+
+// current returns the live table as built in this process, or nil.
+func (d *Device) current() *Table {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.live
 }
 
 // inactiveTable returns the inactive table, built on first use.

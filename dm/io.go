@@ -122,7 +122,7 @@ func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
 // as the block layer does for a device without a discard limit.
 func (d *Device) Discard(off, length int64) error {
 	return d.rangeOp("discard", off, length, func(t *Table, sector, n uint64) error {
-		if !t.supportsDiscards() {
+		if !t.discards {
 			return fmt.Errorf("discard %d+%d: a target of the table does not take discards: %w", off, length, syscall.EOPNOTSUPP)
 		}
 		return t.split(sector, n, false, func(e *entry, rel, n, _ uint64) error { return e.target.Discard(rel, n) })

@@ -23,17 +23,13 @@ func (m *mapped) WriteZeroes(off, length int64, mayUnmap bool) error {
 
 // SupportsDiscards is the live table's discard support (none without one).
 func (m *mapped) SupportsDiscards() bool {
-	m.d.mu.Lock()
-	t := m.d.live
-	m.d.mu.Unlock()
-	return t != nil && t.supportsDiscards()
+	t := m.d.current()
+	return t != nil && t.discards
 }
 
 // OptimalIOBytes passes the device's stacked io_opt on to a table above it.
 func (m *mapped) OptimalIOBytes() int64 {
-	m.d.mu.Lock()
-	t := m.d.live
-	m.d.mu.Unlock()
+	t := m.d.current()
 	if t == nil {
 		return 0
 	}

@@ -297,9 +297,7 @@ func (r *Registry) lowestFreeMinor() uint32 {
 func (r *Registry) Commit() error {
 	var first error
 	for _, d := range r.Devices() {
-		d.mu.Lock()
-		t := d.live
-		d.mu.Unlock()
+		t := d.current()
 		if t == nil {
 			continue
 		}

@@ -15,6 +15,9 @@ type Table struct {
 	lenSectors uint64
 	spec       tableSpec
 	readOnly   bool
+	// discards: every target takes discards, decided when the table is
+	// built, as the kernel stacks a device's discard limit at load
+	discards bool
 }
 
 type entry struct {
@@ -64,17 +67,6 @@ func (t *Table) optimalIOBytes() int64 {
 		}
 	}
 	return opt
-}
-
-// supportsDiscards reports whether every target takes discards, as a
-// device's discard limit stacks from its table.
-func (t *Table) supportsDiscards() bool {
-	for _, e := range t.entries {
-		if !targets.TargetSupportsDiscards(e.target) {
-			return false
-		}
-	}
-	return true
 }
 
 // readAheadSectors is max(2 × io_opt, 128 KiB) in whole pages, as the block
@@ -140,7 +132,7 @@ func (r *Registry) checkAreas(d *Device, t *Table) bool {
 // lines (dm_table_add_target). On failure every target built so far is
 // closed and the error carries the errno user space sees.
 func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool) (*Table, error) {
-	t := &Table{readOnly: readOnly}
+	t := &Table{readOnly: readOnly, discards: true}
 	fail := func(err error) (*Table, error) {
 		t.close()
 		r.klogf("ioctl: error adding target to table")
@@ -201,6 +193,7 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool)
 			e.maxIOSectors = m.MaxIOSectors()
 		}
 		t.entries = append(t.entries, e)
+		t.discards = t.discards && targets.TargetSupportsDiscards(tg)
 		t.lenSectors += l.Len
 		t.spec.Targets = append(t.spec.Targets, targetSpec{Start: l.Start, Len: l.Len, Type: l.Type, Args: op.canonical(l.Args), Saved: l.Saved})
 	}

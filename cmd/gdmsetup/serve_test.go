@@ -526,27 +526,7 @@ func TestServeWaitLetsOthersRun(t *testing.T) {
 	s.file("a.img", 1<<20)
 	s.ok("", "create", "st", "--table", "0 2048 striped 1 8 a.img 0")
 	s.serve()
-	done := make(chan result, 1)
-	go func() { done <- s.run("", "wait", "st", "0") }()
-	time.Sleep(300 * time.Millisecond)
-	s.ok("", "ls")
-	select {
-	case r := <-done:
-		t.Fatalf("wait returned before any event: %+v", r)
-	default:
-	}
-	if err := truncate(filepath.Join(s.dir, "a.img"), 512); err != nil {
-		t.Fatal(err)
-	}
-	s.run("", "read", "st", "--offset", "4096", "--length", "512")
-	select {
-	case r := <-done:
-		if r.code != 0 {
-			t.Fatalf("wait: %+v", r)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("wait did not return after the event")
-	}
+	waitForStripeError(t, s, func() { s.ok("", "ls") })
 }
 
 // TestServeHostileControlClients: garbage on the control socket gets the

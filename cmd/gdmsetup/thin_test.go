@@ -41,8 +41,11 @@ func runThinT(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func TestThinRestoreCheckDump(t *testing.T) {
-	dir := t.TempDir()
+// restoredThinMeta restores thinTestXML with `thin restore` into an 8 MiB
+// metadata file in a new directory; it returns both.
+func restoredThinMeta(t *testing.T) (dir, meta string) {
+	t.Helper()
+	dir = t.TempDir()
 	in, meta := filepath.Join(dir, "in.xml"), filepath.Join(dir, "meta")
 	os.WriteFile(in, []byte(thinTestXML), 0o600)
 	os.WriteFile(meta, nil, 0o600)
@@ -50,6 +53,11 @@ func TestThinRestoreCheckDump(t *testing.T) {
 	if code, _, errs := runThinT(t, "restore", "-i", in, "-o", meta); code != 0 {
 		t.Fatalf("restore: %d %s", code, errs)
 	}
+	return dir, meta
+}
+
+func TestThinRestoreCheckDump(t *testing.T) {
+	dir, meta := restoredThinMeta(t)
 	if code, out, errs := runThinT(t, "check", meta); code != 0 || !strings.Contains(out, "ok") {
 		t.Fatalf("check: %d %s %s", code, out, errs)
 	}
@@ -73,14 +81,7 @@ func TestThinRestoreCheckDump(t *testing.T) {
 }
 
 func TestThinCheckReportsDamage(t *testing.T) {
-	dir := t.TempDir()
-	in, meta := filepath.Join(dir, "in.xml"), filepath.Join(dir, "meta")
-	os.WriteFile(in, []byte(thinTestXML), 0o600)
-	os.WriteFile(meta, nil, 0o600)
-	os.Truncate(meta, 8<<20)
-	if code, _, errs := runThinT(t, "restore", "-i", in, "-o", meta); code != 0 {
-		t.Fatalf("restore: %s", errs)
-	}
+	_, meta := restoredThinMeta(t)
 	img, _ := os.ReadFile(meta)
 	// Flip a bit in every block until one that is in use is hit (block 1 onwards).
 	for nr := 1; nr < 64; nr++ {

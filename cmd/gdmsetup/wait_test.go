@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -14,16 +15,30 @@ func TestWait(t *testing.T) {
 	// whose stripe fails raises one
 	s.file("a.img", 1<<20)
 	s.ok("", "create", "st", "--table", "0 2048 striped 1 8 a.img 0")
+	waitForStripeError(t, s, nil)
+	s.expect(args("info st"), "", info("st", "ACTIVE", "LIVE", 0, 1, 1, 1, 256), "", 0)
+	// the stripe's error count outlives the process that saw the error
+	s.expect(args("status st"), "", "0 2048 striped 1 "+s.dir+"/a.img 1 D\n", "", 0)
+}
+
+// waitForStripeError runs `wait st 0` on the striped device st (one stripe,
+// a.img), checks it does not return on its own (while between runs, if not
+// nil, runs), then shrinks a.img so that a read fails on the stripe, and
+// checks the event ends the wait.
+func waitForStripeError(t *testing.T, s *sandbox, between func()) {
+	t.Helper()
 	done := make(chan result, 1)
 	go func() { done <- s.run("", "wait", "st", "0") }()
 	time.Sleep(300 * time.Millisecond)
+	if between != nil {
+		between()
+	}
 	select {
 	case r := <-done:
 		t.Fatalf("wait returned before any event: %+v", r)
 	default:
 	}
-	// shrink the file under the device: the next read fails on the stripe
-	if err := truncate(s.dir+"/a.img", 512); err != nil {
+	if err := truncate(filepath.Join(s.dir, "a.img"), 512); err != nil {
 		t.Fatal(err)
 	}
 	s.run("", "read", "st", "--offset", "4096", "--length", "512")
@@ -35,7 +50,4 @@ func TestWait(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("wait did not return after the event")
 	}
-	s.expect(args("info st"), "", info("st", "ACTIVE", "LIVE", 0, 1, 1, 1, 256), "", 0)
-	// the stripe's error count outlives the process that saw the error
-	s.expect(args("status st"), "", "0 2048 striped 1 "+s.dir+"/a.img 1 D\n", "", 0)
 }

@@ -19,14 +19,17 @@ var optionSpecs = map[string]bool{
 	"force": false, "setuuid": true, "verbose": false, "yes": false, "major": true, "minor": true,
 	"noudevsync": false, "noudevrules": false, "showkeys": false, "help": false, "separator": true,
 	"listen": true, "socket": true, "export": true, "quiet": false, "direct": false, "sort": true,
+	"rows": false, "nameprefixes": false, "unquoted": false, "select": true, "deferred": false,
+	"noopencount": false, "exec": true,
 	// short forms
 	"u": true, "r": false, "c": false, "C": false, "o": true, "f": false, "v": false, "y": false,
-	"j": true, "m": true, "h": false, "q": false, "O": true,
+	"j": true, "m": true, "h": false, "q": false, "O": true, "S": true,
 }
 
 var optionAliases = map[string]string{
 	"u": "uuid", "r": "readonly", "c": "columns", "C": "columns", "o": "options", "f": "force",
 	"v": "verbose", "y": "yes", "j": "major", "m": "minor", "h": "help", "q": "quiet", "O": "sort",
+	"S": "select",
 }
 
 // options holds parsed options: each long name with its values in order

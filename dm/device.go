@@ -181,11 +181,26 @@ func (d *Device) LenSectors() uint64 {
 }
 
 // Opened records an opener outside the registry (an NBD client); the
-// returned func undoes it. Open devices cannot be removed.
+// returned release undoes it (calls after the first do nothing). Open
+// devices cannot be removed, and a device marked for deferred removal goes
+// when release drops its last opener: release is a control operation, which
+// the caller serialises with the others.
 func (d *Device) Opened() (release func()) {
 	d.openers.Add(1)
 	var once sync.Once
-	return func() { once.Do(func() { d.openers.Add(-1) }) }
+	return func() {
+		once.Do(func() {
+			if d.openers.Add(-1) == 0 {
+				d.reg.removeDeferred()
+			}
+		})
+	}
+}
+
+// openCount is the kernel's open count: the devices whose tables use d
+// (each once, live and inactive alike) and the openers outside the registry.
+func (d *Device) openCount() int {
+	return len(d.reg.users(d)) + int(d.openers.Load())
 }
 
 // Info is what `dmsetup info` shows of a device.
@@ -199,6 +214,9 @@ type Info struct {
 	EventNr          uint32
 	Targets          int
 	ReadAheadSectors uint64
+	// Deferred is set while the device waits for its last opener to go
+	// before it is removed (remove --deferred).
+	Deferred bool
 }
 
 // Info returns d's info.
@@ -206,8 +224,8 @@ func (d *Device) Info() Info {
 	in := Info{
 		Name: d.st.Name, UUID: d.st.UUID, Minor: d.st.Minor, Suspended: d.Suspended(),
 		ReadOnly: d.st.ReadOnly, Live: d.st.Live != nil, Inactive: d.st.Inactive != nil,
-		OpenCount: len(d.reg.users(d)) + int(d.openers.Load()), EventNr: d.event.Load(),
-		ReadAheadSectors: d.st.readAhead(),
+		OpenCount: d.openCount(), EventNr: d.event.Load(),
+		ReadAheadSectors: d.st.readAhead(), Deferred: d.st.DeferredRemove,
 	}
 	if d.st.Live != nil {
 		in.Targets = len(d.st.Live.Targets)

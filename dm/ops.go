@@ -80,6 +80,7 @@ func (r *Registry) Load(name string, lines []TargetLine) error {
 	if e := r.load(d, lines); e != 0 {
 		return r.ioctlErr("reload", nil, name, e)
 	}
+	r.removeDeferred()
 	return nil
 }
 
@@ -155,7 +156,10 @@ func (r *Registry) Resume(name string) error {
 	if !ok {
 		return r.ioctlErr("resume", nil, name, syscall.ENXIO)
 	}
-	if e := r.resume(d); e != 0 {
+	e := r.resume(d)
+	// a failed resume may have dropped the inactive table too
+	r.removeDeferred()
+	if e != 0 {
 		return r.ioctlErr("resume", nil, name, e)
 	}
 	return nil
@@ -220,17 +224,31 @@ func (r *Registry) resume(d *Device) syscall.Errno {
 	return 0
 }
 
-// Remove removes a device nothing uses: its tables are released (stateful
-// targets commit) and its minor becomes free.
+// Remove removes a device nothing has open (else EBUSY): its tables are
+// released (stateful targets commit) and its minor becomes free.
 func (r *Registry) Remove(name string) error {
+	return r.removeNamed(name, false)
+}
+
+// removeNamed is Remove, or RemoveDeferred when deferred is set. The devices
+// the removed one held open may go with it, if they were marked.
+func (r *Registry) removeNamed(name string, deferred bool) error {
 	d, ok := r.Lookup(name)
 	if !ok {
 		return r.ioctlErr("remove", nil, name, syscall.ENXIO)
 	}
-	if d.Info().OpenCount > 0 {
+	if d.openCount() > 0 {
+		if deferred {
+			d.st.DeferredRemove = true
+			return nil
+		}
 		return r.ioctlErr("remove", nil, name, syscall.EBUSY)
 	}
-	return r.remove(d)
+	if err := r.remove(d); err != nil {
+		return err
+	}
+	r.removeDeferred()
+	return nil
 }
 
 func (r *Registry) remove(d *Device) error {
@@ -281,10 +299,13 @@ func (r *Registry) Clear(name string) error {
 		d.inactive = nil
 	}
 	d.st.Inactive = nil
+	r.removeDeferred()
 	return nil
 }
 
-// Message sends a message to the target holding sector of the live table.
+// Message sends a message to the target holding sector of the live table;
+// a message whose first word starts with '@' is for the device-mapper core
+// (only @cancel_deferred_remove is known) and needs no table.
 func (r *Registry) Message(name string, sector uint64, args []string) (string, error) {
 	d, ok := r.Lookup(name)
 	if !ok {
@@ -294,6 +315,12 @@ func (r *Registry) Message(name string, sector uint64, args []string) (string, e
 	if len(args) == 0 {
 		r.klogf("ioctl: Empty message received.")
 		return fail(syscall.EINVAL)
+	}
+	if strings.HasPrefix(args[0], "@") {
+		if e := r.coreMessage(d, args); e != 0 {
+			return fail(e)
+		}
+		return "", nil
 	}
 	t, err := d.liveTable()
 	if err != nil {
@@ -318,6 +345,15 @@ func (r *Registry) Message(name string, sector uint64, args []string) (string, e
 		return fail(errno.Of(err))
 	}
 	return reply, nil
+}
+
+// coreMessage runs a message for the device-mapper core (message_for_md).
+func (r *Registry) coreMessage(d *Device, args []string) syscall.Errno {
+	if strings.EqualFold(args[0], "@cancel_deferred_remove") {
+		return r.cancelDeferredRemove(d, args)
+	}
+	r.klogf("ioctl: Unsupported message sent to DM core: %s", args[0])
+	return syscall.EINVAL
 }
 
 // Lines returns a device's table (inactive or live) as `dmsetup table`

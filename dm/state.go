@@ -39,16 +39,19 @@ type tableSpec struct {
 
 // deviceState is what the registry keeps of a device between processes.
 type deviceState struct {
-	Name      string     `json:"name"`
-	UUID      string     `json:"uuid,omitempty"`
-	Minor     uint32     `json:"minor"`
-	Suspended bool       `json:"suspended,omitempty"`
-	ReadOnly  bool       `json:"read_only,omitempty"`
-	Event     uint32     `json:"event"`
-	Typed     bool       `json:"typed,omitempty"`
-	ReadAhead uint64     `json:"read_ahead,omitempty"`
-	Live      *tableSpec `json:"live,omitempty"`
-	Inactive  *tableSpec `json:"inactive,omitempty"`
+	Name      string `json:"name"`
+	UUID      string `json:"uuid,omitempty"`
+	Minor     uint32 `json:"minor"`
+	Suspended bool   `json:"suspended,omitempty"`
+	ReadOnly  bool   `json:"read_only,omitempty"`
+	Event     uint32 `json:"event"`
+	Typed     bool   `json:"typed,omitempty"`
+	ReadAhead uint64 `json:"read_ahead,omitempty"`
+	// DeferredRemove marks a device `remove --deferred` left because it was
+	// open: it is removed when its last opener goes.
+	DeferredRemove bool       `json:"deferred_remove,omitempty"`
+	Live           *tableSpec `json:"live,omitempty"`
+	Inactive       *tableSpec `json:"inactive,omitempty"`
 }
 
 type stateDoc struct {

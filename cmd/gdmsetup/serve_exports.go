@@ -33,8 +33,10 @@ func (x *deviceExports) List() []string {
 func (x *deviceExports) allowed(name string) bool { return x.only == nil || x.only[name] }
 
 // Open builds the device's live table and counts the client as an opener
-// (the device's open count: remove is refused until release). The empty
-// name selects the only exportable device when there is exactly one.
+// (the device's open count: remove is refused until release). The release
+// takes the control lock: it may remove a device marked by remove
+// --deferred. The empty name selects the only exportable device when there
+// is exactly one.
 func (x *deviceExports) Open(name string) (nbd.Export, func(), error) {
 	if name == "" {
 		if names := x.List(); len(names) == 1 {
@@ -54,7 +56,13 @@ func (x *deviceExports) Open(name string) (nbd.Export, func(), error) {
 	if err := d.Prepare(); err != nil {
 		return nil, nil, fmt.Errorf("device %q: %w", name, err)
 	}
-	return &deviceExport{Device: d, sizeBytes: d.SizeBytes(), readOnly: info.ReadOnly}, d.Opened(), nil
+	opened := d.Opened()
+	release := func() {
+		x.s.mu.Lock()
+		defer x.s.mu.Unlock()
+		opened()
+	}
+	return &deviceExport{Device: d, sizeBytes: d.SizeBytes(), readOnly: info.ReadOnly}, release, nil
 }
 
 // deviceExport is a mapped device as an NBD export. Its size and read-only

@@ -82,6 +82,7 @@ func init() {
 		"status":     {run: cmdStatus, needsRegistry: true, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
 		"info":       {run: cmdInfo, needsRegistry: true, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
 		"deps":       {run: cmdDeps, needsRegistry: true, help: "deps [NAME]"},
+		"splitname":  {run: cmdSplitname, help: "splitname NAME [SUBSYSTEM]                     (LVM name components as a report)"},
 		"wait":       {run: cmdWait, help: "wait NAME [EVENT_NR]"},
 		"targets":    {run: cmdTargets, help: "targets"},
 		"version":    {run: cmdVersion, help: "version"},

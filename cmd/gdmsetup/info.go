@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/gdmsetup/gdmsetup/dm"
 )
@@ -77,30 +74,6 @@ func printInfo(e *env, in dm.Info) {
 	fmt.Fprintln(w)
 }
 
-// infoField is one column of `info -c`: its heading, minimum width,
-// alignment and value (libdm's report fields of dmsetup).
-type infoField struct {
-	heading string
-	width   int
-	right   bool
-	value   func(in dm.Info) string
-}
-
-var infoFields = map[string]*infoField{
-	"name":     {"Name", 16, false, func(in dm.Info) string { return in.Name }},
-	"major":    {"Maj", 3, true, func(dm.Info) string { return strconv.Itoa(dm.Major) }},
-	"minor":    {"Min", 3, true, func(in dm.Info) string { return strconv.Itoa(int(in.Minor)) }},
-	"attr":     {"Stat", 4, false, attr},
-	"open":     {"Open", 4, true, func(in dm.Info) string { return strconv.Itoa(in.OpenCount) }},
-	"segments": {"Targ", 4, true, func(in dm.Info) string { return strconv.Itoa(in.Targets) }},
-	"events":   {"Event", 6, true, func(in dm.Info) string { return strconv.Itoa(int(in.EventNr)) }},
-	"uuid":     {"UUID", 32, false, func(in dm.Info) string { return in.UUID }},
-}
-
-var infoFieldAliases = map[string]string{"maj": "major", "min": "minor", "stat": "attr", "targ": "segments", "event": "events"}
-
-const defaultInfoFields = "name,major,minor,attr,open,segments,events,uuid"
-
 // attr is the Stat column: live table, inactive table, suspended, read-only.
 func attr(in dm.Info) string {
 	b := []byte("----")
@@ -121,115 +94,21 @@ func attr(in dm.Info) string {
 	return string(b)
 }
 
+// defaultInfoFields are the columns of `info -c` without -o.
+const defaultInfoFields = "name,major,minor,attr,open,segments,events,uuid"
+
+// infoColumns is `info -c`: dmsetup's device report.
 func infoColumns(e *env, infos []dm.Info) error {
-	fields, err := infoFieldList(e.opts.str("options"), true)
+	r, err := newReport(e, deviceReportSections, defaultInfoFields)
+	if err != nil {
+		if err == errReportHelp {
+			return nil
+		}
+		return err
+	}
+	objs, err := deviceReportObjs(e, infos)
 	if err != nil {
 		return err
 	}
-	if e.opts.has("sort") {
-		keys, err := infoFieldList(e.opts.str("sort"), false)
-		if err != nil {
-			return err
-		}
-		sortInfos(infos, keys, strings.Split(e.opts.str("sort"), ","))
-	}
-	// libdm's report: aligned columns separated by a space; --noheadings
-	// or --separator turn alignment off (":" unless a separator is given).
-	aligned, sep := true, " "
-	if e.opts.has("noheadings") {
-		aligned, sep = false, ":"
-	}
-	if e.opts.has("separator") {
-		aligned, sep = false, e.opts.str("separator")
-	}
-	rows := make([][]string, len(infos))
-	widths := make([]int, len(fields))
-	for j, f := range fields {
-		widths[j] = max(f.width, len(f.heading))
-	}
-	for i, in := range infos {
-		for j, f := range fields {
-			v := f.value(in)
-			rows[i] = append(rows[i], v)
-			widths[j] = max(widths[j], len(v))
-		}
-	}
-	cell := func(j int, v string, right bool) string {
-		switch {
-		case !aligned:
-			return v
-		case right:
-			return fmt.Sprintf("%*s", widths[j], v)
-		default:
-			return fmt.Sprintf("%-*s", widths[j], v)
-		}
-	}
-	if !e.opts.has("noheadings") {
-		var h []string
-		for j, f := range fields {
-			h = append(h, cell(j, f.heading, false))
-		}
-		fmt.Fprintln(e.stdout, strings.Join(h, sep))
-	}
-	for _, row := range rows {
-		cells := make([]string, len(row))
-		for j, v := range row {
-			cells[j] = cell(j, v, fields[j].right)
-		}
-		fmt.Fprintln(e.stdout, strings.Join(cells, sep))
-	}
-	return nil
-}
-
-// infoFieldList resolves a comma-separated field list (-o: "" is the
-// default list, "+LIST" adds to it; --sort: a field may carry a leading "-"
-// for descending order).
-func infoFieldList(spec string, output bool) ([]*infoField, error) {
-	if output {
-		if spec == "" {
-			spec = defaultInfoFields
-		} else if rest, ok := strings.CutPrefix(spec, "+"); ok {
-			spec = defaultInfoFields + "," + rest
-		}
-	}
-	var fields []*infoField
-	for _, name := range strings.Split(spec, ",") {
-		name = strings.TrimSpace(name)
-		if !output {
-			name = strings.TrimPrefix(strings.TrimPrefix(name, "+"), "-")
-		}
-		if a, ok := infoFieldAliases[name]; ok {
-			name = a
-		}
-		f, ok := infoFields[name]
-		if !ok {
-			return nil, usageError(fmt.Sprintf("Unrecognised field: %s", name))
-		}
-		fields = append(fields, f)
-	}
-	return fields, nil
-}
-
-// sortInfos orders the rows by the --sort keys: numbers as numbers, a key
-// written "-field" descending.
-func sortInfos(infos []dm.Info, keys []*infoField, spec []string) {
-	sort.SliceStable(infos, func(a, b int) bool {
-		for k, f := range keys {
-			va, vb := f.value(infos[a]), f.value(infos[b])
-			if va == vb {
-				continue
-			}
-			less := va < vb
-			if f.right {
-				na, _ := strconv.Atoi(va)
-				nb, _ := strconv.Atoi(vb)
-				less = na < nb
-			}
-			if strings.HasPrefix(strings.TrimSpace(spec[k]), "-") {
-				return !less
-			}
-			return less
-		}
-		return false
-	})
+	return r.output(e.stdout, e.stderr, objs)
 }

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+)
+
+// reportObj is what one row of dmsetup's device report reads: a device's
+// info, the devices its live table uses (kernel order), the mapped devices
+// whose live tables use it (by name), and its name split into LVM parts.
+// splitname rows have only split.
+type reportObj struct {
+	info   dm.Info
+	deps   []dm.Dep
+	users  []dm.Info
+	names  map[uint32]string // every device's name by minor
+	split  splitName
+	stderr io.Writer
+}
+
+// splitName is a device name's components: the uuid's prefix names the
+// subsystem; LVM names split into volume group, logical volume and layer.
+type splitName struct {
+	subsystem, vg, lv, layer string
+}
+
+// splitDeviceName splits name when subsystem is LVM: components are
+// separated by single hyphens and a doubled hyphen stands for one
+// (libdm's dm_split_lvm_name).
+func splitDeviceName(subsystem, name string) splitName {
+	s := splitName{subsystem: subsystem}
+	if subsystem != "LVM" {
+		return s
+	}
+	rest := name
+	next := func() string {
+		var b strings.Builder
+		for i := 0; i < len(rest); i++ {
+			c := rest[i]
+			if c == '-' && i+1 < len(rest) {
+				if rest[i+1] != '-' {
+					rest = rest[i+1:]
+					return b.String()
+				}
+				i++
+			}
+			b.WriteByte(c)
+		}
+		rest = ""
+		return b.String()
+	}
+	s.vg = next()
+	s.lv = next()
+	s.layer = next()
+	return s
+}
+
+// uuidSubsystem is the part of a uuid before its first hyphen ("" without one).
+func uuidSubsystem(uuid string) string {
+	p, _, ok := strings.Cut(uuid, "-")
+	if !ok {
+		return ""
+	}
+	return p
+}
+
+// mangleName encodes the characters udev does not accept in device names
+// as \xNN (libdm's "auto" mangling); unmangleName decodes them.
+func mangleName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("#+-.:=@_", c) >= 0 {
+			b.WriteByte(c)
+		} else if c == '\\' && i+3 < len(s) && s[i+1] == 'x' {
+			b.WriteString(s[i : i+4])
+			i += 3
+		} else {
+			fmt.Fprintf(&b, "\\x%02x", c)
+		}
+	}
+	return b.String()
+}
+
+func unmangleName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
+			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func text(f func(o *reportObj) string) func(o *reportObj) (string, error) {
+	return func(o *reportObj) (string, error) { return f(o), nil }
+}
+
+func number(f func(o *reportObj) uint64) func(o *reportObj) (string, error) {
+	return func(o *reportObj) (string, error) { return strconv.FormatUint(f(o), 10), nil }
+}
+
+// joinDeps lists o's dependencies as name gives them ("" leaves one out).
+func joinDeps(o *reportObj, name func(d dm.Dep) string) string {
+	var out []string
+	for _, d := range o.deps {
+		if s := name(d); s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+func joinUsers(o *reportObj, name func(u dm.Info) string) string {
+	var out []string
+	for _, u := range o.users {
+		out = append(out, name(u))
+	}
+	return strings.Join(out, ",")
+}
+
+// hasDisk reports whether the kernel would have a block device for the
+// device: it is added when the first table is loaded.
+func hasDisk(in dm.Info) bool { return in.Live || in.Inactive }
+
+var deviceReportSections = []reportSection{
+	{"Mapped Device Name", "name_", []*reportField{
+		{"name", "Name", 16, false, "Device name.", text(func(o *reportObj) string { return o.info.Name })},
+		{"mangled_name", "MangledName", 16, false, "Device name with the characters udev rejects encoded as \\xNN.", text(func(o *reportObj) string { return mangleName(o.info.Name) })},
+		{"unmangled_name", "UnmangledName", 16, false, "Device name with \\xNN encodings decoded.", text(func(o *reportObj) string { return unmangleName(o.info.Name) })},
+		{"uuid", "UUID", 32, false, "Device uuid (may be empty).", text(func(o *reportObj) string { return o.info.UUID })},
+		{"mangled_uuid", "MangledUUID", 32, false, "Device uuid with the characters udev rejects encoded.", text(func(o *reportObj) string { return mangleName(o.info.UUID) })},
+		{"unmangled_uuid", "UnmangledUUID", 32, false, "Device uuid with \\xNN encodings decoded.", text(func(o *reportObj) string { return unmangleName(o.info.UUID) })},
+		{"read_ahead", "RAhead", 6, true, "Read-ahead in sectors.", number(func(o *reportObj) uint64 {
+			if !o.info.Live {
+				// read from the device node, which exists once a table is live
+				fmt.Fprintf(o.stderr, "/dev/mapper/%s: open failed: No such file or directory\n", o.info.Name)
+				return 0
+			}
+			return o.info.ReadAheadSectors
+		})},
+	}},
+	{"Mapped Device Information", "info_", []*reportField{
+		{"blkdevname", "BlkDevName", 16, false, "Block device name (dm-MINOR).", func(o *reportObj) (string, error) {
+			if !hasDisk(o.info) {
+				return "", fmt.Errorf("Could not resolve block device name for %d:%d.", dm.Major, o.info.Minor)
+			}
+			return fmt.Sprintf("dm-%d", o.info.Minor), nil
+		}},
+		{"attr", "Stat", 4, false, "Live table (L), inactive table (I), suspended (s), read-only (r) or writable (w).", text(func(o *reportObj) string { return attr(o.info) })},
+		{"tables_loaded", "Tables", 6, false, "Tables present: Live, Inactive, Both or None.", text(func(o *reportObj) string {
+			switch {
+			case o.info.Live && o.info.Inactive:
+				return "Both"
+			case o.info.Live:
+				return "Live"
+			case o.info.Inactive:
+				return "Inactive"
+			}
+			return "None"
+		})},
+		{"suspended", "Suspended", 9, false, "Suspended or Active.", text(func(o *reportObj) string {
+			if o.info.Suspended {
+				return "Suspended"
+			}
+			return "Active"
+		})},
+		{"readonly", "Read-only", 9, false, "Read-only or Writeable.", text(func(o *reportObj) string {
+			if o.info.ReadOnly {
+				return "Read-only"
+			}
+			return "Writeable"
+		})},
+		{"devno", "DevNo", 5, false, "MAJOR:MINOR of the device.", text(func(o *reportObj) string { return fmt.Sprintf("%d:%d", dm.Major, o.info.Minor) })},
+		{"major", "Maj", 3, true, "Major number.", number(func(*reportObj) uint64 { return dm.Major })},
+		{"minor", "Min", 3, true, "Minor number.", number(func(o *reportObj) uint64 { return uint64(o.info.Minor) })},
+		{"open", "Open", 4, true, "How many holders have the device open.", number(func(o *reportObj) uint64 { return uint64(o.info.OpenCount) })},
+		{"segments", "Targ", 4, true, "Targets in the live table.", number(func(o *reportObj) uint64 { return uint64(o.info.Targets) })},
+		{"events", "Event", 6, true, "Event counter.", number(func(o *reportObj) uint64 { return uint64(o.info.EventNr) })},
+	}},
+	{"Mapped Device Relationship Information", "deps_", []*reportField{
+		{"device_count", "#Devs", 5, true, "How many devices the live table uses.", number(func(o *reportObj) uint64 { return uint64(len(o.deps)) })},
+	}},
+	// devs_used and the reference fields are libdm tree fields (tree_all).
+	{"Mapped Device Relationship Information", "tree_", []*reportField{
+		{"devs_used", "DevNamesUsed", 16, false, "Names of the mapped devices the live table uses.", text(func(o *reportObj) string {
+			return joinDeps(o, func(d dm.Dep) string {
+				if !d.Mapped {
+					return ""
+				}
+				return o.names[d.Minor]
+			})
+		})},
+	}},
+	{"Mapped Device Relationship Information", "deps_", []*reportField{
+		{"devnos_used", "DevNosUsed", 16, false, "MAJOR:MINOR of the devices the live table uses (files by path).", text(func(o *reportObj) string {
+			return joinDeps(o, func(d dm.Dep) string {
+				if !d.Mapped {
+					return d.Path
+				}
+				return fmt.Sprintf("%d:%d", d.Major, d.Minor)
+			})
+		})},
+		{"blkdevs_used", "BlkDevNamesUsed", 16, false, "Block device names of the devices the live table uses (files by path).", text(func(o *reportObj) string {
+			return joinDeps(o, func(d dm.Dep) string {
+				if !d.Mapped {
+					return d.Path
+				}
+				return fmt.Sprintf("dm-%d", d.Minor)
+			})
+		})},
+	}},
+	{"Mapped Device Relationship Information", "tree_", []*reportField{
+		{"device_ref_count", "#Refs", 5, true, "How many mapped devices use this one.", number(func(o *reportObj) uint64 { return uint64(len(o.users)) })},
+		{"names_using_dev", "RefNames", 8, false, "Names of the mapped devices using this one.", text(func(o *reportObj) string {
+			return joinUsers(o, func(u dm.Info) string { return u.Name })
+		})},
+		{"devnos_using_dev", "RefDevNos", 9, false, "MAJOR:MINOR of the mapped devices using this one.", text(func(o *reportObj) string {
+			return joinUsers(o, func(u dm.Info) string { return fmt.Sprintf("%d:%d", dm.Major, u.Minor) })
+		})},
+	}},
+	splitNameSection,
+}
+
+// splitNameSection is the fields of a name's components, the only ones
+// splitname reports.
+var splitNameSection = reportSection{"Mapped Device Name Components", "splitname_", []*reportField{
+	{"subsystem", "Subsys", 6, false, "Subsystem owning the device (uuid prefix).", text(func(o *reportObj) string { return o.split.subsystem })},
+	{"vg_name", "VG", 4, false, "LVM volume group.", text(func(o *reportObj) string { return o.split.vg })},
+	{"lv_name", "LV", 4, false, "LVM logical volume.", text(func(o *reportObj) string { return o.split.lv })},
+	{"lv_layer", "LVLayer", 7, false, "LVM layer.", text(func(o *reportObj) string { return o.split.layer })},
+}}
+
+// deviceReportObjs reads what the report needs of infos' devices.
+func deviceReportObjs(e *env, infos []dm.Info) ([]*reportObj, error) {
+	names := map[uint32]string{}
+	users := map[uint32][]dm.Info{}
+	for _, d := range e.reg.Devices() {
+		names[d.Minor()] = d.Name()
+	}
+	deps := map[uint32][]dm.Dep{}
+	for _, d := range e.reg.Devices() {
+		ds, err := e.reg.Deps(d.Name(), false)
+		if err != nil {
+			return nil, err
+		}
+		deps[d.Minor()] = ds
+		for _, dep := range ds {
+			if dep.Mapped {
+				users[dep.Minor] = append(users[dep.Minor], d.Info())
+			}
+		}
+	}
+	objs := make([]*reportObj, len(infos))
+	for i, in := range infos {
+		objs[i] = &reportObj{
+			info: in, deps: deps[in.Minor], users: users[in.Minor], names: names,
+			split: splitDeviceName(uuidSubsystem(in.UUID), in.Name), stderr: e.stderr,
+		}
+	}
+	return objs, nil
+}

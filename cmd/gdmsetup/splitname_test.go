@@ -1,0 +1,47 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSplitname(t *testing.T) {
+	s := newSandbox(t)
+	s.expect(args("splitname vg-lv"), "", "VG   LV   LVLayer\nvg   lv          \n", "", 0)
+	s.expect(args("splitname a--b-c-layer"), "", "VG   LV   LVLayer\na-b  c    layer  \n", "", 0)
+	s.expect(args("splitname vg-lv XYZ"), "", "VG   LV   LVLayer\n                 \n", "", 0)
+	s.expect(args("splitname --noheadings -o subsystem,vg_name,lv_name vg-lv"), "", "LVM:vg:lv\n", "", 0)
+	if r := s.run("", args("splitname -o name vg-lv")...); r.code != 1 || !strings.HasSuffix(r.stderr, "\nUnrecognised field: name\nCommand failed.\n") {
+		t.Fatalf("splitname -o name: %+v", r)
+	}
+	for _, c := range []struct{ name, vg, lv, layer string }{
+		{"nohyphen", "nohyphen", "", ""},
+		{"vg-", "vg-", "", ""},
+		{"vg--", "vg-", "", ""},
+		{"-lv", "", "lv", ""},
+		{"a-b-c-d", "a", "b", "c"},
+		{"x---y", "x-", "y", ""},
+		{"", "", "", ""},
+	} {
+		got := splitDeviceName("LVM", c.name)
+		if got != (splitName{"LVM", c.vg, c.lv, c.layer}) {
+			t.Errorf("split %q: %+v", c.name, got)
+		}
+	}
+}
+
+func TestMangleName(t *testing.T) {
+	for _, c := range []struct{ in, mangled, unmangled string }{
+		{"vg-lv_1.x", "vg-lv_1.x", "vg-lv_1.x"},
+		{"a b", `a\x20b`, "a b"},
+		{`a\x20b`, `a\x20b`, "a b"},
+		{"é", `\xc3\xa9`, "é"},
+	} {
+		if m := mangleName(c.in); m != c.mangled {
+			t.Errorf("mangle %q = %q, want %q", c.in, m, c.mangled)
+		}
+		if u := unmangleName(c.in); u != c.unmangled {
+			t.Errorf("unmangle %q = %q, want %q", c.in, u, c.unmangled)
+		}
+	}
+}

@@ -228,3 +228,26 @@ func TestCancelDeferredRemove(t *testing.T) {
 	g.must(g.reg.Remove("top"))
 	g.present([]string{"empty", "lin"})
 }
+
+// TestRemoveAllLeavesOpen: remove_all removes what nothing has open and
+// leaves a device an outside opener holds, with the devices it uses, in a
+// kernel warning; with --deferred it marks them, and they go with the
+// opener.
+func TestRemoveAllLeavesOpen(t *testing.T) {
+	g := newDeferredRig(t)
+	g.create("lin", "")
+	g.create("top", "lin")
+	g.create("z", "")
+	d, _ := g.reg.Lookup("top")
+	release := d.Opened()
+	warn := "device-mapper: ioctl: remove_all left 2 open device(s)\n"
+	g.must(g.reg.RemoveAll())
+	g.present([]string{"lin", "top"})
+	g.must(g.reg.RemoveAllDeferred())
+	g.present([]string{"lin", "top"}, "lin", "top")
+	if g.klog.String() != warn+warn {
+		t.Fatalf("kernel log %q, want the warning twice", g.klog.String())
+	}
+	release()
+	g.present(nil)
+}

@@ -262,12 +262,33 @@ func (r *Registry) remove(d *Device) error {
 	return nil
 }
 
-// RemoveAll removes every device, users before the devices they use.
+// RemoveAll removes every device nothing has open, users before the devices
+// they use; those left open (by an NBD client, or by a device left so) are
+// counted in a kernel warning, as dm_hash_remove_all.
 func (r *Registry) RemoveAll() error {
+	return r.removeAll(false)
+}
+
+// RemoveAllDeferred is RemoveAll that also marks the devices it leaves for
+// deferred removal (remove_all --deferred).
+func (r *Registry) RemoveAllDeferred() error {
+	return r.removeAll(true)
+}
+
+func (r *Registry) removeAll(deferred bool) error {
+	left := 0
 	for _, d := range r.topoOrder() {
+		if d.openCount() > 0 {
+			left++
+			d.st.DeferredRemove = d.st.DeferredRemove || deferred
+			continue
+		}
 		if err := r.remove(d); err != nil {
 			return err
 		}
+	}
+	if left > 0 {
+		r.klogf("ioctl: remove_all left %d open device(s)", left)
 	}
 	return nil
 }

@@ -45,8 +45,9 @@ func TestRemoveDeferred(t *testing.T) {
 }
 
 // TestServeRemoveDeferred: a device an NBD client (qemu-io) holds is marked
-// by remove --deferred through the server, and the server removes it when
-// the client disconnects; the registry it saves no longer has it.
+// by remove --deferred (or left and then marked by remove_all [--deferred])
+// through the server, and the server removes it when the client
+// disconnects; the registry it saves no longer has it.
 func TestServeRemoveDeferred(t *testing.T) {
 	s := newSandbox(t)
 	s.file("a.img", 8<<20)
@@ -62,17 +63,37 @@ func TestServeRemoveDeferred(t *testing.T) {
 	s.expect(args("remove --deferred lin"), "", "", "", 0)
 	s.expect(args("info -c lin"), "", linColumns, "", 0)
 	q.close()
+	waitLs(t, s, srv, "z\t(253:1)\n")
+
+	// remove_all leaves the open device; with --deferred it marks it
+	q = startQemuIO(t, srv.url("z"))
+	q.do("read 0 4k")
+	if !q.expect("read 4096/4096", 20*time.Second) {
+		t.Fatal("qemu-io read did not complete")
+	}
+	warn := "device-mapper: ioctl: remove_all left 1 open device(s)\n"
+	s.expect(args("remove_all"), "", "", warn, 0)
+	s.expect(args("remove_all --deferred"), "", "", warn, 0)
+	s.expect(args("ls"), "", "z\t(253:1)\n", "", 0)
+	q.close()
+	waitLs(t, s, srv, "No devices found\n")
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("server exit %d:\n%s", code, srv.stderr)
+	}
+	s.expect(args("ls"), "", "No devices found\n", "", 0)
+}
+
+// waitLs waits up to 5 s for `ls` to print want (a server removes a marked
+// device when the NBD client's connection ends).
+func waitLs(t *testing.T, s *sandbox, srv *liveServer, want string) {
+	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		out := s.ok("", "ls")
-		if out == "z\t(253:1)\n" {
-			break
+		if out == want {
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("ls after the client left:\n%s\nserver:\n%s", out, srv.stderr)
 		}
 	}
-	if code := srv.stop(); code != 0 {
-		t.Fatalf("server exit %d:\n%s", code, srv.stderr)
-	}
-	s.expect(args("ls"), "", "z\t(253:1)\n", "", 0)
 }

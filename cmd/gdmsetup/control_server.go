@@ -69,7 +69,7 @@ func (s *server) handleControl(ctx context.Context, conn net.Conn) error {
 
 // run runs a forwarded command line against the registry, holding the
 // control lock, in the client's working directory, with kernel log lines
-// going to the client's stderr. wait holds the lock only between slices.
+// going to the client's stderr, and saves the registry. wait holds the lock only between slices.
 // gone reports that the client hung up (checked between wait slices).
 func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, stdout, stderr io.Writer, gone func() bool) int {
 	name, _ := firstCommand(req.Args)
@@ -90,7 +90,14 @@ func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, s
 	defer os.Chdir(s.cwd)
 	s.klog.set(stderr)
 	defer s.klog.set(os.Stderr)
-	return runWith(s.reg, req.Args, stdin, stdout, stderr)
+	code := runWith(s.reg, req.Args, stdin, stdout, stderr)
+	// what the command changed outlives a crash of the server, as a local
+	// command's change does
+	if err := s.reg.Save(); err != nil {
+		fmt.Fprintf(stderr, "gdmsetup: %v\n", err)
+		code = 1
+	}
+	return code
 }
 
 // wait is `wait NAME [EVENT_NR]` on the server: it takes the control lock

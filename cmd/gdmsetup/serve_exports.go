@@ -34,8 +34,8 @@ func (x *deviceExports) allowed(name string) bool { return x.only == nil || x.on
 
 // Open builds the device's live table and counts the client as an opener
 // (the device's open count: remove is refused until release). The release
-// takes the control lock: it may remove a device marked by remove
-// --deferred. The empty name selects the only exportable device when there
+// takes the control lock and saves the registry: it may remove a device
+// marked by remove --deferred. The empty name selects the only exportable device when there
 // is exactly one.
 func (x *deviceExports) Open(name string) (nbd.Export, func(), error) {
 	if name == "" {
@@ -61,6 +61,9 @@ func (x *deviceExports) Open(name string) (nbd.Export, func(), error) {
 		x.s.mu.Lock()
 		defer x.s.mu.Unlock()
 		opened()
+		if err := x.s.reg.Save(); err != nil {
+			x.s.logf("%v", err)
+		}
 	}
 	return &deviceExport{Device: d, sizeBytes: d.SizeBytes(), readOnly: info.ReadOnly}, release, nil
 }

@@ -626,3 +626,16 @@ func TestServeReloadAndDrain(t *testing.T) {
 		t.Fatalf("the server did not stop after the drain:\n%s", srv.stacks())
 	}
 }
+
+// TestServeKillKeepsControlChanges: commands run through the server are
+// saved when they end, so a server killed with SIGKILL loses none of them.
+func TestServeKillKeepsControlChanges(t *testing.T) {
+	s := newSandbox(t)
+	srv := s.serve()
+	s.ok("", "create", "z", "--table", "0 8 zero")
+	s.ok("", "create", "gone", "--table", "0 8 zero")
+	s.ok("", "remove", "gone")
+	s.ok("", "rename", "z", "zz")
+	srv.kill()
+	s.expect(args("ls"), "", "zz\t(253:0)\n", "", 0)
+}

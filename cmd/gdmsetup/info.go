@@ -44,6 +44,9 @@ func printInfo(e *env, in dm.Info) {
 	if in.ReadOnly {
 		state += " (READ-ONLY)"
 	}
+	if in.Deferred {
+		state += " (DEFERRED REMOVE)"
+	}
 	tables := "None"
 	switch {
 	case in.Live && in.Inactive:

@@ -59,41 +59,56 @@ type command struct {
 	// stopOptions: option parsing stops after this many positional arguments
 	// (message words may look like options); 0 means never.
 	stopOptions int
-	help        string
+	// args bounds the number of positional arguments as dmsetup's command
+	// table does; nil: the command checks them itself.
+	args *argRange
+	help string
+}
+
+// argRange is a command's least and greatest number of positional
+// arguments (max -1: no limit).
+type argRange struct{ min, max int }
+
+func (r *argRange) allows(n int) bool {
+	return r == nil || (n >= r.min && (r.max < 0 || n <= r.max))
 }
 
 var commands map[string]command
 
 func init() {
+	anyCount := &argRange{0, -1}
+	noArgs := &argRange{0, 0}
 	commands = map[string]command{
-		"create":     {run: cmdCreate, needsRegistry: true, help: "create NAME [--table TABLE | TABLE_FILE | --concise LIST] [--uuid UUID] [--readonly] [--notable]"},
-		"load":       {run: cmdLoad, needsRegistry: true, help: "load NAME [--table TABLE | TABLE_FILE]"},
-		"reload":     {run: cmdLoad, needsRegistry: true, help: "reload NAME [--table TABLE | TABLE_FILE]"},
-		"resume":     {run: cmdResume, needsRegistry: true, help: "resume NAME"},
-		"suspend":    {run: cmdSuspend, needsRegistry: true, help: "suspend NAME"},
-		"remove":     {run: cmdRemove, needsRegistry: true, help: "remove NAME..."},
-		"remove_all": {run: cmdRemoveAll, needsRegistry: true, help: "remove_all"},
-		"rename":     {run: cmdRename, needsRegistry: true, help: "rename OLD NEW | rename NAME --setuuid UUID"},
-		"clear":      {run: cmdClear, needsRegistry: true, help: "clear NAME"},
-		"wipe_table": {run: cmdWipeTable, needsRegistry: true, help: "wipe_table NAME"},
-		"message":    {run: cmdMessage, needsRegistry: true, stopOptions: 2, help: "message NAME SECTOR MESSAGE..."},
-		"ls":         {run: cmdLs, needsRegistry: true, help: "ls [--target TYPE] [--tree]"},
-		"table":      {run: cmdTable, needsRegistry: true, help: "table [NAME] [--inactive] [--target TYPE] [--concise]"},
-		"status":     {run: cmdStatus, needsRegistry: true, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
-		"info":       {run: cmdInfo, needsRegistry: true, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
-		"deps":       {run: cmdDeps, needsRegistry: true, help: "deps [NAME]"},
-		"splitname":  {run: cmdSplitname, help: "splitname NAME [SUBSYSTEM]                     (LVM name components as a report)"},
-		"wait":       {run: cmdWait, help: "wait NAME [EVENT_NR]"},
-		"targets":    {run: cmdTargets, help: "targets"},
-		"version":    {run: cmdVersion, help: "version"},
-		"read":       {run: cmdRead, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
-		"write":      {run: cmdWrite, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
-		"discard":    {run: cmdDiscard, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
-		"demo":       {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
-		"thin":       {raw: runThin, help: "thin dump|restore|check ...                    (thin_dump, thin_restore, thin_check on metadata files)"},
-		"help":       {run: cmdHelp, help: "help"},
-		"shell":      {raw: runShell, help: "shell                                          (interactive; or a script on stdin, stopping at the first failure)"},
-		"serve":      {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly] [--direct]   (NBD export and control socket)"},
+		"create":      {run: cmdCreate, needsRegistry: true, args: &argRange{0, 2}, help: "create NAME [--table TABLE | TABLE_FILE | --concise LIST] [--uuid UUID] [--readonly] [--notable]"},
+		"load":        {run: cmdLoad, needsRegistry: true, args: &argRange{0, 2}, help: "load NAME [--table TABLE | TABLE_FILE]"},
+		"reload":      {run: cmdLoad, needsRegistry: true, args: &argRange{0, 2}, help: "reload NAME [--table TABLE | TABLE_FILE]"},
+		"resume":      {run: cmdResume, needsRegistry: true, args: anyCount, help: "resume NAME"},
+		"suspend":     {run: cmdSuspend, needsRegistry: true, args: anyCount, help: "suspend NAME"},
+		"remove":      {run: cmdRemove, needsRegistry: true, args: anyCount, help: "remove NAME..."},
+		"remove_all":  {run: cmdRemoveAll, needsRegistry: true, args: noArgs, help: "remove_all"},
+		"rename":      {run: cmdRename, needsRegistry: true, args: &argRange{1, 2}, help: "rename OLD NEW | rename NAME --setuuid UUID"},
+		"clear":       {run: cmdClear, needsRegistry: true, args: anyCount, help: "clear NAME"},
+		"wipe_table":  {run: cmdWipeTable, needsRegistry: true, args: anyCount, help: "wipe_table NAME"},
+		"message":     {run: cmdMessage, needsRegistry: true, stopOptions: 2, args: &argRange{2, -1}, help: "message NAME SECTOR MESSAGE..."},
+		"ls":          {run: cmdLs, needsRegistry: true, args: noArgs, help: "ls [--target TYPE] [--tree] [--exec COMMAND]"},
+		"table":       {run: cmdTable, needsRegistry: true, args: anyCount, help: "table [NAME] [--inactive] [--target TYPE] [--concise]"},
+		"status":      {run: cmdStatus, needsRegistry: true, args: anyCount, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
+		"info":        {run: cmdInfo, needsRegistry: true, args: anyCount, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
+		"deps":        {run: cmdDeps, needsRegistry: true, args: anyCount, help: "deps [NAME]"},
+		"splitname":   {run: cmdSplitname, args: &argRange{1, 2}, help: "splitname NAME [SUBSYSTEM]                     (LVM name components as a report)"},
+		"mknodes":     {run: cmdMknodes, args: anyCount, help: "mknodes [NAME...]                              (nothing to do: no nodes in /dev)"},
+		"setgeometry": {run: cmdSetGeometry, needsRegistry: true, args: &argRange{5, 5}, help: "setgeometry NAME CYL HEAD SECT START"},
+		"wait":        {run: cmdWait, args: &argRange{0, 2}, help: "wait NAME [EVENT_NR]"},
+		"targets":     {run: cmdTargets, args: noArgs, help: "targets"},
+		"version":     {run: cmdVersion, args: noArgs, help: "version"},
+		"read":        {run: cmdRead, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
+		"write":       {run: cmdWrite, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
+		"discard":     {run: cmdDiscard, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
+		"demo":        {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
+		"thin":        {raw: runThin, help: "thin dump|restore|check ...                    (thin_dump, thin_restore, thin_check on metadata files)"},
+		"help":        {run: cmdHelp, args: noArgs, help: "help"},
+		"shell":       {raw: runShell, help: "shell                                          (interactive; or a script on stdin, stopping at the first failure)"},
+		"serve":       {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly] [--direct]   (NBD export and control socket)"},
 	}
 }
 
@@ -103,26 +118,37 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // runWith runs a command line against reg when it is not nil (the server's
-// registry), else against the state directory the options name.
+// registry), else against the state directory the options name. As
+// dmsetup, it refuses a malformed option, an unknown command or a wrong
+// number of arguments before running anything; --help and --version run
+// those commands whatever the command word.
 func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	name, rest := firstCommand(args)
-	if name == "" {
-		name = defaultCommand(stdin)
-	}
-	c, ok := commands[name]
-	if !ok {
-		fmt.Fprintf(stderr, "Unknown command: %s\n", name)
-		fmt.Fprintln(stderr, "Command failed.")
-		return 1
-	}
+	c, known := commands[name]
 	if c.raw != nil {
 		return c.raw(rest, stdin, stdout, stderr)
 	}
 	opts, pos, err := parseOptions(rest, c.stopOptions)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		fmt.Fprintln(stderr, "Command failed.")
-		return 1
+		return report(stderr, err)
+	}
+	switch {
+	case opts.has("help"):
+		name, c = "help", commands["help"]
+	case opts.has("version"):
+		name, c = "version", commands["version"]
+	case name == "":
+		name = defaultCommand(stdin)
+		if c = commands[name]; c.raw != nil {
+			return c.raw(rest, stdin, stdout, stderr)
+		}
+	case !known:
+		return refuse(stderr, "Unknown command.", "[OPTION]... COMMAND [ARG]...")
+	case !c.args.allows(len(pos)):
+		return refuse(stderr, "Incorrect number of arguments.", c.help)
+	}
+	if name == "ls" && opts.has("exec") {
+		return lsExec(reg, opts, stdin, stdout, stderr)
 	}
 	if reg == nil && c.forwarded(name) {
 		if code, ok := forward(stateDir(opts), args, stdin, stdout, stderr); ok {
@@ -150,20 +176,25 @@ func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io
 	return report(stderr, c.run(e))
 }
 
-// firstCommand finds the command word: the first argument that is neither
-// an option nor an option's value ("" when there is none).
+// refuse prints dmsetup's first line for a command line it will not run,
+// then a short usage of gdmsetup (usage: what follows "gdmsetup "), and
+// gives the exit code 1.
+func refuse(stderr io.Writer, why, usage string) int {
+	fmt.Fprintln(stderr, why)
+	fmt.Fprintf(stderr, "Usage: gdmsetup %s\n", usage)
+	fmt.Fprintln(stderr, "`gdmsetup help` lists the commands.")
+	return 1
+}
+
+// firstCommand finds the command word: the first argument getopt takes as
+// positional ("" when there is none), and the arguments without it.
 func firstCommand(args []string) (string, []string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			return a, append(append([]string{}, args[:i]...), args[i+1:]...)
-		}
-		key, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if takesValue, ok := optionSpecs[key]; ok && takesValue && !hasValue {
-			i++
-		}
+	_, words, _ := getopt(args, 1)
+	if len(words) == 0 {
+		return "", args
 	}
-	return "", args
+	i := words[0]
+	return args[i], append(append([]string{}, args[:i]...), args[i+1:]...)
 }
 
 // report prints a command's error the way dmsetup does and gives the exit code.
@@ -172,8 +203,13 @@ func report(stderr io.Writer, err error) int {
 		return 0
 	}
 	var ue usageError
+	var oe optionError
 	var ie *dm.IoctlError
 	switch {
+	case errors.As(err, &oe):
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "Couldn't process command line.")
+		return 1
 	case errors.As(err, &ue), errors.As(err, &ie), errors.Is(err, dm.ErrNoDevice):
 		fmt.Fprintln(stderr, err)
 	default:

@@ -68,12 +68,3 @@ func TestMessage(t *testing.T) {
 		t.Fatal("failed messages changed the state")
 	}
 }
-
-func TestBadCommandLines(t *testing.T) {
-	s := newSandbox(t)
-	s.expect(args("frobnicate"), "", "", "Unknown command: frobnicate\nCommand failed.\n", 1)
-	s.expect(args("ls --bogus"), "", "", "gdmsetup: unrecognized option '--bogus'\nCommand failed.\n", 1)
-	s.expect(args("create"), "", "", "Please specify device.\nCommand failed.\n", 1)
-	s.expect(args("create x --table"), "", "", "gdmsetup: option '--table' requires an argument\nCommand failed.\n", 1)
-	s.expect(args("read"), "", "", "Please specify one device.\nCommand failed.\n", 1)
-}

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gdmsetup/gdmsetup/dm"
 )
@@ -121,3 +126,69 @@ func nameOfMinor(e *env, minor uint32) string {
 	}
 	return fmt.Sprintf("%d:%d", dm.Major, minor)
 }
+
+// lsExec is `ls --exec COMMAND [--target TYPE] [-v]`: COMMAND, split at
+// white space, runs once per device (with a table of TYPE when --target is
+// given), in name order, with /dev/mapper/NAME as its last argument, its
+// output passing through; its exit status is not looked at, nor whether it
+// could start, as dmsetup. With -v each device's `ls` line comes before.
+//
+// The devices are listed by a plain `ls` (against reg, a server, or the
+// state directory, which is let go of once listed); the commands run
+// afterwards in this process's environment, so that they may run gdmsetup
+// on the same devices.
+func lsExec(reg *dm.Registry, opts options, stdin io.Reader, stdout, stderr io.Writer) int {
+	list := []string{"--dir", stateDir(opts), "ls"}
+	if opts.has("target") {
+		list = append(list, "--target", opts.str("target"))
+	}
+	var out bytes.Buffer
+	if code := runWith(reg, list, strings.NewReader(""), &out, stderr); code != 0 {
+		return code
+	}
+	if out.String() == "No devices found\n" {
+		fmt.Fprint(stdout, out.String())
+		return 0
+	}
+	argv := strings.FieldsFunc(opts.str("exec"), func(r rune) bool { return r < utf8.RuneSelf && cSpace(byte(r)) })
+	failed := false
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		cut := strings.LastIndex(line, "\t(")
+		if cut < 0 {
+			continue
+		}
+		name := line[:cut]
+		if opts.has("verbose") {
+			// dmsetup prints the device number here as `ls --target` does
+			fmt.Fprintf(stdout, "%s\t(%s\n", name, strings.Replace(line[cut+2:], ":", ", ", 1))
+		}
+		switch {
+		case failed:
+		case len(argv) == 0:
+			failed = true
+		case len(argv) >= maxExecArgs:
+			fmt.Fprintln(stderr, "Too many args to --exec.")
+			failed = true
+		default:
+			cmd := exec.Command(argv[0], append(argv[1:], "/dev/mapper/"+name)...)
+			cmd.Stdout, cmd.Stderr = stdout, stderr
+			if f, ok := stdin.(*os.File); ok {
+				// a stream that is not a file would keep Wait copying from it
+				cmd.Stdin = f
+			}
+			_ = cmd.Run()
+		}
+	}
+	if failed {
+		fmt.Fprintln(stderr, "Command failed.")
+		return 1
+	}
+	return 0
+}
+
+// maxExecArgs is dmsetup's bound on the words of --exec (ARGS_MAX), the
+// device path included.
+const maxExecArgs = 256
+
+// cSpace is C's isspace in the C locale.
+func cSpace(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }

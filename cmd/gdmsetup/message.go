@@ -8,11 +8,9 @@ import (
 )
 
 // cmdMessage is `message NAME SECTOR WORDS...`: the words, joined by single
-// spaces, go to the target holding SECTOR; its reply is printed.
+// spaces, go to the target holding SECTOR; its reply is printed (the
+// command table makes sure of NAME and SECTOR).
 func cmdMessage(e *env) error {
-	if len(e.args) < 2 {
-		return usageError("Please specify device, sector and message.")
-	}
 	sector, ok := targets.ParseUint(e.args[1], 64)
 	if !ok {
 		return usageError("Invalid sector.")

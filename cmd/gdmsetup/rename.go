@@ -1,16 +1,15 @@
 package main
 
 // cmdRename is `rename OLD NEW`, or `rename NAME --setuuid UUID` for a
-// device that has no uuid yet.
+// device that has no uuid yet (--setuuid is a flag, as in dmsetup: the uuid
+// is the last argument). dmsetup takes a single argument as the new name
+// or uuid of the device -u or -j/-m select; gdmsetup selects by name only.
 func cmdRename(e *env) error {
-	if e.opts.has("setuuid") {
-		if len(e.args) != 1 {
-			return usageError("Please specify device and new uuid.")
-		}
-		return e.reg.SetUUID(e.args[0], e.opts.str("setuuid"))
+	if len(e.args) < 2 {
+		return usageError("No device specified.")
 	}
-	if len(e.args) != 2 {
-		return usageError("Please specify old and new device names.")
+	if e.opts.has("setuuid") {
+		return e.reg.SetUUID(e.args[0], e.args[1])
 	}
 	return e.reg.Rename(e.args[0], e.args[1])
 }

@@ -55,19 +55,8 @@ func (c *completer) candidates(words []string, cur string) []string {
 		return targetTypes()
 	}
 	cmd, pos := "", 0
-	for i := 0; i < len(words); i++ {
-		w := words[i]
-		if strings.HasPrefix(w, "-") {
-			if takesValue := optionSpecs[strings.TrimLeft(w, "-")]; takesValue && !strings.Contains(w, "=") {
-				i++
-			}
-			continue
-		}
-		if cmd == "" {
-			cmd = w
-		} else {
-			pos++
-		}
+	if _, ws, _ := getopt(words, 0); len(ws) > 0 {
+		cmd, pos = words[ws[0]], len(ws)-1
 	}
 	switch {
 	case cmd == "":
@@ -97,10 +86,8 @@ func commandNames() []string {
 
 func optionNames() []string {
 	var names []string
-	for n := range optionSpecs {
-		if len(n) > 1 {
-			names = append(names, "--"+n)
-		}
+	for _, o := range longOptions {
+		names = append(names, "--"+o.name)
 	}
 	sort.Strings(names)
 	return names

@@ -46,6 +46,12 @@ func (e *env) reopen(pause time.Duration) error {
 // "Command failed.".
 type usageError string
 
+// lineError is an option value dmsetup refuses while reading its command
+// line: printed as is, then "Couldn't process command line.".
+type lineError string
+
+func (e lineError) Error() string { return string(e) }
+
 func (e usageError) Error() string { return string(e) }
 
 // command is one gdmsetup verb. Those with needsRegistry run with the state
@@ -79,36 +85,37 @@ func init() {
 	anyCount := &argRange{0, -1}
 	noArgs := &argRange{0, 0}
 	commands = map[string]command{
-		"create":      {run: cmdCreate, needsRegistry: true, args: &argRange{0, 2}, help: "create NAME [--table TABLE | TABLE_FILE | --concise LIST] [--uuid UUID] [--readonly] [--notable]"},
-		"load":        {run: cmdLoad, needsRegistry: true, args: &argRange{0, 2}, help: "load NAME [--table TABLE | TABLE_FILE]"},
-		"reload":      {run: cmdLoad, needsRegistry: true, args: &argRange{0, 2}, help: "reload NAME [--table TABLE | TABLE_FILE]"},
-		"resume":      {run: cmdResume, needsRegistry: true, args: anyCount, help: "resume NAME"},
-		"suspend":     {run: cmdSuspend, needsRegistry: true, args: anyCount, help: "suspend NAME"},
-		"remove":      {run: cmdRemove, needsRegistry: true, args: anyCount, help: "remove NAME..."},
-		"remove_all":  {run: cmdRemoveAll, needsRegistry: true, args: noArgs, help: "remove_all"},
-		"rename":      {run: cmdRename, needsRegistry: true, args: &argRange{1, 2}, help: "rename OLD NEW | rename NAME --setuuid UUID"},
-		"clear":       {run: cmdClear, needsRegistry: true, args: anyCount, help: "clear NAME"},
-		"wipe_table":  {run: cmdWipeTable, needsRegistry: true, args: anyCount, help: "wipe_table NAME"},
-		"message":     {run: cmdMessage, needsRegistry: true, stopOptions: 2, args: &argRange{2, -1}, help: "message NAME SECTOR MESSAGE..."},
-		"ls":          {run: cmdLs, needsRegistry: true, args: noArgs, help: "ls [--target TYPE] [--tree] [--exec COMMAND]"},
-		"table":       {run: cmdTable, needsRegistry: true, args: anyCount, help: "table [NAME] [--inactive] [--target TYPE] [--concise]"},
-		"status":      {run: cmdStatus, needsRegistry: true, args: anyCount, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
-		"info":        {run: cmdInfo, needsRegistry: true, args: anyCount, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
-		"deps":        {run: cmdDeps, needsRegistry: true, args: anyCount, help: "deps [NAME]"},
-		"splitname":   {run: cmdSplitname, args: &argRange{1, 2}, help: "splitname NAME [SUBSYSTEM]                     (LVM name components as a report)"},
-		"mknodes":     {run: cmdMknodes, args: anyCount, help: "mknodes [NAME...]                              (nothing to do: no nodes in /dev)"},
-		"setgeometry": {run: cmdSetGeometry, needsRegistry: true, args: &argRange{5, 5}, help: "setgeometry NAME CYL HEAD SECT START"},
-		"wait":        {run: cmdWait, args: &argRange{0, 2}, help: "wait NAME [EVENT_NR]"},
-		"targets":     {run: cmdTargets, args: noArgs, help: "targets"},
-		"version":     {run: cmdVersion, args: noArgs, help: "version"},
-		"read":        {run: cmdRead, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
-		"write":       {run: cmdWrite, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
-		"discard":     {run: cmdDiscard, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
-		"demo":        {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
-		"thin":        {raw: runThin, help: "thin dump|restore|check ...                    (thin_dump, thin_restore, thin_check on metadata files)"},
-		"help":        {run: cmdHelp, args: noArgs, help: "help"},
-		"shell":       {raw: runShell, help: "shell                                          (interactive; or a script on stdin, stopping at the first failure)"},
-		"serve":       {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly] [--direct]   (NBD export and control socket)"},
+		"create":         {run: cmdCreate, needsRegistry: true, args: &argRange{0, 2}, help: "create NAME [--table TABLE | TABLE_FILE | --concise LIST] [--uuid UUID] [--readonly] [--notable]"},
+		"load":           {run: cmdLoad, needsRegistry: true, args: &argRange{0, 2}, help: "load NAME [--table TABLE | TABLE_FILE]"},
+		"reload":         {run: cmdLoad, needsRegistry: true, args: &argRange{0, 2}, help: "reload NAME [--table TABLE | TABLE_FILE]"},
+		"resume":         {run: cmdResume, needsRegistry: true, args: anyCount, help: "resume NAME"},
+		"suspend":        {run: cmdSuspend, needsRegistry: true, args: anyCount, help: "suspend NAME"},
+		"remove":         {run: cmdRemove, needsRegistry: true, args: anyCount, help: "remove NAME..."},
+		"remove_all":     {run: cmdRemoveAll, needsRegistry: true, args: noArgs, help: "remove_all"},
+		"rename":         {run: cmdRename, needsRegistry: true, args: &argRange{1, 2}, help: "rename OLD NEW | rename NAME --setuuid UUID"},
+		"clear":          {run: cmdClear, needsRegistry: true, args: anyCount, help: "clear NAME"},
+		"wipe_table":     {run: cmdWipeTable, needsRegistry: true, args: anyCount, help: "wipe_table NAME"},
+		"message":        {run: cmdMessage, needsRegistry: true, stopOptions: 2, args: &argRange{2, -1}, help: "message NAME SECTOR MESSAGE..."},
+		"ls":             {run: cmdLs, needsRegistry: true, args: noArgs, help: "ls [--target TYPE] [--tree] [--exec COMMAND]"},
+		"table":          {run: cmdTable, needsRegistry: true, args: anyCount, help: "table [NAME] [--inactive] [--target TYPE] [--concise]"},
+		"status":         {run: cmdStatus, needsRegistry: true, args: anyCount, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
+		"info":           {run: cmdInfo, needsRegistry: true, args: anyCount, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
+		"deps":           {run: cmdDeps, needsRegistry: true, args: anyCount, help: "deps [NAME]"},
+		"splitname":      {run: cmdSplitname, args: &argRange{1, 2}, help: "splitname NAME [SUBSYSTEM]                     (LVM name components as a report)"},
+		"mknodes":        {run: cmdMknodes, args: anyCount, help: "mknodes [NAME...]                              (nothing to do: no nodes in /dev)"},
+		"setgeometry":    {run: cmdSetGeometry, needsRegistry: true, args: &argRange{5, 5}, help: "setgeometry NAME CYL HEAD SECT START"},
+		"wait":           {run: cmdWait, args: &argRange{0, 2}, help: "wait NAME [EVENT_NR]"},
+		"targets":        {run: cmdTargets, args: noArgs, help: "targets"},
+		"target-version": {run: cmdTargetVersion, args: &argRange{1, -1}, help: "target-version TYPE..."},
+		"version":        {run: cmdVersion, args: noArgs, help: "version"},
+		"read":           {run: cmdRead, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
+		"write":          {run: cmdWrite, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
+		"discard":        {run: cmdDiscard, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
+		"demo":           {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
+		"thin":           {raw: runThin, help: "thin dump|restore|check ...                    (thin_dump, thin_restore, thin_check on metadata files)"},
+		"help":           {run: cmdHelp, args: noArgs, help: "help"},
+		"shell":          {raw: runShell, help: "shell                                          (interactive; or a script on stdin, stopping at the first failure)"},
+		"serve":          {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly] [--direct]   (NBD export and control socket)"},
 	}
 }
 
@@ -204,9 +211,10 @@ func report(stderr io.Writer, err error) int {
 	}
 	var ue usageError
 	var oe optionError
+	var le lineError
 	var ie *dm.IoctlError
 	switch {
-	case errors.As(err, &oe):
+	case errors.As(err, &oe), errors.As(err, &le):
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintln(stderr, "Couldn't process command line.")
 		return 1

@@ -22,7 +22,7 @@ func cmdLs(e *env) error {
 		return nil
 	}
 	if e.opts.has("tree") {
-		return lsTree(e, devs)
+		return lsTree(e)
 	}
 	typ := e.opts.str("target")
 	for _, d := range devs {
@@ -44,87 +44,18 @@ func cmdLs(e *env) error {
 	return nil
 }
 
-// lsTree prints dmsetup's dependency tree: devices no other device uses
-// at the top, each over the devices its live table uses, most recently
-// opened first; mapped children as "NAME (253:MINOR)", files as "(PATH)".
-func lsTree(e *env, devs []*dm.Device) error {
-	used := map[uint32]bool{}
-	for _, d := range devs {
-		deps, err := e.reg.Deps(d.Name(), false)
-		if err != nil {
-			return err
-		}
-		for _, dep := range deps {
-			if dep.Mapped {
-				used[dep.Minor] = true
-			}
-		}
+// lsTree is `ls --tree [-o OPTIONS]`: the dependency tree (see printTree).
+func lsTree(e *env) error {
+	o, err := parseTreeOptions(e.opts.str("options"))
+	if err != nil {
+		return err
 	}
-	var more []bool // more[d]: nodes follow at depth d
-	var walk func(name, label string, depth int, last bool) error
-	walk = func(name, label string, depth int, last bool) error {
-		for len(more) <= depth {
-			more = append(more, false)
-		}
-		more[depth] = !last
-		var b strings.Builder
-		for d := 0; d < depth; d++ {
-			b.WriteByte(' ')
-			switch {
-			case d == depth-1 && more[depth]:
-				b.WriteString("|-")
-			case d == depth-1:
-				b.WriteString("`-")
-			case more[d+1]:
-				b.WriteString("| ")
-			default:
-				b.WriteString("  ")
-			}
-		}
-		fmt.Fprintf(e.stdout, "%s%s\n", b.String(), label)
-		if name == "" {
-			return nil
-		}
-		deps, err := e.reg.Deps(name, false)
-		if err != nil {
-			return err
-		}
-		for i, dep := range deps {
-			last := i == len(deps)-1
-			if !dep.Mapped {
-				if err := walk("", " ("+dep.Path+")", depth+1, last); err != nil {
-					return err
-				}
-				continue
-			}
-			child := nameOfMinor(e, dep.Minor)
-			if err := walk(child, fmt.Sprintf("%s (%d:%d)", child, dep.Major, dep.Minor), depth+1, last); err != nil {
-				return err
-			}
-		}
-		return nil
+	t, err := buildDepTree(e.reg)
+	if err != nil {
+		return err
 	}
-	var roots []*dm.Device
-	for _, d := range devs {
-		if !used[d.Minor()] {
-			roots = append(roots, d)
-		}
-	}
-	for i, d := range roots {
-		if err := walk(d.Name(), fmt.Sprintf("%s (%d:%d)", d.Name(), dm.Major, d.Minor()), 0, i == len(roots)-1); err != nil {
-			return err
-		}
-	}
+	printTree(e.stdout, t, o)
 	return nil
-}
-
-func nameOfMinor(e *env, minor uint32) string {
-	for _, d := range e.reg.Devices() {
-		if d.Minor() == minor {
-			return d.Name()
-		}
-	}
-	return fmt.Sprintf("%d:%d", dm.Major, minor)
 }
 
 // lsExec is `ls --exec COMMAND [--target TYPE] [-v]`: COMMAND, split at

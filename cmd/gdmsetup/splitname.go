@@ -4,9 +4,6 @@ package main
 // report (default fields vg_name,lv_name,lv_layer). SUBSYSTEM defaults to
 // LVM; names of other subsystems are not split.
 func cmdSplitname(e *env) error {
-	if len(e.args) < 1 || len(e.args) > 2 {
-		return usageError("Incorrect number of arguments.")
-	}
 	subsystem := "LVM"
 	if len(e.args) == 2 {
 		subsystem = e.args[1]

@@ -120,39 +120,40 @@ func (p *selParser) eat(ops ...string) bool {
 }
 
 func (p *selParser) or() (selection, error) {
-	var terms selOr
-	for {
-		t, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		terms = append(terms, t)
-		if !p.eat("||", "#") {
-			break
-		}
-	}
-	if len(terms) == 1 {
+	terms, err := p.joined(p.and, "||", "#")
+	switch {
+	case err != nil:
+		return nil, err
+	case len(terms) == 1:
 		return terms[0], nil
 	}
-	return terms, nil
+	return selOr(terms), nil
 }
 
 func (p *selParser) and() (selection, error) {
-	var terms selAnd
+	terms, err := p.joined(p.factor, "&&", ",")
+	switch {
+	case err != nil:
+		return nil, err
+	case len(terms) == 1:
+		return terms[0], nil
+	}
+	return selAnd(terms), nil
+}
+
+// joined reads term (op term)... for one of the operators ops.
+func (p *selParser) joined(term func() (selection, error), ops ...string) ([]selection, error) {
+	var terms []selection
 	for {
-		t, err := p.factor()
+		t, err := term()
 		if err != nil {
 			return nil, err
 		}
 		terms = append(terms, t)
-		if !p.eat("&&", ",") {
-			break
+		if !p.eat(ops...) {
+			return terms, nil
 		}
 	}
-	if len(terms) == 1 {
-		return terms[0], nil
-	}
-	return terms, nil
 }
 
 func (p *selParser) factor() (selection, error) {

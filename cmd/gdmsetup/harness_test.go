@@ -35,9 +35,11 @@ func TestMain(m *testing.M) {
 }
 
 // sandbox is a temporary working directory with its own state directory.
+// Commands run in the C locale, with env added last.
 type sandbox struct {
 	t   *testing.T
 	dir string
+	env []string
 }
 
 func newSandbox(t *testing.T) *sandbox {
@@ -70,7 +72,7 @@ func (s *sandbox) run(stdin string, args ...string) result {
 	s.t.Helper()
 	cmd := exec.Command(binary, append([]string{"--dir", filepath.Join(s.dir, "state")}, args...)...)
 	cmd.Dir = s.dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "LC_ALL=C"), s.env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

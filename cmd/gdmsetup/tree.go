@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gdmsetup/gdmsetup/dm"
 )
@@ -99,9 +102,13 @@ type treeOptions struct {
 var treeOptionWords = []string{"device", "blkdevname", "nodevice", "status", "table", "active", "open", "uuid", "rw", "utf", "vt100", "ascii", "inverted", "compact", "notrunc"}
 
 // parseTreeOptions reads -o for ls --tree; an unknown word is reported
-// with the rest of the list, as dmsetup does.
+// with the rest of the list, as dmsetup does. The drawing characters
+// default to UTF-8 in a UTF-8 locale.
 func parseTreeOptions(spec string) (treeOptions, error) {
 	o := treeOptions{device: true, truncate: true, sym: treeASCII}
+	if utf8Locale() {
+		o.sym = treeUTF
+	}
 	if spec == "" {
 		return o, nil
 	}
@@ -225,6 +232,10 @@ func (tw *treeWriter) prefix(depth int, sym treeSymbols) {
 // uses), or with inverted from the bottom (those using nothing).
 func printTree(w io.Writer, t *depTree, o treeOptions) {
 	tw := &treeWriter{x: 1, width: 80, truncate: o.truncate}
+	// dmsetup cuts at the terminal's width less 3 (not with vt100's escapes)
+	if cols := terminalColumns(w); cols > 3 && o.sym != treeVT100 {
+		tw.width = cols - 3
+	}
 	attrs := o.active || o.rw || o.open || o.uuid
 	compact := o.compact && !attrs
 	children := func(n *treeNode) []*treeNode {
@@ -304,6 +315,32 @@ func printTree(w io.Writer, t *depTree, o treeOptions) {
 	}
 	walk(top, 0)
 	w.Write(tw.buf)
+}
+
+// utf8Locale reports whether the character type locale (LC_ALL, else
+// LC_CTYPE, else LANG) is UTF-8.
+func utf8Locale() bool {
+	loc := ""
+	for _, v := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if loc = os.Getenv(v); loc != "" {
+			break
+		}
+	}
+	loc = strings.ToLower(loc)
+	return strings.Contains(loc, "utf-8") || strings.Contains(loc, "utf8")
+}
+
+// terminalColumns is the width of the terminal w writes to (0 if it is not one).
+func terminalColumns(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
 }
 
 func either(c bool, a, b string) string {

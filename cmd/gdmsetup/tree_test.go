@@ -39,6 +39,11 @@ func TestLsTreeOptions(t *testing.T) {
 	pad := strings.Repeat(" ", len(" ("+a+")")+1+2+14+1)
 	s.expect(args("ls --tree -o compact,inverted,notrunc,utf"), "", "empty (253:4)\n ("+a+")───lin (253:0)─┬─top (253:1)───"+long+" (253:3)\n"+
 		pad+"└─top2 (253:2)\n", "", 0)
+	// a UTF-8 locale draws with box characters unless told ascii
+	s.env = []string{"LC_ALL=", "LC_CTYPE=", "LANG=en_US.UTF-8"}
+	s.expect(args("ls --tree -o nodevice"), "", "empty\ntop2\n └─lin\n"+long+"\n └─top\n    └─lin\n", "", 0)
+	s.expect(args("ls --tree -o nodevice,ascii"), "", "empty\ntop2\n `-lin\n"+long+"\n `-top\n    `-lin\n", "", 0)
+	s.env = nil
 	s.expect(args("ls --tree -o bogus,rw"), "", "", "Tree options not recognised: bogus,rw.\nCouldn't process command line.\n", 1)
 	// exactly 80 columns: kept whole
 	s.ok("", "remove_all")

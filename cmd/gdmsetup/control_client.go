@@ -60,7 +60,11 @@ func forwardOn(conn net.Conn, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return fmt.Errorf("working directory: %w", err)
 	}
-	req, err := json.Marshal(controlRequest{Args: args, Cwd: cwd})
+	locale := map[string]string{}
+	for _, v := range localeVars {
+		locale[v] = os.Getenv(v)
+	}
+	req, err := json.Marshal(controlRequest{Args: args, Cwd: cwd, Locale: locale})
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func (s *server) handleControl(ctx context.Context, conn net.Conn) error {
 }
 
 // run runs a forwarded command line against the registry, holding the
-// control lock, in the client's working directory, with kernel log lines
+// control lock, in the client's working directory and locale, with kernel log lines
 // going to the client's stderr, and saves the registry. wait holds the lock only between slices.
 // gone reports that the client hung up (checked between wait slices).
 func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, stdout, stderr io.Writer, gone func() bool) int {
@@ -88,6 +88,15 @@ func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, s
 		return 1
 	}
 	defer os.Chdir(s.cwd)
+	for _, v := range localeVars {
+		own, had := os.LookupEnv(v)
+		os.Setenv(v, req.Locale[v])
+		if had {
+			defer os.Setenv(v, own)
+		} else {
+			defer os.Unsetenv(v)
+		}
+	}
 	s.klog.set(stderr)
 	defer s.klog.set(os.Stderr)
 	code := runWith(s.reg, req.Args, stdin, stdout, stderr)

@@ -37,7 +37,13 @@ const (
 type controlRequest struct {
 	Args []string `json:"args"`
 	Cwd  string   `json:"cwd"`
+	// Locale is the client's locale variables (localeVars), so that output
+	// that depends on them (ls --tree's characters) is the client's.
+	Locale map[string]string `json:"locale,omitempty"`
 }
+
+// localeVars are the environment variables a command's output depends on.
+var localeVars = []string{"LC_ALL", "LC_CTYPE", "LANG"}
 
 // writeFrame sends one frame; payloads above maxFrameBytes are a caller bug
 // and refused.

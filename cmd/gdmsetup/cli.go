@@ -46,12 +46,6 @@ func (e *env) reopen(pause time.Duration) error {
 // "Command failed.".
 type usageError string
 
-// lineError is an option value dmsetup refuses while reading its command
-// line: printed as is, then "Couldn't process command line.".
-type lineError string
-
-func (e lineError) Error() string { return string(e) }
-
 func (e usageError) Error() string { return string(e) }
 
 // command is one gdmsetup verb. Those with needsRegistry run with the state
@@ -211,10 +205,9 @@ func report(stderr io.Writer, err error) int {
 	}
 	var ue usageError
 	var oe optionError
-	var le lineError
 	var ie *dm.IoctlError
 	switch {
-	case errors.As(err, &oe), errors.As(err, &le):
+	case errors.As(err, &oe):
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintln(stderr, "Couldn't process command line.")
 		return 1

@@ -43,11 +43,17 @@ var shortOptions = map[byte]string{
 	'v': "verbose", 'y': "yes",
 }
 
-// optionError is a command line getopt_long refuses, in glibc's words:
-// printed as is, then dmsetup's "Couldn't process command line.".
+// optionError is a command line dmsetup refuses while reading it (getopt_long's
+// errors, a bad tree option): printed as is, then "Couldn't process command
+// line.".
 type optionError string
 
-func (e optionError) Error() string { return "gdmsetup: " + string(e) }
+func (e optionError) Error() string { return string(e) }
+
+// getoptError is getopt_long's message: glibc's words after the program's name.
+func getoptError(format string, args ...any) optionError {
+	return optionError("gdmsetup: " + fmt.Sprintf(format, args...))
+}
 
 // options holds parsed options: each long name with its values in order
 // (flags have one empty value per use).
@@ -174,10 +180,10 @@ func longOpt(args []string, i int, opts options) (int, error) {
 	}
 	switch {
 	case hasValue && !o.takesValue:
-		return i, optionError(fmt.Sprintf("option '--%s' doesn't allow an argument", o.name))
+		return i, getoptError("option '--%s' doesn't allow an argument", o.name)
 	case !hasValue && o.takesValue:
 		if i+1 >= len(args) {
-			return i, optionError(fmt.Sprintf("option '--%s' requires an argument", o.name))
+			return i, getoptError("option '--%s' requires an argument", o.name)
 		}
 		i++
 		value = args[i]
@@ -200,7 +206,7 @@ func lookupLong(name, text string) (longOption, error) {
 	}
 	switch len(found) {
 	case 0:
-		return longOption{}, optionError(fmt.Sprintf("unrecognized option '--%s'", text))
+		return longOption{}, getoptError("unrecognized option '--%s'", text)
 	case 1:
 		return found[0], nil
 	}
@@ -209,7 +215,7 @@ func lookupLong(name, text string) (longOption, error) {
 	for _, o := range found {
 		fmt.Fprintf(&b, " '--%s'", o.name)
 	}
-	return longOption{}, optionError(b.String())
+	return longOption{}, getoptError("%s", b.String())
 }
 
 // shortOpts reads the bundle of short options args[i] ("-cv", "-oname")
@@ -224,7 +230,7 @@ func shortOpts(args []string, i int, opts options) (int, error) {
 		long, ok := shortOptions[a[k]]
 		if !ok {
 			if first == nil {
-				first = optionError(fmt.Sprintf("invalid option -- '%s'", letter))
+				first = getoptError("invalid option -- '%s'", letter)
 			}
 			continue
 		}
@@ -240,7 +246,7 @@ func shortOpts(args []string, i int, opts options) (int, error) {
 			i++
 			opts[long] = append(opts[long], args[i])
 		case first == nil:
-			first = optionError(fmt.Sprintf("option requires an argument -- '%s'", letter))
+			first = getoptError("option requires an argument -- '%s'", letter)
 		}
 		break
 	}

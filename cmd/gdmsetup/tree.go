@@ -153,7 +153,7 @@ func parseTreeOptions(spec string) (treeOptions, error) {
 			// "status" and "table" add nothing in dmsetup 1.02.185 either,
 			// but an unknown word is an error
 			if match != "status" && match != "table" {
-				return o, lineError(fmt.Sprintf("Tree options not recognised: %s.", rest))
+				return o, optionError(fmt.Sprintf("Tree options not recognised: %s.", rest))
 			}
 		}
 		rest = after

@@ -428,57 +428,46 @@ func (g *gateExport) ReadAt(p []byte, offBytes int64) (int, error) {
 
 // TestConcurrencyBound: requests on one connection run concurrently, up to MaxInFlight.
 func TestConcurrencyBound(t *testing.T) {
-	fe := openCounting(t, tempFile(t, 1<<20, false), false)
-	g := &gateExport{FileExport: fe.FileExport, gate: make(chan struct{})}
-	ts := startServer(t, "tcp", &Server{Exports: StaticExports{"": g}, MaxInFlight: 4})
-	r := dialRaw(t, ts.addr)
-	r.clientFlags(3)
-	r.goExport("")
-	for i := 0; i < 10; i++ {
-		r.request(0, cmdRead, uint64(i), 0, 4096, nil)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for g.running.Load() < 4 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
-	if p := g.peak.Load(); p != 4 {
+	if p := peakConcurrentReads(t, 4, 4096); p != 4 {
 		t.Errorf("peak concurrent reads %d, want MaxInFlight 4", p)
-	}
-	close(g.gate)
-	for i := 0; i < 10; i++ {
-		if errno, _, _ := r.reply(4096); errno != 0 {
-			t.Fatalf("reply %d: errno %d", i, errno)
-		}
 	}
 }
 
 // TestLargeRequestsTakeMoreSlots: a READ takes one in-flight slot per started 64 KiB, so 128
 // KiB reads run at most MaxInFlight/2 at once.
 func TestLargeRequestsTakeMoreSlots(t *testing.T) {
+	if p := peakConcurrentReads(t, 8, 128<<10); p != 4 {
+		t.Errorf("peak concurrent 128 KiB reads %d, want 4 (8 slots of 64 KiB)", p)
+	}
+}
+
+// peakConcurrentReads sends 10 READs of lenBytes to a server with maxInFlight slots whose
+// export holds every read until 4 run (or 10 s pass, then 50 ms more), and returns how many
+// ran at once at most; every reply must then succeed.
+func peakConcurrentReads(t *testing.T, maxInFlight int, lenBytes uint32) int32 {
+	t.Helper()
 	fe := openCounting(t, tempFile(t, 1<<20, false), false)
 	g := &gateExport{FileExport: fe.FileExport, gate: make(chan struct{})}
-	ts := startServer(t, "tcp", &Server{Exports: StaticExports{"": g}, MaxInFlight: 8})
+	ts := startServer(t, "tcp", &Server{Exports: StaticExports{"": g}, MaxInFlight: maxInFlight})
 	r := dialRaw(t, ts.addr)
 	r.clientFlags(3)
 	r.goExport("")
 	for i := 0; i < 10; i++ {
-		r.request(0, cmdRead, uint64(i), 0, 128<<10, nil)
+		r.request(0, cmdRead, uint64(i), 0, lenBytes, nil)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for g.running.Load() < 4 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond)
-	if p := g.peak.Load(); p != 4 {
-		t.Errorf("peak concurrent 128 KiB reads %d, want 4 (8 slots of 64 KiB)", p)
-	}
+	peak := g.peak.Load()
 	close(g.gate)
 	for i := 0; i < 10; i++ {
-		if errno, _, _ := r.reply(128 << 10); errno != 0 {
+		if errno, _, _ := r.reply(int(lenBytes)); errno != 0 {
 			t.Fatalf("reply %d: errno %d", i, errno)
 		}
 	}
+	return peak
 }
 
 // releaseCounter counts Open/release pairs.

@@ -254,9 +254,10 @@ func deviceReportObjs(e *env, infos []dm.Info) ([]*reportObj, error) {
 			return nil, err
 		}
 		deps[d.Minor()] = ds
+		in := d.Info()
 		for _, dep := range ds {
 			if dep.Mapped {
-				users[dep.Minor] = append(users[dep.Minor], d.Info())
+				users[dep.Minor] = append(users[dep.Minor], in)
 			}
 		}
 	}

@@ -244,11 +244,9 @@ var splitNameSection = reportSection{"Mapped Device Name Components", "splitname
 func deviceReportObjs(e *env, infos []dm.Info) ([]*reportObj, error) {
 	names := map[uint32]string{}
 	users := map[uint32][]dm.Info{}
-	for _, d := range e.reg.Devices() {
-		names[d.Minor()] = d.Name()
-	}
 	deps := map[uint32][]dm.Dep{}
 	for _, d := range e.reg.Devices() {
+		names[d.Minor()] = d.Name()
 		ds, err := e.reg.Deps(d.Name(), false)
 		if err != nil {
 			return nil, err

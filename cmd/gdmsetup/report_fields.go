@@ -10,14 +10,12 @@ import (
 )
 
 // reportObj is what one row of dmsetup's device report reads: a device's
-// info, the devices its live table uses (kernel order), the mapped devices
-// whose live tables use it (by name), and its name split into LVM parts.
-// splitname rows have only split.
+// info, its node in the dependency tree (what it uses and what uses it, as
+// libdm's report reads them from its tree), and its name split into LVM
+// parts. splitname rows have only split.
 type reportObj struct {
 	info   dm.Info
-	deps   []dm.Dep
-	users  []dm.Info
-	names  map[uint32]string // every device's name by minor
+	node   *treeNode
 	split  splitName
 	stderr io.Writer
 }
@@ -109,24 +107,20 @@ func number(f func(o *reportObj) uint64) func(o *reportObj) (string, error) {
 	return func(o *reportObj) (string, error) { return strconv.FormatUint(f(o), 10), nil }
 }
 
-// joinDeps lists o's dependencies as name gives them ("" leaves one out).
-func joinDeps(o *reportObj, name func(d dm.Dep) string) string {
+// joinNodes lists nodes as name gives them ("" leaves one out).
+func joinNodes(nodes []*treeNode, name func(n *treeNode) string) string {
 	var out []string
-	for _, d := range o.deps {
-		if s := name(d); s != "" {
+	for _, n := range nodes {
+		if s := name(n); s != "" {
 			out = append(out, s)
 		}
 	}
 	return strings.Join(out, ",")
 }
 
-func joinUsers(o *reportObj, name func(u dm.Info) string) string {
-	var out []string
-	for _, u := range o.users {
-		out = append(out, name(u))
-	}
-	return strings.Join(out, ",")
-}
+func nodeName(n *treeNode) string { return n.name }
+func nodeDev(n *treeNode) string  { return n.dev }
+func nodeBlk(n *treeNode) string  { return n.blk }
 
 // hasDisk reports whether the kernel would have a block device for the
 // device: it is added when the first table is loaded.
@@ -180,7 +174,7 @@ var deviceReportSections = []reportSection{
 			}
 			return "Writeable"
 		})},
-		{"devno", "DevNo", 5, false, "MAJOR:MINOR of the device.", text(func(o *reportObj) string { return fmt.Sprintf("%d:%d", dm.Major, o.info.Minor) })},
+		{"devno", "DevNo", 5, false, "MAJOR:MINOR of the device.", text(func(o *reportObj) string { return devNo(o.info.Minor) })},
 		{"major", "Maj", 3, true, "Major number.", number(func(*reportObj) uint64 { return dm.Major })},
 		{"minor", "Min", 3, true, "Minor number.", number(func(o *reportObj) uint64 { return uint64(o.info.Minor) })},
 		{"open", "Open", 4, true, "How many holders have the device open.", number(func(o *reportObj) uint64 { return uint64(o.info.OpenCount) })},
@@ -188,45 +182,20 @@ var deviceReportSections = []reportSection{
 		{"events", "Event", 6, true, "Event counter.", number(func(o *reportObj) uint64 { return uint64(o.info.EventNr) })},
 	}},
 	{"Mapped Device Relationship Information", "deps_", []*reportField{
-		{"device_count", "#Devs", 5, true, "How many devices the live table uses.", number(func(o *reportObj) uint64 { return uint64(len(o.deps)) })},
+		{"device_count", "#Devs", 5, true, "How many devices the live table uses.", number(func(o *reportObj) uint64 { return uint64(len(o.node.uses)) })},
 	}},
 	// devs_used and the reference fields are libdm tree fields (tree_all).
 	{"Mapped Device Relationship Information", "tree_", []*reportField{
-		{"devs_used", "DevNamesUsed", 16, false, "Names of the mapped devices the live table uses.", text(func(o *reportObj) string {
-			return joinDeps(o, func(d dm.Dep) string {
-				if !d.Mapped {
-					return ""
-				}
-				return o.names[d.Minor]
-			})
-		})},
+		{"devs_used", "DevNamesUsed", 16, false, "Names of the mapped devices the live table uses.", text(func(o *reportObj) string { return joinNodes(o.node.uses, nodeName) })},
 	}},
 	{"Mapped Device Relationship Information", "deps_", []*reportField{
-		{"devnos_used", "DevNosUsed", 16, false, "MAJOR:MINOR of the devices the live table uses (files by path).", text(func(o *reportObj) string {
-			return joinDeps(o, func(d dm.Dep) string {
-				if !d.Mapped {
-					return d.Path
-				}
-				return fmt.Sprintf("%d:%d", d.Major, d.Minor)
-			})
-		})},
-		{"blkdevs_used", "BlkDevNamesUsed", 16, false, "Block device names of the devices the live table uses (files by path).", text(func(o *reportObj) string {
-			return joinDeps(o, func(d dm.Dep) string {
-				if !d.Mapped {
-					return d.Path
-				}
-				return fmt.Sprintf("dm-%d", d.Minor)
-			})
-		})},
+		{"devnos_used", "DevNosUsed", 16, false, "MAJOR:MINOR of the devices the live table uses (files by path).", text(func(o *reportObj) string { return joinNodes(o.node.uses, nodeDev) })},
+		{"blkdevs_used", "BlkDevNamesUsed", 16, false, "Block device names of the devices the live table uses (files by path).", text(func(o *reportObj) string { return joinNodes(o.node.uses, nodeBlk) })},
 	}},
 	{"Mapped Device Relationship Information", "tree_", []*reportField{
-		{"device_ref_count", "#Refs", 5, true, "How many mapped devices use this one.", number(func(o *reportObj) uint64 { return uint64(len(o.users)) })},
-		{"names_using_dev", "RefNames", 8, false, "Names of the mapped devices using this one.", text(func(o *reportObj) string {
-			return joinUsers(o, func(u dm.Info) string { return u.Name })
-		})},
-		{"devnos_using_dev", "RefDevNos", 9, false, "MAJOR:MINOR of the mapped devices using this one.", text(func(o *reportObj) string {
-			return joinUsers(o, func(u dm.Info) string { return fmt.Sprintf("%d:%d", dm.Major, u.Minor) })
-		})},
+		{"device_ref_count", "#Refs", 5, true, "How many mapped devices use this one.", number(func(o *reportObj) uint64 { return uint64(len(o.node.usedBy)) })},
+		{"names_using_dev", "RefNames", 8, false, "Names of the mapped devices using this one.", text(func(o *reportObj) string { return joinNodes(o.node.usedBy, nodeName) })},
+		{"devnos_using_dev", "RefDevNos", 9, false, "MAJOR:MINOR of the mapped devices using this one.", text(func(o *reportObj) string { return joinNodes(o.node.usedBy, nodeDev) })},
 	}},
 	splitNameSection,
 }
@@ -242,27 +211,14 @@ var splitNameSection = reportSection{"Mapped Device Name Components", "splitname
 
 // deviceReportObjs reads what the report needs of infos' devices.
 func deviceReportObjs(e *env, infos []dm.Info) ([]*reportObj, error) {
-	names := map[uint32]string{}
-	users := map[uint32][]dm.Info{}
-	deps := map[uint32][]dm.Dep{}
-	for _, d := range e.reg.Devices() {
-		names[d.Minor()] = d.Name()
-		ds, err := e.reg.Deps(d.Name(), false)
-		if err != nil {
-			return nil, err
-		}
-		deps[d.Minor()] = ds
-		in := d.Info()
-		for _, dep := range ds {
-			if dep.Mapped {
-				users[dep.Minor] = append(users[dep.Minor], in)
-			}
-		}
+	t, err := buildDepTree(e.reg)
+	if err != nil {
+		return nil, err
 	}
 	objs := make([]*reportObj, len(infos))
 	for i, in := range infos {
 		objs[i] = &reportObj{
-			info: in, deps: deps[in.Minor], users: users[in.Minor], names: names,
+			info: in, node: t.byDev[devNo(in.Minor)],
 			split: splitDeviceName(uuidSubsystem(in.UUID), in.Name), stderr: e.stderr,
 		}
 	}

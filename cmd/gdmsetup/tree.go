@@ -37,7 +37,7 @@ func buildDepTree(reg *dm.Registry) (*depTree, error) {
 	}
 	var add func(d *dm.Device) (*treeNode, error)
 	add = func(d *dm.Device) (*treeNode, error) {
-		key := fmt.Sprintf("%d:%d", dm.Major, d.Minor())
+		key := devNo(d.Minor())
 		if n, ok := t.byDev[key]; ok {
 			return n, nil
 		}
@@ -79,6 +79,9 @@ func buildDepTree(reg *dm.Registry) (*depTree, error) {
 	}
 	return t, nil
 }
+
+// devNo is a mapped device's MAJOR:MINOR, the key of its tree node.
+func devNo(minor uint32) string { return fmt.Sprintf("%d:%d", dm.Major, minor) }
 
 // treeSymbols are the drawing strings: empty, branch, vertical, last (two
 // columns), and single and first child in compact mode (three).

@@ -194,7 +194,7 @@ func (r *fieldReport) output(w, stderr io.Writer, objs []*reportObj) error {
 			failed = usageError(err.Error())
 			continue
 		}
-		if r.sel != nil && !r.sel.match(r, o) {
+		if r.sel != nil && !r.sel.match(o) {
 			continue
 		}
 		rows = append(rows, row)

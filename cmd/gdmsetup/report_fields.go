@@ -72,7 +72,7 @@ func mangleName(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("#+-.:=@_", c) >= 0 {
+		if isAlnum(c) || strings.IndexByte("#+-.:=@_", c) >= 0 {
 			b.WriteByte(c)
 		} else if c == '\\' && i+3 < len(s) && s[i+1] == 'x' {
 			b.WriteString(s[i : i+4])

@@ -12,7 +12,7 @@ import (
 // with !( ), grouped with ( ). OP is = != on any field, < <= > >= on
 // numbers, =~ !~ (regular expression) on strings.
 type selection interface {
-	match(r *fieldReport, o *reportObj) bool
+	match(o *reportObj) bool
 }
 
 type selAnd []selection
@@ -28,27 +28,27 @@ type selCmp struct {
 	re    *regexp.Regexp
 }
 
-func (s selAnd) match(r *fieldReport, o *reportObj) bool {
+func (s selAnd) match(o *reportObj) bool {
 	for _, x := range s {
-		if !x.match(r, o) {
+		if !x.match(o) {
 			return false
 		}
 	}
 	return true
 }
 
-func (s selOr) match(r *fieldReport, o *reportObj) bool {
+func (s selOr) match(o *reportObj) bool {
 	for _, x := range s {
-		if x.match(r, o) {
+		if x.match(o) {
 			return true
 		}
 	}
 	return false
 }
 
-func (s selNot) match(r *fieldReport, o *reportObj) bool { return !s.s.match(r, o) }
+func (s selNot) match(o *reportObj) bool { return !s.s.match(o) }
 
-func (s *selCmp) match(_ *fieldReport, o *reportObj) bool {
+func (s *selCmp) match(o *reportObj) bool {
 	v, err := s.f.get(o)
 	if err != nil {
 		return false

@@ -19,12 +19,12 @@ type selAnd []selection
 type selOr []selection
 type selNot struct{ s selection }
 
-// selCmp compares one field; re is set for =~ and !~.
+// selCmp compares one field with value (a number for number fields); re is
+// set for =~ and !~.
 type selCmp struct {
 	f     *reportField
 	op    string
 	value string
-	num   uint64
 	re    *regexp.Regexp
 }
 
@@ -56,10 +56,7 @@ func (s *selCmp) match(o *reportObj) bool {
 	if s.re != nil {
 		return s.re.MatchString(v) != (s.op == "!~")
 	}
-	c := strings.Compare(v, s.value)
-	if s.f.num {
-		c = compareValues(s.f, v, strconv.FormatUint(s.num, 10))
-	}
+	c := compareValues(s.f, v, s.value)
 	switch s.op {
 	case "=":
 		return c == 0
@@ -224,7 +221,7 @@ func (p *selParser) comparison() (selection, error) {
 			return nil, selSyntaxError(at, "Failed to parse regex value for selection field "+f.id+".")
 		}
 	case f.num:
-		if c.num, err = strconv.ParseUint(value, 10, 64); err != nil {
+		if _, err = strconv.ParseUint(value, 10, 64); err != nil {
 			return nil, selSyntaxError(at, "Failed to parse numeric value for selection field "+f.id+".")
 		}
 	case op != "=" && op != "!=":

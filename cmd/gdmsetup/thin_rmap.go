@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
+)
+
+const thinRmapHelp = `Usage: gdmsetup thin rmap [options] {device|file}
+Options:
+  {-h|--help}
+  {--region <block range>}*
+Where:
+  <block range> is of the form <begin>..<one-past-the-end>
+  for example 5..45 denotes blocks 5 to 44 inclusive, but not block 45
+`
+
+// thinRmap is `gdmsetup thin rmap --region B..E [--region ...] META`: thin_rmap
+// 0.9.0. It prints, for the data blocks in the regions, which thin device and
+// virtual blocks map them ("data B..E -> thin(DEV) V..W"), the same bytes as
+// thin_rmap, and returns the exit code. META is only read.
+func thinRmap(args []string, stdout, stderr io.Writer) int {
+	tf := newToolFlags("rmap")
+	var regions []metadata.DataRegion
+	tf.Func("region", "data blocks `B..E` (E one past the last); repeatable", func(s string) error {
+		r, err := parseDataRegion(s)
+		if err != nil {
+			return tf.refuse(fmt.Errorf("--region %q: %w", s, err))
+		}
+		regions = append(regions, r)
+		return nil
+	})
+	var help bool
+	tf.BoolVar(&help, "h", false, "print the usage")
+	tf.BoolVar(&help, "help", false, "print the usage")
+	words, code, ok := tf.parse(args, stderr)
+	switch {
+	case !ok:
+		return code
+	case help:
+		fmt.Fprint(stdout, thinRmapHelp)
+		return 0
+	case len(words) == 0:
+		fmt.Fprint(stderr, "gdmsetup thin rmap: No input file provided.\n", thinRmapHelp)
+		return 1
+	case len(regions) == 0:
+		fmt.Fprint(stderr, "gdmsetup thin rmap: No regions provided.\n", thinRmapHelp)
+		return 1
+	}
+	if err := printRmap(words[0], regions, stdout); err != nil {
+		fmt.Fprintf(stderr, "gdmsetup thin rmap: %s: %v\n", words[0], err)
+		return 1
+	}
+	return 0
+}
+
+// printRmap writes the reverse map of regions in the metadata at meta.
+func printRmap(meta string, regions []metadata.DataRegion, stdout io.Writer) error {
+	f, err := block.OpenFile(meta, true)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := metadata.Open(f, metadata.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	rmap, err := p.Rmap(regions)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	var line []byte
+	for _, r := range rmap {
+		line = append(line[:0], "data "...)
+		line = strconv.AppendUint(line, r.DataBegin, 10)
+		line = append(line, ".."...)
+		line = strconv.AppendUint(line, r.DataEnd, 10)
+		line = append(line, " -> thin("...)
+		line = strconv.AppendUint(line, uint64(r.ThinDev), 10)
+		line = append(line, ") "...)
+		line = strconv.AppendUint(line, r.ThinBegin, 10)
+		line = append(line, ".."...)
+		line = strconv.AppendUint(line, r.ThinBegin+(r.DataEnd-r.DataBegin), 10)
+		line = append(line, '\n')
+		w.Write(line)
+	}
+	return w.Flush()
+}
+
+// parseDataRegion reads "B..E" as thin_rmap does with C++ stream extraction
+// (each number after optional white space and sign, trailing text ignored),
+// with its words for what is wrong.
+func parseDataRegion(s string) (metadata.DataRegion, error) {
+	begin, rest, ok := extractUint64(s)
+	if !ok || len(rest) < 2 || rest[:2] != ".." {
+		return metadata.DataRegion{}, errors.New("badly formed region (no dots)")
+	}
+	end, _, ok := extractUint64(rest[2:])
+	if !ok {
+		return metadata.DataRegion{}, errors.New("badly formed region (couldn't parse numbers)")
+	}
+	if end <= begin {
+		return metadata.DataRegion{}, errors.New("badly formed region (end <= begin)")
+	}
+	return metadata.DataRegion{Begin: begin, End: end}, nil
+}
+
+// extractUint64 reads an unsigned decimal number from the start of s as
+// `istream >> unsigned long` does in the C locale: white space skipped, an
+// optional sign ("-" negates modulo 2^64), at least one digit; ok is false
+// without digits or on overflow. It returns the text after the digits.
+func extractUint64(s string) (v uint64, rest string, ok bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
+		i++
+	}
+	negative := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		negative = s[i] == '-'
+		i++
+	}
+	start, overflow := i, false
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		d := uint64(s[i] - '0')
+		if v > (math.MaxUint64-d)/10 {
+			overflow = true
+		}
+		v = v*10 + d
+	}
+	if i == start || overflow {
+		return 0, s[i:], false
+	}
+	if negative {
+		v = -v
+	}
+	return v, s[i:], true
+}

@@ -14,6 +14,10 @@ const thinUsage = `usage:
   gdmsetup thin dump [-m] [-o OUT.xml] META       print thin_dump's XML (-m: the metadata snapshot)
   gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
   gdmsetup thin check [-q] META                   walk every structure; exit 1 on damage
+  gdmsetup thin rmap --region B..E [--region B..E ...] META
+                                                  thin_rmap: the thin blocks mapping data blocks B to E-1
+  gdmsetup thin metadata_size -b BLOCK -s POOL -m MAXTHINS [-u UNIT] [-n[=short|long]]
+                                                  thin_metadata_size: the metadata size a pool needs
 `
 
 // runThin runs `gdmsetup thin ...` (args after the word thin) and returns the exit
@@ -51,6 +55,10 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return thinCheck(meta, *quiet, stdout, stderr)
+	case "rmap":
+		return thinRmap(args[1:], stdout, stderr)
+	case "metadata_size":
+		return thinMetadataSize(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, thinUsage)
 		return 0

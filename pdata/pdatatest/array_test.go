@@ -3,10 +3,10 @@ package pdatatest_test
 import (
 	"encoding/binary"
 	"math/rand"
-	"os/exec"
-	"path/filepath"
+	"os"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/fixture"
 	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/bitset"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
@@ -226,10 +226,9 @@ func TestBitset(t *testing.T) {
 // wrote, checks every reference count, then
 // modifies it through our stack and checks again.
 func TestKernelCloneBitset(t *testing.T) {
-	xz := needTool(t, "xz")
-	out, err := exec.Command(xz, "-dc", filepath.Join(fixtureDir, "clone_meta.img.xz")).Output()
+	out, err := os.ReadFile(fixture.Unxz(t, "clone_meta"))
 	if err != nil {
-		t.Skipf("clone fixture: %v", err)
+		t.Fatal(err)
 	}
 	dev := faultdev.FromImage(out)
 	cloneSB := &block.SaltedValidator{Kind: "clone superblock", Salt: 257649492, LocationOff: 8}

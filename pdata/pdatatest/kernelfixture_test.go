@@ -2,44 +2,21 @@ package pdatatest_test
 
 import (
 	"encoding/binary"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/fixture"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
 	"github.com/gdmsetup/gdmsetup/pdata/pdatatest"
 	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
 
-const fixtureDir = "/work/shared/oracle/fixtures"
-
-// kernelThinMeta decompresses the thin metadata image the real kernel wrote.
-func kernelThinMeta(t *testing.T) string {
-	t.Helper()
-	src := filepath.Join(fixtureDir, "thin_meta.img.xz")
-	if _, err := os.Stat(src); err != nil {
-		t.Skipf("kernel fixture missing: %v", err)
-	}
-	xz := needTool(t, "xz")
-	path := filepath.Join(t.TempDir(), "thin_meta.img")
-	out, err := exec.Command(xz, "-dc", src).Output()
-	if err != nil {
-		t.Fatalf("xz -dc %s: %v", src, err)
-	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // TestKernelThinMetadata reads metadata written by the kernel (space maps,
 // mapping tree, ref counts must all agree), then changes it through our
 // stack (new mappings in a snapshot-shared tree, removes, a new device),
 // commits, and has thin_check accept the result.
 func TestKernelThinMetadata(t *testing.T) {
-	path := kernelThinMeta(t)
+	path := fixture.Unxz(t, "thin_meta")
 	dev, err := block.OpenFile(path, false)
 	if err != nil {
 		t.Fatal(err)

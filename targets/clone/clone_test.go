@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gdmsetup/gdmsetup/internal/fixture"
 )
 
 // waitHydrated waits for the completion event and checks the count.
@@ -186,7 +187,9 @@ func TestSuspendResumeReload(t *testing.T) {
 func TestKernelFixture(t *testing.T) {
 	e := newEnv(t)
 	for _, n := range []string{"clone_meta", "clone_src", "clone_dest"} {
-		unxz(t, "/work/shared/oracle/fixtures/"+n+".img.xz", e.path(n))
+		if err := os.Rename(fixture.Unxz(t, n), e.path(n)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := e.mustBuild(32768, e.path("clone_meta")+" "+e.path("clone_dest")+" "+e.path("clone_src")+" 8 1 no_hydration")
 	c.mu.Lock()
@@ -216,23 +219,6 @@ func TestKernelFixture(t *testing.T) {
 		}
 	}
 	c.Close()
-}
-
-func unxz(t *testing.T, src, dst string) {
-	t.Helper()
-	if _, err := os.Stat(src); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	out, err := exec.Command("xz", "-dc", src).Output()
-	if err != nil {
-		t.Fatalf("xz -dc %s: %v", src, err)
-	}
-	if err := os.WriteFile(dst, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestOnlyWholeRegionOverwriteSkipsCopy: a region-sized write is not

@@ -9,35 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/fixture"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
-
-const oracleDir = "/work/shared/oracle"
-
-// kernelImage decompresses the kernel-written thin metadata fixture into a temp file.
-func kernelImage(t *testing.T) string {
-	t.Helper()
-	src := filepath.Join(oracleDir, "fixtures", "thin_meta.img.xz")
-	if _, err := os.Stat(src); err != nil {
-		t.Skip("kernel fixture not present")
-	}
-	xz, err := exec.LookPath("xz")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("xz not installed (xz-utils)")
-		}
-		t.Skip("xz not installed")
-	}
-	out, err := exec.Command(xz, "-dc", src).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "thin_meta.img")
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 func openPath(t *testing.T, path string, ro bool) *Pool {
 	t.Helper()
@@ -54,8 +28,8 @@ func openPath(t *testing.T, path string, ro bool) *Pool {
 }
 
 func TestKernelImageDumpsLikeThinDump(t *testing.T) {
-	path := kernelImage(t)
-	want, err := os.ReadFile(filepath.Join(oracleDir, "expected", "thin.host-thin_dump.xml"))
+	path := fixture.Unxz(t, "thin_meta")
+	want, err := os.ReadFile(filepath.Join(fixture.Oracle(t), "expected", "thin.host-thin_dump.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +43,7 @@ func TestKernelImageDumpsLikeThinDump(t *testing.T) {
 }
 
 func TestKernelImageWritable(t *testing.T) {
-	path := kernelImage(t)
+	path := fixture.Unxz(t, "thin_meta")
 	p := openPath(t, path, false)
 	if err := p.CreateSnap(9, 1); err != nil {
 		t.Fatal(err)

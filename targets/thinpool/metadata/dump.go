@@ -2,30 +2,33 @@ package metadata
 
 import (
 	"bufio"
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
-
-	"github.com/gdmsetup/gdmsetup/pdata/btree"
 )
 
 // Dump writes the pool's committed-or-in-core state as thin_dump's XML (the same
 // bytes thin-provisioning-tools 0.9.0 prints): runs of consecutive origin and data
 // blocks with equal time become range_mapping elements.
 func (p *Pool) Dump(w io.Writer) error {
+	return p.dump(w, false)
+}
+
+// DumpMetadataSnap writes the held metadata snapshot as thin_dump -m does: the
+// snapshot superblock's fields (its space-map roots are zero, so nr_data_blocks is 0).
+func (p *Pool) DumpMetadataSnap(w io.Writer) error {
+	return p.dump(w, true)
+}
+
+func (p *Pool) dump(w io.Writer, metadataSnap bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	nrData, err := p.dsm.NrBlocks()
+	v, err := p.view(metadataSnap)
 	if err != nil {
 		return err
 	}
-	return p.dumpFrom(w, &p.sb, p.details, nrData)
-}
-
-func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceDetails, nrDataBlocks uint64) error {
+	sb := v.sb
 	bw := bufio.NewWriterSize(w, 1<<20)
 	buf := make([]byte, 0, 256)
 	buf = append(buf, `<superblock uuid="" time="`...)
@@ -34,16 +37,11 @@ func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceD
 	buf = appendAttr(buf, "flags", uint64(sb.Flags))
 	buf = appendAttr(buf, "version", uint64(sb.Version))
 	buf = appendAttr(buf, "data_block_size", uint64(sb.DataBlockSize))
-	buf = appendAttr(buf, "nr_data_blocks", nrDataBlocks)
+	buf = appendAttr(buf, "nr_data_blocks", v.nrDataBlocks)
 	buf = append(buf, "\">\n"...)
 	bw.Write(buf)
-	ids := make([]uint64, 0, len(details))
-	for id := range details {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		d := details[id]
+	for _, id := range slices.Sorted(maps.Keys(v.details)) {
+		d := v.details[id]
 		buf = append(buf[:0], `  <device dev_id="`...)
 		buf = strconv.AppendUint(buf, id, 10)
 		buf = appendAttr(buf, "mapped_blocks", d.MappedBlocks)
@@ -52,29 +50,19 @@ func (p *Pool) dumpFrom(w io.Writer, sb *superblock, details map[uint64]*deviceD
 		buf = appendAttr(buf, "snap_time", uint64(d.SnapshottedTime))
 		buf = append(buf, "\">\n"...)
 		bw.Write(buf)
-		var rootBytes [8]byte
-		err := p.top.Lookup(sb.DataMappingRoot, []uint64{id}, rootBytes[:])
-		if err != nil && !errors.Is(err, btree.ErrNotFound) {
-			return err
-		}
-		if err == nil {
-			var run mappingRun
-			err := p.bottom.Walk(binary.LittleEndian.Uint64(rootBytes[:]), func(keys []uint64, v []byte) error {
-				k := keys[0]
-				b, t := unpackBlockTime(binary.LittleEndian.Uint64(v))
-				if run.length > 0 && k == run.origin+run.length && b == run.data+run.length && t == run.time {
-					run.length++
-					return nil
-				}
-				run.write(bw, &buf)
-				run = mappingRun{origin: k, data: b, time: t, length: 1}
-				return nil
-			})
-			if err != nil {
-				return err
+		var run mappingRun
+		_, err := p.walkDevice(v, id, func(k, b uint64, t uint32) {
+			if run.length > 0 && k == run.origin+run.length && b == run.data+run.length && t == run.time {
+				run.length++
+				return
 			}
 			run.write(bw, &buf)
+			run = mappingRun{origin: k, data: b, time: t, length: 1}
+		})
+		if err != nil {
+			return err
 		}
+		run.write(bw, &buf)
 		bw.WriteString("  </device>\n")
 	}
 	bw.WriteString("</superblock>\n")
@@ -114,28 +102,4 @@ func appendAttr(b []byte, name string, v uint64) []byte {
 	b = append(b, name...)
 	b = append(b, '=', '"')
 	return strconv.AppendUint(b, v, 10)
-}
-
-// DumpMetadataSnap writes the held metadata snapshot as thin_dump -m does: the
-// snapshot superblock's fields (its space-map roots are zero, so nr_data_blocks is 0).
-func (p *Pool) DumpMetadataSnap(w io.Writer) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.sb.HeldRoot == 0 {
-		return fmt.Errorf("no metadata snapshot is held (superblock held_root is 0)")
-	}
-	held, err := p.readHeld()
-	if err != nil {
-		return err
-	}
-	details := map[uint64]*deviceDetails{}
-	err = p.detailsT.Walk(held.DeviceDetailsRoot, func(keys []uint64, v []byte) error {
-		d, err := decodeDetails(v)
-		details[keys[0]] = d
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("metadata snapshot device details: %w", err)
-	}
-	return p.dumpFrom(w, held, details, held.DataSM.NrBlocks)
 }

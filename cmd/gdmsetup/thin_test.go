@@ -45,15 +45,8 @@ func runThinT(t *testing.T, args ...string) (int, string, string) {
 // metadata file in a new directory; it returns both.
 func restoredThinMeta(t *testing.T) (dir, meta string) {
 	t.Helper()
-	dir = t.TempDir()
-	in, meta := filepath.Join(dir, "in.xml"), filepath.Join(dir, "meta")
-	os.WriteFile(in, []byte(thinTestXML), 0o600)
-	os.WriteFile(meta, nil, 0o600)
-	os.Truncate(meta, 8<<20)
-	if code, _, errs := runThinT(t, "restore", "-i", in, "-o", meta); code != 0 {
-		t.Fatalf("restore: %d %s", code, errs)
-	}
-	return dir, meta
+	meta = restoreThinXML(t, thinTestXML)
+	return filepath.Dir(meta), meta
 }
 
 func TestThinRestoreCheckDump(t *testing.T) {

@@ -18,6 +18,10 @@ const thinUsage = `usage:
                                                   thin_rmap: the thin blocks mapping data blocks B to E-1
   gdmsetup thin metadata_size -b BLOCK -s POOL -m MAXTHINS [-u UNIT] [-n[=short|long]]
                                                   thin_metadata_size: the metadata size a pool needs
+  gdmsetup thin delta [-m[=BLOCK]] [--verbose] --snap1 ID --snap2 ID META
+                                                  thin_delta's XML: how two thin devices' mappings differ
+  gdmsetup thin ls [-m] [--no-headers] [-o FIELDS] META
+                                                  thin_ls's table of thin devices and their data blocks
 `
 
 // runThin runs `gdmsetup thin ...` (args after the word thin) and returns the exit
@@ -55,6 +59,10 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return thinCheck(meta, *quiet, stdout, stderr)
+	case "delta":
+		return thinDelta(fs, args[1:], stdout, stderr)
+	case "ls":
+		return thinLs(fs, args[1:], stdout, stderr)
 	case "rmap":
 		return thinRmap(args[1:], stdout, stderr)
 	case "metadata_size":
@@ -93,16 +101,27 @@ func parseThinArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (string, b
 	return pos[0], true
 }
 
-func thinDump(meta, out string, snap bool, stdout io.Writer) error {
+// openThinMeta opens the pool metadata in file or device meta read-only; close
+// releases it.
+func openThinMeta(meta string) (p *metadata.Pool, close func() error, err error) {
 	f, err := block.OpenFile(meta, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err = metadata.Open(f, metadata.Options{ReadOnly: true})
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", meta, err)
+	}
+	return p, f.Close, nil
+}
+
+func thinDump(meta, out string, snap bool, stdout io.Writer) error {
+	p, closeMeta, err := openThinMeta(meta)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	p, err := metadata.Open(f, metadata.Options{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("%s: %w", meta, err)
-	}
+	defer closeMeta()
 	w := stdout
 	if out != "" {
 		o, err := os.Create(out)

@@ -1,6 +1,7 @@
 #!/bin/sh
-# thin-tools.sh: gdmsetup thin restore/check/dump against thin-provisioning-tools'
-# thin_restore/thin_check/thin_dump, side by side in one hyperfine run per step.
+# thin-tools.sh: gdmsetup thin restore/check/dump/delta/ls against thin-provisioning-tools'
+# thin_restore/thin_check/thin_dump/thin_delta/thin_ls, side by side in one hyperfine run
+# per step (delta compares devices 0 and 1, so it runs when DEVICES >= 2).
 #
 #   bench/thin-tools.sh [MAPPINGS] [RUNS] [DEVICES] [single|range]
 #
@@ -39,6 +40,20 @@ hyperfine -N -w 1 -r "$RUNS" \
   -n "gdmsetup thin dump" "$GDM thin dump -o $DIR/gdm.xml $DIR/peer.meta"
 
 cmp "$DIR/peer.xml" "$DIR/gdm.xml" && echo "dump output: identical to thin_dump"
+
+LS="-o DEV,MAPPED_BLOCKS,EXCLUSIVE_BLOCKS,SHARED_BLOCKS,MAPPED"
+hyperfine -N -w 1 -r "$RUNS" \
+  -n "thin_ls $LS" "thin_ls $LS $DIR/peer.meta" \
+  -n "gdmsetup thin ls $LS" "$GDM thin ls $LS $DIR/peer.meta"
+[ "$(thin_ls $LS "$DIR/peer.meta")" = "$("$GDM" thin ls $LS "$DIR/peer.meta")" ] && echo "ls output: identical to thin_ls"
+if [ "$DEVICES" -ge 2 ]; then
+  hyperfine -N -w 1 -r "$RUNS" \
+    -n "thin_delta --verbose" "thin_delta --verbose --snap1 0 --snap2 1 $DIR/peer.meta" \
+    -n "gdmsetup thin delta --verbose" "$GDM thin delta --verbose --snap1 0 --snap2 1 $DIR/peer.meta"
+  thin_delta --verbose --snap1 0 --snap2 1 "$DIR/peer.meta" > "$DIR/peer.delta"
+  "$GDM" thin delta --verbose --snap1 0 --snap2 1 "$DIR/peer.meta" > "$DIR/gdm.delta"
+  cmp "$DIR/peer.delta" "$DIR/gdm.delta" && echo "delta output: identical to thin_delta ($(wc -l < "$DIR/gdm.delta") lines)"
+fi
 cmp "$XML" "$DIR/gdm.xml" && echo "dump output: identical to the input XML"
 thin_check -q "$DIR/gdm.meta" && echo "thin_check accepts gdmsetup's restore"
 

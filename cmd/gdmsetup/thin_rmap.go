@@ -8,7 +8,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
@@ -54,7 +53,7 @@ func thinRmap(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := printRmap(words[0], regions, stdout); err != nil {
-		fmt.Fprintf(stderr, "gdmsetup thin rmap: %s: %v\n", words[0], err)
+		fmt.Fprintf(stderr, "gdmsetup thin rmap: %v\n", err)
 		return 1
 	}
 	return 0
@@ -62,18 +61,14 @@ func thinRmap(args []string, stdout, stderr io.Writer) int {
 
 // printRmap writes the reverse map of regions in the metadata at meta.
 func printRmap(meta string, regions []metadata.DataRegion, stdout io.Writer) error {
-	f, err := block.OpenFile(meta, true)
+	p, closeMeta, err := openThinMeta(meta)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	p, err := metadata.Open(f, metadata.Options{ReadOnly: true})
-	if err != nil {
-		return err
-	}
+	defer closeMeta()
 	rmap, err := p.Rmap(regions)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", meta, err)
 	}
 	w := bufio.NewWriter(stdout)
 	var line []byte

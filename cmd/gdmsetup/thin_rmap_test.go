@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/fixture"
 )
 
 // rmapSnapshotXML is a pool of an origin (device 0, virtual blocks 0-2999 on
@@ -41,26 +43,6 @@ func rmapSnapshotXML() string {
 	}
 	b.WriteString("</superblock>\n")
 	return b.String()
-}
-
-// rmapMeta restores xml with `thin restore` into a new 16 MiB metadata file.
-func rmapMeta(t *testing.T, xml string) string {
-	t.Helper()
-	dir := t.TempDir()
-	in, meta := filepath.Join(dir, "in.xml"), filepath.Join(dir, "meta")
-	if err := os.WriteFile(in, []byte(xml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(meta, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(meta, 16<<20); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errs := runThinT(t, "restore", "-i", in, "-o", meta); code != 0 {
-		t.Fatalf("restore: %s", errs)
-	}
-	return meta
 }
 
 // runTool runs a peer tool and returns its exit code, stdout and stderr.
@@ -116,7 +98,7 @@ func tiedLines(out string) int {
 
 func TestThinRmapSnapshotsAsThinRmap(t *testing.T) {
 	tool := thinTool(t, "thin_rmap")
-	meta := rmapMeta(t, rmapSnapshotXML())
+	meta := restoreThinXML(t, rmapSnapshotXML())
 	before, err := os.ReadFile(meta)
 	if err != nil {
 		t.Fatal(err)
@@ -149,16 +131,9 @@ func TestThinRmapSnapshotsAsThinRmap(t *testing.T) {
 
 func TestThinRmapKernelMetadataAsThinRmap(t *testing.T) {
 	tool := thinTool(t, "thin_rmap")
-	src := filepath.Join("/work/shared/oracle/fixtures", "thin_meta.img.xz")
-	if _, err := os.Stat(src); err != nil {
-		t.Skip("kernel fixture not present")
-	}
-	img, err := exec.Command(thinTool(t, "xz"), "-dc", src).Output()
+	meta := fixture.Unxz(t, "thin_meta")
+	img, err := os.ReadFile(meta)
 	if err != nil {
-		t.Fatal(err)
-	}
-	meta := filepath.Join(t.TempDir(), "thin_meta.img")
-	if err := os.WriteFile(meta, img, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, regions := range [][]uint64{{0, 1024}, {1, 5}, {3, 4, 19, 21}, {18, 19, 0, 2}} {

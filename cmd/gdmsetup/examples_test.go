@@ -10,8 +10,9 @@ import (
 )
 
 // TestExamples runs every script in examples/ with the built binary: the
-// thin-provisioning.rst cookbook and the recovery of a thin volume from
-// the kernel's images must run as written.
+// thin-provisioning.rst cookbook, the recovery of a thin volume from the
+// kernel's images and the incremental backup (which compares its result with
+// the snapshot it backed up) must run as written.
 func TestExamples(t *testing.T) {
 	scripts, _ := filepath.Glob("../../examples/*.sh")
 	if len(scripts) == 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,14 +13,14 @@ const thinUsage = `usage:
   gdmsetup thin dump [-m] [-o OUT.xml] META       print thin_dump's XML (-m: the metadata snapshot)
   gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
   gdmsetup thin check [-q] META                   walk every structure; exit 1 on damage
-  gdmsetup thin rmap --region B..E [--region B..E ...] META
-                                                  thin_rmap: the thin blocks mapping data blocks B to E-1
-  gdmsetup thin metadata_size -b BLOCK -s POOL -m MAXTHINS [-u UNIT] [-n[=short|long]]
-                                                  thin_metadata_size: the metadata size a pool needs
   gdmsetup thin delta [-m[=BLOCK]] [--verbose] --snap1 ID --snap2 ID META
                                                   thin_delta's XML: how two thin devices' mappings differ
   gdmsetup thin ls [-m] [--no-headers] [-o FIELDS] META
                                                   thin_ls's table of thin devices and their data blocks
+  gdmsetup thin rmap --region B..E [--region B..E ...] META
+                                                  thin_rmap: the thin blocks mapping data blocks B to E-1
+  gdmsetup thin metadata_size -b BLOCK -s POOL -m MAXTHINS [-u UNIT] [-n[=short|long]]
+                                                  thin_metadata_size: the metadata size a pool needs
 `
 
 // runThin runs `gdmsetup thin ...` (args after the word thin) and returns the exit
@@ -31,32 +30,34 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, thinUsage)
 		return 2
 	}
-	fs := flag.NewFlagSet("gdmsetup thin "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, thinUsage) }
+	fs := newToolFlags(args[0])
 	var err error
 	switch args[0] {
 	case "dump":
 		out := fs.String("o", "", "write the XML to this file instead of stdout")
 		snap := fs.Bool("m", false, "dump the metadata snapshot")
-		meta, ok := parseThinArgs(fs, args[1:], stderr)
+		meta, code, ok := fs.metaPath(args[1:], stderr)
 		if !ok {
-			return 2
+			return code
 		}
 		err = thinDump(meta, *out, *snap, stdout)
 	case "restore":
 		in := fs.String("i", "", "input XML file (- for stdin)")
 		out := fs.String("o", "", "metadata file or device to write")
-		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 || *in == "" || *out == "" {
+		words, code, ok := fs.parse(args[1:], stderr)
+		if !ok {
+			return code
+		}
+		if len(words) != 0 || *in == "" || *out == "" {
 			fmt.Fprint(stderr, "gdmsetup thin restore: need -i IN.xml and -o META\n", thinUsage)
 			return 2
 		}
 		err = thinRestore(*in, *out, stdin)
 	case "check":
 		quiet := fs.Bool("q", false, "no output, only the exit code")
-		meta, ok := parseThinArgs(fs, args[1:], stderr)
+		meta, code, ok := fs.metaPath(args[1:], stderr)
 		if !ok {
-			return 2
+			return code
 		}
 		return thinCheck(meta, *quiet, stdout, stderr)
 	case "delta":
@@ -64,9 +65,9 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "ls":
 		return thinLs(fs, args[1:], stdout, stderr)
 	case "rmap":
-		return thinRmap(args[1:], stdout, stderr)
+		return thinRmap(fs, args[1:], stdout, stderr)
 	case "metadata_size":
-		return thinMetadataSize(args[1:], stdout, stderr)
+		return thinMetadataSize(fs, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, thinUsage)
 		return 0
@@ -79,26 +80,6 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// parseThinArgs parses flags (allowed before or after the metadata path) and returns the path.
-func parseThinArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return "", false
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(pos) != 1 {
-		fmt.Fprintf(stderr, "gdmsetup thin %s: need exactly one metadata file\n%s", fs.Name(), thinUsage)
-		return "", false
-	}
-	return pos[0], true
 }
 
 // openThinMeta opens the pool metadata in file or device meta read-only; close

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -15,7 +14,7 @@ import (
 // --snap2/--thin2 ID name the devices, --verbose lists data blocks, -m reads the
 // metadata snapshot (-mBLOCK or -m=BLOCK: and checks it is the one held at BLOCK). It returns
 // the exit code.
-func thinDelta(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+func thinDelta(fs *toolFlags, args []string, stdout, stderr io.Writer) int {
 	var ids [2]thinID
 	for i := range ids {
 		n := strconv.Itoa(i + 1)
@@ -26,9 +25,9 @@ func thinDelta(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
 	var snap metadataSnapFlag
 	fs.Var(&snap, "m", "read the metadata snapshot (-m=BLOCK: the one held at BLOCK)")
 	fs.Var(&snap, "metadata-snap", "same as -m")
-	meta, ok := parseThinArgs(fs, attachedSnapBlock(args), stderr)
+	meta, code, ok := fs.metaPath(attachedSnapBlock(args), stderr)
 	if !ok {
-		return 2
+		return code
 	}
 	for i, id := range ids {
 		if !id.set {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -25,15 +24,15 @@ var (
 // thinLs runs `gdmsetup thin ls` (thin_ls): a table of the pool's thin devices with
 // the fields of -o/--format, --no-headers, and -m for the metadata snapshot. It
 // returns the exit code.
-func thinLs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+func thinLs(fs *toolFlags, args []string, stdout, stderr io.Writer) int {
 	format := fs.String("o", thinLsDefault, "comma-separated `FIELDS`: "+strings.Join(thinLsFields, ","))
 	fs.StringVar(format, "format", thinLsDefault, "same as -o")
 	noHeaders := fs.Bool("no-headers", false, "no header row")
 	snap := fs.Bool("m", false, "read the metadata snapshot")
 	fs.BoolVar(snap, "metadata-snap", false, "same as -m")
-	meta, ok := parseThinArgs(fs, args, stderr)
+	meta, code, ok := fs.metaPath(args, stderr)
 	if !ok {
-		return 2
+		return code
 	}
 	var fields []string
 	if *format != "" {

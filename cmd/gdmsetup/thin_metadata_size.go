@@ -232,8 +232,7 @@ func (f numericFlag) IsBoolFlag() bool   { return true }
 // thinMetadataSize is `gdmsetup thin metadata_size -b BLOCKSIZE -s POOLSIZE -m
 // MAXTHINS [-u UNIT] [-n[=short|long]]`: thin_metadata_size 0.9.0's
 // calculator, the same output for the same arguments. It returns the exit code.
-func thinMetadataSize(args []string, stdout, stderr io.Writer) int {
-	tf := newToolFlags("metadata_size")
+func thinMetadataSize(tf *toolFlags, args []string, stdout, stderr io.Writer) int {
 	c := &metadataSize{unit: unitSectors}
 	for _, f := range []struct {
 		short, long string

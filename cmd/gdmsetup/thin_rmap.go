@@ -24,8 +24,7 @@ Where:
 // 0.9.0. It prints, for the data blocks in the regions, which thin device and
 // virtual blocks map them ("data B..E -> thin(DEV) V..W"), the same bytes as
 // thin_rmap, and returns the exit code. META is only read.
-func thinRmap(args []string, stdout, stderr io.Writer) int {
-	tf := newToolFlags("rmap")
+func thinRmap(tf *toolFlags, args []string, stdout, stderr io.Writer) int {
 	var regions []metadata.DataRegion
 	tf.Func("region", "data blocks `B..E` (E one past the last); repeatable", func(s string) error {
 		r, err := parseDataRegion(s)

@@ -60,3 +60,18 @@ func (t *toolFlags) parse(args []string, stderr io.Writer) (words []string, code
 		args = rest[1:]
 	}
 }
+
+// metaPath parses args, whose one word that is not a flag is the metadata file,
+// and returns that word. When ok is false it has printed why to stderr and the
+// command exits with code.
+func (t *toolFlags) metaPath(args []string, stderr io.Writer) (meta string, code int, ok bool) {
+	words, code, ok := t.parse(args, stderr)
+	if ok && len(words) != 1 {
+		fmt.Fprintf(stderr, "%s: need exactly one metadata file\n%s", t.Name(), thinUsage)
+		return "", 2, false
+	}
+	if !ok {
+		return "", code, false
+	}
+	return words[0], 0, true
+}

@@ -23,8 +23,8 @@ func thinDelta(fs *toolFlags, args []string, stdout, stderr io.Writer) int {
 	}
 	verbose := fs.Bool("verbose", false, "list every range with its data blocks")
 	var snap metadataSnapFlag
-	fs.Var(&snap, "m", "read the metadata snapshot (-m=BLOCK: the one held at BLOCK)")
-	fs.Var(&snap, "metadata-snap", "same as -m")
+	fs.Var(optionalFlag(snap.set), "m", "read the metadata snapshot (-m=BLOCK: the one held at BLOCK)")
+	fs.Var(optionalFlag(snap.set), "metadata-snap", "same as -m")
 	meta, code, ok := fs.metaPath(attachedSnapBlock(args), stderr)
 	if !ok {
 		return code
@@ -44,7 +44,7 @@ func thinDelta(fs *toolFlags, args []string, stdout, stderr io.Writer) int {
 		if err := snap.check(p); err != nil {
 			return fmt.Errorf("%s: %w", meta, err)
 		}
-		opt := metadata.DeltaOptions{MetadataSnap: snap.set, Verbose: *verbose}
+		opt := metadata.DeltaOptions{MetadataSnap: snap.given, Verbose: *verbose}
 		if err := p.Delta(stdout, ids[0].id, ids[1].id, opt); err != nil {
 			return fmt.Errorf("%s: %w", meta, err)
 		}
@@ -90,22 +90,13 @@ func (t *thinID) Set(s string) error {
 // selects the held metadata snapshot; given a block (-m=BLOCK) it also requires the
 // snapshot to be held at that block.
 type metadataSnapFlag struct {
-	set      bool
+	given    bool
 	block    uint64
 	hasBlock bool
 }
 
-func (m *metadataSnapFlag) IsBoolFlag() bool { return true }
-
-func (m *metadataSnapFlag) String() string {
-	if m.hasBlock {
-		return strconv.FormatUint(m.block, 10)
-	}
-	return strconv.FormatBool(m.set)
-}
-
-func (m *metadataSnapFlag) Set(s string) error {
-	m.set = true
+func (m *metadataSnapFlag) set(s string) error {
+	m.given = true
 	if s == "true" {
 		return nil
 	}

@@ -222,13 +222,6 @@ var thinMetadataSizeHelp = func() string {
 	return b.String()
 }()
 
-// numericFlag is -n: a flag with an optional value (-n, -n=short).
-type numericFlag struct{ set func(string) error }
-
-func (f numericFlag) String() string     { return "" }
-func (f numericFlag) Set(s string) error { return f.set(s) }
-func (f numericFlag) IsBoolFlag() bool   { return true }
-
 // thinMetadataSize is `gdmsetup thin metadata_size -b BLOCKSIZE -s POOLSIZE -m
 // MAXTHINS [-u UNIT] [-n[=short|long]]`: thin_metadata_size 0.9.0's
 // calculator, the same output for the same arguments. It returns the exit code.
@@ -255,7 +248,7 @@ func thinMetadataSize(tf *toolFlags, args []string, stdout, stderr io.Writer) in
 	}
 	tf.Func("u", "output `UNIT`", setUnit)
 	tf.Func("unit", "output `UNIT`", setUnit)
-	numeric := numericFlag{set: func(s string) error { return tf.refuse(c.setNumeric(s)) }}
+	numeric := optionalFlag(func(s string) error { return tf.refuse(c.setNumeric(s)) })
 	tf.Var(numeric, "n", "print the number alone (=short, =long: with the unit)")
 	tf.Var(numeric, "numeric-only", "print the number alone (=short, =long: with the unit)")
 	var help bool

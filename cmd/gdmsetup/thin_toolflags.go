@@ -75,3 +75,11 @@ func (t *toolFlags) metaPath(args []string, stderr io.Writer) (meta string, code
 	}
 	return words[0], 0, true
 }
+
+// optionalFlag is a flag whose value is optional, given as -x=VALUE: set gets
+// VALUE, or "true" for a bare -x.
+type optionalFlag func(value string) error
+
+func (f optionalFlag) String() string     { return "" }
+func (f optionalFlag) Set(s string) error { return f(s) }
+func (f optionalFlag) IsBoolFlag() bool   { return true }

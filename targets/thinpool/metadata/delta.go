@@ -98,28 +98,21 @@ func diffRuns(left, right []mappingRun, e *deltaEmitter) {
 		if r.length == 0 && len(right) > 0 {
 			r, right = right[0], right[1:]
 		}
-		var n uint64
 		switch {
 		case l.length == 0 && r.length == 0:
 			return
 		case r.length == 0 || l.length > 0 && l.origin < r.origin:
-			n = l.length
-			if r.length > 0 {
-				n = min(n, r.origin-l.origin)
-			}
+			n := l.blocksBefore(r)
 			e.add(leftOnly, l.origin, l.data, 0, n)
 			l.consume(n)
 			continue
 		case l.length == 0 || r.origin < l.origin:
-			n = r.length
-			if l.length > 0 {
-				n = min(n, l.origin-r.origin)
-			}
+			n := r.blocksBefore(l)
 			e.add(rightOnly, r.origin, r.data, 0, n)
 			r.consume(n)
 			continue
 		}
-		n = min(l.length, r.length)
+		n := min(l.length, r.length)
 		if l.data != r.data {
 			e.add(different, l.origin, l.data, r.data, n)
 		} else {
@@ -128,6 +121,15 @@ func diffRuns(left, right []mappingRun, e *deltaEmitter) {
 		l.consume(n)
 		r.consume(n)
 	}
+}
+
+// blocksBefore is how many of r's blocks come before other starts (all of them when
+// other is empty); r starts first.
+func (r *mappingRun) blocksBefore(other mappingRun) uint64 {
+	if other.length == 0 {
+		return r.length
+	}
+	return min(r.length, other.origin-r.origin)
 }
 
 // consume drops the first n blocks of the run.

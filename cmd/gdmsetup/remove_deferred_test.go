@@ -55,10 +55,7 @@ func TestServeRemoveDeferred(t *testing.T) {
 	s.ok("", "create", "z", "--table", "0 8 zero")
 	srv := s.serve()
 	q := startQemuIO(t, srv.url("lin"))
-	q.do("write -P 0x5a 0 64k")
-	if !q.expect("wrote 65536/65536", 20*time.Second) {
-		t.Fatal("qemu-io write did not complete")
-	}
+	q.mustDo("write -P 0x5a 0 64k", "wrote 65536/65536")
 	s.expect(args("remove lin"), "", "", "device-mapper: remove ioctl on lin  failed: Device or resource busy\nCommand failed.\n", 1)
 	s.expect(args("remove --deferred lin"), "", "", "", 0)
 	s.expect(args("info -c lin"), "", linColumns, "", 0)
@@ -67,10 +64,7 @@ func TestServeRemoveDeferred(t *testing.T) {
 
 	// remove_all leaves the open device; with --deferred it marks it
 	q = startQemuIO(t, srv.url("z"))
-	q.do("read 0 4k")
-	if !q.expect("read 4096/4096", 20*time.Second) {
-		t.Fatal("qemu-io read did not complete")
-	}
+	q.mustDo("read 0 4k", "read 4096/4096")
 	warn := "device-mapper: ioctl: remove_all left 1 open device(s)\n"
 	s.expect(args("remove_all"), "", "", warn, 0)
 	s.expect(args("remove_all --deferred"), "", "", warn, 0)

@@ -323,6 +323,16 @@ func (q *qemuIO) do(line string) {
 	}
 }
 
+// mustDo sends a qemu-io command line and fails the test unless an output
+// line containing want follows within 20 s.
+func (q *qemuIO) mustDo(line, want string) {
+	q.t.Helper()
+	q.do(line)
+	if !q.expect(want, 20*time.Second) {
+		q.t.Fatalf("qemu-io %q: no %q", line, want)
+	}
+}
+
 // expect waits up to timeout for an output line containing want.
 func (q *qemuIO) expect(want string, timeout time.Duration) bool {
 	deadline := time.After(timeout)
@@ -359,10 +369,7 @@ func TestServeBusyExport(t *testing.T) {
 	s.ok("", "create", "lin", "--table", "0 16384 linear a.img 0")
 	srv := s.serve()
 	q := startQemuIO(t, srv.url("lin"))
-	q.do("write -P 0x5a 0 1M")
-	if !q.expect("wrote 1048576/1048576", 20*time.Second) {
-		t.Fatal("qemu-io write did not complete")
-	}
+	q.mustDo("write -P 0x5a 0 1M", "wrote 1048576/1048576")
 	s.expect(args("info lin"), "", info("lin", "ACTIVE", "LIVE", 1, 0, 0, 1, 256), "", 0)
 	s.expect(args("remove lin"), "", "", "device-mapper: remove ioctl on lin  failed: Device or resource busy\nCommand failed.\n", 1)
 
@@ -593,16 +600,10 @@ func TestServeReloadAndDrain(t *testing.T) {
 	s.ok("", "create", "lin", "--table", "0 2048 linear a.img 0")
 	srv := s.serve()
 	q := startQemuIO(t, srv.url("lin"))
-	q.do("read -P 0 0 64k")
-	if !q.expect("read 65536/65536", 10*time.Second) {
-		t.Fatal("first read failed")
-	}
+	q.mustDo("read -P 0 0 64k", "read 65536/65536")
 	s.ok("", "reload", "lin", "--table", "0 2048 linear b.img 0")
 	s.ok("", "resume", "lin")
-	q.do("read -P 0x42 0 64k")
-	if !q.expect("read 65536/65536", 10*time.Second) {
-		t.Fatal("the client does not read the reloaded table")
-	}
+	q.mustDo("read -P 0x42 0 64k", "read 65536/65536")
 	s.ok("", "suspend", "lin")
 	q.do("read -P 0x42 4k 4k")
 	time.Sleep(200 * time.Millisecond)

@@ -77,11 +77,7 @@ func TestThinDeltaMetadataSnap(t *testing.T) {
 // TestThinDeltaRefusals: missing or bad ids and devices without a mapping tree.
 func TestThinDeltaRefusals(t *testing.T) {
 	meta := restoreThinXML(t, thinTestXML)
-	for _, c := range []struct {
-		args string
-		code int
-		want string
-	}{
+	expectThinRefusals(t, "delta", meta, []thinRefusal{
 		{"--snap1 0 META", 2, "--snap2 not specified"},
 		{"--snap2 0 META", 2, "--snap1 not specified"},
 		{"--snap1 x --snap2 0 META", 2, `thin device id "x": not a number`},
@@ -90,11 +86,5 @@ func TestThinDeltaRefusals(t *testing.T) {
 		{"--snap1 3 --snap2 0 META", 1, "unable to find mapping tree for snap1 (3)"},
 		{"-m=x --snap1 0 --snap2 0 META", 2, `metadata snapshot block "x": not a number`},
 		{"--snap1 0 --snap2 0 /nonexistent/meta", 1, "no such file or directory"},
-	} {
-		args := append([]string{"delta"}, strings.Fields(strings.ReplaceAll(c.args, "META", meta))...)
-		code, out, errs := runThinT(t, args...)
-		if code != c.code || out != "" || !strings.Contains(errs, c.want) {
-			t.Errorf("thin %s: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, out, errs, c.code, c.want)
-		}
-	}
+	})
 }

@@ -34,22 +34,12 @@ func TestThinLsMatchesThinLs(t *testing.T) {
 
 func TestThinLsRefusals(t *testing.T) {
 	meta := restoreThinXML(t, thinTestXML)
-	for _, c := range []struct {
-		args string
-		code int
-		want string
-	}{
+	expectThinRefusals(t, "ls", meta, []thinRefusal{
 		{"-o DEV,BAD META", 2, `unknown field "BAD"`},
 		{"-o dev META", 2, `unknown field "dev"`},
 		{"-m META", 1, "no metadata snapshot is held"},
 		{"", 2, "need exactly one metadata file"},
-	} {
-		args := append([]string{"ls"}, strings.Fields(strings.ReplaceAll(c.args, "META", meta))...)
-		code, out, errs := runThinT(t, args...)
-		if code != c.code || out != "" || !strings.Contains(errs, c.want) {
-			t.Errorf("thin ls %s: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, out, errs, c.code, c.want)
-		}
-	}
+	})
 }
 
 func TestFormatDiskUnit(t *testing.T) {

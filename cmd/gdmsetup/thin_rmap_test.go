@@ -182,21 +182,12 @@ func TestThinRmapRefusals(t *testing.T) {
 	if err := os.WriteFile(garbage, bytes.Repeat([]byte{0xa5}, 1<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		args []string
-		code int
-		msg  string
-	}{
-		{[]string{"--region", "0..5", filepath.Join(dir, "missing")}, 1, "no such file"},
-		{[]string{"--region", "0..5", garbage}, 1, "superblock"},
-		{[]string{"--bogus", "x"}, 2, "flag provided but not defined"},
-		{[]string{"--region"}, 2, "flag needs an argument"},
-	} {
-		code, out, errs := runThinT(t, append([]string{"rmap"}, c.args...)...)
-		if code != c.code || out != "" || !strings.Contains(errs, c.msg) {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, out, errs, c.code, c.msg)
-		}
-	}
+	expectThinRefusals(t, "rmap", garbage, []thinRefusal{
+		{"--region 0..5 " + filepath.Join(dir, "missing"), 1, "no such file"},
+		{"--region 0..5 META", 1, "superblock"},
+		{"--bogus x", 2, "flag provided but not defined"},
+		{"--region", 2, "flag needs an argument"},
+	})
 	if code, out, _ := runThinT(t, "rmap", "-h"); code != 0 || !strings.Contains(out, "<begin>..<one-past-the-end>") {
 		t.Errorf("rmap -h: exit %d\n%s", code, out)
 	}

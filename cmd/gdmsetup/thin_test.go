@@ -41,6 +41,26 @@ func runThinT(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// thinRefusal is a `thin` command line (words; META stands for the metadata
+// file) that must exit with code, print nothing on stdout, and say want on stderr.
+type thinRefusal struct {
+	args string
+	code int
+	want string
+}
+
+// expectThinRefusals runs `gdmsetup thin CMD` for each case with meta for META.
+func expectThinRefusals(t *testing.T, cmd, meta string, cases []thinRefusal) {
+	t.Helper()
+	for _, c := range cases {
+		args := append([]string{cmd}, strings.Fields(strings.ReplaceAll(c.args, "META", meta))...)
+		code, out, errs := runThinT(t, args...)
+		if code != c.code || out != "" || !strings.Contains(errs, c.want) {
+			t.Errorf("thin %s %s: exit %d, stdout %q, stderr %q; want exit %d and %q", cmd, c.args, code, out, errs, c.code, c.want)
+		}
+	}
+}
+
 // restoredThinMeta restores thinTestXML with `thin restore` into an 8 MiB
 // metadata file in a new directory; it returns both.
 func restoredThinMeta(t *testing.T) (dir, meta string) {

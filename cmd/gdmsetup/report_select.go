@@ -117,29 +117,16 @@ func (p *selParser) eat(ops ...string) bool {
 }
 
 func (p *selParser) or() (selection, error) {
-	terms, err := p.joined(p.and, "||", "#")
-	switch {
-	case err != nil:
-		return nil, err
-	case len(terms) == 1:
-		return terms[0], nil
-	}
-	return selOr(terms), nil
+	return p.joined(p.and, func(ts []selection) selection { return selOr(ts) }, "||", "#")
 }
 
 func (p *selParser) and() (selection, error) {
-	terms, err := p.joined(p.factor, "&&", ",")
-	switch {
-	case err != nil:
-		return nil, err
-	case len(terms) == 1:
-		return terms[0], nil
-	}
-	return selAnd(terms), nil
+	return p.joined(p.factor, func(ts []selection) selection { return selAnd(ts) }, "&&", ",")
 }
 
-// joined reads term (op term)... for one of the operators ops.
-func (p *selParser) joined(term func() (selection, error), ops ...string) ([]selection, error) {
+// joined reads term (op term)... for one of the operators ops: a lone term as
+// it is, more than one combined.
+func (p *selParser) joined(term func() (selection, error), combine func([]selection) selection, ops ...string) (selection, error) {
 	var terms []selection
 	for {
 		t, err := term()
@@ -147,9 +134,13 @@ func (p *selParser) joined(term func() (selection, error), ops ...string) ([]sel
 			return nil, err
 		}
 		terms = append(terms, t)
-		if !p.eat(ops...) {
-			return terms, nil
+		if p.eat(ops...) {
+			continue
 		}
+		if len(terms) == 1 {
+			return terms[0], nil
+		}
+		return combine(terms), nil
 	}
 }
 

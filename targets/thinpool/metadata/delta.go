@@ -28,7 +28,7 @@ func (p *Pool) Delta(w io.Writer, left, right uint64, opt DeltaOptions) error {
 	if err != nil {
 		return err
 	}
-	var runs [2][]mappingRun
+	var runs [2][]XMLMapping
 	for i, id := range []uint64{left, right} {
 		found := false
 		if runs[i], found, err = p.deviceRuns(v, id); err != nil {
@@ -63,14 +63,14 @@ func (p *Pool) Delta(w io.Writer, left, right uint64, opt DeltaOptions) error {
 // deviceRuns returns device id's mappings as runs of consecutive virtual and data
 // blocks (whatever their times), and false when id has no mapping tree. The caller
 // holds p.mu.
-func (p *Pool) deviceRuns(v *view, id uint64) ([]mappingRun, bool, error) {
-	var runs []mappingRun
+func (p *Pool) deviceRuns(v *view, id uint64) ([]XMLMapping, bool, error) {
+	var runs []XMLMapping
 	found, err := p.walkDevice(v, id, func(k, b uint64, _ uint32) {
-		if n := len(runs); n > 0 && k == runs[n-1].origin+runs[n-1].length && b == runs[n-1].data+runs[n-1].length {
-			runs[n-1].length++
+		if n := len(runs); n > 0 && k == runs[n-1].Origin+runs[n-1].Length && b == runs[n-1].Data+runs[n-1].Length {
+			runs[n-1].Length++
 			return
 		}
-		runs = append(runs, mappingRun{origin: k, data: b, length: 1})
+		runs = append(runs, XMLMapping{Origin: k, Data: b, Length: 1})
 	})
 	return runs, found, err
 }
@@ -89,34 +89,34 @@ var deltaTags = [...]string{leftOnly: "left_only", rightOnly: "right_only", diff
 
 // diffRuns walks the runs of both devices in virtual block order and passes each
 // range where the comparison does not change within a run of either to e.
-func diffRuns(left, right []mappingRun, e *deltaEmitter) {
-	var l, r mappingRun
+func diffRuns(left, right []XMLMapping, e *deltaEmitter) {
+	var l, r XMLMapping
 	for {
-		if l.length == 0 && len(left) > 0 {
+		if l.Length == 0 && len(left) > 0 {
 			l, left = left[0], left[1:]
 		}
-		if r.length == 0 && len(right) > 0 {
+		if r.Length == 0 && len(right) > 0 {
 			r, right = right[0], right[1:]
 		}
 		switch {
-		case l.length == 0 && r.length == 0:
+		case l.Length == 0 && r.Length == 0:
 			return
-		case r.length == 0 || l.length > 0 && l.origin < r.origin:
+		case r.Length == 0 || l.Length > 0 && l.Origin < r.Origin:
 			n := l.blocksBefore(r)
-			e.add(leftOnly, l.origin, l.data, 0, n)
+			e.add(leftOnly, l.Origin, l.Data, 0, n)
 			l.consume(n)
 			continue
-		case l.length == 0 || r.origin < l.origin:
+		case l.Length == 0 || r.Origin < l.Origin:
 			n := r.blocksBefore(l)
-			e.add(rightOnly, r.origin, r.data, 0, n)
+			e.add(rightOnly, r.Origin, r.Data, 0, n)
 			r.consume(n)
 			continue
 		}
-		n := min(l.length, r.length)
-		if l.data != r.data {
-			e.add(different, l.origin, l.data, r.data, n)
+		n := min(l.Length, r.Length)
+		if l.Data != r.Data {
+			e.add(different, l.Origin, l.Data, r.Data, n)
 		} else {
-			e.add(same, l.origin, l.data, 0, n)
+			e.add(same, l.Origin, l.Data, 0, n)
 		}
 		l.consume(n)
 		r.consume(n)
@@ -125,18 +125,18 @@ func diffRuns(left, right []mappingRun, e *deltaEmitter) {
 
 // blocksBefore is how many of r's blocks come before other starts (all of them when
 // other is empty); r starts first.
-func (r *mappingRun) blocksBefore(other mappingRun) uint64 {
-	if other.length == 0 {
-		return r.length
+func (r *XMLMapping) blocksBefore(other XMLMapping) uint64 {
+	if other.Length == 0 {
+		return r.Length
 	}
-	return min(r.length, other.origin-r.origin)
+	return min(r.Length, other.Origin-r.Origin)
 }
 
 // consume drops the first n blocks of the run.
-func (r *mappingRun) consume(n uint64) {
-	r.origin += n
-	r.data += n
-	r.length -= n
+func (r *XMLMapping) consume(n uint64) {
+	r.Origin += n
+	r.Data += n
+	r.Length -= n
 }
 
 // deltaEmitter prints the ranges diffRuns finds: merged with the previous range of

@@ -29,71 +29,114 @@ func (p *Pool) dump(w io.Writer, metadataSnap bool) error {
 		return err
 	}
 	sb := v.sb
-	bw := bufio.NewWriterSize(w, 1<<20)
-	buf := make([]byte, 0, 256)
-	buf = append(buf, `<superblock uuid="" time="`...)
-	buf = strconv.AppendUint(buf, uint64(sb.Time), 10)
-	buf = appendAttr(buf, "transaction", sb.TransactionID)
-	buf = appendAttr(buf, "flags", uint64(sb.Flags))
-	buf = appendAttr(buf, "version", uint64(sb.Version))
-	buf = appendAttr(buf, "data_block_size", uint64(sb.DataBlockSize))
-	buf = appendAttr(buf, "nr_data_blocks", v.nrDataBlocks)
-	buf = append(buf, "\">\n"...)
-	bw.Write(buf)
+	x := newXMLWriter(w)
+	x.superblock(&XMLSuperblock{Time: sb.Time, Transaction: sb.TransactionID, Flags: sb.Flags, Version: sb.Version,
+		DataBlockSize: sb.DataBlockSize, NrDataBlocks: v.nrDataBlocks})
 	for _, id := range slices.Sorted(maps.Keys(v.details)) {
 		d := v.details[id]
-		buf = append(buf[:0], `  <device dev_id="`...)
-		buf = strconv.AppendUint(buf, id, 10)
-		buf = appendAttr(buf, "mapped_blocks", d.MappedBlocks)
-		buf = appendAttr(buf, "transaction", d.TransactionID)
-		buf = appendAttr(buf, "creation_time", uint64(d.CreationTime))
-		buf = appendAttr(buf, "snap_time", uint64(d.SnapshottedTime))
-		buf = append(buf, "\">\n"...)
-		bw.Write(buf)
-		var run mappingRun
-		_, err := p.walkDevice(v, id, func(k, b uint64, t uint32) {
-			if run.length > 0 && k == run.origin+run.length && b == run.data+run.length && t == run.time {
-				run.length++
-				return
-			}
-			run.write(bw, &buf)
-			run = mappingRun{origin: k, data: b, time: t, length: 1}
-		})
-		if err != nil {
+		x.beginDevice(&XMLDevice{ID: id, MappedBlocks: d.MappedBlocks, Transaction: d.TransactionID,
+			CreationTime: d.CreationTime, SnapTime: d.SnapshottedTime})
+		if _, err := p.walkDevice(v, id, x.single); err != nil {
 			return err
 		}
-		run.write(bw, &buf)
-		bw.WriteString("  </device>\n")
+		x.endDevice()
 	}
-	bw.WriteString("</superblock>\n")
-	return bw.Flush()
+	return x.endSuperblock()
 }
 
-// mappingRun is a run of consecutive mappings being coalesced for output.
-type mappingRun struct {
-	origin, data, length uint64
-	time                 uint32
+// xmlWriter writes thin_dump's XML element by element; mappings given one block at a
+// time are coalesced into runs of consecutive origin and data blocks with equal time.
+type xmlWriter struct {
+	bw  *bufio.Writer
+	buf []byte
+	run XMLMapping // the run being coalesced; Length 0 when none
 }
 
-func (r *mappingRun) write(bw *bufio.Writer, buf *[]byte) {
-	b := (*buf)[:0]
-	switch r.length {
+func newXMLWriter(w io.Writer) *xmlWriter {
+	return &xmlWriter{bw: bufio.NewWriterSize(w, 1<<20), buf: make([]byte, 0, 256)}
+}
+
+// visitor returns x as the callbacks of a document producer (parse or repair).
+func (x *xmlWriter) visitor() xmlVisitor {
+	return xmlVisitor{
+		superblock:  func(s *XMLSuperblock) error { x.superblock(s); return nil },
+		beginDevice: func(d *XMLDevice) error { x.beginDevice(d); return nil },
+		mapping: func(m XMLMapping) error {
+			for i := uint64(0); i < m.Length; i++ {
+				x.single(m.Origin+i, m.Data+i, m.Time)
+			}
+			return nil
+		},
+		endDevice: func() error { x.endDevice(); return nil },
+	}
+}
+
+func (x *xmlWriter) superblock(s *XMLSuperblock) {
+	b := append(x.buf[:0], `<superblock uuid="`...)
+	b = append(b, s.UUID...)
+	b = appendAttr(b, "time", uint64(s.Time))
+	b = appendAttr(b, "transaction", s.Transaction)
+	b = appendAttr(b, "flags", uint64(s.Flags))
+	b = appendAttr(b, "version", uint64(s.Version))
+	b = appendAttr(b, "data_block_size", uint64(s.DataBlockSize))
+	b = appendAttr(b, "nr_data_blocks", s.NrDataBlocks)
+	x.buf = append(b, "\">\n"...)
+	x.bw.Write(x.buf)
+}
+
+func (x *xmlWriter) beginDevice(d *XMLDevice) {
+	b := append(x.buf[:0], `  <device dev_id="`...)
+	b = strconv.AppendUint(b, d.ID, 10)
+	b = appendAttr(b, "mapped_blocks", d.MappedBlocks)
+	b = appendAttr(b, "transaction", d.Transaction)
+	b = appendAttr(b, "creation_time", uint64(d.CreationTime))
+	b = appendAttr(b, "snap_time", uint64(d.SnapTime))
+	x.buf = append(b, "\">\n"...)
+	x.bw.Write(x.buf)
+}
+
+// single adds the mapping of virtual block virtBlock to dataBlock written at time.
+func (x *xmlWriter) single(virtBlock, dataBlock uint64, time uint32) {
+	r := &x.run
+	if r.Length > 0 && virtBlock == r.Origin+r.Length && dataBlock == r.Data+r.Length && time == r.Time {
+		r.Length++
+		return
+	}
+	x.flushRun()
+	*r = XMLMapping{Origin: virtBlock, Data: dataBlock, Length: 1, Time: time}
+}
+
+func (x *xmlWriter) flushRun() {
+	r := x.run
+	b := x.buf[:0]
+	switch r.Length {
 	case 0:
 		return
 	case 1:
 		b = append(b, `    <single_mapping origin_block="`...)
-		b = strconv.AppendUint(b, r.origin, 10)
-		b = appendAttr(b, "data_block", r.data)
+		b = strconv.AppendUint(b, r.Origin, 10)
+		b = appendAttr(b, "data_block", r.Data)
 	default:
 		b = append(b, `    <range_mapping origin_begin="`...)
-		b = strconv.AppendUint(b, r.origin, 10)
-		b = appendAttr(b, "data_begin", r.data)
-		b = appendAttr(b, "length", r.length)
+		b = strconv.AppendUint(b, r.Origin, 10)
+		b = appendAttr(b, "data_begin", r.Data)
+		b = appendAttr(b, "length", r.Length)
 	}
-	b = appendAttr(b, "time", uint64(r.time))
-	b = append(b, "\"/>\n"...)
-	bw.Write(b)
-	*buf = b
+	b = appendAttr(b, "time", uint64(r.Time))
+	x.buf = append(b, "\"/>\n"...)
+	x.bw.Write(x.buf)
+	x.run.Length = 0
+}
+
+func (x *xmlWriter) endDevice() {
+	x.flushRun()
+	x.bw.WriteString("  </device>\n")
+}
+
+// endSuperblock closes the document and flushes it to the underlying writer.
+func (x *xmlWriter) endSuperblock() error {
+	x.bw.WriteString("</superblock>\n")
+	return x.bw.Flush()
 }
 
 // appendAttr appends `" name="value` (closing the previous attribute's quote).

@@ -13,71 +13,83 @@ import (
 // RestoreXML formats dev (nrMetaBlocks blocks) and writes the pool described by
 // thin_dump XML read from r (name is used in errors), one device at a time, committing
 // once at the end: on any error nothing is committed (the superblock is not written).
-// mapped_blocks must equal the number of mappings; a data block beyond
-// nr_data_blocks or a virtual block mapped twice is an error.
+// As thin_restore does, each device's mapped_blocks is the number of its mappings,
+// whatever the XML says; a data block beyond nr_data_blocks or a virtual block mapped
+// twice is an error.
 func RestoreXML(r io.Reader, name string, dev BlockDevice, nrMetaBlocks uint64) error {
-	var p *Pool
-	var d *XMLDevice
-	var nrData uint64
-	var dev0 restoreDevice
-	seen := map[uint64]bool{}
-	err := parseXML(r, name, xmlVisitor{
-		superblock: func(x *XMLSuperblock) error {
-			var err error
-			p, err = newFormatted(dev, nrMetaBlocks, x.DataBlockSize, x.NrDataBlocks, Options{})
-			if err != nil {
-				return err
-			}
-			p.sb.Time, p.sb.TransactionID, p.sb.Flags = x.Time, x.Transaction, x.Flags
-			nrData = x.NrDataBlocks
-			return nil
-		},
-		beginDevice: func(x *XMLDevice) error {
-			if seen[x.ID] {
-				return fmt.Errorf("device %d appears twice", x.ID)
-			}
-			seen[x.ID], d = true, x
-			dev0.reset()
-			return nil
-		},
-		mapping: func(m XMLMapping) error {
-			if m.Data+m.Length > nrData {
-				return fmt.Errorf("device %d: data blocks %d..%d beyond nr_data_blocks %d", d.ID, m.Data, m.Data+m.Length-1, nrData)
-			}
-			if m.Time > 0xFFFFFF {
-				return fmt.Errorf("device %d: time %d does not fit in 24 bits", d.ID, m.Time)
-			}
-			for j := uint64(0); j < m.Length; j++ {
-				dev0.add(m.Origin+j, packBlockTime(m.Data+j, m.Time))
-				if err := p.dsm.Inc(m.Data + j); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-		endDevice: func() error {
-			if err := dev0.finish(d.ID); err != nil {
-				return err
-			}
-			if uint64(len(dev0.keys)) != d.MappedBlocks {
-				return fmt.Errorf("device %d: mapped_blocks=%d but %d blocks are mapped", d.ID, d.MappedBlocks, len(dev0.keys))
-			}
-			root, err := buildTree(p.tm, dev0.keys, dev0.vals, 8)
-			if err != nil {
-				return err
-			}
-			if err := p.insertTop(d.ID, root); err != nil {
-				return err
-			}
-			p.details[d.ID] = &deviceDetails{MappedBlocks: d.MappedBlocks, TransactionID: d.Transaction,
-				CreationTime: d.CreationTime, SnapshottedTime: d.SnapTime, changed: true}
-			return nil
-		},
-	})
+	rs := &restorer{dev: dev, nrMetaBlocks: nrMetaBlocks}
+	if err := parseXML(r, name, rs.visitor()); err != nil {
+		return err
+	}
+	return rs.p.Commit()
+}
+
+// restorer builds a freshly formatted pool from the elements of a thin_dump document.
+type restorer struct {
+	dev          BlockDevice
+	nrMetaBlocks uint64
+	p            *Pool // formatted at the superblock element
+	d            *XMLDevice
+	nrData       uint64
+	dev0         restoreDevice
+	seen         map[uint64]bool
+}
+
+func (rs *restorer) visitor() xmlVisitor {
+	return xmlVisitor{superblock: rs.superblock, beginDevice: rs.beginDevice, mapping: rs.mapping, endDevice: rs.endDevice}
+}
+
+func (rs *restorer) superblock(x *XMLSuperblock) error {
+	p, err := newFormatted(rs.dev, rs.nrMetaBlocks, x.DataBlockSize, x.NrDataBlocks, Options{})
 	if err != nil {
 		return err
 	}
-	return p.Commit()
+	p.sb.Time, p.sb.TransactionID, p.sb.Flags = x.Time, x.Transaction, x.Flags
+	rs.p, rs.nrData, rs.seen = p, x.NrDataBlocks, map[uint64]bool{}
+	return nil
+}
+
+func (rs *restorer) beginDevice(x *XMLDevice) error {
+	if rs.seen[x.ID] {
+		return fmt.Errorf("device %d appears twice", x.ID)
+	}
+	rs.seen[x.ID], rs.d = true, x
+	rs.dev0.reset()
+	return nil
+}
+
+func (rs *restorer) mapping(m XMLMapping) error {
+	d := rs.d
+	if m.Data+m.Length > rs.nrData {
+		return fmt.Errorf("device %d: data blocks %d..%d beyond nr_data_blocks %d", d.ID, m.Data, m.Data+m.Length-1, rs.nrData)
+	}
+	if m.Time > 0xFFFFFF {
+		return fmt.Errorf("device %d: time %d does not fit in 24 bits", d.ID, m.Time)
+	}
+	for j := uint64(0); j < m.Length; j++ {
+		rs.dev0.add(m.Origin+j, packBlockTime(m.Data+j, m.Time))
+		if err := rs.p.dsm.Inc(m.Data + j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rs *restorer) endDevice() error {
+	d, p := rs.d, rs.p
+	if err := rs.dev0.finish(d.ID); err != nil {
+		return err
+	}
+	root, err := buildTree(p.tm, rs.dev0.keys, rs.dev0.vals, 8)
+	if err != nil {
+		return err
+	}
+	if err := p.insertTop(d.ID, root); err != nil {
+		return err
+	}
+	p.details[d.ID] = &deviceDetails{MappedBlocks: uint64(len(rs.dev0.keys)), TransactionID: d.Transaction,
+		CreationTime: d.CreationTime, SnapshottedTime: d.SnapTime, changed: true}
+	return nil
 }
 
 // restoreDevice collects one device's mappings as sorted keys and packed values.

@@ -30,7 +30,8 @@ type XMLDevice struct {
 	Mappings     []XMLMapping
 }
 
-// XMLMapping is a single_mapping (Length 1) or range_mapping element.
+// XMLMapping is a run of Length consecutive virtual (Origin) and data blocks written
+// at Time: a single_mapping (Length 1) or range_mapping element.
 type XMLMapping struct {
 	Origin, Data, Length uint64
 	Time                 uint32

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -59,6 +60,7 @@ func sampleImage(t testing.TB) []byte {
 func exercise(img []byte) (problems []error, openErr, dumpErr error) {
 	dev := faultdev.FromImage(img)
 	problems, _ = Check(dev)
+	RepairDump(dev, uint64(len(img))/BlockSize, repairOverrides(), io.Discard)
 	p, openErr := Open(dev, Options{ReadOnly: true})
 	if openErr != nil {
 		return problems, openErr, nil

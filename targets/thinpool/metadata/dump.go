@@ -12,16 +12,18 @@ import (
 // bytes thin-provisioning-tools 0.9.0 prints): runs of consecutive origin and data
 // blocks with equal time become range_mapping elements.
 func (p *Pool) Dump(w io.Writer) error {
-	return p.dump(w, false)
+	return p.DumpWith(w, false, SuperblockOverrides{})
 }
 
 // DumpMetadataSnap writes the held metadata snapshot as thin_dump -m does: the
 // snapshot superblock's fields (its space-map roots are zero, so nr_data_blocks is 0).
 func (p *Pool) DumpMetadataSnap(w io.Writer) error {
-	return p.dump(w, true)
+	return p.DumpWith(w, true, SuperblockOverrides{})
 }
 
-func (p *Pool) dump(w io.Writer, metadataSnap bool) error {
+// DumpWith is Dump, or DumpMetadataSnap when metadataSnap is set, with the
+// superblock's fields replaced by the overrides given.
+func (p *Pool) DumpWith(w io.Writer, metadataSnap bool, o SuperblockOverrides) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, err := p.view(metadataSnap)
@@ -30,8 +32,10 @@ func (p *Pool) dump(w io.Writer, metadataSnap bool) error {
 	}
 	sb := v.sb
 	x := newXMLWriter(w)
-	x.superblock(&XMLSuperblock{Time: sb.Time, Transaction: sb.TransactionID, Flags: sb.Flags, Version: sb.Version,
-		DataBlockSize: sb.DataBlockSize, NrDataBlocks: v.nrDataBlocks})
+	xs := &XMLSuperblock{Time: sb.Time, Transaction: sb.TransactionID, Flags: sb.Flags, Version: sb.Version,
+		DataBlockSize: sb.DataBlockSize, NrDataBlocks: v.nrDataBlocks}
+	o.apply(xs)
+	x.superblock(xs)
 	for _, id := range slices.Sorted(maps.Keys(v.details)) {
 		d := v.details[id]
 		x.beginDevice(&XMLDevice{ID: id, MappedBlocks: d.MappedBlocks, Transaction: d.TransactionID,

@@ -10,9 +10,13 @@ import (
 )
 
 const thinUsage = `usage:
-  gdmsetup thin dump [-m] [-o OUT.xml] META       print thin_dump's XML (-m: the metadata snapshot)
+  gdmsetup thin dump [-m] [-r] [-o OUT.xml] [OVERRIDES] META
+                                                  print thin_dump's XML (-m: the metadata snapshot;
+                                                  -r/--repair: what can be recovered from damaged metadata)
   gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
   gdmsetup thin check [-q] META                   walk every structure; exit 1 on damage
+  gdmsetup thin repair -i META -o NEWMETA [OVERRIDES]
+                                                  thin_repair: write what dump --repair recovers into NEWMETA
   gdmsetup thin delta [-m[=BLOCK]] [--verbose] --snap1 ID --snap2 ID META
                                                   thin_delta's XML: how two thin devices' mappings differ
   gdmsetup thin ls [-m] [--no-headers] [-o FIELDS] META
@@ -21,6 +25,8 @@ const thinUsage = `usage:
                                                   thin_rmap: the thin blocks mapping data blocks B to E-1
   gdmsetup thin metadata_size -b BLOCK -s POOL -m MAXTHINS [-u UNIT] [-n[=short|long]]
                                                   thin_metadata_size: the metadata size a pool needs
+OVERRIDES replace superblock fields, and are all needed when the superblock is unreadable:
+  --transaction-id N  --data-block-size SECTORS  --nr-data-blocks N
 `
 
 // runThin runs `gdmsetup thin ...` (args after the word thin) and returns the exit
@@ -36,11 +42,18 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "dump":
 		out := fs.String("o", "", "write the XML to this file instead of stdout")
 		snap := fs.Bool("m", false, "dump the metadata snapshot")
+		repair := fs.Bool("repair", false, "dump what can be recovered from damaged metadata")
+		fs.BoolVar(repair, "r", false, "same as --repair")
+		overrides := superblockOverrideFlags(fs)
 		meta, code, ok := fs.metaPath(args[1:], stderr)
 		if !ok {
 			return code
 		}
-		err = thinDump(meta, *out, *snap, stdout)
+		if *repair && *snap {
+			fmt.Fprint(stderr, "gdmsetup thin dump: --repair reads the live metadata, not the metadata snapshot (-m)\n")
+			return 2
+		}
+		err = thinDump(meta, *out, *snap, *repair, *overrides, stdout)
 	case "restore":
 		in := fs.String("i", "", "input XML file (- for stdin)")
 		out := fs.String("o", "", "metadata file or device to write")
@@ -60,6 +73,8 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return code
 		}
 		return thinCheck(meta, *quiet, stdout, stderr)
+	case "repair":
+		return thinRepair(fs, args[1:], stderr)
 	case "delta":
 		return thinDelta(fs, args[1:], stdout, stderr)
 	case "ls":
@@ -97,33 +112,40 @@ func openThinMeta(meta string) (p *metadata.Pool, close func() error, err error)
 	return p, f.Close, nil
 }
 
-func thinDump(meta, out string, snap bool, stdout io.Writer) error {
-	p, closeMeta, err := openThinMeta(meta)
-	if err != nil {
-		return err
-	}
-	defer closeMeta()
-	w := stdout
-	if out != "" {
-		o, err := os.Create(out)
+// thinDump writes the XML of the metadata in meta to out (stdout when empty): the
+// live pool, the metadata snapshot (snap) or what a repair recovers (repair).
+func thinDump(meta, out string, snap, repair bool, o metadata.SuperblockOverrides, stdout io.Writer) error {
+	var dump func(w io.Writer) error
+	if repair {
+		f, nrBlocks, err := openMetaFile(meta, true)
 		if err != nil {
 			return err
 		}
-		defer o.Close()
-		w = o
-	}
-	if snap {
-		err = p.DumpMetadataSnap(w)
+		defer f.Close()
+		dump = func(w io.Writer) error { return metadata.RepairDump(f, nrBlocks, o, w) }
 	} else {
-		err = p.Dump(w)
+		p, closeMeta, err := openThinMeta(meta)
+		if err != nil {
+			return err
+		}
+		defer closeMeta()
+		dump = func(w io.Writer) error { return p.DumpWith(w, snap, o) }
 	}
+	if out == "" {
+		if err := dump(stdout); err != nil {
+			return fmt.Errorf("%s: %w", meta, err)
+		}
+		return nil
+	}
+	f, err := os.Create(out)
 	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := dump(f); err != nil {
 		return fmt.Errorf("%s: %w", meta, err)
 	}
-	if o, ok := w.(*os.File); ok && out != "" {
-		return o.Close()
-	}
-	return nil
+	return f.Close()
 }
 
 func thinRestore(in, meta string, stdin io.Reader) error {
@@ -137,15 +159,11 @@ func thinRestore(in, meta string, stdin io.Reader) error {
 		defer f.Close()
 		r, name = f, in
 	}
-	f, err := block.OpenFile(meta, false)
+	f, nrBlocks, err := openMetaFile(meta, false)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	nrBlocks, err := block.NrBlocks(f)
-	if err != nil {
-		return err
-	}
 	if err := metadata.RestoreXML(r, name, f, nrBlocks); err != nil {
 		return fmt.Errorf("%s: %w", meta, err)
 	}

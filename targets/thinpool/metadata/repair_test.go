@@ -191,10 +191,26 @@ func damagedImages(img []byte) []repairCase {
 	return cases
 }
 
+// eachAtOnce calls fn for every case, 16 at a time: the real tools spend their
+// time waiting.
+func eachAtOnce(cases []repairCase, fn func(i int, c repairCase)) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 16)
+	for i, c := range cases {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			fn(i, c)
+		}()
+	}
+	wg.Wait()
+}
+
 // TestRepairDumpMatchesThinDumpRepair damages metadata in every btree node, one at a
 // time, by zeroing it or by one of nodeMutations with the checksum resealed, and
 // compares what RepairDump recovers with thin_dump --repair, byte for byte, and the
-// exit codes. thin_dump spends its time waiting, so 16 run at once.
+// exit codes.
 func TestRepairDumpMatchesThinDumpRepair(t *testing.T) {
 	tool := needTool(t, "thin_dump")
 	dir := t.TempDir()
@@ -202,34 +218,26 @@ func TestRepairDumpMatchesThinDumpRepair(t *testing.T) {
 	for name, img := range repairSamples(t) {
 		cases := damagedImages(img)
 		var crashes atomic.Int32
-		var wg sync.WaitGroup
-		slots := make(chan struct{}, 16)
-		for i, c := range cases {
-			wg.Add(1)
-			slots <- struct{}{}
-			go func() {
-				defer func() { <-slots; wg.Done() }()
-				want, err := thinDumpRepair(tool, filepath.Join(dir, strconv.Itoa(i)), c.img)
-				if err != nil {
-					t.Error(err)
-					return
+		eachAtOnce(cases, func(i int, c repairCase) {
+			want, err := thinDumpRepair(tool, filepath.Join(dir, strconv.Itoa(i)), c.img)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got := ourDumpRepair(c.img)
+			if !want.crashed && rootsSearchedAndFound(t, c.img) {
+				searches.Add(1)
+			}
+			switch {
+			case want.crashed:
+				crashes.Add(1)
+				if got.code != 0 || len(got.out) == 0 {
+					t.Errorf("%s, %s: thin_dump --repair crashed and ours recovered nothing", name, c.what)
 				}
-				got := ourDumpRepair(c.img)
-				if !want.crashed && rootsSearchedAndFound(t, c.img) {
-					searches.Add(1)
-				}
-				switch {
-				case want.crashed:
-					crashes.Add(1)
-					if got.code != 0 || len(got.out) == 0 {
-						t.Errorf("%s, %s: thin_dump --repair crashed and ours recovered nothing", name, c.what)
-					}
-				case !bytes.Equal(want.out, got.out) || want.code != got.code:
-					t.Errorf("%s, %s: exit %d, want %d\n%s\nthin_dump --repair:\n%s", name, c.what, got.code, want.code, got.out, want.out)
-				}
-			}()
-		}
-		wg.Wait()
+			case !bytes.Equal(want.out, got.out) || want.code != got.code:
+				t.Errorf("%s, %s: exit %d, want %d\n%s\nthin_dump --repair:\n%s", name, c.what, got.code, want.code, got.out, want.out)
+			}
+		})
 		t.Logf("%s: %d damaged images, thin_dump --repair crashed on %d", name, len(cases), crashes.Load())
 	}
 	t.Logf("%d images needed a search for roots that found some", searches.Load())
@@ -266,53 +274,45 @@ func TestRepairRestoreMatchesThinRepair(t *testing.T) {
 	dir := t.TempDir()
 	const outBlocks = 1024
 	cases := damagedImages(sampleImage(t))
-	var wg sync.WaitGroup
 	var repaired atomic.Int32
-	slots := make(chan struct{}, 16)
-	for i, c := range cases {
-		wg.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			in, theirs, ours := filepath.Join(dir, fmt.Sprint(i, ".in")), filepath.Join(dir, fmt.Sprint(i, ".theirs")), filepath.Join(dir, fmt.Sprint(i, ".ours"))
-			for _, f := range []string{theirs, ours} {
-				if err := os.WriteFile(f, make([]byte, outBlocks*BlockSize), 0o600); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-			if err := os.WriteFile(in, c.img, 0o600); err != nil {
+	eachAtOnce(cases, func(i int, c repairCase) {
+		in, theirs, ours := filepath.Join(dir, fmt.Sprint(i, ".in")), filepath.Join(dir, fmt.Sprint(i, ".theirs")), filepath.Join(dir, fmt.Sprint(i, ".ours"))
+		for _, f := range []string{theirs, ours} {
+			if err := os.WriteFile(f, make([]byte, outBlocks*BlockSize), 0o600); err != nil {
 				t.Error(err)
 				return
 			}
-			theirErr := exec.Command(repairTool, append([]string{"-i", in, "-o", theirs}, repairOverrideArgs...)...).Run()
-			f, err := block.OpenFile(ours, false)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			ourErr := RepairRestore(bytes.NewReader(c.img), uint64(len(c.img))/BlockSize, repairOverrides(), f, outBlocks)
-			f.Close()
-			if (theirErr == nil) != (ourErr == nil) {
-				t.Errorf("%s: thin_repair says %v, ours %v", c.what, theirErr, ourErr)
-				return
-			}
-			if theirErr != nil {
-				return
-			}
-			if out, err := exec.Command(checkTool, ours).CombinedOutput(); err != nil {
-				t.Errorf("%s: thin_check of our repair: %v\n%s", c.what, err, out)
-			}
-			want, err1 := exec.Command(dumpTool, theirs).Output()
-			got, err2 := exec.Command(dumpTool, ours).Output()
-			if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
-				t.Errorf("%s: thin_dump of our repair (%v):\n%s\nof thin_repair's (%v):\n%s", c.what, err2, got, err1, want)
-				return
-			}
-			repaired.Add(1)
-		}()
-	}
-	wg.Wait()
+		}
+		if err := os.WriteFile(in, c.img, 0o600); err != nil {
+			t.Error(err)
+			return
+		}
+		theirErr := exec.Command(repairTool, append([]string{"-i", in, "-o", theirs}, repairOverrideArgs...)...).Run()
+		f, err := block.OpenFile(ours, false)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		ourErr := RepairRestore(bytes.NewReader(c.img), uint64(len(c.img))/BlockSize, repairOverrides(), f, outBlocks)
+		f.Close()
+		if (theirErr == nil) != (ourErr == nil) {
+			t.Errorf("%s: thin_repair says %v, ours %v", c.what, theirErr, ourErr)
+			return
+		}
+		if theirErr != nil {
+			return
+		}
+		if out, err := exec.Command(checkTool, ours).CombinedOutput(); err != nil {
+			t.Errorf("%s: thin_check of our repair: %v\n%s", c.what, err, out)
+		}
+		want, err1 := exec.Command(dumpTool, theirs).Output()
+		got, err2 := exec.Command(dumpTool, ours).Output()
+		if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
+			t.Errorf("%s: thin_dump of our repair (%v):\n%s\nof thin_repair's (%v):\n%s", c.what, err2, got, err1, want)
+			return
+		}
+		repaired.Add(1)
+	})
 	t.Logf("%d damaged images, %d repaired alike", len(cases), repaired.Load())
 }
 

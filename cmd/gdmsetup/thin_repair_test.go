@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/fixture"
+)
+
+// The kernel's thin fixture keeps device 0's mappings in block 41 and device 1's in
+// block 59 (one leaf each); blocks 90 and 92 are the live details and top-level roots.
+const fixtureDev0Leaf, fixtureDev1Leaf = 41, 59
+
+// damagedFixture copies the kernel's thin metadata fixture into a new directory with
+// the blocks given zeroed, and returns its path.
+func damagedFixture(t *testing.T, zeroed ...int64) string {
+	t.Helper()
+	img, err := os.ReadFile(fixture.Unxz(t, "thin_meta"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range zeroed {
+		clear(img[b*4096 : (b+1)*4096])
+	}
+	meta := filepath.Join(t.TempDir(), "meta")
+	if err := os.WriteFile(meta, img, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return meta
+}
+
+// fixtureDump is what thin_dump printed for the kernel's fixture (oracle expected/).
+func fixtureDump(t *testing.T) string {
+	t.Helper()
+	want, err := os.ReadFile(filepath.Join(fixture.Oracle(t), "expected", "thin.host-thin_dump.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(want)
+}
+
+// newMetaOutput creates an empty 4 MiB file for a repair to write.
+func newMetaOutput(t *testing.T, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, make([]byte, 4<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestThinDumpRepairMatchesThinDump(t *testing.T) {
+	tool := thinTool(t, "thin_dump")
+	for _, c := range []struct {
+		name   string
+		zeroed []int64
+		args   string
+	}{
+		{"intact", nil, "--repair"},
+		{"device 0's leaf lost", []int64{fixtureDev0Leaf}, "--repair"},
+		{"device 1's leaf lost", []int64{fixtureDev1Leaf}, "-r"},
+		{"both leaves lost, overrides", []int64{fixtureDev0Leaf, fixtureDev1Leaf}, "--repair --transaction-id 9 --nr-data-blocks 77 --data-block-size 256"},
+	} {
+		meta := damagedFixture(t, c.zeroed...)
+		args := strings.Fields(c.args)
+		want, err := exec.Command(tool, append(args, meta)...).Output()
+		if err != nil {
+			t.Fatalf("%s: thin_dump %s: %v", c.name, c.args, err)
+		}
+		code, got, errs := runThinT(t, append(append([]string{"dump"}, args...), meta)...)
+		if code != 0 || got != string(want) {
+			t.Errorf("%s: dump %s: exit %d %s\n%s\nthin_dump:\n%s", c.name, c.args, code, errs, got, want)
+		}
+		if c.zeroed != nil && got == fixtureDump(t) {
+			t.Errorf("%s: the damage changed nothing", c.name)
+		}
+	}
+	// -o writes the same bytes to a file.
+	meta := damagedFixture(t, fixtureDev1Leaf)
+	out := filepath.Join(t.TempDir(), "out.xml")
+	_, want, _ := runThinT(t, "dump", "--repair", meta)
+	if code, _, errs := runThinT(t, "dump", "--repair", "-o", out, meta); code != 0 {
+		t.Fatalf("dump --repair -o: %s", errs)
+	}
+	if got, _ := os.ReadFile(out); string(got) != want {
+		t.Fatalf("dump --repair -o wrote:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestThinRepairMatchesThinRepair(t *testing.T) {
+	repair, dump, check := thinTool(t, "thin_repair"), thinTool(t, "thin_dump"), thinTool(t, "thin_check")
+	meta := damagedFixture(t, fixtureDev1Leaf)
+	theirs, ours := newMetaOutput(t, "theirs"), newMetaOutput(t, "ours")
+	if out, err := exec.Command(repair, "-i", meta, "-o", theirs).CombinedOutput(); err != nil {
+		t.Fatalf("thin_repair: %v\n%s", err, out)
+	}
+	if code, out, errs := runThinT(t, "repair", "-i", meta, "-o", ours); code != 0 || out != "" || errs != "" {
+		t.Fatalf("repair: exit %d %q %q", code, out, errs)
+	}
+	if out, err := exec.Command(check, ours).CombinedOutput(); err != nil {
+		t.Fatalf("thin_check of our repair: %v\n%s", err, out)
+	}
+	want, err1 := exec.Command(dump, theirs).Output()
+	got, err2 := exec.Command(dump, ours).Output()
+	if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
+		t.Fatalf("thin_dump of our repair (%v):\n%s\nof thin_repair's (%v):\n%s", err2, got, err1, want)
+	}
+	if !strings.Contains(string(got), `<device dev_id="1" mapped_blocks="0"`) {
+		t.Fatalf("device 1's lost mappings are still counted:\n%s", got)
+	}
+}
+
+// TestThinRepairLostSuperblock: the fixture with its superblock zeroed is recovered
+// whole given the old superblock's fields (thin_repair 0.9.0 crashes on it).
+func TestThinRepairLostSuperblock(t *testing.T) {
+	meta := damagedFixture(t, 0)
+	out := newMetaOutput(t, "new")
+	before, _ := os.ReadFile(out)
+	code, _, errs := runThinT(t, "repair", "-i", meta, "-o", out)
+	if code != 1 || !strings.Contains(errs, "superblock: transaction id") {
+		t.Fatalf("repair without overrides: exit %d %q", code, errs)
+	}
+	if after, _ := os.ReadFile(out); !bytes.Equal(before, after) {
+		t.Fatal("a refused repair wrote to its output")
+	}
+	if code, _, errs := runThinT(t, "repair", "-i", meta, "-o", out, "--transaction-id", "2", "--data-block-size", "128", "--nr-data-blocks", "1024"); code != 0 {
+		t.Fatalf("repair: exit %d %s", code, errs)
+	}
+	if out, err := exec.Command(thinTool(t, "thin_check"), out).CombinedOutput(); err != nil {
+		t.Fatalf("thin_check of the repair: %v\n%s", err, out)
+	}
+	got, err := exec.Command(thinTool(t, "thin_dump"), out).Output()
+	if err != nil || string(got) != fixtureDump(t) {
+		t.Fatalf("thin_dump of the repair (%v):\n%s\nbefore the loss:\n%s", err, got, fixtureDump(t))
+	}
+}
+
+func TestThinRepairRefusals(t *testing.T) {
+	meta := damagedFixture(t, fixtureDev1Leaf)
+	out := newMetaOutput(t, "new")
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"repair", "-o", out}, 2, "need -i META and -o NEWMETA"},
+		{[]string{"repair", "-i", meta}, 2, "need -i META and -o NEWMETA"},
+		{[]string{"repair", "-i", meta, "-o", out, "extra"}, 2, "need -i META and -o NEWMETA"},
+		{[]string{"repair", "-i", meta, "-o", missing}, 1, "it must exist"},
+		{[]string{"repair", "-i", missing, "-o", out}, 1, missing},
+		{[]string{"repair", "-i", meta, "-o", meta}, 1, "are the same file"},
+		{[]string{"repair", "-i", meta, "-o", out, "--transaction-id", "x"}, 2, `"x" is not a number`},
+		{[]string{"repair", "-i", meta, "-o", out, "--data-block-size", "4294967296"}, 2, "from 0 to 4294967295"},
+		{[]string{"dump", "--repair", "-m", meta}, 2, "not the metadata snapshot"},
+	} {
+		before, _ := os.ReadFile(out)
+		code, stdout, errs := runThinT(t, c.args...)
+		if code != c.code || stdout != "" || !strings.Contains(errs, c.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, stdout, errs, c.code, c.want)
+		}
+		if after, _ := os.ReadFile(out); !bytes.Equal(before, after) {
+			t.Errorf("%q wrote to the output", c.args)
+		}
+	}
+}

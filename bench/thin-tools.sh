@@ -1,7 +1,9 @@
 #!/bin/sh
-# thin-tools.sh: gdmsetup thin restore/check/dump/delta/ls against thin-provisioning-tools'
-# thin_restore/thin_check/thin_dump/thin_delta/thin_ls, side by side in one hyperfine run
-# per step (delta compares devices 0 and 1, so it runs when DEVICES >= 2).
+# thin-tools.sh: gdmsetup thin restore/check/dump/repair/delta/ls against
+# thin-provisioning-tools' thin_restore/thin_check/thin_dump/thin_repair/thin_delta/thin_ls,
+# side by side in one hyperfine run per step (delta compares devices 0 and 1, so it runs
+# when DEVICES >= 2). dump --repair runs on the metadata as restored and with its
+# superblock zeroed (the repair then searches every block for the trees).
 #
 #   bench/thin-tools.sh [MAPPINGS] [RUNS] [DEVICES] [single|range]
 #
@@ -40,6 +42,23 @@ hyperfine -N -w 1 -r "$RUNS" \
   -n "gdmsetup thin dump" "$GDM thin dump -o $DIR/gdm.xml $DIR/peer.meta"
 
 cmp "$DIR/peer.xml" "$DIR/gdm.xml" && echo "dump output: identical to thin_dump"
+
+cp "$DIR/peer.meta" "$DIR/lost.meta"
+dd if=/dev/zero of="$DIR/lost.meta" bs=4096 count=1 conv=notrunc status=none
+SB=$(head -1 "$DIR/peer.xml")
+field() { echo "$SB" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+OVR="--transaction-id $(field transaction) --data-block-size $(field data_block_size) --nr-data-blocks $(field nr_data_blocks)"
+hyperfine -N -w 1 -r "$RUNS" \
+  -n "thin_dump --repair" "thin_dump --repair -o $DIR/peer-r.xml $DIR/peer.meta" \
+  -n "gdmsetup thin dump --repair" "$GDM thin dump --repair -o $DIR/gdm-r.xml $DIR/peer.meta" \
+  -n "thin_dump --repair, superblock lost" "thin_dump --repair $OVR -o $DIR/peer-l.xml $DIR/lost.meta" \
+  -n "gdmsetup thin dump --repair, superblock lost" "$GDM thin dump --repair $OVR -o $DIR/gdm-l.xml $DIR/lost.meta"
+cmp "$DIR/peer-r.xml" "$DIR/gdm-r.xml" && cmp "$DIR/peer-l.xml" "$DIR/gdm-l.xml" && echo "dump --repair output: identical to thin_dump --repair"
+truncate -s "${META_MIB}M" "$DIR/peer-r.meta" "$DIR/gdm-r.meta"
+hyperfine -N -w 1 -r "$RUNS" \
+  -n "thin_repair" "thin_repair -i $DIR/peer.meta -o $DIR/peer-r.meta" \
+  -n "gdmsetup thin repair" "$GDM thin repair -i $DIR/peer.meta -o $DIR/gdm-r.meta"
+[ "$(thin_dump "$DIR/peer-r.meta")" = "$(thin_dump "$DIR/gdm-r.meta")" ] && echo "repair output: thin_dump prints the same for both"
 
 LS="-o DEV,MAPPED_BLOCKS,EXCLUSIVE_BLOCKS,SHARED_BLOCKS,MAPPED"
 hyperfine -N -w 1 -r "$RUNS" \

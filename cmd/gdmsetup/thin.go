@@ -10,8 +10,8 @@ import (
 )
 
 const thinUsage = `usage:
-  gdmsetup thin dump [-m] [-r] [-o OUT.xml] [OVERRIDES] META
-                                                  print thin_dump's XML (-m: the metadata snapshot;
+  gdmsetup thin dump [-m] [-r] [-o OUT] [-f xml|human_readable] [--dev-id ID]... [--skip-mappings]
+                    [OVERRIDES] META              print thin_dump's XML (-m: the metadata snapshot;
                                                   -r/--repair: what can be recovered from damaged metadata)
   gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
   gdmsetup thin check [-q] META                   walk every structure; exit 1 on damage
@@ -40,20 +40,7 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "dump":
-		out := fs.String("o", "", "write the XML to this file instead of stdout")
-		snap := fs.Bool("m", false, "dump the metadata snapshot")
-		repair := fs.Bool("repair", false, "dump what can be recovered from damaged metadata")
-		fs.BoolVar(repair, "r", false, "same as --repair")
-		overrides := superblockOverrideFlags(fs)
-		meta, code, ok := fs.metaPath(args[1:], stderr)
-		if !ok {
-			return code
-		}
-		if *repair && *snap {
-			fmt.Fprint(stderr, "gdmsetup thin dump: --repair reads the live metadata, not the metadata snapshot (-m)\n")
-			return 2
-		}
-		err = thinDump(meta, *out, *snap, *repair, *overrides, stdout)
+		return thinDump(fs, args[1:], stdout, stderr)
 	case "restore":
 		in := fs.String("i", "", "input XML file (- for stdin)")
 		out := fs.String("o", "", "metadata file or device to write")
@@ -110,42 +97,6 @@ func openThinMeta(meta string) (p *metadata.Pool, close func() error, err error)
 		return nil, nil, fmt.Errorf("%s: %w", meta, err)
 	}
 	return p, f.Close, nil
-}
-
-// thinDump writes the XML of the metadata in meta to out (stdout when empty): the
-// live pool, the metadata snapshot (snap) or what a repair recovers (repair).
-func thinDump(meta, out string, snap, repair bool, o metadata.SuperblockOverrides, stdout io.Writer) error {
-	var dump func(w io.Writer) error
-	if repair {
-		f, nrBlocks, err := openMetaFile(meta, true)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		dump = func(w io.Writer) error { return metadata.RepairDump(f, nrBlocks, o, w) }
-	} else {
-		p, closeMeta, err := openThinMeta(meta)
-		if err != nil {
-			return err
-		}
-		defer closeMeta()
-		dump = func(w io.Writer) error { return p.DumpWith(w, snap, o) }
-	}
-	if out == "" {
-		if err := dump(stdout); err != nil {
-			return fmt.Errorf("%s: %w", meta, err)
-		}
-		return nil
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := dump(f); err != nil {
-		return fmt.Errorf("%s: %w", meta, err)
-	}
-	return f.Close()
 }
 
 func thinRestore(in, meta string, stdin io.Reader) error {

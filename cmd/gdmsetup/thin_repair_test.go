@@ -53,44 +53,6 @@ func newMetaOutput(t *testing.T, name string) string {
 	return path
 }
 
-func TestThinDumpRepairMatchesThinDump(t *testing.T) {
-	tool := thinTool(t, "thin_dump")
-	for _, c := range []struct {
-		name   string
-		zeroed []int64
-		args   string
-	}{
-		{"intact", nil, "--repair"},
-		{"device 0's leaf lost", []int64{fixtureDev0Leaf}, "--repair"},
-		{"device 1's leaf lost", []int64{fixtureDev1Leaf}, "-r"},
-		{"both leaves lost, overrides", []int64{fixtureDev0Leaf, fixtureDev1Leaf}, "--repair --transaction-id 9 --nr-data-blocks 77 --data-block-size 256"},
-	} {
-		meta := damagedFixture(t, c.zeroed...)
-		args := strings.Fields(c.args)
-		want, err := exec.Command(tool, append(args, meta)...).Output()
-		if err != nil {
-			t.Fatalf("%s: thin_dump %s: %v", c.name, c.args, err)
-		}
-		code, got, errs := runThinT(t, append(append([]string{"dump"}, args...), meta)...)
-		if code != 0 || got != string(want) {
-			t.Errorf("%s: dump %s: exit %d %s\n%s\nthin_dump:\n%s", c.name, c.args, code, errs, got, want)
-		}
-		if c.zeroed != nil && got == fixtureDump(t) {
-			t.Errorf("%s: the damage changed nothing", c.name)
-		}
-	}
-	// -o writes the same bytes to a file.
-	meta := damagedFixture(t, fixtureDev1Leaf)
-	out := filepath.Join(t.TempDir(), "out.xml")
-	_, want, _ := runThinT(t, "dump", "--repair", meta)
-	if code, _, errs := runThinT(t, "dump", "--repair", "-o", out, meta); code != 0 {
-		t.Fatalf("dump --repair -o: %s", errs)
-	}
-	if got, _ := os.ReadFile(out); string(got) != want {
-		t.Fatalf("dump --repair -o wrote:\n%s\nwant:\n%s", got, want)
-	}
-}
-
 func TestThinRepairMatchesThinRepair(t *testing.T) {
 	repair, dump, check := thinTool(t, "thin_repair"), thinTool(t, "thin_dump"), thinTool(t, "thin_check")
 	meta := damagedFixture(t, fixtureDev1Leaf)
@@ -156,7 +118,11 @@ func TestThinRepairRefusals(t *testing.T) {
 		{[]string{"repair", "-i", meta, "-o", meta}, 1, "are the same file"},
 		{[]string{"repair", "-i", meta, "-o", out, "--transaction-id", "x"}, 2, `"x" is not a number`},
 		{[]string{"repair", "-i", meta, "-o", out, "--data-block-size", "4294967296"}, 2, "from 0 to 4294967295"},
-		{[]string{"dump", "--repair", "-m", meta}, 2, "not the metadata snapshot"},
+		{[]string{"dump", "--repair", "-m", meta}, 2, "it takes no -m, --dev-id or --skip-mappings"},
+		{[]string{"dump", "-r", "--dev-id", "0", meta}, 2, "it takes no -m, --dev-id or --skip-mappings"},
+		{[]string{"dump", "-f", "yaml", meta}, 1, "unknown format 'yaml'"},
+		{[]string{"dump", "--format=custom=libx.so", meta}, 1, "loads no emitter libraries"},
+		{[]string{"dump", "--dev-id", "x", meta}, 1, `couldn't parse <dev-id> "x"`},
 	} {
 		before, _ := os.ReadFile(out)
 		code, stdout, errs := runThinT(t, c.args...)

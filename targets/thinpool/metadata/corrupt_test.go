@@ -60,7 +60,7 @@ func sampleImage(t testing.TB) []byte {
 func exercise(img []byte) (problems []error, openErr, dumpErr error) {
 	dev := faultdev.FromImage(img)
 	problems, _ = Check(dev)
-	RepairDump(dev, uint64(len(img))/BlockSize, repairOverrides(), io.Discard)
+	RepairDump(dev, uint64(len(img))/BlockSize, DumpOptions{Overrides: repairOverrides()}, io.Discard)
 	p, openErr := Open(dev, Options{ReadOnly: true})
 	if openErr != nil {
 		return problems, openErr, nil

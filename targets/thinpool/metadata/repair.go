@@ -40,10 +40,14 @@ var ErrOverrideNeeded = errors.New("the following field needs to be provided on 
 
 // RepairDump writes to w what thin_dump --repair (thin-provisioning-tools 0.9.0)
 // prints for the pool metadata on r, nrBlocks metadata blocks long: every device and
-// mapping that can still be reached. See repair.
-func RepairDump(r io.ReaderAt, nrBlocks uint64, o SuperblockOverrides, w io.Writer) error {
-	x := newXMLWriter(w)
-	if err := repair(r, nrBlocks, o, x.visitor()); err != nil {
+// mapping that can still be reached. See repair. Of the options only Overrides and
+// HumanReadable apply: a repair reads the live trees, all of them.
+func RepairDump(r io.ReaderAt, nrBlocks uint64, o DumpOptions, w io.Writer) error {
+	if o.MetadataSnap || o.Devices != nil || o.SkipMappings {
+		return errors.New("a repair dumps every device of the live metadata with its mappings")
+	}
+	x := newDumpWriter(w, o.HumanReadable)
+	if err := repair(r, nrBlocks, o.Overrides, x.visitor()); err != nil {
 		return err
 	}
 	return x.endSuperblock()

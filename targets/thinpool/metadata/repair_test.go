@@ -161,7 +161,7 @@ func thinDumpRepair(tool, path string, img []byte) (repairOutcome, error) {
 // ourDumpRepair runs RepairDump on img.
 func ourDumpRepair(img []byte) repairOutcome {
 	var b bytes.Buffer
-	if err := RepairDump(bytes.NewReader(img), uint64(len(img))/BlockSize, repairOverrides(), &b); err != nil {
+	if err := RepairDump(bytes.NewReader(img), uint64(len(img))/BlockSize, DumpOptions{Overrides: repairOverrides()}, &b); err != nil {
 		return repairOutcome{out: b.Bytes(), code: 1}
 	}
 	return repairOutcome{out: b.Bytes()}
@@ -331,13 +331,13 @@ func TestRepairLostKernelSuperblock(t *testing.T) {
 	}
 	clear(img[:BlockSize])
 	nrBlocks := uint64(len(img)) / BlockSize
-	err = RepairDump(bytes.NewReader(img), nrBlocks, SuperblockOverrides{}, io.Discard)
+	err = RepairDump(bytes.NewReader(img), nrBlocks, DumpOptions{}, io.Discard)
 	if !errors.Is(err, ErrOverrideNeeded) || !strings.HasSuffix(err.Error(), ": transaction id") {
 		t.Fatalf("repair without overrides: %v", err)
 	}
 	tid, bs, nr := uint64(2), uint32(128), uint64(1024)
 	var got bytes.Buffer
-	if err := RepairDump(bytes.NewReader(img), nrBlocks, SuperblockOverrides{TransactionID: &tid, DataBlockSize: &bs, NrDataBlocks: &nr}, &got); err != nil {
+	if err := RepairDump(bytes.NewReader(img), nrBlocks, DumpOptions{Overrides: SuperblockOverrides{TransactionID: &tid, DataBlockSize: &bs, NrDataBlocks: &nr}}, &got); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Bytes(), want) {

@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
@@ -22,10 +20,8 @@ func thinDelta(fs *toolFlags, args []string, stdout, stderr io.Writer) int {
 		fs.Var(&ids[i], "thin"+n, "same as --snap"+n)
 	}
 	verbose := fs.Bool("verbose", false, "list every range with its data blocks")
-	var snap metadataSnapFlag
-	fs.Var(optionalFlag(snap.set), "m", "read the metadata snapshot (-m=BLOCK: the one held at BLOCK)")
-	fs.Var(optionalFlag(snap.set), "metadata-snap", "same as -m")
-	meta, code, ok := fs.metaPath(attachedSnapBlock(args), stderr)
+	snap := fs.metadataSnap()
+	meta, code, ok := fs.metaPath(args, stderr)
 	if !ok {
 		return code
 	}
@@ -57,18 +53,6 @@ func thinDelta(fs *toolFlags, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// attachedSnapBlock rewrites getopt's -mBLOCK (a block number attached to -m) as
-// -m=BLOCK, the form package flag reads.
-func attachedSnapBlock(args []string) []string {
-	out := slices.Clone(args)
-	for i, a := range out {
-		if len(a) > 2 && strings.HasPrefix(a, "-m") && strings.Trim(a[2:], "0123456789") == "" {
-			out[i] = "-m=" + a[2:]
-		}
-	}
-	return out
-}
-
 // thinID is a thin device id option, remembering whether it was given.
 type thinID struct {
 	id  uint64
@@ -83,35 +67,5 @@ func (t *thinID) Set(s string) error {
 		return fmt.Errorf("thin device id %q: not a number", s)
 	}
 	t.id, t.set = id, true
-	return nil
-}
-
-// metadataSnapFlag is thin-provisioning-tools' -m/--metadata-snap: given alone it
-// selects the held metadata snapshot; given a block (-m=BLOCK) it also requires the
-// snapshot to be held at that block.
-type metadataSnapFlag struct {
-	given    bool
-	block    uint64
-	hasBlock bool
-}
-
-func (m *metadataSnapFlag) set(s string) error {
-	m.given = true
-	if s == "true" {
-		return nil
-	}
-	b, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return fmt.Errorf("metadata snapshot block %q: not a number", s)
-	}
-	m.block, m.hasBlock = b, true
-	return nil
-}
-
-// check refuses a -m=BLOCK that is not the block p's superblock holds.
-func (m *metadataSnapFlag) check(p *metadata.Pool) error {
-	if held := p.HeldRoot(); m.hasBlock && held != 0 && held != m.block {
-		return fmt.Errorf("metadata snapshot block %d does not match the superblock's (%d)", m.block, held)
-	}
 	return nil
 }

@@ -18,7 +18,7 @@ func thinDump(tf *toolFlags, args []string, stdout, stderr io.Writer) int {
 	var opts metadata.DumpOptions
 	out := tf.String("o", "", "write to this file instead of stdout")
 	tf.StringVar(out, "output", "", "same as -o")
-	tf.BoolVar(&opts.MetadataSnap, "m", false, "dump the metadata snapshot")
+	snap := tf.metadataSnap()
 	repair := tf.Bool("repair", false, "dump what can be recovered from damaged metadata")
 	tf.BoolVar(repair, "r", false, "same as --repair")
 	format := func(s string) error {
@@ -50,13 +50,13 @@ func thinDump(tf *toolFlags, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	opts.Overrides = *overrides
+	opts.Overrides, opts.MetadataSnap = *overrides, snap.given
 	if *repair && (opts.MetadataSnap || opts.Devices != nil || opts.SkipMappings) {
 		fmt.Fprint(stderr, "gdmsetup thin dump: --repair dumps every device of the live metadata with its mappings: "+
 			"it takes no -m, --dev-id or --skip-mappings\n")
 		return 2
 	}
-	if err := writeDump(meta, *out, *repair, opts, stdout); err != nil {
+	if err := writeDump(meta, *out, *repair, snap, opts, stdout); err != nil {
 		fmt.Fprintf(stderr, "gdmsetup thin dump: %v\n", err)
 		return 1
 	}
@@ -65,7 +65,7 @@ func thinDump(tf *toolFlags, args []string, stdout, stderr io.Writer) int {
 
 // writeDump writes the dump of the metadata in meta to out (stdout when empty): the
 // pool as opts say, or what a repair recovers.
-func writeDump(meta, out string, repair bool, opts metadata.DumpOptions, stdout io.Writer) error {
+func writeDump(meta, out string, repair bool, snap *metadataSnapFlag, opts metadata.DumpOptions, stdout io.Writer) error {
 	var dump func(w io.Writer) error
 	if repair {
 		f, nrBlocks, err := openMetaFile(meta, true)
@@ -80,6 +80,9 @@ func writeDump(meta, out string, repair bool, opts metadata.DumpOptions, stdout 
 			return err
 		}
 		defer closeMeta()
+		if err := snap.check(p); err != nil {
+			return fmt.Errorf("%s: %w", meta, err)
+		}
 		dump = func(w io.Writer) error { return p.DumpWith(w, opts) }
 	}
 	if out == "" {

@@ -19,6 +19,7 @@ func TestThinDumpMatchesThinDump(t *testing.T) {
 	}{
 		{"intact", nil, "--repair"},
 		{"intact", nil, "-f human_readable"},
+		{"intact", nil, "-fhuman_readable --dev-id=1"},
 		{"intact", nil, "--format human_readable --skip-mappings"},
 		{"intact", nil, "--dev-id 1"},
 		{"intact", nil, "--dev-id 1 --dev-id 0 --dev-id 7"},

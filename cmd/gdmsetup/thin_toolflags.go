@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+
+	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
 // toolFlags reads the command line of a thin-provisioning-tools command with
@@ -40,6 +43,7 @@ func (t *toolFlags) refuse(err error) error {
 func (t *toolFlags) parse(args []string, stderr io.Writer) (words []string, code int, ok bool) {
 	var msgs bytes.Buffer
 	t.SetOutput(&msgs)
+	args = t.glued(args)
 	for {
 		if err := t.Parse(args); err != nil {
 			if t.refused != nil {
@@ -59,6 +63,86 @@ func (t *toolFlags) parse(args []string, stderr io.Writer) (words []string, code
 		words = append(words, rest[0])
 		args = rest[1:]
 	}
+}
+
+// glued rewrites getopt's one-letter options with their value attached (-b64k,
+// -oFILE, and -mBLOCK for a flag whose value is optional) as -b=64k, the form package
+// flag reads. A word that is the value of the flag before it is left alone, as are
+// clusters of boolean flags and everything after "--".
+func (t *toolFlags) glued(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) < 2 || a[0] != '-' || a[1] == '-' {
+			out = append(out, a)
+			continue
+		}
+		f := t.Lookup(a[1:2])
+		if f == nil {
+			out = append(out, a)
+			continue
+		}
+		_, optional := f.Value.(optionalFlag)
+		isBool := false
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() && !optional {
+			isBool = true
+		}
+		switch {
+		case len(a) == 2:
+			out = append(out, a)
+			if !isBool && !optional && i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+		case a[2] == '=' || isBool:
+			out = append(out, a)
+		default:
+			out = append(out, a[:2]+"="+a[2:])
+		}
+	}
+	return out
+}
+
+// metadataSnap registers -m and --metadata-snap as thin_dump and thin_delta read
+// them: alone, or with the block the snapshot is held at (-mBLOCK, -m=BLOCK).
+func (t *toolFlags) metadataSnap() *metadataSnapFlag {
+	snap := &metadataSnapFlag{}
+	t.Var(optionalFlag(snap.set), "m", "read the metadata snapshot (-mBLOCK: the one held at BLOCK)")
+	t.Var(optionalFlag(snap.set), "metadata-snap", "same as -m")
+	return snap
+}
+
+// metadataSnapFlag is thin-provisioning-tools' -m/--metadata-snap: given alone it
+// selects the held metadata snapshot; given a block (-m=BLOCK) it also requires the
+// snapshot to be held at that block.
+type metadataSnapFlag struct {
+	given    bool
+	block    uint64
+	hasBlock bool
+}
+
+func (m *metadataSnapFlag) set(s string) error {
+	m.given = true
+	if s == "true" {
+		return nil
+	}
+	b, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("metadata snapshot block %q: not a number", s)
+	}
+	m.block, m.hasBlock = b, true
+	return nil
+}
+
+// check refuses a -m=BLOCK that is not the block p's superblock holds.
+func (m *metadataSnapFlag) check(p *metadata.Pool) error {
+	if held := p.HeldRoot(); m.hasBlock && held != 0 && held != m.block {
+		return fmt.Errorf("metadata snapshot block %d does not match the superblock's (%d)", m.block, held)
+	}
+	return nil
 }
 
 // metaPath parses args, whose one word that is not a flag is the metadata file,

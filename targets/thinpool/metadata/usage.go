@@ -67,10 +67,12 @@ func (p *Pool) Usage(metadataSnap, exclusive bool) ([]DeviceUsage, error) {
 }
 
 // refSet records, per data block, whether it was mapped once or more than once: in
-// bitmaps for the blocks of the data device (up to maxDenseDataBlocks), in a map for
-// blocks beyond (only damaged metadata maps those, or a damaged superblock gives the
-// data device a size no bitmap should take).
+// bitmaps for the blocks of the data device (up to maxDenseDataBlocks), grown to the
+// highest block added, as thin_ls grows its own; in a map for blocks beyond (only
+// damaged metadata maps those, or a damaged superblock gives the data device a size
+// no bitmap should take).
 type refSet struct {
+	limit        uint64          // the bitmaps may cover the blocks below limit
 	seen, shared []uint64        // bitmaps indexed by data block
 	beyond       map[uint64]bool // data block -> shared
 }
@@ -79,16 +81,20 @@ type refSet struct {
 const maxDenseDataBlocks = 1 << 32
 
 func newRefSet(nrDataBlocks uint64) *refSet {
-	words := (min(nrDataBlocks, maxDenseDataBlocks) + 63) / 64
-	return &refSet{seen: make([]uint64, words), shared: make([]uint64, words), beyond: map[uint64]bool{}}
+	return &refSet{limit: min(nrDataBlocks, maxDenseDataBlocks), beyond: map[uint64]bool{}}
 }
 
 func (s *refSet) add(dataBlock uint64) {
-	w, bit := dataBlock/64, uint64(1)<<(dataBlock%64)
-	if w >= uint64(len(s.seen)) {
+	if dataBlock >= s.limit {
 		_, seen := s.beyond[dataBlock]
 		s.beyond[dataBlock] = seen
 		return
+	}
+	w, bit := dataBlock/64, uint64(1)<<(dataBlock%64)
+	if w >= uint64(len(s.seen)) {
+		words := min(max(w+1, 2*uint64(len(s.seen))), (s.limit+63)/64)
+		s.seen = append(s.seen, make([]uint64, words-uint64(len(s.seen)))...)
+		s.shared = append(s.shared, make([]uint64, words-uint64(len(s.shared)))...)
 	}
 	if s.seen[w]&bit != 0 {
 		s.shared[w] |= bit
@@ -98,10 +104,10 @@ func (s *refSet) add(dataBlock uint64) {
 
 // once reports whether dataBlock was added exactly once.
 func (s *refSet) once(dataBlock uint64) bool {
-	w, bit := dataBlock/64, uint64(1)<<(dataBlock%64)
-	if w >= uint64(len(s.seen)) {
+	if dataBlock >= s.limit {
 		shared, seen := s.beyond[dataBlock]
 		return seen && !shared
 	}
-	return s.seen[w]&bit != 0 && s.shared[w]&bit == 0
+	w, bit := dataBlock/64, uint64(1)<<(dataBlock%64)
+	return w < uint64(len(s.seen)) && s.seen[w]&bit != 0 && s.shared[w]&bit == 0
 }

@@ -60,12 +60,12 @@ func thinRmap(tf *toolFlags, args []string, stdout, stderr io.Writer) int {
 
 // printRmap writes the reverse map of regions in the metadata at meta.
 func printRmap(meta string, regions []metadata.DataRegion, stdout io.Writer) error {
-	p, closeMeta, err := openThinMeta(meta)
+	f, _, err := openMetaFile(meta, true)
 	if err != nil {
 		return err
 	}
-	defer closeMeta()
-	rmap, err := p.Rmap(regions)
+	defer f.Close()
+	rmap, err := metadata.Rmap(f, regions)
 	if err != nil {
 		return fmt.Errorf("%s: %w", meta, err)
 	}

@@ -4,7 +4,11 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
 )
 
 // DataRegion is the data blocks [Begin, End): thin_rmap's --region Begin..End.
@@ -21,37 +25,60 @@ type RmapRegion struct {
 }
 
 // Rmap returns the reverse map of the data blocks in any of regions, as
-// thin_rmap 0.9.0 computes it from the pool's committed-or-in-core mapping
-// tree: every mapping of every device (ascending device id, then virtual
-// block) whose data block lies in a region, consecutive ones of a device
-// coalesced into one RmapRegion, the result sorted by DataBegin with
-// libstdc++'s std::sort, so that regions with equal DataBegin (a block
-// shared by snapshots) come in thin_rmap's order.
-func (p *Pool) Rmap(regions []DataRegion) ([]RmapRegion, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// thin_rmap 0.9.0 computes it from the committed metadata on r: the superblock
+// (checked by its checksum alone) and the mapping tree, nothing else. Every mapping
+// whose data block lies in a region, in tree order (ascending device id, then
+// virtual block), consecutive ones of a device coalesced into one RmapRegion; the
+// result sorted by DataBegin with libstdc++'s std::sort, so that regions with equal
+// DataBegin (a block shared by snapshots) come in thin_rmap's order. As in
+// thin_rmap, a node met again is not walked again: the mappings of a leaf a
+// snapshot still shares with its origin are listed for the first device only.
+// Any damage to the mapping tree is an error.
+func Rmap(r io.ReaderAt, regions []DataRegion) ([]RmapRegion, error) {
+	buf := make([]byte, BlockSize)
+	if _, err := r.ReadAt(buf, superblockLocation*BlockSize); err != nil {
+		return nil, fmt.Errorf("superblock: %w", err)
+	}
+	if err := block.VerifyChecksum(buf, superblockSalt); err != nil {
+		return nil, &BlockError{Block: superblockLocation, What: "superblock", Msg: err.Error()}
+	}
+	root := binary.LittleEndian.Uint64(buf[320:])
 	wanted := mergeRegions(regions)
 	var out []RmapRegion
 	var cur RmapRegion
 	have := false
-	err := p.mapping.Walk(p.sb.DataMappingRoot, func(keys []uint64, v []byte) error {
-		dataBlock, _ := unpackBlockTime(binary.LittleEndian.Uint64(v))
-		if !inRegions(wanted, dataBlock) {
-			return nil
+	seen := map[uint64]bool{}
+	err := btree.WalkNodes(r, root, 2, func(info btree.NodeInfo, n btree.Node) (bool, error) {
+		if seen[info.Blocknr] {
+			return false, nil
 		}
-		dev, virtBlock := uint32(keys[0]), keys[1]
-		if have && cur.ThinDev == dev && cur.DataEnd == dataBlock && cur.ThinBegin+(cur.DataEnd-cur.DataBegin) == virtBlock {
-			cur.DataEnd++
-			return nil
+		seen[info.Blocknr] = true
+		if !n.IsLeaf() || info.Level == 0 {
+			return true, nil
 		}
-		if have {
-			out = append(out, cur)
+		if n.ValueSize() != 8 {
+			return false, &BlockError{Block: info.Blocknr, What: "mapping tree", Msg: fmt.Sprintf("value_size %d, expected 8", n.ValueSize())}
 		}
-		cur, have = RmapRegion{DataBegin: dataBlock, DataEnd: dataBlock + 1, ThinDev: dev, ThinBegin: virtBlock}, true
-		return nil
+		dev := uint32(info.Path[0])
+		for i := 0; i < n.NrEntries(); i++ {
+			dataBlock, _ := unpackBlockTime(n.Value64(i))
+			if !inRegions(wanted, dataBlock) {
+				continue
+			}
+			virtBlock := n.Key(i)
+			if have && cur.ThinDev == dev && cur.DataEnd == dataBlock && cur.ThinBegin+(cur.DataEnd-cur.DataBegin) == virtBlock {
+				cur.DataEnd++
+				continue
+			}
+			if have {
+				out = append(out, cur)
+			}
+			cur, have = RmapRegion{DataBegin: dataBlock, DataEnd: dataBlock + 1, ThinDev: dev, ThinBegin: virtBlock}, true
+		}
+		return true, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mapping tree: %w", err)
+		return nil, fmt.Errorf("damage in the mapping tree (run thin check): %w", err)
 	}
 	if have {
 		out = append(out, cur)

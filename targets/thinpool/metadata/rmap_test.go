@@ -1,7 +1,10 @@
 package metadata
 
 import (
+	"fmt"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -78,19 +81,64 @@ func TestRmapWalksFiltersCoalesces(t *testing.T) {
 		want = append(want, RmapRegion{DataBegin: m.data, DataEnd: m.data + 1, ThinDev: uint32(m.dev), ThinBegin: m.virt})
 	}
 	stdSort(want, func(a, b *RmapRegion) bool { return a.DataBegin < b.DataBegin })
-	for _, when := range []string{"in core", "committed"} {
-		got, err := p.Rmap(regions)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("%s: Rmap\n got %v\nwant %v", when, got, want)
-		}
-		if err := p.Commit(); err != nil {
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Rmap(f, regions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Rmap\n got %v\nwant %v", got, want)
+	}
+	if got, err := Rmap(f, nil); err != nil || len(got) != 0 {
+		t.Fatalf("Rmap without regions: %v, %v", got, err)
+	}
+}
+
+// TestRmapSharedLeavesAsThinRmap: a snapshot shares most leaves of its origin's
+// two-level tree; thin_rmap walks a shared node once, so those mappings are listed
+// for the origin only, and so does Rmap.
+func TestRmapSharedLeavesAsThinRmap(t *testing.T) {
+	f, path := newMetaFile(t, 1024)
+	p, err := Format(f, 1024, 128, 100000, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CreateThin(0); err != nil {
+		t.Fatal(err)
+	}
+	th, _ := p.OpenThin(0)
+	for v := uint64(0); v < 1000; v++ {
+		if err := th.InsertBlock(v, v); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, err := p.Rmap(nil); err != nil || len(got) != 0 {
-		t.Fatalf("Rmap without regions: %v, %v", got, err)
+	th.Close()
+	if err := p.CreateSnap(1, 0); err != nil {
+		t.Fatal(err)
+	}
+	th, _ = p.OpenThin(1)
+	if err := th.InsertBlock(5, 5000); err != nil {
+		t.Fatal(err)
+	}
+	th.Close()
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(needTool(t, "thin_rmap"), "--region", "0..6000", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Rmap(f, []DataRegion{{0, 6000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, r := range got {
+		fmt.Fprintf(&b, "data %d..%d -> thin(%d) %d..%d\n", r.DataBegin, r.DataEnd, r.ThinDev, r.ThinBegin, r.ThinBegin+r.DataEnd-r.DataBegin)
+	}
+	if b.String() != string(out) || len(got) != 4 || got[2].DataEnd == 1000 {
+		t.Fatalf("Rmap:\n%s\nthin_rmap:\n%s", b.String(), out)
 	}
 }

@@ -25,7 +25,7 @@ func TestRefSet(t *testing.T) {
 	big := newRefSet(maxDenseDataBlocks)
 	big.add(1000)
 	big.add(1000)
-	if len(big.seen) != 16 || big.once(1000) || big.once(1 << 31) {
+	if len(big.seen) != 16 || big.once(1000) || big.once(1<<31) {
 		t.Errorf("a 2^32-block data device with block 1000 mapped twice: %d words, once(1000) %v", len(big.seen), big.once(1000))
 	}
 }

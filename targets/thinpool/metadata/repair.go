@@ -62,9 +62,6 @@ func RepairRestore(r io.ReaderAt, nrBlocks uint64, o SuperblockOverrides, dev Bl
 	if err := repair(r, nrBlocks, o, rs.visitor()); err != nil {
 		return err
 	}
-	if rs.p == nil {
-		return errors.New("repair produced no superblock")
-	}
 	return rs.p.Commit()
 }
 

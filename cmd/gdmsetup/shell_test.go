@@ -193,6 +193,10 @@ func TestShellOnTerminal(t *testing.T) {
 	ss.expect("alpha\t(253, 0)")
 	ss.send("message alpha 0 create_t\t")
 	ss.expect("create_thin ")
+	ss.send("\x03")
+	ss.expect("gdmsetup> ")
+	ss.send("thin rep\t")
+	ss.expect("repair ")
 	ss.send("\x03") // ^C drops the line
 	ss.expect("gdmsetup> ")
 	ss.send("info nosuch\r")

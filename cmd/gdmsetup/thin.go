@@ -10,14 +10,14 @@ import (
 )
 
 const thinUsage = `usage:
-  gdmsetup thin dump [-m] [-r] [-o OUT] [-f xml|human_readable] [--dev-id ID]... [--skip-mappings]
+  gdmsetup thin dump [-m[BLOCK]] [-r] [-o OUT] [-f xml|human_readable] [--dev-id ID]... [--skip-mappings]
                     [OVERRIDES] META              print thin_dump's XML (-m: the metadata snapshot;
                                                   -r/--repair: what can be recovered from damaged metadata)
   gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
   gdmsetup thin check [-q] META                   walk every structure; exit 1 on damage
   gdmsetup thin repair -i META -o NEWMETA [OVERRIDES]
                                                   thin_repair: write what dump --repair recovers into NEWMETA
-  gdmsetup thin delta [-m[=BLOCK]] [--verbose] --snap1 ID --snap2 ID META
+  gdmsetup thin delta [-m[BLOCK]] [--verbose] --snap1 ID --snap2 ID META
                                                   thin_delta's XML: how two thin devices' mappings differ
   gdmsetup thin ls [-m] [--no-headers] [-o FIELDS] META
                                                   thin_ls's table of thin devices and their data blocks
@@ -28,6 +28,9 @@ const thinUsage = `usage:
 OVERRIDES replace superblock fields, and are all needed when the superblock is unreadable:
   --transaction-id N  --data-block-size SECTORS  --nr-data-blocks N
 `
+
+// thinCommands are the words `gdmsetup thin` takes, as the shell completes them.
+var thinCommands = []string{"dump", "restore", "check", "repair", "delta", "ls", "rmap", "metadata_size"}
 
 // runThin runs `gdmsetup thin ...` (args after the word thin) and returns the exit
 // code: 0 success, 1 failure or damage found, 2 usage error.

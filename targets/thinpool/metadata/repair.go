@@ -77,7 +77,9 @@ func RepairRestore(r io.ReaderAt, nrBlocks uint64, o SuperblockOverrides, dev Bl
 //     is skipped with everything below it, and a device whose mapping tree is found
 //     but whose details are not ends the walk of its top-level leaf.
 func repair(r io.ReaderAt, nrBlocks uint64, o SuperblockOverrides, v xmlVisitor) error {
-	rd := &rawMeta{r: r, nrBlocks: nrBlocks}
+	// Pool metadata never lies beyond what the metadata space map can track; a larger
+	// file is not read past it (thin_dump would scan all of it for roots).
+	rd := &rawMeta{r: r, nrBlocks: min(nrBlocks, maxMetadataBlocks)}
 	sb, err := rd.repairSuperblock(o)
 	if err != nil {
 		return err

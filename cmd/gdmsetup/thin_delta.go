@@ -32,14 +32,11 @@ func thinDelta(fs *toolFlags, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	err := func() error {
-		p, closeMeta, err := openThinMeta(meta)
+		p, closeMeta, err := snap.open(meta)
 		if err != nil {
 			return err
 		}
 		defer closeMeta()
-		if err := snap.check(p); err != nil {
-			return fmt.Errorf("%s: %w", meta, err)
-		}
 		opt := metadata.DeltaOptions{MetadataSnap: snap.given, Verbose: *verbose}
 		if err := p.Delta(stdout, ids[0].id, ids[1].id, opt); err != nil {
 			return fmt.Errorf("%s: %w", meta, err)

@@ -75,14 +75,11 @@ func writeDump(meta, out string, repair bool, snap *metadataSnapFlag, opts metad
 		defer f.Close()
 		dump = func(w io.Writer) error { return metadata.RepairDump(f, nrBlocks, opts, w) }
 	} else {
-		p, closeMeta, err := openThinMeta(meta)
+		p, closeMeta, err := snap.open(meta)
 		if err != nil {
 			return err
 		}
 		defer closeMeta()
-		if err := snap.check(p); err != nil {
-			return fmt.Errorf("%s: %w", meta, err)
-		}
 		dump = func(w io.Writer) error { return p.DumpWith(w, opts) }
 	}
 	if out == "" {

@@ -137,12 +137,18 @@ func (m *metadataSnapFlag) set(s string) error {
 	return nil
 }
 
-// check refuses a -m=BLOCK that is not the block p's superblock holds.
-func (m *metadataSnapFlag) check(p *metadata.Pool) error {
-	if held := p.HeldRoot(); m.hasBlock && held != 0 && held != m.block {
-		return fmt.Errorf("metadata snapshot block %d does not match the superblock's (%d)", m.block, held)
+// open opens the pool metadata in meta read-only as openThinMeta does, refusing a
+// -mBLOCK that is not the block its superblock holds the snapshot at.
+func (m *metadataSnapFlag) open(meta string) (p *metadata.Pool, close func() error, err error) {
+	p, close, err = openThinMeta(meta)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil
+	if held := p.HeldRoot(); m.hasBlock && held != 0 && held != m.block {
+		close()
+		return nil, nil, fmt.Errorf("%s: metadata snapshot block %d does not match the superblock's (%d)", meta, m.block, held)
+	}
+	return p, close, nil
 }
 
 // metaPath parses args, whose one word that is not a flag is the metadata file,

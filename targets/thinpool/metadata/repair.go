@@ -8,7 +8,6 @@ import (
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
-	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
 
 // SuperblockOverrides are superblock fields given on the command line (thin_dump's
@@ -163,18 +162,8 @@ func (rd *rawMeta) repairSuperblock(o SuperblockOverrides) (*superblock, error) 
 		return nil, err
 	}
 	if buf != nil && block.VerifyChecksum(buf, superblockSalt) == nil {
-		le := binary.LittleEndian
-		return &superblock{
-			Flags:             le.Uint32(buf[4:]),
-			Blocknr:           le.Uint64(buf[8:]),
-			Version:           le.Uint32(buf[40:]),
-			Time:              le.Uint32(buf[44:]),
-			TransactionID:     le.Uint64(buf[48:]),
-			DataSM:            spacemap.Root{NrBlocks: le.Uint64(buf[dataSMOff:])},
-			DataMappingRoot:   le.Uint64(buf[320:]),
-			DeviceDetailsRoot: le.Uint64(buf[328:]),
-			DataBlockSize:     le.Uint32(buf[336:]),
-		}, nil
+		sb, _ := parseSuperblock(buf) // the space-map roots are not read
+		return sb, nil
 	}
 	switch {
 	case o.TransactionID == nil:

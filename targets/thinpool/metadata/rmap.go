@@ -2,7 +2,6 @@ package metadata
 
 import (
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
@@ -42,7 +41,8 @@ func Rmap(r io.ReaderAt, regions []DataRegion) ([]RmapRegion, error) {
 	if err := block.VerifyChecksum(buf, superblockSalt); err != nil {
 		return nil, &BlockError{Block: superblockLocation, What: "superblock", Msg: err.Error()}
 	}
-	root := binary.LittleEndian.Uint64(buf[320:])
+	sb, _ := parseSuperblock(buf) // only the mapping root is read
+	root := sb.DataMappingRoot
 	wanted := mergeRegions(regions)
 	var out []RmapRegion
 	var cur RmapRegion

@@ -73,28 +73,14 @@ func (s *superblock) encode(b []byte) {
 	le.PutUint32(b[360:], s.IncompatFlags)
 }
 
-// decodeSuperblock parses a superblock read from block nr, checking its checksum,
-// location, magic, version and incompatible features.
-func decodeSuperblock(b []byte, nr uint64) (*superblock, error) {
-	bad := func(format string, a ...any) error {
-		return &BlockError{Block: nr, What: "superblock", Msg: fmt.Sprintf(format, a...)}
-	}
-	if len(b) < block.BlockSize {
-		return nil, bad("short block (%d bytes)", len(b))
-	}
-	if err := superblockValidator.Check(b, nr); err != nil {
-		return nil, bad("%v", err)
-	}
+// parseSuperblock reads the fields of superblock block b (BlockSize bytes) and checks
+// nothing but the space-map roots' own consistency: s is complete even when err
+// says a root is inconsistent.
+func parseSuperblock(b []byte) (s *superblock, err error) {
 	le := binary.LittleEndian
-	dataSM, err := spacemap.DecodeRoot(b[dataSMOff:])
-	if err != nil {
-		return nil, bad("data space map root: %v", err)
-	}
-	metaSM, err := spacemap.DecodeRoot(b[metadataSMOff:])
-	if err != nil {
-		return nil, bad("metadata space map root: %v", err)
-	}
-	s := &superblock{
+	dataSM, dataErr := spacemap.DecodeRoot(b[dataSMOff:])
+	metaSM, metaErr := spacemap.DecodeRoot(b[metadataSMOff:])
+	s = &superblock{
 		Flags:             le.Uint32(b[4:]),
 		Blocknr:           le.Uint64(b[8:]),
 		Magic:             le.Uint64(b[32:]),
@@ -114,6 +100,31 @@ func decodeSuperblock(b []byte, nr uint64) (*superblock, error) {
 		IncompatFlags:     le.Uint32(b[360:]),
 	}
 	copy(s.UUID[:], b[16:32])
+	switch {
+	case dataErr != nil:
+		err = fmt.Errorf("data space map root: %v", dataErr)
+	case metaErr != nil:
+		err = fmt.Errorf("metadata space map root: %v", metaErr)
+	}
+	return s, err
+}
+
+// decodeSuperblock parses a superblock read from block nr, checking its checksum,
+// location, magic, version and incompatible features.
+func decodeSuperblock(b []byte, nr uint64) (*superblock, error) {
+	bad := func(format string, a ...any) error {
+		return &BlockError{Block: nr, What: "superblock", Msg: fmt.Sprintf(format, a...)}
+	}
+	if len(b) < block.BlockSize {
+		return nil, bad("short block (%d bytes)", len(b))
+	}
+	if err := superblockValidator.Check(b, nr); err != nil {
+		return nil, bad("%v", err)
+	}
+	s, err := parseSuperblock(b)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
 	switch {
 	case s.Magic != superblockMagic:
 		return nil, bad("bad magic %d (want %d)", s.Magic, superblockMagic)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
@@ -60,20 +59,6 @@ func repairInto(in, out string, o metadata.SuperblockOverrides) error {
 		return fmt.Errorf("%s -> %s: %w", in, out, err)
 	}
 	return dst.Close()
-}
-
-// openMetaFile opens a metadata file or device and returns its size in blocks.
-func openMetaFile(meta string, readOnly bool) (*block.FileDevice, uint64, error) {
-	f, err := block.OpenFile(meta, readOnly)
-	if err != nil {
-		return nil, 0, err
-	}
-	nrBlocks, err := block.NrBlocks(f)
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, nrBlocks, nil
 }
 
 // superblockOverrideFlags registers thin_dump's and thin_repair's superblock

@@ -154,15 +154,23 @@ func BitmapSet(blk []byte, e uint32, v uint32) {
 
 // BitmapFindFree returns the first entry in [begin, end) whose count is 0.
 func BitmapFindFree(blk []byte, begin, end uint32) (uint32, bool) {
+	return bitmapFind(blk, begin, end, false)
+}
+
+// bitmapFind returns the first entry in [begin, end) whose count is not 0
+// (used) or is 0 (!used), skipping whole words that hold none.
+func bitmapFind(blk []byte, begin, end uint32, used bool) (uint32, bool) {
+	const lowBits = 0x5555555555555555
 	for e := begin; e < end; {
 		if e%32 == 0 && e+32 <= end {
-			const lowBits = 0x5555555555555555
-			if w := binary.LittleEndian.Uint64(blk[BitmapHeaderSize+8*(e/32):]); (w|w>>1)&lowBits == lowBits {
+			w := binary.LittleEndian.Uint64(blk[BitmapHeaderSize+8*(e/32):])
+			counted := (w | w>>1) & lowBits // one bit per entry whose count is not 0
+			if used && counted == 0 || !used && counted == lowBits {
 				e += 32
 				continue
 			}
 		}
-		if BitmapGet(blk, e) == 0 {
+		if (BitmapGet(blk, e) != 0) == used {
 			return e, true
 		}
 		e++

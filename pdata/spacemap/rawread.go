@@ -35,50 +35,11 @@ func ReadCounts(r io.ReaderAt, root Root, metadata bool) (*Counts, error) {
 	if metadata {
 		kind = "metadata space map"
 	}
-	n := NrBitmaps(root.NrBlocks)
 	c := &Counts{}
 	buf := make([]byte, block.BlockSize)
-	var index []IndexEntry
-	if metadata {
-		if err := readValidated(r, root.BitmapRoot, IndexValidator, buf); err != nil {
-			return nil, fmt.Errorf("%s: %w", kind, err)
-		}
-		if n > MaxMetadataBitmaps {
-			return nil, fmt.Errorf("%s: index block %d: nr_blocks %d needs %d bitmaps, at most %d fit", kind, root.BitmapRoot, root.NrBlocks, n, MaxMetadataBitmaps)
-		}
-		idx, err := DecodeMetadataIndex(buf, int(n))
-		if err != nil {
-			return nil, fmt.Errorf("%s: index block %d: %w", kind, root.BitmapRoot, err)
-		}
-		index = idx
-		c.Blocks = append(c.Blocks, root.BitmapRoot)
-	} else {
-		err := btree.WalkNodes(r, root.BitmapRoot, 1, func(info btree.NodeInfo, nd btree.Node) (bool, error) {
-			c.Blocks = append(c.Blocks, info.Blocknr)
-			if !nd.IsLeaf() {
-				return true, nil
-			}
-			if nd.ValueSize() != IndexEntrySize {
-				return false, fmt.Errorf("index tree node %d: value_size %d, want %d", info.Blocknr, nd.ValueSize(), IndexEntrySize)
-			}
-			for i := 0; i < nd.NrEntries(); i++ {
-				k := nd.Key(i)
-				switch {
-				case k >= n:
-					return false, fmt.Errorf("index tree node %d: entry for bitmap %d beyond the %d bitmaps of nr_blocks %d", info.Blocknr, k, n, root.NrBlocks)
-				case k != uint64(len(index)):
-					return false, fmt.Errorf("index tree node %d: no index entry for bitmap %d", info.Blocknr, len(index))
-				}
-				index = append(index, DecodeIndexEntry(nd.Value(i)))
-			}
-			return true, nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", kind, err)
-		}
-		if uint64(len(index)) != n {
-			return nil, fmt.Errorf("%s: index tree %d holds %d bitmaps, nr_blocks %d needs %d", kind, root.BitmapRoot, len(index), root.NrBlocks, n)
-		}
+	index, err := readIndex(r, root, metadata, buf, func(b uint64) { c.Blocks = append(c.Blocks, b) })
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", kind, err)
 	}
 	bitmaps := make(map[uint64]int, len(index))
 	for i, ie := range index {
@@ -100,7 +61,7 @@ func ReadCounts(r io.ReaderAt, root Root, metadata bool) (*Counts, error) {
 		}
 	}
 	overflowed := make(map[uint64]bool)
-	err := btree.WalkNodes(r, root.RefCountRoot, 1, func(info btree.NodeInfo, nd btree.Node) (bool, error) {
+	err = btree.WalkNodes(r, root.RefCountRoot, 1, func(info btree.NodeInfo, nd btree.Node) (bool, error) {
 		c.Blocks = append(c.Blocks, info.Blocknr)
 		if !nd.IsLeaf() {
 			return true, nil
@@ -128,6 +89,56 @@ func ReadCounts(r io.ReaderAt, root Root, metadata bool) (*Counts, error) {
 		}
 	}
 	return c, nil
+}
+
+// readIndex decodes the index of the space map with root: the index block
+// (metadata) or the index tree (data), which must hold exactly the bitmaps
+// nr_blocks needs. node is called with every block the index occupies; buf is
+// a block-sized scratch buffer.
+func readIndex(r io.ReaderAt, root Root, metadata bool, buf []byte, node func(b uint64)) ([]IndexEntry, error) {
+	n := NrBitmaps(root.NrBlocks)
+	if metadata {
+		if err := readValidated(r, root.BitmapRoot, IndexValidator, buf); err != nil {
+			return nil, err
+		}
+		if n > MaxMetadataBitmaps {
+			return nil, fmt.Errorf("index block %d: nr_blocks %d needs %d bitmaps, at most %d fit", root.BitmapRoot, root.NrBlocks, n, MaxMetadataBitmaps)
+		}
+		index, err := DecodeMetadataIndex(buf, int(n))
+		if err != nil {
+			return nil, fmt.Errorf("index block %d: %w", root.BitmapRoot, err)
+		}
+		node(root.BitmapRoot)
+		return index, nil
+	}
+	var index []IndexEntry
+	err := btree.WalkNodes(r, root.BitmapRoot, 1, func(info btree.NodeInfo, nd btree.Node) (bool, error) {
+		node(info.Blocknr)
+		if !nd.IsLeaf() {
+			return true, nil
+		}
+		if nd.ValueSize() != IndexEntrySize {
+			return false, fmt.Errorf("index tree node %d: value_size %d, want %d", info.Blocknr, nd.ValueSize(), IndexEntrySize)
+		}
+		for i := 0; i < nd.NrEntries(); i++ {
+			k := nd.Key(i)
+			switch {
+			case k >= n:
+				return false, fmt.Errorf("index tree node %d: entry for bitmap %d beyond the %d bitmaps of nr_blocks %d", info.Blocknr, k, n, root.NrBlocks)
+			case k != uint64(len(index)):
+				return false, fmt.Errorf("index tree node %d: no index entry for bitmap %d", info.Blocknr, len(index))
+			}
+			index = append(index, DecodeIndexEntry(nd.Value(i)))
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(index)) != n {
+		return nil, fmt.Errorf("index tree %d holds %d bitmaps, nr_blocks %d needs %d", root.BitmapRoot, len(index), root.NrBlocks, n)
+	}
+	return index, nil
 }
 
 func readValidated(r io.ReaderAt, b uint64, v block.Validator, buf []byte) error {

@@ -27,9 +27,17 @@ type File struct {
 }
 
 // OpenFile opens path read-write (read-only when writing is not allowed) as a
-// Dev. A missing path gives ENODEV, as dm_get_device does; anything that is
-// neither a regular file nor a block device gives ENOTBLK.
-func OpenFile(path string) (*File, error) {
+// Dev, with a shared Claim. A missing path gives ENODEV, as dm_get_device
+// does; anything that is neither a regular file nor a block device gives
+// ENOTBLK; a file a thin tool claims gives EBUSY.
+func OpenFile(path string) (*File, error) { return openFile(path, false) }
+
+// OpenExclusive opens path read-write with an exclusive Claim, for an offline
+// tool that changes what no table may be using (thin trim); errors as OpenFile,
+// and EACCES when the file cannot be written.
+func OpenExclusive(path string) (*File, error) { return openFile(path, true) }
+
+func openFile(path string, exclusive bool) (*File, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, syscall.ENODEV)
@@ -44,12 +52,16 @@ func OpenFile(path string) (*File, error) {
 	}
 	readOnly := false
 	f, err := os.OpenFile(abs, os.O_RDWR, 0)
-	if err != nil {
+	if err != nil && !exclusive {
 		f, err = os.OpenFile(abs, os.O_RDONLY, 0)
 		readOnly = true
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", abs, syscall.EACCES)
+	}
+	if err := Claim(f, abs, exclusive); err != nil {
+		f.Close()
+		return nil, err
 	}
 	return &File{f: f, path: abs, block: block, readOnly: readOnly}, nil
 }

@@ -33,58 +33,36 @@ OVERRIDES replace superblock fields, and are all needed when the superblock is u
 var thinCommands = []string{"dump", "restore", "check", "repair", "delta", "ls", "rmap", "metadata_size"}
 
 // runThin runs `gdmsetup thin ...` (args after the word thin) and returns the exit
-// code: 0 success, 1 failure or damage found, 2 usage error.
+// code: 0 success, 1 failure, damage found or a refused command line.
 func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, thinUsage)
-		return 2
+		return 1
 	}
-	fs := newToolFlags(args[0])
-	var err error
 	switch args[0] {
 	case "dump":
-		return thinDump(fs, args[1:], stdout, stderr)
+		return thinDump(args[1:], stdout, stderr)
 	case "restore":
-		in := fs.String("i", "", "input XML file (- for stdin)")
-		out := fs.String("o", "", "metadata file or device to write")
-		words, code, ok := fs.parse(args[1:], stderr)
-		if !ok {
-			return code
-		}
-		if len(words) != 0 || *in == "" || *out == "" {
-			fmt.Fprint(stderr, "gdmsetup thin restore: need -i IN.xml and -o META\n", thinUsage)
-			return 2
-		}
-		err = thinRestore(*in, *out, stdin)
+		return thinRestore(args[1:], stdin, stdout, stderr)
 	case "check":
-		quiet := fs.Bool("q", false, "no output, only the exit code")
-		meta, code, ok := fs.metaPath(args[1:], stderr)
-		if !ok {
-			return code
-		}
-		return thinCheck(meta, *quiet, stdout, stderr)
+		return thinCheck(args[1:], stdout, stderr)
 	case "repair":
-		return thinRepair(fs, args[1:], stderr)
+		return thinRepair(args[1:], stdout, stderr)
 	case "delta":
-		return thinDelta(fs, args[1:], stdout, stderr)
+		return thinDelta(args[1:], stdout, stderr)
 	case "ls":
-		return thinLs(fs, args[1:], stdout, stderr)
+		return thinLs(args[1:], stdout, stderr)
 	case "rmap":
-		return thinRmap(fs, args[1:], stdout, stderr)
+		return thinRmap(args[1:], stdout, stderr)
 	case "metadata_size":
-		return thinMetadataSize(fs, args[1:], stdout, stderr)
+		return thinMetadataSize(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, thinUsage)
 		return 0
 	default:
 		fmt.Fprintf(stderr, "gdmsetup thin: unknown command %q\n%s", args[0], thinUsage)
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "gdmsetup thin %s: %v\n", args[0], err)
 		return 1
 	}
-	return 0
 }
 
 // openThinMeta opens the pool metadata in file or device meta read-only; close
@@ -102,7 +80,60 @@ func openThinMeta(meta string) (p *metadata.Pool, close func() error, err error)
 	return p, f.Close, nil
 }
 
-func thinRestore(in, meta string, stdin io.Reader) error {
+// thinRestoreUsage is thin_restore's help.
+const thinRestoreUsage = `Usage: gdmsetup thin restore [options]
+Options:
+  {-h|--help}
+  {-i|--input} <input xml file>
+  {-o|--output} <output device or file>
+  {--transaction-id} <natural>
+  {--data-block-size} <natural>
+  {--nr-data-blocks} <natural>
+  {-q|--quiet}
+  {-V|--version}
+`
+
+// thinRestoreOptions is thin_restore's getopt_long table.
+var thinRestoreOptions = []longOption{
+	{name: "help", key: "h"}, {name: "input", arg: requiredArgument, key: "i"},
+	{name: "output", arg: requiredArgument, key: "o"}, {name: "transaction-id", arg: requiredArgument},
+	{name: "data-block-size", arg: requiredArgument}, {name: "nr-data-blocks", arg: requiredArgument},
+	{name: "quiet", key: "q"}, {name: "version", key: "V"},
+}
+
+// thinRestore is `gdmsetup thin restore -i IN.xml -o META`: thin_restore 0.9.0
+// (-q is accepted: gdmsetup shows no progress to quieten). It returns the exit code.
+func thinRestore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	tf := newToolFlags("restore", "hi:o:qV", thinRestoreOptions, thinRestoreUsage)
+	var in, out string
+	var quiet bool
+	tf.str("i", &in)
+	tf.str("o", &out)
+	tf.flag("q", &quiet)
+	for _, o := range []string{"transaction-id", "data-block-size", "nr-data-blocks"} {
+		tf.unsupported(o, "--"+o)
+	}
+	words, code, ok := tf.parse(args, stdout, stderr)
+	switch {
+	case !ok:
+		return code
+	case len(words) != 0:
+		return tf.refuse(stderr, fmt.Sprintf("unexpected argument %q: the input is -i's, the output -o's", words[0]))
+	case in == "":
+		return tf.refuse(stderr, "No input file provided.\n")
+	case out == "":
+		return tf.refuse(stderr, "No output file provided.\n")
+	}
+	if err := restoreMeta(in, out, stdin); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", tf.name(), err)
+		return 1
+	}
+	return 0
+}
+
+// restoreMeta writes the pool the XML in file in ("-": stdin) describes into the
+// metadata file or device meta.
+func restoreMeta(in, meta string, stdin io.Reader) error {
 	r := stdin
 	name := "stdin"
 	if in != "-" {
@@ -124,11 +155,63 @@ func thinRestore(in, meta string, stdin io.Reader) error {
 	return f.Close()
 }
 
-func thinCheck(meta string, quiet bool, stdout, stderr io.Writer) int {
+// thinCheckUsage is thin_check's help.
+const thinCheckUsage = `Usage: gdmsetup thin check [options] {device|file}
+Options:
+  {-q|--quiet}
+  {-h|--help}
+  {-V|--version}
+  {-m|--metadata-snap}
+  {--auto-repair}
+  {--override-mapping-root}
+  {--clear-needs-check-flag}
+  {--ignore-non-fatal-errors}
+  {--skip-mappings}
+  {--super-block-only}
+`
+
+// thinCheckOptions is thin_check's getopt_long table.
+var thinCheckOptions = []longOption{
+	{name: "quiet", key: "q"}, {name: "help", key: "h"}, {name: "version", key: "V"},
+	{name: "metadata-snap", key: "m"}, {name: "super-block-only"}, {name: "skip-mappings"},
+	{name: "ignore-non-fatal-errors"}, {name: "clear-needs-check-flag"},
+	{name: "override-mapping-root", arg: requiredArgument}, {name: "auto-repair"},
+}
+
+// thinCheck is `gdmsetup thin check [-q] META`: thin_check 0.9.0's command line,
+// whose options that select or repair what is checked gdmsetup refuses. It returns
+// the exit code: 1 when the command line is refused, META cannot be read or is
+// damaged; as thin_check, -q silences the refusal of a missing META.
+func thinCheck(args []string, stdout, stderr io.Writer) int {
+	tf := newToolFlags("check", "qhVm", thinCheckOptions, thinCheckUsage)
+	var quiet bool
+	tf.flag("q", &quiet)
+	tf.unsupported("m", "-m/--metadata-snap")
+	for _, o := range []string{"super-block-only", "skip-mappings", "ignore-non-fatal-errors",
+		"clear-needs-check-flag", "override-mapping-root", "auto-repair"} {
+		tf.unsupported(o, "--"+o)
+	}
+	words, code, ok := tf.parse(args, stdout, stderr)
+	switch {
+	case !ok:
+		return code
+	case len(words) == 0 && quiet:
+		return 1
+	}
+	meta, code, ok := tf.metaWord(words, stderr, "No input file provided.")
+	if !ok {
+		return code
+	}
+	return checkMeta(tf.name(), meta, quiet, stdout, stderr)
+}
+
+// checkMeta checks the metadata in file or device meta and returns the exit code,
+// printing what it finds unless quiet; name prefixes its errors.
+func checkMeta(name, meta string, quiet bool, stdout, stderr io.Writer) int {
 	f, err := os.Open(meta)
 	if err != nil {
 		if !quiet {
-			fmt.Fprintf(stderr, "gdmsetup thin check: %v\n", err)
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		}
 		return 1
 	}

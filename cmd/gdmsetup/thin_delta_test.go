@@ -78,13 +78,13 @@ func TestThinDeltaMetadataSnap(t *testing.T) {
 func TestThinDeltaRefusals(t *testing.T) {
 	meta := restoreThinXML(t, thinTestXML)
 	expectThinRefusals(t, "delta", meta, []thinRefusal{
-		{"--snap1 0 META", 2, "--snap2 not specified"},
-		{"--snap2 0 META", 2, "--snap1 not specified"},
-		{"--snap1 x --snap2 0 META", 2, `thin device id "x": not a number`},
-		{"--snap1 0 --snap2 4", 2, "gdmsetup thin delta: need exactly one metadata file"},
+		{"--snap1 0 META", 1, "--snap2 not specified."},
+		{"--snap2 0 META", 1, "--snap1 not specified."},
+		{"--snap1 x --snap2 0 META", 1, `thin device id "x": not a number`},
+		{"--snap1 0 --snap2 4", 1, "gdmsetup thin delta: No input device provided."},
 		{"--snap1 0 --snap2 7 META", 1, "unable to find mapping tree for snap2 (7)"},
 		{"--snap1 3 --snap2 0 META", 1, "unable to find mapping tree for snap1 (3)"},
-		{"-m=x --snap1 0 --snap2 0 META", 2, `metadata snapshot block "x": not a number`},
+		{"-m=x --snap1 0 --snap2 0 META", 1, `metadata snapshot block "=x": not a number`},
 		{"--snap1 0 --snap2 0 /nonexistent/meta", 1, "no such file or directory"},
 	})
 }

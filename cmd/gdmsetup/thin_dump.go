@@ -11,53 +11,73 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
+// thinDumpUsage is thin_dump's help.
+const thinDumpUsage = `Usage: gdmsetup thin dump [options] {device|file}
+Options:
+  {-h|--help}
+  {-f|--format} {xml|human_readable|custom}
+  {-r|--repair}
+  {-m|--metadata-snap} [block#]
+  {-o <xml file>}
+  {--dev-id} <dev-id>
+  {--skip-mappings}
+  {-V|--version}
+`
+
+// thinDumpOptions is thin_dump's getopt_long table.
+var thinDumpOptions = []longOption{
+	{name: "help", key: "h"}, {name: "metadata-snap", arg: optionalArgument, key: "m"},
+	{name: "output", arg: requiredArgument, key: "o"}, {name: "format", arg: requiredArgument, key: "f"},
+	{name: "repair", key: "r"}, {name: "dev-id", arg: requiredArgument}, {name: "skip-mappings"},
+	{name: "transaction-id", arg: requiredArgument}, {name: "data-block-size", arg: requiredArgument},
+	{name: "nr-data-blocks", arg: requiredArgument}, {name: "version", key: "V"},
+}
+
 // thinDump is `gdmsetup thin dump [options] META`: thin_dump 0.9.0. It writes the
 // pool in META as thin_dump's XML, or its human_readable format, and returns the exit
 // code. META is only read.
-func thinDump(tf *toolFlags, args []string, stdout, stderr io.Writer) int {
+func thinDump(args []string, stdout, stderr io.Writer) int {
+	tf := newToolFlags("dump", "hm::o:f:rV", thinDumpOptions, thinDumpUsage)
 	var opts metadata.DumpOptions
-	out := tf.String("o", "", "write to this file instead of stdout")
-	tf.StringVar(out, "output", "", "same as -o")
+	var out string
+	var repair bool
+	tf.str("o", &out)
 	snap := tf.metadataSnap()
-	repair := tf.Bool("repair", false, "dump what can be recovered from damaged metadata")
-	tf.BoolVar(repair, "r", false, "same as --repair")
-	format := func(s string) error {
+	tf.flag("r", &repair)
+	tf.on("f", func(s string, _ bool) error {
 		switch {
 		case s == "xml":
 			opts.HumanReadable = false
 		case s == "human_readable":
 			opts.HumanReadable = true
 		case strings.HasPrefix(s, "custom="):
-			return tf.refuse(fmt.Errorf("format %q: gdmsetup loads no emitter libraries", s))
+			return fmt.Errorf("format %q: gdmsetup loads no emitter libraries", s)
 		default:
-			return tf.refuse(fmt.Errorf("unknown format '%s'", s))
+			return fmt.Errorf("unknown format '%s'", s)
 		}
 		return nil
-	}
-	tf.Func("f", "output format: xml or human_readable", format)
-	tf.Func("format", "same as -f", format)
-	tf.Func("dev-id", "dump only this device (repeatable)", func(s string) error {
+	})
+	tf.on("dev-id", func(s string, _ bool) error {
 		id, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
-			return tf.refuse(fmt.Errorf("couldn't parse <dev-id> %q", s))
+			return fmt.Errorf("couldn't parse <dev-id> %q", s)
 		}
 		opts.Devices = append(opts.Devices, id)
 		return nil
 	})
-	tf.BoolVar(&opts.SkipMappings, "skip-mappings", false, "the devices without their mappings")
+	tf.flag("skip-mappings", &opts.SkipMappings)
 	overrides := superblockOverrideFlags(tf)
-	meta, code, ok := tf.metaPath(args, stderr)
+	meta, code, ok := tf.metaPath(args, stdout, stderr, "No input file provided.")
 	if !ok {
 		return code
 	}
 	opts.Overrides, opts.MetadataSnap = *overrides, snap.given
-	if *repair && (opts.MetadataSnap || opts.Devices != nil || opts.SkipMappings) {
-		fmt.Fprint(stderr, "gdmsetup thin dump: --repair dumps every device of the live metadata with its mappings: "+
-			"it takes no -m, --dev-id or --skip-mappings\n")
-		return 2
+	if repair && (opts.MetadataSnap || opts.Devices != nil || opts.SkipMappings) {
+		return tf.refuse(stderr, "--repair dumps every device of the live metadata with its mappings: "+
+			"it takes no -m, --dev-id or --skip-mappings")
 	}
-	if err := writeDump(meta, *out, *repair, snap, opts, stdout); err != nil {
-		fmt.Fprintf(stderr, "gdmsetup thin dump: %v\n", err)
+	if err := writeDump(meta, out, repair, snap, opts, stdout); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", tf.name(), err)
 		return 1
 	}
 	return 0

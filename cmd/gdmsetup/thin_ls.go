@@ -21,43 +21,76 @@ var (
 	thinLsDefault = "DEV,MAPPED,CREATE_TIME,SNAP_TIME"
 )
 
+// thinLsUsage is thin_ls's help: its options, then its fields.
+var thinLsUsage = `Usage: gdmsetup thin ls [options] {metadata device}
+Options:
+  {-h|--help}
+  {-m|--metadata-snap}
+  {--no-headers}
+  {-o|--format <fields>}
+  {-V|--version}
+
+where <fields> is a comma separated list from:
+  ` + strings.Join(thinLsFields, "\n  ") + "\n"
+
+// thinLsOptions is thin_ls's getopt_long table: -m takes an optional value that is
+// ignored, --metadata-snap none.
+var thinLsOptions = []longOption{
+	{name: "help", key: "h"}, {name: "metadata-snap", key: "m"}, {name: "version", key: "V"},
+	{name: "format", arg: requiredArgument, key: "o"}, {name: "no-headers"},
+}
+
 // thinLs runs `gdmsetup thin ls` (thin_ls): a table of the pool's thin devices with
 // the fields of -o/--format, --no-headers, and -m for the metadata snapshot. It
 // returns the exit code.
-func thinLs(fs *toolFlags, args []string, stdout, stderr io.Writer) int {
-	format := fs.String("o", thinLsDefault, "comma-separated `FIELDS`: "+strings.Join(thinLsFields, ","))
-	fs.StringVar(format, "format", thinLsDefault, "same as -o")
-	noHeaders := fs.Bool("no-headers", false, "no header row")
-	snap := fs.Bool("m", false, "read the metadata snapshot")
-	fs.BoolVar(snap, "metadata-snap", false, "same as -m")
-	meta, code, ok := fs.metaPath(args, stderr)
+func thinLs(args []string, stdout, stderr io.Writer) int {
+	tf := newToolFlags("ls", "ho:m::V", thinLsOptions, thinLsUsage)
+	fields := strings.Split(thinLsDefault, ",")
+	var noHeaders, snap bool
+	tf.on("o", func(s string, _ bool) (err error) {
+		fields, err = parseThinLsFields(s)
+		return err
+	})
+	tf.flag("no-headers", &noHeaders)
+	tf.flag("m", &snap)
+	meta, code, ok := tf.metaPath(args, stdout, stderr, "No input file provided.")
 	if !ok {
 		return code
 	}
-	var fields []string
-	if *format != "" {
-		fields = strings.Split(*format, ",")
-	}
 	exclusive := false
 	for _, f := range fields {
-		if !slices.Contains(thinLsFields, f) {
-			fmt.Fprintf(stderr, "gdmsetup thin ls: unknown field %q (fields: %s)\n", f, strings.Join(thinLsFields, ","))
-			return 2
-		}
 		exclusive = exclusive || strings.Contains(f, "EXCLUSIVE") || strings.Contains(f, "SHARED")
 	}
 	p, closeMeta, err := openThinMeta(meta)
 	if err == nil {
 		defer closeMeta()
 		var devs []metadata.DeviceUsage
-		if devs, err = p.Usage(*snap, exclusive); err == nil {
-			writeThinLs(stdout, fields, devs, uint64(p.DataBlockSize()), !*noHeaders)
+		if devs, err = p.Usage(snap, exclusive); err == nil {
+			writeThinLs(stdout, fields, devs, uint64(p.DataBlockSize()), !noHeaders)
 			return 0
 		}
 		err = fmt.Errorf("%s: %w", meta, err)
 	}
-	fmt.Fprintf(stderr, "gdmsetup thin ls: %v\n", err)
+	fmt.Fprintf(stderr, "%s: %v\n", tf.name(), err)
 	return 1
+}
+
+// parseThinLsFields reads -o's comma-separated fields as thin_ls does (a trailing
+// comma ends the list), refusing one it does not know.
+func parseThinLsFields(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	fields := strings.Split(s, ",")
+	if fields[len(fields)-1] == "" {
+		fields = fields[:len(fields)-1]
+	}
+	for _, f := range fields {
+		if !slices.Contains(thinLsFields, f) {
+			return nil, fmt.Errorf("unknown field %q (fields: %s)", f, strings.Join(thinLsFields, ","))
+		}
+	}
+	return fields, nil
 }
 
 // writeThinLs prints thin_ls's grid: every cell right-aligned to its column's width

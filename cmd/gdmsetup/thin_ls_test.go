@@ -35,10 +35,10 @@ func TestThinLsMatchesThinLs(t *testing.T) {
 func TestThinLsRefusals(t *testing.T) {
 	meta := restoreThinXML(t, thinTestXML)
 	expectThinRefusals(t, "ls", meta, []thinRefusal{
-		{"-o DEV,BAD META", 2, `unknown field "BAD"`},
-		{"-o dev META", 2, `unknown field "dev"`},
+		{"-o DEV,BAD META", 1, `unknown field "BAD"`},
+		{"-o dev META", 1, `unknown field "dev"`},
 		{"-m META", 1, "no metadata snapshot is held"},
-		{"", 2, "need exactly one metadata file"},
+		{"", 1, "No input file provided."},
 	})
 }
 

@@ -113,14 +113,13 @@ func atoll(digits string) uint64 {
 	return v
 }
 
-// setNumeric reads -n: bare (arg "true", as the flag package passes it) or
-// with a prefix of "short" or "long".
-func (c *metadataSize) setNumeric(arg string) error {
+// setNumeric reads -n: bare (no value) or with a prefix of "short" or "long".
+func (c *metadataSize) setNumeric(arg string, hasValue bool) error {
 	if c.numeric != numericNone {
 		return errors.New("-n already given!")
 	}
 	switch {
-	case arg == "true":
+	case !hasValue:
 		c.numeric = numericPlain
 	case arg != "" && strings.HasPrefix("long", arg):
 		c.numeric = numericLong
@@ -214,56 +213,46 @@ var thinMetadataSizeHelp = func() string {
 		{"-s", "--pool-size SIZE[" + sizeUnitLetters + "]", "Size of pool device."},
 		{"-m", "--max-thins #MAXTHINS[" + sizeUnitLetters + "]", "Maximum sum of all thin devices and snapshots."},
 		{"-u", "--unit {" + sizeUnitLetters + "}", "Output unit specifier."},
-		{"-n", "--numeric-only[=short|long]", "Output numeric value only (optionally with short/long unit identifier)."},
+		{"-n", "--numeric-only [short|long]", "Output numeric value only (optionally with short/long unit identifier)."},
 		{"-h", "--help", "This help."},
+		{"-V", "--version", "Print thin provisioning tools version."},
 	} {
 		fmt.Fprintf(&b, "\t%-4s%-44s%s\n", l[0], l[1], l[2])
 	}
 	return b.String()
 }()
 
+// thinMetadataSizeOptions is thin_metadata_size's getopt_long table.
+var thinMetadataSizeOptions = []longOption{
+	{name: "block-size", arg: requiredArgument, key: "b"}, {name: "pool-size", arg: requiredArgument, key: "s"},
+	{name: "max-thins", arg: requiredArgument, key: "m"}, {name: "unit", arg: requiredArgument, key: "u"},
+	{name: "numeric-only", arg: optionalArgument, key: "n"}, {name: "help", key: "h"}, {name: "version", key: "V"},
+}
+
 // thinMetadataSize is `gdmsetup thin metadata_size -b BLOCKSIZE -s POOLSIZE -m
-// MAXTHINS [-u UNIT] [-n[=short|long]]`: thin_metadata_size 0.9.0's
-// calculator, the same output for the same arguments. It returns the exit code.
-func thinMetadataSize(tf *toolFlags, args []string, stdout, stderr io.Writer) int {
+// MAXTHINS [-u UNIT] [-n[short|long]]`: thin_metadata_size 0.9.0's calculator, the
+// same output for the same arguments. As the tool, it ignores words that are not
+// options and prints no usage after a refused command line. It returns the exit
+// code.
+func thinMetadataSize(args []string, stdout, stderr io.Writer) int {
+	tf := newToolFlags("metadata_size", "b:s:m:u:n::hV", thinMetadataSizeOptions, thinMetadataSizeHelp)
+	tf.usage = ""
 	c := &metadataSize{unit: unitSectors}
-	for _, f := range []struct {
-		short, long string
-		which       int
-		usage       string
-	}{
-		{"b", "block-size", sizeBlock, "block size of the thin devices (`SIZE`, default unit sectors)"},
-		{"s", "pool-size", sizePool, "size of the pool's data device (`SIZE`, default unit sectors)"},
-		{"m", "max-thins", sizeMaxThins, "the most thin devices and snapshots (`COUNT`)"},
-	} {
-		set := func(s string) error { return tf.refuse(c.setSize(f.which, s)) }
-		tf.Func(f.short, f.usage, set)
-		tf.Func(f.long, f.usage, set)
+	for key, which := range map[string]int{"b": sizeBlock, "s": sizePool, "m": sizeMaxThins} {
+		tf.on(key, func(s string, _ bool) error { return c.setSize(which, s) })
 	}
-	setUnit := func(s string) error {
+	tf.on("u", func(s string, _ bool) error {
 		if c.unit = sizeUnit(s); c.unit < 0 {
-			return tf.refuse(errors.New("output unit specifier invalid!"))
+			return errors.New("output unit specifier invalid!")
 		}
 		return nil
-	}
-	tf.Func("u", "output `UNIT`", setUnit)
-	tf.Func("unit", "output `UNIT`", setUnit)
-	numeric := optionalFlag(func(s string) error { return tf.refuse(c.setNumeric(s)) })
-	tf.Var(numeric, "n", "print the number alone (=short, =long: with the unit)")
-	tf.Var(numeric, "numeric-only", "print the number alone (=short, =long: with the unit)")
-	var help bool
-	tf.BoolVar(&help, "h", false, "print the usage")
-	tf.BoolVar(&help, "help", false, "print the usage")
-	if _, code, ok := tf.parse(args, stderr); !ok {
+	})
+	tf.on("n", c.setNumeric)
+	if _, code, ok := tf.parse(args, stdout, stderr); !ok {
 		return code
 	}
-	if help {
-		fmt.Fprint(stdout, thinMetadataSizeHelp)
-		return 0
-	}
 	if err := c.check(); err != nil {
-		fmt.Fprintf(stderr, "gdmsetup thin metadata_size: %v\n", err)
-		return 1
+		return tf.refuse(stderr, err.Error())
 	}
 	c.write(stdout, c.estimate())
 	return 0

@@ -111,10 +111,10 @@ func TestThinMetadataSizeOwnForms(t *testing.T) {
 		code int
 		out  string
 	}{
-		{[]string{"-b", "64k", "-s", "1t", "-m", "1000", "-n=l"}, 0, "1073224sectors\n"},
+		{[]string{"-b", "64k", "-s", "1t", "-m", "1000", "-nl"}, 0, "1073224sectors\n"},
 		{[]string{"-b", "64k", "-s", "1t", "-m", "1000", "-n", "-u", "k"}, 0, "536612\n"},
-		{[]string{"-b", "64k", "-x"}, 2, ""},
-		{[]string{"-b", "64k", "-s", "1t", "-m"}, 2, ""},
+		{[]string{"-b", "64k", "-x"}, 1, ""},
+		{[]string{"-b", "64k", "-s", "1t", "-m"}, 1, ""},
 	} {
 		code, out, errs := runThinT(t, append([]string{"metadata_size"}, c.args...)...)
 		if code != c.code || out != c.out {

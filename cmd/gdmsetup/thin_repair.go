@@ -10,26 +10,49 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
+// thinRepairUsage is thin_repair's help.
+const thinRepairUsage = `Usage: gdmsetup thin repair [options] {device|file}
+Options:
+  {-h|--help}
+  {-i|--input} <input metadata (binary format)>
+  {-o|--output} <output metadata (binary format)>
+  {--transaction-id} <natural>
+  {--data-block-size} <natural>
+  {--nr-data-blocks} <natural>
+  {-V|--version}
+`
+
+// thinRepairOptions is thin_repair's getopt_long table.
+var thinRepairOptions = []longOption{
+	{name: "help", key: "h"}, {name: "input", arg: requiredArgument, key: "i"},
+	{name: "output", arg: requiredArgument, key: "o"}, {name: "transaction-id", arg: requiredArgument},
+	{name: "data-block-size", arg: requiredArgument}, {name: "nr-data-blocks", arg: requiredArgument},
+	{name: "version", key: "V"},
+}
+
 // thinRepair is `gdmsetup thin repair -i META -o NEWMETA [OVERRIDES]`: thin_repair
 // 0.9.0. It writes into NEWMETA (an existing file or device, whose size is the new
 // metadata size) the pool `thin dump --repair META` shows, and returns the exit code.
 // META is only read; NEWMETA must be another file.
-func thinRepair(tf *toolFlags, args []string, stderr io.Writer) int {
-	in := tf.String("i", "", "damaged metadata to read")
-	tf.StringVar(in, "input", "", "same as -i")
-	out := tf.String("o", "", "metadata file or device to write (must exist)")
-	tf.StringVar(out, "output", "", "same as -o")
+func thinRepair(args []string, stdout, stderr io.Writer) int {
+	tf := newToolFlags("repair", "hi:o:V", thinRepairOptions, thinRepairUsage)
+	var in, out string
+	tf.str("i", &in)
+	tf.str("o", &out)
 	overrides := superblockOverrideFlags(tf)
-	words, code, ok := tf.parse(args, stderr)
-	if !ok {
+	words, code, ok := tf.parse(args, stdout, stderr)
+	switch {
+	case !ok:
 		return code
+	case in == "":
+		return tf.refuse(stderr, "no input file provided")
+	case out == "":
+		return tf.refuse(stderr, "No output file provided.")
+	case len(words) != 0:
+		return tf.refuse(stderr, fmt.Sprintf("unexpected argument %q: the metadata to repair is -i's", words[0]))
 	}
-	if len(words) != 0 || *in == "" || *out == "" {
-		fmt.Fprint(stderr, "gdmsetup thin repair: need -i META and -o NEWMETA\n", thinUsage)
-		return 2
-	}
-	if err := repairInto(*in, *out, *overrides); err != nil {
-		fmt.Fprintf(stderr, "gdmsetup thin repair: %v\n", err)
+	if err := repairInto(in, out, *overrides); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", tf.name(), err)
 		return 1
 	}
 	return 0
@@ -61,25 +84,25 @@ func repairInto(in, out string, o metadata.SuperblockOverrides) error {
 	return dst.Close()
 }
 
-// superblockOverrideFlags registers thin_dump's and thin_repair's superblock
-// overrides on tf and returns where they are stored.
+// superblockOverrideFlags makes tf read thin_dump's and thin_repair's superblock
+// overrides and returns where they are stored.
 func superblockOverrideFlags(tf *toolFlags) *metadata.SuperblockOverrides {
 	o := &metadata.SuperblockOverrides{}
-	number := func(name, usage string, max uint64, set func(uint64)) {
-		tf.Func(name, usage, func(s string) error {
+	number := func(name string, max uint64, set func(uint64)) {
+		tf.on(name, func(s string, _ bool) error {
 			v, err := strconv.ParseUint(s, 10, 64)
 			if err != nil || v > max {
-				return fmt.Errorf("%q is not a number from 0 to %d", s, max)
+				return fmt.Errorf("--%s: %q is not a number from 0 to %d", name, s, max)
 			}
 			set(v)
 			return nil
 		})
 	}
-	number("transaction-id", "the pool's transaction id", math.MaxUint64, func(v uint64) { o.TransactionID = &v })
-	number("data-block-size", "the data block size in sectors", math.MaxUint32, func(v uint64) {
+	number("transaction-id", math.MaxUint64, func(v uint64) { o.TransactionID = &v })
+	number("data-block-size", math.MaxUint32, func(v uint64) {
 		size := uint32(v)
 		o.DataBlockSize = &size
 	})
-	number("nr-data-blocks", "the number of data blocks", math.MaxUint64, func(v uint64) { o.NrDataBlocks = &v })
+	number("nr-data-blocks", math.MaxUint64, func(v uint64) { o.NrDataBlocks = &v })
 	return o
 }

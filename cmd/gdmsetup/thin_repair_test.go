@@ -110,16 +110,16 @@ func TestThinRepairRefusals(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"repair", "-o", out}, 2, "need -i META and -o NEWMETA"},
-		{[]string{"repair", "-i", meta}, 2, "need -i META and -o NEWMETA"},
-		{[]string{"repair", "-i", meta, "-o", out, "extra"}, 2, "need -i META and -o NEWMETA"},
+		{[]string{"repair", "-o", out}, 1, "no input file provided"},
+		{[]string{"repair", "-i", meta}, 1, "No output file provided."},
+		{[]string{"repair", "-i", meta, "-o", out, "extra"}, 1, `unexpected argument "extra"`},
 		{[]string{"repair", "-i", meta, "-o", missing}, 1, "it must exist"},
 		{[]string{"repair", "-i", missing, "-o", out}, 1, missing},
 		{[]string{"repair", "-i", meta, "-o", meta}, 1, "are the same file"},
-		{[]string{"repair", "-i", meta, "-o", out, "--transaction-id", "x"}, 2, `"x" is not a number`},
-		{[]string{"repair", "-i", meta, "-o", out, "--data-block-size", "4294967296"}, 2, "from 0 to 4294967295"},
-		{[]string{"dump", "--repair", "-m", meta}, 2, "it takes no -m, --dev-id or --skip-mappings"},
-		{[]string{"dump", "-r", "--dev-id", "0", meta}, 2, "it takes no -m, --dev-id or --skip-mappings"},
+		{[]string{"repair", "-i", meta, "-o", out, "--transaction-id", "x"}, 1, `--transaction-id: "x" is not a number`},
+		{[]string{"repair", "-i", meta, "-o", out, "--data-block-size", "4294967296"}, 1, "from 0 to 4294967295"},
+		{[]string{"dump", "--repair", "-m", meta}, 1, "it takes no -m, --dev-id or --skip-mappings"},
+		{[]string{"dump", "-r", "--dev-id", "0", meta}, 1, "it takes no -m, --dev-id or --skip-mappings"},
 		{[]string{"dump", "-f", "yaml", meta}, 1, "unknown format 'yaml'"},
 		{[]string{"dump", "--format=custom=libx.so", meta}, 1, "loads no emitter libraries"},
 		{[]string{"dump", "--dev-id", "x", meta}, 1, `couldn't parse <dev-id> "x"`},

@@ -11,48 +11,46 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
-const thinRmapHelp = `Usage: gdmsetup thin rmap [options] {device|file}
+// thinRmapUsage is thin_rmap's help.
+const thinRmapUsage = `Usage: gdmsetup thin rmap [options] {device|file}
 Options:
   {-h|--help}
+  {-V|--version}
   {--region <block range>}*
 Where:
   <block range> is of the form <begin>..<one-past-the-end>
   for example 5..45 denotes blocks 5 to 44 inclusive, but not block 45
 `
 
+// thinRmapOptions is thin_rmap's getopt_long table.
+var thinRmapOptions = []longOption{
+	{name: "help", key: "h"}, {name: "version", key: "V"}, {name: "region", arg: requiredArgument},
+}
+
 // thinRmap is `gdmsetup thin rmap --region B..E [--region ...] META`: thin_rmap
 // 0.9.0. It prints, for the data blocks in the regions, which thin device and
 // virtual blocks map them ("data B..E -> thin(DEV) V..W"), the same bytes as
 // thin_rmap, and returns the exit code. META is only read.
-func thinRmap(tf *toolFlags, args []string, stdout, stderr io.Writer) int {
+func thinRmap(args []string, stdout, stderr io.Writer) int {
+	tf := newToolFlags("rmap", "hV", thinRmapOptions, thinRmapUsage)
 	var regions []metadata.DataRegion
-	tf.Func("region", "data blocks `B..E` (E one past the last); repeatable", func(s string) error {
+	tf.on("region", func(s string, _ bool) error {
 		r, err := parseDataRegion(s)
 		if err != nil {
-			return tf.refuse(fmt.Errorf("--region %q: %w", s, err))
+			return fmt.Errorf("--region %q: %w", s, err)
 		}
 		regions = append(regions, r)
 		return nil
 	})
-	var help bool
-	tf.BoolVar(&help, "h", false, "print the usage")
-	tf.BoolVar(&help, "help", false, "print the usage")
-	words, code, ok := tf.parse(args, stderr)
+	meta, code, ok := tf.metaPath(args, stdout, stderr, "No input file provided.")
 	switch {
 	case !ok:
 		return code
-	case help:
-		fmt.Fprint(stdout, thinRmapHelp)
-		return 0
-	case len(words) == 0:
-		fmt.Fprint(stderr, "gdmsetup thin rmap: No input file provided.\n", thinRmapHelp)
-		return 1
 	case len(regions) == 0:
-		fmt.Fprint(stderr, "gdmsetup thin rmap: No regions provided.\n", thinRmapHelp)
-		return 1
+		return tf.refuse(stderr, "No regions provided.")
 	}
-	if err := printRmap(words[0], regions, stdout); err != nil {
-		fmt.Fprintf(stderr, "gdmsetup thin rmap: %v\n", err)
+	if err := printRmap(meta, regions, stdout); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", tf.name(), err)
 		return 1
 	}
 	return 0

@@ -185,8 +185,8 @@ func TestThinRmapRefusals(t *testing.T) {
 	expectThinRefusals(t, "rmap", garbage, []thinRefusal{
 		{"--region 0..5 " + filepath.Join(dir, "missing"), 1, "no such file"},
 		{"--region 0..5 META", 1, "superblock"},
-		{"--bogus x", 2, "flag provided but not defined"},
-		{"--region", 2, "flag needs an argument"},
+		{"--bogus x", 1, "gdmsetup thin rmap: unrecognized option '--bogus'"},
+		{"--region", 1, "gdmsetup thin rmap: option '--region' requires an argument"},
 	})
 	if code, out, _ := runThinT(t, "rmap", "-h"); code != 0 || !strings.Contains(out, "<begin>..<one-past-the-end>") {
 		t.Errorf("rmap -h: exit %d\n%s", code, out)

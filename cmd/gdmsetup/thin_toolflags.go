@@ -1,122 +1,153 @@
 package main
 
 import (
-	"bytes"
-	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
-// toolFlags reads the command line of a thin-provisioning-tools command with
-// Go's flag package, flags allowed before, between and after the other words
-// (getopt_long permutes them so) until "--".
-//
-// A value the tool itself refuses (a bad --region, an invalid unit) is
-// recorded by refuse: parse then prints that error alone, with the tool's
-// words, and the command exits 1 as the tool does. A malformed command line
-// (an unknown flag, a missing value) prints flag's message and the thin
-// usage, and exits 2 as the other thin commands do.
+// thinToolsVersion is the thin-provisioning-tools release whose formats, outputs
+// and command lines the thin commands reproduce.
+const thinToolsVersion = "0.9.0"
+
+// toolFlags reads the command line of a thin-provisioning-tools command as the
+// tool does: getopt_long (optionTable.scan) over the tool's option table, each
+// option acted on in command-line order. -h/--help prints the command's help on
+// stdout and -V/--version its version line, and the command then exits 0; a
+// malformed option (getopt's message, then the usage) or a value an option's
+// action refuses (its error alone) stops the command with exit code 1, as the
+// tools do.
 type toolFlags struct {
-	*flag.FlagSet
-	refused error // the first value refused by the tool's own checks
+	table   optionTable // table.prog is the command's name, e.g. "gdmsetup thin dump"
+	help    string      // -h's text
+	usage   string      // printed on stderr after a refused command line ("" none)
+	actions map[string]func(value string, hasValue bool) error
 }
 
-func newToolFlags(cmd string) *toolFlags {
-	fs := flag.NewFlagSet("gdmsetup thin "+cmd, flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), thinUsage) }
-	return &toolFlags{FlagSet: fs}
-}
-
-// refuse records err as the tool's refusal of a flag's value and returns it.
-func (t *toolFlags) refuse(err error) error {
-	if t.refused == nil {
-		t.refused = err
-	}
-	return err
-}
-
-// parse parses args and returns the words that are not flags. When ok is
-// false it has printed why to stderr and the command exits with code.
-func (t *toolFlags) parse(args []string, stderr io.Writer) (words []string, code int, ok bool) {
-	var msgs bytes.Buffer
-	t.SetOutput(&msgs)
-	args = t.glued(args)
-	for {
-		if err := t.Parse(args); err != nil {
-			if t.refused != nil {
-				fmt.Fprintf(stderr, "%s: %v\n", t.Name(), t.refused)
-				return nil, 1, false
-			}
-			stderr.Write(msgs.Bytes())
-			return nil, 2, false
-		}
-		rest := t.Args()
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(words, rest...), 0, true
-		}
-		if len(rest) == 0 {
-			return words, 0, true
-		}
-		words = append(words, rest[0])
-		args = rest[1:]
+// newToolFlags is the command line of `gdmsetup thin cmd`, whose tool's getopt_long
+// table is short and long (keys: the letter of an option that has one, else the
+// long name); usage is the tool's help, printed for -h and after a refusal.
+func newToolFlags(cmd, short string, long []longOption, usage string) *toolFlags {
+	return &toolFlags{
+		table:   optionTable{prog: "gdmsetup thin " + cmd, short: short, long: long},
+		help:    usage,
+		usage:   usage,
+		actions: map[string]func(string, bool) error{},
 	}
 }
 
-// glued rewrites getopt's one-letter options with their value attached (-b64k,
-// -oFILE, and -mBLOCK for a flag whose value is optional) as -b=64k, the form package
-// flag reads. A word that is the value of the flag before it is left alone, as are
-// clusters of boolean flags and everything after "--".
-func (t *toolFlags) glued(args []string) []string {
-	out := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			return append(out, args[i:]...)
-		}
-		if len(a) < 2 || a[0] != '-' || a[1] == '-' {
-			out = append(out, a)
-			continue
-		}
-		f := t.Lookup(a[1:2])
-		if f == nil {
-			out = append(out, a)
-			continue
-		}
-		_, optional := f.Value.(optionalFlag)
-		isBool := false
-		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() && !optional {
-			isBool = true
-		}
+// name is the command's name, the prefix of its messages.
+func (t *toolFlags) name() string { return t.table.prog }
+
+// on makes fn what the option recorded under key does each time it is given
+// (hasValue: with a value, perhaps empty); an error from fn refuses the command line.
+func (t *toolFlags) on(key string, fn func(value string, hasValue bool) error) {
+	t.actions[key] = fn
+}
+
+// flag sets *p when the option recorded under key is given.
+func (t *toolFlags) flag(key string, p *bool) {
+	t.on(key, func(string, bool) error { *p = true; return nil })
+}
+
+// str stores in *p the value of the option recorded under key (the last one given).
+func (t *toolFlags) str(key string, p *string) {
+	t.on(key, func(v string, _ bool) error { *p = v; return nil })
+}
+
+// unsupported refuses the option recorded under key, which the tool takes and
+// gdmsetup does not implement; what names it as the user knows it.
+func (t *toolFlags) unsupported(key, what string) {
+	t.on(key, func(string, bool) error {
+		return fmt.Errorf("%s: not implemented by gdmsetup", what)
+	})
+}
+
+// parse reads args and returns the words that are not options. When ok is false
+// the command is over: it has printed the help or version on stdout, or why it
+// refuses the command line on stderr, and exits with code.
+func (t *toolFlags) parse(args []string, stdout, stderr io.Writer) (words []string, code int, ok bool) {
+	if key := t.unhandled(); key != "" {
+		fmt.Fprintf(stderr, "%s: option %q of its table has no action\n", t.name(), key)
+		return nil, 1, false
+	}
+	found, idx := t.table.scan(args, 0)
+	for _, f := range found {
+		var err error
 		switch {
-		case len(a) == 2:
-			out = append(out, a)
-			if !isBool && !optional && i+1 < len(args) {
-				i++
-				out = append(out, args[i])
-			}
-		case a[2] == '=' || isBool:
-			out = append(out, a)
+		case f.err != "":
+			fmt.Fprintf(stderr, "%s\n%s", f.err, t.usage)
+			return nil, 1, false
+		case f.key == "h":
+			io.WriteString(stdout, t.help)
+			return nil, 0, false
+		case f.key == "V":
+			fmt.Fprintln(stdout, toolVersion())
+			return nil, 0, false
 		default:
-			out = append(out, a[:2]+"="+a[2:])
+			err = t.actions[f.key](f.value, f.hasValue)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", t.name(), err)
+			return nil, 1, false
 		}
 	}
-	return out
+	for _, i := range idx {
+		words = append(words, args[i])
+	}
+	return words, 0, true
 }
 
-// metadataSnap registers -m and --metadata-snap as thin_dump and thin_delta read
-// them: alone, or with the block the snapshot is held at (-mBLOCK, -m=BLOCK).
+// unhandled is a key of the table that has no action ("" when all have one).
+func (t *toolFlags) unhandled() string {
+	keys := []string{}
+	for i := 0; i < len(t.table.short); i++ {
+		if c := t.table.short[i]; c != ':' {
+			keys = append(keys, string(c))
+		}
+	}
+	for _, o := range t.table.long {
+		keys = append(keys, o.keyOf())
+	}
+	for _, k := range keys {
+		if _, ok := t.actions[k]; !ok && k != "h" && k != "V" {
+			return k
+		}
+	}
+	return ""
+}
+
+// refuse prints why the command line is refused (the tool's sentence, or ours),
+// then the usage, and returns the exit code 1.
+func (t *toolFlags) refuse(stderr io.Writer, why string) int {
+	fmt.Fprintf(stderr, "%s: %s\n%s", t.name(), why, t.usage)
+	return 1
+}
+
+// toolVersion is the line -V prints: gdmsetup's version (its module's, "devel"
+// when built from a work tree) and the thin-provisioning-tools release it matches.
+func toolVersion() string {
+	v := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	return fmt.Sprintf("gdmsetup %s (thin-provisioning-tools %s)", v, thinToolsVersion)
+}
+
+// metadataSnap makes -m and --metadata-snap read as thin_dump and thin_delta read
+// them: alone, or with the block the snapshot is held at (-mBLOCK,
+// --metadata-snap=BLOCK).
 func (t *toolFlags) metadataSnap() *metadataSnapFlag {
 	snap := &metadataSnapFlag{}
-	t.Var(optionalFlag(snap.set), "m", "read the metadata snapshot (-mBLOCK: the one held at BLOCK)")
-	t.Var(optionalFlag(snap.set), "metadata-snap", "same as -m")
+	t.on("m", snap.set)
 	return snap
 }
 
 // metadataSnapFlag is thin-provisioning-tools' -m/--metadata-snap: given alone it
-// selects the held metadata snapshot; given a block (-m=BLOCK) it also requires the
+// selects the held metadata snapshot; given a block (-mBLOCK) it also requires the
 // snapshot to be held at that block.
 type metadataSnapFlag struct {
 	given    bool
@@ -124,9 +155,9 @@ type metadataSnapFlag struct {
 	hasBlock bool
 }
 
-func (m *metadataSnapFlag) set(s string) error {
+func (m *metadataSnapFlag) set(s string, hasBlock bool) error {
 	m.given = true
-	if s == "true" {
+	if !hasBlock {
 		return nil
 	}
 	b, err := strconv.ParseUint(s, 10, 64)
@@ -151,25 +182,26 @@ func (m *metadataSnapFlag) open(meta string) (p *metadata.Pool, close func() err
 	return p, close, nil
 }
 
-// metaPath parses args, whose one word that is not a flag is the metadata file,
-// and returns that word. When ok is false it has printed why to stderr and the
-// command exits with code.
-func (t *toolFlags) metaPath(args []string, stderr io.Writer) (meta string, code int, ok bool) {
-	words, code, ok := t.parse(args, stderr)
-	if ok && len(words) != 1 {
-		fmt.Fprintf(stderr, "%s: need exactly one metadata file\n%s", t.Name(), thinUsage)
-		return "", 2, false
-	}
+// metaPath parses args, whose one word that is not an option is the metadata file,
+// and returns that word. When ok is false the command is over and exits with code
+// (see parse and metaWord).
+func (t *toolFlags) metaPath(args []string, stdout, stderr io.Writer, missing string) (meta string, code int, ok bool) {
+	words, code, ok := t.parse(args, stdout, stderr)
 	if !ok {
 		return "", code, false
 	}
-	return words[0], 0, true
+	return t.metaWord(words, stderr, missing)
 }
 
-// optionalFlag is a flag whose value is optional, given as -x=VALUE: set gets
-// VALUE, or "true" for a bare -x.
-type optionalFlag func(value string) error
-
-func (f optionalFlag) String() string     { return "" }
-func (f optionalFlag) Set(s string) error { return f(s) }
-func (f optionalFlag) IsBoolFlag() bool   { return true }
+// metaWord returns the one word of words, the metadata file. When there is none it
+// refuses the command line with missing, the tool's sentence; when there are more,
+// with ours; ok is then false and the command exits with code.
+func (t *toolFlags) metaWord(words []string, stderr io.Writer, missing string) (meta string, code int, ok bool) {
+	switch len(words) {
+	case 0:
+		return "", t.refuse(stderr, missing), false
+	case 1:
+		return words[0], 0, true
+	}
+	return "", t.refuse(stderr, fmt.Sprintf("one metadata file, not also %q", words[1])), false
+}

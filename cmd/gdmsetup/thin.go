@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
@@ -23,6 +22,8 @@ const thinUsage = `usage:
                                                   thin_ls's table of thin devices and their data blocks
   gdmsetup thin rmap --region B..E [--region B..E ...] META
                                                   thin_rmap: the thin blocks mapping data blocks B to E-1
+  gdmsetup thin trim --metadata-dev META --data-dev DATA
+                                                  thin_trim: discard the data blocks the pool holds free
   gdmsetup thin metadata_size -b BLOCK -s POOL -m MAXTHINS [-u UNIT] [-n[=short|long]]
                                                   thin_metadata_size: the metadata size a pool needs
 OVERRIDES replace superblock fields, and are all needed when the superblock is unreadable:
@@ -30,15 +31,26 @@ OVERRIDES replace superblock fields, and are all needed when the superblock is u
 `
 
 // thinCommands are the words `gdmsetup thin` takes, as the shell completes them.
-var thinCommands = []string{"dump", "restore", "check", "repair", "delta", "ls", "rmap", "metadata_size"}
+var thinCommands = []string{"dump", "restore", "check", "repair", "delta", "ls", "rmap", "trim", "metadata_size"}
 
-// runThin runs `gdmsetup thin ...` (args after the word thin) and returns the exit
-// code: 0 success, 1 failure, damage found or a refused command line.
+// runThin runs `gdmsetup thin ...` and returns the exit code: 0 success, 1 failure,
+// damage found or a refused command line. args are the command line without the word thin:
+// gdmsetup's own options (--dir, as the shell passes it) may come first; they are
+// checked and have no effect on the thin commands.
 func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+	opts, words, err := getopt(args, 1)
+	switch {
+	case err != nil:
+		return report(stderr, err)
+	case opts.has("help") && len(words) == 0:
+		fmt.Fprint(stdout, thinUsage)
+		return 0
+	case len(words) == 0:
 		fmt.Fprint(stderr, thinUsage)
 		return 1
 	}
+	// the command's words as given, "--" included: the command reads them
+	args = args[words[0]:]
 	switch args[0] {
 	case "dump":
 		return thinDump(args[1:], stdout, stderr)
@@ -54,6 +66,8 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return thinLs(args[1:], stdout, stderr)
 	case "rmap":
 		return thinRmap(args[1:], stdout, stderr)
+	case "trim":
+		return thinTrim(args[1:], stdout, stderr)
 	case "metadata_size":
 		return thinMetadataSize(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -63,21 +77,6 @@ func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gdmsetup thin: unknown command %q\n%s", args[0], thinUsage)
 		return 1
 	}
-}
-
-// openThinMeta opens the pool metadata in file or device meta read-only; close
-// releases it.
-func openThinMeta(meta string) (p *metadata.Pool, close func() error, err error) {
-	f, err := block.OpenFile(meta, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err = metadata.Open(f, metadata.Options{ReadOnly: true})
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", meta, err)
-	}
-	return p, f.Close, nil
 }
 
 // thinRestoreUsage is thin_restore's help.
@@ -208,7 +207,7 @@ func thinCheck(args []string, stdout, stderr io.Writer) int {
 // checkMeta checks the metadata in file or device meta and returns the exit code,
 // printing what it finds unless quiet; name prefixes its errors.
 func checkMeta(name, meta string, quiet bool, stdout, stderr io.Writer) int {
-	f, err := os.Open(meta)
+	f, _, err := openMetaFile(meta, true)
 	if err != nil {
 		if !quiet {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)

@@ -61,7 +61,7 @@ func thinLs(args []string, stdout, stderr io.Writer) int {
 	for _, f := range fields {
 		exclusive = exclusive || strings.Contains(f, "EXCLUSIVE") || strings.Contains(f, "SHARED")
 	}
-	p, closeMeta, err := openThinMeta(meta)
+	p, closeMeta, err := openThinMeta(meta, !snap)
 	if err == nil {
 		defer closeMeta()
 		var devs []metadata.DeviceUsage

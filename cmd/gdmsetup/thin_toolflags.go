@@ -171,7 +171,7 @@ func (m *metadataSnapFlag) set(s string, hasBlock bool) error {
 // open opens the pool metadata in meta read-only as openThinMeta does, refusing a
 // -mBLOCK that is not the block its superblock holds the snapshot at.
 func (m *metadataSnapFlag) open(meta string) (p *metadata.Pool, close func() error, err error) {
-	p, close, err = openThinMeta(meta)
+	p, close, err = openThinMeta(meta, !m.given)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -236,3 +236,14 @@ func TestShellOnTerminal(t *testing.T) {
 	ss.expect("gdmsetup> ")
 	ss.exit()
 }
+
+// TestShellRunsThinCommands: a script in `gdmsetup --dir D shell` runs thin
+// commands (the shell passes --dir before each command's words).
+func TestShellRunsThinCommands(t *testing.T) {
+	s := newSandbox(t)
+	s.thinPool(16384)
+	got := s.ok("thin ls --no-headers -o DEV meta.img\nthin check -q meta.img\n", "shell")
+	if strings.TrimSpace(got) != "0" {
+		t.Fatalf("thin ls in the shell: %q", got)
+	}
+}

@@ -24,7 +24,7 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	if len(args) != 2 {
 		return nil, targets.Invalid("Invalid argument count")
 	}
-	off, ok := targets.ParseUint(args[1], 64)
+	off, ok := targets.ScanUint(args[1], 64)
 	if !ok {
 		return nil, targets.Invalid("Invalid device sector")
 	}

@@ -57,7 +57,7 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	s := &Striped{chunkSectors: chunk, widthSectors: width, event: ctx.Event}
 	for i := uint64(0); i < n; i++ {
 		devArg, offArg := args[2+2*i], args[3+2*i]
-		start, ok := targets.ParseUint(offArg, 64)
+		start, ok := targets.ScanUint(offArg, 64)
 		if !ok {
 			return nil, targets.Invalid("Couldn't parse stripe destination")
 		}

@@ -15,29 +15,6 @@ const (
 	maxRegions       = 1 << 31
 )
 
-// argSet walks constructor arguments as the kernel's dm_arg_set.
-type argSet struct{ args []string }
-
-func (a *argSet) shift() (string, bool) {
-	if len(a.args) == 0 {
-		return "", false
-	}
-	s := a.args[0]
-	a.args = a.args[1:]
-	return s, true
-}
-
-// group reads a group count in [0, max] that must not exceed the words
-// left (dm_read_arg_group).
-func (a *argSet) group(max uint64, msg string) (int, error) {
-	s, _ := a.shift()
-	n, ok := targets.ParseUint(s, 32)
-	if !ok || n > max || n > uint64(len(a.args)) {
-		return 0, targets.Invalid(msg)
-	}
-	return int(n), nil
-}
-
 // New is clone's constructor (clone_ctr):
 // <metadata dev> <destination dev> <source dev> <region size>
 // [<#feature args> [<feature arg>]* [<#core args> [<core arg>]*]].
@@ -63,7 +40,7 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	if uint64(c.src.SizeBytes())/targets.SectorSize < ctx.Len {
 		return nil, targets.Invalid("Device size larger than source device")
 	}
-	as := &argSet{args: args[3:]}
+	as := &targets.ArgSet{Args: args[3:]}
 	if err := c.parseRegionSize(as); err != nil {
 		return nil, err
 	}
@@ -87,11 +64,10 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	return c, nil
 }
 
-func (c *Clone) parseRegionSize(as *argSet) error {
-	s, _ := as.shift()
-	n, ok := targets.ParseUint(s, 32)
-	if !ok || n < minRegionSectors || n > maxRegionSectors {
-		return targets.Invalid("Invalid region size")
+func (c *Clone) parseRegionSize(as *targets.ArgSet) error {
+	n, err := as.ReadArg(minRegionSectors, maxRegionSectors, "Invalid region size")
+	if err != nil {
+		return err
 	}
 	if n&(n-1) != 0 {
 		return targets.Invalid("Region size is not a power of 2")
@@ -109,16 +85,16 @@ func (c *Clone) parseRegionSize(as *argSet) error {
 }
 
 // parseFeatures reads no_hydration and no_discard_passdown (at most 2).
-func (c *Clone) parseFeatures(as *argSet) error {
-	if len(as.args) == 0 {
+func (c *Clone) parseFeatures(as *targets.ArgSet) error {
+	if as.Len() == 0 {
 		return nil
 	}
-	n, err := as.group(2, "Invalid number of feature arguments")
+	n, err := as.ReadArgGroup(0, 2, "Invalid number of feature arguments")
 	if err != nil {
 		return err
 	}
 	for i := 0; i < n; i++ {
-		s, _ := as.shift()
+		s, _ := as.Shift()
 		switch strings.ToLower(s) {
 		case "no_hydration":
 			c.initial.disabled = true
@@ -133,11 +109,11 @@ func (c *Clone) parseFeatures(as *argSet) error {
 
 // parseCore reads hydration_threshold and hydration_batch_size pairs (at
 // most 4 words).
-func (c *Clone) parseCore(as *argSet) error {
-	if len(as.args) == 0 {
+func (c *Clone) parseCore(as *targets.ArgSet) error {
+	if as.Len() == 0 {
 		return nil
 	}
-	n, err := as.group(4, "Invalid number of core arguments")
+	n, err := as.ReadArgGroup(0, 4, "Invalid number of core arguments")
 	if err != nil {
 		return err
 	}
@@ -145,8 +121,8 @@ func (c *Clone) parseCore(as *argSet) error {
 		return targets.Invalid("Number of core arguments must be even")
 	}
 	for i := 0; i < n; i += 2 {
-		key, _ := as.shift()
-		val, _ := as.shift()
+		key, _ := as.Shift()
+		val, _ := as.Shift()
 		var dst *uint32
 		switch strings.ToLower(key) {
 		case "hydration_threshold":

@@ -13,14 +13,6 @@ func invalid(msg string) error { return targets.Invalid(msg) }
 
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
 
-func parseCount(s string, max int) (int, bool) {
-	v, ok := targets.ParseUint(s, 32)
-	if !ok || v > uint64(max) {
-		return 0, false
-	}
-	return int(v), true
-}
-
 // ParseDevID reads a thin device id (read_dev_id): a decimal up to MaxDevID.
 func ParseDevID(s string) (uint64, bool) {
 	v, ok := targets.ParseUint(s, 64)

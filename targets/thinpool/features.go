@@ -1,6 +1,10 @@
 package thinpool
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
 
 // Features are a pool's feature arguments (pool_features in dm-thin.c).
 type Features struct {
@@ -24,14 +28,12 @@ func parseFeatures(args []string, f *Features) error {
 	if len(args) == 0 {
 		return nil
 	}
-	n, ok := parseCount(args[0], maxFeatureArgs)
-	if !ok {
-		return invalid("Invalid number of pool feature arguments")
+	as := &targets.ArgSet{Args: args}
+	n, err := as.ReadArgGroup(0, maxFeatureArgs, "Invalid number of pool feature arguments")
+	if err != nil {
+		return err
 	}
-	if n > len(args)-1 {
-		return invalid("Insufficient arguments")
-	}
-	for _, a := range args[1 : 1+n] {
+	for _, a := range as.Args[:n] {
 		switch strings.ToLower(a) {
 		case "skip_block_zeroing":
 			f.ZeroNewBlocks = false

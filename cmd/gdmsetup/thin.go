@@ -24,19 +24,23 @@ const thinUsage = `usage:
                                                   thin_rmap: the thin blocks mapping data blocks B to E-1
   gdmsetup thin trim --metadata-dev META --data-dev DATA
                                                   thin_trim: discard the data blocks the pool holds free
-  gdmsetup thin metadata_size -b BLOCK -s POOL -m MAXTHINS [-u UNIT] [-n[=short|long]]
+  gdmsetup thin metadata_size -b BLOCK -s POOL -m MAXTHINS [-u UNIT] [-n[short|long]]
                                                   thin_metadata_size: the metadata size a pool needs
 OVERRIDES replace superblock fields, and are all needed when the superblock is unreadable:
   --transaction-id N  --data-block-size SECTORS  --nr-data-blocks N
+Each command reads its tool's options as getopt_long does (-qq, -oFILE, --opt=VALUE,
+--abbrev, options after META, --); -h prints its help, -V its version.
+Exit codes: 0 success; 1 failure, damage found or a refused command line.
 `
 
 // thinCommands are the words `gdmsetup thin` takes, as the shell completes them.
 var thinCommands = []string{"dump", "restore", "check", "repair", "delta", "ls", "rmap", "trim", "metadata_size"}
 
-// runThin runs `gdmsetup thin ...` and returns the exit code: 0 success, 1 failure,
-// damage found or a refused command line. args are the command line without the word thin:
-// gdmsetup's own options (--dir, as the shell passes it) may come first; they are
-// checked and have no effect on the thin commands.
+// runThin runs `gdmsetup thin ...` and returns the exit code: 0 success; 1 failure,
+// damage found or a refused command line (as thin-provisioning-tools: none exits
+// 2). args are the command line without the word thin: gdmsetup's own options
+// (--dir, as the shell passes it) may come first; they are checked and have no
+// effect on the thin commands, whose words after the command's are its own.
 func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts, words, err := getopt(args, 1)
 	switch {

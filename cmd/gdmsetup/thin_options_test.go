@@ -52,7 +52,8 @@ func firstLineMessage(stderr, prog string) string {
 // and through thin-provisioning-tools 0.9.0 on the same metadata: the exit codes
 // must be equal; stdout too when the command succeeds (the tool's name replaced by
 // ours in help texts' "Usage:" lines; -V prints our version line where the tool
-// prints its version); and the first line of stderr apart from the program name.
+// prints its version); and the first line of stderr apart from the program name
+// (the usage's first line, when it is that, with our name).
 func TestThinCommandLinesAsTools(t *testing.T) {
 	meta := restoreThinXML(t, thinTestXML)
 	xml := filepath.Join(t.TempDir(), "pool.xml")
@@ -155,6 +156,13 @@ func TestThinCommandLinesAsTools(t *testing.T) {
 		{cmd: "rmap", args: "-r 0..5 META"},
 		{cmd: "rmap", args: "-hV"},
 		{cmd: "rmap", args: "-Vh"},
+		{cmd: "trim", args: "-h"},
+		{cmd: "trim", args: "--vers"},
+		{cmd: "trim", args: "--metadata-dev"},
+		{cmd: "trim", args: "--p"},
+		{cmd: "trim", args: "--metadata-dev=META -x"},
+		{cmd: "trim", args: "--data-dev META"},
+		{cmd: "trim", args: "--meta=META --data-dev=META --pool-inactive=1"},
 		{cmd: "metadata_size", args: "-b64k -s1t -m1000"},
 		{cmd: "metadata_size", args: "--block=64k --pool 1t --m 1000 -nshort"},
 		{cmd: "metadata_size", args: "-b 64k -s 1t -m 1000 --numeric-only long"},
@@ -191,7 +199,8 @@ func TestThinCommandLinesAsTools(t *testing.T) {
 		if code == 0 && !c.ownOutput && stdout != wantOut {
 			t.Errorf("%s: stdout\n%s\n%s's:\n%s", line, stdout, tool, wantOut)
 		}
-		if got, w := firstLineMessage(stderr, prog), firstLineMessage(want.stderr, tool); got != w && !c.ownMessage {
+		wantErr := strings.ReplaceAll(want.stderr, "Usage: "+tool, "Usage: "+prog)
+		if got, w := firstLineMessage(stderr, prog), firstLineMessage(wantErr, tool); got != w && !c.ownMessage {
 			t.Errorf("%s: stderr's first line %q; %s's %q", line, got, tool, w)
 		}
 	}

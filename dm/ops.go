@@ -345,6 +345,9 @@ func (r *Registry) Message(name string, sector uint64, args []string) (string, e
 	}
 	t, err := d.liveTable()
 	if err != nil {
+		if d.st.Live == nil {
+			r.klogf("ioctl: The device has no table.")
+		}
 		return fail(syscall.EINVAL)
 	}
 	if sector >= t.lenSectors {

@@ -74,7 +74,8 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	if err != nil {
 		return fail(targets.Errorf(syscall.ENODATA, "Couldn't open thin internal device"))
 	}
-	if p.Suspended() {
+	if p.Suspended() && !ctx.Restored {
+		// a live table rebuilt in another process was activated before
 		td.Close()
 		return fail(targets.Invalid("Unable to activate thin device while pool is suspended"))
 	}

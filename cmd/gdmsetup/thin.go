@@ -13,7 +13,8 @@ const thinUsage = `usage:
                     [OVERRIDES] META              print thin_dump's XML (-m: the metadata snapshot;
                                                   -r/--repair: what can be recovered from damaged metadata)
   gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
-  gdmsetup thin check [-q] META                   walk every structure; exit 1 on damage
+  gdmsetup thin check [-q] [--clear-needs-check-flag] META
+                                                  walk every structure; exit 1 on damage
   gdmsetup thin repair -i META -o NEWMETA [OVERRIDES]
                                                   thin_repair: write what dump --repair recovers into NEWMETA
   gdmsetup thin delta [-m[BLOCK]] [--verbose] --snap1 ID --snap2 ID META
@@ -181,17 +182,19 @@ var thinCheckOptions = []longOption{
 	{name: "override-mapping-root", arg: requiredArgument}, {name: "auto-repair"},
 }
 
-// thinCheck is `gdmsetup thin check [-q] META`: thin_check 0.9.0's command line,
-// whose options that select or repair what is checked gdmsetup refuses. It returns
-// the exit code: 1 when the command line is refused, META cannot be read or is
-// damaged; as thin_check, -q silences the refusal of a missing META.
+// thinCheck is `gdmsetup thin check [-q] [--clear-needs-check-flag] META`: thin_check
+// 0.9.0's command line, whose other options that select or repair what is checked
+// gdmsetup refuses. It returns the exit code: 1 when the command line is refused,
+// META cannot be read or is damaged; as thin_check, -q silences the refusal of a
+// missing META.
 func thinCheck(args []string, stdout, stderr io.Writer) int {
 	tf := newToolFlags("check", "qhVm", thinCheckOptions, thinCheckUsage)
-	var quiet bool
+	var quiet, clear bool
 	tf.flag("q", &quiet)
+	tf.flag("clear-needs-check-flag", &clear)
 	tf.unsupported("m", "-m/--metadata-snap")
 	for _, o := range []string{"super-block-only", "skip-mappings", "ignore-non-fatal-errors",
-		"clear-needs-check-flag", "override-mapping-root", "auto-repair"} {
+		"override-mapping-root", "auto-repair"} {
 		tf.unsupported(o, "--"+o)
 	}
 	words, code, ok := tf.parse(args, stdout, stderr)
@@ -205,13 +208,14 @@ func thinCheck(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	return checkMeta(tf.name(), meta, quiet, stdout, stderr)
+	return checkMeta(tf.name(), meta, quiet, clear, stdout, stderr)
 }
 
 // checkMeta checks the metadata in file or device meta and returns the exit code,
-// printing what it finds unless quiet; name prefixes its errors.
-func checkMeta(name, meta string, quiet bool, stdout, stderr io.Writer) int {
-	f, _, err := openMetaFile(meta, true)
+// printing what it finds unless quiet; name prefixes its errors. With clear, clean
+// metadata has its needs_check flag cleared, as thin_check --clear-needs-check-flag.
+func checkMeta(name, meta string, quiet, clear bool, stdout, stderr io.Writer) int {
+	f, _, err := openMetaFile(meta, !clear)
 	if err != nil {
 		if !quiet {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
@@ -220,6 +224,16 @@ func checkMeta(name, meta string, quiet bool, stdout, stderr io.Writer) int {
 	}
 	defer f.Close()
 	problems, warnings := metadata.Check(f)
+	if clear && len(problems) == 0 {
+		cleared, err := metadata.ClearNeedsCheck(f)
+		switch {
+		case err != nil:
+			fmt.Fprintf(stderr, "%s: %s: clearing needs_check: %v\n", name, meta, err)
+			return 1
+		case cleared && !quiet:
+			fmt.Fprintln(stderr, "cleared needs_check flag")
+		}
+	}
 	if quiet {
 		if len(problems) > 0 {
 			return 1

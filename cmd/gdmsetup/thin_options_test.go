@@ -219,7 +219,6 @@ func TestThinUnimplementedOptions(t *testing.T) {
 		{"--super-block-only META", 1, "--super-block-only: not implemented"},
 		{"--skip-mappings META", 1, "--skip-mappings: not implemented"},
 		{"--ignore-non-fatal-errors META", 1, "--ignore-non-fatal-errors: not implemented"},
-		{"--clear-needs-check-flag META", 1, "--clear-needs-check-flag: not implemented"},
 	})
 	before, _ := os.ReadFile(meta)
 	expectThinRefusals(t, "restore", meta, []thinRefusal{

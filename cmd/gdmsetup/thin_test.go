@@ -133,3 +133,62 @@ func TestThinUsage(t *testing.T) {
 		t.Errorf("bad xml: exit %d, %q", code, errs)
 	}
 }
+
+// TestThinCheckClearsNeedsCheckAsThinCheck: --clear-needs-check-flag leaves the file
+// byte for byte as the real thin_check does, says so once, and clears nothing on
+// damaged metadata; a pool that was read-only for the flag comes up read-write.
+func TestThinCheckClearsNeedsCheckAsThinCheck(t *testing.T) {
+	check := thinTool(t, "thin_check")
+	flagged := strings.Replace(thinTestXML, `flags="0"`, `flags="1"`, 1)
+	if flagged == thinTestXML {
+		t.Fatal("the test XML has no flags=\"0\" to set")
+	}
+	ours := restoreThinXML(t, flagged)
+	theirs := filepath.Join(t.TempDir(), "theirs")
+	if err := os.WriteFile(theirs, readFile(t, ours), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(check, "--clear-needs-check-flag", theirs).CombinedOutput(); err != nil {
+		t.Fatalf("thin_check --clear-needs-check-flag: %v\n%s", err, out)
+	}
+	code, _, stderr := runThinT(t, "check", "--clear-needs-check-flag", ours)
+	if code != 0 || !strings.Contains(stderr, "cleared needs_check flag") {
+		t.Fatalf("thin check --clear-needs-check-flag: exit %d, stderr %q", code, stderr)
+	}
+	if !bytes.Equal(readFile(t, ours), readFile(t, theirs)) {
+		t.Fatal("the metadata differs after thin_check's and gdmsetup's --clear-needs-check-flag")
+	}
+	if code, _, stderr := runThinT(t, "check", "--clear-needs-check-flag", ours); code != 0 || strings.Contains(stderr, "cleared") {
+		t.Fatalf("clearing a clear flag: exit %d, stderr %q", code, stderr)
+	}
+
+	damaged := restoreThinXML(t, flagged)
+	img := readFile(t, damaged)
+	clear(img[4096:]) // every block but the superblock
+	if err := os.WriteFile(damaged, img, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runThinT(t, "check", "--clear-needs-check-flag", damaged); code != 1 || strings.Contains(stderr, "cleared") {
+		t.Fatalf("damaged metadata: exit %d, stderr %q", code, stderr)
+	}
+	if !bytes.Equal(readFile(t, damaged), img) {
+		t.Fatal("--clear-needs-check-flag wrote damaged metadata")
+	}
+
+	s := newSandbox(t)
+	meta := restoreThinXML(t, flagged)
+	s.file("data.img", 3000*64<<10)
+	table := "0 384000 thin-pool " + meta + " data.img 128 0" // the XML's 3000 blocks of 64 KiB
+	status := func() string {
+		s.ok("", "create", "pool", "--table", table)
+		defer s.ok("", "remove", "pool")
+		return s.ok("", "status", "pool")
+	}
+	if st := status(); !strings.Contains(st, " ro ") || !strings.Contains(st, "needs_check") {
+		t.Fatalf("pool on needs_check metadata: %q", st)
+	}
+	s.ok("", "thin", "check", "--clear-needs-check-flag", meta)
+	if st := status(); !strings.Contains(st, " rw ") || strings.Contains(st, "needs_check") {
+		t.Fatalf("pool after clearing needs_check: %q", st)
+	}
+}

@@ -536,12 +536,37 @@ func (p *Pool) SetNeedsCheck() error {
 	if _, err := p.dev.ReadAt(raw, 0); err != nil {
 		return fmt.Errorf("read superblock: %w", err)
 	}
-	binary.LittleEndian.PutUint32(raw[4:], p.sb.Flags)
+	return writeSuperblockFlags(p.dev, raw, p.sb.Flags)
+}
+
+// writeSuperblockFlags writes superblock raw (as read from dev) back with flags,
+// resealed, and syncs dev.
+func writeSuperblockFlags(dev block.Device, raw []byte, flags uint32) error {
+	binary.LittleEndian.PutUint32(raw[4:], flags)
 	superblockValidator.Prepare(raw, superblockLocation)
-	if _, err := p.dev.WriteAt(raw, 0); err != nil {
+	if _, err := dev.WriteAt(raw, superblockLocation*BlockSize); err != nil {
 		return fmt.Errorf("write superblock: %w", err)
 	}
-	return p.dev.Sync()
+	return dev.Sync()
+}
+
+// ClearNeedsCheck clears the needs_check flag in the superblock of the metadata on
+// dev, as thin_check --clear-needs-check-flag does once its check found nothing:
+// the caller must have checked the metadata (Check) and own it (no pool open on
+// it). It reports whether the flag was set.
+func ClearNeedsCheck(dev block.Device) (bool, error) {
+	raw := make([]byte, BlockSize)
+	if _, err := dev.ReadAt(raw, superblockLocation*BlockSize); err != nil {
+		return false, fmt.Errorf("read superblock: %w", err)
+	}
+	sb, err := decodeSuperblock(raw, superblockLocation)
+	if err != nil {
+		return false, err
+	}
+	if sb.Flags&NeedsCheckFlag == 0 {
+		return false, nil
+	}
+	return true, writeSuperblockFlags(dev, raw, sb.Flags&^NeedsCheckFlag)
 }
 
 // AllocDataBlock allocates a free data block (count 1); InsertBlock takes over

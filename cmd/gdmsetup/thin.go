@@ -13,7 +13,7 @@ const thinUsage = `usage:
                     [OVERRIDES] META              print thin_dump's XML (-m: the metadata snapshot;
                                                   -r/--repair: what can be recovered from damaged metadata)
   gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
-  gdmsetup thin check [-q] [--clear-needs-check-flag] META
+  gdmsetup thin check [-q] [-m] [--super-block-only|--skip-mappings] [--clear-needs-check-flag] META
                                                   walk every structure; exit 1 on damage
   gdmsetup thin repair -i META -o NEWMETA [OVERRIDES]
                                                   thin_repair: write what dump --repair recovers into NEWMETA
@@ -148,7 +148,7 @@ func restoreMeta(in, meta string, stdin io.Reader) error {
 		defer f.Close()
 		r, name = f, in
 	}
-	f, nrBlocks, err := openMetaFile(meta, false)
+	f, nrBlocks, err := openMetaFile(meta, false, true)
 	if err != nil {
 		return err
 	}
@@ -182,25 +182,33 @@ var thinCheckOptions = []longOption{
 	{name: "override-mapping-root", arg: requiredArgument}, {name: "auto-repair"},
 }
 
-// thinCheck is `gdmsetup thin check [-q] [--clear-needs-check-flag] META`: thin_check
-// 0.9.0's command line, whose other options that select or repair what is checked
-// gdmsetup refuses. It returns the exit code: 1 when the command line is refused,
-// META cannot be read or is damaged; as thin_check, -q silences the refusal of a
-// missing META.
+// thinCheck is `gdmsetup thin check [-q] [-m] [--super-block-only|--skip-mappings]
+// [--clear-needs-check-flag] META`: thin_check 0.9.0's command line, whose other
+// options gdmsetup refuses. It returns the exit code: 1 when the command line is
+// refused, META cannot be read or is damaged; as thin_check, -q silences the refusal
+// of a missing META.
 func thinCheck(args []string, stdout, stderr io.Writer) int {
 	tf := newToolFlags("check", "qhVm", thinCheckOptions, thinCheckUsage)
 	var quiet, clear bool
+	var opt metadata.CheckOptions
 	tf.flag("q", &quiet)
 	tf.flag("clear-needs-check-flag", &clear)
-	tf.unsupported("m", "-m/--metadata-snap")
-	for _, o := range []string{"super-block-only", "skip-mappings", "ignore-non-fatal-errors",
-		"override-mapping-root", "auto-repair"} {
+	tf.flag("m", &opt.MetadataSnap)
+	tf.flag("super-block-only", &opt.SuperblockOnly)
+	tf.flag("skip-mappings", &opt.SkipMappings)
+	for _, o := range []string{"ignore-non-fatal-errors", "override-mapping-root", "auto-repair"} {
 		tf.unsupported(o, "--"+o)
 	}
 	words, code, ok := tf.parse(args, stdout, stderr)
 	switch {
 	case !ok:
 		return code
+	case clear && opt.MetadataSnap:
+		fmt.Fprintf(stderr, "cannot perform fix within metadata snap\n%s", thinCheckUsage)
+		return 1
+	case clear && (opt.SuperblockOnly || opt.SkipMappings):
+		fmt.Fprintf(stderr, "cannot perform fix without a full examination\n%s", thinCheckUsage)
+		return 1
 	case len(words) == 0 && quiet:
 		return 1
 	}
@@ -208,14 +216,15 @@ func thinCheck(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	return checkMeta(tf.name(), meta, quiet, clear, stdout, stderr)
+	return checkMeta(tf.name(), meta, opt, quiet, clear, stdout, stderr)
 }
 
-// checkMeta checks the metadata in file or device meta and returns the exit code,
-// printing what it finds unless quiet; name prefixes its errors. With clear, clean
-// metadata has its needs_check flag cleared, as thin_check --clear-needs-check-flag.
-func checkMeta(name, meta string, quiet, clear bool, stdout, stderr io.Writer) int {
-	f, _, err := openMetaFile(meta, !clear)
+// checkMeta checks the metadata in file or device meta as opt says and returns the
+// exit code, printing what it finds unless quiet; name prefixes its errors. With
+// clear, clean metadata has its needs_check flag cleared, as thin_check
+// --clear-needs-check-flag. A check of the metadata snapshot may run under a live pool.
+func checkMeta(name, meta string, opt metadata.CheckOptions, quiet, clear bool, stdout, stderr io.Writer) int {
+	f, _, err := openMetaFile(meta, !clear, !opt.MetadataSnap)
 	if err != nil {
 		if !quiet {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
@@ -223,7 +232,7 @@ func checkMeta(name, meta string, quiet, clear bool, stdout, stderr io.Writer) i
 		return 1
 	}
 	defer f.Close()
-	problems, warnings := metadata.Check(f)
+	problems, warnings := metadata.CheckWith(f, opt)
 	if clear && len(problems) == 0 {
 		cleared, err := metadata.ClearNeedsCheck(f)
 		switch {

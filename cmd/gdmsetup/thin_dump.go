@@ -88,7 +88,7 @@ func thinDump(args []string, stdout, stderr io.Writer) int {
 func writeDump(meta, out string, repair bool, snap *metadataSnapFlag, opts metadata.DumpOptions, stdout io.Writer) error {
 	var dump func(w io.Writer) error
 	if repair {
-		f, nrBlocks, err := openMetaFile(meta, true)
+		f, nrBlocks, err := openMetaFile(meta, true, true)
 		if err != nil {
 			return err
 		}

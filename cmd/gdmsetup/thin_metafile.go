@@ -10,19 +10,21 @@ import (
 
 // The thin commands open metadata as thin-provisioning-tools 0.9.0 do: exclusively
 // (O_EXCL there, an exclusive targets.Claim here), so that none reads or writes
-// the metadata of a pool a running gdmsetup has live, except the dump, delta and
-// ls of the metadata snapshot (-m), which is stable under a live pool.
+// the metadata of a pool a running gdmsetup has live, except the dump, delta, ls
+// and check of the metadata snapshot (-m), which is stable under a live pool.
 
-// openMetaFile opens a metadata file or device with an exclusive claim and returns
-// its size in blocks.
-func openMetaFile(meta string, readOnly bool) (*block.FileDevice, uint64, error) {
+// openMetaFile opens a metadata file or device, with an exclusive claim when
+// exclusive is set, and returns its size in blocks.
+func openMetaFile(meta string, readOnly, exclusive bool) (*block.FileDevice, uint64, error) {
 	f, err := block.OpenFile(meta, readOnly)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := targets.Claim(f.File, meta, true); err != nil {
-		f.Close()
-		return nil, 0, err
+	if exclusive {
+		if err := targets.Claim(f.File, meta, true); err != nil {
+			f.Close()
+			return nil, 0, err
+		}
 	}
 	nrBlocks, err := block.NrBlocks(f)
 	if err != nil {
@@ -35,15 +37,9 @@ func openMetaFile(meta string, readOnly bool) (*block.FileDevice, uint64, error)
 // openThinMeta opens the pool metadata in file or device meta read-only, with an
 // exclusive claim when exclusive is set; close releases it.
 func openThinMeta(meta string, exclusive bool) (p *metadata.Pool, close func() error, err error) {
-	f, err := block.OpenFile(meta, true)
+	f, _, err := openMetaFile(meta, true, exclusive)
 	if err != nil {
 		return nil, nil, err
-	}
-	if exclusive {
-		if err := targets.Claim(f.File, meta, true); err != nil {
-			f.Close()
-			return nil, nil, err
-		}
 	}
 	if p, err = metadata.Open(f, metadata.Options{ReadOnly: true}); err != nil {
 		f.Close()

@@ -48,6 +48,7 @@ func TestThinToolsRefuseLiveMetadata(t *testing.T) {
 		t.Errorf("thin dump -m of the live pool:\n%s", got)
 	}
 	s.ok("", "thin", "ls", "-m", "meta.img")
+	s.ok("", "thin", "check", "-m", "meta.img")
 	srv.stop()
 	after, err := os.ReadFile(filepath.Join(s.dir, "meta.img"))
 	if err != nil {

@@ -59,7 +59,7 @@ func thinRepair(args []string, stdout, stderr io.Writer) int {
 }
 
 func repairInto(in, out string, o metadata.SuperblockOverrides) error {
-	src, nrBlocks, err := openMetaFile(in, true)
+	src, nrBlocks, err := openMetaFile(in, true, true)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func repairInto(in, out string, o metadata.SuperblockOverrides) error {
 	} else if os.SameFile(srcInfo, outInfo) {
 		return fmt.Errorf("%s and %s are the same file: the repair must not overwrite what it reads", in, out)
 	}
-	dst, nrMeta, err := openMetaFile(out, false)
+	dst, nrMeta, err := openMetaFile(out, false, true)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func thinRmap(args []string, stdout, stderr io.Writer) int {
 
 // printRmap writes the reverse map of regions in the metadata at meta.
 func printRmap(meta string, regions []metadata.DataRegion, stdout io.Writer) error {
-	f, _, err := openMetaFile(meta, true)
+	f, _, err := openMetaFile(meta, true, true)
 	if err != nil {
 		return err
 	}

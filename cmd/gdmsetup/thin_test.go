@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	le "encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,5 +191,63 @@ func TestThinCheckClearsNeedsCheckAsThinCheck(t *testing.T) {
 	s.ok("", "thin", "check", "--clear-needs-check-flag", meta)
 	if st := status(); !strings.Contains(st, " rw ") || strings.Contains(st, "needs_check") {
 		t.Fatalf("pool after clearing needs_check: %q", st)
+	}
+}
+
+// TestThinCheckOptionsAsThinCheck: -m, --super-block-only and --skip-mappings (and
+// -m with each) give thin_check's exit code on intact metadata, with and without a
+// held snapshot, and on metadata damaged where each option looks or does not: a
+// device's mapping leaf, the details tree's root, the snapshot's superblock, the
+// superblock.
+func TestThinCheckOptionsAsThinCheck(t *testing.T) {
+	check := thinTool(t, "thin_check")
+	s := newSandbox(t)
+	s.thinPool(16384)
+	s.ok(strings.Repeat("a", 1<<20), "write", "thin")
+	s.ok("", "message", "pool", "0", "reserve_metadata_snap")
+	s.ok(strings.Repeat("b", 1<<20), "write", "thin", "--offset", "2M")
+	s.ok("", "remove_all")
+	withSnap := readFile(t, filepath.Join(s.dir, "meta.img"))
+	held := int(le.LittleEndian.Uint64(withSnap[56:])) // the superblock's held_root
+	if held == 0 {
+		t.Fatal("no metadata snapshot held")
+	}
+	fixture := readFile(t, damagedFixture(t))
+	zeroed := func(img []byte, blocks ...int) []byte {
+		img = append([]byte(nil), img...)
+		for _, b := range blocks {
+			clear(img[b*4096 : (b+1)*4096])
+		}
+		return img
+	}
+	images := map[string][]byte{
+		"no snapshot":          readFile(t, restoreThinXML(t, thinTestXML)),
+		"snapshot held":        withSnap,
+		"snapshot sb zeroed":   zeroed(withSnap, held),
+		"kernel":               fixture,
+		"kernel, dev 0 leaf":   zeroed(fixture, fixtureDev0Leaf),
+		"kernel, details root": zeroed(fixture, 90),
+		"kernel, sb zeroed":    zeroed(fixture, 0),
+	}
+	dir := t.TempDir()
+	for name, img := range images {
+		path := filepath.Join(dir, strings.NewReplacer(" ", "_", ",", "").Replace(name))
+		if err := os.WriteFile(path, img, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, opts := range []string{"", "-m", "--super-block-only", "--skip-mappings", "-m --super-block-only", "-m --skip-mappings"} {
+			args := append(strings.Fields(opts), path)
+			want := 0
+			if err := exec.Command(check, append([]string{"-q"}, args...)...).Run(); err != nil {
+				want = 1
+			}
+			got, _, stderr := runThinT(t, append([]string{"check"}, args...)...)
+			if got != want {
+				t.Errorf("%s: thin check %s: exit %d, thin_check %d\n%s", name, opts, got, want, stderr)
+			}
+		}
+		if !bytes.Equal(readFile(t, path), img) {
+			t.Errorf("%s: a check wrote the metadata", name)
+		}
 	}
 }

@@ -77,7 +77,7 @@ func trimRuns(meta, data string) (runs int, err error) {
 	} else if os.SameFile(mi, di) {
 		return 0, fmt.Errorf("%s and %s are the same file: the metadata would be discarded with the free data blocks", meta, data)
 	}
-	m, _, err := openMetaFile(meta, true)
+	m, _, err := openMetaFile(meta, true, true)
 	if err != nil {
 		return 0, err
 	}

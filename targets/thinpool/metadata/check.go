@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
@@ -167,13 +168,29 @@ func (c *checker) compare(name string, onDisk, expected []uint32) {
 	}
 }
 
+// CheckOptions narrow what CheckWith examines, as thin_check's options do.
+type CheckOptions struct {
+	// MetadataSnap checks the held metadata snapshot instead of the live trees, and
+	// not the space maps (-m); no snapshot held is a problem.
+	MetadataSnap bool
+	// SuperblockOnly checks the (live or snapshot) superblock alone
+	// (--super-block-only).
+	SuperblockOnly bool
+	// SkipMappings checks the device details tree and the top level of the mapping
+	// tree, not the devices' mappings nor the space maps (--skip-mappings).
+	SkipMappings bool
+}
+
 // Check reads the metadata on r and returns every problem found (none: clean): the
 // superblock, every btree node (checksum, location, layout, key order and ranges,
 // fill, cycles), device details against mappings, the held metadata snapshot, and
 // both space maps' reference counts. Problems name the block they were found in.
 // Warnings are oddities thin_check accepts too (a space-map root's nr_allocated
 // that disagrees with its bitmaps).
-func Check(r io.ReaderAt) (problems, warnings []error) {
+func Check(r io.ReaderAt) (problems, warnings []error) { return CheckWith(r, CheckOptions{}) }
+
+// CheckWith is Check narrowed by opt.
+func CheckWith(r io.ReaderAt, opt CheckOptions) (problems, warnings []error) {
 	c := &checker{r: r}
 	raw := make([]byte, BlockSize)
 	if _, err := r.ReadAt(raw, 0); err != nil {
@@ -188,21 +205,37 @@ func Check(r io.ReaderAt) (problems, warnings []error) {
 	}
 	c.metaRefs = make([]uint32, sb.MetadataSM.NrBlocks)
 	c.refMeta(superblockLocation)
+	c.nrData = sb.DataSM.NrBlocks
+	label := "live"
+	if opt.MetadataSnap {
+		if sb.HeldRoot == 0 {
+			return []error{errors.New("no metadata snapshot found (superblock held_root is 0)")}, nil
+		}
+		if sb = c.heldSuperblock(sb.HeldRoot); sb == nil {
+			return c.result()
+		}
+		label = "metadata snapshot"
+	}
+	switch {
+	case opt.SuperblockOnly:
+		return c.result()
+	case opt.SkipMappings:
+		c.refTree(sb.DeviceDetailsRoot, 1, detailsSize, label+" device details tree", func(btree.NodeInfo, btree.Node) {})
+		c.refTree(sb.DataMappingRoot, 1, 8, label+" mapping tree (top level)", func(btree.NodeInfo, btree.Node) {})
+		return c.result()
+	case opt.MetadataSnap:
+		c.checkPoolTrees(sb, label, map[uint64]uint64{})
+		return c.result()
+	}
 	metaCounts := c.readCounts(sb.MetadataSM, "metadata", true)
 	dataCounts := c.readCounts(sb.DataSM, "data", false)
-	c.nrData = sb.DataSM.NrBlocks
 	if dataCounts != nil {
 		c.dataRefs = make([]uint32, len(dataCounts))
 	}
 	memo := map[uint64]uint64{}
 	c.checkPoolTrees(sb, "live", memo)
-	if sb.HeldRoot != 0 && c.refMeta(sb.HeldRoot) {
-		held := make([]byte, BlockSize)
-		if _, err := r.ReadAt(held, int64(sb.HeldRoot)*BlockSize); err != nil {
-			c.report(&BlockError{Block: sb.HeldRoot, What: "metadata snapshot superblock", Msg: "read: " + err.Error()})
-		} else if hsb, err := decodeSuperblock(held, sb.HeldRoot); err != nil {
-			c.report(err)
-		} else {
+	if sb.HeldRoot != 0 {
+		if hsb := c.heldSuperblock(sb.HeldRoot); hsb != nil {
 			c.checkPoolTrees(hsb, "metadata snapshot", memo)
 		}
 	}
@@ -212,6 +245,30 @@ func Check(r io.ReaderAt) (problems, warnings []error) {
 		c.compare("metadata", metaCounts, c.metaRefs)
 		c.compare("data", dataCounts, c.dataRefs)
 	}
+	return c.result()
+}
+
+// heldSuperblock counts and decodes the metadata snapshot's superblock at block nr;
+// nil (after reporting) when it cannot be read or decoded, or was already counted.
+func (c *checker) heldSuperblock(nr uint64) *superblock {
+	if !c.refMeta(nr) {
+		return nil
+	}
+	held := make([]byte, BlockSize)
+	if _, err := c.r.ReadAt(held, int64(nr)*BlockSize); err != nil {
+		c.report(&BlockError{Block: nr, What: "metadata snapshot superblock", Msg: "read: " + err.Error()})
+		return nil
+	}
+	hsb, err := decodeSuperblock(held, nr)
+	if err != nil {
+		c.report(err)
+		return nil
+	}
+	return hsb
+}
+
+// result is the problems found (with a count of those not listed) and the warnings.
+func (c *checker) result() (problems, warnings []error) {
 	if c.nrProblems > len(c.problems) {
 		c.problems = append(c.problems, fmt.Errorf("... and %d more problems", c.nrProblems-len(c.problems)))
 	}

@@ -36,7 +36,7 @@ func (r *Registry) ioctlErr(op string, d *Device, name string, e syscall.Errno) 
 // first table (dmsetup create). It takes the lowest free minor; if the table
 // fails, the device is removed again and the error shows the minor it had.
 func (r *Registry) Create(name, uuid string, lines []TargetLine, readOnly bool) error {
-	if _, ok := r.Lookup(name); ok || name == "" || strings.Contains(name, "/") || len(name) > 127 {
+	if _, ok := r.Lookup(name); ok || name == "" || strings.Contains(name, "/") || len(name) > MaxNameLen {
 		e := syscall.EBUSY
 		if !ok {
 			e = syscall.EINVAL
@@ -293,20 +293,10 @@ func (r *Registry) removeAll(deferred bool) error {
 	return nil
 }
 
-// Rename renames a device; tables refer to it by number, so they keep working.
+// Rename renames a device (dmsetup rename); tables refer to it by number,
+// so they keep working.
 func (r *Registry) Rename(oldName, newName string) error {
-	d, ok := r.Lookup(oldName)
-	if !ok {
-		return r.ioctlErr("rename", nil, oldName, syscall.ENXIO)
-	}
-	if _, taken := r.Lookup(newName); taken {
-		return r.ioctlErr("rename", nil, oldName, syscall.EBUSY)
-	}
-	if newName == "" || strings.Contains(newName, "/") || len(newName) > 127 {
-		return r.ioctlErr("rename", nil, oldName, syscall.EINVAL)
-	}
-	d.st.Name = newName
-	return nil
+	return r.rename(oldName, newName, false)
 }
 
 // Clear drops a device's inactive table.
@@ -443,20 +433,54 @@ func (r *Registry) Deps(name string, inactive bool) ([]Dep, error) {
 
 // SetUUID gives a device without a uuid one (dmsetup rename --setuuid).
 func (r *Registry) SetUUID(name, uuid string) error {
-	d, ok := r.Lookup(name)
-	if !ok {
-		return r.ioctlErr("rename", nil, name, syscall.ENXIO)
+	return r.rename(name, uuid, true)
+}
+
+// rename is the kernel's dev_rename and dm_hash_rename, checks in their
+// order and with their log lines: the new name (or uuid) must be a valid
+// string, then unused, then the device must exist and, for a uuid, have
+// none yet. A rename raises an event when the device has a live table.
+func (r *Registry) rename(name, newValue string, uuid bool) error {
+	fail := func(e syscall.Errno) error { return r.ioctlErr("rename", nil, name, e) }
+	what, maxLen := "name", MaxNameLen
+	if uuid {
+		what, maxLen = "uuid", MaxUUIDLen
+	}
+	if newValue == "" || len(newValue) > maxLen {
+		r.klogf("ioctl: Invalid new mapped device name or uuid string supplied.")
+		return fail(syscall.EINVAL)
+	}
+	if !uuid && strings.Contains(newValue, "/") {
+		r.klogf("ioctl: invalid device name")
+		return fail(syscall.EINVAL)
 	}
 	for _, x := range r.devs {
-		if x.st.UUID == uuid {
-			return r.ioctlErr("rename", nil, name, syscall.EBUSY)
+		if uuid && x.st.UUID == newValue || !uuid && x.st.Name == newValue {
+			r.klogf("ioctl: Unable to change %s on mapped device %s to one that already exists: %s", what, name, newValue)
+			return fail(syscall.EBUSY)
 		}
 	}
-	if d.st.UUID != "" {
-		r.klogf("ioctl: Unable to change uuid of mapped device %s to %s because uuid is already set to %s", name, uuid, d.st.UUID)
-		return r.ioctlErr("rename", nil, name, syscall.EINVAL)
+	d, ok := r.Lookup(name)
+	if !ok {
+		to := newValue
+		if uuid {
+			to = "uuid " + newValue
+		}
+		r.klogf("ioctl: Unable to rename non-existent device, %s to %s", name, to)
+		return fail(syscall.ENXIO)
 	}
-	d.st.UUID = uuid
+	if uuid && d.st.UUID != "" {
+		r.klogf("ioctl: Unable to change uuid of mapped device %s to %s because uuid is already set to %s", name, newValue, d.st.UUID)
+		return fail(syscall.EINVAL)
+	}
+	if uuid {
+		d.st.UUID = newValue
+	} else {
+		d.st.Name = newValue
+	}
+	if d.st.Live != nil {
+		d.raiseEvent()
+	}
 	return nil
 }
 

@@ -21,6 +21,13 @@ import (
 // Major is the major number of mapped devices, as the kernel usually assigns it.
 const Major = 253
 
+// MaxNameLen and MaxUUIDLen are the longest device name and uuid, in
+// bytes (the kernel's DM_NAME_LEN and DM_UUID_LEN less the NUL).
+const (
+	MaxNameLen = 127
+	MaxUUIDLen = 128
+)
+
 // Registry is every mapped device of one state directory, owned by this
 // process while it is open (an flock on the directory).
 //

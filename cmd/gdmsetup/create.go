@@ -17,6 +17,9 @@ func cmdCreate(e *env) error {
 	if len(e.args) == 0 {
 		return usageError("Please specify device.")
 	}
+	if err := checkName(e.args[0]); err != nil {
+		return err
+	}
 	if e.opts.has("notable") {
 		return e.reg.Create(e.args[0], e.opts.str("uuid"), nil, e.opts.has("readonly"))
 	}

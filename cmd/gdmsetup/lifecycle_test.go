@@ -58,7 +58,7 @@ func TestRenameRemoveRemoveAll(t *testing.T) {
 	s.ok("", "rename", "base", "base2")
 	s.expect(args("table top"), "", "0 1024 linear 253:0 8\n", "", 0)
 	s.expect(args("deps top"), "", "1 dependencies\t: (253, 0)\n", "", 0)
-	s.expect(args("rename top top2"), "", "", "device-mapper: rename ioctl on top  failed: Device or resource busy\nCommand failed.\n", 1)
+	s.expect(args("rename top top2"), "", "", "device-mapper: ioctl: Unable to change name on mapped device top to one that already exists: top2\ndevice-mapper: rename ioctl on top  failed: Device or resource busy\nCommand failed.\n", 1)
 	s.expect(args("remove base2"), "", "", "device-mapper: remove ioctl on base2  failed: Device or resource busy\nCommand failed.\n", 1)
 	s.expect(args("remove nosuch"), "", "", "device-mapper: remove ioctl on nosuch  failed: No such device or address\nCommand failed.\n", 1)
 	s.expect(args("status nosuch"), "", "", "Device does not exist.\nCommand failed.\n", 1)
@@ -67,7 +67,8 @@ func TestRenameRemoveRemoveAll(t *testing.T) {
 	s.expect(args("deps nosuch"), "", "", "device-mapper: deps ioctl on nosuch  failed: No such device or address\nCommand failed.\n", 1)
 	s.expect(args("suspend nosuch"), "", "", "device-mapper: suspend ioctl on nosuch  failed: No such device or address\nCommand failed.\n", 1)
 	s.ok("", "remove", "top")
-	s.expect(args("info base2"), "", info("base2", "ACTIVE", "LIVE", 1, 0, 0, 1, 256), "", 0)
+	// the rename raised an event
+	s.expect(args("info base2"), "", info("base2", "ACTIVE", "LIVE", 1, 1, 0, 1, 256), "", 0)
 	s.ok("", "remove_all")
 	s.expect(args("ls"), "", "No devices found\n", "", 0)
 	s.expect(args("table"), "", "No devices found\n", "", 0)

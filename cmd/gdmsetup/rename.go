@@ -9,7 +9,13 @@ func cmdRename(e *env) error {
 		return usageError("No device specified.")
 	}
 	if e.opts.has("setuuid") {
+		if err := checkNewUUID(e.args[1]); err != nil {
+			return err
+		}
 		return e.reg.SetUUID(e.args[0], e.args[1])
+	}
+	if err := checkNewName(e.args[1]); err != nil {
+		return err
 	}
 	return e.reg.Rename(e.args[0], e.args[1])
 }

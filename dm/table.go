@@ -179,6 +179,7 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool)
 		ctx := &targets.Context{
 			Begin: l.Start, Len: l.Len, DevName: d.devName(), ReadOnly: readOnly,
 			Open: op.open, Logf: r.klogf, Event: d.raiseEvent, Restored: restored, Saved: l.Saved,
+			Suspended: restored && d.st.Suspended,
 		}
 		tg, err := typ.New(ctx, l.Args)
 		if err != nil {

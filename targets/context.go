@@ -29,6 +29,10 @@ type Context struct {
 	// Saved is what this line's target returned from SaveState when its
 	// table was last closed (restored tables only; "" if nothing).
 	Saved string
+	// Suspended is set, with Restored, when the device was left suspended:
+	// the objects the target rebuilds belong to a suspended device
+	// (dm_suspended in the kernel).
+	Suspended bool
 }
 
 // CtrError is a constructor failure: Msg is ti->error as the kernel logs it,

@@ -127,7 +127,7 @@ func find(ctx *targets.Context, metaDev, dataDev targets.Dev, blockSectors, lowW
 	if err != nil {
 		return nil, false, err
 	}
-	p := &Pool{md: md, metaDev: metaDev, dataDev: dataDev, devName: ctx.DevName, blockSectors: uint64(md.DataBlockSize()), logf: ctx.Logf, refs: 1, event: ctx.Event, lwEvent: ctx.Event}
+	p := &Pool{md: md, metaDev: metaDev, dataDev: dataDev, devName: ctx.DevName, blockSectors: uint64(md.DataBlockSize()), logf: ctx.Logf, refs: 1, event: ctx.Event, lwEvent: ctx.Event, suspended: ctx.Suspended}
 	p.cond = sync.NewCond(&p.mu)
 	p.restoreState(ctx.Saved, lowWaterBlocks, ctx.Restored)
 	md.OnMetadataAlloc(p.metadataAllocated)

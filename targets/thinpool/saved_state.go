@@ -8,15 +8,14 @@ import (
 
 // savedState is the part of a pool's in-core state that the kernel keeps
 // while the pool device exists and the metadata does not hold: where the
-// space maps resume allocating, the mode, whether the pool device is
-// suspended (a thin device cannot be activated then), whether the low
-// water event was sent since the last resume, and the metadata low water
-// threshold with the last free count its check saw.
+// space maps resume allocating, the mode, whether the low water event was
+// sent since the last resume, and the metadata low water threshold with the
+// last free count its check saw. Whether the pool device is suspended is
+// the device's own state (targets.Context.Suspended).
 type savedState struct {
 	MetaCursor   uint64       `json:"meta_cursor"`
 	DataCursor   uint64       `json:"data_cursor"`
 	Mode         Mode         `json:"mode"`
-	Suspended    bool         `json:"suspended,omitempty"`
 	LowWaterSent bool         `json:"low_water_sent,omitempty"`
 	MetaLowWater metaLowWater `json:"meta_low_water"`
 }
@@ -28,7 +27,7 @@ func (t *Target) SaveState() string {
 	var s savedState
 	s.MetaCursor, s.DataCursor = p.md.AllocCursors()
 	p.mu.Lock()
-	s.Mode, s.Suspended, s.LowWaterSent = p.mode, p.suspended, p.lowWaterTriggered
+	s.Mode, s.LowWaterSent = p.mode, p.lowWaterTriggered
 	p.mu.Unlock()
 	p.lwMu.Lock()
 	s.MetaLowWater = p.metaLow
@@ -50,7 +49,6 @@ func (p *Pool) restoreState(saved string, lowWaterBlocks uint64, restored bool) 
 	p.lowWaterBlocks = lowWaterBlocks
 	p.lowWaterTriggered = s.LowWaterSent
 	p.mode = s.Mode
-	p.suspended = s.Suspended
 	if p.md.NeedsCheck() && p.mode == ModeWrite {
 		p.mode = ModeReadOnly
 	}

@@ -192,11 +192,7 @@ func Check(r io.ReaderAt) (problems, warnings []error) { return CheckWith(r, Che
 // CheckWith is Check narrowed by opt.
 func CheckWith(r io.ReaderAt, opt CheckOptions) (problems, warnings []error) {
 	c := &checker{r: r}
-	raw := make([]byte, BlockSize)
-	if _, err := r.ReadAt(raw, 0); err != nil {
-		return []error{&BlockError{Block: 0, What: "superblock", Msg: "read: " + err.Error()}}, nil
-	}
-	sb, err := decodeSuperblock(raw, superblockLocation)
+	_, sb, err := readSuperblock(r, superblockLocation, "superblock")
 	if err != nil {
 		return []error{err}, nil
 	}
@@ -254,12 +250,7 @@ func (c *checker) heldSuperblock(nr uint64) *superblock {
 	if !c.refMeta(nr) {
 		return nil
 	}
-	held := make([]byte, BlockSize)
-	if _, err := c.r.ReadAt(held, int64(nr)*BlockSize); err != nil {
-		c.report(&BlockError{Block: nr, What: "metadata snapshot superblock", Msg: "read: " + err.Error()})
-		return nil
-	}
-	hsb, err := decodeSuperblock(held, nr)
+	_, hsb, err := readSuperblock(c.r, nr, "metadata snapshot superblock")
 	if err != nil {
 		c.report(err)
 		return nil

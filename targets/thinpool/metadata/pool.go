@@ -219,14 +219,10 @@ func (p *Pool) setupTrees() {
 
 // Open reads existing pool metadata (written by this package, thin_restore or the kernel).
 func Open(dev BlockDevice, opt Options) (*Pool, error) {
-	raw := make([]byte, BlockSize)
-	if _, err := dev.ReadAt(raw, 0); err != nil {
-		return nil, &BlockError{Block: 0, What: "superblock", Msg: "read: " + err.Error()}
-	}
-	if allZero(raw) {
+	raw, sb, err := readSuperblock(dev, superblockLocation, "superblock")
+	if raw != nil && allZero(raw) {
 		return nil, &BlockError{Block: 0, What: "superblock", Msg: "all zeroes: metadata not formatted"}
 	}
-	sb, err := decodeSuperblock(raw, superblockLocation)
 	if err != nil {
 		return nil, err
 	}
@@ -555,11 +551,7 @@ func writeSuperblockFlags(dev block.Device, raw []byte, flags uint32) error {
 // the caller must have checked the metadata (Check) and own it (no pool open on
 // it). It reports whether the flag was set.
 func ClearNeedsCheck(dev block.Device) (bool, error) {
-	raw := make([]byte, BlockSize)
-	if _, err := dev.ReadAt(raw, superblockLocation*BlockSize); err != nil {
-		return false, fmt.Errorf("read superblock: %w", err)
-	}
-	sb, err := decodeSuperblock(raw, superblockLocation)
+	raw, sb, err := readSuperblock(dev, superblockLocation, "superblock")
 	if err != nil {
 		return false, err
 	}

@@ -3,6 +3,7 @@ package metadata
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
@@ -107,6 +108,17 @@ func parseSuperblock(b []byte) (s *superblock, err error) {
 		err = fmt.Errorf("metadata space map root: %v", metaErr)
 	}
 	return s, err
+}
+
+// readSuperblock reads block nr of r and decodes it as a superblock (what names
+// it in a read error); raw is the block as read.
+func readSuperblock(r io.ReaderAt, nr uint64, what string) (raw []byte, sb *superblock, err error) {
+	raw = make([]byte, BlockSize)
+	if _, err := r.ReadAt(raw, int64(nr)*BlockSize); err != nil {
+		return nil, nil, &BlockError{Block: nr, What: what, Msg: "read: " + err.Error()}
+	}
+	sb, err = decodeSuperblock(raw, nr)
+	return raw, sb, err
 }
 
 // decodeSuperblock parses a superblock read from block nr, checking its checksum,

@@ -33,11 +33,7 @@ func OpenDataSpace(r io.ReaderAt) (*DataSpace, error) {
 		}
 		return nil, fmt.Errorf("damaged metadata: %w%s", problems[0], more)
 	}
-	raw := make([]byte, BlockSize)
-	if _, err := r.ReadAt(raw, superblockLocation*BlockSize); err != nil {
-		return nil, fmt.Errorf("superblock: read: %w", err)
-	}
-	sb, err := decodeSuperblock(raw, superblockLocation)
+	_, sb, err := readSuperblock(r, superblockLocation, "superblock")
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func (c *completer) candidates(words []string, cur string) []string {
 	case cmd == "":
 		return commandNames()
 	case cmd == "thin" && pos == 0:
-		return thinCommands
+		return thinCommands()
 	case cmd == "message" && pos == 2:
 		return messageVerbs
 	case cmd == "message" || cmd == "rename":

@@ -106,7 +106,8 @@ func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
 	return 0
 }
 
-// Suspend suspends a device: new I/O waits, in-flight I/O drains, then the
+// Suspend suspends a device: the targets' presuspend hooks run (delay lets
+// the I/O it holds go), new I/O waits, in-flight I/O drains, then the
 // targets' postsuspend hooks run (thin-pool and clone commit).
 func (r *Registry) Suspend(name string) error {
 	d, ok := r.Lookup(name)
@@ -125,11 +126,21 @@ func (d *Device) suspend() error {
 		d.mu.Unlock()
 		return nil
 	}
+	live := d.live
+	d.mu.Unlock()
+	// dm_suspend's order: presuspend before I/O is held back and waited for
+	if live != nil {
+		for _, e := range live.entries {
+			if p, ok := e.target.(targets.PreSuspender); ok {
+				p.PreSuspend()
+			}
+		}
+	}
+	d.mu.Lock()
 	d.suspended = true
 	for d.inflight > 0 {
 		d.cond.Wait()
 	}
-	live := d.live
 	d.mu.Unlock()
 	if live == nil && d.st.Live != nil {
 		var err error

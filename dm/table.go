@@ -63,7 +63,7 @@ func (t *Table) optimalIOBytes() int64 {
 	var opt int64
 	for _, e := range t.entries {
 		if h, ok := e.target.(targets.IOHinter); ok {
-			opt = lcmNotZero(opt, h.OptimalIOBytes())
+			opt = targets.LCMNotZero(opt, h.OptimalIOBytes())
 		}
 	}
 	return opt
@@ -75,20 +75,6 @@ func (t *Table) readAheadSectors() uint64 {
 	const pageBytes, defaultPages = 4096, 32
 	pages := uint64(t.optimalIOBytes()) * 2 / pageBytes
 	return max(pages, defaultPages) * pageBytes / targets.SectorSize
-}
-
-func lcmNotZero(a, b int64) int64 {
-	if a == 0 {
-		return b
-	}
-	if b == 0 {
-		return a
-	}
-	x, y := a, b
-	for y != 0 {
-		x, y = y, x%y
-	}
-	return a / x * b
 }
 
 // close releases every target (thin-pool and clone commit here).

@@ -38,6 +38,15 @@ type Messenger interface {
 	Message(args []string) (reply string, err error)
 }
 
+// PreSuspender is a target with work to do when its device starts to
+// suspend, before new I/O is held back and in-flight I/O is waited for
+// (presuspend: delay lets the I/O it holds go). It runs on a live table
+// this process built (one it never built has no I/O here) and has no undo:
+// what it changes stays until Resumer.Resume.
+type PreSuspender interface {
+	PreSuspend()
+}
+
 // Suspender is a target with work to do once its device is suspended and I/O
 // has drained (postsuspend: thin-pool and clone commit here).
 type Suspender interface {
@@ -70,6 +79,35 @@ type Zeroer interface {
 // device's read-ahead as in the kernel.
 type IOHinter interface {
 	OptimalIOBytes() int64
+}
+
+// StackedOptimalIOBytes is the io_opt a target mapping onto devs takes from
+// them (dm_set_device_limits stacking each device's limits): the lcm of the
+// hints of those that have one, 0 when none does.
+func StackedOptimalIOBytes(devs ...Dev) int64 {
+	var opt int64
+	for _, d := range devs {
+		if h, ok := d.(IOHinter); ok {
+			opt = LCMNotZero(opt, h.OptimalIOBytes())
+		}
+	}
+	return opt
+}
+
+// LCMNotZero is the kernel's lcm_not_zero, how the block layer stacks
+// io_opt: the least common multiple, or the other value when one is 0.
+func LCMNotZero(a, b int64) int64 {
+	if a == 0 {
+		return b
+	}
+	if b == 0 {
+		return a
+	}
+	x, y := a, b
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return a / x * b
 }
 
 // Area is a range of an underlying device that a target uses

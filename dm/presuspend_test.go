@@ -58,7 +58,7 @@ func (h *holdTarget) ReadAt(p []byte, sector uint64) error {
 	return nil
 }
 
-func (h *holdTarget) WriteAt(p []byte, sector uint64) error { return nil }
+func (h *holdTarget) WriteAt(p []byte, sector uint64) error   { return nil }
 func (h *holdTarget) Discard(sector, lenSectors uint64) error { return nil }
 func (h *holdTarget) Flush() error                            { return nil }
 func (h *holdTarget) Status() string                          { return "" }

@@ -13,7 +13,8 @@ const thinUsage = `usage:
                     [OVERRIDES] META              print thin_dump's XML (-m: the metadata snapshot;
                                                   -r/--repair: what can be recovered from damaged metadata)
   gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
-  gdmsetup thin check [-q] [-m] [--super-block-only|--skip-mappings] [--clear-needs-check-flag] META
+  gdmsetup thin check [-q] [-m] [--super-block-only|--skip-mappings] [--ignore-non-fatal-errors]
+                    [--override-mapping-root BLOCK] [--auto-repair] [--clear-needs-check-flag] META
                                                   walk every structure; exit 1 on damage
   gdmsetup thin repair -i META -o NEWMETA [OVERRIDES]
                                                   thin_repair: write what dump --repair recovers into NEWMETA
@@ -194,48 +195,73 @@ var thinCheckOptions = []longOption{
 }
 
 // thinCheck is `gdmsetup thin check [-q] [-m] [--super-block-only|--skip-mappings]
-// [--clear-needs-check-flag] META`: thin_check 0.9.0's command line, whose other
-// options gdmsetup refuses. It returns the exit code: 1 when the command line is
-// refused, META cannot be read or is damaged; as thin_check, -q silences the refusal
-// of a missing META.
+// [--ignore-non-fatal-errors] [--override-mapping-root BLOCK] [--auto-repair]
+// [--clear-needs-check-flag] META`: thin_check 0.9.0's command line. It returns the
+// exit code: 1 when the command line is refused, META cannot be read or is damaged
+// (with --ignore-non-fatal-errors: damaged by more than leaks); as thin_check, -q
+// silences the refusal of a missing META.
 func thinCheck(args []string, stdout, stderr io.Writer) int {
 	tf := newToolFlags("check", "qhVm", thinCheckOptions, thinCheckUsage)
-	var quiet, clear bool
+	var quiet, clear, repair bool
 	var opt metadata.CheckOptions
 	tf.flag("q", &quiet)
 	tf.flag("clear-needs-check-flag", &clear)
+	tf.flag("auto-repair", &repair)
 	tf.flag("m", &opt.MetadataSnap)
 	tf.flag("super-block-only", &opt.SuperblockOnly)
 	tf.flag("skip-mappings", &opt.SkipMappings)
-	for _, o := range []string{"ignore-non-fatal-errors", "override-mapping-root", "auto-repair"} {
-		tf.unsupported(o, "--"+o)
-	}
+	tf.flag("ignore-non-fatal-errors", &opt.IgnoreNonFatal)
+	tf.on("override-mapping-root", func(s string, _ bool) error {
+		b, ok := lexicalCastUint64(s)
+		if !ok {
+			return errBadLexicalCast
+		}
+		opt.OverrideMappingRoot, opt.MappingRoot = true, b
+		return nil
+	})
 	words, code, ok := tf.parse(args, stdout, stderr)
-	switch {
-	case !ok:
+	if !ok {
 		return code
-	case clear && opt.MetadataSnap:
-		fmt.Fprintf(stderr, "cannot perform fix within metadata snap\n%s", thinCheckUsage)
+	}
+	if why := fixConformance(opt, clear || repair); why != "" {
+		fmt.Fprintf(stderr, "%s\n%s", why, thinCheckUsage)
 		return 1
-	case clear && (opt.SuperblockOnly || opt.SkipMappings):
-		fmt.Fprintf(stderr, "cannot perform fix without a full examination\n%s", thinCheckUsage)
-		return 1
-	case len(words) == 0 && quiet:
+	}
+	if len(words) == 0 && quiet {
 		return 1
 	}
 	meta, code, ok := tf.metaWord(words, stderr, "No input file provided.")
 	if !ok {
 		return code
 	}
-	return checkMeta(tf.name(), meta, opt, quiet, clear, stdout, stderr)
+	return checkMeta(tf.name(), meta, opt, quiet, clear, repair, stdout, stderr)
+}
+
+// fixConformance is thin_check's refusal of a fix (--auto-repair or
+// --clear-needs-check-flag) with options that narrow the check; "" when there is none.
+func fixConformance(opt metadata.CheckOptions, fix bool) string {
+	switch {
+	case !fix:
+		return ""
+	case opt.IgnoreNonFatal:
+		return "cannot perform fix by ignoring non-fatal errors"
+	case opt.MetadataSnap:
+		return "cannot perform fix within metadata snap"
+	case opt.OverrideMappingRoot:
+		return "cannot perform fix with an overridden mapping root"
+	case opt.SuperblockOnly || opt.SkipMappings:
+		return "cannot perform fix without a full examination"
+	}
+	return ""
 }
 
 // checkMeta checks the metadata in file or device meta as opt says and returns the
 // exit code, printing what it finds unless quiet; name prefixes its errors. With
-// clear, clean metadata has its needs_check flag cleared, as thin_check
-// --clear-needs-check-flag. A check of the metadata snapshot may run under a live pool.
-func checkMeta(name, meta string, opt metadata.CheckOptions, quiet, clear bool, stdout, stderr io.Writer) int {
-	f, _, err := openMetaFile(meta, !clear, !opt.MetadataSnap)
+// repair, leaked blocks are freed as thin_check --auto-repair frees them; with clear
+// or repair, metadata that is then clean has its needs_check flag cleared. A check
+// of the metadata snapshot may run under a live pool.
+func checkMeta(name, meta string, opt metadata.CheckOptions, quiet, clear, repair bool, stdout, stderr io.Writer) int {
+	f, _, err := openMetaFile(meta, !clear && !repair, !opt.MetadataSnap)
 	if err != nil {
 		if !quiet {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
@@ -243,8 +269,28 @@ func checkMeta(name, meta string, opt metadata.CheckOptions, quiet, clear bool, 
 		return 1
 	}
 	defer f.Close()
-	problems, warnings := metadata.CheckWith(f, opt)
-	if clear && len(problems) == 0 {
+	res := metadata.CheckWith(f, opt)
+	if !quiet {
+		for _, w := range res.Warnings {
+			fmt.Fprintf(stderr, "%s: warning: %v\n", meta, w)
+		}
+		for _, p := range res.Problems {
+			fmt.Fprintf(stderr, "%s: %v\n", meta, p)
+		}
+	}
+	fixed := false
+	if repair && len(res.Leaks) > 0 {
+		if err := metadata.FixLeaks(f, res); err != nil {
+			fmt.Fprintf(stderr, "%s: %s: %v\n", name, meta, err)
+			return 1
+		}
+		fixed = true
+		if !quiet {
+			fmt.Fprintln(stderr, "fixed metadata leaks")
+		}
+	}
+	clean := len(res.Problems) == 0 || fixed
+	if (clear || repair) && clean {
 		cleared, err := metadata.ClearNeedsCheck(f)
 		switch {
 		case err != nil:
@@ -254,22 +300,25 @@ func checkMeta(name, meta string, opt metadata.CheckOptions, quiet, clear bool, 
 			fmt.Fprintln(stderr, "cleared needs_check flag")
 		}
 	}
+	code := 0
+	switch {
+	case fixed:
+		fmt.Fprintf(quietOr(stdout, quiet), "%s: ok: %d leaked block(s) freed\n", meta, len(res.Leaks))
+	case clean:
+		fmt.Fprintf(quietOr(stdout, quiet), "%s: ok\n", meta)
+	case opt.IgnoreNonFatal && !res.Fatal:
+		fmt.Fprintf(quietOr(stdout, quiet), "%s: ok: %d non-fatal problem(s) ignored\n", meta, len(res.Problems))
+	default:
+		fmt.Fprintf(quietOr(stdout, quiet), "%s: damaged: %d problem(s)\n", meta, len(res.Problems))
+		code = 1
+	}
+	return code
+}
+
+// quietOr is w, or io.Discard when quiet.
+func quietOr(w io.Writer, quiet bool) io.Writer {
 	if quiet {
-		if len(problems) > 0 {
-			return 1
-		}
-		return 0
+		return io.Discard
 	}
-	for _, w := range warnings {
-		fmt.Fprintf(stderr, "%s: warning: %v\n", meta, w)
-	}
-	for _, p := range problems {
-		fmt.Fprintf(stderr, "%s: %v\n", meta, p)
-	}
-	if len(problems) > 0 {
-		fmt.Fprintf(stdout, "%s: damaged: %d problem(s)\n", meta, len(problems))
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s: ok\n", meta)
-	return 0
+	return w
 }

@@ -7,8 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
 
 const thinTestXML = `<superblock uuid="" time="2" transaction="5" flags="0" version="2" data_block_size="128" nr_data_blocks="3000">
@@ -249,5 +252,86 @@ func TestThinCheckOptionsAsThinCheck(t *testing.T) {
 		if !bytes.Equal(readFile(t, path), img) {
 			t.Errorf("%s: a check wrote the metadata", name)
 		}
+	}
+}
+
+// leakMetadataBlock makes the last metadata block of the pool metadata in img
+// leaked: counted once in its bitmap, referenced nowhere (the space map's index
+// and root are left as they were, which thin_check does not look at).
+func leakMetadataBlock(t *testing.T, img []byte) {
+	t.Helper()
+	const blockBytes = 4096
+	index := le.LittleEndian.Uint64(img[192+16:]) // the metadata space map root's bitmap_root
+	bitmap := le.LittleEndian.Uint64(img[index*blockBytes+16:])
+	nrBlocks := le.LittleEndian.Uint64(img[192:])
+	blk := img[bitmap*blockBytes : (bitmap+1)*blockBytes]
+	if spacemap.BitmapGet(blk, uint32(nrBlocks-1)) != 0 {
+		t.Fatal("the last metadata block is in use")
+	}
+	spacemap.BitmapSet(blk, uint32(nrBlocks-1), 1)
+	spacemap.BitmapValidator.Prepare(blk, bitmap)
+}
+
+// TestThinCheckAutoRepairAsThinCheck: on metadata with a leaked block and the
+// needs_check flag set, thin check's exit codes equal thin_check's with and
+// without --ignore-non-fatal-errors and --override-mapping-root, and
+// --auto-repair fixes it as thin_check --auto-repair does: both clear the flag,
+// then pass a check and dump the same.
+func TestThinCheckAutoRepairAsThinCheck(t *testing.T) {
+	check := thinTool(t, "thin_check")
+	ours := restoreThinXML(t, strings.Replace(thinTestXML, `flags="0"`, `flags="1"`, 1))
+	img := readFile(t, ours)
+	leakMetadataBlock(t, img)
+	theirs := filepath.Join(t.TempDir(), "theirs")
+	for _, p := range []string{ours, theirs} {
+		if err := os.WriteFile(p, img, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mappingRoot := le.LittleEndian.Uint64(img[320:])
+	detailsRoot := le.LittleEndian.Uint64(img[328:])
+	for _, opts := range []string{
+		"", "--ignore-non-fatal-errors", "--override-mapping-root " + strconv.FormatUint(mappingRoot, 10),
+		"--override-mapping-root " + strconv.FormatUint(detailsRoot, 10), "--ignore-non-fatal-errors -m",
+		"--override-mapping-root=+" + strconv.FormatUint(mappingRoot, 10) + " --ignore-non-fatal-errors",
+	} {
+		want := 0
+		if err := exec.Command(check, append(strings.Fields(opts), theirs)...).Run(); err != nil {
+			want = 1
+		}
+		got, _, stderr := runThinT(t, append(append([]string{"check"}, strings.Fields(opts)...), ours)...)
+		if got != want {
+			t.Errorf("thin check %s: exit %d, thin_check %d\n%s", opts, got, want, stderr)
+		}
+	}
+	if !bytes.Equal(readFile(t, ours), img) {
+		t.Fatal("a check without a fix wrote the metadata")
+	}
+
+	out, err := exec.Command(check, "--auto-repair", theirs).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "fixed metadata leaks") || !strings.Contains(string(out), "cleared needs_check flag") {
+		t.Fatalf("thin_check --auto-repair: %v\n%s", err, out)
+	}
+	code, stdout, stderr := runThinT(t, "check", "--auto-repair", ours)
+	if code != 0 || !strings.Contains(stderr, "fixed metadata leaks\ncleared needs_check flag\n") || !strings.Contains(stdout, "ok: 1 leaked block(s) freed") {
+		t.Fatalf("thin check --auto-repair: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, p := range []string{ours, theirs} {
+		if out, err := exec.Command(check, p).CombinedOutput(); err != nil {
+			t.Errorf("thin_check %s after --auto-repair: %v\n%s", p, err, out)
+		}
+	}
+	if code, stdout, stderr := runThinT(t, "check", ours); code != 0 || stdout != ours+": ok\n" {
+		t.Errorf("thin check after --auto-repair: exit %d\n%s%s", code, stdout, stderr)
+	}
+	dump := func(p string) string {
+		out, err := exec.Command(thinTool(t, "thin_dump"), p).Output()
+		if err != nil {
+			t.Fatalf("thin_dump %s: %v", p, err)
+		}
+		return string(out)
+	}
+	if a, b := dump(theirs), dump(ours); a != b {
+		t.Errorf("thin_dump after thin_check --auto-repair:\n%s\nafter thin check --auto-repair:\n%s", a, b)
 	}
 }

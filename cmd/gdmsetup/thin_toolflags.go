@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
@@ -204,4 +206,28 @@ func (t *toolFlags) metaWord(words []string, stderr io.Writer, missing string) (
 		return words[0], 0, true
 	}
 	return "", t.refuse(stderr, fmt.Sprintf("one metadata file, not also %q", words[1])), false
+}
+
+// errBadLexicalCast is boost's message for a number lexicalCastUint64 refuses,
+// which thin-provisioning-tools 0.9.0 prints as its whole refusal.
+var errBadLexicalCast = errors.New("bad lexical cast: source type value could not be interpreted as target")
+
+// lexicalCastUint64 reads s as boost::lexical_cast<uint64_t> does: an optional
+// sign, then decimal digits up to 2^64-1; a minus negates modulo 2^64.
+func lexicalCastUint64(s string) (uint64, bool) {
+	neg := strings.HasPrefix(s, "-")
+	if neg || strings.HasPrefix(s, "+") {
+		s = s[1:]
+	}
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }

@@ -16,16 +16,25 @@ const maxCheckProblems = 100
 // checker walks every structure of the metadata and recomputes reference counts.
 type checker struct {
 	r          io.ReaderAt
+	opt        CheckOptions
 	metaRefs   []uint32 // expected count of every metadata block
 	dataRefs   []uint32 // expected count of every data block (nil: data map unreadable)
 	nrData     uint64
 	problems   []error
 	nrProblems int
+	nrFatal    int
+	leaks      []*Leak
 	warnings   []error
 }
 
+// report records a problem: fatal unless it is a *Leak.
 func (c *checker) report(err error) {
 	c.nrProblems++
+	if l, ok := err.(*Leak); ok {
+		c.leaks = append(c.leaks, l)
+	} else {
+		c.nrFatal++
+	}
 	if len(c.problems) < maxCheckProblems {
 		c.problems = append(c.problems, err)
 	}
@@ -49,7 +58,7 @@ func (c *checker) refTree(root uint64, levels, valueSize int, label string, leaf
 		if !c.refMeta(info.Blocknr) {
 			return false, nil
 		}
-		if info.Depth > 0 && n.NrEntries() < n.MaxEntries()/3 {
+		if !c.opt.IgnoreNonFatal && info.Depth > 0 && n.NrEntries() < n.MaxEntries()/3 {
 			c.report(&BlockError{Block: info.Blocknr, What: label, Msg: fmt.Sprintf("nr_entries %d < max_entries/3 (%d)", n.NrEntries(), n.MaxEntries()/3)})
 		}
 		if n.IsLeaf() && info.Level == levels-1 {
@@ -159,11 +168,10 @@ func (c *checker) compare(name string, onDisk, expected []uint32) {
 		if got == want {
 			continue
 		}
-		what := name + " block"
-		if got == 1 && want == 0 {
-			c.report(fmt.Errorf("%s %d: leaked (count 1, unreferenced)", what, b))
+		if got > want {
+			c.report(&Leak{Space: name, Block: uint64(b), OnDisk: got, Expected: want})
 		} else {
-			c.report(fmt.Errorf("%s %d: reference count %d in the %s space map, expected %d", what, b, got, name, want))
+			c.report(fmt.Errorf("%s block %d: reference count %d in the %s space map, expected %d", name, b, got, name, want))
 		}
 	}
 }
@@ -179,6 +187,36 @@ type CheckOptions struct {
 	// SkipMappings checks the device details tree and the top level of the mapping
 	// tree, not the devices' mappings nor the space maps (--skip-mappings).
 	SkipMappings bool
+	// IgnoreNonFatal skips the btree fill rule (a node below a third full), as
+	// thin_check --ignore-non-fatal-errors does; leaks stay problems, which
+	// CheckResult.Fatal does not count.
+	IgnoreNonFatal bool
+	// OverrideMappingRoot checks the mapping tree at MappingRoot instead of the
+	// superblock's (--override-mapping-root).
+	OverrideMappingRoot bool
+	MappingRoot         uint64
+}
+
+// full reports whether o checks everything: what fixing leaks needs.
+func (o CheckOptions) full() bool {
+	return o == CheckOptions{} || o == CheckOptions{IgnoreNonFatal: true}
+}
+
+// CheckResult is what CheckWith found.
+type CheckResult struct {
+	// Problems lists what is wrong, at most maxCheckProblems of them and then a
+	// count of the rest; none means clean.
+	Problems []error
+	// Warnings are oddities thin_check accepts too (a space-map root's
+	// nr_allocated that disagrees with its bitmaps).
+	Warnings []error
+	// Fatal is set when a problem is not a leak: thin_check fails on it even with
+	// --ignore-non-fatal-errors.
+	Fatal bool
+	// Leaks is every leaked block (uncapped).
+	Leaks []*Leak
+	// full is set when the check examined everything (see FixLeaks).
+	full bool
 }
 
 // Check reads the metadata on r and returns every problem found (none: clean): the
@@ -187,17 +225,22 @@ type CheckOptions struct {
 // both space maps' reference counts. Problems name the block they were found in.
 // Warnings are oddities thin_check accepts too (a space-map root's nr_allocated
 // that disagrees with its bitmaps).
-func Check(r io.ReaderAt) (problems, warnings []error) { return CheckWith(r, CheckOptions{}) }
+func Check(r io.ReaderAt) (problems, warnings []error) {
+	res := CheckWith(r, CheckOptions{})
+	return res.Problems, res.Warnings
+}
 
-// CheckWith is Check narrowed by opt.
-func CheckWith(r io.ReaderAt, opt CheckOptions) (problems, warnings []error) {
-	c := &checker{r: r}
+// CheckWith is Check as opt says.
+func CheckWith(r io.ReaderAt, opt CheckOptions) *CheckResult {
+	c := &checker{r: r, opt: opt}
 	_, sb, err := readSuperblock(r, superblockLocation, "superblock")
 	if err != nil {
-		return []error{err}, nil
+		c.report(err)
+		return c.result()
 	}
 	if sb.MetadataSM.NrBlocks > maxMetadataBlocks {
-		return []error{&BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("implausible metadata space map size (%d blocks)", sb.MetadataSM.NrBlocks)}}, nil
+		c.report(&BlockError{Block: 0, What: "superblock", Msg: fmt.Sprintf("implausible metadata space map size (%d blocks)", sb.MetadataSM.NrBlocks)})
+		return c.result()
 	}
 	c.metaRefs = make([]uint32, sb.MetadataSM.NrBlocks)
 	c.refMeta(superblockLocation)
@@ -205,12 +248,16 @@ func CheckWith(r io.ReaderAt, opt CheckOptions) (problems, warnings []error) {
 	label := "live"
 	if opt.MetadataSnap {
 		if sb.HeldRoot == 0 {
-			return []error{errors.New("no metadata snapshot found (superblock held_root is 0)")}, nil
+			c.report(errors.New("no metadata snapshot found (superblock held_root is 0)"))
+			return c.result()
 		}
 		if sb = c.heldSuperblock(sb.HeldRoot); sb == nil {
 			return c.result()
 		}
 		label = "metadata snapshot"
+	}
+	if opt.OverrideMappingRoot {
+		sb.DataMappingRoot = opt.MappingRoot
 	}
 	switch {
 	case opt.SuperblockOnly:
@@ -258,10 +305,10 @@ func (c *checker) heldSuperblock(nr uint64) *superblock {
 	return hsb
 }
 
-// result is the problems found (with a count of those not listed) and the warnings.
-func (c *checker) result() (problems, warnings []error) {
+// result is what the check found, with a count of the problems not listed.
+func (c *checker) result() *CheckResult {
 	if c.nrProblems > len(c.problems) {
 		c.problems = append(c.problems, fmt.Errorf("... and %d more problems", c.nrProblems-len(c.problems)))
 	}
-	return c.problems, c.warnings
+	return &CheckResult{Problems: c.problems, Warnings: c.warnings, Fatal: c.nrFatal > 0, Leaks: c.leaks, full: c.opt.full()}
 }

@@ -151,6 +151,9 @@ func (d *Device) inactiveTable() (*Table, error) {
 func (d *Device) closeTables() error {
 	var first error
 	if d.inactive != nil {
+		if d.st.Inactive != nil {
+			d.inactive.saveStates(d.st.Inactive, false)
+		}
 		first = d.inactive.close()
 		d.inactive = nil
 	}
@@ -160,7 +163,7 @@ func (d *Device) closeTables() error {
 	d.mu.Unlock()
 	if live != nil {
 		if d.st.Live != nil {
-			live.saveStates(d.st.Live)
+			live.saveStates(d.st.Live, true)
 		}
 		if err := live.close(); err != nil && first == nil {
 			first = err

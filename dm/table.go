@@ -188,10 +188,12 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool)
 }
 
 // saveStates records each target's in-memory state in the table's spec
-// (targets.StateSaver), for the next process that rebuilds it.
-func (t *Table) saveStates(spec *tableSpec) {
+// (targets.StateSaver), for the next process that rebuilds it. Of an
+// inactive table (live false) only the types that keep state before going
+// live (targets.Type.SavesInactive) save it.
+func (t *Table) saveStates(spec *tableSpec, live bool) {
 	for i, e := range t.entries {
-		if s, ok := e.target.(targets.StateSaver); ok && i < len(spec.Targets) {
+		if s, ok := e.target.(targets.StateSaver); ok && i < len(spec.Targets) && (live || e.typ.SavesInactive) {
 			spec.Targets[i].Saved = s.SaveState()
 		}
 	}

@@ -17,6 +17,11 @@ type Type struct {
 	// Singleton types must be alone in their table; Immutable ones cannot be
 	// replaced by other types on reload (thin-pool is both).
 	Singleton, Immutable bool
+	// SavesInactive types keep their StateSaver state from the constructor
+	// on, not only while live (flakey's start time): the core saves it for
+	// an inactive table too, so that a later process rebuilding the table,
+	// to resume it or not, gets it as Context.Saved.
+	SavesInactive bool
 }
 
 // VersionString is "vA.B.C" as `dmsetup targets` prints it.

@@ -6,6 +6,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/clone"
 	"github.com/gdmsetup/gdmsetup/targets/errortarget"
+	"github.com/gdmsetup/gdmsetup/targets/flakey"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
 	"github.com/gdmsetup/gdmsetup/targets/thin"
@@ -20,5 +21,6 @@ func init() {
 	targets.Register(zero.Type)
 	targets.Register(thin.Type)
 	targets.Register(thinpool.Type)
+	targets.Register(flakey.Type)
 	targets.Register(clone.Type)
 }

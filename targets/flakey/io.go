@@ -1,0 +1,149 @@
+package flakey
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// The operations a bio's bi_opf carries here, which corrupt_bio_byte's
+// flags mask is matched against ((bi_opf & flags) == flags): the op alone
+// (REQ_OP_READ, REQ_OP_WRITE). The kernel's callers add request flags
+// (an O_DIRECT write carries REQ_SYNC|REQ_IDLE); gdmsetup's targets see
+// none. Flushes and discards carry no data, so they are never corrupted.
+const (
+	opRead  uint32 = 0
+	opWrite uint32 = 1
+)
+
+// verdict is what flakey_map does with a bio.
+type verdict int
+
+const (
+	remap    verdict = iota // pass it down to the device
+	complete                // end it at once without I/O (drop_writes)
+	kill                    // fail it with EIO
+)
+
+// mapWrite is flakey_map's verdict on a bio whose direction is WRITE:
+// writes, and flushes, discards and zeroing too. While down: dropped with
+// drop_writes, failed with error_writes, passed down with corrupt_bio_byte
+// (corrupting matching writes), failed without features.
+func (f *Flakey) mapWrite(down bool) verdict {
+	switch {
+	case !down:
+		return remap
+	case f.dropWrites:
+		return complete
+	case f.errorWrites:
+		return kill
+	case f.corruptByte > 0:
+		return remap
+	default:
+		return kill
+	}
+}
+
+// corrupts reports whether corrupt_bio_byte applies to a bio of operation
+// op (opRead or opWrite) submitted while down.
+func (f *Flakey) corrupts(op uint32) bool {
+	return f.corruptByte > 0 && f.corruptWrite == (op == opWrite) && op&f.corruptFlags == f.corruptFlags
+}
+
+// corrupt is corrupt_bio_data: the Nth byte of p, when p has that many,
+// gets the value.
+func (f *Flakey) corrupt(p []byte) {
+	if i := uint64(f.corruptByte) - 1; i < uint64(len(p)) {
+		p[i] = f.corruptValue
+	}
+}
+
+func (f *Flakey) byteOffset(sector uint64) int64 {
+	return int64(f.offsetSector+sector) * targets.SectorSize
+}
+
+// killed is the error of a bio flakey_map kills.
+func (f *Flakey) killed(op string, sector uint64) error {
+	return fmt.Errorf("flakey on %s: %s at sector %d while down: %w", f.dev.Name(), op, sector, syscall.EIO)
+}
+
+// ReadAt reads from the device. While down, without features it fails;
+// with corrupt_bio_byte in direction r, a matching read is corrupted after
+// it is read (flakey_end_io); with the other features it reads as when up.
+func (f *Flakey) ReadAt(p []byte, sector uint64) error {
+	down := f.down()
+	if down && f.corruptByte == 0 && !f.dropWrites && !f.errorWrites {
+		return f.killed("read", sector)
+	}
+	if _, err := f.dev.ReadAt(p, f.byteOffset(sector)); err != nil {
+		return err
+	}
+	if down && f.corrupts(opRead) {
+		f.corrupt(p)
+	}
+	return nil
+}
+
+// WriteAt writes to the device as mapWrite says; a matching write while
+// down is corrupted in a copy (p is the caller's and stays as it is).
+func (f *Flakey) WriteAt(p []byte, sector uint64) error {
+	down := f.down()
+	switch f.mapWrite(down) {
+	case complete:
+		return nil
+	case kill:
+		return f.killed("write", sector)
+	}
+	if down && f.corrupts(opWrite) {
+		p = slices.Clone(p)
+		f.corrupt(p)
+	}
+	_, err := f.dev.WriteAt(p, f.byteOffset(sector))
+	return err
+}
+
+// Discard passes the discard down as mapWrite says (num_discard_bios = 1).
+func (f *Flakey) Discard(sector, lenSectors uint64) error {
+	switch f.mapWrite(f.down()) {
+	case complete:
+		return nil
+	case kill:
+		return f.killed("discard", sector)
+	}
+	return f.dev.Discard(f.byteOffset(sector), int64(lenSectors)*targets.SectorSize)
+}
+
+// Flush flushes the device as mapWrite says (num_flush_bios = 1: an empty
+// flush is a WRITE bio).
+func (f *Flakey) Flush() error {
+	switch f.mapWrite(f.down()) {
+	case complete:
+		return nil
+	case kill:
+		return fmt.Errorf("flakey on %s: flush while down: %w", f.dev.Name(), syscall.EIO)
+	}
+	return f.dev.Flush()
+}
+
+// WriteZeroes zeroes as mapWrite says. flakey takes no REQ_OP_WRITE_ZEROES,
+// so the kernel zeroes it with writes of the zero page, which
+// corrupt_bio_byte leaves alone: the zeros are passed down to the device
+// uncorrupted, as zeros written (mayUnmap is not passed on). A device that
+// cannot zero a range gives errors.ErrUnsupported: the core then writes
+// zeros through WriteAt.
+func (f *Flakey) WriteZeroes(sector, lenSectors uint64, _ bool) error {
+	switch f.mapWrite(f.down()) {
+	case complete:
+		return nil
+	case kill:
+		return f.killed("write zeroes", sector)
+	}
+	z, ok := f.dev.(targets.DevZeroer)
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	return z.WriteZeroes(f.byteOffset(sector), int64(lenSectors)*targets.SectorSize, false)
+}

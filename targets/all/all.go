@@ -5,12 +5,14 @@ package all
 import (
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/clone"
+	"github.com/gdmsetup/gdmsetup/targets/delay"
 	"github.com/gdmsetup/gdmsetup/targets/errortarget"
 	"github.com/gdmsetup/gdmsetup/targets/flakey"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
 	"github.com/gdmsetup/gdmsetup/targets/thin"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool"
+	"github.com/gdmsetup/gdmsetup/targets/unstriped"
 	"github.com/gdmsetup/gdmsetup/targets/zero"
 )
 
@@ -22,5 +24,7 @@ func init() {
 	targets.Register(thin.Type)
 	targets.Register(thinpool.Type)
 	targets.Register(flakey.Type)
+	targets.Register(delay.Type)
+	targets.Register(unstriped.Type)
 	targets.Register(clone.Type)
 }

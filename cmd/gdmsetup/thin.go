@@ -12,7 +12,8 @@ const thinUsage = `usage:
   gdmsetup thin dump [-m[BLOCK]] [-r] [-o OUT] [-f xml|human_readable] [--dev-id ID]... [--skip-mappings]
                     [OVERRIDES] META              print thin_dump's XML (-m: the metadata snapshot;
                                                   -r/--repair: what can be recovered from damaged metadata)
-  gdmsetup thin restore -i IN.xml -o META         write the pool described by IN.xml into META (must exist)
+  gdmsetup thin restore -i IN.xml -o META [OVERRIDES]
+                                                  write the pool described by IN.xml into META (must exist)
   gdmsetup thin check [-q] [-m] [--super-block-only|--skip-mappings] [--ignore-non-fatal-errors]
                     [--override-mapping-root BLOCK] [--auto-repair] [--clear-needs-check-flag] META
                                                   walk every structure; exit 1 on damage
@@ -117,8 +118,8 @@ var thinRestoreOptions = []longOption{
 	{name: "quiet", key: "q"}, {name: "version", key: "V"},
 }
 
-// thinRestore is `gdmsetup thin restore -i IN.xml -o META`: thin_restore 0.9.0
-// (-q is accepted: gdmsetup shows no progress to quieten). It returns the exit code.
+// thinRestore is `gdmsetup thin restore -i IN.xml -o META [OVERRIDES]`: thin_restore
+// 0.9.0 (-q is accepted: gdmsetup shows no progress to quieten). It returns the exit code.
 func thinRestore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	tf := newToolFlags("restore", "hi:o:qV", thinRestoreOptions, thinRestoreUsage)
 	var in, out string
@@ -126,9 +127,7 @@ func thinRestore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	tf.str("i", &in)
 	tf.str("o", &out)
 	tf.flag("q", &quiet)
-	for _, o := range []string{"transaction-id", "data-block-size", "nr-data-blocks"} {
-		tf.unsupported(o, "--"+o)
-	}
+	overrides := superblockOverrideFlags(tf)
 	words, code, ok := tf.parse(args, stdout, stderr)
 	switch {
 	case !ok:
@@ -140,16 +139,16 @@ func thinRestore(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case out == "":
 		return tf.refuse(stderr, "No output file provided.\n")
 	}
-	if err := restoreMeta(in, out, stdin); err != nil {
+	if err := restoreMeta(in, out, *overrides, stdin); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", tf.name(), err)
 		return 1
 	}
 	return 0
 }
 
-// restoreMeta writes the pool the XML in file in ("-": stdin) describes into the
-// metadata file or device meta.
-func restoreMeta(in, meta string, stdin io.Reader) error {
+// restoreMeta writes the pool the XML in file in ("-": stdin) describes, with o's
+// superblock fields, into the metadata file or device meta.
+func restoreMeta(in, meta string, o metadata.SuperblockOverrides, stdin io.Reader) error {
 	r := stdin
 	name := "stdin"
 	if in != "-" {
@@ -165,7 +164,7 @@ func restoreMeta(in, meta string, stdin io.Reader) error {
 		return err
 	}
 	defer f.Close()
-	if err := metadata.RestoreXML(r, name, f, nrBlocks); err != nil {
+	if err := metadata.RestoreXML(r, name, f, nrBlocks, o); err != nil {
 		return fmt.Errorf("%s: %w", meta, err)
 	}
 	return f.Close()

@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"strconv"
 
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
@@ -84,25 +82,27 @@ func repairInto(in, out string, o metadata.SuperblockOverrides) error {
 	return dst.Close()
 }
 
-// superblockOverrideFlags makes tf read thin_dump's and thin_repair's superblock
-// overrides and returns where they are stored.
+// superblockOverrideFlags makes tf read the superblock overrides of thin_dump,
+// thin_repair and thin_restore, each number as the tools read it (lexicalCastUint64;
+// --data-block-size keeps its low 32 bits, as their cast does), and returns where
+// they are stored.
 func superblockOverrideFlags(tf *toolFlags) *metadata.SuperblockOverrides {
 	o := &metadata.SuperblockOverrides{}
-	number := func(name string, max uint64, set func(uint64)) {
+	number := func(name, desc string, set func(uint64)) {
 		tf.on(name, func(s string, _ bool) error {
-			v, err := strconv.ParseUint(s, 10, 64)
-			if err != nil || v > max {
-				return fmt.Errorf("--%s: %q is not a number from 0 to %d", name, s, max)
+			v, ok := lexicalCastUint64(s)
+			if !ok {
+				return fmt.Errorf("Couldn't parse %s: '%s'", desc, s)
 			}
 			set(v)
 			return nil
 		})
 	}
-	number("transaction-id", math.MaxUint64, func(v uint64) { o.TransactionID = &v })
-	number("data-block-size", math.MaxUint32, func(v uint64) {
+	number("transaction-id", "transaction id", func(v uint64) { o.TransactionID = &v })
+	number("data-block-size", "data block size", func(v uint64) {
 		size := uint32(v)
 		o.DataBlockSize = &size
 	})
-	number("nr-data-blocks", math.MaxUint64, func(v uint64) { o.NrDataBlocks = &v })
+	number("nr-data-blocks", "nr data blocks", func(v uint64) { o.NrDataBlocks = &v })
 	return o
 }

@@ -116,8 +116,8 @@ func TestThinRepairRefusals(t *testing.T) {
 		{[]string{"repair", "-i", meta, "-o", missing}, 1, "it must exist"},
 		{[]string{"repair", "-i", missing, "-o", out}, 1, missing},
 		{[]string{"repair", "-i", meta, "-o", meta}, 1, "are the same file"},
-		{[]string{"repair", "-i", meta, "-o", out, "--transaction-id", "x"}, 1, `--transaction-id: "x" is not a number`},
-		{[]string{"repair", "-i", meta, "-o", out, "--data-block-size", "4294967296"}, 1, "from 0 to 4294967295"},
+		{[]string{"repair", "-i", meta, "-o", out, "--transaction-id", "x"}, 1, "Couldn't parse transaction id: 'x'"},
+		{[]string{"repair", "-i", meta, "-o", out, "--data-block-size", "4294967296"}, 1, "data block size must not be zero"}, // the low 32 bits, as thin_repair's cast
 		{[]string{"dump", "--repair", "-m", meta}, 1, "it takes no -m, --dev-id or --skip-mappings"},
 		{[]string{"dump", "-r", "--dev-id", "0", meta}, 1, "it takes no -m, --dev-id or --skip-mappings"},
 		{[]string{"dump", "-f", "yaml", meta}, 1, "unknown format 'yaml'"},

@@ -335,3 +335,57 @@ func TestThinCheckAutoRepairAsThinCheck(t *testing.T) {
 		t.Errorf("thin_dump after thin_check --auto-repair:\n%s\nafter thin check --auto-repair:\n%s", a, b)
 	}
 }
+
+// TestThinRestoreOverridesAsThinRestore: thin restore's --transaction-id,
+// --data-block-size and --nr-data-blocks replace the XML's superblock fields as
+// thin_restore's do (thin_dump prints the same for both files, and a
+// --data-block-size above 32 bits keeps its low 32 bits in both); a zero data
+// block size, which thin_restore writes, is refused and writes nothing.
+func TestThinRestoreOverridesAsThinRestore(t *testing.T) {
+	restore, dump := thinTool(t, "thin_restore"), thinTool(t, "thin_dump")
+	dir := t.TempDir()
+	xml := filepath.Join(dir, "pool.xml")
+	if err := os.WriteFile(xml, []byte(thinTestXML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []string{
+		"--transaction-id 9 --data-block-size 256 --nr-data-blocks 5000",
+		"--data-block-size=4294967424 --transaction-id=-1",
+	} {
+		theirs, ours := filepath.Join(dir, "theirs"), filepath.Join(dir, "ours")
+		for _, p := range []string{theirs, ours} {
+			if err := os.WriteFile(p, make([]byte, 4<<20), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		args := append([]string{"-i", xml}, strings.Fields(opts)...)
+		if out, err := exec.Command(restore, append(args, "-o", theirs)...).CombinedOutput(); err != nil {
+			t.Fatalf("thin_restore %s: %v\n%s", opts, err, out)
+		}
+		if code, _, stderr := runThinT(t, append(append([]string{"restore"}, args...), "-o", ours)...); code != 0 {
+			t.Fatalf("thin restore %s: exit %d\n%s", opts, code, stderr)
+		}
+		want, err := exec.Command(dump, theirs).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := exec.Command(dump, ours).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("restore %s: thin_dump of ours\n%s\nof thin_restore's\n%s", opts, got, want)
+		}
+	}
+	out := filepath.Join(dir, "zero")
+	if err := os.WriteFile(out, make([]byte, 4<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runThinT(t, "restore", "-i", xml, "-o", out, "--data-block-size", "0")
+	if code != 1 || !strings.Contains(stderr, "data block size must not be zero") {
+		t.Errorf("restore --data-block-size 0: exit %d, %q", code, stderr)
+	}
+	if !bytes.Equal(readFile(t, out), make([]byte, 4<<20)) {
+		t.Error("a refused restore wrote the metadata")
+	}
+}

@@ -60,14 +60,6 @@ func (t *toolFlags) str(key string, p *string) {
 	t.on(key, func(v string, _ bool) error { *p = v; return nil })
 }
 
-// unsupported refuses the option recorded under key, which the tool takes and
-// gdmsetup does not implement; what names it as the user knows it.
-func (t *toolFlags) unsupported(key, what string) {
-	t.on(key, func(string, bool) error {
-		return fmt.Errorf("%s: not implemented by gdmsetup", what)
-	})
-}
-
 // parse reads args and returns the words that are not options. When ok is false
 // the command is over: it has printed the help or version on stdout, or why it
 // refuses the command line on stderr, and exits with code.

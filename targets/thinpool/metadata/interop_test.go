@@ -143,7 +143,7 @@ func TestThinRestoreMetadataOpens(t *testing.T) {
 
 func TestOurRestoreMatchesThinRestore(t *testing.T) {
 	f, path := newMetaFile(t, 4096)
-	if err := RestoreXML(strings.NewReader(interopXML), "interop", f, 4096); err != nil {
+	if err := RestoreXML(strings.NewReader(interopXML), "interop", f, 4096, SuperblockOverrides{}); err != nil {
 		t.Fatal(err)
 	}
 	thinCheck(t, path)
@@ -164,7 +164,7 @@ func TestRestoreRecountsMappedBlocks(t *testing.T) {
 		t.Fatal("the XML has no device with mapped_blocks 1000")
 	}
 	f, path := newMetaFile(t, 4096)
-	if err := RestoreXML(strings.NewReader(xml), "interop", f, 4096); err != nil {
+	if err := RestoreXML(strings.NewReader(xml), "interop", f, 4096, SuperblockOverrides{}); err != nil {
 		t.Fatal(err)
 	}
 	want := thinDump(t, restoreWithThinRestore(t, xml))
@@ -221,7 +221,7 @@ func TestRestoreErrorsCommitNothing(t *testing.T) {
 	} {
 		xml := strings.Replace(interopXML, tc.from, tc.to, 1)
 		f, _ := newMetaFile(t, 4096)
-		err := RestoreXML(strings.NewReader(xml), "interop", f, 4096)
+		err := RestoreXML(strings.NewReader(xml), "interop", f, 4096, SuperblockOverrides{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.to, err, tc.want)
 			continue
@@ -270,7 +270,7 @@ func TestThinRestoreLargerPool(t *testing.T) {
 		t.Fatalf("our checker on thin_restore metadata: %v", errs)
 	}
 	f, path := newMetaFile(t, 4096)
-	if err := RestoreXML(strings.NewReader(xml), "large", f, 4096); err != nil {
+	if err := RestoreXML(strings.NewReader(xml), "large", f, 4096, SuperblockOverrides{}); err != nil {
 		t.Fatal(err)
 	}
 	thinCheck(t, path)

@@ -15,9 +15,10 @@ import (
 // once at the end: on any error nothing is committed (the superblock is not written).
 // As thin_restore does, each device's mapped_blocks is the number of its mappings,
 // whatever the XML says; a data block beyond nr_data_blocks or a virtual block mapped
-// twice is an error.
-func RestoreXML(r io.Reader, name string, dev BlockDevice, nrMetaBlocks uint64) error {
-	rs := &restorer{dev: dev, nrMetaBlocks: nrMetaBlocks}
+// twice is an error. o replaces superblock fields of the XML, as thin_restore's
+// --transaction-id, --data-block-size and --nr-data-blocks do.
+func RestoreXML(r io.Reader, name string, dev BlockDevice, nrMetaBlocks uint64, o SuperblockOverrides) error {
+	rs := &restorer{dev: dev, nrMetaBlocks: nrMetaBlocks, overrides: o}
 	if err := parseXML(r, name, rs.visitor()); err != nil {
 		return err
 	}
@@ -28,7 +29,8 @@ func RestoreXML(r io.Reader, name string, dev BlockDevice, nrMetaBlocks uint64) 
 type restorer struct {
 	dev          BlockDevice
 	nrMetaBlocks uint64
-	p            *Pool // formatted at the superblock element
+	overrides    SuperblockOverrides // replace the XML's superblock fields
+	p            *Pool               // formatted at the superblock element
 	d            *XMLDevice
 	nrData       uint64
 	dev0         restoreDevice
@@ -40,6 +42,7 @@ func (rs *restorer) visitor() xmlVisitor {
 }
 
 func (rs *restorer) superblock(x *XMLSuperblock) error {
+	rs.overrides.apply(x)
 	p, err := newFormatted(rs.dev, rs.nrMetaBlocks, x.DataBlockSize, x.NrDataBlocks, Options{})
 	if err != nil {
 		return err

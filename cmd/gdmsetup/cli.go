@@ -56,9 +56,6 @@ type command struct {
 	// raw commands parse their own arguments (the words after the command)
 	// and return the exit code themselves.
 	raw func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
-	// stopOptions: option parsing stops after this many positional arguments
-	// (message words may look like options); 0 means never.
-	stopOptions int
 	// args bounds the number of positional arguments as dmsetup's command
 	// table does; nil: the command checks them itself.
 	args *argRange
@@ -89,7 +86,7 @@ func init() {
 		"rename":         {run: cmdRename, needsRegistry: true, args: &argRange{1, 2}, help: "rename OLD NEW | rename NAME --setuuid UUID"},
 		"clear":          {run: cmdClear, needsRegistry: true, args: anyCount, help: "clear NAME"},
 		"wipe_table":     {run: cmdWipeTable, needsRegistry: true, args: anyCount, help: "wipe_table NAME"},
-		"message":        {run: cmdMessage, needsRegistry: true, stopOptions: 2, args: &argRange{2, -1}, help: "message NAME SECTOR MESSAGE..."},
+		"message":        {run: cmdMessage, needsRegistry: true, args: &argRange{2, -1}, help: "message NAME SECTOR MESSAGE..."},
 		"ls":             {run: cmdLs, needsRegistry: true, args: noArgs, help: "ls [--target TYPE] [--tree] [--exec COMMAND]"},
 		"table":          {run: cmdTable, needsRegistry: true, args: anyCount, help: "table [NAME] [--inactive] [--target TYPE] [--concise]"},
 		"status":         {run: cmdStatus, needsRegistry: true, args: anyCount, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
@@ -129,7 +126,7 @@ func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io
 	if c.raw != nil {
 		return c.raw(rest, stdin, stdout, stderr)
 	}
-	opts, pos, err := parseOptions(rest, c.stopOptions)
+	opts, pos, err := parseOptions(rest)
 	if err != nil {
 		return report(stderr, err)
 	}

@@ -114,7 +114,7 @@ func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, s
 // slice at a time, so that other commands run meanwhile.
 func (s *server) wait(ctx context.Context, args []string, stderr io.Writer, gone func() bool) int {
 	_, rest := firstCommand(args)
-	_, pos, err := parseOptions(rest, commands["wait"].stopOptions)
+	_, pos, err := parseOptions(rest)
 	if err != nil {
 		return report(stderr, err)
 	}

@@ -104,10 +104,10 @@ func parseSize(s string) (int64, error) {
 }
 
 // parseOptions splits args into options and positional arguments (see
-// getopt). After stopAfter positional arguments (when not 0) everything is
-// positional.
-func parseOptions(args []string, stopAfter int) (options, []string, error) {
-	opts, words, err := getopt(args, stopAfter)
+// getopt): as dmsetup's getopt_long permutes, an option may come anywhere, even
+// among a message's words.
+func parseOptions(args []string) (options, []string, error) {
+	opts, words, err := getopt(args, 0)
 	if err != nil {
 		return nil, nil, err
 	}

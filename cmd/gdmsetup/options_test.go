@@ -10,11 +10,10 @@ import (
 // options, and its refusals in its words.
 func TestGetopt(t *testing.T) {
 	cases := []struct {
-		line      string
-		stopAfter int
-		opts      options
-		pos       []string
-		err       string
+		line string
+		opts options
+		pos  []string
+		err  string
 	}{
 		{line: "info -c -v lin", opts: options{"columns": {""}, "verbose": {""}}, pos: []string{"info", "lin"}},
 		{line: "-cv info", opts: options{"columns": {""}, "verbose": {""}}, pos: []string{"info"}},
@@ -33,8 +32,9 @@ func TestGetopt(t *testing.T) {
 		{line: "rename a --setuuid b", opts: options{"setuuid": {""}}, pos: []string{"rename", "a", "b"}},
 		{line: "a -- -c --bogus", pos: []string{"a", "-c", "--bogus"}},
 		{line: "- -", pos: []string{"-", "-"}},
-		{line: "message p 0 -c --x", stopAfter: 3, pos: []string{"message", "p", "0", "-c", "--x"}},
-		{line: "-c message p 0", stopAfter: 3, opts: options{"columns": {""}}, pos: []string{"message", "p", "0"}},
+		{line: "message p 0 create_thin -c 1", opts: options{"columns": {""}}, pos: []string{"message", "p", "0", "create_thin", "1"}},
+		{line: "message p 0 create_thin -1", err: "invalid option -- '1'"},
+		{line: "message p 0 @stats_create - /1", pos: []string{"message", "p", "0", "@stats_create", "-", "/1"}},
 		{line: "--tab x --tar y", opts: options{"table": {"x"}, "target": {"y"}}},
 		{line: "info --bogus", err: "unrecognized option '--bogus'"},
 		{line: "info --bogus=1", err: "unrecognized option '--bogus=1'"},
@@ -51,7 +51,7 @@ func TestGetopt(t *testing.T) {
 		{line: "--bogus -Z", err: "unrecognized option '--bogus'"},
 	}
 	for _, c := range cases {
-		opts, pos, err := parseOptions(strings.Fields(c.line), c.stopAfter)
+		opts, pos, err := parseOptions(strings.Fields(c.line))
 		if c.err != "" {
 			if err == nil || err.Error() != "gdmsetup: "+c.err {
 				t.Errorf("%q: error %v, want %q", c.line, err, c.err)

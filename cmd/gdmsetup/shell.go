@@ -37,7 +37,7 @@ func defaultCommand(stdin io.Reader) string {
 // per line, stopping at the first that fails (its exit code is the
 // shell's). Commands in the shell get an empty stdin.
 func runShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts, pos, err := parseOptions(args, 0)
+	opts, pos, err := parseOptions(args)
 	if err == nil && len(pos) > 0 {
 		err = usageError(fmt.Sprintf("shell takes no arguments (a script comes on stdin): %q", pos[0]))
 	}

@@ -1,6 +1,10 @@
 package dm
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
 
 // mapped is a mapped device used as an underlying device of another table
 // (stacking): the kernel names it 253:MINOR in tables, dm-MINOR in its log.
@@ -34,4 +38,22 @@ func (m *mapped) OptimalIOBytes() int64 {
 		return 0
 	}
 	return t.optimalIOBytes()
+}
+
+// LastPieceBytes is targets.Splitter: where the last piece starts of an
+// I/O of [off, off+length) split by the live table as rw splits it (at
+// target boundaries and MaxIOSectors); off when there is no table or the
+// range is not one the device takes.
+func (m *mapped) LastPieceBytes(off, length int64) int64 {
+	t := m.d.current()
+	if t == nil || length <= 0 || !aligned(off, length) || t.checkRange(off, length) != nil {
+		return off
+	}
+	sector := uint64(off) / targets.SectorSize
+	last := sector
+	t.split(sector, uint64(length)/targets.SectorSize, true, func(_ *entry, _, _, done uint64) error {
+		last = sector + done
+		return nil
+	})
+	return int64(last) * targets.SectorSize
 }

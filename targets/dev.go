@@ -35,6 +35,17 @@ func DiskName(dev Dev) string {
 	return dev.Name()
 }
 
+// Splitter is a Dev that splits an I/O it is sent into pieces and trims
+// the caller's bio as it goes, as a mapped device does (dm's core, at its
+// targets' boundaries and max_io_len): once the I/O completes, the caller's
+// bio covers only the last piece. LastPieceBytes is where that piece
+// starts in [offBytes, offBytes+lenBytes). A disk (request-based: a file
+// or block device here) is no Splitter: it advances a completed bio to its
+// end. flakey's 6.1 read corruption depends on the difference.
+type Splitter interface {
+	LastPieceBytes(offBytes, lenBytes int64) int64
+}
+
 // DevZeroer is a Dev that zeroes a byte range without being sent zeros
 // (REQ_OP_WRITE_ZEROES). mayUnmap lets it deallocate the range, which must
 // still read back as zeros. An error matching errors.ErrUnsupported means it

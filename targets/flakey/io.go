@@ -72,32 +72,37 @@ func (f *Flakey) killed(op string, sector uint64) error {
 
 // ReadAt reads from the device. While down, without features it fails;
 // with corrupt_bio_byte in direction r, a matching read is corrupted after
-// it is read (flakey_end_io) when the device keeps the bio's extent (see
-// readsCorruptible); with the other features it reads as when up.
+// it is read (flakey_end_io, see corruptRead); with the other features it
+// reads as when up.
 func (f *Flakey) ReadAt(p []byte, sector uint64) error {
 	down := f.down()
 	if down && f.corruptByte == 0 && !f.dropWrites && !f.errorWrites {
 		return f.killed("read", sector)
 	}
-	if _, err := f.dev.ReadAt(p, f.byteOffset(sector)); err != nil {
+	off := f.byteOffset(sector)
+	if _, err := f.dev.ReadAt(p, off); err != nil {
 		return err
 	}
-	if down && f.corrupts(opRead) && readsCorruptible(f.dev) {
-		f.corrupt(p)
+	if down && f.corrupts(opRead) {
+		f.corruptRead(p, off)
 	}
 	return nil
 }
 
-// readsCorruptible reports whether 6.1's flakey_end_io corrupts a read
-// from dev. It corrupts the bio's data as its iterator stands at
-// completion: a disk (request-based: virtio, NVMe, SCSI, loop; here a file
-// or block device) has advanced the iterator to the end by then, so
-// nothing is left to corrupt; a mapped device below (bio-based dm) ends
-// the bio with its iterator untouched, so the Nth byte is corrupted.
-// (Later kernels save the iterator at map time and corrupt both.)
-func readsCorruptible(dev targets.Dev) bool {
-	_, disk := dev.(*targets.File)
-	return !disk
+// corruptRead is 6.1's corrupt_bio_data on a completed read of p from the
+// device at off. It corrupts the bio as its iterator stands at completion:
+// a disk has advanced it to the end, leaving nothing to corrupt; a mapped
+// device below (targets.Splitter) has trimmed it to the last piece it split
+// the read into, whose Nth byte is corrupted. (Later kernels save the
+// iterator at map time and corrupt the Nth byte of the whole read.)
+func (f *Flakey) corruptRead(p []byte, off int64) {
+	s, ok := f.dev.(targets.Splitter)
+	if !ok {
+		return
+	}
+	if i := s.LastPieceBytes(off, int64(len(p))) - off; i >= 0 && i < int64(len(p)) {
+		f.corrupt(p[i:])
+	}
 }
 
 // WriteAt writes to the device as mapWrite says; a matching write while

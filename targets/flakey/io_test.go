@@ -68,9 +68,12 @@ func (o outcome) String() string {
 	return [...]string{"failed", "dropped", "done", "corrupted"}[o]
 }
 
-// mappedDev stands for a mapped device below flakey (bio-based): any Dev
-// that is not a *targets.File.
+// mappedDev stands for a mapped device below flakey (a targets.Splitter)
+// whose table sends each I/O down whole.
 type mappedDev struct{ targets.Dev }
+
+// LastPieceBytes is targets.Splitter: one piece.
+func (mappedDev) LastPieceBytes(offBytes, _ int64) int64 { return offBytes }
 
 // WriteZeroes zeroes as a mapped device does (its table's targets).
 func (m mappedDev) WriteZeroes(offBytes, lenBytes int64, mayUnmap bool) error {

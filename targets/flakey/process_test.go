@@ -10,9 +10,18 @@ import (
 
 	"github.com/gdmsetup/gdmsetup/dm"
 	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/linear"
 )
 
 var registerOnce sync.Once
+
+// register makes the types these tests build known to the core, once.
+func register() {
+	registerOnce.Do(func() {
+		targets.Register(Type)
+		targets.Register(linear.Type)
+	})
+}
 
 // TestStartAcrossProcesses runs the device-mapper core over one state
 // directory as successive gdmsetup processes do (a Registry each) and
@@ -20,7 +29,7 @@ var registerOnce sync.Once
 // inactive one (resumed in a later process, or only rebuilt in one and
 // resumed in the next) keep it; a reload gets a new one.
 func TestStartAcrossProcesses(t *testing.T) {
-	registerOnce.Do(func() { targets.Register(Type) })
+	register()
 	c := setClock(t)
 	dir, dev := t.TempDir(), devFile(t)
 	lines := []dm.TargetLine{{Start: 0, Len: 8, Type: "flakey", Args: []string{dev, "0", "10", "10"}}}

@@ -61,7 +61,10 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	if aligned(off, int64(len(p))) {
-		return len(p), t.rw(p, uint64(off)/targets.SectorSize, false)
+		if err := t.rw(p, uint64(off)/targets.SectorSize, false); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
 	start, buf := t.cover(off, int64(len(p)))
 	if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {
@@ -104,7 +107,10 @@ func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
 		granuleBytes = t.pageBlockBytes()
 	}
 	if off%granuleBytes == 0 && int64(len(p))%granuleBytes == 0 {
-		return len(p), t.rw(p, uint64(off)/targets.SectorSize, true)
+		if err := t.rw(p, uint64(off)/targets.SectorSize, true); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
 	start, buf := t.cover(off, int64(len(p)))
 	if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {

@@ -256,10 +256,11 @@ func checkDevice(t *testing.T, reg *dm.Registry, m *modelDev, contents [][]byte)
 	}
 	buf := make([]byte, sector)
 	for off := int64(0); off < m.size; off += sector {
-		_, err := d.ReadAt(buf, off)
+		n, err := d.ReadAt(buf, off)
 		if m.where(off).kind == "error" {
-			if err == nil {
-				t.Fatalf("%s: read at %d over an error target succeeded", m.name, off)
+			// n is 0: a caller (the NBD server) takes n == len(p) as success
+			if err == nil || n != 0 {
+				t.Fatalf("%s: read at %d over an error target: %d bytes, error %v; want 0 and an error", m.name, off, n, err)
 			}
 			continue
 		}

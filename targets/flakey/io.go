@@ -19,32 +19,22 @@ const (
 	opWrite uint32 = 1
 )
 
-// verdict is what flakey_map does with a bio.
-type verdict int
-
-const (
-	remap    verdict = iota // pass it down to the device
-	complete                // end it at once without I/O (drop_writes)
-	kill                    // fail it with EIO
-)
-
-// mapWrite is flakey_map's verdict on a bio whose direction is WRITE:
-// writes, and flushes, discards and zeroing too. While down: dropped with
-// drop_writes, failed with error_writes, passed down with corrupt_bio_byte
-// (corrupting matching writes), failed without features.
-func (f *Flakey) mapWrite(down bool) verdict {
+// mapWrite is flakey_map for a bio whose direction is WRITE: writes, and
+// flushes, discards and zeroing too. pass reports whether it goes down to
+// the device; when it does not, err is nil for a bio ended at once without
+// I/O and EIO for a killed one. While down: dropped with drop_writes,
+// failed with error_writes, passed down with corrupt_bio_byte (which
+// corrupts matching writes), failed without features.
+func (f *Flakey) mapWrite(down bool, op string, sector uint64) (pass bool, err error) {
 	switch {
 	case !down:
-		return remap
+		return true, nil
 	case f.dropWrites:
-		return complete
-	case f.errorWrites:
-		return kill
-	case f.corruptByte > 0:
-		return remap
-	default:
-		return kill
+		return false, nil
+	case f.errorWrites, f.corruptByte == 0:
+		return false, f.killed(op, sector)
 	}
+	return true, nil
 }
 
 // corrupts reports whether corrupt_bio_byte applies to a bio of operation
@@ -65,7 +55,8 @@ func (f *Flakey) byteOffset(sector uint64) int64 {
 	return int64(f.offsetSector+sector) * targets.SectorSize
 }
 
-// killed is the error of a bio flakey_map kills.
+// killed is the error of a bio flakey_map kills (an empty flush is at
+// sector 0).
 func (f *Flakey) killed(op string, sector uint64) error {
 	return fmt.Errorf("flakey on %s: %s at sector %d while down: %w", f.dev.Name(), op, sector, syscall.EIO)
 }
@@ -109,11 +100,8 @@ func (f *Flakey) corruptRead(p []byte, off int64) {
 // down is corrupted in a copy (p is the caller's and stays as it is).
 func (f *Flakey) WriteAt(p []byte, sector uint64) error {
 	down := f.down()
-	switch f.mapWrite(down) {
-	case complete:
-		return nil
-	case kill:
-		return f.killed("write", sector)
+	if pass, err := f.mapWrite(down, "write", sector); !pass {
+		return err
 	}
 	if down && f.corrupts(opWrite) {
 		p = slices.Clone(p)
@@ -125,11 +113,8 @@ func (f *Flakey) WriteAt(p []byte, sector uint64) error {
 
 // Discard passes the discard down as mapWrite says (num_discard_bios = 1).
 func (f *Flakey) Discard(sector, lenSectors uint64) error {
-	switch f.mapWrite(f.down()) {
-	case complete:
-		return nil
-	case kill:
-		return f.killed("discard", sector)
+	if pass, err := f.mapWrite(f.down(), "discard", sector); !pass {
+		return err
 	}
 	return f.dev.Discard(f.byteOffset(sector), int64(lenSectors)*targets.SectorSize)
 }
@@ -137,11 +122,8 @@ func (f *Flakey) Discard(sector, lenSectors uint64) error {
 // Flush flushes the device as mapWrite says (num_flush_bios = 1: an empty
 // flush is a WRITE bio).
 func (f *Flakey) Flush() error {
-	switch f.mapWrite(f.down()) {
-	case complete:
-		return nil
-	case kill:
-		return fmt.Errorf("flakey on %s: flush while down: %w", f.dev.Name(), syscall.EIO)
+	if pass, err := f.mapWrite(f.down(), "flush", 0); !pass {
+		return err
 	}
 	return f.dev.Flush()
 }
@@ -153,11 +135,8 @@ func (f *Flakey) Flush() error {
 // cannot zero a range gives errors.ErrUnsupported: the core then writes
 // zeros through WriteAt.
 func (f *Flakey) WriteZeroes(sector, lenSectors uint64, _ bool) error {
-	switch f.mapWrite(f.down()) {
-	case complete:
-		return nil
-	case kill:
-		return f.killed("write zeroes", sector)
+	if pass, err := f.mapWrite(f.down(), "write zeroes", sector); !pass {
+		return err
 	}
 	z, ok := f.dev.(targets.DevZeroer)
 	if !ok {

@@ -40,7 +40,7 @@ func pattern(seed string, n int) []byte {
 }
 
 // devFile makes a file of devBytes holding pattern("dev") and returns its path.
-func devFile(t *testing.T) string {
+func devFile(t testing.TB) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "dev.img")
 	if err := os.WriteFile(p, pattern("dev", devBytes), 0o600); err != nil {
@@ -50,7 +50,7 @@ func devFile(t *testing.T) string {
 }
 
 // ctxFor is a constructor context of lenSectors opening files.
-func ctxFor(t *testing.T, lenSectors uint64) *targets.Context {
+func ctxFor(t testing.TB, lenSectors uint64) *targets.Context {
 	return &targets.Context{
 		Len: lenSectors, DevName: "253:0",
 		Open: func(path string) (targets.Dev, error) {

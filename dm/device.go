@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // Device is one mapped device.
@@ -170,6 +172,52 @@ func (d *Device) closeTables() error {
 		}
 	}
 	return first
+}
+
+// destroyTables destroys both tables, the device being removed (see
+// dropInactive for an inactive table this process has not built).
+func (d *Device) destroyTables() error {
+	first := d.dropInactive()
+	d.mu.Lock()
+	live := d.live
+	d.live = nil
+	d.mu.Unlock()
+	if live != nil {
+		if err := live.destroy(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// dropInactive destroys the inactive table, if there is one. A stored one
+// this process has not built is built first when a type in it has work to
+// do on destruction (targets.Type.Destroys): in the kernel it stood built
+// since its load. If it cannot be built now, it is dropped unbuilt, and the
+// kernel lines of the attempt are not shown.
+func (d *Device) dropInactive() error {
+	if d.inactive == nil && d.st.Inactive != nil && destroys(d.st.Inactive) {
+		restore := d.reg.quiet()
+		d.inactiveTable()
+		restore()
+	}
+	t := d.inactive
+	d.inactive = nil
+	if t == nil {
+		return nil
+	}
+	return t.destroy()
+}
+
+// destroys reports whether a stored table holds a type whose targets have
+// work to do on destruction.
+func destroys(spec *tableSpec) bool {
+	for _, l := range spec.Targets {
+		if typ, ok := targets.Lookup(l.Type); ok && typ.Destroys {
+			return true
+		}
+	}
+	return false
 }
 
 // LenSectors is the size of the live table (0 without one).

@@ -57,7 +57,7 @@ func (r *Registry) Create(name, uuid string, lines []TargetLine, readOnly bool) 
 		return nil
 	}
 	undo := func(op string, e syscall.Errno) error {
-		d.closeTables()
+		d.destroyTables()
 		delete(r.devs, minor)
 		return &IoctlError{Op: op, Name: name, UUID: uuid, ShowMinor: true, Minor: minor, Errno: e}
 	}
@@ -91,15 +91,13 @@ func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
 		return errno.Of(err)
 	}
 	if !d.st.Typed && !r.checkAreas(d, t) {
-		t.close()
+		t.destroy()
 		r.klogf("core: Cannot calculate initial queue limits")
 		r.klogf("ioctl: unable to set up device queue for new table.")
 		return syscall.EINVAL
 	}
 	d.st.Typed = true
-	if d.inactive != nil {
-		d.inactive.close()
-	}
+	d.dropInactive()
 	d.inactive = t
 	spec := t.spec
 	d.st.Inactive = &spec
@@ -187,7 +185,7 @@ func (r *Registry) resume(d *Device) syscall.Errno {
 			return errno.Of(err)
 		}
 		if !r.checkAreas(d, t) {
-			t.close()
+			t.destroy()
 			d.inactive, d.st.Inactive = nil, nil
 			return syscall.EINVAL
 		}
@@ -199,7 +197,7 @@ func (r *Registry) resume(d *Device) syscall.Errno {
 		d.st.Live, d.st.Inactive = d.st.Inactive, nil
 		d.st.ReadAhead = t.readAheadSectors()
 		if old != nil {
-			old.close()
+			old.destroy()
 		}
 		swapped = true
 	}
@@ -266,7 +264,7 @@ func (r *Registry) remove(d *Device) error {
 	if err := d.suspend(); err != nil {
 		return r.ioctlErr("remove", nil, d.st.Name, errno.Of(err))
 	}
-	if err := d.closeTables(); err != nil {
+	if err := d.destroyTables(); err != nil {
 		return r.ioctlErr("remove", nil, d.st.Name, errno.Of(err))
 	}
 	delete(r.devs, d.st.Minor)
@@ -316,10 +314,7 @@ func (r *Registry) Clear(name string) error {
 	if !ok {
 		return r.ioctlErr("clear", nil, name, syscall.ENXIO)
 	}
-	if d.inactive != nil {
-		d.inactive.close()
-		d.inactive = nil
-	}
+	d.dropInactive()
 	d.st.Inactive = nil
 	r.removeDeferred()
 	return nil

@@ -90,6 +90,18 @@ func (t *Table) close() error {
 	return first
 }
 
+// destroy is dm_table_destroy: each target's dtr (targets.Destroyer) in
+// table order, then close. The table is gone for good, not only released by
+// this process.
+func (t *Table) destroy() error {
+	for _, e := range t.entries {
+		if x, ok := e.target.(targets.Destroyer); ok {
+			x.Destroy()
+		}
+	}
+	return t.close()
+}
+
 // checkAreas is the kernel's device_area_is_invalid over every target: each
 // range a target uses must lie inside its device. It logs the kernel's line
 // and returns false on the first range that does not.
@@ -120,7 +132,7 @@ func (r *Registry) checkAreas(d *Device, t *Table) bool {
 func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool) (*Table, error) {
 	t := &Table{readOnly: readOnly, discards: true}
 	fail := func(err error) (*Table, error) {
-		t.close()
+		t.destroy()
 		r.klogf("ioctl: error adding target to table")
 		return nil, err
 	}

@@ -22,6 +22,10 @@ type Type struct {
 	// an inactive table too, so that a later process rebuilding the table,
 	// to resume it or not, gets it as Context.Saved.
 	SavesInactive bool
+	// Destroys types have targets that are Destroyers: a stored table
+	// holding one that this process has not built is built to be
+	// destroyed, as the kernel's stood built since its load.
+	Destroys bool
 }
 
 // VersionString is "vA.B.C" as `dmsetup targets` prints it.

@@ -32,6 +32,16 @@ type Closer interface {
 	Close() error
 }
 
+// Destroyer is a target with work to do when its table is destroyed (the
+// kernel's dtr): the device is removed, a resume replaces the table, a load
+// or a clear drops the inactive one, or the table fails to load after the
+// target was built. Destroy runs before Close. A table released at the end
+// of a process lives on in the kernel's sense: it is only closed. A type
+// whose targets are Destroyers sets Type.Destroys.
+type Destroyer interface {
+	Destroy()
+}
+
 // Messenger is a target that takes `dmsetup message` words. A failed message
 // changes nothing.
 type Messenger interface {

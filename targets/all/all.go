@@ -9,6 +9,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/errortarget"
 	"github.com/gdmsetup/gdmsetup/targets/flakey"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
+	"github.com/gdmsetup/gdmsetup/targets/logwrites"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
 	"github.com/gdmsetup/gdmsetup/targets/thin"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool"
@@ -26,5 +27,6 @@ func init() {
 	targets.Register(flakey.Type)
 	targets.Register(delay.Type)
 	targets.Register(unstriped.Type)
+	targets.Register(logwrites.Type)
 	targets.Register(clone.Type)
 }

@@ -1,0 +1,84 @@
+package logwrites
+
+import "github.com/gdmsetup/gdmsetup/targets"
+
+// What log_writes_map and normal_end_io do with each kind of I/O: reads go
+// to dev untouched; a write or discard is taken as a block when sent (a
+// write's data copied then) and joins unflushed when it has completed,
+// whether dev failed it or not; a flush takes the blocks unflushed when it
+// is sent and, once dev has flushed, logs them and then itself. While
+// logging is disabled, I/O only goes to dev.
+
+func byteOffset(sector uint64) int64 { return int64(sector) * targets.SectorSize }
+
+// devSector is where the target's sector lies on dev, and the sector its
+// entry records: the mapped device's sector (see beginSector).
+func (l *LogWrites) devSector(sector uint64) uint64 { return l.beginSector + sector }
+
+// ReadAt reads from dev.
+func (l *LogWrites) ReadAt(p []byte, sector uint64) error {
+	_, err := l.dev.ReadAt(p, byteOffset(l.devSector(sector)))
+	return err
+}
+
+// WriteAt writes p to dev and, once done, keeps a copy as an unflushed entry.
+func (l *LogWrites) WriteAt(p []byte, sector uint64) error {
+	logging := l.logging()
+	var b *block
+	if logging {
+		b = &block{sector: l.devSector(sector), lenSectors: uint64(len(p)) / logSectorBytes, data: append([]byte(nil), p...)}
+	}
+	_, err := l.dev.WriteAt(p, byteOffset(l.devSector(sector)))
+	if b != nil {
+		l.completed(b)
+	}
+	return err
+}
+
+// Discard passes the discard to dev when dev takes discards, and keeps it
+// as an unflushed entry (no data).
+func (l *LogWrites) Discard(sector, lenSectors uint64) error {
+	logging := l.logging()
+	var err error
+	if l.devDiscards {
+		err = l.dev.Discard(byteOffset(l.devSector(sector)), byteOffset(lenSectors))
+	}
+	if logging {
+		l.completed(&block{flags: flagDiscard, sector: l.devSector(sector), lenSectors: lenSectors})
+	}
+	return err
+}
+
+// Flush flushes dev, then logs the entries that were unflushed when it
+// began and a flush entry.
+func (l *LogWrites) Flush() error {
+	l.mu.Lock()
+	logging := l.enabled
+	taken := l.unflushed
+	l.unflushed = nil
+	l.mu.Unlock()
+	err := l.dev.Flush()
+	if logging {
+		l.mu.Lock()
+		l.logBlocks(append(taken, &block{flags: flagFlush}))
+		l.mu.Unlock()
+	}
+	return err
+}
+
+// logging reports whether I/O sent now is to be logged.
+func (l *LogWrites) logging() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.enabled
+}
+
+// completed adds a completed write or discard to the unflushed ones (none
+// are kept once logging has stopped: they would never be logged).
+func (l *LogWrites) completed(b *block) {
+	l.mu.Lock()
+	if l.enabled {
+		l.unflushed = append(l.unflushed, b)
+	}
+	l.mu.Unlock()
+}

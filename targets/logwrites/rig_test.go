@@ -1,0 +1,265 @@
+package logwrites_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+	_ "github.com/gdmsetup/gdmsetup/targets/all"
+)
+
+// rig is a registry in a temporary state directory over files in another,
+// reopened at will as each gdmsetup command is its own process, with the
+// kernel log collected.
+type rig struct {
+	t        *testing.T
+	dir      string
+	filesDir string
+	klog     bytes.Buffer
+	reg      *dm.Registry
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	g := &rig{t: t, dir: t.TempDir(), filesDir: t.TempDir()}
+	g.reopen()
+	t.Cleanup(func() { g.reg.Close() })
+	return g
+}
+
+// reopen closes the registry (the end of a process) and opens it again.
+func (g *rig) reopen() {
+	g.t.Helper()
+	if g.reg != nil {
+		if err := g.reg.Close(); err != nil {
+			g.t.Fatal(err)
+		}
+	}
+	reg, err := dm.Open(g.dir, &g.klog)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.reg = reg
+}
+
+// file makes a sparse file of sizeBytes and returns its path.
+func (g *rig) file(name string, sizeBytes int64) string {
+	g.t.Helper()
+	p := filepath.Join(g.filesDir, name)
+	f, err := os.Create(p)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(sizeBytes); err != nil {
+		g.t.Fatal(err)
+	}
+	return p
+}
+
+// create makes a device with one table line "LEN TYPE ARGS..." at sector 0
+// and returns the error (nil or a *dm.IoctlError).
+func (g *rig) create(name string, lenSectors uint64, typ string, args ...string) error {
+	return g.reg.Create(name, "", []dm.TargetLine{{Len: lenSectors, Type: typ, Args: args}}, false)
+}
+
+func (g *rig) mustCreate(name string, lenSectors uint64, typ string, args ...string) {
+	g.t.Helper()
+	if err := g.create(name, lenSectors, typ, args...); err != nil {
+		g.t.Fatalf("create %s: %v (kernel log: %s)", name, err, g.klog.String())
+	}
+}
+
+// dev returns a device ready for I/O (its live table built).
+func (g *rig) dev(name string) *dm.Device {
+	g.t.Helper()
+	d, ok := g.reg.Lookup(name)
+	if !ok {
+		g.t.Fatalf("no device %s", name)
+	}
+	if err := d.Prepare(); err != nil {
+		g.t.Fatal(err)
+	}
+	return d
+}
+
+// line returns the one target's status (status) or table line.
+func (g *rig) line(name string, status bool) string {
+	g.t.Helper()
+	ls, err := g.reg.Lines(name, false, status)
+	if err != nil || len(ls) != 1 {
+		g.t.Fatalf("lines of %s: %v %v", name, ls, err)
+	}
+	return ls[0].Params
+}
+
+func (g *rig) wantStatus(name, want string) {
+	g.t.Helper()
+	if got := g.line(name, true); got != want {
+		g.t.Errorf("status of %s: %q, want %q", name, got, want)
+	}
+}
+
+func (g *rig) write(name string, p []byte, offBytes int64) {
+	g.t.Helper()
+	if _, err := g.dev(name).WriteAt(p, offBytes); err != nil {
+		g.t.Fatalf("write %s at %d: %v", name, offBytes, err)
+	}
+}
+
+func (g *rig) flush(name string) {
+	g.t.Helper()
+	if err := g.dev(name).Flush(); err != nil {
+		g.t.Fatalf("flush %s: %v", name, err)
+	}
+}
+
+func (g *rig) discard(name string, offBytes, lenBytes int64) {
+	g.t.Helper()
+	if err := g.dev(name).Discard(offBytes, lenBytes); err != nil {
+		g.t.Fatalf("discard %s %d+%d: %v", name, offBytes, lenBytes, err)
+	}
+}
+
+func (g *rig) message(name string, words ...string) error {
+	_, err := g.reg.Message(name, 0, words)
+	return err
+}
+
+func (g *rig) remove(name string) {
+	g.t.Helper()
+	if err := g.reg.Remove(name); err != nil {
+		g.t.Fatalf("remove %s: %v", name, err)
+	}
+}
+
+// takeKlog returns the kernel lines logged since the last call.
+func (g *rig) takeKlog() []string {
+	s := strings.TrimSpace(g.klog.String())
+	g.klog.Reset()
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// pattern is n bytes that differ with seed.
+func pattern(seed byte, n int) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = seed + byte(i*7+i/512)
+	}
+	return p
+}
+
+// logSuper is a log's sector 0, decoded.
+type logSuper struct {
+	magic, version, entries uint64
+	sectorSize              uint32
+}
+
+// logEntry is one entry of a log, decoded: where it starts, its header's
+// fields, a mark's text and a write's data.
+type logEntry struct {
+	atSector                  uint64
+	sector, lenSectors, flags uint64
+	dataLen                   uint64
+	mark                      string
+	data                      []byte
+}
+
+const (
+	flagFlush   = 1 << 0
+	flagDiscard = 1 << 2
+	flagMark    = 1 << 3
+)
+
+// readLog decodes the super of the log in file path and its first n
+// entries (n < 0: as many as the super counts), checking what the format
+// fixes: zeros after the super's fields and after each entry's header (or
+// mark), a mark's length below its sector, data_len 0 for the others.
+func readLog(t *testing.T, path string, n int) (logSuper, []logEntry) {
+	t.Helper()
+	img, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	s := logSuper{magic: le.Uint64(img[0:]), version: le.Uint64(img[8:]), entries: le.Uint64(img[16:]), sectorSize: le.Uint32(img[24:])}
+	if !allZero(img[28:512]) {
+		t.Errorf("super: bytes after its fields are not zero")
+	}
+	if n < 0 {
+		n = int(s.entries)
+	}
+	var out []logEntry
+	at := uint64(1)
+	for i := 0; i < n; i++ {
+		off := at * 512
+		if off+512 > uint64(len(img)) {
+			t.Fatalf("entry %d at sector %d: past the end of the log", i, at)
+		}
+		h := img[off : off+512]
+		e := logEntry{atSector: at, sector: le.Uint64(h[0:]), lenSectors: le.Uint64(h[8:]), flags: le.Uint64(h[16:]), dataLen: le.Uint64(h[24:])}
+		tail := h[32:]
+		if e.flags&flagMark != 0 {
+			if e.dataLen > 479 {
+				t.Errorf("entry %d: mark of %d bytes", i, e.dataLen)
+			}
+			e.mark = string(h[32 : 32+e.dataLen])
+			tail = h[32+e.dataLen:]
+		} else if e.dataLen != 0 {
+			t.Errorf("entry %d: data_len %d on an entry that is no mark", i, e.dataLen)
+		}
+		if !allZero(tail) {
+			t.Errorf("entry %d: bytes after its header are not zero", i)
+		}
+		at++
+		if e.flags&(flagDiscard|flagMark) == 0 && e.lenSectors > 0 {
+			e.data = img[at*512 : (at+e.lenSectors)*512]
+			at += e.lenSectors
+		}
+		out = append(out, e)
+	}
+	return s, out
+}
+
+func allZero(p []byte) bool {
+	for _, b := range p {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// wantSuper checks a log's super: the format's magic, version and sector
+// size, and entries.
+func wantSuper(t *testing.T, s logSuper, entries uint64) {
+	t.Helper()
+	if s.magic != 0x6a736677736872 || s.version != 1 || s.sectorSize != 512 || s.entries != entries {
+		t.Errorf("super %+v, want magic 0x6a736677736872 version 1 sectorsize 512 entries %d", s, entries)
+	}
+}
+
+// wantEntries checks each entry's position, header fields, mark and data.
+func wantEntries(t *testing.T, got, want []logEntry) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d entries, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		w.dataLen = uint64(len(w.mark))
+		if g.atSector != w.atSector || g.sector != w.sector || g.lenSectors != w.lenSectors ||
+			g.flags != w.flags || g.dataLen != w.dataLen || g.mark != w.mark || !bytes.Equal(g.data, w.data) {
+			t.Errorf("entry %d: at %d sector %d len %d flags %d data_len %d mark %q, %d data bytes; want at %d sector %d len %d flags %d data_len %d mark %q, %d data bytes (equal: %v)",
+				i, g.atSector, g.sector, g.lenSectors, g.flags, g.dataLen, g.mark, len(g.data),
+				w.atSector, w.sector, w.lenSectors, w.flags, w.dataLen, w.mark, len(w.data), bytes.Equal(g.data, w.data))
+		}
+	}
+}

@@ -16,14 +16,14 @@ import (
 // reopened at will as each gdmsetup command is its own process, with the
 // kernel log collected.
 type rig struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	filesDir string
 	klog     bytes.Buffer
 	reg      *dm.Registry
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	g := &rig{t: t, dir: t.TempDir(), filesDir: t.TempDir()}
 	g.reopen()

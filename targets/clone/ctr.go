@@ -2,7 +2,6 @@ package clone
 
 import (
 	"errors"
-	"strings"
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/targets"
@@ -95,7 +94,7 @@ func (c *Clone) parseFeatures(as *targets.ArgSet) error {
 	}
 	for i := 0; i < n; i++ {
 		s, _ := as.Shift()
-		switch strings.ToLower(s) {
+		switch targets.LowerASCII(s) {
 		case "no_hydration":
 			c.initial.disabled = true
 		case "no_discard_passdown":
@@ -124,7 +123,7 @@ func (c *Clone) parseCore(as *targets.ArgSet) error {
 		key, _ := as.Shift()
 		val, _ := as.Shift()
 		var dst *uint32
-		switch strings.ToLower(key) {
+		switch targets.LowerASCII(key) {
 		case "hydration_threshold":
 			dst = &c.initial.threshold
 		case "hydration_batch_size":
@@ -134,7 +133,7 @@ func (c *Clone) parseCore(as *targets.ArgSet) error {
 		}
 		v, ok := targets.ParseUint(val, 32)
 		if !ok {
-			return targets.Invalid("Invalid value for argument `" + strings.ToLower(key) + "'")
+			return targets.Invalid("Invalid value for argument `" + targets.LowerASCII(key) + "'")
 		}
 		*dst = uint32(v)
 	}

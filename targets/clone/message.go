@@ -1,7 +1,6 @@
 package clone
 
 import (
-	"strings"
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/targets"
@@ -15,10 +14,10 @@ func (c *Clone) Message(args []string) (string, error) {
 	if len(args) == 0 {
 		return "", syscall.EINVAL
 	}
-	switch strings.ToLower(args[0]) {
+	switch targets.LowerASCII(args[0]) {
 	case "enable_hydration", "disable_hydration":
 		c.mu.Lock()
-		c.cur.disabled = strings.EqualFold(args[0], "disable_hydration")
+		c.cur.disabled = targets.LowerASCII(args[0]) == "disable_hydration"
 		c.cond.Broadcast()
 		c.mu.Unlock()
 		return "", nil
@@ -27,7 +26,7 @@ func (c *Clone) Message(args []string) (string, error) {
 		return "", syscall.EINVAL
 	}
 	var dst *uint32
-	switch strings.ToLower(args[0]) {
+	switch targets.LowerASCII(args[0]) {
 	case "hydration_threshold":
 		dst = &c.cur.threshold
 	case "hydration_batch_size":

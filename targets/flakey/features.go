@@ -44,7 +44,7 @@ func (ft *features) parse(as *targets.ArgSet) error {
 			return targets.Invalid("Insufficient feature arguments")
 		}
 		switch {
-		case foldEqual(name, "drop_writes"):
+		case targets.LowerASCII(name) == "drop_writes":
 			if ft.dropWrites {
 				return targets.Invalid("Feature drop_writes duplicated")
 			}
@@ -52,7 +52,7 @@ func (ft *features) parse(as *targets.ArgSet) error {
 			if ft.errorWrites {
 				return targets.Invalid("Feature drop_writes conflicts with feature error_writes")
 			}
-		case foldEqual(name, "error_writes"):
+		case targets.LowerASCII(name) == "error_writes":
 			if ft.errorWrites {
 				return targets.Invalid("Feature error_writes duplicated")
 			}
@@ -60,7 +60,7 @@ func (ft *features) parse(as *targets.ArgSet) error {
 			if ft.dropWrites {
 				return targets.Invalid("Feature error_writes conflicts with feature drop_writes")
 			}
-		case foldEqual(name, "corrupt_bio_byte"):
+		case targets.LowerASCII(name) == "corrupt_bio_byte":
 			if argc == 0 {
 				return targets.Invalid("Feature corrupt_bio_byte requires parameters")
 			}
@@ -91,9 +91,9 @@ func (ft *features) parseCorrupt(as *targets.ArgSet) error {
 	ft.corruptByte = uint32(nth)
 	dir, _ := as.Shift()
 	switch {
-	case foldEqual(dir, "w"):
+	case targets.LowerASCII(dir) == "w":
 		ft.corruptWrite = true
-	case foldEqual(dir, "r"):
+	case targets.LowerASCII(dir) == "r":
 		ft.corruptWrite = false
 	default:
 		return targets.Invalid("Invalid corrupt bio direction (r or w)")
@@ -138,23 +138,4 @@ func (ft features) String() string {
 		fmt.Fprintf(&b, "corrupt_bio_byte %d %c %d %d ", ft.corruptByte, dir, ft.corruptValue, ft.corruptFlags)
 	}
 	return b.String()
-}
-
-// foldEqual is the kernel's strcasecmp(s, name) == 0 for an ASCII name:
-// only ASCII letters fold (strings.EqualFold would also fold U+017F, the
-// long s, to 's').
-func foldEqual(s, name string) bool {
-	if len(s) != len(name) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != name[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -1,8 +1,9 @@
 package logwrites
 
 import (
-	"strings"
 	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // Message is log_writes_message: `mark <text>` (the word in any case) logs
@@ -14,7 +15,7 @@ func (l *LogWrites) Message(args []string) (string, error) {
 		l.logf("log-writes: Invalid log-writes message arguments, expect 2 arguments, got %d", len(args))
 		return "", syscall.EINVAL
 	}
-	if !strings.EqualFold(args[0], "mark") {
+	if targets.LowerASCII(args[0]) != "mark" {
 		l.logf("log-writes: Unrecognised log writes target message received: %s", args[0])
 		return "", syscall.EINVAL
 	}

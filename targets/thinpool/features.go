@@ -34,7 +34,7 @@ func parseFeatures(args []string, f *Features) error {
 		return err
 	}
 	for _, a := range as.Args[:n] {
-		switch strings.ToLower(a) {
+		switch targets.LowerASCII(a) {
 		case "skip_block_zeroing":
 			f.ZeroNewBlocks = false
 		case "ignore_discard":

@@ -2,7 +2,6 @@ package thinpool
 
 import (
 	"errors"
-	"strings"
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/errno"
@@ -26,7 +25,7 @@ func (t *Target) Message(args []string) (string, error) {
 		return "", syscall.EOPNOTSUPP
 	}
 	var err error
-	switch strings.ToLower(args[0]) {
+	switch targets.LowerASCII(args[0]) {
 	case "create_thin":
 		err = t.createThin(args)
 	case "create_snap":

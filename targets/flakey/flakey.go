@@ -92,8 +92,5 @@ func (f *Flakey) Areas() []targets.Area {
 
 // OptimalIOBytes passes on the underlying device's hint, as linear does.
 func (f *Flakey) OptimalIOBytes() int64 {
-	if h, ok := f.dev.(targets.IOHinter); ok {
-		return h.OptimalIOBytes()
-	}
-	return 0
+	return targets.StackedOptimalIOBytes(f.dev)
 }

@@ -82,8 +82,5 @@ func (l *Linear) Areas() []targets.Area {
 
 // OptimalIOBytes passes on the underlying device's hint (a stacked striped device).
 func (l *Linear) OptimalIOBytes() int64 {
-	if h, ok := l.dev.(targets.IOHinter); ok {
-		return h.OptimalIOBytes()
-	}
-	return 0
+	return targets.StackedOptimalIOBytes(l.dev)
 }

@@ -145,8 +145,5 @@ func (l *LogWrites) SupportsDiscards() bool { return true }
 
 // OptimalIOBytes passes on dev's hint, as the stacked limits do.
 func (l *LogWrites) OptimalIOBytes() int64 {
-	if h, ok := l.dev.(targets.IOHinter); ok {
-		return h.OptimalIOBytes()
-	}
-	return 0
+	return targets.StackedOptimalIOBytes(l.dev)
 }

@@ -88,10 +88,7 @@ func (t *Thin) MaxIOSectors() uint64 { return t.blockSectors }
 
 // OptimalIOBytes is the pool device's, which a thin device stacks on.
 func (t *Thin) OptimalIOBytes() int64 {
-	if h, ok := t.poolDev.(targets.IOHinter); ok {
-		return h.OptimalIOBytes()
-	}
-	return 0
+	return targets.StackedOptimalIOBytes(t.poolDev)
 }
 
 // Areas is the pool device's range, as thin_iterate_devices reports it.

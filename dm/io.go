@@ -37,6 +37,31 @@ func (d *Device) release() {
 	d.mu.Unlock()
 }
 
+// MayWait reports whether I/O to d may wait far longer than its devices
+// take: a target of its live table is a targets.Waiter that does, or maps
+// onto a device that may (a mapped device over a delay target).
+func (d *Device) MayWait() bool {
+	d.mu.Lock()
+	t := d.live
+	d.mu.Unlock()
+	if t == nil {
+		return false
+	}
+	for _, e := range t.entries {
+		if w, ok := e.target.(targets.Waiter); ok && w.MayWait() {
+			return true
+		}
+		if it, ok := e.target.(targets.AreaIterator); ok {
+			for _, a := range it.Areas() {
+				if w, ok := a.Dev.(targets.Waiter); ok && w.MayWait() {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // Prepare builds the live table (and every device under it) so that I/O can
 // start; I/O itself never builds tables.
 func (d *Device) Prepare() error {

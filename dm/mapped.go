@@ -31,6 +31,9 @@ func (m *mapped) SupportsDiscards() bool {
 	return t != nil && t.discards
 }
 
+// MayWait is targets.Waiter: whether the device's I/O may wait (see Device.MayWait).
+func (m *mapped) MayWait() bool { return m.d.MayWait() }
+
 // OptimalIOBytes passes the device's stacked io_opt on to a table above it.
 func (m *mapped) OptimalIOBytes() int64 {
 	t := m.d.current()

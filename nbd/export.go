@@ -23,6 +23,14 @@ type Export interface {
 	ReadOnly() bool
 }
 
+// Waiter is implemented by exports whose requests may wait far longer than the device's
+// service time (a dm delay target): while MayWait reports so, the server runs none of their
+// requests on the connection's reader (see conn.transmit), where one that waits would hold
+// back the requests behind it.
+type Waiter interface {
+	MayWait() bool
+}
+
 // ZeroWriter is implemented by exports that can zero a range without the server sending zero
 // buffers through WriteAt. mayTrim allows the export to deallocate the range while zeroing it.
 type ZeroWriter interface {

@@ -63,3 +63,46 @@ func TestHeldReplyLeaves(t *testing.T) {
 		t.Fatalf("second reply: errno %d handle %d, want 2", errno, h)
 	}
 }
+
+// waitingExport is a Waiter whose writes block until gate is closed.
+type waitingExport struct {
+	*FileExport
+	gate chan struct{}
+}
+
+func (e *waitingExport) MayWait() bool { return true }
+
+func (e *waitingExport) WriteAt(p []byte, offBytes int64) (int, error) {
+	<-e.gate
+	return e.FileExport.WriteAt(p, offBytes)
+}
+
+// TestWaiterNotInline: on a connection fast enough for inline service, a request to an export
+// whose I/O may wait (a delay target) is not served on the reader: a read sent after a write
+// that waits is answered first.
+func TestWaiterNotInline(t *testing.T) {
+	fe := openCounting(t, tempFile(t, 1<<20, false), false)
+	e := &waitingExport{FileExport: fe.FileExport, gate: make(chan struct{})}
+	ts := startServer(t, "tcp", &Server{Exports: StaticExports{"": e}})
+	open := sync.OnceFunc(func() { close(e.gate) })
+	t.Cleanup(open)
+	r := dialRaw(t, ts.addr)
+	r.clientFlags(3)
+	r.goExport("")
+	for i := 0; i < 64; i++ { // bring the service time average down
+		r.request(0, cmdRead, 1, 0, 4096, nil)
+		if errno, _, _ := r.reply(4096); errno != 0 {
+			t.Fatalf("warm-up read: errno %d", errno)
+		}
+	}
+	r.request(0, cmdWrite, 1, 0, 4096, make([]byte, 4096))
+	r.request(0, cmdRead, 2, 8192, 4096, nil)
+	r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if errno, h, _ := r.reply(4096); errno != 0 || h != 2 {
+		t.Fatalf("first reply: errno %d handle %d, want the read 2 while the write waits", errno, h)
+	}
+	open()
+	if errno, h, _ := r.reply(0); errno != 0 || h != 1 {
+		t.Fatalf("second reply: errno %d handle %d, want the write 1", errno, h)
+	}
+}

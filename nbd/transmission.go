@@ -37,8 +37,8 @@ const (
 //     replies gather in the connection's reply buffer, to leave together before the reader
 //     next blocks.
 //
-// A request that arrives while an inline one runs waits for it; on a slow device requests are
-// always dispatched and overlap. Replies go out in completion order.
+// A request that arrives while an inline one runs waits for it; on a slow device, and on one
+// whose requests may wait (Waiter), requests are always dispatched and overlap. Replies go out in completion order.
 func (c *conn) transmit() error {
 	var hb [requestHeaderBytes]byte
 	maxBytes := c.s.maxRequestBytes()
@@ -93,12 +93,18 @@ func (c *conn) transmit() error {
 		avg := c.serviceNs.Load()
 		waiting := c.br.Buffered() >= requestHeaderBytes
 		small := (h.Type == cmdRead || h.Type == cmdWrite && h.CommandFlags&cmdFlagFUA == 0) && h.Length <= batchMaxBytes
-		if small && avg < batchMaxNs || c.running.Load() == 1 && !waiting && avg < inlineMaxNs {
+		if (small && avg < batchMaxNs || c.running.Load() == 1 && !waiting && avg < inlineMaxNs) && !c.mayWait() {
 			c.handle(h, buf, waiting)
 			continue
 		}
 		c.dispatch(request{h, buf})
 	}
+}
+
+// mayWait reports whether the export's requests may wait far longer than they take (Waiter).
+func (c *conn) mayWait() bool {
+	w, ok := c.exp.(Waiter)
+	return ok && w.MayWait()
 }
 
 // inFlightSlotBytes is the READ or WRITE data one of a connection's MaxInFlight slots stands

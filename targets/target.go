@@ -91,6 +91,15 @@ type IOHinter interface {
 	OptimalIOBytes() int64
 }
 
+// Waiter is a target whose I/O may wait far longer than its devices take
+// (delay: each I/O waits out its class's delay). MayWait reports whether it
+// does with its present table line; the NBD server then serves no request of
+// the device on a connection's reader, where one that waits would hold back
+// the requests behind it.
+type Waiter interface {
+	MayWait() bool
+}
+
 // StackedOptimalIOBytes is the io_opt a target mapping onto devs takes from
 // them (dm_set_device_limits stacking each device's limits): the lcm of the
 // hints of those that have one, 0 when none does.

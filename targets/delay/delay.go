@@ -42,6 +42,11 @@ type Delay struct {
 	release  chan struct{} // closed by PreSuspend: every waiting I/O goes at once
 }
 
+// MayWait is targets.Waiter: true when a class has a delay.
+func (d *Delay) MayWait() bool {
+	return d.read.delayMs > 0 || d.write.delayMs > 0 || d.flush.delayMs > 0
+}
+
 // New is delay's constructor (delay_ctr): the read class from the first
 // three words, the write class from the next three (else the same), the
 // flush class from the last three (else the write class's words).

@@ -306,3 +306,27 @@ func TestDiscardsNeedEveryDevice(t *testing.T) {
 		t.Fatalf("discard with a zero device as flush device: %v", err)
 	}
 }
+
+// TestMayWait: a device with a delay says its I/O may wait (what keeps the NBD
+// server from serving its requests on a connection's reader), and so does a
+// device stacked on it; one without a delay, or over plain files, does not.
+func TestMayWait(t *testing.T) {
+	g := newRig(t)
+	g.mustCreate("slow", 64, "a 0 0 a 0 500")
+	g.mustCreate("none", 64, "a 0 0")
+	if err := g.reg.Create("top", "", []dm.TargetLine{{Len: 64, Type: "linear", Args: []string{"/dev/mapper/slow", "0"}}}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.reg.Create("plain", "", []dm.TargetLine{{Len: 64, Type: "linear", Args: g.args("b 0")}}, false); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"slow": true, "none": false, "top": true, "plain": false} {
+		d, _ := g.reg.Lookup(name)
+		if err := d.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		if got := d.MayWait(); got != want {
+			t.Errorf("%s: MayWait %v, want %v", name, got, want)
+		}
+	}
+}

@@ -1,53 +1,26 @@
 package dm_test
 
 import (
-	"bytes"
 	"errors"
 	"syscall"
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
-// deferredRig is a registry in a temporary state directory, reopened at will
-// (as each command is its own process) with the kernel log collected.
-type deferredRig struct {
-	t    *testing.T
-	dir  string
-	klog bytes.Buffer
-	reg  *dm.Registry
-}
+// deferredRig is a registry reopened at will (as each command is its own
+// process), with the kernel log collected.
+type deferredRig struct{ *dmtest.Rig }
 
-func newDeferredRig(t *testing.T) *deferredRig {
-	t.Helper()
-	g := &deferredRig{t: t, dir: t.TempDir()}
-	g.reopen()
-	t.Cleanup(func() { g.reg.Close() })
-	return g
-}
-
-// reopen saves and closes the registry and opens it again from the state
-// directory.
-func (g *deferredRig) reopen() {
-	g.t.Helper()
-	if g.reg != nil {
-		if err := g.reg.Close(); err != nil {
-			g.t.Fatal(err)
-		}
-	}
-	reg, err := dm.Open(g.dir, &g.klog)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	g.reg = reg
-}
+func newDeferredRig(t *testing.T) *deferredRig { return &deferredRig{dmtest.New(t)} }
 
 // create makes a device with one table line, "zero" or "linear NAME" (a
 // linear target over another mapped device).
 func (g *deferredRig) create(name string, over string) {
-	g.t.Helper()
-	if err := g.reg.Create(name, "", []dm.TargetLine{line(over)}, false); err != nil {
-		g.t.Fatal(err)
+	g.T.Helper()
+	if err := g.Reg.Create(name, "", []dm.TargetLine{line(over)}, false); err != nil {
+		g.T.Fatal(err)
 	}
 }
 
@@ -60,35 +33,35 @@ func line(over string) dm.TargetLine {
 
 // must fails the test on err.
 func (g *deferredRig) must(err error) {
-	g.t.Helper()
+	g.T.Helper()
 	if err != nil {
-		g.t.Fatal(err)
+		g.T.Fatal(err)
 	}
 }
 
 // present checks which of names exist, and that those marked are exactly
 // the ones in marked.
 func (g *deferredRig) present(names []string, marked ...string) {
-	g.t.Helper()
+	g.T.Helper()
 	var got []string
-	for _, d := range g.reg.Devices() {
+	for _, d := range g.Reg.Devices() {
 		got = append(got, d.Name())
 	}
 	if len(got) != len(names) {
-		g.t.Fatalf("devices %v, want %v", got, names)
+		g.T.Fatalf("devices %v, want %v", got, names)
 	}
 	for i := range got {
 		if got[i] != names[i] {
-			g.t.Fatalf("devices %v, want %v", got, names)
+			g.T.Fatalf("devices %v, want %v", got, names)
 		}
 	}
 	want := map[string]bool{}
 	for _, n := range marked {
 		want[n] = true
 	}
-	for _, d := range g.reg.Devices() {
+	for _, d := range g.Reg.Devices() {
 		if d.Info().Deferred != want[d.Name()] {
-			g.t.Fatalf("%s: deferred %v, want %v", d.Name(), d.Info().Deferred, want[d.Name()])
+			g.T.Fatalf("%s: deferred %v, want %v", d.Name(), d.Info().Deferred, want[d.Name()])
 		}
 	}
 }
@@ -109,25 +82,25 @@ func TestDeferredRemoveByUser(t *testing.T) {
 	g.create("lin", "")
 	g.create("top", "lin")
 	g.create("ro", "")
-	wantErrno(t, g.reg.Remove("lin"), syscall.EBUSY, "device-mapper: remove ioctl on lin  failed: Device or resource busy")
-	g.must(g.reg.RemoveDeferred("lin"))
+	wantErrno(t, g.Reg.Remove("lin"), syscall.EBUSY, "device-mapper: remove ioctl on lin  failed: Device or resource busy")
+	g.must(g.Reg.RemoveDeferred("lin"))
 	g.present([]string{"lin", "ro", "top"}, "lin")
-	d, _ := g.reg.Lookup("lin")
+	d, _ := g.Reg.Lookup("lin")
 	if in := d.Info(); in.OpenCount != 1 || !in.Live || in.Suspended {
 		t.Fatalf("marked device's info %+v", in)
 	}
-	g.reopen()
+	g.Reopen()
 	g.present([]string{"lin", "ro", "top"}, "lin")
-	wantErrno(t, g.reg.Remove("lin"), syscall.EBUSY, "device-mapper: remove ioctl on lin  failed: Device or resource busy")
-	g.must(g.reg.Remove("top"))
+	wantErrno(t, g.Reg.Remove("lin"), syscall.EBUSY, "device-mapper: remove ioctl on lin  failed: Device or resource busy")
+	g.must(g.Reg.Remove("top"))
 	g.present([]string{"ro"})
-	wantErrno(t, g.reg.RemoveDeferred("nosuch"), syscall.ENXIO, "device-mapper: remove ioctl on nosuch  failed: No such device or address")
-	g.must(g.reg.RemoveDeferred("ro"))
+	wantErrno(t, g.Reg.RemoveDeferred("nosuch"), syscall.ENXIO, "device-mapper: remove ioctl on nosuch  failed: No such device or address")
+	g.must(g.Reg.RemoveDeferred("ro"))
 	g.present(nil)
-	g.reopen()
+	g.Reopen()
 	g.present(nil)
-	if g.klog.Len() != 0 {
-		t.Fatalf("kernel log: %s", g.klog.String())
+	if g.Klog.Len() != 0 {
+		t.Fatalf("kernel log: %s", g.Klog.String())
 	}
 }
 
@@ -138,32 +111,32 @@ func TestDeferredRemoveByTableChange(t *testing.T) {
 	g := newDeferredRig(t)
 	g.create("lin", "")
 	g.create("top", "lin")
-	g.must(g.reg.RemoveDeferred("lin"))
-	g.reopen()
-	g.must(g.reg.Load("top", []dm.TargetLine{line("")}))
+	g.must(g.Reg.RemoveDeferred("lin"))
+	g.Reopen()
+	g.must(g.Reg.Load("top", []dm.TargetLine{line("")}))
 	g.present([]string{"lin", "top"}, "lin") // the live table still uses it
-	g.reopen()
-	g.must(g.reg.Resume("top"))
+	g.Reopen()
+	g.must(g.Reg.Resume("top"))
 	g.present([]string{"top"})
 
 	// only an inactive table uses it: clear
 	g.create("lin", "")
-	g.must(g.reg.Load("top", []dm.TargetLine{line("lin")}))
-	g.must(g.reg.RemoveDeferred("lin"))
-	g.reopen()
+	g.must(g.Reg.Load("top", []dm.TargetLine{line("lin")}))
+	g.must(g.Reg.RemoveDeferred("lin"))
+	g.Reopen()
 	g.present([]string{"lin", "top"}, "lin")
-	g.must(g.reg.Clear("top"))
+	g.must(g.Reg.Clear("top"))
 	g.present([]string{"top"})
 
 	// a chain: a <- b <- c, a and b marked, c removed
 	g.create("a", "")
 	g.create("b", "a")
 	g.create("c", "b")
-	g.must(g.reg.RemoveDeferred("a"))
-	g.must(g.reg.RemoveDeferred("b"))
-	g.reopen()
+	g.must(g.Reg.RemoveDeferred("a"))
+	g.must(g.Reg.RemoveDeferred("b"))
+	g.Reopen()
 	g.present([]string{"a", "b", "c", "top"}, "a", "b")
-	g.must(g.reg.Remove("c"))
+	g.must(g.Reg.Remove("c"))
 	g.present([]string{"top"})
 }
 
@@ -172,15 +145,15 @@ func TestDeferredRemoveByTableChange(t *testing.T) {
 func TestDeferredRemoveByRelease(t *testing.T) {
 	g := newDeferredRig(t)
 	g.create("lin", "")
-	d, _ := g.reg.Lookup("lin")
+	d, _ := g.Reg.Lookup("lin")
 	first, second := d.Opened(), d.Opened()
-	g.must(g.reg.RemoveDeferred("lin"))
+	g.must(g.Reg.RemoveDeferred("lin"))
 	first()
 	first() // a second call does nothing
 	g.present([]string{"lin"}, "lin")
 	second()
 	g.present(nil)
-	g.reopen()
+	g.Reopen()
 	g.present(nil)
 }
 
@@ -191,9 +164,9 @@ func TestCancelDeferredRemove(t *testing.T) {
 	g := newDeferredRig(t)
 	g.create("lin", "")
 	g.create("top", "lin")
-	g.must(g.reg.Create("empty", "", nil, false))
-	g.must(g.reg.RemoveDeferred("lin"))
-	g.reopen()
+	g.must(g.Reg.Create("empty", "", nil, false))
+	g.must(g.Reg.RemoveDeferred("lin"))
+	g.Reopen()
 	for _, c := range []struct {
 		name string
 		args []string
@@ -202,11 +175,11 @@ func TestCancelDeferredRemove(t *testing.T) {
 		{"lin", []string{"@cancel_deferred_remove", "now"}, "device-mapper: ioctl: Invalid arguments for @cancel_deferred_remove\n"},
 		{"lin", []string{"@stats_frob"}, "device-mapper: ioctl: Unsupported message sent to DM core: @stats_frob\n"},
 	} {
-		g.klog.Reset()
-		_, err := g.reg.Message(c.name, 0, c.args)
+		g.Klog.Reset()
+		_, err := g.Reg.Message(c.name, 0, c.args)
 		wantErrno(t, err, syscall.EINVAL, "device-mapper: message ioctl on "+c.name+"  failed: Invalid argument")
-		if g.klog.String() != c.klog {
-			t.Fatalf("message %v: kernel log %q, want %q", c.args, g.klog.String(), c.klog)
+		if g.Klog.String() != c.klog {
+			t.Fatalf("message %v: kernel log %q, want %q", c.args, g.Klog.String(), c.klog)
 		}
 	}
 	g.present([]string{"empty", "lin", "top"}, "lin")
@@ -219,13 +192,13 @@ func TestCancelDeferredRemove(t *testing.T) {
 		{"lin", 0, "@cancel_deferred_remove"},       // not marked any more
 		{"empty", 0, "@cancel_deferred_remove"},     // no table
 	} {
-		if reply, err := g.reg.Message(c.name, c.sector, []string{c.word}); err != nil || reply != "" {
+		if reply, err := g.Reg.Message(c.name, c.sector, []string{c.word}); err != nil || reply != "" {
 			t.Fatalf("message %s %d %s: %q, %v", c.name, c.sector, c.word, reply, err)
 		}
 	}
-	g.reopen()
+	g.Reopen()
 	g.present([]string{"empty", "lin", "top"})
-	g.must(g.reg.Remove("top"))
+	g.must(g.Reg.Remove("top"))
 	g.present([]string{"empty", "lin"})
 }
 
@@ -238,15 +211,15 @@ func TestRemoveAllLeavesOpen(t *testing.T) {
 	g.create("lin", "")
 	g.create("top", "lin")
 	g.create("z", "")
-	d, _ := g.reg.Lookup("top")
+	d, _ := g.Reg.Lookup("top")
 	release := d.Opened()
 	warn := "device-mapper: ioctl: remove_all left 2 open device(s)\n"
-	g.must(g.reg.RemoveAll())
+	g.must(g.Reg.RemoveAll())
 	g.present([]string{"lin", "top"})
-	g.must(g.reg.RemoveAllDeferred())
+	g.must(g.Reg.RemoveAllDeferred())
 	g.present([]string{"lin", "top"}, "lin", "top")
-	if g.klog.String() != warn+warn {
-		t.Fatalf("kernel log %q, want the warning twice", g.klog.String())
+	if g.Klog.String() != warn+warn {
+		t.Fatalf("kernel log %q, want the warning twice", g.Klog.String())
 	}
 	release()
 	g.present(nil)

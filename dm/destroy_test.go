@@ -72,56 +72,56 @@ func TestDestroyOnlyWhenTheTableGoes(t *testing.T) {
 			t.Errorf("%s: events %q, want %q", step, got, want)
 		}
 	}
-	if err := g.reg.Create("p", "", probeLine("a"), false); err != nil {
+	if err := g.Reg.Create("p", "", probeLine("a"), false); err != nil {
 		t.Fatal(err)
 	}
 	check("create", "ctr:a")
-	g.reopen()
+	g.Reopen()
 	check("end of process", "close:a")
 
-	if err := g.reg.Load("p", probeLine("b")); err != nil {
+	if err := g.Reg.Load("p", probeLine("b")); err != nil {
 		t.Fatal(err)
 	}
 	check("load", "ctr:a ctr:b")
-	g.reopen()
+	g.Reopen()
 	check("end of process with an inactive table", "close:b close:a")
 
 	// a second load drops the stored inactive table: built to be destroyed
-	if err := g.reg.Load("p", probeLine("c")); err != nil {
+	if err := g.Reg.Load("p", probeLine("c")); err != nil {
 		t.Fatal(err)
 	}
 	check("load over a stored inactive table", "ctr:a ctr:c ctr:b dtr:b close:b")
-	g.reopen()
+	g.Reopen()
 	check("end of process", "close:c close:a")
 
-	if err := g.reg.Resume("p"); err != nil {
+	if err := g.Reg.Resume("p"); err != nil {
 		t.Fatal(err)
 	}
 	check("resume", "ctr:a ctr:c dtr:a close:a")
-	g.reopen()
+	g.Reopen()
 	check("end of process", "close:c")
 
-	if err := g.reg.Load("p", probeLine("d")); err != nil {
+	if err := g.Reg.Load("p", probeLine("d")); err != nil {
 		t.Fatal(err)
 	}
-	g.reopen()
+	g.Reopen()
 	dtrTake()
-	if err := g.reg.Clear("p"); err != nil {
+	if err := g.Reg.Clear("p"); err != nil {
 		t.Fatal(err)
 	}
 	check("clear of a stored inactive table", "ctr:c ctr:d dtr:d close:d")
-	g.reopen()
+	g.Reopen()
 	check("end of process", "close:c")
 
 	// a table failing after the probe was built destroys it (a load
 	// builds every live table first, as the kernel has them built)
 	bad := append(probeLine("e"), dm.TargetLine{Start: 8, Len: 8, Type: "zero", Args: []string{"extra"}})
-	if err := g.reg.Load("p", bad); !errorsIsErrno(err, syscall.EINVAL) {
+	if err := g.Reg.Load("p", bad); !errorsIsErrno(err, syscall.EINVAL) {
 		t.Fatalf("load of a bad table: %v, want EINVAL", err)
 	}
 	check("failed load", "ctr:c ctr:e dtr:e close:e")
 
-	if err := g.reg.Remove("p"); err != nil {
+	if err := g.Reg.Remove("p"); err != nil {
 		t.Fatal(err)
 	}
 	check("remove", "dtr:c close:c")

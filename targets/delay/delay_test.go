@@ -14,33 +14,27 @@ import (
 	"time"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	_ "github.com/gdmsetup/gdmsetup/targets/all"
 )
 
-// rig is a registry over three 1 MiB files a, b and c, with the kernel log kept.
+// rig is a registry over three 1 MiB files a, b and c in dir, with the
+// kernel log kept.
 type rig struct {
-	t    *testing.T
-	dir  string
-	klog bytes.Buffer
-	reg  *dm.Registry
+	*dmtest.Rig
+	dir string
 }
 
 const fileBytes = 1 << 20
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	g := &rig{t: t, dir: t.TempDir()}
+	g := &rig{Rig: dmtest.New(t), dir: t.TempDir()}
 	for _, n := range []string{"a", "b", "c"} {
 		if err := os.WriteFile(g.path(n), make([]byte, fileBytes), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	reg, err := dm.Open(filepath.Join(g.dir, "state"), &g.klog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.reg = reg
-	t.Cleanup(func() { reg.Close() })
 	return g
 }
 
@@ -58,48 +52,41 @@ func (g *rig) args(table string) []string {
 }
 
 func (g *rig) create(name string, lenSectors uint64, typ, table string) error {
-	return g.reg.Create(name, "", []dm.TargetLine{{Len: lenSectors, Type: typ, Args: g.args(table)}}, false)
+	return g.Create(name, lenSectors, typ, g.args(table)...)
 }
 
 func (g *rig) mustCreate(name string, lenSectors uint64, table string) *dm.Device {
-	g.t.Helper()
-	if err := g.create(name, lenSectors, "delay", table); err != nil {
-		g.t.Fatalf("create %s %q: %v\n%s", name, table, err, g.klog.String())
-	}
-	d, _ := g.reg.Lookup(name)
-	return d
+	g.T.Helper()
+	return g.MustCreate(name, lenSectors, "delay", g.args(table)...)
 }
 
-// line returns the status (or table) parameters of name's one target.
+// line returns the status (or table) parameters of name's one target, the
+// files a, b and c by their names.
 func (g *rig) line(name string, status bool) string {
-	g.t.Helper()
-	lines, err := g.reg.Lines(name, false, status)
-	if err != nil || len(lines) != 1 {
-		g.t.Fatalf("lines of %s: %v %v", name, lines, err)
-	}
-	return strings.ReplaceAll(lines[0].Params, g.dir+"/", "")
+	g.T.Helper()
+	return strings.ReplaceAll(g.Line(name, status), g.dir+"/", "")
 }
 
 // waitStatus polls name's status until it is want (at most 10 s).
 func (g *rig) waitStatus(name, want string) {
-	g.t.Helper()
+	g.T.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		got := g.line(name, true)
 		if got == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			g.t.Fatalf("status of %s is %q after 10 s, want %q", name, got, want)
+			g.T.Fatalf("status of %s is %q after 10 s, want %q", name, got, want)
 		}
 	}
 }
 
 // fileAt reads n bytes of file name at off.
 func (g *rig) fileAt(name string, off, n int64) []byte {
-	g.t.Helper()
+	g.T.Helper()
 	b, err := os.ReadFile(g.path(name))
 	if err != nil {
-		g.t.Fatal(err)
+		g.T.Fatal(err)
 	}
 	return b[off : off+n]
 }
@@ -150,21 +137,21 @@ func TestConstructorErrors(t *testing.T) {
 		{"a 0 0 b 0 0 missing 0 0", "Device lookup failed", syscall.ENODEV},
 		{"a 0 0 b 0 0 c 0 -1", "Invalid delay", syscall.EINVAL},
 	} {
-		g.klog.Reset()
+		g.Klog.Reset()
 		err := g.create("d", 8, "delay", c.table)
 		if !errors.Is(err, c.errno) {
 			t.Errorf("%q: error %v, want %v", c.table, err, c.errno)
 		}
 		want := fmt.Sprintf("delay: %s (-%s)", c.msg, map[syscall.Errno]string{syscall.EINVAL: "EINVAL", syscall.ENODEV: "ENODEV"}[c.errno])
-		if !strings.Contains(g.klog.String(), want) {
-			t.Errorf("%q: kernel log %q, want %q", c.table, g.klog.String(), want)
+		if !strings.Contains(g.Klog.String(), want) {
+			t.Errorf("%q: kernel log %q, want %q", c.table, g.Klog.String(), want)
 		}
 	}
 	// each class's device range is checked with the target's length
-	g.klog.Reset()
+	g.Klog.Reset()
 	if err := g.create("d", 8, "delay", "a 0 0 b 0 0 c 2041 0"); !errors.Is(err, syscall.EINVAL) ||
-		!strings.Contains(g.klog.String(), "too small for target: start=2041, len=8, dev_size=2048") {
-		t.Errorf("flush device too small: %v\n%s", err, g.klog.String())
+		!strings.Contains(g.Klog.String(), "too small for target: start=2041, len=8, dev_size=2048") {
+		t.Errorf("flush device too small: %v\n%s", err, g.Klog.String())
 	}
 	g.mustCreate("d", 8, "a 18446744073709551617 4294967297 b 2040 0")
 	if got, want := g.line("d", false), "a 1 1 b 2040 0"; got != want {
@@ -251,7 +238,7 @@ func TestConcurrentDelaysReleasedBySuspend(t *testing.T) {
 	wg.Go(func() { errs <- d.Flush() })
 	g.waitStatus("d", "8 3 1")
 
-	within(t, "suspend (it releases the delayed I/O)", func() error { return g.reg.Suspend("d") })
+	within(t, "suspend (it releases the delayed I/O)", func() error { return g.Reg.Suspend("d") })
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -262,7 +249,7 @@ func TestConcurrentDelaysReleasedBySuspend(t *testing.T) {
 	if got := g.line("d", true); got != "0 0 0" {
 		t.Fatalf("status after suspend %q", got)
 	}
-	if err := g.reg.Resume("d"); err != nil {
+	if err := g.Reg.Resume("d"); err != nil {
 		t.Fatal(err)
 	}
 	read := make(chan error, 1)
@@ -271,7 +258,7 @@ func TestConcurrentDelaysReleasedBySuspend(t *testing.T) {
 		read <- err
 	}()
 	g.waitStatus("d", "1 0 0")
-	within(t, "remove", func() error { return g.reg.Remove("d") })
+	within(t, "remove", func() error { return g.Reg.Remove("d") })
 	within(t, "the read released by remove", func() error { return <-read })
 }
 
@@ -289,7 +276,7 @@ func TestFlushGoesToFlushDevice(t *testing.T) {
 	if got := g.line("rw", true); got != "0 0 0" {
 		t.Fatalf("the read/write device got a flush: status %q", got)
 	}
-	within(t, "suspend of the lower device", func() error { return g.reg.Suspend("lower") })
+	within(t, "suspend of the lower device", func() error { return g.Reg.Suspend("lower") })
 	within(t, "the flush released", func() error { return <-flushed })
 }
 
@@ -314,14 +301,14 @@ func TestMayWait(t *testing.T) {
 	g := newRig(t)
 	g.mustCreate("slow", 64, "a 0 0 a 0 500")
 	g.mustCreate("none", 64, "a 0 0")
-	if err := g.reg.Create("top", "", []dm.TargetLine{{Len: 64, Type: "linear", Args: []string{"/dev/mapper/slow", "0"}}}, false); err != nil {
+	if err := g.Reg.Create("top", "", []dm.TargetLine{{Len: 64, Type: "linear", Args: []string{"/dev/mapper/slow", "0"}}}, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.reg.Create("plain", "", []dm.TargetLine{{Len: 64, Type: "linear", Args: g.args("b 0")}}, false); err != nil {
+	if err := g.Reg.Create("plain", "", []dm.TargetLine{{Len: 64, Type: "linear", Args: g.args("b 0")}}, false); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]bool{"slow": true, "none": false, "top": true, "plain": false} {
-		d, _ := g.reg.Lookup(name)
+		d, _ := g.Reg.Lookup(name)
 		if err := d.Prepare(); err != nil {
 			t.Fatal(err)
 		}

@@ -20,10 +20,10 @@ func BenchmarkWriteFlush(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			g := newRig(b)
 			typ, args := c.args(g)
-			if err := g.create("d", devBytes/512, typ, args...); err != nil {
+			if err := g.Create("d", devBytes/512, typ, args...); err != nil {
 				b.Fatal(err)
 			}
-			d, _ := g.reg.Lookup("d")
+			d, _ := g.Reg.Lookup("d")
 			p := pattern(9, writeBytes)
 			b.SetBytes(writeBytes)
 			b.ResetTimer()
@@ -40,10 +40,10 @@ func BenchmarkWriteFlush(b *testing.B) {
 				if i%(devBytes/writeBytes) == devBytes/writeBytes-1 && typ == "log-writes" {
 					b.StopTimer()
 					g.remove("d")
-					if err := g.create("d", devBytes/512, typ, args...); err != nil {
+					if err := g.Create("d", devBytes/512, typ, args...); err != nil {
 						b.Fatal(err)
 					}
-					d, _ = g.reg.Lookup("d")
+					d, _ = g.Reg.Lookup("d")
 					b.StartTimer()
 				}
 			}

@@ -31,7 +31,7 @@ func TestConstructorErrors(t *testing.T) {
 		{[]string{missing, log}, syscall.ENODEV, "Device lookup failed (-ENODEV)"},
 		{[]string{dev, missing}, syscall.ENODEV, "Log device lookup failed (-ENODEV)"},
 	} {
-		err := g.create("e", 2048, "log-writes", c.args...)
+		err := g.Create("e", 2048, "log-writes", c.args...)
 		var ie *dm.IoctlError
 		if !errors.As(err, &ie) || ie.Errno != c.errno {
 			t.Errorf("%q: %v, want %v", c.args, err, c.errno)
@@ -41,8 +41,8 @@ func TestConstructorErrors(t *testing.T) {
 			t.Errorf("%q: kernel log %q, want %q", c.args, got, want)
 		}
 	}
-	g.mustCreate("e", 2048, "log-writes", dev, log, "extra", "words")
-	if got, want := g.line("e", false), dev+" "+log; got != want {
+	g.MustCreate("e", 2048, "log-writes", dev, log, "extra", "words")
+	if got, want := g.Line("e", false), dev+" "+log; got != want {
 		t.Errorf("table %q, want %q", got, want)
 	}
 	g.wantStatus("e", "0 0")
@@ -55,7 +55,7 @@ func TestConstructorErrors(t *testing.T) {
 func TestLogBytes(t *testing.T) {
 	g := newRig(t)
 	dev, log := g.file("dev", 1<<20), g.file("log", 1<<20)
-	g.mustCreate("lw", 2048, "log-writes", dev, log)
+	g.MustCreate("lw", 2048, "log-writes", dev, log)
 	a, b := pattern(1, 4096), pattern(2, 1024)
 	g.write("lw", a, 8192)
 	g.discard("lw", 128<<10, 64<<10)
@@ -96,7 +96,7 @@ func TestLogBytes(t *testing.T) {
 // TestMessages: what log_writes_message refuses, with the kernel's lines.
 func TestMessages(t *testing.T) {
 	g := newRig(t)
-	g.mustCreate("lw", 2048, "log-writes", g.file("dev", 1<<20), g.file("log", 1<<20))
+	g.MustCreate("lw", 2048, "log-writes", g.file("dev", 1<<20), g.file("log", 1<<20))
 	for _, c := range []struct {
 		words []string
 		line  string
@@ -123,18 +123,18 @@ func TestMessages(t *testing.T) {
 func TestStateAcrossProcesses(t *testing.T) {
 	g := newRig(t)
 	dev, log := g.file("dev", 1<<20), g.file("log", 1<<20)
-	g.mustCreate("lw", 2048, "log-writes", dev, log)
+	g.MustCreate("lw", 2048, "log-writes", dev, log)
 	a := pattern(3, 8192)
 	if err := g.message("lw", "mark", "one"); err != nil {
 		t.Fatal(err)
 	}
 	g.write("lw", a, 4096)
-	g.reopen()
+	g.Reopen()
 	g.discard("lw", 0, 4096)
-	g.reopen()
+	g.Reopen()
 	g.wantStatus("lw", "1 1")
 	g.flush("lw")
-	g.reopen()
+	g.Reopen()
 	g.wantStatus("lw", "4 20")
 	g.remove("lw")
 	s, got := readLog(t, log, -1)
@@ -153,18 +153,18 @@ func TestStateAcrossProcesses(t *testing.T) {
 func TestReloadStartsANewLog(t *testing.T) {
 	g := newRig(t)
 	dev, log := g.file("dev", 1<<20), g.file("log", 1<<20)
-	g.mustCreate("lw", 2048, "log-writes", dev, log)
+	g.MustCreate("lw", 2048, "log-writes", dev, log)
 	for _, m := range []string{"a", "b"} {
 		if err := g.message("lw", "mark", m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := g.reg.Load("lw", []dm.TargetLine{{Len: 2048, Type: "log-writes", Args: []string{dev, log}}}); err != nil {
+	if err := g.Reg.Load("lw", []dm.TargetLine{{Len: 2048, Type: "log-writes", Args: []string{dev, log}}}); err != nil {
 		t.Fatal(err)
 	}
-	g.reopen()
+	g.Reopen()
 	g.wantStatus("lw", "2 2")
-	if err := g.reg.Resume("lw"); err != nil {
+	if err := g.Reg.Resume("lw"); err != nil {
 		t.Fatal(err)
 	}
 	g.wantStatus("lw", "0 0")
@@ -184,7 +184,7 @@ func TestReloadStartsANewLog(t *testing.T) {
 func TestFullLogDevice(t *testing.T) {
 	g := newRig(t)
 	dev, log := g.file("dev", 1<<20), g.file("log", 8192)
-	g.mustCreate("lw", 2048, "log-writes", dev, log)
+	g.MustCreate("lw", 2048, "log-writes", dev, log)
 	if err := g.message("lw", "mark", "m1"); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestFullLogDevice(t *testing.T) {
 		t.Errorf("kernel log %q", got)
 	}
 	g.wantStatus("lw", "3 16 logging_disabled")
-	g.reopen()
+	g.Reopen()
 	c := pattern(6, 4096)
 	g.write("lw", c, 12288)
 	g.flush("lw")
@@ -232,8 +232,8 @@ func TestFullLogDevice(t *testing.T) {
 // logging and counts the entry; the I/O itself succeeds.
 func TestFailingLogDevice(t *testing.T) {
 	g := newRig(t)
-	g.mustCreate("bad", 2048, "error")
-	g.mustCreate("lw", 2048, "log-writes", g.file("dev", 1<<20), "/dev/mapper/bad")
+	g.MustCreate("bad", 2048, "error")
+	g.MustCreate("lw", 2048, "log-writes", g.file("dev", 1<<20), "/dev/mapper/bad")
 	g.write("lw", pattern(7, 4096), 0)
 	g.flush("lw")
 	line := "device-mapper: log-writes: Error writing log block, error=10"
@@ -248,7 +248,7 @@ func TestFailingLogDevice(t *testing.T) {
 func TestNotFirstInTable(t *testing.T) {
 	g := newRig(t)
 	dev, log := g.file("dev", 1<<20), g.file("log", 1<<20)
-	err := g.reg.Create("st", "", []dm.TargetLine{
+	err := g.Reg.Create("st", "", []dm.TargetLine{
 		{Len: 8, Type: "zero"},
 		{Start: 8, Len: 2040, Type: "log-writes", Args: []string{dev, log}},
 	}, false)
@@ -278,7 +278,7 @@ func TestNotFirstInTable(t *testing.T) {
 func TestConcurrentWrites(t *testing.T) {
 	g := newRig(t)
 	dev, log := g.file("dev", 4<<20), g.file("log", 8<<20)
-	g.mustCreate("lw", 8192, "log-writes", dev, log)
+	g.MustCreate("lw", 8192, "log-writes", dev, log)
 	const writers, each = 8, 32
 	d := g.dev("lw")
 	var wg sync.WaitGroup
@@ -309,7 +309,7 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 	g.flush("lw")
 	flushes := writers*each/8 + 1
-	status := g.line("lw", true)
+	status := g.Line("lw", true)
 	var entries, last uint64
 	if _, err := fmt.Sscanf(status, "%d %d", &entries, &last); err != nil || entries != uint64(writers*each+flushes) {
 		t.Fatalf("status %q: want %d entries", status, writers*each+flushes)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	_ "github.com/gdmsetup/gdmsetup/targets/all"
 )
 
@@ -16,131 +17,87 @@ import (
 // reopened at will as each gdmsetup command is its own process, with the
 // kernel log collected.
 type rig struct {
-	t        testing.TB
-	dir      string
+	*dmtest.Rig
 	filesDir string
-	klog     bytes.Buffer
-	reg      *dm.Registry
 }
 
 func newRig(t testing.TB) *rig {
 	t.Helper()
-	g := &rig{t: t, dir: t.TempDir(), filesDir: t.TempDir()}
-	g.reopen()
-	t.Cleanup(func() { g.reg.Close() })
-	return g
-}
-
-// reopen closes the registry (the end of a process) and opens it again.
-func (g *rig) reopen() {
-	g.t.Helper()
-	if g.reg != nil {
-		if err := g.reg.Close(); err != nil {
-			g.t.Fatal(err)
-		}
-	}
-	reg, err := dm.Open(g.dir, &g.klog)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	g.reg = reg
+	return &rig{Rig: dmtest.New(t), filesDir: t.TempDir()}
 }
 
 // file makes a sparse file of sizeBytes and returns its path.
 func (g *rig) file(name string, sizeBytes int64) string {
-	g.t.Helper()
+	g.T.Helper()
 	p := filepath.Join(g.filesDir, name)
 	f, err := os.Create(p)
 	if err != nil {
-		g.t.Fatal(err)
+		g.T.Fatal(err)
 	}
 	defer f.Close()
 	if err := f.Truncate(sizeBytes); err != nil {
-		g.t.Fatal(err)
+		g.T.Fatal(err)
 	}
 	return p
 }
 
-// create makes a device with one table line "LEN TYPE ARGS..." at sector 0
-// and returns the error (nil or a *dm.IoctlError).
-func (g *rig) create(name string, lenSectors uint64, typ string, args ...string) error {
-	return g.reg.Create(name, "", []dm.TargetLine{{Len: lenSectors, Type: typ, Args: args}}, false)
-}
-
-func (g *rig) mustCreate(name string, lenSectors uint64, typ string, args ...string) {
-	g.t.Helper()
-	if err := g.create(name, lenSectors, typ, args...); err != nil {
-		g.t.Fatalf("create %s: %v (kernel log: %s)", name, err, g.klog.String())
-	}
-}
-
 // dev returns a device ready for I/O (its live table built).
 func (g *rig) dev(name string) *dm.Device {
-	g.t.Helper()
-	d, ok := g.reg.Lookup(name)
+	g.T.Helper()
+	d, ok := g.Reg.Lookup(name)
 	if !ok {
-		g.t.Fatalf("no device %s", name)
+		g.T.Fatalf("no device %s", name)
 	}
 	if err := d.Prepare(); err != nil {
-		g.t.Fatal(err)
+		g.T.Fatal(err)
 	}
 	return d
 }
 
-// line returns the one target's status (status) or table line.
-func (g *rig) line(name string, status bool) string {
-	g.t.Helper()
-	ls, err := g.reg.Lines(name, false, status)
-	if err != nil || len(ls) != 1 {
-		g.t.Fatalf("lines of %s: %v %v", name, ls, err)
-	}
-	return ls[0].Params
-}
-
 func (g *rig) wantStatus(name, want string) {
-	g.t.Helper()
-	if got := g.line(name, true); got != want {
-		g.t.Errorf("status of %s: %q, want %q", name, got, want)
+	g.T.Helper()
+	if got := g.Line(name, true); got != want {
+		g.T.Errorf("status of %s: %q, want %q", name, got, want)
 	}
 }
 
 func (g *rig) write(name string, p []byte, offBytes int64) {
-	g.t.Helper()
+	g.T.Helper()
 	if _, err := g.dev(name).WriteAt(p, offBytes); err != nil {
-		g.t.Fatalf("write %s at %d: %v", name, offBytes, err)
+		g.T.Fatalf("write %s at %d: %v", name, offBytes, err)
 	}
 }
 
 func (g *rig) flush(name string) {
-	g.t.Helper()
+	g.T.Helper()
 	if err := g.dev(name).Flush(); err != nil {
-		g.t.Fatalf("flush %s: %v", name, err)
+		g.T.Fatalf("flush %s: %v", name, err)
 	}
 }
 
 func (g *rig) discard(name string, offBytes, lenBytes int64) {
-	g.t.Helper()
+	g.T.Helper()
 	if err := g.dev(name).Discard(offBytes, lenBytes); err != nil {
-		g.t.Fatalf("discard %s %d+%d: %v", name, offBytes, lenBytes, err)
+		g.T.Fatalf("discard %s %d+%d: %v", name, offBytes, lenBytes, err)
 	}
 }
 
 func (g *rig) message(name string, words ...string) error {
-	_, err := g.reg.Message(name, 0, words)
+	_, err := g.Reg.Message(name, 0, words)
 	return err
 }
 
 func (g *rig) remove(name string) {
-	g.t.Helper()
-	if err := g.reg.Remove(name); err != nil {
-		g.t.Fatalf("remove %s: %v", name, err)
+	g.T.Helper()
+	if err := g.Reg.Remove(name); err != nil {
+		g.T.Fatalf("remove %s: %v", name, err)
 	}
 }
 
 // takeKlog returns the kernel lines logged since the last call.
 func (g *rig) takeKlog() []string {
-	s := strings.TrimSpace(g.klog.String())
-	g.klog.Reset()
+	s := strings.TrimSpace(g.Klog.String())
+	g.Klog.Reset()
 	if s == "" {
 		return nil
 	}

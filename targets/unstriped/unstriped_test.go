@@ -13,63 +13,43 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	_ "github.com/gdmsetup/gdmsetup/targets/all"
 )
 
-// rig is a registry over files, with the kernel log kept.
+// rig is a registry over files in dir, with the kernel log kept.
 type rig struct {
-	t    *testing.T
-	dir  string
-	klog bytes.Buffer
-	reg  *dm.Registry
+	*dmtest.Rig
+	dir string
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	g := &rig{t: t, dir: t.TempDir()}
-	reg, err := dm.Open(filepath.Join(g.dir, "state"), &g.klog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.reg = reg
-	t.Cleanup(func() { reg.Close() })
-	return g
+	return &rig{Rig: dmtest.New(t), dir: t.TempDir()}
 }
 
 // file makes a file of random bytes and returns its path and contents.
 func (g *rig) file(name string, size int) (string, []byte) {
-	g.t.Helper()
+	g.T.Helper()
 	b := make([]byte, size)
 	rand.Read(b)
 	p := filepath.Join(g.dir, name)
 	if err := os.WriteFile(p, b, 0o600); err != nil {
-		g.t.Fatal(err)
+		g.T.Fatal(err)
 	}
 	return p, b
 }
 
 func (g *rig) create(name string, lenSectors uint64, typ string, args ...string) (*dm.Device, error) {
-	err := g.reg.Create(name, "", []dm.TargetLine{{Len: lenSectors, Type: typ, Args: args}}, false)
-	d, _ := g.reg.Lookup(name)
+	err := g.Create(name, lenSectors, typ, args...)
+	d, _ := g.Reg.Lookup(name)
 	return d, err
 }
 
-func (g *rig) mustCreate(name string, lenSectors uint64, typ string, args ...string) *dm.Device {
-	g.t.Helper()
-	d, err := g.create(name, lenSectors, typ, args...)
-	if err != nil {
-		g.t.Fatalf("create %s %s %v: %v\n%s", name, typ, args, err, g.klog.String())
-	}
-	return d
-}
-
+// table is name's one table line, the files by their names.
 func (g *rig) table(name string) string {
-	g.t.Helper()
-	lines, err := g.reg.Lines(name, false, false)
-	if err != nil || len(lines) != 1 {
-		g.t.Fatalf("table of %s: %v %v", name, lines, err)
-	}
-	return strings.ReplaceAll(lines[0].Params, g.dir+"/", "")
+	g.T.Helper()
+	return strings.ReplaceAll(g.Line(name, false), g.dir+"/", "")
 }
 
 // TestConstructorErrors: unstripe_ctr's messages in its order, every one
@@ -101,13 +81,13 @@ func TestConstructorErrors(t *testing.T) {
 		{255, "2 128 0 A 0", "Target length not divisible by chunk size"},
 	} {
 		args := strings.Fields(strings.NewReplacer("A", a, "M", missing).Replace(c.args))
-		g.klog.Reset()
+		g.Klog.Reset()
 		_, err := g.create("u", c.lenSectors, "unstriped", args...)
 		if !errors.Is(err, syscall.EINVAL) {
 			t.Errorf("%q: error %v, want EINVAL", c.args, err)
 		}
-		if want := "unstriped: " + c.msg + " (-EINVAL)"; !strings.Contains(g.klog.String(), want) {
-			t.Errorf("%q: kernel log %q, want %q", c.args, g.klog.String(), want)
+		if want := "unstriped: " + c.msg + " (-EINVAL)"; !strings.Contains(g.Klog.String(), want) {
+			t.Errorf("%q: kernel log %q, want %q", c.args, g.Klog.String(), want)
 		}
 	}
 	for _, c := range []struct{ args, table string }{
@@ -115,11 +95,11 @@ func TestConstructorErrors(t *testing.T) {
 		{"1 8 4294967295 A 0", "1 8 -1 a 0"},
 		{"4294967295 8 2147483648 A 0", "-1 8 -2147483648 a 0"},
 	} {
-		g.mustCreate("u", 256, "unstriped", strings.Fields(strings.ReplaceAll(c.args, "A", a))...)
+		g.MustCreate("u", 256, "unstriped", strings.Fields(strings.ReplaceAll(c.args, "A", a))...)
 		if got := g.table("u"); got != c.table {
 			t.Errorf("%q: table %q, want %q", c.args, got, c.table)
 		}
-		if err := g.reg.Remove("u"); err != nil {
+		if err := g.Reg.Remove("u"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -141,10 +121,10 @@ func TestStripesOfAStripedDevice(t *testing.T) {
 				p, members[k] = g.file(fmt.Sprintf("m%d", k), memberSectors*512)
 				args = append(args, p, "0")
 			}
-			g.mustCreate("s", uint64(memberSectors*c.stripes), "striped", args...)
+			g.MustCreate("s", uint64(memberSectors*c.stripes), "striped", args...)
 			for k := range members {
 				name := fmt.Sprintf("u%d", k)
-				u := g.mustCreate(name, uint64(memberSectors), "unstriped",
+				u := g.MustCreate(name, uint64(memberSectors), "unstriped",
 					fmt.Sprint(c.stripes), fmt.Sprint(c.chunkSectors), fmt.Sprint(k), "/dev/mapper/s", "0")
 				got := make([]byte, len(members[k]))
 				if _, err := u.ReadAt(got, 0); err != nil {
@@ -166,11 +146,11 @@ func TestStripesOfAStripedDevice(t *testing.T) {
 				}
 			}
 			for k := range members {
-				if err := g.reg.Remove(fmt.Sprintf("u%d", k)); err != nil {
+				if err := g.Reg.Remove(fmt.Sprintf("u%d", k)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := g.reg.Remove("s"); err != nil {
+			if err := g.Reg.Remove("s"); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -183,7 +163,7 @@ func TestStripesOfAStripedDevice(t *testing.T) {
 func TestPastTheDevice(t *testing.T) {
 	g := newRig(t)
 	a, _ := g.file("a", 1<<20) // 2048 sectors
-	u := g.mustCreate("u", 1024, "unstriped", "2", "128", "1", a, "1024")
+	u := g.MustCreate("u", 1024, "unstriped", "2", "128", "1", a, "1024")
 	buf := make([]byte, 4096)
 	if _, err := u.ReadAt(buf, 0); err != nil {
 		t.Fatalf("read of the first chunk (sectors 1152-1279): %v", err)
@@ -207,7 +187,7 @@ func TestPastTheDevice(t *testing.T) {
 func TestNoDiscardsNoFlushNoWriteZeroes(t *testing.T) {
 	g := newRig(t)
 	a, _ := g.file("a", 1<<20)
-	u := g.mustCreate("u", 1024, "unstriped", "2", "64", "0", a, "0")
+	u := g.MustCreate("u", 1024, "unstriped", "2", "64", "0", a, "0")
 	if err := u.Discard(0, 32<<10); !errors.Is(err, syscall.EOPNOTSUPP) {
 		t.Fatalf("discard: %v, want EOPNOTSUPP", err)
 	}
@@ -242,7 +222,7 @@ func TestMappingModel(t *testing.T) {
 		lenSectors := rows * chunk
 		p, data := g.file(fmt.Sprintf("f%d", i), stripes*lenSectors*512)
 		name := fmt.Sprintf("u%d", i)
-		u := g.mustCreate(name, uint64(lenSectors), "unstriped", fmt.Sprint(stripes), fmt.Sprint(chunk), fmt.Sprint(k), p, "0")
+		u := g.MustCreate(name, uint64(lenSectors), "unstriped", fmt.Sprint(stripes), fmt.Sprint(chunk), fmt.Sprint(k), p, "0")
 		got := make([]byte, lenSectors*512)
 		if _, err := u.ReadAt(got, 0); err != nil {
 			t.Fatal(err)
@@ -253,7 +233,7 @@ func TestMappingModel(t *testing.T) {
 				t.Fatalf("%d stripes, chunk %d, stripe %d: sector %d is not array sector %d", stripes, chunk, k, s, arraySector)
 			}
 		}
-		if err := g.reg.Remove(name); err != nil {
+		if err := g.Reg.Remove(name); err != nil {
 			t.Fatal(err)
 		}
 	}

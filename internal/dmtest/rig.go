@@ -1,0 +1,71 @@
+// Package dmtest is what the tests of the core and of the targets share: a
+// device-mapper registry in a temporary state directory, reopened at will
+// (each gdmsetup command is its own process), with the kernel log kept.
+package dmtest
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+)
+
+// Rig is one test's registry. Reg is open from New until the test ends
+// (Reopen closes and opens it again); Klog holds every kernel log line so far.
+type Rig struct {
+	T    testing.TB
+	Dir  string // the state directory
+	Klog bytes.Buffer
+	Reg  *dm.Registry
+}
+
+// New opens a registry in a new temporary state directory, closed when t ends.
+func New(t testing.TB) *Rig {
+	t.Helper()
+	g := &Rig{T: t, Dir: t.TempDir()}
+	g.Reopen()
+	t.Cleanup(func() { g.Reg.Close() })
+	return g
+}
+
+// Reopen closes the registry (the end of a process) and opens it again.
+func (g *Rig) Reopen() {
+	g.T.Helper()
+	if g.Reg != nil {
+		if err := g.Reg.Close(); err != nil {
+			g.T.Fatal(err)
+		}
+	}
+	reg, err := dm.Open(g.Dir, &g.Klog)
+	if err != nil {
+		g.T.Fatal(err)
+	}
+	g.Reg = reg
+}
+
+// Create makes a device whose table is one line "0 LEN TYPE ARGS..." and
+// returns the error (nil or a *dm.IoctlError).
+func (g *Rig) Create(name string, lenSectors uint64, typ string, args ...string) error {
+	return g.Reg.Create(name, "", []dm.TargetLine{{Len: lenSectors, Type: typ, Args: args}}, false)
+}
+
+// MustCreate is Create failing the test (with the kernel log) on an error;
+// it returns the device.
+func (g *Rig) MustCreate(name string, lenSectors uint64, typ string, args ...string) *dm.Device {
+	g.T.Helper()
+	if err := g.Create(name, lenSectors, typ, args...); err != nil {
+		g.T.Fatalf("create %s %s %v: %v\n%s", name, typ, args, err, g.Klog.String())
+	}
+	d, _ := g.Reg.Lookup(name)
+	return d
+}
+
+// Line returns the status (status) or table parameters of name's one target.
+func (g *Rig) Line(name string, status bool) string {
+	g.T.Helper()
+	lines, err := g.Reg.Lines(name, false, status)
+	if err != nil || len(lines) != 1 {
+		g.T.Fatalf("lines of %s: %v %v", name, lines, err)
+	}
+	return lines[0].Params
+}

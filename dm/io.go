@@ -47,16 +47,9 @@ func (d *Device) MayWait() bool {
 	if t == nil {
 		return false
 	}
-	for _, e := range t.entries {
-		if w, ok := e.target.(targets.Waiter); ok && w.MayWait() {
+	for _, w := range t.waiters {
+		if w.MayWait() {
 			return true
-		}
-		if it, ok := e.target.(targets.AreaIterator); ok {
-			for _, a := range it.Areas() {
-				if w, ok := a.Dev.(targets.Waiter); ok && w.MayWait() {
-					return true
-				}
-			}
 		}
 	}
 	return false

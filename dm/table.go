@@ -18,6 +18,9 @@ type Table struct {
 	// discards: every target takes discards, decided when the table is
 	// built, as the kernel stacks a device's discard limit at load
 	discards bool
+	// waiters: the targets, and the devices under them, that are
+	// targets.Waiter, collected when the table is built (see Device.MayWait)
+	waiters []targets.Waiter
 }
 
 type entry struct {
@@ -193,10 +196,26 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool)
 		}
 		t.entries = append(t.entries, e)
 		t.discards = t.discards && targets.TargetSupportsDiscards(tg)
+		t.addWaiters(tg)
 		t.lenSectors += l.Len
 		t.spec.Targets = append(t.spec.Targets, targetSpec{Start: l.Start, Len: l.Len, Type: l.Type, Args: op.canonical(l.Args), Saved: l.Saved})
 	}
 	return t, nil
+}
+
+// addWaiters adds tg and the devices it maps onto to t.waiters where they
+// are targets.Waiter.
+func (t *Table) addWaiters(tg targets.Target) {
+	if w, ok := tg.(targets.Waiter); ok {
+		t.waiters = append(t.waiters, w)
+	}
+	if it, ok := tg.(targets.AreaIterator); ok {
+		for _, a := range it.Areas() {
+			if w, ok := a.Dev.(targets.Waiter); ok {
+				t.waiters = append(t.waiters, w)
+			}
+		}
+	}
 }
 
 // saveStates records each target's in-memory state in the table's spec

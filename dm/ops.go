@@ -86,7 +86,7 @@ func (r *Registry) Load(name string, lines []TargetLine) error {
 
 func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
 	r.activateAll()
-	t, err := r.build(d, specs(lines), d.st.ReadOnly, false)
+	t, err := r.build(d, specs(lines), d.st.ReadOnly, false, true)
 	if err != nil {
 		return errno.Of(err)
 	}

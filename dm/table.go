@@ -132,7 +132,7 @@ func (r *Registry) checkAreas(d *Device, t *Table) bool {
 // build constructs a table for d from lines, with the kernel's checks and log
 // lines (dm_table_add_target). On failure every target built so far is
 // closed and the error carries the errno user space sees.
-func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool) (*Table, error) {
+func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored, inactive bool) (*Table, error) {
 	t := &Table{readOnly: readOnly, discards: true}
 	fail := func(err error) (*Table, error) {
 		t.destroy()
@@ -180,7 +180,7 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored bool)
 		ctx := &targets.Context{
 			Begin: l.Start, Len: l.Len, DevName: d.devName(), ReadOnly: readOnly,
 			Open: op.open, Logf: r.klogf, Event: d.raiseEvent, Restored: restored, Saved: l.Saved,
-			Suspended: restored && d.st.Suspended,
+			Suspended: restored && d.st.Suspended, Inactive: inactive,
 		}
 		tg, err := typ.New(ctx, l.Args)
 		if err != nil {

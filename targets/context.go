@@ -33,6 +33,10 @@ type Context struct {
 	// the objects the target rebuilds belong to a suspended device
 	// (dm_suspended in the kernel).
 	Suspended bool
+	// Inactive is set when the table is built as the device's inactive
+	// table (a load, or a loaded table rebuilt in a later process): it goes
+	// live only when a resume swaps it in.
+	Inactive bool
 }
 
 // CtrError is a constructor failure: Msg is ti->error as the kernel logs it,

@@ -51,7 +51,7 @@ type Clone struct {
 	workerDone chan struct{}
 	copies     sync.WaitGroup // the worker's copies, until their commit
 	owner      bool           // this instance writes the metadata (see owners)
-	fresh      bool           // the core checked its areas: a table just loaded by the user
+	fresh      bool           // built as an inactive table (ctx.Inactive) and not yet resumed
 	failed     error          // metadata failure: Fail mode
 }
 
@@ -123,13 +123,8 @@ func (c *Clone) MaxIOSectors() uint64 { return c.regionSectors }
 // do (it marks whole regions hydrated).
 func (c *Clone) SupportsDiscards() bool { return true }
 
-// Areas are the ranges of the destination and source the clone uses. The
-// core asks only for a table the user has just loaded, so this also marks
-// the table fresh: its resume starts from its own arguments.
+// Areas are the ranges of the destination and source the clone uses.
 func (c *Clone) Areas() []targets.Area {
-	c.mu.Lock()
-	c.fresh = true
-	c.mu.Unlock()
 	return []targets.Area{
 		{Dev: c.dest, LenSectors: c.lenSectors},
 		{Dev: c.src, LenSectors: c.lenSectors},

@@ -150,8 +150,7 @@ func TestSuspendResumeReload(t *testing.T) {
 	dest := e.sparse("dest", 4<<20)
 	src := e.source("src", 4<<20)
 	table := meta + " " + dest + " " + src + " 8"
-	c := e.mustBuild(8192, table)
-	c.Areas()
+	c := e.mustLoad(8192, table)
 	if err := c.PreResume(); err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +165,7 @@ func TestSuspendResumeReload(t *testing.T) {
 		t.Fatal("hydration went on while suspended")
 	}
 	// a new table loaded in place of c: standby until its resume
-	c2 := e.mustBuild(8192, table+" 0 2 hydration_batch_size 7")
-	c2.Areas()
+	c2 := e.mustLoad(8192, table+" 0 2 hydration_batch_size 7")
 	if err := c2.PreResume(); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 		return nil, targets.Invalid("Invalid number of arguments")
 	}
 	c := &Clone{ctx: ctx, lenSectors: ctx.Len, tableArgs: append([]string(nil), args[3:]...),
-		initial: settings{threshold: 1, batch: 1}}
+		initial: settings{threshold: 1, batch: 1}, fresh: ctx.Inactive}
 	var err error
 	if c.meta, err = ctx.Open(args[0]); err != nil {
 		return nil, targets.Errorf(targets.OpenErrno(err), "Error opening metadata device")

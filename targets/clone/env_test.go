@@ -125,6 +125,19 @@ func (e *env) mustBuild(lenSectors uint64, table string) *Clone {
 	return c
 }
 
+// mustLoad is mustBuild for a table the user loads (ctx.Inactive): it
+// starts from its own arguments at its resume.
+func (e *env) mustLoad(lenSectors uint64, table string) *Clone {
+	e.t.Helper()
+	ctx := e.ctx(lenSectors)
+	ctx.Inactive = true
+	tg, err := New(ctx, strings.Fields(table))
+	if err != nil {
+		e.t.Fatalf("clone %s: %v", table, err)
+	}
+	return tg.(*Clone)
+}
+
 // klog returns and clears the kernel log lines.
 func (e *env) klog() []string {
 	e.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -24,6 +25,10 @@ type File struct {
 	// dioOffsetBytes and whose buffer is aligned to dioMemBytes use it.
 	direct                      *os.File
 	dioOffsetBytes, dioMemBytes int64
+	// endBytes is the size SizeBytes last found (the capacity a table was
+	// checked against): a write that ends past it looks again before it is
+	// refused, so a file grown meanwhile takes it.
+	endBytes atomic.Int64
 }
 
 // OpenFile opens path read-write (read-only when writing is not allowed) as a
@@ -63,7 +68,9 @@ func openFile(path string, exclusive bool) (*File, error) {
 		f.Close()
 		return nil, err
 	}
-	return &File{f: f, path: abs, block: block, readOnly: readOnly}, nil
+	d := &File{f: f, path: abs, block: block, readOnly: readOnly}
+	d.SizeBytes()
+	return d, nil
 }
 
 // dioFallbackBytes is the O_DIRECT alignment assumed when the kernel does not
@@ -107,6 +114,12 @@ func (d *File) Name() string { return d.path }
 
 // SizeBytes is the file's current size (a block device's capacity).
 func (d *File) SizeBytes() int64 {
+	n := d.statSize()
+	d.endBytes.Store(n)
+	return n
+}
+
+func (d *File) statSize() int64 {
 	if d.block {
 		n, err := d.f.Seek(0, io.SeekEnd)
 		if err != nil {
@@ -134,8 +147,13 @@ func (d *File) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// WriteAt writes p at off.
+// WriteAt writes p at off. A write that would end past the end of the file
+// is an I/O error and writes nothing, as on a disk: a regular file is never
+// extended.
 func (d *File) WriteAt(p []byte, off int64) (int, error) {
+	if end := off + int64(len(p)); end > d.endBytes.Load() && end > d.SizeBytes() {
+		return 0, fmt.Errorf("%s: write of %d bytes at %d past the end: %w", d.path, len(p), off, syscall.EIO)
+	}
 	n, err := d.fd(p, off).WriteAt(p, off)
 	if err != nil {
 		return n, fmt.Errorf("%s: %w", d.path, errnoOrEIO(err))

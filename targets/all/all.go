@@ -11,6 +11,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 	"github.com/gdmsetup/gdmsetup/targets/logwrites"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
+	"github.com/gdmsetup/gdmsetup/targets/switchtarget"
 	"github.com/gdmsetup/gdmsetup/targets/thin"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool"
 	"github.com/gdmsetup/gdmsetup/targets/unstriped"
@@ -27,6 +28,7 @@ func init() {
 	targets.Register(flakey.Type)
 	targets.Register(delay.Type)
 	targets.Register(unstriped.Type)
+	targets.Register(switchtarget.Type)
 	targets.Register(logwrites.Type)
 	targets.Register(clone.Type)
 }

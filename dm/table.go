@@ -134,6 +134,8 @@ func (r *Registry) checkAreas(d *Device, t *Table) bool {
 // closed and the error carries the errno user space sees.
 func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored, inactive bool) (*Table, error) {
 	t := &Table{readOnly: readOnly, discards: true}
+	r.building[d]++
+	defer func() { r.building[d]-- }()
 	fail := func(err error) (*Table, error) {
 		t.destroy()
 		r.klogf("ioctl: error adding target to table")
@@ -181,6 +183,7 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored, inac
 			Begin: l.Start, Len: l.Len, DevName: d.devName(), ReadOnly: readOnly,
 			Open: op.open, Logf: r.klogf, Event: d.raiseEvent, Restored: restored, Saved: l.Saved,
 			Suspended: restored && d.st.Suspended, Inactive: inactive,
+			ActivateUsers: func(dev targets.Dev) error { return r.activateUsers(dev.Name()) },
 		}
 		tg, err := typ.New(ctx, l.Args)
 		if err != nil {

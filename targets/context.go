@@ -37,6 +37,12 @@ type Context struct {
 	// table (a load, or a loaded table rebuilt in a later process): it goes
 	// live only when a resume swaps it in.
 	Inactive bool
+	// ActivateUsers builds, in this process, the live table of every other
+	// mapped device whose live table uses dev, as the kernel has every live
+	// table built: snapshot-origin calls it so that a write through it
+	// finds every snapshot of its device, also in a process that touched
+	// only the origin. It returns the first table that cannot be built.
+	ActivateUsers func(dev Dev) error
 }
 
 // CtrError is a constructor failure: Msg is ti->error as the kernel logs it,

@@ -10,6 +10,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/flakey"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 	"github.com/gdmsetup/gdmsetup/targets/logwrites"
+	"github.com/gdmsetup/gdmsetup/targets/snapshot"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
 	"github.com/gdmsetup/gdmsetup/targets/switchtarget"
 	"github.com/gdmsetup/gdmsetup/targets/thin"
@@ -25,6 +26,8 @@ func init() {
 	targets.Register(zero.Type)
 	targets.Register(thin.Type)
 	targets.Register(thinpool.Type)
+	targets.Register(snapshot.Type)
+	targets.Register(snapshot.OriginType)
 	targets.Register(flakey.Type)
 	targets.Register(delay.Type)
 	targets.Register(unstriped.Type)

@@ -1,0 +1,267 @@
+package snapshot
+
+import (
+	"fmt"
+	"sync"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// errInvalid is the error of I/O to an invalid snapshot, or of a write to
+// an overflowed one (DM_MAPIO_KILL).
+var errInvalid = syscall.EIO
+
+// chunkLock is the lock of chunk's stripe.
+func (s *Snapshot) chunkLock(chunk uint64) *sync.RWMutex {
+	return &s.chunkLocks[chunk%chunkLockStripes]
+}
+
+// lookup returns the COW chunk of chunk's exception, if any, and whether
+// the snapshot takes I/O now (valid; for a write, not overflowed).
+func (s *Snapshot) lookup(chunk uint64, write bool) (newChunk uint64, found bool, err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.valid || write && s.overflowed {
+		return 0, false, fmt.Errorf("snapshot %s: %s: %w", s.devName, s.state(), errInvalid)
+	}
+	newChunk, found = s.exceptions[chunk]
+	return newChunk, found, nil
+}
+
+// state names why a snapshot refuses I/O (mu held).
+func (s *Snapshot) state() string {
+	if !s.valid {
+		return "invalid"
+	}
+	return "overflowed"
+}
+
+// pieces calls fn for each part of [sector, sector+n) (absolute sectors)
+// inside one chunk, with its offset in bytes from the start of the I/O.
+func (s *Snapshot) pieces(sector, n uint64, fn func(chunk, sector, n uint64, offBytes int64) error) error {
+	cs := s.chunkSectors()
+	if cs == 0 {
+		return fmt.Errorf("snapshot %s: no chunk size (a handover destination not yet resumed): %w", s.devName, syscall.EIO)
+	}
+	shift := chunkShift(cs)
+	var done uint64
+	for done < n {
+		k := min(n-done, cs-(sector+done)&(cs-1))
+		if err := fn((sector+done)>>shift, sector+done, k, int64(done)*targets.SectorSize); err != nil {
+			return err
+		}
+		done += k
+	}
+	return nil
+}
+
+// cowOffBytes is where sector (inside chunk, remapped to newChunk) is on
+// the COW device.
+func (s *Snapshot) cowOffBytes(newChunk, sector uint64) int64 {
+	cs := s.chunkSectors()
+	return int64(newChunk*cs+sector&(cs-1)) * targets.SectorSize
+}
+
+// ReadAt is snapshot_map for reads: a chunk with an exception reads from
+// the COW device, others from the origin.
+func (s *Snapshot) ReadAt(p []byte, sector uint64) error {
+	return s.pieces(s.beginSectors+sector, uint64(len(p))/targets.SectorSize, func(chunk, sector, n uint64, off int64) error {
+		buf := p[off : off+int64(n)*targets.SectorSize]
+		lk := s.chunkLock(chunk)
+		lk.RLock()
+		defer lk.RUnlock()
+		newChunk, found, err := s.lookup(chunk, false)
+		switch {
+		case err != nil:
+			return err
+		case found:
+			_, err = s.cow.ReadAt(buf, s.cowOffBytes(newChunk, sector))
+		default:
+			_, err = s.origin.ReadAt(buf, int64(sector)*targets.SectorSize)
+		}
+		return err
+	})
+}
+
+// WriteAt is snapshot_map for writes: a chunk with an exception is written
+// on the COW device; otherwise an exception is made first (a write of the
+// whole chunk is the exception's data; a partial one copies the chunk from
+// the origin, then writes over the copy).
+func (s *Snapshot) WriteAt(p []byte, sector uint64) error {
+	return s.pieces(s.beginSectors+sector, uint64(len(p))/targets.SectorSize, func(chunk, sector, n uint64, off int64) error {
+		buf := p[off : off+int64(n)*targets.SectorSize]
+		lk := s.chunkLock(chunk)
+		lk.RLock()
+		newChunk, found, err := s.lookup(chunk, true)
+		if err == nil && found {
+			_, err = s.cow.WriteAt(buf, s.cowOffBytes(newChunk, sector))
+		}
+		lk.RUnlock()
+		if err != nil || found {
+			return err
+		}
+		lk.Lock()
+		defer lk.Unlock()
+		newChunk, found, err = s.lookup(chunk, true)
+		if err != nil {
+			return err
+		}
+		if found {
+			_, err = s.cow.WriteAt(buf, s.cowOffBytes(newChunk, sector))
+			return err
+		}
+		var full []byte
+		if n == s.chunkSectors() {
+			full = buf
+		}
+		newChunk, err = s.makeException(chunk, full, true)
+		if err != nil || full != nil {
+			return err
+		}
+		_, err = s.cow.WriteAt(buf, s.cowOffBytes(newChunk, sector))
+		return err
+	})
+}
+
+// makeException creates chunk's exception (the caller holds chunk's lock
+// for writing): allocation, then the chunk's data on the COW device
+// (full, or copied from the origin), the commit, then the exception
+// inserted. A COW device too full for the chunk invalidates the snapshot,
+// or for a write to a PO snapshot (fromSnapshot) marks it overflowed.
+func (s *Snapshot) makeException(chunk uint64, full []byte, fromSnapshot bool) (uint64, error) {
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	s.mu.RLock()
+	st := s.store
+	s.mu.RUnlock()
+	newChunk, err := st.prepare()
+	if err != nil {
+		s.mu.Lock()
+		if p, ok := st.(*persistent); fromSnapshot && ok && p.overflow {
+			if s.valid && !s.overflowed {
+				s.overflowed = true
+				s.logf("snapshots: Snapshot overflowed: Unable to allocate exception.")
+			}
+		} else {
+			s.invalidateLocked(syscall.ENOMEM)
+		}
+		s.mu.Unlock()
+		return 0, fmt.Errorf("snapshot %s: COW device %s full: %w", s.devName, s.cow.Name(), errInvalid)
+	}
+	var copyErr error
+	if full != nil {
+		_, copyErr = s.cow.WriteAt(full, s.cowOffBytes(newChunk, 0))
+	} else {
+		copyErr = s.copyChunk(chunk, newChunk)
+	}
+	ok := st.commit(chunk, newChunk, copyErr == nil)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !ok {
+		s.invalidateLocked(syscall.EIO)
+	}
+	if !s.valid {
+		if copyErr == nil {
+			copyErr = fmt.Errorf("snapshot %s: invalid", s.devName)
+		}
+		return 0, fmt.Errorf("chunk %d: %v: %w", chunk, copyErr, errInvalid)
+	}
+	s.exceptions[chunk] = newChunk
+	return newChunk, nil
+}
+
+// copyChunk is start_copy: the chunk from the origin to the COW device,
+// cut at the origin's end.
+func (s *Snapshot) copyChunk(chunk, newChunk uint64) error {
+	cs := s.chunkSectors()
+	src := chunk * cs
+	originSectors := devSectors(s.origin)
+	if src >= originSectors {
+		return nil
+	}
+	buf := make([]byte, min(cs, originSectors-src)*targets.SectorSize)
+	if _, err := s.origin.ReadAt(buf, int64(src)*targets.SectorSize); err != nil {
+		return err
+	}
+	_, err := s.cow.WriteAt(buf, int64(newChunk*cs)*targets.SectorSize)
+	return err
+}
+
+// invalidateLocked is __invalidate_snapshot (mu held): the log line, the
+// store dropped (the header says invalid), an event.
+func (s *Snapshot) invalidateLocked(err syscall.Errno) {
+	if !s.valid {
+		return
+	}
+	switch err {
+	case syscall.EIO:
+		s.logf("snapshots: Invalidating snapshot: Error reading/writing.")
+	case syscall.ENOMEM:
+		s.logf("snapshots: Invalidating snapshot: Unable to allocate exception.")
+	}
+	s.store.drop()
+	s.valid = false
+	s.event()
+}
+
+// Discard is snapshot_map for discards (only with discard_zeroes_cow): per
+// chunk, the origin gets it with discard_passdown_origin; a chunk with an
+// exception has its COW chunk zeroed when the discard covers it, the COW
+// range discarded otherwise; a chunk without one is left alone.
+func (s *Snapshot) Discard(sector, lenSectors uint64) error {
+	return s.pieces(s.beginSectors+sector, lenSectors, func(chunk, sector, n uint64, _ int64) error {
+		lk := s.chunkLock(chunk)
+		lk.RLock()
+		defer lk.RUnlock()
+		newChunk, found, err := s.lookup(chunk, true)
+		if err != nil {
+			return err
+		}
+		if s.discardPassdownOrigin {
+			if err := s.origin.Discard(int64(sector)*targets.SectorSize, int64(n)*targets.SectorSize); err != nil {
+				return err
+			}
+		}
+		if !found {
+			return nil
+		}
+		off := s.cowOffBytes(newChunk, sector)
+		if n == s.chunkSectors() {
+			_, err = s.cow.WriteAt(make([]byte, n*targets.SectorSize), off)
+			return err
+		}
+		return s.cow.Discard(off, int64(n)*targets.SectorSize)
+	})
+}
+
+// Flush flushes the COW device (the origin is never written through a
+// snapshot).
+func (s *Snapshot) Flush() error { return s.cow.Flush() }
+
+// originWrite is __origin_write for one snapshot: before the origin's
+// sector is written, its chunk gets an exception if the snapshot is valid,
+// active and has none. A failure invalidates the snapshot; the origin
+// write goes on.
+func (s *Snapshot) originWrite(sector uint64) {
+	if sector >= s.beginSectors+s.lenSectors {
+		return
+	}
+	s.mu.RLock()
+	ready := s.valid && s.active && s.store.chunkSectors() != 0
+	s.mu.RUnlock()
+	if !ready {
+		return
+	}
+	chunk := sector >> chunkShift(s.chunkSectors())
+	lk := s.chunkLock(chunk)
+	lk.Lock()
+	defer lk.Unlock()
+	s.mu.RLock()
+	_, found := s.exceptions[chunk]
+	ready = s.valid && s.active
+	s.mu.RUnlock()
+	if ready && !found {
+		s.makeException(chunk, nil, false)
+	}
+}

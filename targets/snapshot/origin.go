@@ -1,0 +1,102 @@
+package snapshot
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/errno"
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// OriginType is the snapshot-origin target's registration.
+var OriginType = targets.Type{Name: "snapshot-origin", Version: [3]int{1, 9, 0}, New: NewOrigin}
+
+// Origin is a snapshot-origin line (struct dm_origin): the device mapped
+// as it is (sector for sector, the line's start included, as origin_map
+// leaves the bio's sector alone), each write first copying the chunks it
+// covers into every snapshot of the device. It holds no state of its own.
+type Origin struct {
+	dev                      targets.Dev
+	beginSectors, lenSectors uint64
+}
+
+// NewOrigin is origin_ctr. It then brings every snapshot of the device
+// into this process (targets.Context.ActivateUsers): in the kernel they
+// all stand built, and a write through the origin must copy into each.
+func NewOrigin(ctx *targets.Context, args []string) (targets.Target, error) {
+	if len(args) != 1 {
+		return nil, targets.Invalid("origin: incorrect number of arguments")
+	}
+	dev, err := ctx.Open(args[0])
+	if err != nil {
+		return nil, targets.Errorf(targets.OpenErrno(err), "Cannot get target device")
+	}
+	if ctx.ActivateUsers != nil {
+		if err := ctx.ActivateUsers(dev); err != nil {
+			return nil, targets.Errorf(errno.Of(err), "Cannot build the snapshots of %s in this process: %v", dev.Name(), err)
+		}
+	}
+	return &Origin{dev: dev, beginSectors: ctx.Begin, lenSectors: ctx.Len}, nil
+}
+
+// Status is empty.
+func (o *Origin) Status() string { return "" }
+
+// Table is the device.
+func (o *Origin) Table() string { return o.dev.Name() }
+
+// Areas is the device from sector 0 for the line's length.
+func (o *Origin) Areas() []targets.Area {
+	return []targets.Area{{Dev: o.dev, StartSector: 0, LenSectors: o.lenSectors}}
+}
+
+// SupportsDiscards is false: the origin sets no discard bios.
+func (o *Origin) SupportsDiscards() bool { return false }
+
+// OptimalIOBytes passes on the device's hint.
+func (o *Origin) OptimalIOBytes() int64 { return targets.StackedOptimalIOBytes(o.dev) }
+
+// ReadAt reads the device.
+func (o *Origin) ReadAt(p []byte, sector uint64) error {
+	_, err := o.dev.ReadAt(p, int64(o.beginSectors+sector)*targets.SectorSize)
+	return err
+}
+
+// WriteAt is origin_map and do_origin: the write is cut at multiples of
+// the smallest chunk size of the device's snapshots, and each piece first
+// makes the exceptions it needs in every one of them.
+//
+// The kernel takes that size when the origin is resumed; gdmsetup takes
+// it at each write, so a snapshot made later with smaller chunks is never
+// written across a chunk it has not copied.
+func (o *Origin) WriteAt(p []byte, sector uint64) error {
+	key := o.dev.Name()
+	start := o.beginSectors + sector
+	n := uint64(len(p)) / targets.SectorSize
+	var done uint64
+	for done < n {
+		origins.RLock()
+		boundary := minimumChunkSectorsLocked(key)
+		k := min(n-done, boundary-(start+done)&(boundary-1))
+		for _, s := range origins.byDev[key] {
+			if !s.merge {
+				s.originWrite(start + done)
+			}
+		}
+		_, err := o.dev.WriteAt(p[done*targets.SectorSize:(done+k)*targets.SectorSize], int64(start+done)*targets.SectorSize)
+		origins.RUnlock()
+		if err != nil {
+			return err
+		}
+		done += k
+	}
+	return nil
+}
+
+// Discard is refused: the origin takes none (the core checks first).
+func (o *Origin) Discard(sector, lenSectors uint64) error {
+	return fmt.Errorf("snapshot-origin: discard %d+%d: %w", sector, lenSectors, syscall.EOPNOTSUPP)
+}
+
+// Flush flushes the device.
+func (o *Origin) Flush() error { return o.dev.Flush() }

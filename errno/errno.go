@@ -30,6 +30,7 @@ var table = map[syscall.Errno]entry{
 	syscall.EROFS:      {"EROFS", "Read-only file system"},
 	syscall.ERANGE:     {"ERANGE", "Numerical result out of range"},
 	syscall.ENODATA:    {"ENODATA", "No data available"},
+	syscall.EILSEQ:     {"EILSEQ", "Invalid or incomplete multibyte or wide character"},
 	syscall.EOPNOTSUPP: {"EOPNOTSUPP", "Operation not supported"},
 	syscall.ELOOP:      {"ELOOP", "Too many levels of symbolic links"},
 	syscall.EINTR:      {"EINTR", "Interrupted system call"},

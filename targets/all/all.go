@@ -6,6 +6,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/clone"
 	"github.com/gdmsetup/gdmsetup/targets/delay"
+	"github.com/gdmsetup/gdmsetup/targets/era"
 	"github.com/gdmsetup/gdmsetup/targets/errortarget"
 	"github.com/gdmsetup/gdmsetup/targets/flakey"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
@@ -30,6 +31,7 @@ func init() {
 	targets.Register(snapshot.OriginType)
 	targets.Register(flakey.Type)
 	targets.Register(delay.Type)
+	targets.Register(era.Type)
 	targets.Register(unstriped.Type)
 	targets.Register(switchtarget.Type)
 	targets.Register(logwrites.Type)

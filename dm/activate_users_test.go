@@ -63,8 +63,8 @@ func usersTake() string {
 }
 
 // TestActivateUsers: in a later process, building a table that calls
-// ActivateUsers (snapshot-origin) builds the live tables of every device
-// using the same file (its snapshots) and no other; two such tables on
+// ActivateUsers (snapshot-origin) builds the live and inactive tables of
+// every device using the same file (its snapshots) and no other; two such tables on
 // one file do not build each other in a loop; a user whose table cannot
 // be built fails the caller.
 func TestActivateUsers(t *testing.T) {
@@ -80,11 +80,15 @@ func TestActivateUsers(t *testing.T) {
 		return []dm.TargetLine{{Len: 8, Type: "users-probe", Args: []string{role, tag, file}}}
 	}
 	for _, c := range []struct{ name, role, file string }{
-		{"snap1", "user", a}, {"snap2", "user", a}, {"other", "user", b}, {"origin", "origin", a}, {"origin2", "origin", a},
+		{"snap1", "user", a}, {"snap2", "user", a}, {"other", "user", b}, {"pend", "user", b}, {"origin", "origin", a}, {"origin2", "origin", a},
 	} {
 		if err := g.Reg.Create(c.name, "", line(c.role, c.name, c.file), false); err != nil {
 			t.Fatalf("create %s: %v\n%s", c.name, err, g.Klog.String())
 		}
+	}
+	// a loaded table not yet resumed uses the file too
+	if err := g.Reg.Load("pend", line("user", "pend-inactive", a)); err != nil {
+		t.Fatal(err)
 	}
 	usersTake()
 
@@ -93,7 +97,7 @@ func TestActivateUsers(t *testing.T) {
 	if err := d.Prepare(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := usersTake(), "origin origin2 snap1 snap2"; got != want {
+	if got, want := usersTake(), "origin origin2 pend pend-inactive snap1 snap2"; got != want {
 		t.Fatalf("built in a new process for a write to origin: %q, want %q", got, want)
 	}
 	if err := d.Prepare(); err != nil {

@@ -45,9 +45,8 @@ type Registry struct {
 	loaded []byte
 	// direct makes files opened from now on take aligned I/O with O_DIRECT.
 	direct bool
-	// building counts the tables of each device being built right now
-	// (see activateUsers).
-	building map[*Device]int
+	// building counts the tables being built right now (see activateUsers).
+	building map[buildKey]int
 }
 
 // Open takes the state directory's lock (waiting for another process to let
@@ -63,7 +62,7 @@ func Open(dir string, klog io.Writer) (*Registry, error) {
 		lock.Close()
 		return nil, err
 	}
-	r := &Registry{dir: dir, lock: lock, klog: klog, devs: map[uint32]*Device{}, files: map[string]*targets.File{}, loaded: raw, building: map[*Device]int{}}
+	r := &Registry{dir: dir, lock: lock, klog: klog, devs: map[uint32]*Device{}, files: map[string]*targets.File{}, loaded: raw, building: map[buildKey]int{}}
 	for _, st := range doc.Devices {
 		d := newDevice(r, st)
 		r.devs[st.Minor] = d

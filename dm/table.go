@@ -134,8 +134,9 @@ func (r *Registry) checkAreas(d *Device, t *Table) bool {
 // closed and the error carries the errno user space sees.
 func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored, inactive bool) (*Table, error) {
 	t := &Table{readOnly: readOnly, discards: true}
-	r.building[d]++
-	defer func() { r.building[d]-- }()
+	key := buildKey{d, tableKind(restored, inactive)}
+	r.building[key]++
+	defer func() { r.building[key]-- }()
 	fail := func(err error) (*Table, error) {
 		t.destroy()
 		r.klogf("ioctl: error adding target to table")

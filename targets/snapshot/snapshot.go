@@ -102,6 +102,13 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 			return nil, targets.Errorf(syscall.EINVAL, "Cannot restore snapshot state: %v", err)
 		}
 	}
+	if ctx.ActivateUsers != nil {
+		// the other tables on this COW device stand built in the kernel:
+		// a handover source, or a destination already waiting
+		if err := ctx.ActivateUsers(cow); err != nil {
+			return nil, targets.Errorf(errno.Of(err), "Cannot build the other tables on %s in this process: %v", cow.Name(), err)
+		}
+	}
 	handover, msg := register(s)
 	if msg != "" {
 		return nil, targets.Invalid(msg)

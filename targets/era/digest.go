@@ -2,9 +2,11 @@ package era
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/gdmsetup/gdmsetup/pdata/bitset"
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
 )
 
 // digestStep is where the digest coroutine stands (struct digest's step).
@@ -53,18 +55,26 @@ func (d *digest) run(md *metadata) error {
 	return nil
 }
 
-// lookup is metadata_digest_lookup_writeset: an empty tree is an error
-// (dm_btree_find_lowest_key's -ENODATA), which ends the digest.
+// lookup is metadata_digest_lookup_writeset: the oldest archived
+// writeset, or the digest's end when the tree is empty (the kernel's
+// lowest-key search finds no key without failing, and the lookup of what
+// it found then fails quietly).
 func (d *digest) lookup(md *metadata) error {
 	key, err := md.tree.FindLowestKey(md.treeRoot, []uint64{0})
+	if errors.Is(err, btree.ErrNotFound) {
+		d.step = stepNone
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("writeset tree: lowest era: %w", err)
 	}
 	d.era = uint32(key)
 	var v [writesetRefSize]byte
-	if err := md.tree.Lookup(md.treeRoot, []uint64{key}, v[:]); err != nil {
+	if err := md.tree.Lookup(md.treeRoot, []uint64{key}, v[:]); errors.Is(err, btree.ErrNotFound) {
 		d.step = stepNone
 		return nil
+	} else if err != nil {
+		return fmt.Errorf("writeset tree: era %d: %w", key, err)
 	}
 	d.writeset = decodeWritesetRef(v[:])
 	d.info = bitset.New(md.tm)

@@ -46,7 +46,7 @@ func (e *Era) doWork(fn func(*metadata) error) error {
 }
 
 // processOldEras is process_old_eras: one digest step; a failing step
-// (also the lookup in an emptied tree, which ends every digest) stops it.
+// stops the digest.
 func (e *Era) processOldEras() {
 	if e.dg.step == stepNone {
 		return

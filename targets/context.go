@@ -37,11 +37,13 @@ type Context struct {
 	// table (a load, or a loaded table rebuilt in a later process): it goes
 	// live only when a resume swaps it in.
 	Inactive bool
-	// ActivateUsers builds, in this process, the live table of every other
-	// mapped device whose live table uses dev, as the kernel has every live
-	// table built: snapshot-origin calls it so that a write through it
-	// finds every snapshot of its device, also in a process that touched
-	// only the origin. It returns the first table that cannot be built.
+	// ActivateUsers builds, in this process, every stored table (live or
+	// inactive) of the mapped devices that uses dev and is not built yet,
+	// as the kernel has them all built: snapshot-origin calls it so that a
+	// write through it finds every snapshot of its device, also in a
+	// process that touched only the origin, and snapshot so that it sees
+	// the other tables on its COW device. It returns the first live table
+	// that cannot be built.
 	ActivateUsers func(dev Dev) error
 }
 

@@ -1,0 +1,176 @@
+package snapshot_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
+	_ "github.com/gdmsetup/gdmsetup/targets/all"
+)
+
+// rig is a registry with files in dir: "base" (the origin's data, random)
+// and COW files made on demand.
+type rig struct {
+	*dmtest.Rig
+	dir string
+}
+
+const baseBytes = 2 << 20
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	g := &rig{Rig: dmtest.New(t), dir: t.TempDir()}
+	g.file("base", baseBytes, true)
+	return g
+}
+
+// file makes dir/name of size bytes, random or zero, and returns its path.
+func (g *rig) file(name string, size int, random bool) string {
+	g.T.Helper()
+	b := make([]byte, size)
+	if random {
+		rand.Read(b)
+	}
+	p := g.path(name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		g.T.Fatal(err)
+	}
+	return p
+}
+
+func (g *rig) path(name string) string { return filepath.Join(g.dir, name) }
+
+// args expands words naming files of dir to their paths.
+func (g *rig) args(table string) []string {
+	words := strings.Fields(table)
+	for i, w := range words {
+		if _, err := os.Stat(g.path(w)); err == nil && !strings.HasPrefix(w, "/") {
+			words[i] = g.path(w)
+		}
+	}
+	return words
+}
+
+func (g *rig) create(name string, lenSectors uint64, typ, table string) error {
+	return g.Create(name, lenSectors, typ, g.args(table)...)
+}
+
+func (g *rig) mustCreate(name string, lenSectors uint64, typ, table string) {
+	g.T.Helper()
+	g.MustCreate(name, lenSectors, typ, g.args(table)...)
+}
+
+// stack makes the LVM layout over "base": a linear device base, snapshots
+// of it (name -> "COW P 8"-style arguments after the origin), then the
+// origin device.
+func (g *rig) stack(snaps ...[2]string) {
+	g.T.Helper()
+	g.mustCreate("lbase", baseBytes/512, "linear", "base 0")
+	for _, s := range snaps {
+		g.mustCreate(s[0], baseBytes/512, "snapshot", "/dev/mapper/lbase "+s[1])
+	}
+	g.mustCreate("origin", baseBytes/512, "snapshot-origin", "/dev/mapper/lbase")
+}
+
+func (g *rig) dev(name string) *dm.Device {
+	g.T.Helper()
+	d, ok := g.Reg.Lookup(name)
+	if !ok {
+		g.T.Fatalf("no device %s", name)
+	}
+	if err := d.Prepare(); err != nil {
+		g.T.Fatalf("prepare %s: %v\n%s", name, err, g.Klog.String())
+	}
+	return d
+}
+
+func (g *rig) write(name string, off int64, p []byte) error {
+	_, err := g.dev(name).WriteAt(p, off)
+	return err
+}
+
+func (g *rig) mustWrite(name string, off int64, p []byte) {
+	g.T.Helper()
+	if err := g.write(name, off, p); err != nil {
+		g.T.Fatalf("write %s at %d: %v\n%s", name, off, err, g.Klog.String())
+	}
+}
+
+func (g *rig) read(name string, off int64, n int) ([]byte, error) {
+	p := make([]byte, n)
+	_, err := g.dev(name).ReadAt(p, off)
+	return p, err
+}
+
+func (g *rig) mustRead(name string, off int64, n int) []byte {
+	g.T.Helper()
+	p, err := g.read(name, off, n)
+	if err != nil {
+		g.T.Fatalf("read %s at %d: %v", name, off, err)
+	}
+	return p
+}
+
+func (g *rig) status(name string) string { g.T.Helper(); return g.Line(name, true) }
+
+func random(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// cowImage is a persistent COW device decoded independently of the
+// package: its header and every exception of its areas, in order.
+type cowImage struct {
+	magic, valid, version, chunkSectors uint32
+	exceptions                          [][2]uint64
+	raw                                 []byte
+}
+
+func readCOW(t testing.TB, path string) cowImage {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	c := cowImage{magic: le.Uint32(raw), valid: le.Uint32(raw[4:]), version: le.Uint32(raw[8:]),
+		chunkSectors: le.Uint32(raw[12:]), raw: raw}
+	if c.magic != 0x70416e53 {
+		return c
+	}
+	chunkBytes := int(c.chunkSectors) * 512
+	perArea := chunkBytes / 16
+	for area := 0; ; area++ {
+		at := (1 + (perArea+1)*area) * chunkBytes
+		if at+chunkBytes > len(raw) {
+			return c
+		}
+		for i := 0; i < perArea; i++ {
+			o, n := le.Uint64(raw[at+16*i:]), le.Uint64(raw[at+16*i+8:])
+			if n == 0 {
+				return c
+			}
+			c.exceptions = append(c.exceptions, [2]uint64{o, n})
+		}
+	}
+}
+
+// chunk returns COW chunk n's bytes.
+func (c cowImage) chunk(n uint64) []byte {
+	cb := uint64(c.chunkSectors) * 512
+	return c.raw[n*cb : (n+1)*cb]
+}
+
+func mustEqual(t testing.TB, what string, got, want []byte) {
+	t.Helper()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s differs (%d bytes vs %d)", what, len(got), len(want))
+	}
+}

@@ -17,14 +17,14 @@ import (
 
 // env is a set of real files and Contexts to build era tables on them.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	mu    sync.Mutex
 	log   []string
 	files []*targets.File
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	e := &env{t: t, dir: t.TempDir()}
 	t.Cleanup(func() {
 		for _, f := range e.files {

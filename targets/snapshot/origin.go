@@ -77,15 +77,20 @@ func (o *Origin) WriteAt(p []byte, sector uint64) error {
 	for done < n {
 		origins.RLock()
 		boundary := minimumChunkSectorsLocked(key)
-		k := min(n-done, boundary-(start+done)&(boundary-1))
+		var snaps []*Snapshot
 		for _, s := range origins.byDev[key] {
 			if !s.merge {
-				s.originWrite(start + done)
+				s.inflight.Add(1)
+				snaps = append(snaps, s)
 			}
 		}
-		_, err := o.dev.WriteAt(p[done*targets.SectorSize:(done+k)*targets.SectorSize], int64(start+done)*targets.SectorSize)
 		origins.RUnlock()
-		if err != nil {
+		k := min(n-done, boundary-(start+done)&(boundary-1))
+		for _, s := range snaps {
+			s.originWrite(start + done)
+			s.inflight.Done()
+		}
+		if _, err := o.dev.WriteAt(p[done*targets.SectorSize:(done+k)*targets.SectorSize], int64(start+done)*targets.SectorSize); err != nil {
 			return err
 		}
 		done += k

@@ -7,11 +7,9 @@ import (
 // origins is the kernel's _origins hash: for every origin device (by its
 // Dev name, "253:N" or a file's path) the snapshots of it built in this
 // process, largest chunk size first and, among equals, in the order they
-// were registered (or last resumed). The RWMutex is _origins_lock: writes
-// through an origin hold it for reading while they copy chunks into the
-// snapshots, so a snapshot leaves the list (its table destroyed or
-// released) only once no origin write is using it, and an exception
-// handover never runs under one.
+// were registered (or last resumed). The RWMutex is _origins_lock: it
+// guards byDev; writes through an origin hold it for reading while they
+// pick the snapshots to copy into (each counted in its inflight).
 var origins struct {
 	sync.RWMutex
 	byDev map[string][]*Snapshot

@@ -32,12 +32,12 @@ const chunkLockStripes = 64
 // reading while I/O of the snapshot reads or writes that chunk where it
 // stands (on the origin or the COW device), and for writing while an
 // exception for it is made (the kernel's tracked chunks and pending
-// exceptions: a write to a chunk being copied waits for the copy); origins'
-// RWMutex is taken before a chunk lock by origin writes; createMu
+// exceptions: a write to a chunk being copied waits for the copy); createMu
 // serialises the making of exceptions (allocation, copy, commit), so the
 // store sees them one at a time and in allocation order; mu guards store,
 // exceptions, valid, overflowed, active and handoverDest. A handover
-// takes origins' lock, then both snapshots' mu.
+// takes origins' lock, waits for the origin writes copying into the
+// source, then takes both snapshots' mu.
 type Snapshot struct {
 	origin, cow targets.Dev
 	// beginSectors is where the line starts in its table: the kernel's
@@ -52,6 +52,12 @@ type Snapshot struct {
 
 	chunkLocks [chunkLockStripes]sync.RWMutex
 	createMu   sync.Mutex
+	// inflight counts the origin writes copying into the snapshot; they
+	// join while holding origins' read lock, so once the snapshot is out
+	// of its origin's list no new one does (the kernel's
+	// pending_exceptions_count, waited for by its dtr and before a
+	// handover).
+	inflight sync.WaitGroup
 
 	mu         sync.RWMutex
 	store      store
@@ -296,6 +302,7 @@ func (s *Snapshot) Destroy() {
 // handoverLocked is __handover_exceptions: dest takes src's store,
 // exceptions and state; src is left invalid. origins' lock is held.
 func handoverLocked(src, dest *Snapshot) {
+	src.inflight.Wait()
 	src.mu.Lock()
 	dest.mu.Lock()
 	overflow := false
@@ -316,8 +323,8 @@ func handoverLocked(src, dest *Snapshot) {
 	src.mu.Unlock()
 }
 
-// Close takes the snapshot out of its origin's list (no origin write uses
-// it once this returns).
+// Close takes the snapshot out of its origin's list and waits for the
+// origin writes copying into it: none uses it once this returns.
 func (s *Snapshot) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -327,5 +334,6 @@ func (s *Snapshot) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	unregister(s)
+	s.inflight.Wait()
 	return nil
 }

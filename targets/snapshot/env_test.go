@@ -23,7 +23,7 @@ type rig struct {
 
 const baseBytes = 2 << 20
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	g := &rig{Rig: dmtest.New(t), dir: t.TempDir()}
 	g.file("base", baseBytes, true)

@@ -43,7 +43,9 @@ type Destroyer interface {
 }
 
 // Messenger is a target that takes `dmsetup message` words. A failed message
-// changes nothing.
+// changes nothing, unless the kernel's target keeps what it applied before
+// the error (switch's set_region_mappings keeps the mappings before a bad
+// argument).
 type Messenger interface {
 	Message(args []string) (reply string, err error)
 }

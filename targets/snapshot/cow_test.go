@@ -242,3 +242,21 @@ func TestDiscards(t *testing.T) {
 		t.Fatal("passdown did not discard the origin's range, or more")
 	}
 }
+
+// TestFillInOneWrite: one origin write needing 8 chunks where 4 are left:
+// the 4 allocated are committed with the write's batch to a store the
+// 5th has invalidated, so, as in the kernel, the COW device keeps only
+// the exceptions of the writes before.
+func TestFillInOneWrite(t *testing.T) {
+	g := newRig(t)
+	g.file("small", 64<<10, false)
+	g.stack([2]string{"s", "small P 8"})
+	g.mustWrite("origin", 0, random(40<<10))
+	g.mustWrite("origin", 40<<10, random(32<<10))
+	if got := g.status("s"); got != "Invalid" {
+		t.Fatalf("status %q", got)
+	}
+	if img := readCOW(t, g.path("small")); img.valid != 0 || len(img.exceptions) != 10 {
+		t.Fatalf("header valid %d, %d exceptions on disk", img.valid, len(img.exceptions))
+	}
+}

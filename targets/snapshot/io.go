@@ -115,60 +115,83 @@ func (s *Snapshot) WriteAt(p []byte, sector uint64) error {
 		if n == s.chunkSectors() {
 			full = buf
 		}
-		newChunk, err = s.makeException(chunk, full, true)
+		made, err := s.makeExceptions([]uint64{chunk}, full, true)
 		if err != nil || full != nil {
 			return err
 		}
-		_, err = s.cow.WriteAt(buf, s.cowOffBytes(newChunk, sector))
+		_, err = s.cow.WriteAt(buf, s.cowOffBytes(made[0], sector))
 		return err
 	})
 }
 
-// makeException creates chunk's exception (the caller holds chunk's lock
-// for writing): allocation, then the chunk's data on the COW device
-// (full, or copied from the origin), the commit, then the exception
-// inserted. A COW device too full for the chunk invalidates the snapshot,
-// or for a write to a PO snapshot (fromSnapshot) marks it overflowed.
-func (s *Snapshot) makeException(chunk uint64, full []byte, fromSnapshot bool) (uint64, error) {
+// makeExceptions creates the exceptions of chunks, in order (the caller
+// holds their locks for writing): allocation, then each chunk's data on
+// the COW device (full, for one whole chunk written to the snapshot, or
+// copied from the origin), one commit for them all (the kernel's pending
+// exceptions completing together), then the exceptions inserted. A COW
+// device too full for a chunk invalidates the snapshot, or for a write to
+// a PO snapshot (fromSnapshot) marks it overflowed; the chunks allocated
+// before it are committed to an invalid store, which writes nothing.
+func (s *Snapshot) makeExceptions(chunks []uint64, full []byte, fromSnapshot bool) ([]uint64, error) {
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	s.mu.RLock()
 	st := s.store
 	s.mu.RUnlock()
-	newChunk, err := st.prepare()
-	if err != nil {
-		s.mu.Lock()
-		if p, ok := st.(*persistent); fromSnapshot && ok && p.overflow {
-			if s.valid && !s.overflowed {
-				s.overflowed = true
-				s.logf("snapshots: Snapshot overflowed: Unable to allocate exception.")
+	var batch []exception
+	var err error
+	for _, chunk := range chunks {
+		newChunk, perr := st.prepare()
+		if perr != nil {
+			s.mu.Lock()
+			if p, ok := st.(*persistent); fromSnapshot && ok && p.overflow {
+				if s.valid && !s.overflowed {
+					s.overflowed = true
+					s.logf("snapshots: Snapshot overflowed: Unable to allocate exception.")
+				}
+			} else {
+				s.invalidateLocked(syscall.ENOMEM)
 			}
-		} else {
-			s.invalidateLocked(syscall.ENOMEM)
+			s.mu.Unlock()
+			err = fmt.Errorf("snapshot %s: COW device %s full: %w", s.devName, s.cow.Name(), errInvalid)
+			break
 		}
-		s.mu.Unlock()
-		return 0, fmt.Errorf("snapshot %s: COW device %s full: %w", s.devName, s.cow.Name(), errInvalid)
+		batch = append(batch, exception{oldChunk: chunk, newChunk: newChunk})
 	}
 	var copyErr error
-	if full != nil {
-		_, copyErr = s.cow.WriteAt(full, s.cowOffBytes(newChunk, 0))
-	} else {
-		copyErr = s.copyChunk(chunk, newChunk)
+	for i := range batch {
+		var e error
+		if full != nil {
+			_, e = s.cow.WriteAt(full, s.cowOffBytes(batch[i].newChunk, 0))
+		} else {
+			e = s.copyChunk(batch[i].oldChunk, batch[i].newChunk)
+		}
+		batch[i].copied = e == nil
+		if copyErr == nil {
+			copyErr = e
+		}
 	}
-	ok := st.commit(chunk, newChunk, copyErr == nil)
+	ok := len(batch) == 0 || st.commit(batch)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !ok {
 		s.invalidateLocked(syscall.EIO)
 	}
+	if err != nil {
+		return nil, err
+	}
 	if !s.valid {
 		if copyErr == nil {
 			copyErr = fmt.Errorf("snapshot %s: invalid", s.devName)
 		}
-		return 0, fmt.Errorf("chunk %d: %v: %w", chunk, copyErr, errInvalid)
+		return nil, fmt.Errorf("chunks %v: %v: %w", chunks, copyErr, errInvalid)
 	}
-	s.exceptions[chunk] = newChunk
-	return newChunk, nil
+	made := make([]uint64, len(batch))
+	for i, e := range batch {
+		s.exceptions[e.oldChunk] = e.newChunk
+		made[i] = e.newChunk
+	}
+	return made, nil
 }
 
 // copyChunk is start_copy: the chunk from the origin to the COW device,
@@ -239,29 +262,51 @@ func (s *Snapshot) Discard(sector, lenSectors uint64) error {
 // snapshot).
 func (s *Snapshot) Flush() error { return s.cow.Flush() }
 
-// originWrite is __origin_write for one snapshot: before the origin's
-// sector is written, its chunk gets an exception if the snapshot is valid,
-// active and has none. A failure invalidates the snapshot; the origin
-// write goes on.
-func (s *Snapshot) originWrite(sector uint64) {
-	if sector >= s.beginSectors+s.lenSectors {
-		return
-	}
+// originWrite is __origin_write for one snapshot and one origin write of
+// lenSectors from sector: before it lands, every chunk it covers gets an
+// exception if the snapshot is valid, active and has none, all committed
+// together. A failure invalidates the snapshot; the origin write goes on.
+func (s *Snapshot) originWrite(sector, lenSectors uint64) {
+	end := min(sector+lenSectors, s.beginSectors+s.lenSectors)
 	s.mu.RLock()
-	ready := s.valid && s.active && s.store.chunkSectors() != 0
+	cs := s.store.chunkSectors()
+	ready := s.valid && s.active && cs != 0 && sector < end
 	s.mu.RUnlock()
 	if !ready {
 		return
 	}
-	chunk := sector >> chunkShift(s.chunkSectors())
-	lk := s.chunkLock(chunk)
-	lk.Lock()
-	defer lk.Unlock()
+	shift := chunkShift(cs)
+	first, last := sector>>shift, (end-1)>>shift
+	// each stripe once, in ascending order
+	var used [chunkLockStripes]bool
+	for c := first; c <= last && c-first < chunkLockStripes; c++ {
+		used[c%chunkLockStripes] = true
+	}
+	var stripes []int
+	for i, u := range used {
+		if u {
+			stripes = append(stripes, i)
+		}
+	}
+	for _, i := range stripes {
+		s.chunkLocks[i].Lock()
+	}
+	defer func() {
+		for _, i := range stripes {
+			s.chunkLocks[i].Unlock()
+		}
+	}()
+	var missing []uint64
 	s.mu.RLock()
-	_, found := s.exceptions[chunk]
-	ready = s.valid && s.active
+	if s.valid && s.active {
+		for c := first; c <= last; c++ {
+			if _, found := s.exceptions[c]; !found {
+				missing = append(missing, c)
+			}
+		}
+	}
 	s.mu.RUnlock()
-	if ready && !found {
-		s.makeException(chunk, nil, false)
+	if len(missing) > 0 {
+		s.makeExceptions(missing, nil, false)
 	}
 }

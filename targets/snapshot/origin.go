@@ -62,40 +62,33 @@ func (o *Origin) ReadAt(p []byte, sector uint64) error {
 	return err
 }
 
-// WriteAt is origin_map and do_origin: the write is cut at multiples of
-// the smallest chunk size of the device's snapshots, and each piece first
-// makes the exceptions it needs in every one of them.
+// WriteAt is origin_map and do_origin: before the write lands, each
+// snapshot of the device gets the chunks it covers copied, committed
+// together as the kernel commits the exceptions of one write's pieces.
 //
-// The kernel takes that size when the origin is resumed; gdmsetup takes
-// it at each write, so a snapshot made later with smaller chunks is never
-// written across a chunk it has not copied.
+// The kernel cuts the write at the smallest chunk size of the snapshots
+// it knew when the origin was resumed and copies the chunk where each
+// piece starts; gdmsetup copies every chunk the write covers, so a
+// snapshot made later with smaller chunks is never written across a
+// chunk it has not copied.
 func (o *Origin) WriteAt(p []byte, sector uint64) error {
 	key := o.dev.Name()
 	start := o.beginSectors + sector
-	n := uint64(len(p)) / targets.SectorSize
-	var done uint64
-	for done < n {
-		origins.RLock()
-		boundary := minimumChunkSectorsLocked(key)
-		var snaps []*Snapshot
-		for _, s := range origins.byDev[key] {
-			if !s.merge {
-				s.inflight.Add(1)
-				snaps = append(snaps, s)
-			}
+	origins.RLock()
+	var snaps []*Snapshot
+	for _, s := range origins.byDev[key] {
+		if !s.merge {
+			s.inflight.Add(1)
+			snaps = append(snaps, s)
 		}
-		origins.RUnlock()
-		k := min(n-done, boundary-(start+done)&(boundary-1))
-		for _, s := range snaps {
-			s.originWrite(start + done)
-			s.inflight.Done()
-		}
-		if _, err := o.dev.WriteAt(p[done*targets.SectorSize:(done+k)*targets.SectorSize], int64(start+done)*targets.SectorSize); err != nil {
-			return err
-		}
-		done += k
 	}
-	return nil
+	origins.RUnlock()
+	for _, s := range snaps {
+		s.originWrite(start, uint64(len(p))/targets.SectorSize)
+		s.inflight.Done()
+	}
+	_, err := o.dev.WriteAt(p, int64(start)*targets.SectorSize)
+	return err
 }
 
 // Discard is refused: the origin takes none (the core checks first).

@@ -104,15 +104,3 @@ func unregister(s *Snapshot) {
 	defer origins.Unlock()
 	removeLocked(s)
 }
-
-// minimumChunkSectors is __minimum_chunk_size of the origin named key:
-// the smallest chunk size of its snapshots, 2^31 sectors without any.
-func minimumChunkSectorsLocked(key string) uint64 {
-	m := uint64(1) << 31
-	for _, s := range origins.byDev[key] {
-		if cs := s.chunkSectors(); cs != 0 && cs < m {
-			m = cs
-		}
-	}
-	return m
-}

@@ -217,33 +217,40 @@ func (ps *persistent) prepare() (uint64, error) {
 	return c, nil
 }
 
-// commit is persistent_commit_exception with one exception pending at a
-// time (the snapshot serialises them): the exception goes into the
-// current area, a full area gets the next one zeroed on disk first, and
-// the area is written with a flush before (the copied data) and after.
-func (ps *persistent) commit(oldChunk, newChunk uint64, copied bool) bool {
+// commit is persistent_commit_exception for a batch of exceptions that
+// were pending at once, in allocation order: each goes into the current
+// area; an area that fills gets the next one zeroed on disk and is
+// written; the last one's area is written at the end. An area is written
+// with a flush before (the copied data) and after; a failed copy or write
+// leaves the store invalid, and an invalid store writes no area.
+func (ps *persistent) commit(batch []exception) bool {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	if !copied {
-		ps.valid = false
-	}
 	le := binary.LittleEndian
-	le.PutUint64(ps.area[ps.committed*exceptionBytes:], oldChunk)
-	le.PutUint64(ps.area[ps.committed*exceptionBytes+8:], newChunk)
-	ps.committed++
-	full := ps.committed == ps.perArea
-	if full && chunkIO(ps.cow, make([]byte, ps.chunkBytes()), ps.areaLocation(ps.currentArea+1), true) != nil {
-		ps.valid = false
-	}
-	if ps.valid {
-		if ps.cow.Flush() != nil || chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), true) != nil || ps.cow.Flush() != nil {
+	for i, e := range batch {
+		if !e.copied {
 			ps.valid = false
 		}
-	}
-	if full {
-		ps.committed = 0
-		ps.currentArea++
-		ps.area = make([]byte, ps.chunkBytes())
+		le.PutUint64(ps.area[ps.committed*exceptionBytes:], e.oldChunk)
+		le.PutUint64(ps.area[ps.committed*exceptionBytes+8:], e.newChunk)
+		ps.committed++
+		full := ps.committed == ps.perArea
+		if !full && i < len(batch)-1 {
+			continue
+		}
+		if full && chunkIO(ps.cow, make([]byte, ps.chunkBytes()), ps.areaLocation(ps.currentArea+1), true) != nil {
+			ps.valid = false
+		}
+		if ps.valid {
+			if ps.cow.Flush() != nil || chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), true) != nil || ps.cow.Flush() != nil {
+				ps.valid = false
+			}
+		}
+		if full {
+			ps.committed = 0
+			ps.currentArea++
+			ps.area = make([]byte, ps.chunkBytes())
+		}
 	}
 	return ps.valid
 }

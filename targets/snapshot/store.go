@@ -23,10 +23,10 @@ type store interface {
 	// prepare allocates the COW chunk for a new exception; an error means
 	// the COW device is full.
 	prepare() (newChunk uint64, err error)
-	// commit records oldChunk -> newChunk once its data is on the COW
-	// device (copied is false when copying failed); it reports whether the
-	// store is still valid after the commit.
-	commit(oldChunk, newChunk uint64, copied bool) bool
+	// commit records exceptions once their data is on the COW device, in
+	// allocation order, as the kernel commits the exceptions pending at
+	// once; it reports whether the store is still valid after the commit.
+	commit(batch []exception) bool
 	// usage is STATUSTYPE_INFO's numbers, in sectors.
 	usage() (allocated, total, metadata uint64)
 	// drop marks the store invalid for good (drop_snapshot).
@@ -35,6 +35,13 @@ type store interface {
 	tableArgs() string
 	// persistent reports a store whose exceptions live on the COW device.
 	persistent() bool
+}
+
+// exception is one chunk copied to the COW device (copied is false when
+// the copy failed).
+type exception struct {
+	oldChunk, newChunk uint64
+	copied             bool
 }
 
 // maxChunkSectors is the largest chunk size the kernel takes

@@ -39,7 +39,14 @@ func (tc *transient) prepare() (uint64, error) {
 	return c, nil
 }
 
-func (tc *transient) commit(_, _ uint64, copied bool) bool { return copied }
+func (tc *transient) commit(batch []exception) bool {
+	for _, e := range batch {
+		if !e.copied {
+			return false
+		}
+	}
+	return true
+}
 
 func (tc *transient) usage() (allocated, total, metadata uint64) {
 	tc.mu.Lock()

@@ -77,10 +77,8 @@ func (o *Origin) WriteAt(p []byte, sector uint64) error {
 	origins.RLock()
 	var snaps []*Snapshot
 	for _, s := range origins.byDev[key] {
-		if !s.merge {
-			s.inflight.Add(1)
-			snaps = append(snaps, s)
-		}
+		s.inflight.Add(1)
+		snaps = append(snaps, s)
 	}
 	origins.RUnlock()
 	for _, s := range snaps {

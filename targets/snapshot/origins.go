@@ -52,12 +52,9 @@ func removeLocked(s *Snapshot) {
 // sharingCOWLocked is __find_snapshots_sharing_cow: of the snapshots of
 // s's origin on s's COW device, the active one (src, a handover source)
 // and an inactive one (dest, waiting for a handover), and how many there
-// are; merge is a merging snapshot of the origin, if any.
-func sharingCOWLocked(s *Snapshot) (count int, src, dest, merge *Snapshot) {
+// are.
+func sharingCOWLocked(s *Snapshot) (count int, src, dest *Snapshot) {
 	for _, x := range origins.byDev[s.origin.Name()] {
-		if x.merge {
-			merge = x
-		}
 		if x.cow.Name() != s.cow.Name() {
 			continue
 		}
@@ -68,7 +65,7 @@ func sharingCOWLocked(s *Snapshot) (count int, src, dest, merge *Snapshot) {
 		}
 		count++
 	}
-	return count, src, dest, merge
+	return count, src, dest
 }
 
 // register is register_snapshot with __validate_exception_handover: it
@@ -78,12 +75,9 @@ func sharingCOWLocked(s *Snapshot) (count int, src, dest, merge *Snapshot) {
 func register(s *Snapshot) (handover bool, msg string) {
 	origins.Lock()
 	defer origins.Unlock()
-	count, src, dest, merge := sharingCOWLocked(s)
+	count, src, dest := sharingCOWLocked(s)
 	if count == 2 || dest != nil {
 		return false, "Snapshot cow pairing for exception table handover failed"
-	}
-	if src != nil && s.merge && merge != nil {
-		return false, "A snapshot is already merging."
 	}
 	insertLocked(s)
 	return src != nil, ""

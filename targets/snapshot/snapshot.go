@@ -44,7 +44,6 @@ type Snapshot struct {
 	// targets see absolute sectors of the mapped device, and a snapshot's
 	// chunks are counted from sector 0 of the origin.
 	beginSectors, lenSectors uint64
-	merge                    bool
 	features
 	devName string
 	logf    func(format string, args ...any)
@@ -256,7 +255,7 @@ func (s *Snapshot) OptimalIOBytes() int64 { return targets.StackedOptimalIOBytes
 func (s *Snapshot) PreResume() error {
 	origins.RLock()
 	defer origins.RUnlock()
-	_, src, dest, _ := sharingCOWLocked(s)
+	_, src, dest := sharingCOWLocked(s)
 	if src != nil && dest != nil {
 		if s == src {
 			s.logf("snapshots: Unable to resume snapshot source until handover completes.")
@@ -285,7 +284,7 @@ func (s *Snapshot) Resume() {
 func (s *Snapshot) Destroy() {
 	origins.Lock()
 	defer origins.Unlock()
-	_, src, dest, _ := sharingCOWLocked(s)
+	_, src, dest := sharingCOWLocked(s)
 	if src != s || dest == nil {
 		return
 	}

@@ -234,7 +234,8 @@ func (info *Info) fill(a Block, value []byte, newNr int) error {
 	return nil
 }
 
-// trim drops entries past newNr.
+// trim drops entries past newNr, running Value.Dec on each. Their bytes
+// stay in the block, as the kernel's trim_ablock leaves them.
 func (info *Info) trim(a Block, newNr int) error {
 	for i := newNr; i < a.NrEntries(); i++ {
 		if info.Value.Dec != nil {
@@ -242,7 +243,6 @@ func (info *Info) trim(a Block, newNr int) error {
 				return err
 			}
 		}
-		clear(a.Element(i))
 	}
 	a.setNrEntries(newNr)
 	return nil

@@ -171,6 +171,9 @@ func initSibling(dst, src Node) {
 
 // splitBeneath moves the entries of the (full) current node, a tree root,
 // into two new children and makes it an internal node pointing at them.
+// Only the root's header and first two entries are rewritten: the rest of
+// the block keeps its old keys and values, as the kernel's
+// btree_split_beneath leaves them.
 func (info *Info) splitBeneath(s *spine) error {
 	pn := Node(s.current().Data())
 	nr := pn.NrEntries()
@@ -192,8 +195,10 @@ func (info *Info) splitBeneath(s *spine) error {
 	copyEntries(rn, 0, pn, nrLeft, nr-nrLeft)
 	rn.SetNrEntries(nr - nrLeft)
 
-	pn.Init(InternalNode, 8)
+	pn.SetFlags(InternalNode)
 	pn.SetNrEntries(2)
+	pn.SetMaxEntries(int(CalcMaxEntries(8)))
+	pn.SetValueSize(8)
 	pn.SetKey(0, ln.Key(0))
 	pn.SetValue64(0, left.Nr())
 	pn.SetKey(1, rn.Key(0))
@@ -203,7 +208,8 @@ func (info *Info) splitBeneath(s *spine) error {
 	return nil
 }
 
-// redistribute2 evens out the entries of two siblings.
+// redistribute2 evens out the entries of two siblings. Slots that entries
+// leave keep their bytes (the kernel's redistribute2 does not clear them).
 func redistribute2(left, right Node) {
 	nrLeft, nrRight := left.NrEntries(), right.NrEntries()
 	total := nrLeft + nrRight
@@ -219,14 +225,13 @@ func redistribute2(left, right Node) {
 			right.shiftUp(delta)
 		}
 		copyEntries(right, 0, left, targetLeft, delta)
-		left.zeroFrom(targetLeft)
 	}
 	left.SetNrEntries(targetLeft)
 	right.SetNrEntries(targetRight)
 }
 
 // redistribute3 spreads the entries of left and right over left, an empty
-// center and right.
+// center and right, leaving the bytes of vacated slots as they were.
 func redistribute3(left, center, right Node) {
 	nrLeft, nrRight := left.NrEntries(), right.NrEntries()
 	total := nrLeft + nrRight
@@ -250,7 +255,6 @@ func redistribute3(left, center, right Node) {
 		copyEntries(right, 0, left, nrLeft-rightShort, rightShort)
 		copyEntries(center, 0, left, targetLeft, nrLeft-targetLeft)
 	}
-	left.zeroFrom(targetLeft)
 	left.SetNrEntries(targetLeft)
 	center.SetNrEntries(targetCenter)
 	right.SetNrEntries(targetRight)

@@ -197,15 +197,15 @@ func (n Node) insertAt(i int, key uint64, value []byte) {
 	n.SetNrEntries(nr + 1)
 }
 
-// deleteAt removes entry i, shifting the tail down and zeroing the freed slot.
+// deleteAt removes entry i, shifting the tail down. The freed last slot
+// keeps its key and value bytes (the kernel's delete_at does not clear
+// them, and the metadata device must hold the kernel's bytes).
 func (n Node) deleteAt(i int) {
 	nr := n.NrEntries()
 	vs := n.ValueSize()
 	vo := n.valueOff(0)
 	copy(n[NodeHeaderSize+8*i:], n[NodeHeaderSize+8*(i+1):NodeHeaderSize+8*nr])
 	copy(n[vo+vs*i:], n[vo+vs*(i+1):vo+vs*nr])
-	clear(n[NodeHeaderSize+8*(nr-1) : NodeHeaderSize+8*nr])
-	clear(n[vo+vs*(nr-1) : vo+vs*nr])
 	n.SetNrEntries(nr - 1)
 }
 
@@ -217,11 +217,10 @@ func copyEntries(dst Node, dstIdx int, src Node, srcIdx, count int) {
 	copy(dst[dvo+vs*dstIdx:dvo+vs*(dstIdx+count)], src[svo+vs*srcIdx:])
 }
 
-// shiftDown drops the first count entries (kernel shift_down).
+// shiftDown drops the first count entries (kernel shift_down); the last
+// count slots keep their old bytes. The caller sets nr_entries.
 func (n Node) shiftDown(count int) {
-	nr := n.NrEntries()
-	copyEntries(n, 0, n, count, nr-count)
-	n.zeroFrom(nr - count)
+	copyEntries(n, 0, n, count, n.NrEntries()-count)
 }
 
 // shiftUp opens count empty slots at the front (kernel shift_up).
@@ -231,14 +230,6 @@ func (n Node) shiftUp(count int) {
 	vo := n.valueOff(0)
 	copy(n[NodeHeaderSize+8*count:NodeHeaderSize+8*(nr+count)], n[NodeHeaderSize:NodeHeaderSize+8*nr])
 	copy(n[vo+vs*count:vo+vs*(nr+count)], n[vo:vo+vs*nr])
-}
-
-// zeroFrom zeroes key and value slots [from, max_entries).
-func (n Node) zeroFrom(from int) {
-	max, vs := n.MaxEntries(), n.ValueSize()
-	vo := n.valueOff(0)
-	clear(n[NodeHeaderSize+8*from : NodeHeaderSize+8*max])
-	clear(n[vo+vs*from : vo+vs*max])
 }
 
 func putU64(b []byte, v uint64) { binary.LittleEndian.PutUint64(b, v) }

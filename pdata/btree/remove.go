@@ -12,6 +12,7 @@ func mergeThreshold(n Node) int { return n.MaxEntries() / 3 }
 // shiftEntries moves count entries between siblings: count > 0 moves the
 // last count entries of left to the front of right, count < 0 moves the
 // first -count entries of right to the end of left (the kernel's shift).
+// The slots left behind keep their bytes, as in the kernel.
 func shiftEntries(left, right Node, count int) error {
 	nrLeft, nrRight := left.NrEntries(), right.NrEntries()
 	if count == 0 {
@@ -23,7 +24,6 @@ func shiftEntries(left, right Node, count int) error {
 	if count > 0 {
 		right.shiftUp(count)
 		copyEntries(right, 0, left, nrLeft-count, count)
-		left.zeroFrom(nrLeft - count)
 	} else {
 		copyEntries(left, nrLeft, right, 0, -count)
 		right.shiftDown(-count)

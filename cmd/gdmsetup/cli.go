@@ -104,6 +104,7 @@ func init() {
 		"discard":        {run: cmdDiscard, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
 		"demo":           {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
 		"thin":           {raw: runThin, help: "thin COMMAND ...                               (thin_dump, thin_repair, ...: gdmsetup thin help)"},
+		"era":            {raw: runEra, help: "era COMMAND ...                                (era_dump, era_invalidate, ...: gdmsetup era help)"},
 		"help":           {run: cmdHelp, args: noArgs, help: "help"},
 		"shell":          {raw: runShell, help: "shell                                          (interactive; or a script on stdin, stopping at the first failure)"},
 		"serve":          {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly] [--direct]   (NBD export and control socket)"},

@@ -63,6 +63,8 @@ func (c *completer) candidates(words []string, cur string) []string {
 		return commandNames()
 	case cmd == "thin" && pos == 0:
 		return thinCommands()
+	case cmd == "era" && pos == 0:
+		return eraCommands()
 	case cmd == "message" && pos == 2:
 		return messageVerbs
 	case cmd == "message" || cmd == "rename":

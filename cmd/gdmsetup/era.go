@@ -1,0 +1,243 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/targets/era"
+)
+
+const eraUsage = `usage:
+  gdmsetup era dump [-o OUT] [--repair] [--logical] META
+                                                  era_dump's XML: archived writesets and the era array
+  gdmsetup era invalidate --written-since ERA [--metadata-snapshot] [-o OUT] META
+                                                  era_invalidate: the blocks written since era ERA
+  gdmsetup era check [-q] [--super-block-only] META
+                                                  era_check: walk every structure; exit 1 on damage
+  gdmsetup era restore -i IN.xml -o META         era_restore: write the metadata IN.xml describes
+Each command reads its tool's options (thin-provisioning-tools 0.9.0) as getopt_long
+does (-oFILE, --opt=VALUE, --abbrev, options after META, --); -h prints its help,
+-V its version. OUT "-" is stdout. Exit codes: 0 success; 1 failure, damage found or
+a refused command line.
+`
+
+// eraCommandTable lists the era commands in the order the shell completes them.
+var eraCommandTable = []thinCommand{
+	{"dump", noStdin(eraDump)}, {"invalidate", noStdin(eraInvalidate)},
+	{"check", noStdin(eraCheck)},
+}
+
+// eraCommands are the words `gdmsetup era` takes, as the shell completes them.
+func eraCommands() []string {
+	names := make([]string, len(eraCommandTable))
+	for i, c := range eraCommandTable {
+		names[i] = c.name
+	}
+	return names
+}
+
+// runEra runs `gdmsetup era ...` and returns the exit code, as runThin does for
+// the thin commands: gdmsetup's own options may come first, then the command's
+// word and its tool's command line.
+func runEra(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	opts, words, err := getopt(args, 1)
+	switch {
+	case err != nil:
+		return report(stderr, err)
+	case opts.has("help") && len(words) == 0:
+		fmt.Fprint(stdout, eraUsage)
+		return 0
+	case len(words) == 0:
+		fmt.Fprint(stderr, eraUsage)
+		return 1
+	}
+	args = args[words[0]:]
+	for _, c := range eraCommandTable {
+		if c.name == args[0] {
+			return c.run(args[1:], stdin, stdout, stderr)
+		}
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, eraUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "gdmsetup era: unknown command %q\n%s", args[0], eraUsage)
+	return 1
+}
+
+// newEraToolFlags is the command line of `gdmsetup era cmd`, read as newToolFlags
+// reads a thin command's.
+func newEraToolFlags(cmd, short string, long []longOption, usage string) *toolFlags {
+	tf := newToolFlags(cmd, short, long, usage)
+	tf.table.prog = "gdmsetup era " + cmd
+	return tf
+}
+
+// eraFail prints err, what the era tool prints, after the command's name and the
+// input it concerns, and returns the exit code 1.
+func eraFail(stderr io.Writer, tf *toolFlags, input string, err error) int {
+	fmt.Fprintf(stderr, "%s: %s: %v\n", tf.name(), input, err)
+	return 1
+}
+
+// openEraMeta opens the era metadata in file or device meta read-only as the era
+// tools open it, with an exclusive claim when exclusive is set; close releases it.
+func openEraMeta(meta string, exclusive bool) (m *era.ToolMetadata, close func() error, err error) {
+	if err := eraStatPath(meta); err != nil {
+		return nil, nil, err
+	}
+	f, nrBlocks, err := openMetaFile(meta, true, exclusive)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m, err = era.OpenTool(f, int64(nrBlocks)*block.BlockSize); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return m, f.Close, nil
+}
+
+// eraStatPath refuses what the tools' get_file_length refuses: a path that does
+// not exist ("Couldn't stat path"), or that is neither a regular file nor a block
+// device ("bad path").
+func eraStatPath(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return errors.New("Couldn't stat path")
+	case fi.Mode().IsRegular() || fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0:
+		return nil
+	}
+	return errors.New("bad path")
+}
+
+// writeEraOutput runs write on out ("-": stdout); a file is created, and removed
+// again when write fails.
+func writeEraOutput(out string, stdout io.Writer, write func(io.Writer) error) error {
+	if out == "-" {
+		return write(stdout)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return errors.Join(err, os.Remove(out))
+	}
+	return f.Close()
+}
+
+// eraDumpUsage is era_dump's help.
+const eraDumpUsage = `Usage: gdmsetup era dump [options] {device|file}
+Options:
+  {-h|--help}
+  {-o <xml file>}
+  {-V|--version}
+  {--repair}
+  {--logical}
+`
+
+// eraDumpOptions is era_dump's getopt_long table.
+var eraDumpOptions = []longOption{
+	{name: "help", key: "h"}, {name: "output", arg: requiredArgument, key: "o"},
+	{name: "version", key: "V"}, {name: "repair"}, {name: "logical"},
+}
+
+// eraDump is `gdmsetup era dump [-o OUT] [--repair] [--logical] META`: era_dump
+// 0.9.0. It returns the exit code. META is only read.
+func eraDump(args []string, stdout, stderr io.Writer) int {
+	tf := newEraToolFlags("dump", "ho:V", eraDumpOptions, eraDumpUsage)
+	out := "-"
+	var repair, logical bool
+	tf.str("o", &out)
+	tf.flag("repair", &repair)
+	tf.flag("logical", &logical)
+	meta, code, ok := eraFirstWord(tf, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	m, closeMeta, err := openEraMeta(meta, true)
+	if err != nil {
+		return eraFail(stderr, tf, meta, err)
+	}
+	defer closeMeta()
+	err = writeEraOutput(out, stdout, func(w io.Writer) error { return m.Dump(w, repair, logical) })
+	if err != nil {
+		return eraFail(stderr, tf, meta, err)
+	}
+	return 0
+}
+
+// eraFirstWord parses args and returns the first word that is not an option, the
+// metadata, as the era tools take argv[optind] (later words are ignored). When
+// there is none it refuses the command line with the tools' sentence.
+func eraFirstWord(tf *toolFlags, args []string, stdout, stderr io.Writer) (string, int, bool) {
+	words, code, ok := tf.parse(args, stdout, stderr)
+	switch {
+	case !ok:
+		return "", code, false
+	case len(words) == 0:
+		fmt.Fprintf(stderr, "No input file provided.\n%s", tf.usage)
+		return "", 1, false
+	}
+	return words[0], 0, true
+}
+
+// eraInvalidateUsage is era_invalidate's help.
+const eraInvalidateUsage = `Usage: gdmsetup era invalidate [options] --written-since <era> {device|file}
+Options:
+  {-h|--help}
+  {-o <xml file>}
+  {--metadata-snapshot}
+  {-V|--version}
+`
+
+// eraInvalidateOptions is era_invalidate's getopt_long table.
+var eraInvalidateOptions = []longOption{
+	{name: "help", key: "h"}, {name: "output", arg: requiredArgument, key: "o"},
+	{name: "version", key: "V"}, {name: "metadata-snapshot"},
+	{name: "written-since", arg: requiredArgument},
+}
+
+// eraInvalidate is `gdmsetup era invalidate --written-since ERA
+// [--metadata-snapshot] [-o OUT] META`: era_invalidate 0.9.0. It returns the exit
+// code. META is only read, with an exclusive claim unless --metadata-snapshot.
+func eraInvalidate(args []string, stdout, stderr io.Writer) int {
+	tf := newEraToolFlags("invalidate", "ho:V", eraInvalidateOptions, eraInvalidateUsage)
+	out := "-"
+	var snapshot, hasSince bool
+	var since uint32
+	tf.str("o", &out)
+	tf.flag("metadata-snapshot", &snapshot)
+	tf.on("written-since", func(s string, _ bool) error {
+		v, ok := lexicalCastUint64(s)
+		if !ok || v > 1<<32-1 && -v > 1<<32-1 {
+			return errBadLexicalCast
+		}
+		since, hasSince = uint32(v), true
+		return nil
+	})
+	meta, code, ok := eraFirstWord(tf, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if !hasSince {
+		fmt.Fprintf(stderr, "Please specify --written-since\n%s", tf.usage)
+		return 1
+	}
+	m, closeMeta, err := openEraMeta(meta, !snapshot)
+	if err != nil {
+		return eraFail(stderr, tf, meta, err)
+	}
+	defer closeMeta()
+	err = writeEraOutput(out, stdout, func(w io.Writer) error { return m.WrittenSince(w, since, snapshot) })
+	if err != nil {
+		return eraFail(stderr, tf, meta, err)
+	}
+	return 0
+}

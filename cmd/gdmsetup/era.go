@@ -27,7 +27,7 @@ a refused command line.
 // eraCommandTable lists the era commands in the order the shell completes them.
 var eraCommandTable = []thinCommand{
 	{"dump", noStdin(eraDump)}, {"invalidate", noStdin(eraInvalidate)},
-	{"check", noStdin(eraCheck)},
+	{"check", noStdin(eraCheck)}, {"restore", noStdin(eraRestore)},
 }
 
 // eraCommands are the words `gdmsetup era` takes, as the shell completes them.

@@ -29,6 +29,7 @@ func init() {
 	targets.Register(thinpool.Type)
 	targets.Register(snapshot.Type)
 	targets.Register(snapshot.OriginType)
+	targets.Register(snapshot.MergeType)
 	targets.Register(flakey.Type)
 	targets.Register(delay.Type)
 	targets.Register(era.Type)

@@ -72,21 +72,35 @@ func (o *Origin) ReadAt(p []byte, sector uint64) error {
 // snapshot made later with smaller chunks is never written across a
 // chunk it has not copied.
 func (o *Origin) WriteAt(p []byte, sector uint64) error {
-	key := o.dev.Name()
-	start := o.beginSectors + sector
+	return writeOrigin(o.dev, o.beginSectors+sector, p)
+}
+
+// writeOrigin is do_origin and the write: every snapshot of dev but a
+// merging one gets the chunks [sector, sector+len(p)) covers copied, then
+// p is written at sector.
+func writeOrigin(dev targets.Dev, sector uint64, p []byte) error {
+	copyIntoSnapshots(dev.Name(), sector, uint64(len(p))/targets.SectorSize)
+	_, err := dev.WriteAt(p, int64(sector)*targets.SectorSize)
+	return err
+}
+
+// copyIntoSnapshots makes the exceptions an origin write of lenSectors
+// from sector needs in every snapshot of the origin named key but the
+// merging ones.
+func copyIntoSnapshots(key string, sector, lenSectors uint64) {
 	origins.RLock()
 	var snaps []*Snapshot
 	for _, s := range origins.byDev[key] {
-		s.inflight.Add(1)
-		snaps = append(snaps, s)
+		if !s.merge {
+			s.inflight.Add(1)
+			snaps = append(snaps, s)
+		}
 	}
 	origins.RUnlock()
 	for _, s := range snaps {
-		s.originWrite(start, uint64(len(p))/targets.SectorSize)
+		s.originWrite(sector, lenSectors)
 		s.inflight.Done()
 	}
-	_, err := o.dev.WriteAt(p, int64(start)*targets.SectorSize)
-	return err
 }
 
 // Discard is refused: the origin takes none (the core checks first).

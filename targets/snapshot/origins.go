@@ -54,7 +54,17 @@ func removeLocked(s *Snapshot) {
 // and an inactive one (dest, waiting for a handover), and how many there
 // are.
 func sharingCOWLocked(s *Snapshot) (count int, src, dest *Snapshot) {
+	count, src, dest, _ = sharingLocked(s)
+	return count, src, dest
+}
+
+// sharingLocked is sharingCOWLocked that also finds a merging snapshot of
+// s's origin (snap_merge).
+func sharingLocked(s *Snapshot) (count int, src, dest, merge *Snapshot) {
 	for _, x := range origins.byDev[s.origin.Name()] {
+		if x.merge {
+			merge = x
+		}
 		if x.cow.Name() != s.cow.Name() {
 			continue
 		}
@@ -65,31 +75,38 @@ func sharingCOWLocked(s *Snapshot) (count int, src, dest *Snapshot) {
 		}
 		count++
 	}
-	return count, src, dest
+	return count, src, dest, merge
 }
 
 // register is register_snapshot with __validate_exception_handover: it
 // adds s to its origin's list and reports whether s is a handover
 // destination (an active snapshot on the same COW device exists: s takes
-// its exceptions when s is resumed). msg is ti->error on failure.
-func register(s *Snapshot) (handover bool, msg string) {
+// its exceptions when s is resumed). msg is ti->error on failure. A live
+// table rebuilt in a later process (live) is only added.
+func register(s *Snapshot, live bool) (handover bool, msg string) {
 	origins.Lock()
 	defer origins.Unlock()
-	count, src, dest := sharingCOWLocked(s)
+	if live {
+		insertLocked(s)
+		return false, ""
+	}
+	count, src, dest, merge := sharingLocked(s)
 	if count == 2 || dest != nil {
 		return false, "Snapshot cow pairing for exception table handover failed"
 	}
+	if src != nil && s.merge {
+		if merge != nil {
+			return false, "A snapshot is already merging."
+		}
+		src.mu.RLock()
+		persistent := src.store.persistent()
+		src.mu.RUnlock()
+		if !persistent {
+			return false, "Snapshot exception store does not support snapshot-merge."
+		}
+	}
 	insertLocked(s)
 	return src != nil, ""
-}
-
-// reregister moves s to its place by its chunk size, now known, and to the
-// end of its equals (reregister_snapshot at resume).
-func reregister(s *Snapshot) {
-	origins.Lock()
-	defer origins.Unlock()
-	removeLocked(s)
-	insertLocked(s)
 }
 
 // unregister takes s out of the registry, once no origin write uses it.

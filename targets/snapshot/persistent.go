@@ -255,6 +255,60 @@ func (ps *persistent) commit(batch []exception) bool {
 	return ps.valid
 }
 
+// prepareMerge is persistent_prepare_merge: the last exception committed
+// (moving back to the previous area, read from disk, when the current one
+// is empty) and how many exceptions before it, in the same area, are
+// consecutive with it in both chunk numbers. n is 0 when none is left.
+func (ps *persistent) prepareMerge() (n, lastOld, lastNew uint64, err error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.committed == 0 {
+		if ps.currentArea == 0 {
+			return 0, 0, 0, nil
+		}
+		ps.currentArea--
+		if err := chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), false); err != nil {
+			return 0, 0, 0, fmt.Errorf("metadata area %d: %w", ps.currentArea, err)
+		}
+		ps.committed = ps.perArea
+	}
+	le := binary.LittleEndian
+	at := func(i uint64) (uint64, uint64) {
+		return le.Uint64(ps.area[i*exceptionBytes:]), le.Uint64(ps.area[i*exceptionBytes+8:])
+	}
+	lastOld, lastNew = at(ps.committed - 1)
+	for n = 1; n < ps.committed; n++ {
+		o, nw := at(ps.committed - 1 - n)
+		if o != lastOld-n || nw != lastNew-n {
+			break
+		}
+	}
+	return n, lastOld, lastNew, nil
+}
+
+// commitMerge is persistent_commit_merge: the last n exceptions cleared
+// and the area written (a flush before and after); nextFree is set as if
+// every exception had been committed in order.
+func (ps *persistent) commitMerge(n uint64) error {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for i := uint64(0); i < n; i++ {
+		clear(ps.area[(ps.committed-1-i)*exceptionBytes : (ps.committed-i)*exceptionBytes])
+	}
+	if err := ps.cow.Flush(); err != nil {
+		return err
+	}
+	if err := chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), true); err != nil {
+		return err
+	}
+	if err := ps.cow.Flush(); err != nil {
+		return err
+	}
+	ps.committed -= n
+	ps.nextFree = ps.areaLocation(ps.currentArea) + ps.committed + 1
+	return nil
+}
+
 func (ps *persistent) usage() (allocated, total, metadata uint64) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()

@@ -9,8 +9,12 @@ import (
 // COW device does not hold: the in-memory flags, and for the transient
 // store its exceptions and allocation cursor.
 type savedState struct {
-	Invalid    bool        `json:"invalid,omitempty"`
-	Overflowed bool        `json:"overflowed,omitempty"`
+	Invalid     bool `json:"invalid,omitempty"`
+	Overflowed  bool `json:"overflowed,omitempty"`
+	MergeFailed bool `json:"merge_failed,omitempty"`
+	// NotResumed: a live table whose resume failed (a handover it waits
+	// for was refused): not active, still a handover destination.
+	NotResumed bool        `json:"not_resumed,omitempty"`
 	NextFree   uint64      `json:"next_free_sectors,omitempty"`
 	Exceptions [][2]uint64 `json:"exceptions,omitempty"` // old chunk, new chunk
 }
@@ -19,7 +23,7 @@ type savedState struct {
 func (s *Snapshot) SaveState() string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st := savedState{Invalid: !s.valid, Overflowed: s.overflowed}
+	st := savedState{Invalid: !s.valid, Overflowed: s.overflowed, MergeFailed: s.mergeFailed, NotResumed: !s.active}
 	if tc, ok := s.store.(*transient); ok {
 		st.NextFree, _, _ = tc.usage()
 		for o, n := range s.exceptions {
@@ -36,7 +40,8 @@ func (s *Snapshot) restore(saved string) error {
 	if err := json.Unmarshal([]byte(saved), &st); err != nil {
 		return fmt.Errorf("saved state %q: %w", saved, err)
 	}
-	s.valid, s.overflowed = !st.Invalid, st.Overflowed
+	s.valid, s.overflowed, s.mergeFailed = !st.Invalid, st.Overflowed, st.MergeFailed
+	s.notResumed = st.NotResumed
 	tc, ok := s.store.(*transient)
 	if !ok {
 		return nil

@@ -5,9 +5,9 @@
 // write it, copying each chunk into every snapshot before the first write
 // over it. The COW device's format (the persistent store, P or PO) is the
 // kernel's, byte for byte; the transient store (N) keeps its exceptions in
-// memory, and across gdmsetup's processes in the table's saved state.
-//
-// snapshot-merge is not provided.
+// memory, and across gdmsetup's processes in the table's saved state. The
+// snapshot-merge target (v1.5.0) writes a persistent snapshot's chunks
+// back into its origin.
 package snapshot
 
 import (
@@ -44,6 +44,8 @@ type Snapshot struct {
 	// targets see absolute sectors of the mapped device, and a snapshot's
 	// chunks are counted from sector 0 of the origin.
 	beginSectors, lenSectors uint64
+	// merge: a snapshot-merge line (origin writes make no exceptions in it)
+	merge bool
 	features
 	devName string
 	logf    func(format string, args ...any)
@@ -71,16 +73,29 @@ type Snapshot struct {
 	// handoverDest: s was built while an active snapshot on the same COW
 	// device stood; it takes that one's store when it goes live.
 	handoverDest bool
-	closed       bool
+	// suspended: the device of this table is suspended (a handover source
+	// must be)
+	suspended bool
+	// mergeFailed: merging stopped on an error
+	mergeFailed bool
+	// notResumed: restored from the saved state of a live table never
+	// resumed (read by the constructor only)
+	notResumed bool
+	closed      bool
 }
 
 // New is snapshot_ctr: the kernel's checks in its order and words.
 func New(ctx *targets.Context, args []string) (targets.Target, error) {
+	return newSnapshot(ctx, args, false)
+}
+
+// newSnapshot is snapshot_ctr for snapshot and snapshot-merge lines.
+func newSnapshot(ctx *targets.Context, args []string, merge bool) (*Snapshot, error) {
 	if len(args) < 4 {
 		return nil, targets.Invalid("requires 4 or more arguments")
 	}
 	s := &Snapshot{beginSectors: ctx.Begin, lenSectors: ctx.Len, devName: ctx.DevName, logf: ctx.Logf,
-		event: ctx.Event, exceptions: map[uint64]uint64{}, valid: true}
+		event: ctx.Event, exceptions: map[uint64]uint64{}, valid: true, merge: merge, suspended: ctx.Suspended}
 	if err := s.features.parse(&targets.ArgSet{Args: args[4:]}); err != nil {
 		return nil, err
 	}
@@ -102,6 +117,9 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 		return nil, targets.Invalid("Couldn't create exception store")
 	}
 	s.store = st
+	if merge && !st.persistent() {
+		return nil, targets.Invalid("Snapshot exception store does not support snapshot-merge.")
+	}
 	if ctx.Restored && ctx.Saved != "" {
 		if err := s.restore(ctx.Saved); err != nil {
 			return nil, targets.Errorf(syscall.EINVAL, "Cannot restore snapshot state: %v", err)
@@ -109,16 +127,26 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	}
 	if ctx.ActivateUsers != nil {
 		// the other tables on this COW device stand built in the kernel:
-		// a handover source, or a destination already waiting
-		if err := ctx.ActivateUsers(cow); err != nil {
-			return nil, targets.Errorf(errno.Of(err), "Cannot build the other tables on %s in this process: %v", cow.Name(), err)
+		// a handover source, or a destination already waiting; a merging
+		// snapshot writes through its origin, into every snapshot of it
+		devs := []targets.Dev{cow}
+		if merge {
+			devs = append(devs, origin)
+		}
+		for _, dev := range devs {
+			if err := ctx.ActivateUsers(dev); err != nil {
+				return nil, targets.Errorf(errno.Of(err), "Cannot build the other tables on %s in this process: %v", dev.Name(), err)
+			}
 		}
 	}
-	handover, msg := register(s)
+	// a live table rebuilt in a later process after its resume was
+	// checked when it was built for real, and waits for no handover
+	active := ctx.Restored && !ctx.Inactive && !s.notResumed
+	handover, msg := register(s, active)
 	if msg != "" {
 		return nil, targets.Invalid(msg)
 	}
-	s.active = ctx.Restored && !ctx.Inactive
+	s.active = active
 	if handover {
 		s.handoverDest = true
 		s.setChunkSectors(0)
@@ -215,6 +243,8 @@ func (s *Snapshot) Status() string {
 	switch {
 	case !s.valid:
 		return "Invalid"
+	case s.mergeFailed:
+		return "Merge failed"
 	case s.overflowed:
 		return "Overflow"
 	}
@@ -248,32 +278,53 @@ func (s *Snapshot) SupportsDiscards() bool { return s.discardZeroesCow }
 // OptimalIOBytes stacks the origin's and the COW device's hints.
 func (s *Snapshot) OptimalIOBytes() int64 { return targets.StackedOptimalIOBytes(s.origin, s.cow) }
 
-// PreResume is snapshot_preresume: a handover destination on another
-// device waits for its source's device to be suspended (gdmsetup hands
-// over when the source is destroyed by the resume of its own device, and
-// cannot see another device's suspension from here, so it refuses).
+// PreResume is snapshot_preresume: a handover source cannot resume while
+// its destination waits, and a destination waits for its source's device
+// to be suspended.
 func (s *Snapshot) PreResume() error {
 	origins.RLock()
 	defer origins.RUnlock()
 	_, src, dest := sharingCOWLocked(s)
-	if src != nil && dest != nil {
-		if s == src {
-			s.logf("snapshots: Unable to resume snapshot source until handover completes.")
-		} else {
-			s.logf("snapshots: Unable to perform snapshot handover until source is suspended.")
-		}
+	if src == nil || dest == nil {
+		return nil
+	}
+	src.mu.RLock()
+	defer src.mu.RUnlock()
+	if s == src {
+		s.logf("snapshots: Unable to resume snapshot source until handover completes.")
+		return syscall.EINVAL
+	}
+	if !src.suspended {
+		s.logf("snapshots: Unable to perform snapshot handover until source is suspended.")
 		return syscall.EINVAL
 	}
 	return nil
 }
 
-// Resume is snapshot_resume: the snapshot takes its place among its
-// origin's snapshots by chunk size and origin writes start copying into it.
+// Resume is snapshot_resume: a waiting destination takes its source's
+// exceptions (a source on another device; one on this device handed them
+// over when the resume replaced it), then the snapshot takes its place
+// among its origin's snapshots by chunk size and origin writes start
+// copying into it.
 func (s *Snapshot) Resume() {
-	reregister(s)
+	origins.Lock()
+	if _, src, dest := sharingCOWLocked(s); src != nil && dest == s {
+		handoverLocked(src, dest)
+	}
+	removeLocked(s)
+	insertLocked(s)
+	origins.Unlock()
 	s.mu.Lock()
-	s.active = true
+	s.active, s.suspended = true, false
 	s.mu.Unlock()
+}
+
+// PostSuspend notes that the table's device is suspended.
+func (s *Snapshot) PostSuspend() error {
+	s.mu.Lock()
+	s.suspended = true
+	s.mu.Unlock()
+	return nil
 }
 
 // Destroy is snapshot_dtr's handover part: a source destroyed while a

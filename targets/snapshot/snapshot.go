@@ -81,7 +81,7 @@ type Snapshot struct {
 	// notResumed: restored from the saved state of a live table never
 	// resumed (read by the constructor only)
 	notResumed bool
-	closed      bool
+	closed     bool
 }
 
 // New is snapshot_ctr: the kernel's checks in its order and words.

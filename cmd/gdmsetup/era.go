@@ -132,47 +132,6 @@ func writeEraOutput(out string, stdout io.Writer, write func(io.Writer) error) e
 	return f.Close()
 }
 
-// eraDumpUsage is era_dump's help.
-const eraDumpUsage = `Usage: gdmsetup era dump [options] {device|file}
-Options:
-  {-h|--help}
-  {-o <xml file>}
-  {-V|--version}
-  {--repair}
-  {--logical}
-`
-
-// eraDumpOptions is era_dump's getopt_long table.
-var eraDumpOptions = []longOption{
-	{name: "help", key: "h"}, {name: "output", arg: requiredArgument, key: "o"},
-	{name: "version", key: "V"}, {name: "repair"}, {name: "logical"},
-}
-
-// eraDump is `gdmsetup era dump [-o OUT] [--repair] [--logical] META`: era_dump
-// 0.9.0. It returns the exit code. META is only read.
-func eraDump(args []string, stdout, stderr io.Writer) int {
-	tf := newEraToolFlags("dump", "ho:V", eraDumpOptions, eraDumpUsage)
-	out := "-"
-	var repair, logical bool
-	tf.str("o", &out)
-	tf.flag("repair", &repair)
-	tf.flag("logical", &logical)
-	meta, code, ok := eraFirstWord(tf, args, stdout, stderr)
-	if !ok {
-		return code
-	}
-	m, closeMeta, err := openEraMeta(meta, true)
-	if err != nil {
-		return eraFail(stderr, tf, meta, err)
-	}
-	defer closeMeta()
-	err = writeEraOutput(out, stdout, func(w io.Writer) error { return m.Dump(w, repair, logical) })
-	if err != nil {
-		return eraFail(stderr, tf, meta, err)
-	}
-	return 0
-}
-
 // eraFirstWord parses args and returns the first word that is not an option, the
 // metadata, as the era tools take argv[optind] (later words are ignored). When
 // there is none it refuses the command line with the tools' sentence.
@@ -186,58 +145,4 @@ func eraFirstWord(tf *toolFlags, args []string, stdout, stderr io.Writer) (strin
 		return "", 1, false
 	}
 	return words[0], 0, true
-}
-
-// eraInvalidateUsage is era_invalidate's help.
-const eraInvalidateUsage = `Usage: gdmsetup era invalidate [options] --written-since <era> {device|file}
-Options:
-  {-h|--help}
-  {-o <xml file>}
-  {--metadata-snapshot}
-  {-V|--version}
-`
-
-// eraInvalidateOptions is era_invalidate's getopt_long table.
-var eraInvalidateOptions = []longOption{
-	{name: "help", key: "h"}, {name: "output", arg: requiredArgument, key: "o"},
-	{name: "version", key: "V"}, {name: "metadata-snapshot"},
-	{name: "written-since", arg: requiredArgument},
-}
-
-// eraInvalidate is `gdmsetup era invalidate --written-since ERA
-// [--metadata-snapshot] [-o OUT] META`: era_invalidate 0.9.0. It returns the exit
-// code. META is only read, with an exclusive claim unless --metadata-snapshot.
-func eraInvalidate(args []string, stdout, stderr io.Writer) int {
-	tf := newEraToolFlags("invalidate", "ho:V", eraInvalidateOptions, eraInvalidateUsage)
-	out := "-"
-	var snapshot, hasSince bool
-	var since uint32
-	tf.str("o", &out)
-	tf.flag("metadata-snapshot", &snapshot)
-	tf.on("written-since", func(s string, _ bool) error {
-		v, ok := lexicalCastUint64(s)
-		if !ok || v > 1<<32-1 && -v > 1<<32-1 {
-			return errBadLexicalCast
-		}
-		since, hasSince = uint32(v), true
-		return nil
-	})
-	meta, code, ok := eraFirstWord(tf, args, stdout, stderr)
-	if !ok {
-		return code
-	}
-	if !hasSince {
-		fmt.Fprintf(stderr, "Please specify --written-since\n%s", tf.usage)
-		return 1
-	}
-	m, closeMeta, err := openEraMeta(meta, !snapshot)
-	if err != nil {
-		return eraFail(stderr, tf, meta, err)
-	}
-	defer closeMeta()
-	err = writeEraOutput(out, stdout, func(w io.Writer) error { return m.WrittenSince(w, since, snapshot) })
-	if err != nil {
-		return eraFail(stderr, tf, meta, err)
-	}
-	return 0
 }

@@ -181,9 +181,9 @@ func (info *Info) rebalance3(parent Node, leftIndex int, level int) error {
 }
 
 // rebalanceChildren prepares the current internal node's child holding key
-// for a removal (the kernel's rebalance_children).
-// With nearest, a key below the node's first key selects the first child.
-func (info *Info) rebalanceChildren(s *spine, level int, key uint64, nearest bool) error {
+// for a removal (the kernel's rebalance_children). A key below the node's
+// first key is ErrNotFound.
+func (info *Info) rebalanceChildren(s *spine, level int, key uint64) error {
 	n := Node(s.current().Data())
 	if n.NrEntries() == 1 {
 		// Collapse a single-child internal node into its child.
@@ -210,9 +210,6 @@ func (info *Info) rebalanceChildren(s *spine, level int, key uint64, nearest boo
 		return info.TM.Dec(cb)
 	}
 	i := n.LowerBound(key)
-	if i < 0 && nearest {
-		i = 0
-	}
 	if i < 0 {
 		return fmt.Errorf("remove %d: %w", key, ErrNotFound)
 	}
@@ -228,11 +225,12 @@ func (info *Info) rebalanceChildren(s *spine, level int, key uint64, nearest boo
 	}
 }
 
-// removeRaw shadows the path to the leaf of a single-level tree that holds
-// key, rebalancing on the way, and returns LowerBound(key) in that leaf.
-// With nearest, a key below an internal node's first key descends into the
-// first child instead of failing.
-func (info *Info) removeRaw(s *spine, root uint64, level int, key uint64, index int, nearest bool) (int, error) {
+// removeRaw shadows the path to the leaf of a single-level tree where key
+// belongs, rebalancing on the way, and returns LowerBound(key) in that leaf
+// (the kernel's remove_raw and remove_nearest, which differ only in what
+// their callers do with that index). A key below an internal node's first
+// key is ErrNotFound.
+func (info *Info) removeRaw(s *spine, root uint64, level int, key uint64, index int) (int, error) {
 	i := index
 	for depth := 0; ; depth++ {
 		if depth > maxDepth {
@@ -248,7 +246,7 @@ func (info *Info) removeRaw(s *spine, root uint64, level int, key uint64, index 
 		if n.IsLeaf() {
 			return n.LowerBound(key), nil
 		}
-		if err := info.rebalanceChildren(s, level, key, nearest); err != nil {
+		if err := info.rebalanceChildren(s, level, key); err != nil {
 			return 0, err
 		}
 		n = Node(s.current().Data())
@@ -256,12 +254,6 @@ func (info *Info) removeRaw(s *spine, root uint64, level int, key uint64, index 
 			return n.LowerBound(key), nil
 		}
 		i = n.LowerBound(key)
-		if i < 0 && nearest {
-			i = 0
-		}
-		if i < 0 {
-			return 0, fmt.Errorf("remove %d: %w", key, ErrNotFound)
-		}
 		root = n.Value64(i)
 	}
 }
@@ -282,7 +274,7 @@ func (info *Info) Remove(root uint64, keys []uint64) (uint64, error) {
 	defer s.exit()
 	index := 0
 	for level := 0; level < info.Levels; level++ {
-		i, err := info.removeRaw(&s, root, level, keys[level], index, false)
+		i, err := info.removeRaw(&s, root, level, keys[level], index)
 		if err != nil {
 			if s.count > 0 {
 				return s.root, err
@@ -310,8 +302,12 @@ func (info *Info) Remove(root uint64, keys []uint64) (uint64, error) {
 
 // RemoveRange deletes every key in [first, end) of the last-level tree
 // selected by keys[:Levels-1] (keys[Levels-1] is ignored), running
-// Value.Dec on each, and returns the new root and how many were removed
-// (the kernel's dm_btree_remove_leaves: one rebalancing descent per key).
+// Value.Dec on each, and returns the new root and how many were removed.
+// It descends as the kernel's thin __remove_range loop does: the next
+// mapped key from dm_btree_lookup_next, then dm_btree_remove_leaves from
+// there, one rebalancing descent per key, until a descent finds no key to
+// remove in its leaf (each descent reshapes the tree, so the count of
+// descents is part of the on-disk result).
 func (info *Info) RemoveRange(root uint64, keys []uint64, first, end uint64) (uint64, uint64, error) {
 	if err := info.check(keys); err != nil {
 		return root, 0, err
@@ -324,52 +320,81 @@ func (info *Info) RemoveRange(root uint64, keys []uint64, first, end uint64) (ui
 	var removed uint64
 	for first < end {
 		path[info.Levels-1] = first
-		newRoot, k, found, err := info.removeNearest(root, path, end)
-		root = newRoot
-		if err != nil {
-			if isNotFound(err) {
-				break
-			}
-			return root, removed, err
-		}
-		if !found {
-			// Nothing left in first's leaf: find the next key beyond it.
-			k, err := info.LookupNext(root, path, scratch)
-			if isNotFound(err) || (err == nil && k >= end) {
-				break
-			}
-			if err != nil {
-				return root, removed, err
-			}
-			first = k
-			continue
-		}
-		removed++
-		if k == ^uint64(0) {
+		k, err := info.LookupNext(root, path, scratch)
+		if isNotFound(err) || (err == nil && k >= end) {
 			break
 		}
-		first = k + 1
+		if err != nil {
+			return root, removed, err
+		}
+		first = k
+		n, next, err := info.removeLeaves(root, path, first, end)
+		root, removed = n, removed+next.removed
+		if err != nil {
+			return root, removed, err
+		}
+		if next.removed == 0 {
+			return root, removed, fmt.Errorf("btree: %w: key %d found by lookup but not by removal", ErrCorrupt, k)
+		}
+		if !next.more {
+			break
+		}
+		first = next.key
 	}
 	return root, removed, nil
 }
 
-// removeNearest removes the lowest key in [keys[last], end) if it lives in
-// the leaf where keys[last] belongs, reporting it; found is false when that
-// leaf has no such key.
-func (info *Info) removeNearest(root uint64, keys []uint64, end uint64) (newRoot, key uint64, found bool, err error) {
+// leavesRemoved is what removeLeaves did: how many keys it removed and
+// the key the next removal would start from (more: not past the key space).
+type leavesRemoved struct {
+	removed uint64
+	key     uint64
+	more    bool
+}
+
+// removeLeaves is dm_btree_remove_leaves: removeOne from first, then from
+// the removed key + 1, until a descent removes nothing.
+func (info *Info) removeLeaves(root uint64, path []uint64, first, end uint64) (uint64, leavesRemoved, error) {
+	res := leavesRemoved{key: first, more: true}
+	for {
+		path[info.Levels-1] = res.key
+		newRoot, k, found, err := info.removeOne(root, path, end)
+		root = newRoot
+		if err != nil || !found {
+			return root, res, err
+		}
+		res.removed++
+		if k == ^uint64(0) {
+			res.more = false
+			return root, res, nil
+		}
+		res.key = k + 1
+	}
+}
+
+// removeOne is the kernel's remove_one: descend (rebalancing) to the leaf
+// where keys[last] belongs and remove the entry at the lower bound of
+// keys[last] there (the first entry when none is lower) if its key is in
+// [keys[last], end). found is false when that entry is not, or when the
+// key is below an internal node's first key on the way.
+func (info *Info) removeOne(root uint64, keys []uint64, end uint64) (newRoot, key uint64, found bool, err error) {
 	s := spine{info: info}
 	defer s.exit()
 	index := 0
+	last := info.Levels - 1
 	for level := 0; level < info.Levels; level++ {
-		i, err := info.removeRaw(&s, root, level, keys[level], index, level == info.Levels-1)
+		i, err := info.removeRaw(&s, root, level, keys[level], index)
 		if err != nil {
 			if s.count > 0 {
-				return s.root, 0, false, err
+				root = s.root
+			}
+			if level == last && isNotFound(err) {
+				return root, 0, false, nil
 			}
 			return root, 0, false, err
 		}
 		n := Node(s.current().Data())
-		if level < info.Levels-1 {
+		if level < last {
 			if i < 0 || i >= n.NrEntries() || n.Key(i) != keys[level] {
 				return s.root, 0, false, notFound("remove range", keys[:level+1])
 			}
@@ -377,10 +402,8 @@ func (info *Info) removeNearest(root uint64, keys []uint64, end uint64) (newRoot
 			root = n.Value64(i)
 			continue
 		}
-		if i < 0 || n.Key(i) != keys[level] {
-			i++
-		}
-		if i >= n.NrEntries() || n.Key(i) >= end {
+		i = max(i, 0)
+		if i >= n.NrEntries() || n.Key(i) < keys[level] || n.Key(i) >= end {
 			return s.root, 0, false, nil
 		}
 		key = n.Key(i)

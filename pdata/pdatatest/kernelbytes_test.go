@@ -221,3 +221,41 @@ func TestKernelBytesArrayTrim(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKernelRemoveRangeDescents: a range removal starts from the next
+// mapped key found by a lookup (dm_btree_lookup_next), so a range that
+// holds no key shadows nothing: the committed root stays and no block is
+// allocated. Each removal is one descent from the root, as in
+// dm_btree_remove_leaves.
+func TestKernelRemoveRangeDescents(t *testing.T) {
+	e, info, root := plainTree(t)
+	for k := uint64(0); k < 400; k++ {
+		if k < 100 || k >= 200 {
+			root = insertPlain(t, info, root, k, k+1000)
+		}
+	}
+	if err := e.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	free, err := e.MSM.NrFree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRoot, n, err := info.RemoveRange(root, []uint64{0}, 100, 200)
+	if err != nil || n != 0 || newRoot != root {
+		t.Fatalf("removing the empty range [100, 200): root %d -> %d, %d removed, %v", root, newRoot, n, err)
+	}
+	if after, err := e.MSM.NrFree(); err != nil || after != free {
+		t.Fatalf("removing the empty range [100, 200): %d free blocks, was %d (%v)", after, free, err)
+	}
+	if root, n, err = info.RemoveRange(root, []uint64{0}, 150, 205); err != nil || n != 5 {
+		t.Fatalf("removing [150, 205): %d removed, want 5 (%v)", n, err)
+	}
+	var v [8]byte
+	for k := uint64(195); k < 210; k++ {
+		err := info.Lookup(root, []uint64{k}, v[:])
+		if present := err == nil; present != (k >= 205) {
+			t.Errorf("key %d present %v after removing [150, 205) (%v)", k, present, err)
+		}
+	}
+}

@@ -24,50 +24,11 @@ does (-oFILE, --opt=VALUE, --abbrev, options after META, --); -h prints its help
 a refused command line.
 `
 
-// eraCommandTable lists the era commands in the order the shell completes them.
-var eraCommandTable = []thinCommand{
+// eraSuite is `gdmsetup era`: thin-provisioning-tools' era_* programs.
+var eraSuite = &toolSuite{word: "era", usage: eraUsage, commands: []toolCommand{
 	{"dump", noStdin(eraDump)}, {"invalidate", noStdin(eraInvalidate)},
 	{"check", noStdin(eraCheck)}, {"restore", noStdin(eraRestore)},
-}
-
-// eraCommands are the words `gdmsetup era` takes, as the shell completes them.
-func eraCommands() []string {
-	names := make([]string, len(eraCommandTable))
-	for i, c := range eraCommandTable {
-		names[i] = c.name
-	}
-	return names
-}
-
-// runEra runs `gdmsetup era ...` and returns the exit code, as runThin does for
-// the thin commands: gdmsetup's own options may come first, then the command's
-// word and its tool's command line.
-func runEra(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts, words, err := getopt(args, 1)
-	switch {
-	case err != nil:
-		return report(stderr, err)
-	case opts.has("help") && len(words) == 0:
-		fmt.Fprint(stdout, eraUsage)
-		return 0
-	case len(words) == 0:
-		fmt.Fprint(stderr, eraUsage)
-		return 1
-	}
-	args = args[words[0]:]
-	for _, c := range eraCommandTable {
-		if c.name == args[0] {
-			return c.run(args[1:], stdin, stdout, stderr)
-		}
-	}
-	switch args[0] {
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, eraUsage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "gdmsetup era: unknown command %q\n%s", args[0], eraUsage)
-	return 1
-}
+}}
 
 // newEraToolFlags is the command line of `gdmsetup era cmd`, read as newToolFlags
 // reads a thin command's.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	le "encoding/binary"
 	"fmt"
 	"math/rand"
@@ -13,13 +12,6 @@ import (
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
 )
-
-func runEraT(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := runEra(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 // eraOriginBlocks is the origin's size in 4 KiB era blocks in eraTargetMeta: a
 // writeset of that many bits spans two array blocks, the era array 40.
@@ -109,7 +101,7 @@ func compareEraTool(t *testing.T, cmd string, words []string) {
 	t.Helper()
 	tool, prog := "era_"+cmd, "gdmsetup era "+cmd
 	want := runThinToolBinary(t, tool, words)
-	code, stdout, stderr := runEraT(t, append([]string{cmd}, words...)...)
+	code, stdout, stderr := eraSuite.runT(t, append([]string{cmd}, words...)...)
 	line := cmd + " " + strings.Join(words, " ")
 	if before, _, aborted := strings.Cut(want.stderr, boostAssertion); aborted && want.code == -1 {
 		if code != 1 || !strings.HasPrefix(stderr, before) || before != "" && !strings.Contains(stderr[len(before):], "-)") {
@@ -184,7 +176,7 @@ func TestEraRestoreRoundTrip(t *testing.T) {
 		xmlPath := filepath.Join(s.dir, "in.xml")
 		os.WriteFile(xmlPath, []byte(want.stdout), 0o600)
 		meta := s.file("meta.img", 8<<20)
-		if code, _, stderr := runEraT(t, "restore", "-i", xmlPath, "-o", meta); code != 0 {
+		if code, _, stderr := eraSuite.runT(t, "restore", "-i", xmlPath, "-o", meta); code != 0 {
 			t.Fatalf("restore: %s", stderr)
 		}
 		if r := runThinToolBinary(t, "era_check", []string{meta}); r.code != 0 {
@@ -193,7 +185,7 @@ func TestEraRestoreRoundTrip(t *testing.T) {
 		if r := runThinToolBinary(t, "era_dump", []string{meta}); r.stdout != want.stdout {
 			t.Fatalf("era_dump of restored metadata differs")
 		}
-		if _, out, _ := runEraT(t, "dump", meta); out != want.stdout {
+		if _, out, _ := eraSuite.runT(t, "dump", meta); out != want.stdout {
 			t.Fatalf("gdmsetup era dump of restored metadata differs")
 		}
 		var hdr [4096]byte
@@ -210,7 +202,7 @@ func TestEraRestoreRoundTrip(t *testing.T) {
 		if r := runThinToolBinary(t, "era_check", []string{meta}); r.code != 0 {
 			t.Fatalf("era_check after the target ran: %+v", r)
 		}
-		if code, out, _ := runEraT(t, "invalidate", "--written-since", "4294967295", meta); code != 0 || out != "<blocks>\n</blocks>\n" {
+		if code, out, _ := eraSuite.runT(t, "invalidate", "--written-since", "4294967295", meta); code != 0 || out != "<blocks>\n</blocks>\n" {
 			t.Fatalf("invalidate: %d %q", code, out)
 		}
 	}

@@ -62,9 +62,9 @@ func (c *completer) candidates(words []string, cur string) []string {
 	case cmd == "":
 		return commandNames()
 	case cmd == "thin" && pos == 0:
-		return thinCommands()
+		return thinSuite.names()
 	case cmd == "era" && pos == 0:
-		return eraCommands()
+		return eraSuite.names()
 	case cmd == "message" && pos == 2:
 		return messageVerbs
 	case cmd == "message" || cmd == "rename":

@@ -36,66 +36,12 @@ Each command reads its tool's options as getopt_long does (-qq, -oFILE, --opt=VA
 Exit codes: 0 success; 1 failure, damage found or a refused command line.
 `
 
-// thinCommand is one command of `gdmsetup thin`: its word and what runs it on the
-// words after it.
-type thinCommand struct {
-	name string
-	run  func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
-}
-
-// thinCommandTable lists the thin commands in the order the shell completes them.
-var thinCommandTable = []thinCommand{
+// thinSuite is `gdmsetup thin`: thin-provisioning-tools' thin_* programs.
+var thinSuite = &toolSuite{word: "thin", usage: thinUsage, commands: []toolCommand{
 	{"dump", noStdin(thinDump)}, {"restore", thinRestore}, {"check", noStdin(thinCheck)},
 	{"repair", noStdin(thinRepair)}, {"delta", noStdin(thinDelta)}, {"ls", noStdin(thinLs)},
 	{"rmap", noStdin(thinRmap)}, {"trim", noStdin(thinTrim)}, {"metadata_size", noStdin(thinMetadataSize)},
-}
-
-// noStdin adapts a thin command that reads no input to thinCommand.run.
-func noStdin(run func(args []string, stdout, stderr io.Writer) int) func([]string, io.Reader, io.Writer, io.Writer) int {
-	return func(args []string, _ io.Reader, stdout, stderr io.Writer) int { return run(args, stdout, stderr) }
-}
-
-// thinCommands are the words `gdmsetup thin` takes, as the shell completes them.
-func thinCommands() []string {
-	names := make([]string, len(thinCommandTable))
-	for i, c := range thinCommandTable {
-		names[i] = c.name
-	}
-	return names
-}
-
-// runThin runs `gdmsetup thin ...` and returns the exit code: 0 success; 1 failure,
-// damage found or a refused command line (as thin-provisioning-tools: none exits
-// 2). args are the command line without the word thin: gdmsetup's own options
-// (--dir, as the shell passes it) may come first; they are checked and have no
-// effect on the thin commands, whose words after the command's are its own.
-func runThin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts, words, err := getopt(args, 1)
-	switch {
-	case err != nil:
-		return report(stderr, err)
-	case opts.has("help") && len(words) == 0:
-		fmt.Fprint(stdout, thinUsage)
-		return 0
-	case len(words) == 0:
-		fmt.Fprint(stderr, thinUsage)
-		return 1
-	}
-	// the command's words as given, "--" included: the command reads them
-	args = args[words[0]:]
-	for _, c := range thinCommandTable {
-		if c.name == args[0] {
-			return c.run(args[1:], stdin, stdout, stderr)
-		}
-	}
-	switch args[0] {
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, thinUsage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "gdmsetup thin: unknown command %q\n%s", args[0], thinUsage)
-	return 1
-}
+}}
 
 // thinRestoreUsage is thin_restore's help.
 const thinRestoreUsage = `Usage: gdmsetup thin restore [options]

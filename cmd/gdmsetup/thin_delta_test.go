@@ -23,7 +23,7 @@ func TestThinDeltaMatchesThinDelta(t *testing.T) {
 					if err != nil {
 						t.Fatalf("thin_delta %v: %v", args, err)
 					}
-					code, got, errs := runThinT(t, append(append([]string{"delta"}, args...), meta)...)
+					code, got, errs := thinSuite.runT(t, append(append([]string{"delta"}, args...), meta)...)
 					if code != 0 || got != string(want) {
 						t.Fatalf("seed %d, delta %v: exit %d %s\n got:\n%s\nwant:\n%s", seed, args, code, errs, got, want)
 					}
@@ -60,15 +60,15 @@ func TestThinDeltaMetadataSnap(t *testing.T) {
 		if err != nil {
 			t.Fatalf("thin_delta %v: %v", args, err)
 		}
-		if code, got, errs := runThinT(t, append([]string{"delta"}, args...)...); code != 0 || got != string(want) {
+		if code, got, errs := thinSuite.runT(t, append([]string{"delta"}, args...)...); code != 0 || got != string(want) {
 			t.Errorf("delta %v: exit %d %s\n got:\n%s\nwant:\n%s", args, code, errs, got, want)
 		}
 	}
-	code, _, errs := runThinT(t, "delta", "-m1", "--snap1", "0", "--snap2", "1", meta)
+	code, _, errs := thinSuite.runT(t, "delta", "-m1", "--snap1", "0", "--snap2", "1", meta)
 	if want := "does not match the superblock's (" + held + ")"; code != 1 || !strings.Contains(errs, want) {
 		t.Errorf("delta -m1: exit %d, stderr %q, want 1 and %q", code, errs, want)
 	}
-	code, _, errs = runThinT(t, "delta", "-m", "--snap1", "0", "--snap2", "0", restoreThinXML(t, thinTestXML))
+	code, _, errs = thinSuite.runT(t, "delta", "-m", "--snap1", "0", "--snap2", "0", restoreThinXML(t, thinTestXML))
 	if code != 1 || !strings.Contains(errs, "no metadata snapshot is held") {
 		t.Errorf("delta -m without a snapshot: exit %d, stderr %q", code, errs)
 	}

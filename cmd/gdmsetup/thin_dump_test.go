@@ -37,7 +37,7 @@ func TestThinDumpMatchesThinDump(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: thin_dump %s: %v", c.name, c.args, err)
 		}
-		code, got, errs := runThinT(t, append(append([]string{"dump"}, args...), meta)...)
+		code, got, errs := thinSuite.runT(t, append(append([]string{"dump"}, args...), meta)...)
 		if code != 0 || got != string(want) {
 			t.Errorf("%s: dump %s: exit %d %s\n%s\nthin_dump:\n%s", c.name, c.args, code, errs, got, want)
 		}
@@ -48,8 +48,8 @@ func TestThinDumpMatchesThinDump(t *testing.T) {
 	// -o writes the same bytes to a file.
 	meta := damagedFixture(t, fixtureDev1Leaf)
 	out := filepath.Join(t.TempDir(), "out.xml")
-	_, want, _ := runThinT(t, "dump", "--repair", meta)
-	if code, _, errs := runThinT(t, "dump", "--repair", "-o", out, meta); code != 0 {
+	_, want, _ := thinSuite.runT(t, "dump", "--repair", meta)
+	if code, _, errs := thinSuite.runT(t, "dump", "--repair", "-o", out, meta); code != 0 {
 		t.Fatalf("dump --repair -o: %s", errs)
 	}
 	if got, _ := os.ReadFile(out); string(got) != want {

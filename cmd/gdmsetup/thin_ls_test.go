@@ -25,7 +25,7 @@ func TestThinLsMatchesThinLs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("thin_ls %v: %v", args, err)
 			}
-			if code, got, errs := runThinT(t, append([]string{"ls"}, args...)...); code != 0 || got != string(want) {
+			if code, got, errs := thinSuite.runT(t, append([]string{"ls"}, args...)...); code != 0 || got != string(want) {
 				t.Errorf("ls %v: exit %d %s\n got:\n%s\nwant:\n%s", args, code, errs, got, want)
 			}
 		}

@@ -93,7 +93,7 @@ func TestThinMetadataSizeAsThinMetadataSize(t *testing.T) {
 			}
 			wantCode = ee.ExitCode()
 		}
-		code, out, errs := runThinT(t, append([]string{"metadata_size"}, args...)...)
+		code, out, errs := thinSuite.runT(t, append([]string{"metadata_size"}, args...)...)
 		if code != wantCode || out != wantOut.String() {
 			t.Errorf("%q: exit %d, stdout %q; thin_metadata_size: exit %d, stdout %q", args, code, out, wantCode, wantOut.String())
 		}
@@ -116,12 +116,12 @@ func TestThinMetadataSizeOwnForms(t *testing.T) {
 		{[]string{"-b", "64k", "-x"}, 1, ""},
 		{[]string{"-b", "64k", "-s", "1t", "-m"}, 1, ""},
 	} {
-		code, out, errs := runThinT(t, append([]string{"metadata_size"}, c.args...)...)
+		code, out, errs := thinSuite.runT(t, append([]string{"metadata_size"}, c.args...)...)
 		if code != c.code || out != c.out {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d, stdout %q", c.args, code, out, errs, c.code, c.out)
 		}
 	}
-	code, out, _ := runThinT(t, "metadata_size", "--help")
+	code, out, _ := thinSuite.runT(t, "metadata_size", "--help")
 	if code != 0 || !strings.Contains(out, "\t-b  --block-size BLOCKSIZE[bskKmMgGtTpPeEzZyY]  Block size of thin provisioned devices.\n") {
 		t.Errorf("--help: exit %d\n%s", code, out)
 	}

@@ -208,7 +208,7 @@ func TestThinCommandLinesAsTools(t *testing.T) {
 			return strings.Fields(r.Replace(c.args))
 		}
 		want := runThinToolBinary(t, tool, words())
-		code, stdout, stderr := runThinT(t, append([]string{c.cmd}, words()...)...)
+		code, stdout, stderr := thinSuite.runT(t, append([]string{c.cmd}, words()...)...)
 		line := c.cmd + " " + c.args
 		if code != want.code {
 			t.Errorf("%s: exit %d, stderr %q; %s: exit %d, stderr %q", line, code, stderr, tool, want.code, want.stderr)

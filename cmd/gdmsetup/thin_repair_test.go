@@ -60,7 +60,7 @@ func TestThinRepairMatchesThinRepair(t *testing.T) {
 	if out, err := exec.Command(repair, "-i", meta, "-o", theirs).CombinedOutput(); err != nil {
 		t.Fatalf("thin_repair: %v\n%s", err, out)
 	}
-	if code, out, errs := runThinT(t, "repair", "-i", meta, "-o", ours); code != 0 || out != "" || errs != "" {
+	if code, out, errs := thinSuite.runT(t, "repair", "-i", meta, "-o", ours); code != 0 || out != "" || errs != "" {
 		t.Fatalf("repair: exit %d %q %q", code, out, errs)
 	}
 	if out, err := exec.Command(check, ours).CombinedOutput(); err != nil {
@@ -82,14 +82,14 @@ func TestThinRepairLostSuperblock(t *testing.T) {
 	meta := damagedFixture(t, 0)
 	out := newMetaOutput(t, "new")
 	before, _ := os.ReadFile(out)
-	code, _, errs := runThinT(t, "repair", "-i", meta, "-o", out)
+	code, _, errs := thinSuite.runT(t, "repair", "-i", meta, "-o", out)
 	if code != 1 || !strings.Contains(errs, "superblock: transaction id") {
 		t.Fatalf("repair without overrides: exit %d %q", code, errs)
 	}
 	if after, _ := os.ReadFile(out); !bytes.Equal(before, after) {
 		t.Fatal("a refused repair wrote to its output")
 	}
-	if code, _, errs := runThinT(t, "repair", "-i", meta, "-o", out, "--transaction-id", "2", "--data-block-size", "128", "--nr-data-blocks", "1024"); code != 0 {
+	if code, _, errs := thinSuite.runT(t, "repair", "-i", meta, "-o", out, "--transaction-id", "2", "--data-block-size", "128", "--nr-data-blocks", "1024"); code != 0 {
 		t.Fatalf("repair: exit %d %s", code, errs)
 	}
 	if out, err := exec.Command(thinTool(t, "thin_check"), out).CombinedOutput(); err != nil {
@@ -125,7 +125,7 @@ func TestThinRepairRefusals(t *testing.T) {
 		{[]string{"dump", "--dev-id", "x", meta}, 1, `couldn't parse <dev-id> "x"`},
 	} {
 		before, _ := os.ReadFile(out)
-		code, stdout, errs := runThinT(t, c.args...)
+		code, stdout, errs := thinSuite.runT(t, c.args...)
 		if code != c.code || stdout != "" || !strings.Contains(errs, c.want) {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, stdout, errs, c.code, c.want)
 		}

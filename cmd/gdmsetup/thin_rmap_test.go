@@ -75,7 +75,7 @@ func regionArgs(pairs ...uint64) []string {
 func compareRmap(t *testing.T, tool string, args []string) string {
 	t.Helper()
 	wantCode, wantOut, wantErr := runTool(t, tool, args...)
-	code, out, errs := runThinT(t, append([]string{"rmap"}, args...)...)
+	code, out, errs := thinSuite.runT(t, append([]string{"rmap"}, args...)...)
 	if code != wantCode || out != wantOut {
 		t.Fatalf("%q: exit %d, stderr %q, stdout:\n%s\nthin_rmap: exit %d, stderr %q, stdout:\n%s", args, code, errs, out, wantCode, wantErr, wantOut)
 	}
@@ -153,7 +153,7 @@ func TestThinRmapRegionsAsThinRmap(t *testing.T) {
 		"99999999999999999999..1", "1..99999999999999999999", "0x5..10", "", "5.x", "+..5",
 	} {
 		wantCode, wantOut, wantErr := runTool(t, tool, "--region", region, meta)
-		code, out, errs := runThinT(t, "rmap", "--region", region, meta)
+		code, out, errs := thinSuite.runT(t, "rmap", "--region", region, meta)
 		if code != wantCode || out != wantOut {
 			t.Errorf("--region %q: exit %d, stdout %q; thin_rmap: exit %d, stdout %q", region, code, out, wantCode, wantOut)
 		}
@@ -169,7 +169,7 @@ func TestThinRmapRegionsAsThinRmap(t *testing.T) {
 		{[]string{meta}, "No regions provided."},
 	} {
 		wantCode, _, wantErr := runTool(t, tool, c.args...)
-		code, _, errs := runThinT(t, append([]string{"rmap"}, c.args...)...)
+		code, _, errs := thinSuite.runT(t, append([]string{"rmap"}, c.args...)...)
 		if first, _, _ := strings.Cut(wantErr, "\n"); first != c.line || code != wantCode || !strings.HasPrefix(errs, "gdmsetup thin rmap: "+c.line+"\n") {
 			t.Errorf("%q: exit %d, stderr %q; thin_rmap: exit %d, stderr %q", c.args, code, errs, wantCode, wantErr)
 		}
@@ -188,7 +188,7 @@ func TestThinRmapRefusals(t *testing.T) {
 		{"--bogus x", 1, "gdmsetup thin rmap: unrecognized option '--bogus'"},
 		{"--region", 1, "gdmsetup thin rmap: option '--region' requires an argument"},
 	})
-	if code, out, _ := runThinT(t, "rmap", "-h"); code != 0 || !strings.Contains(out, "<begin>..<one-past-the-end>") {
+	if code, out, _ := thinSuite.runT(t, "rmap", "-h"); code != 0 || !strings.Contains(out, "<begin>..<one-past-the-end>") {
 		t.Errorf("rmap -h: exit %d\n%s", code, out)
 	}
 }

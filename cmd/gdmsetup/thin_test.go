@@ -38,13 +38,6 @@ func thinTool(t *testing.T, name string) string {
 	return p
 }
 
-func runThinT(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := runThin(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 // thinRefusal is a `thin` command line (words; META stands for the metadata
 // file) that must exit with code, print nothing on stdout, and say want on stderr.
 type thinRefusal struct {
@@ -58,7 +51,7 @@ func expectThinRefusals(t *testing.T, cmd, meta string, cases []thinRefusal) {
 	t.Helper()
 	for _, c := range cases {
 		args := append([]string{cmd}, strings.Fields(strings.ReplaceAll(c.args, "META", meta))...)
-		code, out, errs := runThinT(t, args...)
+		code, out, errs := thinSuite.runT(t, args...)
 		if code != c.code || out != "" || !strings.Contains(errs, c.want) {
 			t.Errorf("thin %s %s: exit %d, stdout %q, stderr %q; want exit %d and %q", cmd, c.args, code, out, errs, c.code, c.want)
 		}
@@ -75,10 +68,10 @@ func restoredThinMeta(t *testing.T) (dir, meta string) {
 
 func TestThinRestoreCheckDump(t *testing.T) {
 	dir, meta := restoredThinMeta(t)
-	if code, out, errs := runThinT(t, "check", meta); code != 0 || !strings.Contains(out, "ok") {
+	if code, out, errs := thinSuite.runT(t, "check", meta); code != 0 || !strings.Contains(out, "ok") {
 		t.Fatalf("check: %d %s %s", code, out, errs)
 	}
-	if code, out, errs := runThinT(t, "dump", meta); code != 0 || out != thinTestXML {
+	if code, out, errs := thinSuite.runT(t, "dump", meta); code != 0 || out != thinTestXML {
 		t.Fatalf("dump: %d %s\n%s", code, errs, out)
 	}
 	if out, err := exec.Command(thinTool(t, "thin_check"), meta).CombinedOutput(); err != nil {
@@ -89,7 +82,7 @@ func TestThinRestoreCheckDump(t *testing.T) {
 		t.Fatalf("thin_dump of our restore: %v\n%s", err, want)
 	}
 	outFile := filepath.Join(dir, "out.xml")
-	if code, _, errs := runThinT(t, "dump", "-o", outFile, meta); code != 0 {
+	if code, _, errs := thinSuite.runT(t, "dump", "-o", outFile, meta); code != 0 {
 		t.Fatalf("dump -o: %s", errs)
 	}
 	if got, _ := os.ReadFile(outFile); string(got) != thinTestXML {
@@ -105,14 +98,14 @@ func TestThinCheckReportsDamage(t *testing.T) {
 		bad := bytes.Clone(img)
 		bad[nr*4096+200] ^= 1
 		os.WriteFile(meta, bad, 0o600)
-		code, _, errs := runThinT(t, "check", meta)
+		code, _, errs := thinSuite.runT(t, "check", meta)
 		if code == 0 {
 			continue
 		}
 		if code != 1 || !regexp.MustCompile(`block \d+`).MatchString(errs) {
 			t.Fatalf("block %d: exit %d, %s", nr, code, errs)
 		}
-		if c, _, _ := runThinT(t, "check", "-q", meta); c != 1 {
+		if c, _, _ := thinSuite.runT(t, "check", "-q", meta); c != 1 {
 			t.Fatalf("check -q: exit %d", c)
 		}
 		return
@@ -122,18 +115,18 @@ func TestThinCheckReportsDamage(t *testing.T) {
 
 func TestThinUsage(t *testing.T) {
 	for _, args := range [][]string{nil, {"bogus"}, {"dump"}, {"restore", "-i", "x"}, {"check", "a", "b"}} {
-		if code, _, errs := runThinT(t, args...); code != 1 || !strings.Contains(strings.ToLower(errs), "usage") {
+		if code, _, errs := thinSuite.runT(t, args...); code != 1 || !strings.Contains(strings.ToLower(errs), "usage") {
 			t.Errorf("%q: exit %d, %q", args, code, errs)
 		}
 	}
-	if code, _, errs := runThinT(t, "dump", "/nonexistent/meta"); code != 1 || !strings.Contains(errs, "/nonexistent/meta") {
+	if code, _, errs := thinSuite.runT(t, "dump", "/nonexistent/meta"); code != 1 || !strings.Contains(errs, "/nonexistent/meta") {
 		t.Errorf("missing file: exit %d, %q", code, errs)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.xml")
 	os.WriteFile(bad, []byte("<superblock uuid=\"\" time=\"x\">"), 0o600)
 	meta := filepath.Join(t.TempDir(), "meta")
 	os.WriteFile(meta, make([]byte, 1<<20), 0o600)
-	if code, _, errs := runThinT(t, "restore", "-i", bad, "-o", meta); code != 1 || !strings.Contains(errs, "bad.xml:1") {
+	if code, _, errs := thinSuite.runT(t, "restore", "-i", bad, "-o", meta); code != 1 || !strings.Contains(errs, "bad.xml:1") {
 		t.Errorf("bad xml: exit %d, %q", code, errs)
 	}
 }
@@ -155,14 +148,14 @@ func TestThinCheckClearsNeedsCheckAsThinCheck(t *testing.T) {
 	if out, err := exec.Command(check, "--clear-needs-check-flag", theirs).CombinedOutput(); err != nil {
 		t.Fatalf("thin_check --clear-needs-check-flag: %v\n%s", err, out)
 	}
-	code, _, stderr := runThinT(t, "check", "--clear-needs-check-flag", ours)
+	code, _, stderr := thinSuite.runT(t, "check", "--clear-needs-check-flag", ours)
 	if code != 0 || !strings.Contains(stderr, "cleared needs_check flag") {
 		t.Fatalf("thin check --clear-needs-check-flag: exit %d, stderr %q", code, stderr)
 	}
 	if !bytes.Equal(readFile(t, ours), readFile(t, theirs)) {
 		t.Fatal("the metadata differs after thin_check's and gdmsetup's --clear-needs-check-flag")
 	}
-	if code, _, stderr := runThinT(t, "check", "--clear-needs-check-flag", ours); code != 0 || strings.Contains(stderr, "cleared") {
+	if code, _, stderr := thinSuite.runT(t, "check", "--clear-needs-check-flag", ours); code != 0 || strings.Contains(stderr, "cleared") {
 		t.Fatalf("clearing a clear flag: exit %d, stderr %q", code, stderr)
 	}
 
@@ -172,7 +165,7 @@ func TestThinCheckClearsNeedsCheckAsThinCheck(t *testing.T) {
 	if err := os.WriteFile(damaged, img, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := runThinT(t, "check", "--clear-needs-check-flag", damaged); code != 1 || strings.Contains(stderr, "cleared") {
+	if code, _, stderr := thinSuite.runT(t, "check", "--clear-needs-check-flag", damaged); code != 1 || strings.Contains(stderr, "cleared") {
 		t.Fatalf("damaged metadata: exit %d, stderr %q", code, stderr)
 	}
 	if !bytes.Equal(readFile(t, damaged), img) {
@@ -244,7 +237,7 @@ func TestThinCheckOptionsAsThinCheck(t *testing.T) {
 			if err := exec.Command(check, append([]string{"-q"}, args...)...).Run(); err != nil {
 				want = 1
 			}
-			got, _, stderr := runThinT(t, append([]string{"check"}, args...)...)
+			got, _, stderr := thinSuite.runT(t, append([]string{"check"}, args...)...)
 			if got != want {
 				t.Errorf("%s: thin check %s: exit %d, thin_check %d\n%s", name, opts, got, want, stderr)
 			}
@@ -299,7 +292,7 @@ func TestThinCheckAutoRepairAsThinCheck(t *testing.T) {
 		if err := exec.Command(check, append(strings.Fields(opts), theirs)...).Run(); err != nil {
 			want = 1
 		}
-		got, _, stderr := runThinT(t, append(append([]string{"check"}, strings.Fields(opts)...), ours)...)
+		got, _, stderr := thinSuite.runT(t, append(append([]string{"check"}, strings.Fields(opts)...), ours)...)
 		if got != want {
 			t.Errorf("thin check %s: exit %d, thin_check %d\n%s", opts, got, want, stderr)
 		}
@@ -312,7 +305,7 @@ func TestThinCheckAutoRepairAsThinCheck(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "fixed metadata leaks") || !strings.Contains(string(out), "cleared needs_check flag") {
 		t.Fatalf("thin_check --auto-repair: %v\n%s", err, out)
 	}
-	code, stdout, stderr := runThinT(t, "check", "--auto-repair", ours)
+	code, stdout, stderr := thinSuite.runT(t, "check", "--auto-repair", ours)
 	if code != 0 || !strings.Contains(stderr, "fixed metadata leaks\ncleared needs_check flag\n") || !strings.Contains(stdout, "ok: 1 leaked block(s) freed") {
 		t.Fatalf("thin check --auto-repair: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -321,7 +314,7 @@ func TestThinCheckAutoRepairAsThinCheck(t *testing.T) {
 			t.Errorf("thin_check %s after --auto-repair: %v\n%s", p, err, out)
 		}
 	}
-	if code, stdout, stderr := runThinT(t, "check", ours); code != 0 || stdout != ours+": ok\n" {
+	if code, stdout, stderr := thinSuite.runT(t, "check", ours); code != 0 || stdout != ours+": ok\n" {
 		t.Errorf("thin check after --auto-repair: exit %d\n%s%s", code, stdout, stderr)
 	}
 	dump := func(p string) string {
@@ -362,7 +355,7 @@ func TestThinRestoreOverridesAsThinRestore(t *testing.T) {
 		if out, err := exec.Command(restore, append(args, "-o", theirs)...).CombinedOutput(); err != nil {
 			t.Fatalf("thin_restore %s: %v\n%s", opts, err, out)
 		}
-		if code, _, stderr := runThinT(t, append(append([]string{"restore"}, args...), "-o", ours)...); code != 0 {
+		if code, _, stderr := thinSuite.runT(t, append(append([]string{"restore"}, args...), "-o", ours)...); code != 0 {
 			t.Fatalf("thin restore %s: exit %d\n%s", opts, code, stderr)
 		}
 		want, err := exec.Command(dump, theirs).Output()
@@ -381,7 +374,7 @@ func TestThinRestoreOverridesAsThinRestore(t *testing.T) {
 	if err := os.WriteFile(out, make([]byte, 4<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := runThinT(t, "restore", "-i", xml, "-o", out, "--data-block-size", "0")
+	code, _, stderr := thinSuite.runT(t, "restore", "-i", xml, "-o", out, "--data-block-size", "0")
 	if code != 1 || !strings.Contains(stderr, "data block size must not be zero") {
 		t.Errorf("restore --data-block-size 0: exit %d, %q", code, stderr)
 	}

@@ -107,7 +107,7 @@ func checkTrimmed(t *testing.T, meta, data string, before []byte) int {
 func TestThinTrimKernelPool(t *testing.T) {
 	meta, data := fixture.Unxz(t, "thin_meta"), fixture.Unxz(t, "thin_data")
 	metaBefore, before := readFile(t, meta), readFile(t, data)
-	code, stdout, stderr := runThinT(t, "trim", "--metadata-dev", meta, "--data-dev", data)
+	code, stdout, stderr := thinSuite.runT(t, "trim", "--metadata-dev", meta, "--data-dev", data)
 	if code != 0 || stdout != "" || stderr != "" {
 		t.Fatalf("thin trim: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -187,7 +187,7 @@ func TestThinTrimRefusals(t *testing.T) {
 		{[]string{"--metadata-dev", meta}, "Usage: gdmsetup thin trim"},
 		{[]string{"--data-dev", dataPath, meta}, "Usage: gdmsetup thin trim"},
 	} {
-		code, stdout, stderr := runThinT(t, append([]string{"trim"}, c.args...)...)
+		code, stdout, stderr := thinSuite.runT(t, append([]string{"trim"}, c.args...)...)
 		if code != 1 || stdout != "" || !strings.Contains(stderr, c.want) {
 			t.Errorf("thin trim %s: exit %d, stdout %q, stderr %q; want exit 1 and %q", strings.Join(c.args, " "), code, stdout, stderr, c.want)
 		}

@@ -96,7 +96,7 @@ func restoreThinXML(t *testing.T, xml string) string {
 	if err := os.Truncate(meta, 8<<20); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errs := runThinT(t, "restore", "-i", in, "-o", meta); code != 0 {
+	if code, _, errs := thinSuite.runT(t, "restore", "-i", in, "-o", meta); code != 0 {
 		t.Fatalf("restore: %d %s", code, errs)
 	}
 	return meta

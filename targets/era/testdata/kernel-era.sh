@@ -4,8 +4,11 @@
 # over a 4 MiB origin in 4 KiB era blocks (8 sectors, 1024 blocks). Both get
 # the same writes and checkpoints; "snap" then holds a metadata snapshot and
 # takes one more write. Each device is removed (metadata committed), copied
-# to a disk of its own, and the copy reopened: the kernel's status there,
-# after one more write, and the copy's bytes (kernel-era-*-reopened.img.gz).
+# to a disk of its own, and the copy reopened: the kernel's status there and
+# after one more write, era_check and era_invalidate of the copy, all in
+# kernel-era.out (this script's transcript). Two runs differ in their bytes
+# (the digest of archived writesets runs in the kernel's worker, by time:
+# the held root was 78 in one run, 80 in the kept one).
 #   cd ../shared/oracle && mkdir -p /tmp/era-disks &&
 #   flock /tmp/oracle.lock ./run.sh --fresh SCRIPT /tmp/era-disks
 # oracle-disk: snap 1M

@@ -464,11 +464,13 @@ func (p *Pool) Delete(id uint64) error {
 	if p.open[id] > 0 {
 		return fmt.Errorf("thin device %d: %w", id, ErrBusy)
 	}
+	// details first, then the mapping tree, as __delete_device: the order
+	// decides which blocks the shadowed leaves take
 	var err error
-	if p.sb.DataMappingRoot, err = p.top.Remove(p.sb.DataMappingRoot, []uint64{id}); err != nil {
+	if p.sb.DeviceDetailsRoot, err = p.detailsT.Remove(p.sb.DeviceDetailsRoot, []uint64{id}); err != nil && !errors.Is(err, btree.ErrNotFound) {
 		return p.fail(err)
 	}
-	if p.sb.DeviceDetailsRoot, err = p.detailsT.Remove(p.sb.DeviceDetailsRoot, []uint64{id}); err != nil && !errors.Is(err, btree.ErrNotFound) {
+	if p.sb.DataMappingRoot, err = p.top.Remove(p.sb.DataMappingRoot, []uint64{id}); err != nil {
 		return p.fail(err)
 	}
 	delete(p.details, id)

@@ -53,3 +53,14 @@ func VerifyLocation(blk []byte, offBytes int, blocknr uint64) error {
 	}
 	return nil
 }
+
+// AllZero reports whether data holds only zero bytes: a superblock that
+// reads so is unformatted metadata, which the targets format.
+func AllZero(data []byte) bool {
+	for _, b := range data {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}

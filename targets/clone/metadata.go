@@ -36,12 +36,6 @@ var sbValidator = &block.SaltedValidator{Kind: "clone superblock", Salt: sbSalt,
 // size differs from the metadata's.
 var errMismatch = errors.New("Region and/or target size don't match the ones in metadata")
 
-// metaDev lets the block manager run on a target device.
-type metaDev struct{ targets.Dev }
-
-func (d metaDev) Sync() error               { return d.Flush() }
-func (d metaDev) SizeBytes() (int64, error) { return d.Dev.SizeBytes(), nil }
-
 // metadata is the on-disk state of a clone: superblock, metadata space map
 // and the hydration bitset (dm-clone-metadata.c), plus the in-core copy of
 // the bitset that I/O consults.
@@ -67,7 +61,7 @@ type metadata struct {
 func openMetadata(dev targets.Dev, targetSectors, regionSectors uint64) (*metadata, []uint64, error) {
 	md := &metadata{dev: dev, regionSectors: regionSectors, targetSectors: targetSectors,
 		nrRegions: (targetSectors + regionSectors - 1) / regionSectors}
-	bm, err := block.NewManager(metaDev{dev}, metaCacheBlock, false)
+	bm, err := block.NewManager(targets.BlockDev{Dev: dev}, metaCacheBlock, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -79,7 +73,7 @@ func openMetadata(dev targets.Dev, targetSectors, regionSectors uint64) (*metada
 	if _, err := dev.ReadAt(sb, 0); err != nil {
 		return nil, nil, fmt.Errorf("reading the superblock: %w", err)
 	}
-	if allZero(sb) {
+	if block.AllZero(sb) {
 		if err := md.format(); err != nil {
 			return nil, nil, fmt.Errorf("formatting %s: %w", dev.Name(), err)
 		}
@@ -127,15 +121,6 @@ func openMetadata(dev targets.Dev, targetSectors, regionSectors uint64) (*metada
 
 // wordType is the array value of a dm-bitset: one little-endian u64.
 var wordType = btree.ValueType{Size: 8}
-
-func allZero(b []byte) bool {
-	for _, x := range b {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
-}
 
 // format is __format_metadata: a fresh space map over the whole device, an
 // empty bitset grown to nrRegions clear bits, then the first commit.

@@ -24,12 +24,6 @@ const metaCacheBlocks = 64
 // and the 32-bit dm-bitset sizes).
 const maxOriginBlocks = 1 << 31
 
-// metaDev lets the block manager run on a target device.
-type metaDev struct{ targets.Dev }
-
-func (d metaDev) Sync() error               { return d.Flush() }
-func (d metaDev) SizeBytes() (int64, error) { return d.Dev.SizeBytes(), nil }
-
 // metadata is struct era_metadata: the superblock's fields in core, the
 // transaction and space map, the writeset tree (era → archived writeset),
 // the era array (block → era of its last write, once digested) and the
@@ -69,7 +63,7 @@ var errUnformatted = fmt.Errorf("metadata device is not formatted: %w", syscall.
 func openMetadata(dev targets.Dev, blockSectors uint32, mayFormat bool, logf func(string, ...any)) (*metadata, error) {
 	md := &metadata{dev: dev, blockSectors: blockSectors, current: writesetRef{root: invalidRoot}}
 	md.cur.Store(&writesetBits{})
-	bm, err := block.NewManager(metaDev{dev}, metaCacheBlocks, false)
+	bm, err := block.NewManager(targets.BlockDev{Dev: dev}, metaCacheBlocks, false)
 	if err != nil {
 		logf("era: could not create block manager")
 		return nil, fmt.Errorf("metadata device %s: %w", dev.Name(), err)
@@ -82,7 +76,7 @@ func openMetadata(dev targets.Dev, blockSectors uint32, mayFormat bool, logf fun
 	if _, err := dev.ReadAt(raw, 0); err != nil {
 		return nil, fmt.Errorf("reading the superblock of %s: %w", dev.Name(), err)
 	}
-	if allZero(raw) {
+	if block.AllZero(raw) {
 		if !mayFormat {
 			return nil, errUnformatted
 		}
@@ -123,15 +117,6 @@ func errnoOr(err error, e syscall.Errno) error {
 		return err
 	}
 	return fmt.Errorf("%w (%w)", err, e)
-}
-
-func allZero(b []byte) bool {
-	for _, x := range b {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // setupInfos is setup_infos: the bitset, writeset tree and era array

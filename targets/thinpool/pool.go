@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
@@ -170,14 +171,14 @@ func (p *Pool) resumeMode(lowWaterBlocks uint64, restored bool) {
 // blockSectors for a restored table.
 func openMetadata(ctx *targets.Context, dev targets.Dev, blockSectors uint64, readOnly bool) (*metadata.Pool, error) {
 	fail := func() error { return targets.Invalid("Error creating metadata object") }
-	bdev := syncDev{dev}
+	bdev := targets.BlockDev{Dev: dev}
 	sb := make([]byte, metadata.BlockSize)
 	if _, err := dev.ReadAt(sb, 0); err != nil {
 		ctx.Logf("thin metadata: couldn't read superblock: %v", err)
 		return nil, fail()
 	}
 	nrBlocks := metaDevBlocks(dev)
-	if allZero(sb) {
+	if block.AllZero(sb) {
 		if readOnly {
 			return nil, targets.Errorf(syscall.EPERM, "Error creating metadata object")
 		}
@@ -211,21 +212,6 @@ const maxMetadataBlocks = 255 * (1 << 14)
 func metaDevBlocks(dev targets.Dev) uint64 {
 	return min(uint64(dev.SizeBytes())/metadata.BlockSize, maxMetadataBlocks)
 }
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// syncDev adapts a targets.Dev to the metadata's BlockDevice.
-type syncDev struct{ targets.Dev }
-
-func (d syncDev) Sync() error { return d.Flush() }
-
 func (p *Pool) ref() {
 	p.mu.Lock()
 	p.refs++

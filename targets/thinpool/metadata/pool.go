@@ -220,7 +220,7 @@ func (p *Pool) setupTrees() {
 // Open reads existing pool metadata (written by this package, thin_restore or the kernel).
 func Open(dev BlockDevice, opt Options) (*Pool, error) {
 	raw, sb, err := readSuperblock(dev, superblockLocation, "superblock")
-	if raw != nil && allZero(raw) {
+	if raw != nil && block.AllZero(raw) {
 		return nil, &BlockError{Block: 0, What: "superblock", Msg: "all zeroes: metadata not formatted"}
 	}
 	if err != nil {
@@ -250,15 +250,6 @@ func Open(dev BlockDevice, opt Options) (*Pool, error) {
 		return nil, fmt.Errorf("device details tree: %w", err)
 	}
 	return p, nil
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // begin starts a change: it refuses when read-only or failed.

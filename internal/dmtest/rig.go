@@ -5,6 +5,10 @@ package dmtest
 
 import (
 	"bytes"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
@@ -13,16 +17,17 @@ import (
 // Rig is one test's registry. Reg is open from New until the test ends
 // (Reopen closes and opens it again); Klog holds every kernel log line so far.
 type Rig struct {
-	T    testing.TB
-	Dir  string // the state directory
-	Klog bytes.Buffer
-	Reg  *dm.Registry
+	T     testing.TB
+	Dir   string // the state directory
+	Files string // a directory for the test's files (File, Path)
+	Klog  bytes.Buffer
+	Reg   *dm.Registry
 }
 
 // New opens a registry in a new temporary state directory, closed when t ends.
 func New(t testing.TB) *Rig {
 	t.Helper()
-	g := &Rig{T: t, Dir: t.TempDir()}
+	g := &Rig{T: t, Dir: t.TempDir(), Files: t.TempDir()}
 	g.Reopen()
 	t.Cleanup(func() { g.Reg.Close() })
 	return g
@@ -68,4 +73,57 @@ func (g *Rig) Line(name string, status bool) string {
 		g.T.Fatalf("lines of %s: %v %v", name, lines, err)
 	}
 	return lines[0].Params
+}
+
+// Path is the path of the file name in Files.
+func (g *Rig) Path(name string) string { return filepath.Join(g.Files, name) }
+
+// File makes the file name in Files, of sizeBytes random bytes or sparse
+// (zeros), and returns its path.
+func (g *Rig) File(name string, sizeBytes int64, random bool) string {
+	g.T.Helper()
+	p := g.Path(name)
+	var err error
+	if random {
+		err = os.WriteFile(p, Random(int(sizeBytes)), 0o600)
+	} else if err = os.WriteFile(p, nil, 0o600); err == nil {
+		err = os.Truncate(p, sizeBytes)
+	}
+	if err != nil {
+		g.T.Fatal(err)
+	}
+	return p
+}
+
+// Args splits a table's arguments into words, each word naming a file of
+// Files replaced by its path.
+func (g *Rig) Args(table string) []string {
+	words := strings.Fields(table)
+	for i, w := range words {
+		if _, err := os.Stat(g.Path(w)); err == nil && !strings.HasPrefix(w, "/") {
+			words[i] = g.Path(w)
+		}
+	}
+	return words
+}
+
+// Device returns name ready for I/O (its live table built), failing the
+// test (with the kernel log) when it cannot be.
+func (g *Rig) Device(name string) *dm.Device {
+	g.T.Helper()
+	d, ok := g.Reg.Lookup(name)
+	if !ok {
+		g.T.Fatalf("no device %s", name)
+	}
+	if err := d.Prepare(); err != nil {
+		g.T.Fatalf("prepare %s: %v\n%s", name, err, g.Klog.String())
+	}
+	return d
+}
+
+// Random returns n random bytes.
+func Random(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
 }

@@ -2,11 +2,9 @@ package delay_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,53 +16,35 @@ import (
 	_ "github.com/gdmsetup/gdmsetup/targets/all"
 )
 
-// rig is a registry over three 1 MiB files a, b and c in dir, with the
+// rig is a registry over three 1 MiB files a, b and c in Files, with the
 // kernel log kept.
-type rig struct {
-	*dmtest.Rig
-	dir string
-}
+type rig struct{ *dmtest.Rig }
 
 const fileBytes = 1 << 20
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	g := &rig{Rig: dmtest.New(t), dir: t.TempDir()}
+	g := &rig{Rig: dmtest.New(t)}
 	for _, n := range []string{"a", "b", "c"} {
-		if err := os.WriteFile(g.path(n), make([]byte, fileBytes), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		g.File(n, fileBytes, false)
 	}
 	return g
 }
 
-func (g *rig) path(name string) string { return filepath.Join(g.dir, name) }
-
-// args expands "a", "b", "c" to the files' paths.
-func (g *rig) args(table string) []string {
-	words := strings.Fields(table)
-	for i, w := range words {
-		if w == "a" || w == "b" || w == "c" {
-			words[i] = g.path(w)
-		}
-	}
-	return words
-}
-
 func (g *rig) create(name string, lenSectors uint64, typ, table string) error {
-	return g.Create(name, lenSectors, typ, g.args(table)...)
+	return g.Create(name, lenSectors, typ, g.Args(table)...)
 }
 
 func (g *rig) mustCreate(name string, lenSectors uint64, table string) *dm.Device {
 	g.T.Helper()
-	return g.MustCreate(name, lenSectors, "delay", g.args(table)...)
+	return g.MustCreate(name, lenSectors, "delay", g.Args(table)...)
 }
 
 // line returns the status (or table) parameters of name's one target, the
 // files a, b and c by their names.
 func (g *rig) line(name string, status bool) string {
 	g.T.Helper()
-	return strings.ReplaceAll(g.Line(name, status), g.dir+"/", "")
+	return strings.ReplaceAll(g.Line(name, status), g.Files+"/", "")
 }
 
 // waitStatus polls name's status until it is want (at most 10 s).
@@ -84,7 +64,7 @@ func (g *rig) waitStatus(name, want string) {
 // fileAt reads n bytes of file name at off.
 func (g *rig) fileAt(name string, off, n int64) []byte {
 	g.T.Helper()
-	b, err := os.ReadFile(g.path(name))
+	b, err := os.ReadFile(g.Path(name))
 	if err != nil {
 		g.T.Fatal(err)
 	}
@@ -104,12 +84,6 @@ func within(t *testing.T, what string, fn func() error) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("%s still waiting after 10 s", what)
 	}
-}
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
 }
 
 // TestConstructorErrors: delay_ctr's messages and errnos in its order: the
@@ -170,7 +144,7 @@ func TestRouting(t *testing.T) {
 	if got := g.line("d", true); got != "0 0 0" {
 		t.Fatalf("status %q", got)
 	}
-	data := randomBytes(8192)
+	data := dmtest.Random(8192)
 	if _, err := d.WriteAt(data, 4096); err != nil {
 		t.Fatal(err)
 	}
@@ -180,8 +154,8 @@ func TestRouting(t *testing.T) {
 	if !bytes.Equal(g.fileAt("a", 4096, 8192), make([]byte, 8192)) || !bytes.Equal(g.fileAt("c", 512*512+4096, 8192), make([]byte, 8192)) {
 		t.Fatal("the write reached the read or flush device")
 	}
-	rdata := randomBytes(8192)
-	if err := os.WriteFile(g.path("a"), append(rdata, make([]byte, fileBytes-len(rdata))...), 0o600); err != nil {
+	rdata := dmtest.Random(8192)
+	if err := os.WriteFile(g.Path("a"), append(rdata, make([]byte, fileBytes-len(rdata))...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	got := make([]byte, 8192)
@@ -304,7 +278,7 @@ func TestMayWait(t *testing.T) {
 	if err := g.Reg.Create("top", "", []dm.TargetLine{{Len: 64, Type: "linear", Args: []string{"/dev/mapper/slow", "0"}}}, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Reg.Create("plain", "", []dm.TargetLine{{Len: 64, Type: "linear", Args: g.args("b 0")}}, false); err != nil {
+	if err := g.Reg.Create("plain", "", []dm.TargetLine{{Len: 64, Type: "linear", Args: g.Args("b 0")}}, false); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]bool{"slow": true, "none": false, "top": true, "plain": false} {

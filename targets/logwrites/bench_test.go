@@ -12,9 +12,9 @@ func BenchmarkWriteFlush(b *testing.B) {
 		name string
 		args func(g *rig) (string, []string)
 	}{
-		{"linear", func(g *rig) (string, []string) { return "linear", []string{g.file("dev", devBytes), "0"} }},
+		{"linear", func(g *rig) (string, []string) { return "linear", []string{g.File("dev", devBytes, false), "0"} }},
 		{"log-writes", func(g *rig) (string, []string) {
-			return "log-writes", []string{g.file("dev", devBytes), g.file("log", 2*devBytes)}
+			return "log-writes", []string{g.File("dev", devBytes, false), g.File("log", 2*devBytes, false)}
 		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {

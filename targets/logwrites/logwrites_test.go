@@ -19,7 +19,7 @@ import (
 // words after the two devices are ignored.
 func TestConstructorErrors(t *testing.T) {
 	g := newRig(t)
-	dev, log := g.file("dev", 1<<20), g.file("log", 1<<20)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 1<<20, false)
 	missing := dev + ".missing"
 	for _, c := range []struct {
 		args  []string
@@ -54,7 +54,7 @@ func TestConstructorErrors(t *testing.T) {
 // the destructor logs what is unflushed, then its end mark.
 func TestLogBytes(t *testing.T) {
 	g := newRig(t)
-	dev, log := g.file("dev", 1<<20), g.file("log", 1<<20)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 1<<20, false)
 	g.MustCreate("lw", 2048, "log-writes", dev, log)
 	a, b := pattern(1, 4096), pattern(2, 1024)
 	g.write("lw", a, 8192)
@@ -96,7 +96,7 @@ func TestLogBytes(t *testing.T) {
 // TestMessages: what log_writes_message refuses, with the kernel's lines.
 func TestMessages(t *testing.T) {
 	g := newRig(t)
-	g.MustCreate("lw", 2048, "log-writes", g.file("dev", 1<<20), g.file("log", 1<<20))
+	g.MustCreate("lw", 2048, "log-writes", g.File("dev", 1<<20, false), g.File("log", 1<<20, false))
 	for _, c := range []struct {
 		words []string
 		line  string
@@ -122,7 +122,7 @@ func TestMessages(t *testing.T) {
 // kernel's live as long as the table.
 func TestStateAcrossProcesses(t *testing.T) {
 	g := newRig(t)
-	dev, log := g.file("dev", 1<<20), g.file("log", 1<<20)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 1<<20, false)
 	g.MustCreate("lw", 2048, "log-writes", dev, log)
 	a := pattern(3, 8192)
 	if err := g.message("lw", "mark", "one"); err != nil {
@@ -152,7 +152,7 @@ func TestStateAcrossProcesses(t *testing.T) {
 // after the old one's destructor wrote its end mark.
 func TestReloadStartsANewLog(t *testing.T) {
 	g := newRig(t)
-	dev, log := g.file("dev", 1<<20), g.file("log", 1<<20)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 1<<20, false)
 	g.MustCreate("lw", 2048, "log-writes", dev, log)
 	for _, m := range []string{"a", "b"} {
 		if err := g.message("lw", "mark", m); err != nil {
@@ -183,7 +183,7 @@ func TestReloadStartsANewLog(t *testing.T) {
 // nothing more is written to the log, across processes too.
 func TestFullLogDevice(t *testing.T) {
 	g := newRig(t)
-	dev, log := g.file("dev", 1<<20), g.file("log", 8192)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 8192, false)
 	g.MustCreate("lw", 2048, "log-writes", dev, log)
 	if err := g.message("lw", "mark", "m1"); err != nil {
 		t.Fatal(err)
@@ -233,7 +233,7 @@ func TestFullLogDevice(t *testing.T) {
 func TestFailingLogDevice(t *testing.T) {
 	g := newRig(t)
 	g.MustCreate("bad", 2048, "error")
-	g.MustCreate("lw", 2048, "log-writes", g.file("dev", 1<<20), "/dev/mapper/bad")
+	g.MustCreate("lw", 2048, "log-writes", g.File("dev", 1<<20, false), "/dev/mapper/bad")
 	g.write("lw", pattern(7, 4096), 0)
 	g.flush("lw")
 	line := "device-mapper: log-writes: Error writing log block, error=10"
@@ -247,7 +247,7 @@ func TestFailingLogDevice(t *testing.T) {
 // mapped device's sector 8 onto sector 8 of its device and logs sector 8.
 func TestNotFirstInTable(t *testing.T) {
 	g := newRig(t)
-	dev, log := g.file("dev", 1<<20), g.file("log", 1<<20)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 1<<20, false)
 	err := g.Reg.Create("st", "", []dm.TargetLine{
 		{Len: 8, Type: "zero"},
 		{Start: 8, Len: 2040, Type: "log-writes", Args: []string{dev, log}},
@@ -277,10 +277,10 @@ func TestNotFirstInTable(t *testing.T) {
 // following each other without gaps; a last flush logs all that is left.
 func TestConcurrentWrites(t *testing.T) {
 	g := newRig(t)
-	dev, log := g.file("dev", 4<<20), g.file("log", 8<<20)
+	dev, log := g.File("dev", 4<<20, false), g.File("log", 8<<20, false)
 	g.MustCreate("lw", 8192, "log-writes", dev, log)
 	const writers, each = 8, 32
-	d := g.dev("lw")
+	d := g.Device("lw")
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := 0; w < writers; w++ {

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gdmsetup/gdmsetup/dm"
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	_ "github.com/gdmsetup/gdmsetup/targets/all"
 )
@@ -16,42 +14,11 @@ import (
 // rig is a registry in a temporary state directory over files in another,
 // reopened at will as each gdmsetup command is its own process, with the
 // kernel log collected.
-type rig struct {
-	*dmtest.Rig
-	filesDir string
-}
+type rig struct{ *dmtest.Rig }
 
 func newRig(t testing.TB) *rig {
 	t.Helper()
-	return &rig{Rig: dmtest.New(t), filesDir: t.TempDir()}
-}
-
-// file makes a sparse file of sizeBytes and returns its path.
-func (g *rig) file(name string, sizeBytes int64) string {
-	g.T.Helper()
-	p := filepath.Join(g.filesDir, name)
-	f, err := os.Create(p)
-	if err != nil {
-		g.T.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(sizeBytes); err != nil {
-		g.T.Fatal(err)
-	}
-	return p
-}
-
-// dev returns a device ready for I/O (its live table built).
-func (g *rig) dev(name string) *dm.Device {
-	g.T.Helper()
-	d, ok := g.Reg.Lookup(name)
-	if !ok {
-		g.T.Fatalf("no device %s", name)
-	}
-	if err := d.Prepare(); err != nil {
-		g.T.Fatal(err)
-	}
-	return d
+	return &rig{Rig: dmtest.New(t)}
 }
 
 func (g *rig) wantStatus(name, want string) {
@@ -63,21 +30,21 @@ func (g *rig) wantStatus(name, want string) {
 
 func (g *rig) write(name string, p []byte, offBytes int64) {
 	g.T.Helper()
-	if _, err := g.dev(name).WriteAt(p, offBytes); err != nil {
+	if _, err := g.Device(name).WriteAt(p, offBytes); err != nil {
 		g.T.Fatalf("write %s at %d: %v", name, offBytes, err)
 	}
 }
 
 func (g *rig) flush(name string) {
 	g.T.Helper()
-	if err := g.dev(name).Flush(); err != nil {
+	if err := g.Device(name).Flush(); err != nil {
 		g.T.Fatalf("flush %s: %v", name, err)
 	}
 }
 
 func (g *rig) discard(name string, offBytes, lenBytes int64) {
 	g.T.Helper()
-	if err := g.dev(name).Discard(offBytes, lenBytes); err != nil {
+	if err := g.Device(name).Discard(offBytes, lenBytes); err != nil {
 		g.T.Fatalf("discard %s %d+%d: %v", name, offBytes, lenBytes, err)
 	}
 }

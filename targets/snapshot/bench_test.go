@@ -2,6 +2,8 @@ package snapshot_test
 
 import (
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // BenchmarkOriginWrite64K: 64 KiB writes through snapshot-origin that
@@ -12,10 +14,10 @@ func BenchmarkOriginWrite64K(b *testing.B) {
 	for _, c := range []struct{ name, dev string }{{"linear", "lbase"}, {"origin-copying", "origin"}, {"origin-copied", "origin"}} {
 		b.Run(c.name, func(b *testing.B) {
 			g := newRig(b)
-			g.file("cow", 4<<20, false)
+			g.File("cow", 4<<20, false)
 			g.stack([2]string{"s", "cow P 8"})
-			d := g.dev(c.dev)
-			p := random(64 << 10)
+			d := g.Device(c.dev)
+			p := dmtest.Random(64 << 10)
 			span := int64(baseBytes)
 			if c.name == "origin-copied" {
 				for off := int64(0); off < span; off += int64(len(p)) {
@@ -32,10 +34,10 @@ func BenchmarkOriginWrite64K(b *testing.B) {
 					b.StopTimer()
 					g.Reg.Remove("origin")
 					g.Reg.Remove("s")
-					g.file("cow", 4<<20, false)
+					g.File("cow", 4<<20, false)
 					g.mustCreate("s", baseBytes/512, "snapshot", "/dev/mapper/lbase cow P 8")
 					g.mustCreate("origin", baseBytes/512, "snapshot-origin", "/dev/mapper/lbase")
-					d = g.dev("origin")
+					d = g.Device("origin")
 					b.StartTimer()
 				}
 				if _, err := d.WriteAt(p, off); err != nil {

@@ -15,11 +15,11 @@ import (
 // sectors hold one of the writes, and the origin holds one of its writes.
 func TestConcurrentSameChunk(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 1<<20, false)
-	before, _ := os.ReadFile(g.path("base"))
+	g.File("cow", 1<<20, false)
+	before, _ := os.ReadFile(g.Path("base"))
 	g.stack([2]string{"s", "cow P 16"})
 	const chunks, rounds = 8, 4
-	origin, snap := g.dev("origin"), g.dev("s")
+	origin, snap := g.Device("origin"), g.Device("s")
 	var wg sync.WaitGroup
 	errs := make(chan error, 1024)
 	for c := 0; c < chunks; c++ {
@@ -67,7 +67,7 @@ func TestConcurrentSameChunk(t *testing.T) {
 			t.Fatalf("chunk %d: origin write torn", c)
 		}
 	}
-	if img := readCOW(t, g.path("cow")); len(img.exceptions) != chunks {
+	if img := readCOW(t, g.Path("cow")); len(img.exceptions) != chunks {
 		t.Fatalf("%d exceptions for %d chunks", len(img.exceptions), chunks)
 	}
 }

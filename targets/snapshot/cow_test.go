@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // TestOriginWritesCOW: writes through the origin copy each chunk into
@@ -13,14 +15,14 @@ import (
 // in area 0, the old data in the chunks they name.
 func TestOriginWritesCOW(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 512<<10, false)
-	g.file("cow2", 512<<10, false)
-	before, _ := os.ReadFile(g.path("base"))
+	g.File("cow", 512<<10, false)
+	g.File("cow2", 512<<10, false)
+	before, _ := os.ReadFile(g.Path("base"))
 	g.stack([2]string{"s1", "cow P 8"}, [2]string{"s2", "cow2 P 16"})
-	a, b := random(64<<10), random(512)
+	a, b := dmtest.Random(64<<10), dmtest.Random(512)
 	g.mustWrite("origin", 0, a)
 	g.mustWrite("origin", 100<<10, b)
-	g.mustWrite("origin", 4<<10, random(4<<10)) // already copied: nothing new
+	g.mustWrite("origin", 4<<10, dmtest.Random(4<<10)) // already copied: nothing new
 
 	after := append([]byte(nil), before...)
 	copy(after, a)
@@ -35,7 +37,7 @@ func TestOriginWritesCOW(t *testing.T) {
 		chunkSectors uint32
 		status       string
 	}{{"cow", 8, "152/1024 16"}, {"cow2", 16, "176/1024 32"}} {
-		img := readCOW(t, g.path(c.cow))
+		img := readCOW(t, g.Path(c.cow))
 		if img.magic != 0x70416e53 || img.valid != 1 || img.version != 1 || img.chunkSectors != c.chunkSectors {
 			t.Fatalf("%s header %+v", c.cow, img)
 		}
@@ -68,10 +70,10 @@ func TestOriginWritesCOW(t *testing.T) {
 // chunks does both; the origin never changes.
 func TestSnapshotWrites(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 512<<10, false)
-	before, _ := os.ReadFile(g.path("base"))
+	g.File("cow", 512<<10, false)
+	before, _ := os.ReadFile(g.Path("base"))
 	g.stack([2]string{"s", "cow P 8"})
-	p1, p2, p3 := random(1024), random(8<<10), random(5<<10)
+	p1, p2, p3 := dmtest.Random(1024), dmtest.Random(8<<10), dmtest.Random(5<<10)
 	g.mustWrite("s", 200<<10+512, p1)
 	g.mustWrite("s", 256<<10, p2)
 	g.mustWrite("s", 300<<10+512, p3)
@@ -81,7 +83,7 @@ func TestSnapshotWrites(t *testing.T) {
 	copy(want[300<<10+512:], p3)
 	mustEqual(t, "snapshot", g.mustRead("s", 0, baseBytes), want)
 	mustEqual(t, "origin", g.mustRead("origin", 0, baseBytes), before)
-	img := readCOW(t, g.path("cow"))
+	img := readCOW(t, g.Path("cow"))
 	wantEx := [][2]uint64{{50, 2}, {64, 3}, {65, 4}, {75, 5}, {76, 6}}
 	if len(img.exceptions) != len(wantEx) {
 		t.Fatalf("exceptions %v, want %v", img.exceptions, wantEx)
@@ -98,12 +100,12 @@ func TestSnapshotWrites(t *testing.T) {
 // the 256 data chunks of area 0; area 1 was zeroed when area 0 filled.
 func TestAreas(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 2<<20, false)
+	g.File("cow", 2<<20, false)
 	g.stack([2]string{"s", "cow P 8"})
 	for i := 0; i < 257; i++ {
-		g.mustWrite("origin", int64(i)*4096, random(4096))
+		g.mustWrite("origin", int64(i)*4096, dmtest.Random(4096))
 	}
-	img := readCOW(t, g.path("cow"))
+	img := readCOW(t, g.Path("cow"))
 	if len(img.exceptions) != 257 {
 		t.Fatalf("%d exceptions", len(img.exceptions))
 	}
@@ -131,13 +133,13 @@ func TestAreas(t *testing.T) {
 // I/O error.
 func TestFull(t *testing.T) {
 	g := newRig(t)
-	g.file("small", 64<<10, false)
-	g.file("small2", 64<<10, false)
-	g.file("small3", 32<<10, false)
-	g.file("edge", 258*4096, false)
+	g.File("small", 64<<10, false)
+	g.File("small2", 64<<10, false)
+	g.File("small3", 32<<10, false)
+	g.File("edge", 258*4096, false)
 	g.stack([2]string{"s", "small P 8"}, [2]string{"o", "small2 PO 8"}, [2]string{"n", "small3 N 8"})
-	g.mustWrite("o", 0, random(56<<10))
-	if err := g.write("o", 56<<10, random(4096)); err == nil {
+	g.mustWrite("o", 0, dmtest.Random(56<<10))
+	if err := g.write("o", 56<<10, dmtest.Random(4096)); err == nil {
 		t.Fatal("write past a full PO COW device accepted")
 	}
 	if !strings.Contains(g.Klog.String(), "device-mapper: snapshots: Snapshot overflowed: Unable to allocate exception.\n") {
@@ -146,19 +148,19 @@ func TestFull(t *testing.T) {
 	if got := g.status("o"); got != "Overflow" {
 		t.Fatalf("PO status %q", got)
 	}
-	if err := g.write("o", 0, random(4096)); err == nil {
+	if err := g.write("o", 0, dmtest.Random(4096)); err == nil {
 		t.Fatal("write to an overflowed snapshot accepted")
 	}
 	g.mustRead("o", 0, baseBytes)
 
-	g.mustWrite("n", 0, random(32<<10))
-	ev := g.dev("s").EventNr()
+	g.mustWrite("n", 0, dmtest.Random(32<<10))
+	ev := g.Device("s").EventNr()
 	g.Klog.Reset()
-	g.mustWrite("origin", 0, random(56<<10))
+	g.mustWrite("origin", 0, dmtest.Random(56<<10))
 	if got := g.status("s"); got != "128/128 16" {
 		t.Fatalf("full status %q", got)
 	}
-	g.mustWrite("origin", 56<<10, random(4096))
+	g.mustWrite("origin", 56<<10, dmtest.Random(4096))
 	for _, name := range []string{"s", "o", "n"} {
 		if got := g.status(name); got != "Invalid" {
 			t.Fatalf("%s status %q after the origin write", name, got)
@@ -170,10 +172,10 @@ func TestFull(t *testing.T) {
 	if n := strings.Count(g.Klog.String(), "device-mapper: snapshots: Invalidating snapshot: Unable to allocate exception.\n"); n != 3 {
 		t.Fatalf("%d invalidation lines:\n%s", n, g.Klog.String())
 	}
-	if g.dev("s").EventNr() != ev+1 {
+	if g.Device("s").EventNr() != ev+1 {
 		t.Fatal("no event")
 	}
-	if img := readCOW(t, g.path("small")); img.valid != 0 || len(img.exceptions) != 14 {
+	if img := readCOW(t, g.Path("small")); img.valid != 0 || len(img.exceptions) != 14 {
 		t.Fatalf("header valid %d, %d exceptions", img.valid, len(img.exceptions))
 	}
 	g.Reopen()
@@ -193,16 +195,16 @@ func TestFull(t *testing.T) {
 	g.mustCreate("e", baseBytes/512, "snapshot", "/dev/mapper/lbase edge P 8")
 	g.Klog.Reset()
 	for i := 0; i < 256; i++ {
-		g.mustWrite("origin", int64(i)*4096, random(4096))
+		g.mustWrite("origin", int64(i)*4096, dmtest.Random(4096))
 	}
 	if got := g.status("e"); got != "Invalid" ||
 		!strings.Contains(g.Klog.String(), "device-mapper: snapshots: Invalidating snapshot: Error reading/writing.\n") {
 		t.Fatalf("status %q\n%s", got, g.Klog.String())
 	}
-	if fi, _ := os.Stat(g.path("edge")); fi.Size() != 258*4096 {
+	if fi, _ := os.Stat(g.Path("edge")); fi.Size() != 258*4096 {
 		t.Fatalf("the COW file grew to %d bytes", fi.Size())
 	}
-	if img := readCOW(t, g.path("edge")); img.valid != 0 || len(img.exceptions) != 255 {
+	if img := readCOW(t, g.Path("edge")); img.valid != 0 || len(img.exceptions) != 255 {
 		t.Fatalf("edge: header valid %d, %d exceptions", img.valid, len(img.exceptions))
 	}
 }
@@ -213,31 +215,31 @@ func TestFull(t *testing.T) {
 // and discard_passdown_origin discards the origin too.
 func TestDiscards(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 512<<10, false)
-	g.file("cow2", 512<<10, false)
-	before, _ := os.ReadFile(g.path("base"))
+	g.File("cow", 512<<10, false)
+	g.File("cow2", 512<<10, false)
+	before, _ := os.ReadFile(g.Path("base"))
 	g.stack([2]string{"plain", "cow P 8"}, [2]string{"z", "cow2 P 8 2 discard_zeroes_cow discard_passdown_origin"})
-	if err := g.dev("origin").Discard(0, 4096); err == nil {
+	if err := g.Device("origin").Discard(0, 4096); err == nil {
 		t.Fatal("origin took a discard")
 	}
-	if err := g.dev("plain").Discard(0, 4096); err == nil {
+	if err := g.Device("plain").Discard(0, 4096); err == nil {
 		t.Fatal("snapshot without discard_zeroes_cow took a discard")
 	}
-	g.mustWrite("z", 0, random(8192))
-	if err := g.dev("z").Discard(0, 4096+1024); err != nil {
+	g.mustWrite("z", 0, dmtest.Random(8192))
+	if err := g.Device("z").Discard(0, 4096+1024); err != nil {
 		t.Fatal(err)
 	}
 	got := g.mustRead("z", 0, 8192)
 	if !bytes.Equal(got[:5120], make([]byte, 5120)) {
 		t.Fatal("discarded exception chunks not zero")
 	}
-	if err := g.dev("z").Discard(64<<10, 4096); err != nil {
+	if err := g.Device("z").Discard(64<<10, 4096); err != nil {
 		t.Fatal(err)
 	}
-	if img := readCOW(t, g.path("cow2")); len(img.exceptions) != 2 {
+	if img := readCOW(t, g.Path("cow2")); len(img.exceptions) != 2 {
 		t.Fatalf("exceptions after discards: %v", img.exceptions)
 	}
-	base, _ := os.ReadFile(g.path("base"))
+	base, _ := os.ReadFile(g.Path("base"))
 	if !bytes.Equal(base[64<<10:68<<10], make([]byte, 4096)) || !bytes.Equal(base[68<<10:], before[68<<10:]) {
 		t.Fatal("passdown did not discard the origin's range, or more")
 	}
@@ -249,14 +251,14 @@ func TestDiscards(t *testing.T) {
 // the exceptions of the writes before.
 func TestFillInOneWrite(t *testing.T) {
 	g := newRig(t)
-	g.file("small", 64<<10, false)
+	g.File("small", 64<<10, false)
 	g.stack([2]string{"s", "small P 8"})
-	g.mustWrite("origin", 0, random(40<<10))
-	g.mustWrite("origin", 40<<10, random(32<<10))
+	g.mustWrite("origin", 0, dmtest.Random(40<<10))
+	g.mustWrite("origin", 40<<10, dmtest.Random(32<<10))
 	if got := g.status("s"); got != "Invalid" {
 		t.Fatalf("status %q", got)
 	}
-	if img := readCOW(t, g.path("small")); img.valid != 0 || len(img.exceptions) != 10 {
+	if img := readCOW(t, g.Path("small")); img.valid != 0 || len(img.exceptions) != 10 {
 		t.Fatalf("header valid %d, %d exceptions on disk", img.valid, len(img.exceptions))
 	}
 }

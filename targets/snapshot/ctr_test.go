@@ -11,8 +11,8 @@ import (
 // with its errno and the kernel's other lines.
 func TestConstructorErrors(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 256<<10, false)
-	g.file("bad", 64<<10, true)
+	g.File("cow", 256<<10, false)
+	g.File("bad", 64<<10, true)
 	cases := []struct{ typ, table, want string }{
 		{"snapshot", "base cow P", "snapshot: requires 4 or more arguments (-EINVAL)"},
 		{"snapshot", "base cow X 8", "snapshot: Couldn't create exception store (-EINVAL)"},
@@ -50,7 +50,7 @@ func TestConstructorErrors(t *testing.T) {
 		}
 	}
 	// nothing was written to the COW device by the refused tables
-	if b, _ := os.ReadFile(g.path("cow")); strings.Trim(string(b), "\x00") != "" {
+	if b, _ := os.ReadFile(g.Path("cow")); strings.Trim(string(b), "\x00") != "" {
 		t.Fatal("a refused table wrote to the COW device")
 	}
 	// a length beyond the origin is refused at load, as too small
@@ -66,10 +66,10 @@ func TestConstructorErrors(t *testing.T) {
 // overriding the table's.
 func TestLines(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 256<<10, false)
-	g.file("cow2", 256<<10, false)
+	g.File("cow", 256<<10, false)
+	g.File("cow2", 256<<10, false)
 	g.mustCreate("a", 2048, "snapshot", "base cow p +0 1 DISCARD_zeroes_cow words after")
-	if got, want := g.Line("a", false), g.path("base")+" "+g.path("cow")+" P 32 1 discard_zeroes_cow"; got != want {
+	if got, want := g.Line("a", false), g.Path("base")+" "+g.Path("cow")+" P 32 1 discard_zeroes_cow"; got != want {
 		t.Fatalf("table %q, want %q", got, want)
 	}
 	if got := g.status("a"); got != "64/512 64" {
@@ -83,18 +83,18 @@ func TestLines(t *testing.T) {
 	if !strings.Contains(g.Klog.String(), "device-mapper: persistent snapshot: chunk size 32 in device metadata overrides table chunk size of 8.\n") {
 		t.Fatalf("no override line:\n%s", g.Klog.String())
 	}
-	if got, want := g.Line("a", false), g.path("base")+" "+g.path("cow")+" PO 32"; got != want {
+	if got, want := g.Line("a", false), g.Path("base")+" "+g.Path("cow")+" PO 32"; got != want {
 		t.Fatalf("table %q, want %q", got, want)
 	}
 	g.mustCreate("n", 2048, "snapshot", "base cow2 n 16 2 discard_zeroes_cow Discard_Passdown_Origin")
-	if got, want := g.Line("n", false), g.path("base")+" "+g.path("cow2")+" N 16 2 discard_zeroes_cow discard_passdown_origin"; got != want {
+	if got, want := g.Line("n", false), g.Path("base")+" "+g.Path("cow2")+" N 16 2 discard_zeroes_cow discard_passdown_origin"; got != want {
 		t.Fatalf("table %q, want %q", got, want)
 	}
 	if got := g.status("n"); got != "0/512 0" {
 		t.Fatalf("status %q", got)
 	}
 	g.mustCreate("o", 2048, "snapshot-origin", "base")
-	if got := g.Line("o", false); got != g.path("base") {
+	if got := g.Line("o", false); got != g.Path("base") {
 		t.Fatalf("origin table %q", got)
 	}
 	if got := g.status("o"); got != "" {

@@ -2,68 +2,34 @@ package snapshot_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/binary"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/gdmsetup/gdmsetup/dm"
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	_ "github.com/gdmsetup/gdmsetup/targets/all"
 )
 
-// rig is a registry with files in dir: "base" (the origin's data, random)
+// rig is a registry with files in Files: "base" (the origin's data, random)
 // and COW files made on demand.
-type rig struct {
-	*dmtest.Rig
-	dir string
-}
+type rig struct{ *dmtest.Rig }
 
 const baseBytes = 2 << 20
 
 func newRig(t testing.TB) *rig {
 	t.Helper()
-	g := &rig{Rig: dmtest.New(t), dir: t.TempDir()}
-	g.file("base", baseBytes, true)
+	g := &rig{Rig: dmtest.New(t)}
+	g.File("base", baseBytes, true)
 	return g
 }
 
-// file makes dir/name of size bytes, random or zero, and returns its path.
-func (g *rig) file(name string, size int, random bool) string {
-	g.T.Helper()
-	b := make([]byte, size)
-	if random {
-		rand.Read(b)
-	}
-	p := g.path(name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		g.T.Fatal(err)
-	}
-	return p
-}
-
-func (g *rig) path(name string) string { return filepath.Join(g.dir, name) }
-
-// args expands words naming files of dir to their paths.
-func (g *rig) args(table string) []string {
-	words := strings.Fields(table)
-	for i, w := range words {
-		if _, err := os.Stat(g.path(w)); err == nil && !strings.HasPrefix(w, "/") {
-			words[i] = g.path(w)
-		}
-	}
-	return words
-}
-
 func (g *rig) create(name string, lenSectors uint64, typ, table string) error {
-	return g.Create(name, lenSectors, typ, g.args(table)...)
+	return g.Create(name, lenSectors, typ, g.Args(table)...)
 }
 
 func (g *rig) mustCreate(name string, lenSectors uint64, typ, table string) {
 	g.T.Helper()
-	g.MustCreate(name, lenSectors, typ, g.args(table)...)
+	g.MustCreate(name, lenSectors, typ, g.Args(table)...)
 }
 
 // stack makes the LVM layout over "base": a linear device base, snapshots
@@ -78,20 +44,8 @@ func (g *rig) stack(snaps ...[2]string) {
 	g.mustCreate("origin", baseBytes/512, "snapshot-origin", "/dev/mapper/lbase")
 }
 
-func (g *rig) dev(name string) *dm.Device {
-	g.T.Helper()
-	d, ok := g.Reg.Lookup(name)
-	if !ok {
-		g.T.Fatalf("no device %s", name)
-	}
-	if err := d.Prepare(); err != nil {
-		g.T.Fatalf("prepare %s: %v\n%s", name, err, g.Klog.String())
-	}
-	return d
-}
-
 func (g *rig) write(name string, off int64, p []byte) error {
-	_, err := g.dev(name).WriteAt(p, off)
+	_, err := g.Device(name).WriteAt(p, off)
 	return err
 }
 
@@ -104,7 +58,7 @@ func (g *rig) mustWrite(name string, off int64, p []byte) {
 
 func (g *rig) read(name string, off int64, n int) ([]byte, error) {
 	p := make([]byte, n)
-	_, err := g.dev(name).ReadAt(p, off)
+	_, err := g.Device(name).ReadAt(p, off)
 	return p, err
 }
 
@@ -118,12 +72,6 @@ func (g *rig) mustRead(name string, off int64, n int) []byte {
 }
 
 func (g *rig) status(name string) string { g.T.Helper(); return g.Line(name, true) }
-
-func random(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
-}
 
 // cowImage is a persistent COW device decoded independently of the
 // package: its header and every exception of its areas, in order.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // kernelExceptions are the exceptions of testdata/kernel-cow.img.gz, the
@@ -34,11 +36,11 @@ func TestKernelImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(g.path("kcow"), kernel, 0o600); err != nil {
+	if err := os.WriteFile(g.Path("kcow"), kernel, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g.file("zeros", 256<<10, false)
-	img := readCOW(t, g.path("kcow"))
+	g.File("zeros", 256<<10, false)
+	img := readCOW(t, g.Path("kcow"))
 	if len(img.exceptions) != len(kernelExceptions) {
 		t.Fatalf("kernel image exceptions %v", img.exceptions)
 	}
@@ -58,9 +60,9 @@ func TestKernelImage(t *testing.T) {
 	}
 	mustEqual(t, "snapshot of the kernel's COW device", got, want)
 
-	p := random(1024)
+	p := dmtest.Random(1024)
 	g.mustWrite("k", 40*4096+512, p)
-	after := readCOW(t, g.path("kcow"))
+	after := readCOW(t, g.Path("kcow"))
 	if n := len(after.exceptions); n != 8 || after.exceptions[7] != [2]uint64{40, 9} {
 		t.Fatalf("exceptions after a write: %v", after.exceptions)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // TestMerge: a snapshot with exceptions in two metadata areas (runs of
@@ -16,17 +17,17 @@ import (
 // status shows only the header and one area allocated.
 func TestMerge(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 2<<20, false)
-	g.file("cow2", 2<<20, false)
+	g.File("cow", 2<<20, false)
+	g.File("cow2", 2<<20, false)
 	g.stack([2]string{"s", "cow P 8"})
 	for i := 0; i < 450; i += 3 {
-		g.mustWrite("origin", int64(i)*4096, random(8192))
+		g.mustWrite("origin", int64(i)*4096, dmtest.Random(8192))
 	}
-	g.mustWrite("s", 1900<<10, random(3072))
-	g.mustWrite("s", 1<<20+512, random(512))
+	g.mustWrite("s", 1900<<10, dmtest.Random(3072))
+	g.mustWrite("s", 1<<20+512, dmtest.Random(512))
 	want := g.mustRead("s", 0, baseBytes)
-	before, _ := os.ReadFile(g.path("base"))
-	if n := len(readCOW(t, g.path("cow")).exceptions); n <= 256 {
+	before, _ := os.ReadFile(g.Path("base"))
+	if n := len(readCOW(t, g.Path("cow")).exceptions); n <= 256 {
 		t.Fatalf("only %d exceptions: one area", n)
 	}
 
@@ -35,7 +36,7 @@ func TestMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.Reopen()
-	merge := []dm.TargetLine{{Len: baseBytes / 512, Type: "snapshot-merge", Args: g.args("/dev/mapper/lbase cow P 8")}}
+	merge := []dm.TargetLine{{Len: baseBytes / 512, Type: "snapshot-merge", Args: g.Args("/dev/mapper/lbase cow P 8")}}
 	if err := g.Reg.Load("origin", merge); err != nil {
 		t.Fatalf("%v\n%s", err, g.Klog.String())
 	}
@@ -64,10 +65,10 @@ func TestMerge(t *testing.T) {
 	if got := g.status("s"); got != "Invalid" {
 		t.Fatalf("the merged snapshot's status %q", got)
 	}
-	if n := len(readCOW(t, g.path("cow")).exceptions); n != 0 {
+	if n := len(readCOW(t, g.Path("cow")).exceptions); n != 0 {
 		t.Fatalf("%d exceptions left on the COW device", n)
 	}
-	p := random(4096)
+	p := dmtest.Random(4096)
 	g.mustWrite("origin", 0, p)
 	mustEqual(t, "write after the merge", g.mustRead("origin", 0, 4096), p)
 	mustEqual(t, "the other snapshot after an origin write", g.mustRead("s2", 0, 4096), before[:4096])

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // TestOriginWriteInNewProcess: each step in its own process (a registry
@@ -18,10 +19,10 @@ import (
 // old data.
 func TestOriginWriteInNewProcess(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 512<<10, false)
-	g.file("cow2", 512<<10, false)
-	g.file("cow3", 512<<10, false)
-	before, _ := os.ReadFile(g.path("base"))
+	g.File("cow", 512<<10, false)
+	g.File("cow2", 512<<10, false)
+	g.File("cow3", 512<<10, false)
+	before, _ := os.ReadFile(g.Path("base"))
 	g.stack([2]string{"p", "cow P 8"}, [2]string{"n", "cow2 N 8"}, [2]string{"q", "cow3 PO 16"})
 	if err := g.Reg.Suspend("q"); err != nil {
 		t.Fatal(err)
@@ -32,12 +33,12 @@ func TestOriginWriteInNewProcess(t *testing.T) {
 	if err := d.Prepare(); err != nil {
 		t.Fatal(err)
 	}
-	a := random(64 << 10)
+	a := dmtest.Random(64 << 10)
 	if _, err := d.WriteAt(a, 0); err != nil {
 		t.Fatal(err)
 	}
 	g.Reopen()
-	nw := random(4096)
+	nw := dmtest.Random(4096)
 	g.mustWrite("n", 512<<10, nw)
 
 	g.Reopen()
@@ -62,27 +63,27 @@ func TestOriginWriteInNewProcess(t *testing.T) {
 // the exceptions, transient ones included.
 func TestHandoverAcrossProcesses(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 512<<10, false)
-	g.file("cow2", 512<<10, false)
-	before, _ := os.ReadFile(g.path("base"))
+	g.File("cow", 512<<10, false)
+	g.File("cow2", 512<<10, false)
+	before, _ := os.ReadFile(g.Path("base"))
 	g.stack([2]string{"p", "cow P 8"}, [2]string{"n", "cow2 N 8"})
-	g.mustWrite("origin", 0, random(8192))
+	g.mustWrite("origin", 0, dmtest.Random(8192))
 
 	g.Reopen()
 	for _, s := range [][2]string{{"p", "cow PO 8"}, {"n", "cow2 N 8"}} {
-		if err := g.Reg.Load(s[0], []dm.TargetLine{{Len: baseBytes / 512, Type: "snapshot", Args: g.args("/dev/mapper/lbase " + s[1])}}); err != nil {
+		if err := g.Reg.Load(s[0], []dm.TargetLine{{Len: baseBytes / 512, Type: "snapshot", Args: g.Args("/dev/mapper/lbase " + s[1])}}); err != nil {
 			t.Fatalf("reload %s: %v\n%s", s[0], err, g.Klog.String())
 		}
 	}
 	lines, err := g.Reg.Lines("p", true, false)
-	if err != nil || len(lines) != 1 || lines[0].Params != "253:0 "+g.path("cow")+" PO 0" {
+	if err != nil || len(lines) != 1 || lines[0].Params != "253:0 "+g.Path("cow")+" PO 0" {
 		t.Fatalf("inactive table %v %v", lines, err)
 	}
 
 	g.Reopen()
-	g.mustWrite("origin", 8192, random(8192))
+	g.mustWrite("origin", 8192, dmtest.Random(8192))
 	g.Reopen()
-	if err := g.Reg.Load("p", []dm.TargetLine{{Len: baseBytes / 512, Type: "snapshot", Args: g.args("/dev/mapper/lbase cow P 8")}}); err == nil {
+	if err := g.Reg.Load("p", []dm.TargetLine{{Len: baseBytes / 512, Type: "snapshot", Args: g.Args("/dev/mapper/lbase cow P 8")}}); err == nil {
 		t.Fatal("a second waiting handover accepted")
 	}
 	g.Reopen()
@@ -92,7 +93,7 @@ func TestHandoverAcrossProcesses(t *testing.T) {
 		}
 	}
 	g.Reopen()
-	if got, want := g.Line("p", false), "253:0 "+g.path("cow")+" PO 8"; got != want {
+	if got, want := g.Line("p", false), "253:0 "+g.Path("cow")+" PO 8"; got != want {
 		t.Fatalf("table %q, want %q", got, want)
 	}
 	for name, want := range map[string]string{"p": "48/1024 16", "n": "32/1024 0"} {
@@ -101,7 +102,7 @@ func TestHandoverAcrossProcesses(t *testing.T) {
 		}
 		mustEqual(t, name, g.mustRead(name, 0, baseBytes), before)
 	}
-	g.mustWrite("origin", 16384, random(4096))
+	g.mustWrite("origin", 16384, dmtest.Random(4096))
 	mustEqual(t, "p after the handover", g.mustRead("p", 0, baseBytes), before)
 	mustEqual(t, "n after the handover", g.mustRead("n", 0, baseBytes), before)
 }
@@ -111,9 +112,9 @@ func TestHandoverAcrossProcesses(t *testing.T) {
 // were never written.
 func TestSavedStateErrors(t *testing.T) {
 	g := newRig(t)
-	g.file("cow", 512<<10, false)
+	g.File("cow", 512<<10, false)
 	g.stack([2]string{"n", "cow N 8"})
-	g.mustWrite("origin", 0, random(4096))
+	g.mustWrite("origin", 0, dmtest.Random(4096))
 	g.Reg.Close()
 	path := filepath.Join(g.Dir, "devices.json")
 	raw, err := os.ReadFile(path)

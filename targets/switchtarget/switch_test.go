@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,15 +17,12 @@ import (
 
 const fileBytes = 1 << 20 // 2048 sectors
 
-// rig is a registry over path files in dir, with the kernel log kept.
-type rig struct {
-	*dmtest.Rig
-	dir string
-}
+// rig is a registry over path files in Files, with the kernel log kept.
+type rig struct{ *dmtest.Rig }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	return &rig{Rig: dmtest.New(t), dir: t.TempDir()}
+	return &rig{Rig: dmtest.New(t)}
 }
 
 // files makes n files of fileBytes random bytes, named p0, p1, ...
@@ -34,12 +30,7 @@ func (g *rig) files(n int) []string {
 	g.T.Helper()
 	paths := make([]string, n)
 	for i := range paths {
-		b := make([]byte, fileBytes)
-		rand.Read(b)
-		paths[i] = filepath.Join(g.dir, fmt.Sprintf("p%d", i))
-		if err := os.WriteFile(paths[i], b, 0o600); err != nil {
-			g.T.Fatal(err)
-		}
+		paths[i] = g.File(fmt.Sprintf("p%d", i), fileBytes, true)
 	}
 	return paths
 }
@@ -47,18 +38,6 @@ func (g *rig) files(n int) []string {
 func (g *rig) message(name string, args ...string) error {
 	_, err := g.Reg.Message(name, 0, args)
 	return err
-}
-
-func (g *rig) device(name string) *dm.Device {
-	g.T.Helper()
-	d, ok := g.Reg.Lookup(name)
-	if !ok {
-		g.T.Fatalf("no device %s", name)
-	}
-	if err := d.Prepare(); err != nil {
-		g.T.Fatal(err)
-	}
-	return d
 }
 
 // switchDev is a switch table's shape: its paths' files and offsets, its
@@ -112,7 +91,7 @@ func roundRobin(n, k int) string {
 func (g *rig) checkMapping(name string, s switchDev, paths string) {
 	g.T.Helper()
 	got := make([]byte, s.lenSectors*512)
-	if _, err := g.device(name).ReadAt(got, 0); err != nil {
+	if _, err := g.Device(name).ReadAt(got, 0); err != nil {
 		g.T.Fatal(err)
 	}
 	if want := s.expect(g.T.(*testing.T), paths); !bytes.Equal(got, want) {
@@ -126,7 +105,7 @@ func (g *rig) checkMapping(name string, s switchDev, paths string) {
 func TestConstructorErrors(t *testing.T) {
 	g := newRig(t)
 	f := g.files(2)
-	missing := filepath.Join(g.dir, "missing")
+	missing := g.Path("missing")
 	for _, c := range []struct {
 		lenSectors uint64
 		args       string
@@ -208,12 +187,12 @@ func TestPlacement(t *testing.T) {
 			data := make([]byte, 64<<10)
 			rand.Read(data)
 			off := int64(c.regionSectors*512 - 1536) // across at least one boundary
-			if _, err := g.device("s").WriteAt(data, off); err != nil {
+			if _, err := g.Device("s").WriteAt(data, off); err != nil {
 				t.Fatal(err)
 			}
 			g.checkMapping("s", s, roundRobin(regions, c.paths))
 			got := make([]byte, len(data))
-			if _, err := g.device("s").ReadAt(got, off); err != nil || !bytes.Equal(got, data) {
+			if _, err := g.Device("s").ReadAt(got, off); err != nil || !bytes.Equal(got, data) {
 				t.Fatalf("write across regions does not read back: %v", err)
 			}
 		})
@@ -281,7 +260,7 @@ func TestDiscardOnePath(t *testing.T) {
 	}
 	before0, _ := os.ReadFile(s.files[0])
 	before1, _ := os.ReadFile(s.files[1])
-	if err := g.device("s").Discard(96*512, 64*512); err != nil {
+	if err := g.Device("s").Discard(96*512, 64*512); err != nil {
 		t.Fatal(err)
 	}
 	after0, _ := os.ReadFile(s.files[0])
@@ -293,7 +272,7 @@ func TestDiscardOnePath(t *testing.T) {
 	if !bytes.Equal(after1, before1) {
 		t.Error("path 1 is not its old bytes with sectors 96-159 zeroed")
 	}
-	if err := g.device("s").Flush(); err != nil {
+	if err := g.Device("s").Flush(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,23 +17,19 @@ import (
 )
 
 // rig is a registry over files in dir, with the kernel log kept.
-type rig struct {
-	*dmtest.Rig
-	dir string
-}
+type rig struct{ *dmtest.Rig }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	return &rig{Rig: dmtest.New(t), dir: t.TempDir()}
+	return &rig{Rig: dmtest.New(t)}
 }
 
 // file makes a file of random bytes and returns its path and contents.
 func (g *rig) file(name string, size int) (string, []byte) {
 	g.T.Helper()
-	b := make([]byte, size)
-	rand.Read(b)
-	p := filepath.Join(g.dir, name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
+	p := g.File(name, int64(size), true)
+	b, err := os.ReadFile(p)
+	if err != nil {
 		g.T.Fatal(err)
 	}
 	return p, b
@@ -49,7 +44,7 @@ func (g *rig) create(name string, lenSectors uint64, typ string, args ...string)
 // table is name's one table line, the files by their names.
 func (g *rig) table(name string) string {
 	g.T.Helper()
-	return strings.ReplaceAll(g.Line(name, false), g.dir+"/", "")
+	return strings.ReplaceAll(g.Line(name, false), g.Files+"/", "")
 }
 
 // TestConstructorErrors: unstripe_ctr's messages in its order, every one
@@ -59,7 +54,7 @@ func (g *rig) table(name string) string {
 func TestConstructorErrors(t *testing.T) {
 	g := newRig(t)
 	a, _ := g.file("a", 1<<20)
-	missing := filepath.Join(g.dir, "missing")
+	missing := g.Path("missing")
 	for _, c := range []struct {
 		lenSectors uint64
 		args       string
@@ -140,7 +135,7 @@ func TestStripesOfAStripedDevice(t *testing.T) {
 				if _, err := u.WriteAt(data, off); err != nil {
 					t.Fatal(err)
 				}
-				onDisk, _ := os.ReadFile(filepath.Join(g.dir, fmt.Sprintf("m%d", k)))
+				onDisk, _ := os.ReadFile(g.Path(fmt.Sprintf("m%d", k)))
 				if !bytes.Equal(onDisk[off:off+4096], data) {
 					t.Fatalf("write through stripe %d did not land in member %d at %d", k, k, off)
 				}

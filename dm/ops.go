@@ -174,8 +174,15 @@ func (r *Registry) Resume(name string) error {
 	return nil
 }
 
+// resume is do_resume: a stored inactive table is swapped in (the device
+// suspended first), then dm_resume runs the live table's hooks, and only
+// then is the table it replaced destroyed, whether the hooks refused the
+// resume or not: a new table's preresume and resume still see the old one
+// (a snapshot takes its exceptions from it). A refused resume leaves the
+// new table live and the device suspended.
 func (r *Registry) resume(d *Device) syscall.Errno {
 	swapped := false
+	var old *Table
 	if d.st.Inactive != nil {
 		t, err := d.inactiveTable()
 		if err != nil {
@@ -190,17 +197,25 @@ func (r *Registry) resume(d *Device) syscall.Errno {
 			return syscall.EINVAL
 		}
 		d.mu.Lock()
-		old := d.live
+		old = d.live
 		d.live = t
 		d.mu.Unlock()
 		d.inactive = nil
 		d.st.Live, d.st.Inactive = d.st.Inactive, nil
 		d.st.ReadAhead = t.readAheadSectors()
-		if old != nil {
-			old.destroy()
-		}
 		swapped = true
 	}
+	e := r.resumeTargets(d, swapped)
+	if old != nil {
+		old.destroy()
+	}
+	return e
+}
+
+// resumeTargets is dm_resume: a suspended device (or one that just got a
+// new table) runs every target's preresume, then, I/O let in, every
+// target's resume. A refused preresume leaves the device suspended.
+func (r *Registry) resumeTargets(d *Device, swapped bool) syscall.Errno {
 	if !d.Suspended() && !swapped {
 		return 0
 	}

@@ -35,7 +35,7 @@ const chunkLockStripes = 64
 // exceptions: a write to a chunk being copied waits for the copy); createMu
 // serialises the making of exceptions (allocation, copy, commit), so the
 // store sees them one at a time and in allocation order; mu guards store,
-// exceptions, valid, overflowed, active and handoverDest. A handover
+// exceptions, valid, overflowed, active and suspended. A handover
 // takes origins' lock, waits for the origin writes copying into the
 // source, then takes both snapshots' mu.
 type Snapshot struct {
@@ -70,9 +70,6 @@ type Snapshot struct {
 	// active: the table has been resumed; origin writes copy into it
 	// only then.
 	active bool
-	// handoverDest: s was built while an active snapshot on the same COW
-	// device stood; it takes that one's store when it goes live.
-	handoverDest bool
 	// suspended: the device of this table is suspended (a handover source
 	// must be)
 	suspended bool
@@ -148,7 +145,8 @@ func newSnapshot(ctx *targets.Context, args []string, merge bool) (*Snapshot, er
 	}
 	s.active = active
 	if handover {
-		s.handoverDest = true
+		// a handover destination takes its source's store when it goes
+		// live (Resume); until then it has no chunk size
 		s.setChunkSectors(0)
 		return s, nil
 	}
@@ -302,10 +300,10 @@ func (s *Snapshot) PreResume() error {
 }
 
 // Resume is snapshot_resume: a waiting destination takes its source's
-// exceptions (a source on another device; one on this device handed them
-// over when the resume replaced it), then the snapshot takes its place
-// among its origin's snapshots by chunk size and origin writes start
-// copying into it.
+// exceptions (__handover_exceptions; the source may be the table this one
+// replaces on the same device, which the core destroys only after this
+// resume), then the snapshot takes its place among its origin's snapshots
+// by chunk size and origin writes start copying into it.
 func (s *Snapshot) Resume() {
 	origins.Lock()
 	if _, src, dest := sharingCOWLocked(s); src != nil && dest == s {
@@ -328,19 +326,13 @@ func (s *Snapshot) PostSuspend() error {
 }
 
 // Destroy is snapshot_dtr's handover part: a source destroyed while a
-// destination on the same mapped device waits (the resume that makes the
-// destination live replaced it) hands its exceptions over; on another
-// device, the destination is invalidated (the kernel's "Cancelling
-// snapshot handover.").
+// destination still waits for its exceptions (one not resumed yet) leaves
+// the destination invalid (the kernel's "Cancelling snapshot handover.").
 func (s *Snapshot) Destroy() {
 	origins.Lock()
 	defer origins.Unlock()
 	_, src, dest := sharingCOWLocked(s)
 	if src != s || dest == nil {
-		return
-	}
-	if dest.devName == s.devName {
-		handoverLocked(s, dest)
 		return
 	}
 	dest.mu.Lock()
@@ -367,7 +359,6 @@ func handoverLocked(src, dest *Snapshot) {
 		p.mu.Unlock()
 	}
 	dest.valid, dest.overflowed = src.valid, src.overflowed
-	dest.handoverDest = false
 	src.valid = false
 	dest.mu.Unlock()
 	src.mu.Unlock()

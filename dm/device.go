@@ -149,6 +149,18 @@ func (d *Device) inactiveTable() (*Table, error) {
 	return t, nil
 }
 
+// stopBackground stops the background work of the live table's targets
+// (targets.BackgroundStopper), if this process built it.
+func (d *Device) stopBackground() {
+	if live := d.current(); live != nil {
+		for _, e := range live.entries {
+			if s, ok := e.target.(targets.BackgroundStopper); ok {
+				s.StopBackground()
+			}
+		}
+	}
+}
+
 // closeTables releases both constructed tables.
 func (d *Device) closeTables() error {
 	var first error

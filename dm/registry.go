@@ -100,6 +100,7 @@ func (r *Registry) quiet() (restore func()) {
 }
 
 // Close ends I/O held by suspended devices (with targets.ErrReleased),
+// stops the live tables' background work (targets.BackgroundStopper),
 // releases every constructed table (stateful targets commit), saves the
 // registry and unlocks the directory.
 func (r *Registry) Close() error {
@@ -110,7 +111,11 @@ func (r *Registry) Close() error {
 		d.cond.Broadcast()
 		d.mu.Unlock()
 	}
-	for _, d := range r.topoOrder() {
+	order := r.topoOrder()
+	for _, d := range order {
+		d.stopBackground()
+	}
+	for _, d := range order {
 		if err := d.closeTables(); err != nil && first == nil {
 			first = fmt.Errorf("device %s: %w", d.st.Name, err)
 		}

@@ -72,6 +72,16 @@ type Resumer interface {
 	Resume()
 }
 
+// BackgroundStopper is a target with work of its own that goes on in the
+// background while its table is live (a snapshot merge). At the end of a
+// process the core calls StopBackground on every live table's targets
+// before it saves or closes any table (other tables still take the work's
+// I/O); it returns once the work is stopped at a point where the next
+// process that builds the table takes it up.
+type BackgroundStopper interface {
+	StopBackground()
+}
+
 // MaxIOer is a target whose I/O must not cross a multiple of MaxIOSectors
 // counted from the target's start (striped: chunk size; thin: block size).
 type MaxIOer interface {

@@ -1,7 +1,10 @@
 package snapshot
 
 import (
+	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/gdmsetup/gdmsetup/targets"
 )
@@ -15,22 +18,63 @@ var MergeType = targets.Type{Name: "snapshot-merge", Version: [3]int{1, 5, 0}, N
 // Its I/O goes to the COW device for chunks not yet merged and through
 // the origin (copying into the origin's other snapshots) otherwise.
 //
-// The kernel merges in the background after the resume; gdmsetup merges
-// within the resume, so the merge is over when the resume returns (or
-// stopped on an error: status "Merge failed"). Locks are the Snapshot's:
-// the chunks being merged are held for writing while they are copied back
-// and their exceptions removed.
+// As in the kernel, the merge runs in the background from the resume on
+// (start_merge), a batch of consecutive chunks at a time, each batch
+// committed on the COW device as it completes (persistent_commit_merge),
+// so status shows the allocated sectors shrinking to the metadata's and a
+// merge interrupted at any point, a SIGKILL included, goes on from the
+// last batch committed. A suspend or the table's destruction stops it
+// after the batch in flight (stop_merge); the end of a process lets it
+// run on for up to mergeGrace, then stops it the same way, and the next
+// process that builds the live table starts it again. It stops by itself
+// when no exception is left, or on an error (status "Merge failed").
+//
+// Locks are the Snapshot's: the chunks of a batch are held for writing
+// while they are copied back and their exceptions removed, so I/O to them
+// waits for the batch, then finds them on the origin. runMu guards the
+// worker's lifetime: running, stopping, done, over and unfinished.
 type Merge struct {
 	*Snapshot
+
+	runMu sync.Mutex
+	// running: a worker runs (RUNNING_MERGE); stopping: it is asked to
+	// stop after its batch (SHUTDOWN_MERGE); done is closed when it ends.
+	running, stopping bool
+	done              chan struct{}
+	// over: the last worker ended by itself (nothing left to merge, or
+	// an error), not asked to stop
+	over bool
+	// unfinished: the end of this process stopped the merge before it
+	// was over; the saved state asks the next process to go on.
+	unfinished bool
 }
 
-// NewMerge is snapshot_ctr for a snapshot-merge line.
+// mergeGrace is how long the end of a process lets a running merge go on
+// before it stops it: a merge of a few megabytes is over by then, as the
+// kernel's is before the next command.
+var mergeGrace = time.Second
+
+// mergeBatchBytes bounds the chunks one batch copies back: the kernel
+// copies a whole run of consecutive exceptions at once, gdmsetup at most
+// this much of its end (at least one chunk), so that I/O held for the
+// batch is not held long.
+const mergeBatchBytes = 4 << 20
+
+// mergeCopyBytes is the buffer a batch copies through.
+const mergeCopyBytes = 1 << 20
+
+// NewMerge is snapshot_ctr for a snapshot-merge line. A live table that a
+// later process rebuilds while its merge was running goes on merging.
 func NewMerge(ctx *targets.Context, args []string) (targets.Target, error) {
 	s, err := newSnapshot(ctx, args, true)
 	if err != nil {
 		return nil, err
 	}
-	return &Merge{s}, nil
+	m := &Merge{Snapshot: s}
+	if s.restartMerge && s.isActive() && !ctx.Suspended {
+		m.startMerge()
+	}
+	return m, nil
 }
 
 // ReadAt is snapshot_merge_map for reads: the COW device for a chunk with
@@ -92,42 +136,150 @@ func (m *Merge) Flush() error {
 	return m.cow.Flush()
 }
 
-// Resume is snapshot_merge_resume: the handover, then the whole merge.
+// Resume is snapshot_merge_resume: the handover, then the merge starts in
+// the background.
 func (m *Merge) Resume() {
 	m.Snapshot.Resume()
-	m.run()
+	m.startMerge()
 }
 
-// run is snapshot_merge_next_chunks and merge_callback until no exception
-// is left or one step fails: the last run of consecutive exceptions of the
-// current area is copied back (after the origin's other snapshots got the
-// chunks it overwrites), the origin flushed, the exceptions cleared on
-// the COW device and removed.
-func (m *Merge) run() {
+// PreSuspend is snapshot_merge_presuspend: the merge stops after the
+// batch in flight; the resume starts it again.
+func (m *Merge) PreSuspend() { m.stopMerge() }
+
+// Destroy is snapshot_dtr: the merge stops, then the handover part.
+func (m *Merge) Destroy() {
+	m.stopMerge()
+	m.Snapshot.Destroy()
+}
+
+// StopBackground (the end of a process) lets a running merge go on for up
+// to mergeGrace, then stops it; if it was not over, the saved state says
+// so and the next process that builds the live table goes on with it.
+func (m *Merge) StopBackground() {
+	m.runMu.Lock()
+	running, done := m.running, m.done
+	m.runMu.Unlock()
+	if !running {
+		return
+	}
+	timer := time.NewTimer(mergeGrace)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	}
+	m.stopMerge()
+	m.runMu.Lock()
+	m.unfinished = !m.over
+	m.runMu.Unlock()
+}
+
+// Close stops the merge (StopBackground has let it run on where the
+// process ends) and releases the snapshot.
+func (m *Merge) Close() error {
+	m.stopMerge()
+	return m.Snapshot.Close()
+}
+
+// SaveState is Snapshot.SaveState with whether the end of the process
+// stopped the merge before it was over (StopBackground runs first).
+func (m *Merge) SaveState() string {
+	m.runMu.Lock()
+	unfinished := m.unfinished
+	m.runMu.Unlock()
+	st := m.savedState()
+	st.Merging = unfinished
+	return st.encode()
+}
+
+// startMerge is start_merge: a worker starts unless one runs.
+func (m *Merge) startMerge() {
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	if m.running {
+		return
+	}
+	m.running, m.stopping, m.over, m.unfinished = true, false, false, false
+	m.done = make(chan struct{})
+	go m.worker(m.done)
+}
+
+// stopMerge is stop_merge: a running worker is asked to stop after its
+// batch and waited for.
+func (m *Merge) stopMerge() {
+	m.runMu.Lock()
+	if !m.running {
+		m.runMu.Unlock()
+		return
+	}
+	m.stopping = true
+	done := m.done
+	m.runMu.Unlock()
+	<-done
+}
+
+// worker is snapshot_merge_next_chunks and merge_callback in a loop: a
+// batch at a time until the merge is over or the worker is asked to stop.
+func (m *Merge) worker(done chan struct{}) {
+	defer close(done)
 	for {
-		m.mu.RLock()
-		valid, st := m.valid, m.store
-		m.mu.RUnlock()
-		if !valid {
-			m.logf("snapshots: Snapshot is invalid: can't merge")
+		m.runMu.Lock()
+		if m.stopping {
+			m.running, m.stopping = false, false
+			m.runMu.Unlock()
 			return
 		}
-		ps := st.(*persistent)
-		n, lastOld, lastNew, err := ps.prepareMerge()
-		if err != nil {
-			m.logf("snapshots: Read error in exception store: shutting down merge")
-			m.fail()
-			return
-		}
-		if n == 0 {
-			return
-		}
-		if msg := m.mergeChunks(ps, lastOld+1-n, lastNew+1-n, n); msg != "" {
-			m.logf("snapshots: %s", msg)
-			m.fail()
+		m.runMu.Unlock()
+		if !m.step() {
+			m.runMu.Lock()
+			m.running, m.stopping, m.over = false, false, true
+			m.runMu.Unlock()
 			return
 		}
 	}
+}
+
+// step merges one batch: the end of the last run of consecutive
+// exceptions of the current metadata area is copied back (after the
+// origin's other snapshots got the chunks it overwrites), the origin
+// flushed, the exceptions cleared on the COW device and removed. It
+// reports whether the merge goes on; it is over when no exception is left
+// or on an error, which marks it failed (merge_shutdown). I/O that a
+// suspended device under the snapshot held, released as this process
+// ends, stops the batch without failing the merge: it is done again.
+func (m *Merge) step() bool {
+	m.mu.RLock()
+	valid, st := m.valid, m.store
+	m.mu.RUnlock()
+	if !valid {
+		m.logf("snapshots: Snapshot is invalid: can't merge")
+		return false
+	}
+	ps := st.(*persistent)
+	n, lastOld, lastNew, err := ps.prepareMerge()
+	if err != nil {
+		m.logf("snapshots: Read error in exception store: shutting down merge")
+		m.fail()
+		return false
+	}
+	if n == 0 {
+		return false
+	}
+	n = min(n, max(1, mergeBatchBytes/(ps.chunkSectors()*targets.SectorSize)))
+	msg, err := m.mergeChunks(ps, lastOld+1-n, lastNew+1-n, n)
+	if errors.Is(err, targets.ErrReleased) {
+		m.runMu.Lock()
+		m.stopping = true
+		m.runMu.Unlock()
+		return true
+	}
+	if msg != "" {
+		m.logf("snapshots: %s", msg)
+		m.fail()
+		return false
+	}
+	return true
 }
 
 // fail marks the merge failed.
@@ -138,9 +290,10 @@ func (m *Merge) fail() {
 }
 
 // mergeChunks merges n chunks from oldChunk (on the COW device from
-// newChunk), holding their locks; it returns the kernel's error line.
-func (m *Merge) mergeChunks(ps *persistent, oldChunk, newChunk, n uint64) string {
-	cs := m.chunkSectors()
+// newChunk), holding their locks; it returns the kernel's error line, and
+// the I/O error behind it.
+func (m *Merge) mergeChunks(ps *persistent, oldChunk, newChunk, n uint64) (string, error) {
+	cs := ps.chunkSectors()
 	destSector := oldChunk * cs
 	copyIntoSnapshots(m.origin.Name(), destSector, n*cs)
 	var used [chunkLockStripes]bool
@@ -153,29 +306,44 @@ func (m *Merge) mergeChunks(ps *persistent, oldChunk, newChunk, n uint64) string
 			defer m.chunkLocks[i].Unlock()
 		}
 	}
-	originSectors := devSectors(m.origin)
-	if destSector < originSectors {
-		buf := make([]byte, min(n*cs, originSectors-destSector)*targets.SectorSize)
-		if _, err := m.cow.ReadAt(buf, int64(newChunk*cs)*targets.SectorSize); err != nil {
-			return "Read error: shutting down merge."
-		}
-		if _, err := m.origin.WriteAt(buf, int64(destSector)*targets.SectorSize); err != nil {
-			return "Write error: shutting down merge."
-		}
+	if msg, err := m.copyBack(newChunk*cs, destSector, n*cs); msg != "" {
+		return msg, err
 	}
-	if m.origin.Flush() != nil {
-		return "Flush after merge failed: shutting down merge"
+	if err := m.origin.Flush(); err != nil {
+		return "Flush after merge failed: shutting down merge", err
 	}
-	if ps.commitMerge(n) != nil {
-		return "Write error in exception store: shutting down merge"
+	if err := ps.commitMerge(n); err != nil {
+		return "Write error in exception store: shutting down merge", err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for c := oldChunk + n; c > oldChunk; c-- {
 		if _, ok := m.exceptions[c-1]; !ok {
-			return fmt.Sprintf("Corruption detected: exception for block %d is on disk but not in memory", c-1)
+			return fmt.Sprintf("Corruption detected: exception for block %d is on disk but not in memory", c-1), nil
 		}
 		delete(m.exceptions, c-1)
 	}
-	return ""
+	return "", nil
+}
+
+// copyBack copies lenSectors from the COW device's srcSector to the
+// origin's destSector, cut at the origin's end, through a bounded buffer.
+func (m *Merge) copyBack(srcSector, destSector, lenSectors uint64) (string, error) {
+	originSectors := devSectors(m.origin)
+	if destSector >= originSectors {
+		return "", nil
+	}
+	lenSectors = min(lenSectors, originSectors-destSector)
+	buf := make([]byte, min(lenSectors*targets.SectorSize, mergeCopyBytes))
+	for done := uint64(0); done < lenSectors; {
+		p := buf[:min(uint64(len(buf)), (lenSectors-done)*targets.SectorSize)]
+		if _, err := m.cow.ReadAt(p, int64(srcSector+done)*targets.SectorSize); err != nil {
+			return "Read error: shutting down merge.", err
+		}
+		if _, err := m.origin.WriteAt(p, int64(destSector+done)*targets.SectorSize); err != nil {
+			return "Write error: shutting down merge.", err
+		}
+		done += uint64(len(p)) / targets.SectorSize
+	}
+	return "", nil
 }

@@ -14,13 +14,19 @@ type savedState struct {
 	MergeFailed bool `json:"merge_failed,omitempty"`
 	// NotResumed: a live table whose resume failed (a handover it waits
 	// for was refused): not active, still a handover destination.
-	NotResumed bool        `json:"not_resumed,omitempty"`
+	NotResumed bool `json:"not_resumed,omitempty"`
+	// Merging: a snapshot-merge whose merge the end of a process stopped
+	// before it was over; the next process goes on with it.
+	Merging    bool        `json:"merging,omitempty"`
 	NextFree   uint64      `json:"next_free_sectors,omitempty"`
 	Exceptions [][2]uint64 `json:"exceptions,omitempty"` // old chunk, new chunk
 }
 
 // SaveState is targets.StateSaver.
-func (s *Snapshot) SaveState() string {
+func (s *Snapshot) SaveState() string { return s.savedState().encode() }
+
+// savedState is what SaveState records of s.
+func (s *Snapshot) savedState() savedState {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := savedState{Invalid: !s.valid, Overflowed: s.overflowed, MergeFailed: s.mergeFailed, NotResumed: !s.active}
@@ -30,6 +36,11 @@ func (s *Snapshot) SaveState() string {
 			st.Exceptions = append(st.Exceptions, [2]uint64{o, n})
 		}
 	}
+	return st
+}
+
+// encode is the saved state as the core stores it.
+func (st savedState) encode() string {
 	b, _ := json.Marshal(st)
 	return string(b)
 }
@@ -41,7 +52,7 @@ func (s *Snapshot) restore(saved string) error {
 		return fmt.Errorf("saved state %q: %w", saved, err)
 	}
 	s.valid, s.overflowed, s.mergeFailed = !st.Invalid, st.Overflowed, st.MergeFailed
-	s.notResumed = st.NotResumed
+	s.notResumed, s.restartMerge = st.NotResumed, st.Merging
 	tc, ok := s.store.(*transient)
 	if !ok {
 		return nil

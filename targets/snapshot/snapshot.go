@@ -78,6 +78,9 @@ type Snapshot struct {
 	// notResumed: restored from the saved state of a live table never
 	// resumed (read by the constructor only)
 	notResumed bool
+	// restartMerge: restored from the saved state of a snapshot-merge
+	// whose merge a process ended before it was over (read by NewMerge)
+	restartMerge bool
 	closed     bool
 }
 

@@ -81,7 +81,7 @@ type Snapshot struct {
 	// restartMerge: restored from the saved state of a snapshot-merge
 	// whose merge a process ended before it was over (read by NewMerge)
 	restartMerge bool
-	closed     bool
+	closed       bool
 }
 
 // New is snapshot_ctr: the kernel's checks in its order and words.

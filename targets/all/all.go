@@ -11,6 +11,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/flakey"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 	"github.com/gdmsetup/gdmsetup/targets/logwrites"
+	"github.com/gdmsetup/gdmsetup/targets/mirror"
 	"github.com/gdmsetup/gdmsetup/targets/snapshot"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
 	"github.com/gdmsetup/gdmsetup/targets/switchtarget"
@@ -34,6 +35,7 @@ func init() {
 	targets.Register(delay.Type)
 	targets.Register(era.Type)
 	targets.Register(unstriped.Type)
+	targets.Register(mirror.Type)
 	targets.Register(switchtarget.Type)
 	targets.Register(logwrites.Type)
 	targets.Register(clone.Type)

@@ -100,6 +100,7 @@ type Mirror struct {
 	events       int           // events to raise at unlock
 	workerDone   chan struct{} // closed when the recovery worker ends; nil if none runs
 	stopWorker   bool          // the worker is to end
+	idle         bool          // the worker has no region to recover
 }
 
 // Status is mirror_status's STATUSTYPE_INFO: the legs, the regions in

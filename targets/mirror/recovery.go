@@ -1,7 +1,13 @@
 package mirror
 
+import "time"
+
 // copyChunkBytes is how much of a region recovery copies at a time.
 const copyChunkBytes = 1 << 20
+
+// drainBudget is how long a process that releases a live mirror keeps
+// recovering before it stops (see drainRecovery).
+const drainBudget = 2 * time.Second
 
 // startRecovery is dm_rh_start_recovery: the worker runs until
 // stopRecovery. mu held.
@@ -9,7 +15,7 @@ func (m *Mirror) startRecovery() {
 	if m.workerDone != nil {
 		return
 	}
-	m.stopWorker = false
+	m.stopWorker, m.idle = false, false
 	m.workerDone = make(chan struct{})
 	go m.recoveryWorker(m.workerDone)
 }
@@ -30,6 +36,29 @@ func (m *Mirror) stopRecovery() {
 	m.workerDone = nil
 }
 
+// drainRecovery lets the worker go on until it has no region left to
+// recover or drainBudget has passed: the kernel's recovery runs on its
+// own at once, so a small mirror is in sync (its event raised, its
+// recovery errors logged) by the time the command that made it live has
+// returned; a process ending here gets as far in what time it has. mu
+// held; released while waiting.
+func (m *Mirror) drainRecovery() {
+	if m.workerDone == nil {
+		return
+	}
+	expired := false
+	timer := time.AfterFunc(drainBudget, func() {
+		m.mu.Lock()
+		expired = true
+		m.cond.Broadcast()
+		m.mu.Unlock()
+	})
+	defer timer.Stop()
+	for !m.idle && !expired {
+		m.cond.Wait()
+	}
+}
+
 // recoveryWorker is do_recovery, looped: it takes the log's next region
 // out of sync (one at a time, MAX_RECOVERY 1), waits for the writes in
 // flight there, copies it from the default leg to the others, and records
@@ -45,6 +74,8 @@ func (m *Mirror) recoveryWorker(done chan struct{}) {
 		m.checkInSync()
 		r, ok := m.log.resyncWork()
 		if !ok {
+			m.idle = true
+			m.cond.Broadcast()
 			m.unlock()
 			m.mu.Lock()
 			if !m.stopWorker {
@@ -52,6 +83,7 @@ func (m *Mirror) recoveryWorker(done chan struct{}) {
 			}
 			continue
 		}
+		m.idle = false
 		m.recoverRegion(r)
 	}
 }

@@ -26,12 +26,14 @@ type savedState struct {
 	NoSync                  []uint64
 }
 
-// SaveState is targets.StateSaver: recovery is stopped (the region in
-// flight finished) and the set's state returned, to be taken back when a
-// later process rebuilds the live table.
+// SaveState is targets.StateSaver: recovery goes on for a while
+// (drainRecovery), then stops (the region in flight finished), and the
+// set's state is returned, to be taken back when a later process rebuilds
+// the live table.
 func (m *Mirror) SaveState() string {
 	m.mu.Lock()
 	defer m.unlock()
+	m.drainRecovery()
 	m.stopRecovery()
 	st := savedState{Clean: m.log.clean, Sync: m.log.syncBits, SyncCount: m.log.syncCount, SyncSearch: m.log.syncSearch,
 		Touched: [2]bool{m.log.touchedCleaned, m.log.touchedDirtied}, FlushFailed: m.log.flushFailed,

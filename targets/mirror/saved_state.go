@@ -14,6 +14,7 @@ const savedPrefix = "mirror-v1:"
 // search cursor, the legs' errors, the default leg, the flags, and the
 // regions the hash holds out of sync.
 type savedState struct {
+	NrRegions               uint64
 	Clean, Sync             []byte
 	SyncCount, SyncSearch   uint64
 	Touched                 [2]bool // cleaned, dirtied
@@ -35,7 +36,7 @@ func (m *Mirror) SaveState() string {
 	defer m.unlock()
 	m.drainRecovery()
 	m.stopRecovery()
-	st := savedState{Clean: m.log.clean, Sync: m.log.syncBits, SyncCount: m.log.syncCount, SyncSearch: m.log.syncSearch,
+	st := savedState{NrRegions: m.nrRegions, Clean: m.log.clean, Sync: m.log.syncBits, SyncCount: m.log.syncCount, SyncSearch: m.log.syncSearch,
 		Touched: [2]bool{m.log.touchedCleaned, m.log.touchedDirtied}, FlushFailed: m.log.flushFailed,
 		DevFailed: m.log.devFailed, DevFlushFail: m.log.devFlushFail, DefaultLeg: m.defaultLeg,
 		InSync: m.inSync, LogFailure: m.logFailure, LegFailure: m.legFailure, FlushFail: m.flushFailure}
@@ -80,10 +81,10 @@ func (m *Mirror) restore(saved string) error {
 		return fmt.Errorf("saved mirror state: %w", err)
 	}
 	l := m.log
-	if len(st.Clean) != l.bitsetBytes || len(st.Sync) != l.bitsetBytes || len(st.Legs) != len(m.legs) ||
-		st.DefaultLeg < 0 || st.DefaultLeg >= len(m.legs) {
-		return fmt.Errorf("saved mirror state is for %d-byte bitsets and %d legs, the table has %d and %d",
-			len(st.Clean), len(st.Legs), l.bitsetBytes, len(m.legs))
+	if st.NrRegions != m.nrRegions || len(st.Clean) != l.bitsetBytes || len(st.Sync) != l.bitsetBytes ||
+		len(st.Legs) != len(m.legs) || st.DefaultLeg < 0 || st.DefaultLeg >= len(m.legs) {
+		return fmt.Errorf("saved mirror state is for %d regions (%d-byte bitsets) and %d legs (default %d), the table has %d regions and %d legs",
+			st.NrRegions, len(st.Clean), len(st.Legs), st.DefaultLeg, m.nrRegions, len(m.legs))
 	}
 	if l.disk {
 		if _, err := l.dev.ReadAt(l.buf, 0); err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gdmsetup/gdmsetup/targets"
 )
@@ -19,9 +20,9 @@ var Type = targets.Type{Name: "clone", Version: [3]int{1, 0, 0}, New: New}
 // Clone is one clone table line.
 //
 // Concurrency: mu protects the in-core hydration state (bitmap, nrHydrated,
-// dirty, busy, inFlight, offset), the settings (cur), the worker flags
-// (running, stop), owner, fresh and failed; cond (on mu) signals any change
-// of them. commitMu serialises every use of md (pdata is single-writer)
+// dirty, busy, inFlight, offset), the settings (cur), suspended,
+// lastCommit, the worker flags (running, stop), owner, fresh and failed;
+// cond (on mu) signals any change of them. commitMu serialises every use of md (pdata is single-writer)
 // and so every commit. Lock order: commitMu before mu.
 type Clone struct {
 	ctx               *targets.Context
@@ -46,8 +47,10 @@ type Clone struct {
 	inFlight   uint32                   // regions being hydrated
 	offset     uint64                   // where the worker looks next
 	cur        settings
-	running    bool // the worker goroutine runs
-	stop       bool // the worker is asked to stop
+	suspended  bool      // postsuspend ran and no resume since
+	lastCommit time.Time // the worker's last commit, or the constructor (last_commit_jiffies)
+	running    bool      // the worker goroutine runs
+	stop       bool      // the worker is asked to stop
 	workerDone chan struct{}
 	copies     sync.WaitGroup // the worker's copies, until their commit
 	owner      bool           // this instance writes the metadata (see owners)
@@ -63,15 +66,18 @@ var owners struct {
 	m map[string]*Clone
 }
 
-// init sets up the in-core state from freshly opened metadata and claims
-// the metadata device; a table resumes hydration unless it was suspended.
+// init sets up the in-core state from freshly opened metadata (and, for a
+// restored table, from its saved state) and claims the metadata device; a
+// table resumes hydration unless it was suspended.
 func (c *Clone) init(md *metadata, bitmap []uint64) {
 	c.cond = sync.NewCond(&c.mu)
 	c.md, c.bitmap, c.nrHydrated = md, bitmap, popcount(bitmap)
 	c.dirty, c.busy = map[uint64]struct{}{}, map[uint64]chan struct{}{}
 	c.cur = c.initial
-	if md.settings.stored {
-		c.cur = md.settings
+	c.lastCommit = time.Now()
+	if c.ctx.Restored {
+		c.suspended = c.ctx.Suspended
+		c.restoreState(c.ctx.Saved)
 	}
 	owners.Lock()
 	if owners.m == nil {
@@ -82,7 +88,7 @@ func (c *Clone) init(md *metadata, bitmap []uint64) {
 		c.owner = true
 	}
 	owners.Unlock()
-	if c.owner && !c.cur.suspended {
+	if c.owner && !c.suspended {
 		c.startWorker()
 	}
 }
@@ -131,13 +137,24 @@ func (c *Clone) Areas() []targets.Area {
 	}
 }
 
-// PostSuspend stops hydration, waits for copies in flight and commits.
+// PostSuspend stops hydration, waits for copies in flight and commits
+// (clone_postsuspend).
 func (c *Clone) PostSuspend() error {
 	c.stopWorker()
 	c.mu.Lock()
-	c.cur.suspended = true
+	c.suspended = true
 	c.mu.Unlock()
-	return c.Commit()
+	return c.commit(false, false)
+}
+
+// StopBackground stops hydration at the end of a process, waits for the
+// copies in flight and commits what they and the process's I/O changed,
+// standing in for the kernel's periodic commit; SaveState then sees the
+// committed space map.
+func (c *Clone) StopBackground() {
+	c.stopWorker()
+	// an error has switched the clone to Fail mode, which Close reports
+	_ = c.commit(false, false)
 }
 
 // PreResume takes over the metadata from a table this one replaces.
@@ -159,7 +176,7 @@ func (c *Clone) Resume() {
 		c.cur = c.initial
 		c.fresh = false
 	}
-	c.cur.suspended = false
+	c.suspended = false
 	c.mu.Unlock()
 	c.startWorker()
 }
@@ -167,7 +184,7 @@ func (c *Clone) Resume() {
 // Close stops hydration, commits and gives up the metadata device.
 func (c *Clone) Close() error {
 	c.stopWorker()
-	err := c.Commit()
+	err := c.commit(false, false)
 	owners.Lock()
 	if owners.m[c.meta.Name()] == c {
 		delete(owners.m, c.meta.Name())
@@ -186,7 +203,7 @@ func (c *Clone) Table() string {
 // <md block sectors> <used>/<total> <region> <hydrated>/<regions> <in flight>
 // <#features> <features>* 4 hydration_threshold N hydration_batch_size N rw.
 func (c *Clone) Status() string {
-	if err := c.Commit(); err != nil {
+	if err := c.commit(false, false); err != nil {
 		return "Fail"
 	}
 	c.commitMu.Lock()
@@ -198,7 +215,7 @@ func (c *Clone) Status() string {
 		return "Fail"
 	}
 	var feat []string
-	if c.cur.disabled {
+	if c.cur.Disabled {
 		feat = append(feat, "no_hydration ")
 	}
 	if c.noDiscardPassdown {
@@ -206,18 +223,40 @@ func (c *Clone) Status() string {
 	}
 	return fmt.Sprintf("8 %d/%d %d %d/%d %d %d %s4 hydration_threshold %d hydration_batch_size %d rw",
 		used, total, c.regionSectors, c.nrHydrated, c.nrRegions, c.inFlight,
-		len(feat), strings.Join(feat, ""), c.cur.threshold, c.cur.batch)
+		len(feat), strings.Join(feat, ""), c.cur.Threshold, c.cur.Batch)
 }
 
-// Commit makes the hydration bitmap and settings durable: bitmap words
+// commitPeriod is the kernel's COMMIT_PERIOD.
+const commitPeriod = time.Second
+
+// Commit is targets.Committer, the kernel's periodic commit (do_waker): the
+// changes made since the last commit are committed if the worker's last
+// commit is more than commitPeriod old.
+func (c *Clone) Commit() error { return c.commitIfDue() }
+
+// commitIfDue is the commit the kernel's worker makes after it handled a
+// copy that a write waited for, a discard or a background copy
+// (process_deferred_flush_bios): only when something changed and its last
+// commit, or the constructor, is more than commitPeriod old.
+func (c *Clone) commitIfDue() error {
+	c.mu.Lock()
+	due := len(c.dirty) > 0 && time.Since(c.lastCommit) > commitPeriod
+	c.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return c.commit(false, true)
+}
+
+// commit makes the hydration bitmap durable (commit_metadata): bitmap words
 // changed since the last commit are taken first, the destination is
 // flushed (their copies are then durable), and only then is the metadata
-// committed. A commit that finishes hydration raises an event.
-func (c *Clone) Commit() error {
-	return c.commit(false)
-}
-
-func (c *Clone) commit(flushDest bool) error {
+// committed; nothing is written when nothing changed. flushDest flushes
+// the destination even then (a flush passed down). A commit by the worker
+// (byWorker: flushes, due commits, hydration completed) restarts the
+// commit period; those of status, suspend and the end of a process do not,
+// as in the kernel. A commit that finishes hydration raises an event.
+func (c *Clone) commit(flushDest, byWorker bool) error {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
 	c.mu.Lock()
@@ -234,8 +273,6 @@ func (c *Clone) commit(flushDest bool) error {
 		words[i] = c.bitmap[i]
 	}
 	clear(c.dirty)
-	st := c.cur
-	st.stored = true
 	done := c.nrHydrated == c.nrRegions
 	c.mu.Unlock()
 	if len(words) > 0 || flushDest {
@@ -244,13 +281,18 @@ func (c *Clone) commit(flushDest bool) error {
 			return fmt.Errorf("clone %s: flushing the destination: %w", c.ctx.DevName, err)
 		}
 	}
-	if len(words) == 0 && st == c.md.settings {
+	if len(words) == 0 {
 		return nil
 	}
-	if err := c.md.commit(words, st); err != nil {
+	if err := c.md.commit(words); err != nil {
 		return c.fail(fmt.Errorf("clone %s: metadata commit: %w", c.ctx.DevName, err))
 	}
-	if done && len(words) > 0 && c.ctx.Event != nil {
+	if byWorker {
+		c.mu.Lock()
+		c.lastCommit = time.Now()
+		c.mu.Unlock()
+	}
+	if done && c.ctx.Event != nil {
 		c.ctx.Event()
 	}
 	return nil

@@ -88,9 +88,10 @@ func TestRstExample(t *testing.T) {
 	}()
 	wg.Wait()
 	waitHydrated(t, e, c)
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
+	table := meta + " " + dest + " " + src + " 8 1 no_hydration"
+	// restored in a later process: everything hydrated, messages' settings
+	// kept (the table lives on)
+	c = e.mustRestore(c, size/512, table)
 	got, err := os.ReadFile(dest)
 	if err != nil {
 		t.Fatal(err)
@@ -98,10 +99,14 @@ func TestRstExample(t *testing.T) {
 	if !bytes.Equal(got, model) {
 		t.Fatal("destination differs from source + writes")
 	}
-	// reopened: everything hydrated, messages' settings kept (the table lives on)
-	c = e.mustBuild(size/512, meta+" "+dest+" "+src+" 8 1 no_hydration")
 	if got, want := c.Status(), "8 6/1024 8 2048/2048 0 0 4 hydration_threshold 8 hydration_batch_size 4 rw"; got != want {
-		t.Fatalf("reopened status %q, want %q", got, want)
+		t.Fatalf("restored status %q, want %q", got, want)
+	}
+	c.Close()
+	// a new table over the same metadata starts from its arguments
+	c = e.mustBuild(size/512, table)
+	if got, want := c.Status(), "8 6/1024 8 2048/2048 0 1 no_hydration 4 hydration_threshold 1 hydration_batch_size 1 rw"; got != want {
+		t.Fatalf("new table's status %q, want %q", got, want)
 	}
 	c.Close()
 }

@@ -22,7 +22,7 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 		return nil, targets.Invalid("Invalid number of arguments")
 	}
 	c := &Clone{ctx: ctx, lenSectors: ctx.Len, tableArgs: append([]string(nil), args[3:]...),
-		initial: settings{threshold: 1, batch: 1}, fresh: ctx.Inactive}
+		initial: settings{Threshold: 1, Batch: 1}, fresh: ctx.Inactive}
 	var err error
 	if c.meta, err = ctx.Open(args[0]); err != nil {
 		return nil, targets.Errorf(targets.OpenErrno(err), "Error opening metadata device")
@@ -96,7 +96,7 @@ func (c *Clone) parseFeatures(as *targets.ArgSet) error {
 		s, _ := as.Shift()
 		switch targets.LowerASCII(s) {
 		case "no_hydration":
-			c.initial.disabled = true
+			c.initial.Disabled = true
 		case "no_discard_passdown":
 			c.noDiscardPassdown = true
 		default:
@@ -125,9 +125,9 @@ func (c *Clone) parseCore(as *targets.ArgSet) error {
 		var dst *uint32
 		switch targets.LowerASCII(key) {
 		case "hydration_threshold":
-			dst = &c.initial.threshold
+			dst = &c.initial.Threshold
 		case "hydration_batch_size":
-			dst = &c.initial.batch
+			dst = &c.initial.Batch
 		default:
 			return targets.Invalid("Invalid core argument")
 		}

@@ -138,6 +138,25 @@ func (e *env) mustLoad(lenSectors uint64, table string) *Clone {
 	return tg.(*Clone)
 }
 
+// mustRestore rebuilds a live table in a "later process" as the core does:
+// ctx.Restored, with the state c gave at the end of its process (its
+// StopBackground, SaveState and Close run here).
+func (e *env) mustRestore(c *Clone, lenSectors uint64, table string) *Clone {
+	e.t.Helper()
+	c.StopBackground()
+	saved := c.SaveState()
+	if err := c.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	ctx := e.ctx(lenSectors)
+	ctx.Restored, ctx.Saved = true, saved
+	tg, err := New(ctx, strings.Fields(table))
+	if err != nil {
+		e.t.Fatalf("clone %s: %v", table, err)
+	}
+	return tg.(*Clone)
+}
+
 // klog returns and clears the kernel log lines.
 func (e *env) klog() []string {
 	e.mu.Lock()

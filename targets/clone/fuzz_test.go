@@ -53,7 +53,7 @@ func fuzzImage(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	words := map[uint64]uint64{0: 0xff, 7: 1 << 63, 40: 0x5555, 63: 1}
-	if err := md.commit(words, settings{threshold: 5, batch: 3}); err != nil {
+	if err := md.commit(words); err != nil {
 		t.Fatal(err)
 	}
 	return dev.img
@@ -106,7 +106,7 @@ func FuzzCloneMetadata(f *testing.F) {
 		for _, i := range []uint64{0, 1, 33, 63} {
 			words[i] = bitmap[i] | 1<<(i%64)
 		}
-		if err := md.commit(words, md.settings); err != nil {
+		if err := md.commit(words); err != nil {
 			return
 		}
 		used, total := md.usage()

@@ -70,12 +70,12 @@ func (c *Clone) worker(done chan struct{}) {
 // nextBatch finds the next run of regions to hydrate (mu held); n is 0
 // when hydration may not start one now.
 func (c *Clone) nextBatch() (r, n uint64) {
-	if c.cur.disabled || c.cur.suspended || c.fresh || c.failed != nil || !c.owner ||
-		c.inFlight >= c.cur.threshold || c.nrHydrated == c.nrRegions {
+	if c.cur.Disabled || c.suspended || c.fresh || c.failed != nil || !c.owner ||
+		c.inFlight >= c.cur.Threshold || c.nrHydrated == c.nrRegions {
 		return 0, 0
 	}
-	max := uint64(max(c.cur.batch, 1))
-	max = min(max, uint64(c.cur.threshold-c.inFlight))
+	max := uint64(max(c.cur.Batch, 1))
+	max = min(max, uint64(c.cur.Threshold-c.inFlight))
 	r, ok := c.findFree(c.offset)
 	if !ok {
 		return 0, 0
@@ -144,19 +144,25 @@ func (c *Clone) hydrate(r, n uint64) {
 		return
 	}
 	c.finish(r, n, true)
-	c.commitIfComplete()
+	c.commitAfterCopy()
 }
 
-// commitIfComplete commits once the last region is hydrated and nothing is
-// in flight, whichever copy (the worker's or a write's) ended last: the
-// commit raises the completion event.
-func (c *Clone) commitIfComplete() {
+// commitAfterCopy is the worker's commit after a copy ended (the
+// background's or one a write waited for): once the last region is
+// hydrated and nothing is in flight, whichever copy ended last, it commits
+// and raises the completion event (the kernel does so at its next periodic
+// commit at the latest); otherwise it commits if due (commitIfDue). A
+// failed commit has switched the clone to Fail mode, which the next I/O
+// and status report.
+func (c *Clone) commitAfterCopy() {
 	c.mu.Lock()
 	complete := c.nrHydrated == c.nrRegions && c.inFlight == 0
 	c.mu.Unlock()
 	if complete {
-		c.Commit()
+		_ = c.commit(false, true)
+		return
 	}
+	_ = c.commitIfDue()
 }
 
 // hydrationFailedLog limits the "hydration failed" lines of all clones, as

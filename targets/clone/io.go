@@ -76,7 +76,8 @@ func (c *Clone) WriteAt(p []byte, sector uint64) error {
 	c.mu.Unlock()
 
 	var err error
-	if uint64(len(p))/targets.SectorSize == c.regionSectors {
+	overwrite := uint64(len(p))/targets.SectorSize == c.regionSectors
+	if overwrite {
 		_, err = c.dest.WriteAt(p, off)
 	} else {
 		rOff, n := c.regionBytes(r, 1)
@@ -95,7 +96,10 @@ func (c *Clone) WriteAt(p []byte, sector uint64) error {
 	if err != nil {
 		return fmt.Errorf("clone %s: hydrating region %d: %w", c.ctx.DevName, r, err)
 	}
-	c.commitIfComplete()
+	if !overwrite {
+		// the kernel's worker issues the write that waited for the copy
+		c.commitAfterCopy()
+	}
 	return nil
 }
 
@@ -115,9 +119,10 @@ func (c *Clone) finish(r, count uint64, ok bool) {
 	c.mu.Unlock()
 }
 
-// Discard marks every region it covers whole as hydrated (nothing to copy)
-// and commits; the discard of those regions then goes to the destination
-// unless no_discard_passdown. Partly covered regions are left alone.
+// Discard marks every region it covers whole as hydrated (nothing to copy);
+// the discard of those regions then goes to the destination unless
+// no_discard_passdown, and the worker commits if due
+// (process_deferred_discards). Partly covered regions are left alone.
 func (c *Clone) Discard(sector, lenSectors uint64) error {
 	rs := (sector + c.regionSectors - 1) >> c.regionShift
 	re := (sector + lenSectors) >> c.regionShift
@@ -137,17 +142,19 @@ func (c *Clone) Discard(sector, lenSectors uint64) error {
 		}
 	}
 	c.mu.Unlock()
+	var err error
+	if !c.noDiscardPassdown {
+		off, n := c.regionBytes(rs, re-rs)
+		err = c.dest.Discard(off, n)
+	}
 	if changed {
-		if err := c.Commit(); err != nil {
-			return err
+		if cerr := c.commitIfDue(); err == nil {
+			err = cerr
 		}
 	}
-	if c.noDiscardPassdown {
-		return nil
-	}
-	off, n := c.regionBytes(rs, re-rs)
-	return c.dest.Discard(off, n)
+	return err
 }
 
-// Flush flushes the destination and commits the metadata.
-func (c *Clone) Flush() error { return c.commit(true) }
+// Flush flushes the destination and commits the metadata
+// (process_deferred_flush_bios: a commit by the worker).
+func (c *Clone) Flush() error { return c.commit(true, true) }

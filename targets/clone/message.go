@@ -17,7 +17,7 @@ func (c *Clone) Message(args []string) (string, error) {
 	switch targets.LowerASCII(args[0]) {
 	case "enable_hydration", "disable_hydration":
 		c.mu.Lock()
-		c.cur.disabled = targets.LowerASCII(args[0]) == "disable_hydration"
+		c.cur.Disabled = targets.LowerASCII(args[0]) == "disable_hydration"
 		c.cond.Broadcast()
 		c.mu.Unlock()
 		return "", nil
@@ -28,9 +28,9 @@ func (c *Clone) Message(args []string) (string, error) {
 	var dst *uint32
 	switch targets.LowerASCII(args[0]) {
 	case "hydration_threshold":
-		dst = &c.cur.threshold
+		dst = &c.cur.Threshold
 	case "hydration_batch_size":
-		dst = &c.cur.batch
+		dst = &c.cur.Batch
 	default:
 		c.ctx.Logf("clone: %s: Unsupported message `%s'", c.ctx.DevName, args[0])
 		return "", syscall.EINVAL

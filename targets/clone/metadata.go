@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
+	"slices"
 
 	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/bitset"
@@ -52,7 +54,9 @@ type metadata struct {
 	regionSectors uint64
 	targetSectors uint64
 	nrRegions     uint64
-	settings      settings // as read from the superblock (valid if stored)
+	// legacy holds the settings record an earlier gdmsetup kept in the
+	// superblock's tail (see decodeLegacyRecord), if it had one.
+	legacy *settings
 }
 
 // openMetadata opens the clone metadata on dev, formatting it first when
@@ -92,7 +96,9 @@ func openMetadata(dev targets.Dev, targetSectors, regionSectors uint64) (*metada
 		return nil, nil, errMismatch
 	}
 	md.root = binary.LittleEndian.Uint64(sb[sbOffBitset:])
-	md.settings = decodeSettings(sb)
+	if st, ok := decodeLegacyRecord(sb); ok {
+		md.legacy = &st
+	}
 	if md.tm, md.sm, err = spacemap.OpenMetadata(bm, sb[sbOffSMRoot:sbEndSMRoot]); err != nil {
 		return nil, nil, fmt.Errorf("space map of %s: %w", dev.Name(), err)
 	}
@@ -137,16 +143,19 @@ func (md *metadata) format() error {
 	if md.root, err = md.words.Resize(md.root, 0, bitset.NrWords(md.nrRegions), zero); err != nil {
 		return err
 	}
-	return md.commit(nil, settings{})
+	return md.commit(nil)
 }
 
 // commit writes the given words (index → in-core value, a superset of what
-// is on disk since bits are only ever set) and the settings, then commits
-// the transaction: every other block is durable before the superblock.
-func (md *metadata) commit(words map[uint64]uint64, st settings) error {
+// is on disk since bits are only ever set), then commits the transaction:
+// every other block is durable before the superblock. The words are set in
+// increasing index order, as __flush_dmap does, which decides the blocks
+// their shadows take. The superblock is written from zeros with the
+// kernel's fields only (__prepare_superblock).
+func (md *metadata) commit(words map[uint64]uint64) error {
 	var buf [8]byte
-	for i, w := range words {
-		binary.LittleEndian.PutUint64(buf[:], w)
+	for _, i := range slices.Sorted(maps.Keys(words)) {
+		binary.LittleEndian.PutUint64(buf[:], words[i])
 		root, err := md.words.Set(md.root, i, buf[:])
 		if err != nil {
 			return fmt.Errorf("hydration bitset word %d: %w", i, err)
@@ -167,11 +176,10 @@ func (md *metadata) commit(words map[uint64]uint64, st settings) error {
 	binary.LittleEndian.PutUint64(d[sbOffRegion:], md.regionSectors)
 	binary.LittleEndian.PutUint64(d[sbOffTarget:], md.targetSectors)
 	binary.LittleEndian.PutUint64(d[sbOffBitset:], md.root)
-	st.encode(d)
 	if err := md.tm.Commit(sb); err != nil {
 		return err
 	}
-	md.settings = st
+	md.legacy = nil
 	return nil
 }
 

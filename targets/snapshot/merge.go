@@ -32,7 +32,7 @@ var MergeType = targets.Type{Name: "snapshot-merge", Version: [3]int{1, 5, 0}, N
 // Locks are the Snapshot's: the chunks of a batch are held for writing
 // while they are copied back and their exceptions removed, so I/O to them
 // waits for the batch, then finds them on the origin. runMu guards the
-// worker's lifetime: running, stopping, done, over and unfinished.
+// worker's lifetime: running, stopping, done, started and over.
 type Merge struct {
 	*Snapshot
 
@@ -41,12 +41,11 @@ type Merge struct {
 	// stop after its batch (SHUTDOWN_MERGE); done is closed when it ends.
 	running, stopping bool
 	done              chan struct{}
-	// over: the last worker ended by itself (nothing left to merge, or
-	// an error), not asked to stop
-	over bool
-	// unfinished: the end of this process stopped the merge before it
-	// was over; the saved state asks the next process to go on.
-	unfinished bool
+	// started: a worker ran in this process; over: the last one ended by
+	// itself (nothing left to merge, or an error), not asked to stop or
+	// cut off by held I/O released. A merge started and not over is
+	// unfinished: the saved state asks the next process to go on.
+	started, over bool
 }
 
 // mergeGrace is how long the end of a process lets a running merge go on
@@ -155,7 +154,8 @@ func (m *Merge) Destroy() {
 
 // StopBackground (the end of a process) lets a running merge go on for up
 // to mergeGrace, then stops it; if it was not over, the saved state says
-// so and the next process that builds the live table goes on with it.
+// so (SaveState) and the next process that builds the live table goes on
+// with it.
 func (m *Merge) StopBackground() {
 	m.runMu.Lock()
 	running, done := m.running, m.done
@@ -170,9 +170,6 @@ func (m *Merge) StopBackground() {
 	case <-timer.C:
 	}
 	m.stopMerge()
-	m.runMu.Lock()
-	m.unfinished = !m.over
-	m.runMu.Unlock()
 }
 
 // Close stops the merge (StopBackground has let it run on where the
@@ -182,11 +179,13 @@ func (m *Merge) Close() error {
 	return m.Snapshot.Close()
 }
 
-// SaveState is Snapshot.SaveState with whether the end of the process
-// stopped the merge before it was over (StopBackground runs first).
+// SaveState is Snapshot.SaveState with whether the merge ran in this
+// process and was not over (StopBackground has stopped it). One a suspend
+// stopped is saved so too: a suspended device's table starts no merge
+// when it is rebuilt, and its resume starts one anyway.
 func (m *Merge) SaveState() string {
 	m.runMu.Lock()
-	unfinished := m.unfinished
+	unfinished := m.started && !m.over
 	m.runMu.Unlock()
 	st := m.savedState()
 	st.Merging = unfinished
@@ -200,7 +199,7 @@ func (m *Merge) startMerge() {
 	if m.running {
 		return
 	}
-	m.running, m.stopping, m.over, m.unfinished = true, false, false, false
+	m.running, m.stopping, m.started, m.over = true, false, true, false
 	m.done = make(chan struct{})
 	go m.worker(m.done)
 }

@@ -272,3 +272,34 @@ func TestMergeChild(t *testing.T) {
 	time.Sleep(30 * time.Second)
 	os.Exit(1)
 }
+
+// TestMergeHeldBySuspendedOrigin: a merge whose copy the suspended device
+// under it holds is stopped, not failed, when the process ends (the held
+// I/O released): the next process, once that device is resumed, merges
+// to the end and status never says "Merge failed".
+func TestMergeHeldBySuspendedOrigin(t *testing.T) {
+	defer snapshot.SetMergeGrace(0)()
+	g, want := slowMerge(t)
+	start := uint64(len(readCOW(t, g.Path("cow")).exceptions)+2) * 8
+	if err := g.Reg.Resume("origin"); err != nil {
+		t.Fatalf("%v\n%s", err, g.Klog.String())
+	}
+	waitMidway(t, g, start)
+	if err := g.Reg.Suspend("lbase"); err != nil {
+		t.Fatal(err)
+	}
+	held := stableExceptions(t, g)
+	g.Reopen()
+	if n := len(readCOW(t, g.Path("cow")).exceptions); n != held {
+		t.Fatalf("%d exceptions on the COW device after the end of the process, %d while held", n, held)
+	}
+	if err := g.Reg.Resume("lbase"); err != nil {
+		t.Fatal(err)
+	}
+	g.Device("origin")
+	waitMerge(t, g)
+	mustEqual(t, "the merged origin", g.mustRead("origin", 0, baseBytes), want)
+	if strings.Contains(g.Klog.String(), "merge") {
+		t.Errorf("kernel log:\n%s", g.Klog.String())
+	}
+}

@@ -146,6 +146,14 @@ func (m *Merge) Resume() {
 // batch in flight; the resume starts it again.
 func (m *Merge) PreSuspend() { m.stopMerge() }
 
+// PostSuspend stops the merge too, then notes the suspend: a process that
+// suspends a device whose live table it had not built builds it after
+// the presuspend, and a table rebuilt with a merge unfinished starts it.
+func (m *Merge) PostSuspend() error {
+	m.stopMerge()
+	return m.Snapshot.PostSuspend()
+}
+
 // Destroy is snapshot_dtr: the merge stops, then the handover part.
 func (m *Merge) Destroy() {
 	m.stopMerge()

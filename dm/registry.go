@@ -81,9 +81,14 @@ func (r *Registry) Dir() string { return r.dir }
 
 // klogf writes a kernel log line.
 func (r *Registry) klogf(format string, args ...any) {
+	r.printk(fmt.Sprintf("device-mapper: "+format, args...))
+}
+
+// printk writes one kernel log line as it is (targets.Context.Printk).
+func (r *Registry) printk(line string) {
 	r.klogMu.Lock()
 	defer r.klogMu.Unlock()
-	fmt.Fprintf(r.klog, "device-mapper: "+format+"\n", args...)
+	fmt.Fprintln(r.klog, line)
 }
 
 // quiet sends kernel log lines nowhere until the returned func restores them.

@@ -35,6 +35,7 @@ var table = map[syscall.Errno]entry{
 	syscall.ELOOP:      {"ELOOP", "Too many levels of symbolic links"},
 	syscall.EINTR:      {"EINTR", "Interrupted system call"},
 	syscall.ETIMEDOUT:  {"ETIMEDOUT", "Connection timed out"},
+	syscall.ENOKEY:     {"ENOKEY", "Required key not available"},
 }
 
 // Name returns the kernel's symbolic form of e with its minus sign, e.g. "-EINVAL".

@@ -19,6 +19,9 @@ type Context struct {
 	Open func(path string) (Dev, error)
 	// Logf writes one kernel log line; "device-mapper: " is prefixed.
 	Logf func(format string, args ...any)
+	// Printk writes one kernel log line as it is, for a target whose
+	// module prints with a prefix of its own (dm-crypt's pr_fmt).
+	Printk func(line string)
 	// Event raises a table event (dm_table_event): the device's event number moves.
 	Event func()
 	// Restored is set when the table was loaded and accepted before and is

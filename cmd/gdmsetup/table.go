@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gdmsetup/gdmsetup/dm"
 	"github.com/gdmsetup/gdmsetup/table"
@@ -57,7 +58,11 @@ func printLines(e *env, op string, status bool) error {
 			if prefix {
 				fmt.Fprintf(e.stdout, "%s: ", name)
 			}
-			fmt.Fprintf(e.stdout, "%d %d %s %s\n", l.Start, l.Len, l.Type, l.Params)
+			params := l.Params
+			if !status {
+				params = hideKey(l.Type, params, e.opts.has("showkeys"))
+			}
+			fmt.Fprintf(e.stdout, "%d %d %s %s\n", l.Start, l.Len, l.Type, params)
 		}
 	}
 	return nil
@@ -88,10 +93,29 @@ func tableConcise(e *env) error {
 			cd.Flags = "ro"
 		}
 		for _, l := range lines {
-			cd.Table = append(cd.Table, table.Line{Start: l.Start, Length: l.Len, Type: l.Type, Params: l.Params})
+			cd.Table = append(cd.Table, table.Line{Start: l.Start, Length: l.Len, Type: l.Type, Params: hideKey(l.Type, l.Params, e.opts.has("showkeys"))})
 		}
 		out = append(out, cd)
 	}
 	fmt.Fprintln(e.stdout, table.FormatConcise(out))
 	return nil
+}
+
+// hideKey is dmsetup's key suppression in table output: without
+// --showkeys, each character of a crypt line's key (its second word) is
+// shown as '0'; a kernel keyring reference (":SIZE:TYPE:DESC") is shown as
+// it is.
+func hideKey(typ, params string, showKeys bool) string {
+	if showKeys || typ != "crypt" {
+		return params
+	}
+	start := strings.IndexByte(params, ' ') + 1
+	if start == 0 || strings.HasPrefix(params[start:], ":") {
+		return params
+	}
+	end := strings.IndexByte(params[start:], ' ')
+	if end < 0 {
+		end = len(params) - start
+	}
+	return params[:start] + strings.Repeat("0", end) + params[start+end:]
 }

@@ -5,6 +5,7 @@ package all
 import (
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/clone"
+	"github.com/gdmsetup/gdmsetup/targets/crypt"
 	"github.com/gdmsetup/gdmsetup/targets/delay"
 	"github.com/gdmsetup/gdmsetup/targets/era"
 	"github.com/gdmsetup/gdmsetup/targets/errortarget"
@@ -38,5 +39,6 @@ func init() {
 	targets.Register(mirror.Type)
 	targets.Register(switchtarget.Type)
 	targets.Register(logwrites.Type)
+	targets.Register(crypt.Type)
 	targets.Register(clone.Type)
 }

@@ -2,7 +2,8 @@
 # Runs every test of gdmsetup: installs the real peers the tests use when
 # they are missing (Debian packages; needs root), then go vet, go test of
 # every package (CLI, core, pdata against thin_check/thin_dump/thin_restore,
-# NBD against nbdinfo/qemu-img/qemu-io/nbdcopy, the fidelity comparison with
+# NBD against nbdinfo/qemu-img/qemu-io/nbdcopy, crypt against cryptsetup and
+# qemu's LUKS driver, the fidelity comparison with
 # the real kernel's output), and a few seconds of each fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,7 +11,7 @@ cd "$(dirname "$0")"
 # command:package pairs of the peers the tests run
 peers="thin_check:thin-provisioning-tools thin_dump:thin-provisioning-tools thin_restore:thin-provisioning-tools
 nbdinfo:libnbd-bin nbdcopy:libnbd-bin qemu-img:qemu-utils qemu-io:qemu-utils nbdkit:nbdkit fio:fio
-xz:xz-utils python3:python3 hyperfine:hyperfine dmsetup:dmsetup nbdsh:python3-libnbd g++:g++"
+xz:xz-utils python3:python3 hyperfine:hyperfine dmsetup:dmsetup nbdsh:python3-libnbd g++:g++ cryptsetup:cryptsetup-bin"
 missing=()
 for pair in $peers; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")

@@ -314,3 +314,28 @@ func TestMergeHeldBySuspendedOrigin(t *testing.T) {
 		t.Errorf("kernel log:\n%s", g.Klog.String())
 	}
 }
+
+// TestMergeRemoved: removing the merging device stops the merge after the
+// batch in flight; what is on the origin and the COW device then is
+// consistent: a snapshot table over them reads as the merged origin would.
+func TestMergeRemoved(t *testing.T) {
+	g, want := slowMerge(t)
+	start := uint64(len(readCOW(t, g.Path("cow")).exceptions)+2) * 8
+	if err := g.Reg.Resume("origin"); err != nil {
+		t.Fatalf("%v\n%s", err, g.Klog.String())
+	}
+	waitMidway(t, g, start)
+	if err := g.Reg.Remove("origin"); err != nil {
+		t.Fatalf("remove of the merging device: %v\n%s", err, g.Klog.String())
+	}
+	if stableExceptions(t, g) == 0 {
+		t.Fatal("the merge was over")
+	}
+	for _, n := range []string{"s", "lbase"} {
+		if err := g.Reg.Remove(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.mustCreate("chk", baseBytes/512, "snapshot", "base cow P 0")
+	mustEqual(t, "the origin and the COW device of a merge cut off", g.mustRead("chk", 0, baseBytes), want)
+}

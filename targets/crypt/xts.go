@@ -35,21 +35,35 @@ func newXTS(key []byte, newBlock func([]byte) (cipher.Block, error)) (*xtsMode, 
 	return &xtsMode{data: data, tweak: tweak}, nil
 }
 
+// maxSectorBytes is the largest encryption sector (sector_size:4096).
+const maxSectorBytes = 4096
+
 func (x *xtsMode) encrypt(dst, src, iv []byte) { x.crypt(dst, src, iv, x.data.Encrypt) }
 func (x *xtsMode) decrypt(dst, src, iv []byte) { x.crypt(dst, src, iv, x.data.Decrypt) }
 
-// crypt runs one sector: T = E_tweak(iv), then for each block
-// C = f(P xor T) xor T, T multiplied by x in GF(2^128) between blocks.
+// crypt is f(P xor T) xor T for each block, T the tweaks of the sector
+// (see tweaks); the XORs run over the whole sector at once.
 func (x *xtsMode) crypt(dst, src, iv []byte, f func(dst, src []byte)) {
-	var t [xtsBlockBytes]byte
-	x.tweak.Encrypt(t[:], iv[:xtsBlockBytes])
-	for off := 0; off < len(src); off += xtsBlockBytes {
-		d, s := dst[off:off+xtsBlockBytes], src[off:off+xtsBlockBytes]
-		subtle.XORBytes(d, s, t[:])
-		f(d, d)
-		subtle.XORBytes(d, d, t[:])
-		mulX(&t)
+	var tb [maxSectorBytes]byte
+	t := x.tweaks(tb[:len(src)], iv)
+	subtle.XORBytes(dst, src, t)
+	for off := 0; off < len(dst); off += xtsBlockBytes {
+		b := dst[off : off+xtsBlockBytes]
+		f(b, b)
 	}
+	subtle.XORBytes(dst, dst, t)
+}
+
+// tweaks fills t with the tweak of every block of a sector: E_tweak(iv),
+// then each one multiplied by x in GF(2^128).
+func (x *xtsMode) tweaks(t, iv []byte) []byte {
+	var cur [xtsBlockBytes]byte
+	x.tweak.Encrypt(cur[:], iv[:xtsBlockBytes])
+	for off := 0; off < len(t); off += xtsBlockBytes {
+		copy(t[off:], cur[:])
+		mulX(&cur)
+	}
+	return t
 }
 
 // mulX multiplies the tweak by x in GF(2^128), little-endian, reducing by

@@ -221,8 +221,14 @@ func (t *Thin) fillNewBlock(nb, vblock uint64, old metadata.Mapping, shared bool
 // built (thin_ctr).
 func (t *Thin) SupportsDiscards() bool { return t.pool.Features().DiscardEnabled }
 
-// Discard unmaps the blocks the range covers whole; with passdown the data
-// blocks no other device maps are discarded on the data device too.
+// Discard unmaps the blocks the range covers whole, as the kernel's thin
+// discard does. Without passdown the whole range goes in one
+// dm_thin_remove_range. With passdown each mapped run (contiguous virtual
+// and data blocks, equally shared) is removed and its data blocks counted
+// once more (process_prepared_discard_passdown_pt1), the blocks no other
+// mapping holds are discarded on the data device, and only after every
+// run the extra counts are dropped (pt2, when the data device's discards
+// complete).
 func (t *Thin) Discard(sector, lenSectors uint64) error {
 	pool := t.pool
 	pf := pool.Features()
@@ -234,35 +240,87 @@ func (t *Thin) Discard(sector, lenSectors uint64) error {
 	}
 	first := (sector + t.blockSectors - 1) / t.blockSectors
 	end := (sector + lenSectors) / t.blockSectors
+	if first >= end {
+		return nil
+	}
 	pool.Lock()
 	defer pool.Unlock()
-	for vb := first; vb < end; vb++ {
-		m, ok, err := t.td.FindBlock(vb)
-		if err != nil {
-			return syscall.EIO
-		}
-		if !ok {
-			continue
-		}
-		if err := t.td.RemoveBlock(vb); err != nil {
+	if !pf.DiscardPassdown {
+		if err := t.td.RemoveRange(first, end); err != nil {
 			pool.OperationFailed("dm_thin_remove_range", err)
 			return syscall.EIO
 		}
-		if !pf.DiscardPassdown {
-			continue
+		return nil
+	}
+	md := pool.Metadata()
+	var runs []metadata.MappedRange
+	var passdownErr error
+	for begin := first; begin < end; {
+		r, ok, err := t.td.FindMappedRange(begin, end)
+		if err != nil || !ok {
+			// break_up_discard_bio stops quietly: the runs found so far
+			// complete.
+			break
 		}
-		// As passdown_double_checking_shared_status: the block goes down
-		// only when no other mapping (a snapshot's) still holds it.
-		inUse, err := pool.Metadata().DataBlockInUse(m.DataBlock)
-		if err != nil {
-			pool.OperationFailed("dm_pool_block_is_shared", err)
+		if err := t.td.RemoveRange(r.VirtBegin, r.VirtEnd); err != nil {
+			pool.OperationFailed("dm_thin_remove_range", err)
 			return syscall.EIO
 		}
-		if !inUse {
-			// The block is unmapped whatever the data device says
-			// (passdown_endio ignores the error).
-			_ = pool.DataDev().Discard(t.dataOffset(m.DataBlock, 0), int64(t.blockSectors)*targets.SectorSize)
+		if err := md.IncDataRange(r.DataBegin, r.DataEnd()); err != nil {
+			pool.OperationFailed("dm_pool_inc_data_range", err)
+			return syscall.EIO
 		}
+		if err := t.passdown(r); err != nil && passdownErr == nil {
+			passdownErr = err
+		}
+		runs = append(runs, r)
+		begin = r.VirtEnd
+	}
+	for _, r := range runs {
+		if err := md.DecDataRange(r.DataBegin, r.DataEnd()); err != nil {
+			pool.OperationFailed("dm_pool_dec_data_range", err)
+			return syscall.EIO
+		}
+	}
+	if passdownErr != nil {
+		return syscall.EIO
+	}
+	return nil
+}
+
+// passdown discards a removed run's data blocks on the data device: all of
+// them, or when the run may be shared (passdown_double_checking_shared_status)
+// each stretch of blocks no other mapping holds. The data device's own
+// errors are ignored (passdown_endio): the blocks are unmapped all the same.
+func (t *Thin) passdown(r metadata.MappedRange) error {
+	data, md := t.pool.DataDev(), t.pool.Metadata()
+	discard := func(b, e uint64) {
+		_ = data.Discard(t.dataOffset(b, 0), int64((e-b)*t.blockSectors)*targets.SectorSize)
+	}
+	if !r.MaybeShared {
+		discard(r.DataBegin, r.DataEnd())
+		return nil
+	}
+	for b := r.DataBegin; b < r.DataEnd(); {
+		shared, err := md.DataBlockShared(b)
+		if err != nil {
+			return err
+		}
+		if shared {
+			b++
+			continue
+		}
+		e := b + 1
+		for ; e < r.DataEnd(); e++ {
+			if shared, err = md.DataBlockShared(e); err != nil || shared {
+				break
+			}
+		}
+		if err != nil {
+			return err
+		}
+		discard(b, e)
+		b = e
 	}
 	return nil
 }

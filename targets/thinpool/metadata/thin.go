@@ -120,22 +120,85 @@ func (t *Thin) remove(p *Pool, d *deviceDetails, vBlock uint64) error {
 	return nil
 }
 
-// RemoveRange unmaps every virtual block in [begin, end).
+// RemoveRange unmaps every virtual block in [begin, end) as the kernel's
+// dm_thin_remove_range does: the device's mapping tree is taken out of the
+// top-level tree (its root counted once more so that it survives), the
+// mapped runs are removed from it, and it is inserted again. The device
+// counts as changed even when nothing was mapped there: the top-level leaf
+// and the device's details are rewritten all the same.
 func (t *Thin) RemoveRange(begin, end uint64) error {
 	return t.change(func(p *Pool, d *deviceDetails) error { return t.removeRange(p, d, begin, end) })
 }
 
 func (t *Thin) removeRange(p *Pool, d *deviceDetails, begin, end uint64) error {
-	root, n, err := p.mapping.RemoveRange(p.sb.DataMappingRoot, []uint64{t.id, 0}, begin, end)
+	root, err := p.deviceRoot(t.id)
 	if err != nil {
 		return p.fail(err)
 	}
-	p.sb.DataMappingRoot = root
-	if n > 0 {
-		d.MappedBlocks -= n
-		d.changed = true
+	if err := p.tm.Inc(root); err != nil {
+		return p.fail(err)
 	}
-	return nil
+	if p.sb.DataMappingRoot, err = p.top.Remove(p.sb.DataMappingRoot, []uint64{t.id}); err != nil {
+		return p.fail(err)
+	}
+	root, n, err := p.bottom.RemoveRange(root, []uint64{0}, begin, end)
+	if err != nil {
+		return p.fail(fmt.Errorf("thin device %d: remove blocks [%d, %d): %w", t.id, begin, end, err))
+	}
+	d.MappedBlocks -= n
+	d.changed = true
+	return p.insertTop(t.id, root)
+}
+
+// MappedRange is a run of mapped virtual blocks [VirtBegin, VirtEnd) whose
+// data blocks follow each other from DataBegin, all shared or all not.
+type MappedRange struct {
+	VirtBegin, VirtEnd uint64
+	DataBegin          uint64
+	MaybeShared        bool // snapshotted since the first block was mapped
+}
+
+// DataEnd is one past the run's last data block.
+func (r MappedRange) DataEnd() uint64 { return r.DataBegin + r.VirtEnd - r.VirtBegin }
+
+// FindMappedRange is dm_thin_find_mapped_range: the first mapped virtual
+// block in [begin, end) and the blocks after it that map to the following
+// data blocks with the same sharing. found is false when nothing in the
+// range is mapped.
+func (t *Thin) FindMappedRange(begin, end uint64) (r MappedRange, found bool, err error) {
+	p := t.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d, err := t.details()
+	if err != nil || begin >= end {
+		return r, false, err
+	}
+	var v [8]byte
+	vb, err := p.mapping.LookupNext(p.sb.DataMappingRoot, []uint64{t.id, begin}, v[:])
+	switch {
+	case errors.Is(err, btree.ErrNotFound):
+		return r, false, nil
+	case err != nil:
+		return r, false, err
+	case vb >= end:
+		return r, false, nil
+	}
+	first, tm := unpackBlockTime(binary.LittleEndian.Uint64(v[:]))
+	r = MappedRange{VirtBegin: vb, VirtEnd: vb + 1, DataBegin: first, MaybeShared: d.SnapshottedTime > tm}
+	for ; r.VirtEnd < end; r.VirtEnd++ {
+		err := p.mapping.Lookup(p.sb.DataMappingRoot, []uint64{t.id, r.VirtEnd}, v[:])
+		if errors.Is(err, btree.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return r, false, err
+		}
+		b, tm := unpackBlockTime(binary.LittleEndian.Uint64(v[:]))
+		if b != r.DataEnd() || (d.SnapshottedTime > tm) != r.MaybeShared {
+			break
+		}
+	}
+	return r, true, nil
 }
 
 // change runs fn on the device's details with the pool locked and a

@@ -196,7 +196,7 @@ func runRandom(t *testing.T, seed int64, ops int) {
 				if !found || mp.DataBlock != want.data || mp.Time != want.time || mp.Shared != (d.stime > want.time) {
 					t.Fatalf("FindBlock(%d, %d) = %+v %v, model %+v stime %d", id, vb, mp, found, want, d.stime)
 				}
-				must(th.RemoveBlock(vb))
+				must(th.RemoveRange(vb, vb+1))
 				delete(d.m, vb)
 			}
 			th.Close()

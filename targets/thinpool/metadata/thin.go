@@ -100,26 +100,6 @@ func (t *Thin) insert(p *Pool, d *deviceDetails, vBlock, dataBlock uint64) error
 	return nil
 }
 
-// RemoveBlock unmaps vBlock (no error when it was not mapped).
-func (t *Thin) RemoveBlock(vBlock uint64) error {
-	return t.change(func(p *Pool, d *deviceDetails) error { return t.remove(p, d, vBlock) })
-}
-
-func (t *Thin) remove(p *Pool, d *deviceDetails, vBlock uint64) error {
-	root, err := p.mapping.Remove(p.sb.DataMappingRoot, []uint64{t.id, vBlock})
-	switch {
-	case errors.Is(err, btree.ErrNotFound):
-		p.sb.DataMappingRoot = root
-		return nil
-	case err != nil:
-		return p.fail(err)
-	}
-	p.sb.DataMappingRoot = root
-	d.MappedBlocks--
-	d.changed = true
-	return nil
-}
-
 // RemoveRange unmaps every virtual block in [begin, end) as the kernel's
 // dm_thin_remove_range does: the device's mapping tree is taken out of the
 // top-level tree (its root counted once more so that it survives), the

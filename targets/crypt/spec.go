@@ -102,8 +102,15 @@ func parseCapi(s string) (cipherSpec, error) {
 	return spec, nil
 }
 
+// maxTfms is the most tfms the kernel's kcalloc of their pointers takes
+// (KMALLOC_MAX_SIZE, 4 MiB, of 8-byte pointers).
+const maxTfms = 4 << 20 / 8
+
 // allocate is crypt_alloc_tfms: the named cipher, or "Error allocating crypto tfm".
 func (spec *cipherSpec) allocate() (*skcipher, error) {
+	if spec.tfmsCount > maxTfms {
+		return nil, targets.Errorf(syscall.ENOMEM, "Error allocating crypto tfm")
+	}
 	skc, e := lookupSkcipher(spec.api)
 	if e != 0 {
 		return nil, targets.Errorf(e, "Error allocating crypto tfm")

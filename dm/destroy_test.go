@@ -54,6 +54,14 @@ func (p *dtrProbe) Table() string                           { return p.tag }
 func (p *dtrProbe) Destroy()                                { dtrLog("dtr:" + p.tag) }
 func (p *dtrProbe) Close() error                            { dtrLog("close:" + p.tag); return nil }
 
+// checkEvents compares the events logged since the last dtrTake with want.
+func checkEvents(t *testing.T, step, want string) {
+	t.Helper()
+	if got := dtrTake(); got != want {
+		t.Errorf("%s: events %q, want %q", step, got, want)
+	}
+}
+
 func probeLine(tag string) []dm.TargetLine {
 	return []dm.TargetLine{{Len: 8, Type: "dtr-probe", Args: []string{tag}}}
 }
@@ -66,40 +74,34 @@ func probeLine(tag string) []dm.TargetLine {
 func TestDestroyOnlyWhenTheTableGoes(t *testing.T) {
 	g := newDeferredRig(t)
 	dtrTake()
-	check := func(step, want string) {
-		t.Helper()
-		if got := dtrTake(); got != want {
-			t.Errorf("%s: events %q, want %q", step, got, want)
-		}
-	}
 	if err := g.Reg.Create("p", "", probeLine("a"), false); err != nil {
 		t.Fatal(err)
 	}
-	check("create", "ctr:a")
+	checkEvents(t, "create", "ctr:a")
 	g.Reopen()
-	check("end of process", "close:a")
+	checkEvents(t, "end of process", "close:a")
 
 	if err := g.Reg.Load("p", probeLine("b")); err != nil {
 		t.Fatal(err)
 	}
-	check("load", "ctr:a ctr:b")
+	checkEvents(t, "load", "ctr:a ctr:b")
 	g.Reopen()
-	check("end of process with an inactive table", "close:b close:a")
+	checkEvents(t, "end of process with an inactive table", "close:b close:a")
 
 	// a second load drops the stored inactive table: built to be destroyed
 	if err := g.Reg.Load("p", probeLine("c")); err != nil {
 		t.Fatal(err)
 	}
-	check("load over a stored inactive table", "ctr:a ctr:c ctr:b dtr:b close:b")
+	checkEvents(t, "load over a stored inactive table", "ctr:a ctr:c ctr:b dtr:b close:b")
 	g.Reopen()
-	check("end of process", "close:c close:a")
+	checkEvents(t, "end of process", "close:c close:a")
 
 	if err := g.Reg.Resume("p"); err != nil {
 		t.Fatal(err)
 	}
-	check("resume", "ctr:a ctr:c dtr:a close:a")
+	checkEvents(t, "resume", "ctr:a ctr:c dtr:a close:a")
 	g.Reopen()
-	check("end of process", "close:c")
+	checkEvents(t, "end of process", "close:c")
 
 	if err := g.Reg.Load("p", probeLine("d")); err != nil {
 		t.Fatal(err)
@@ -109,9 +111,9 @@ func TestDestroyOnlyWhenTheTableGoes(t *testing.T) {
 	if err := g.Reg.Clear("p"); err != nil {
 		t.Fatal(err)
 	}
-	check("clear of a stored inactive table", "ctr:c ctr:d dtr:d close:d")
+	checkEvents(t, "clear of a stored inactive table", "ctr:c ctr:d dtr:d close:d")
 	g.Reopen()
-	check("end of process", "close:c")
+	checkEvents(t, "end of process", "close:c")
 
 	// a table failing after the probe was built destroys it (a load
 	// builds every live table first, as the kernel has them built)
@@ -119,12 +121,12 @@ func TestDestroyOnlyWhenTheTableGoes(t *testing.T) {
 	if err := g.Reg.Load("p", bad); !errorsIsErrno(err, syscall.EINVAL) {
 		t.Fatalf("load of a bad table: %v, want EINVAL", err)
 	}
-	check("failed load", "ctr:c ctr:e dtr:e close:e")
+	checkEvents(t, "failed load", "ctr:c ctr:e dtr:e close:e")
 
 	if err := g.Reg.Remove("p"); err != nil {
 		t.Fatal(err)
 	}
-	check("remove", "dtr:c close:c")
+	checkEvents(t, "remove", "dtr:c close:c")
 }
 
 func errorsIsErrno(err error, e syscall.Errno) bool {

@@ -50,26 +50,20 @@ func hookLine(tag string) []dm.TargetLine {
 func TestResumeDestroysTheOldTableLast(t *testing.T) {
 	g := newDeferredRig(t)
 	dtrTake()
-	check := func(step, want string) {
-		t.Helper()
-		if got := dtrTake(); got != want {
-			t.Errorf("%s: events %q, want %q", step, got, want)
-		}
-	}
 	g.must(g.Reg.Create("p", "", hookLine("a"), false))
-	check("create", "ctr:a preresume:a resume:a")
+	checkEvents(t, "create", "ctr:a preresume:a resume:a")
 
 	g.must(g.Reg.Load("p", hookLine("b")))
-	check("load", "ctr:b")
+	checkEvents(t, "load", "ctr:b")
 	g.must(g.Reg.Resume("p"))
-	check("resume", "postsuspend:a preresume:b resume:b dtr:a close:a")
+	checkEvents(t, "resume", "postsuspend:a preresume:b resume:b dtr:a close:a")
 
 	g.must(g.Reg.Load("p", hookLine("fail1")))
 	g.Klog.Reset()
 	if err := g.Reg.Resume("p"); !errorsIsErrno(err, syscall.EAGAIN) {
 		t.Fatalf("resume with a refusing preresume: %v, want EAGAIN", err)
 	}
-	check("refused resume", "ctr:fail1 postsuspend:b preresume:fail1 dtr:b close:b")
+	checkEvents(t, "refused resume", "ctr:fail1 postsuspend:b preresume:fail1 dtr:b close:b")
 	if got, want := g.Klog.String(), "device-mapper: table: 253:0: hook-probe: preresume failed, error = -11\n"; got != want {
 		t.Errorf("kernel log %q, want %q", got, want)
 	}
@@ -88,5 +82,5 @@ func TestResumeDestroysTheOldTableLast(t *testing.T) {
 	g.Reopen()
 	dtrTake()
 	g.must(g.Reg.Resume("p"))
-	check("resume in a later process", "ctr:fail1 ctr:c preresume:c resume:c dtr:fail1 close:fail1")
+	checkEvents(t, "resume in a later process", "ctr:fail1 ctr:c preresume:c resume:c dtr:fail1 close:fail1")
 }

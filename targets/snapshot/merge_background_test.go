@@ -88,6 +88,17 @@ func waitMerge(t *testing.T, g *rig) []uint64 {
 	}
 }
 
+// resumeMerge resumes the origin of slowMerge's stack, which starts the
+// merge, and returns the sectors the snapshot had allocated before it.
+func resumeMerge(t *testing.T, g *rig) uint64 {
+	t.Helper()
+	start := uint64(len(readCOW(t, g.Path("cow")).exceptions)+2) * 8
+	if err := g.Reg.Resume("origin"); err != nil {
+		t.Fatalf("%v\n%s", err, g.Klog.String())
+	}
+	return start
+}
+
 // waitMidway polls the origin's status until the merge has merged some
 // chunks but not all, and returns the COW sectors still allocated.
 func waitMidway(t *testing.T, g *rig, startAllocated uint64) uint64 {
@@ -114,11 +125,8 @@ func waitMidway(t *testing.T, g *rig, startAllocated uint64) uint64 {
 // merged origin holds the snapshot's data with those writes.
 func TestMergeInBackground(t *testing.T) {
 	g, want := slowMerge(t)
-	start := uint64(len(readCOW(t, g.Path("cow")).exceptions)+2) * 8
 	began := time.Now()
-	if err := g.Reg.Resume("origin"); err != nil {
-		t.Fatalf("%v\n%s", err, g.Klog.String())
-	}
+	start := resumeMerge(t, g)
 	if d := time.Since(began); d > time.Duration(mergeChunks*mergeDelayMs)*time.Millisecond {
 		t.Errorf("the resume took %v: it waited for the merge", d)
 	}
@@ -162,11 +170,7 @@ func TestMergeInBackground(t *testing.T) {
 func TestMergeStopsAndGoesOn(t *testing.T) {
 	defer snapshot.SetMergeGrace(0)()
 	g, want := slowMerge(t)
-	start := uint64(len(readCOW(t, g.Path("cow")).exceptions)+2) * 8
-	if err := g.Reg.Resume("origin"); err != nil {
-		t.Fatalf("%v\n%s", err, g.Klog.String())
-	}
-	waitMidway(t, g, start)
+	waitMidway(t, g, resumeMerge(t, g))
 	if err := g.Reg.Suspend("origin"); err != nil {
 		t.Fatal(err)
 	}
@@ -291,11 +295,7 @@ func TestMergeChild(t *testing.T) {
 func TestMergeHeldBySuspendedOrigin(t *testing.T) {
 	defer snapshot.SetMergeGrace(0)()
 	g, want := slowMerge(t)
-	start := uint64(len(readCOW(t, g.Path("cow")).exceptions)+2) * 8
-	if err := g.Reg.Resume("origin"); err != nil {
-		t.Fatalf("%v\n%s", err, g.Klog.String())
-	}
-	waitMidway(t, g, start)
+	waitMidway(t, g, resumeMerge(t, g))
 	if err := g.Reg.Suspend("lbase"); err != nil {
 		t.Fatal(err)
 	}
@@ -320,11 +320,7 @@ func TestMergeHeldBySuspendedOrigin(t *testing.T) {
 // consistent: a snapshot table over them reads as the merged origin would.
 func TestMergeRemoved(t *testing.T) {
 	g, want := slowMerge(t)
-	start := uint64(len(readCOW(t, g.Path("cow")).exceptions)+2) * 8
-	if err := g.Reg.Resume("origin"); err != nil {
-		t.Fatalf("%v\n%s", err, g.Klog.String())
-	}
-	waitMidway(t, g, start)
+	waitMidway(t, g, resumeMerge(t, g))
 	if err := g.Reg.Remove("origin"); err != nil {
 		t.Fatalf("remove of the merging device: %v\n%s", err, g.Klog.String())
 	}

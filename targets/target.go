@@ -125,6 +125,16 @@ func StackedOptimalIOBytes(devs ...Dev) int64 {
 	return opt
 }
 
+// AreasOptimalIOBytes is StackedOptimalIOBytes of the devices of areas
+// (a target stacking what its iterate_devices reports).
+func AreasOptimalIOBytes(areas []Area) int64 {
+	var opt int64
+	for _, a := range areas {
+		opt = LCMNotZero(opt, StackedOptimalIOBytes(a.Dev))
+	}
+	return opt
+}
+
 // LCMNotZero is the kernel's lcm_not_zero, how the block layer stacks
 // io_opt: the least common multiple, or the other value when one is 0.
 func LCMNotZero(a, b int64) int64 {

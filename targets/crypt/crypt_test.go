@@ -218,3 +218,16 @@ func TestXTSVectors(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAheadStacks: a crypt device over a striped one takes its io_opt
+// (2 stripes of 128 KiB), so its read-ahead is twice that, as the block
+// layer stacks the limits through crypt (which leaves io_opt alone).
+func TestReadAheadStacks(t *testing.T) {
+	g := dmtest.New(t)
+	a, b := g.File("a", 1<<20, false), g.File("b", 1<<20, false)
+	g.MustCreate("s", 4096, "striped", "2", "256", a, "0", b, "0")
+	d := g.MustCreate("c", 4096, "crypt", "aes-xts-plain64", key32, "0", "/dev/mapper/s", "0")
+	if got := d.Info().ReadAheadSectors; got != 1024 {
+		t.Errorf("read-ahead %d sectors, want 1024", got)
+	}
+}

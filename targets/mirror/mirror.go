@@ -155,13 +155,7 @@ func (m *Mirror) Areas() []targets.Area {
 }
 
 // OptimalIOBytes stacks the legs' hints (the target sets no io_hints).
-func (m *Mirror) OptimalIOBytes() int64 {
-	devs := make([]targets.Dev, len(m.legs))
-	for i, l := range m.legs {
-		devs[i] = l.dev
-	}
-	return targets.StackedOptimalIOBytes(devs...)
-}
+func (m *Mirror) OptimalIOBytes() int64 { return targets.AreasOptimalIOBytes(m.Areas()) }
 
 // event raises the device's event when the table is live (dm_table_event
 // reaches the device only once the table is bound); it is raised by

@@ -162,10 +162,4 @@ func (s *Switch) Areas() []targets.Area {
 }
 
 // OptimalIOBytes stacks the paths' hints (the target sets no io_hints).
-func (s *Switch) OptimalIOBytes() int64 {
-	devs := make([]targets.Dev, len(s.paths))
-	for i, p := range s.paths {
-		devs[i] = p.dev
-	}
-	return targets.StackedOptimalIOBytes(devs...)
-}
+func (s *Switch) OptimalIOBytes() int64 { return targets.AreasOptimalIOBytes(s.Areas()) }

@@ -9,8 +9,9 @@ import (
 // savedState is the part of a pool's in-core state that the kernel keeps
 // while the pool device exists and the metadata does not hold: where the
 // space maps resume allocating, the mode, whether the low water event was
-// sent since the last resume, and the metadata low water threshold with the
-// last free count its check saw. Whether the pool device is suspended is
+// sent since the last resume, the metadata low water threshold with the
+// last free count its check saw, and the metadata's in-core device list
+// (the order a commit writes changed device details in). Whether the pool device is suspended is
 // the device's own state (targets.Context.Suspended).
 type savedState struct {
 	MetaCursor   uint64       `json:"meta_cursor"`
@@ -18,6 +19,7 @@ type savedState struct {
 	Mode         Mode         `json:"mode"`
 	LowWaterSent bool         `json:"low_water_sent,omitempty"`
 	MetaLowWater metaLowWater `json:"meta_low_water"`
+	DeviceList   []uint64     `json:"device_list,omitempty"`
 }
 
 // SaveState is targets.StateSaver: the pool's state for the process that
@@ -26,6 +28,7 @@ func (t *Target) SaveState() string {
 	p := t.pool
 	var s savedState
 	s.MetaCursor, s.DataCursor = p.md.AllocCursors()
+	s.DeviceList = p.md.DeviceList()
 	p.mu.Lock()
 	s.Mode, s.LowWaterSent = p.mode, p.lowWaterTriggered
 	p.mu.Unlock()
@@ -46,6 +49,7 @@ func (p *Pool) restoreState(saved string, lowWaterBlocks uint64, restored bool) 
 		return
 	}
 	p.md.SetAllocCursors(s.MetaCursor, s.DataCursor)
+	p.md.SetDeviceList(s.DeviceList)
 	p.lowWaterBlocks = lowWaterBlocks
 	p.lowWaterTriggered = s.LowWaterSent
 	p.mode = s.Mode

@@ -66,6 +66,7 @@ type Pool struct {
 	sb       superblock // in-core superblock: fields and roots of the next commit
 	details  map[uint64]*deviceDetails
 	open     map[uint64]int // open Thin handles per device
+	devList  []uint64       // the kernel's in-core device list (see device_list.go)
 	failed   error          // an error left the in-core state unusable: only Abort/Close work
 	dirty    bool           // anything changed since the last commit
 	opt      Options
@@ -297,7 +298,7 @@ func (p *Pool) commit() error {
 // writeTransaction follows the kernel's __commit_transaction order.
 func (p *Pool) writeTransaction() error {
 	var err error
-	for _, id := range p.sortedIDs() {
+	for _, id := range p.changedOrder() {
 		d := p.details[id]
 		if !d.changed {
 			continue
@@ -306,6 +307,9 @@ func (p *Pool) writeTransaction() error {
 			return err
 		}
 		d.changed = false
+		if p.open[id] == 0 {
+			p.dropDevice(id)
+		}
 	}
 	if err := p.dsm.Commit(); err != nil {
 		return err
@@ -351,6 +355,8 @@ func (p *Pool) Abort() error {
 	p.bm, p.tm, p.msm, p.dsm, p.sb, p.details = q.bm, q.tm, q.msm, q.dsm, q.sb, q.details
 	p.msm.OnNoSpace(p.noSpace)
 	p.failed, p.dirty = nil, false
+	// the list outlives an abort, less the devices it took away
+	p.setDeviceList(p.devList)
 	p.setupTrees()
 	return nil
 }
@@ -396,6 +402,7 @@ func (p *Pool) CreateThin(id uint64) error {
 		return err
 	}
 	p.details[id] = &deviceDetails{TransactionID: p.sb.TransactionID, CreationTime: p.sb.Time, SnapshottedTime: p.sb.Time, changed: true}
+	p.openDevice(id)
 	return nil
 }
 
@@ -439,6 +446,9 @@ func (p *Pool) CreateSnap(id, origin uint64) error {
 	od.SnapshottedTime, od.changed = p.sb.Time, true
 	p.details[id] = &deviceDetails{MappedBlocks: od.MappedBlocks, TransactionID: p.sb.TransactionID,
 		CreationTime: p.sb.Time, SnapshottedTime: p.sb.Time, changed: true}
+	// __create_snap opens the snapshot, then its origin
+	p.openDevice(id)
+	p.openDevice(origin)
 	return nil
 }
 
@@ -465,6 +475,7 @@ func (p *Pool) Delete(id uint64) error {
 		return p.fail(err)
 	}
 	delete(p.details, id)
+	p.dropDevice(id)
 	return nil
 }
 

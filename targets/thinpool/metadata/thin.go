@@ -30,6 +30,7 @@ func (p *Pool) OpenThin(id uint64) (*Thin, error) {
 		return nil, fmt.Errorf("thin device %d: %w", id, ErrNoDevice)
 	}
 	p.open[id]++
+	p.openDevice(id)
 	return &Thin{pool: p, id: id}, nil
 }
 

@@ -137,6 +137,17 @@ func (c *Clone) Areas() []targets.Area {
 	}
 }
 
+// OptimalIOBytes is clone_io_hints: the source's and destination's
+// stacked io_opt when the region size divides it, else the region size.
+func (c *Clone) OptimalIOBytes() int64 {
+	opt := targets.AreasOptimalIOBytes(c.Areas())
+	region := int64(c.regionSectors) * targets.SectorSize
+	if opt < region || opt%region != 0 {
+		return region
+	}
+	return opt
+}
+
 // PostSuspend stops hydration, waits for copies in flight and commits
 // (clone_postsuspend).
 func (c *Clone) PostSuspend() error {

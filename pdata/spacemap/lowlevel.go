@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
 	"github.com/gdmsetup/gdmsetup/pdata/transaction"
@@ -26,7 +25,7 @@ type ll struct {
 	bitmapRoot  uint64
 	refRoot     uint64
 	index       []IndexEntry
-	dirty       []uint64 // disk: bitset of the index entries changed since commit
+	cache       *ieCache // disk: the kernel's index entry cache (nil in a clone)
 	changed     bool     // metadata: index changed since commit
 }
 
@@ -42,7 +41,7 @@ func indexInfo(tm *transaction.Manager) btree.Info {
 func (l *ll) clone() ll {
 	c := *l
 	c.index = append([]IndexEntry(nil), l.index...)
-	c.dirty = nil
+	c.cache = nil
 	return c
 }
 
@@ -60,6 +59,9 @@ func (l *ll) root() Root {
 // newLL creates empty index structures and an empty ref-count tree.
 func newLL(tm *transaction.Manager, metadata bool) (ll, error) {
 	l := ll{tm: tm, metadata: metadata}
+	if !metadata {
+		l.cache = new(ieCache)
+	}
 	if metadata {
 		blk, err := tm.NewBlock(IndexValidator)
 		if err != nil {
@@ -89,6 +91,9 @@ func newLL(tm *transaction.Manager, metadata bool) (ll, error) {
 func openLL(tm *transaction.Manager, metadata bool, r Root) (ll, error) {
 	l := ll{tm: tm, metadata: metadata, nrBlocks: r.NrBlocks, nrAllocated: r.NrAllocated,
 		bitmapRoot: r.BitmapRoot, refRoot: r.RefCountRoot}
+	if !metadata {
+		l.cache = new(ieCache)
+	}
 	n := NrBitmaps(r.NrBlocks)
 	if metadata {
 		if n > MaxMetadataBitmaps {
@@ -143,26 +148,60 @@ func (l *ll) extend(extra uint64) error {
 		}
 		l.index = append(l.index, IndexEntry{Blocknr: blk.Nr(), NrFree: EntriesPerBitmap})
 		l.tm.Unlock(blk)
-		l.markDirty(i)
+		if err := l.saveIE(i); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (l *ll) markDirty(i uint64) {
-	if l.metadata {
-		l.changed = true
-	} else {
-		if w := i / 64; w >= uint64(len(l.dirty)) {
-			l.dirty = append(l.dirty, make([]uint64, w+1-uint64(len(l.dirty)))...)
-		}
-		l.dirty[i/64] |= 1 << (i % 64)
+// loadIE is ll->load_ie for index entry i: for the disk space map the
+// entry takes its cache slot, writing a dirty entry it displaces into the
+// index btree. The transaction manager is held.
+func (l *ll) loadIE(i uint64) error {
+	if l.cache == nil {
+		return nil
 	}
+	if evicted, ok := l.cache.take(i, false); ok {
+		return l.writeIE(evicted)
+	}
+	return nil
+}
+
+// saveIE is ll->save_ie for entry i, changed in l.index: the metadata
+// space map rewrites its index block at commit; the disk space map keeps
+// the entry dirty in its cache slot (see loadIE).
+func (l *ll) saveIE(i uint64) error {
+	if l.cache == nil {
+		l.changed = true
+		return nil
+	}
+	if evicted, ok := l.cache.take(i, true); ok {
+		return l.writeIE(evicted)
+	}
+	return nil
+}
+
+// writeIE inserts index entry i into the disk space map's index btree.
+func (l *ll) writeIE(i uint64) error {
+	var buf [IndexEntrySize]byte
+	l.index[i].Encode(buf[:])
+	ii := indexInfo(l.tm)
+	root, err := ii.Insert(l.bitmapRoot, []uint64{i}, buf[:])
+	if err != nil {
+		return fmt.Errorf("data space map index entry %d: %w", i, err)
+	}
+	l.bitmapRoot = root
+	return nil
 }
 
 // lookup returns the reference count of b (the transaction manager held).
 func (l *ll) lookup(b uint64) (uint32, error) {
 	if b >= l.nrBlocks {
 		return 0, fmt.Errorf("%s: block %d beyond %d blocks", l.kind(), b, l.nrBlocks)
+	}
+	if err := l.loadIE(b / EntriesPerBitmap); err != nil {
+		return 0, err
 	}
 	data, err := l.tm.Peek(l.index[b/EntriesPerBitmap].Blocknr, BitmapValidator)
 	if err != nil {
@@ -192,6 +231,9 @@ func (l *ll) findFree(begin, end uint64) (uint64, error) {
 	}
 	for begin < end {
 		i := begin / EntriesPerBitmap
+		if err := l.loadIE(i); err != nil {
+			return 0, err
+		}
 		ie := l.index[i]
 		bitEnd := uint64(EntriesPerBitmap)
 		if (i+1)*EntriesPerBitmap > end {
@@ -244,6 +286,9 @@ func (l *ll) mutate(b uint64, fn func(old uint32) (uint32, error)) (int, error) 
 	}
 	i := b / EntriesPerBitmap
 	bit := uint32(b % EntriesPerBitmap)
+	if err := l.loadIE(i); err != nil {
+		return 0, err
+	}
 	blk, _, err := l.tm.Shadow(l.index[i].Blocknr, BitmapValidator)
 	if err != nil {
 		return 0, fmt.Errorf("%s: block %d: %w", l.kind(), b, err)
@@ -265,7 +310,6 @@ func (l *ll) mutate(b uint64, fn func(old uint32) (uint32, error)) (int, error) 
 	BitmapSet(blk.Data(), bit, min(nc, 3))
 	l.tm.Unlock(blk)
 	l.index[i].Blocknr = ie.Blocknr
-	l.markDirty(i)
 
 	if nc > 2 {
 		ri := refInfo(l.tm)
@@ -298,7 +342,7 @@ func (l *ll) mutate(b uint64, fn func(old uint32) (uint32, error)) (int, error) 
 		ie.NoneFreeBefore = min(ie.NoneFreeBefore, bit)
 	}
 	l.index[i] = ie
-	return delta, nil
+	return delta, l.saveIE(i)
 }
 
 func incFn(old uint32) (uint32, error) {
@@ -319,7 +363,8 @@ func (l *ll) inc(b uint64) (int, error) { return l.mutate(b, incFn) }
 func (l *ll) dec(b uint64) (int, error) { return l.mutate(b, decFn) }
 
 // commit writes the in-core index back: the metadata index block is
-// shadowed and rewritten; disk index entries are inserted into the btree.
+// shadowed and rewritten; the disk space map's dirty cached entries are
+// inserted into the index btree in slot order (disk_ll_commit).
 func (l *ll) commit() error {
 	if l.metadata {
 		if !l.changed {
@@ -337,19 +382,10 @@ func (l *ll) commit() error {
 		l.changed = false
 		return nil
 	}
-	ii := indexInfo(l.tm)
-	var buf [IndexEntrySize]byte
-	for w, set := range l.dirty {
-		for ; set != 0; set &= set - 1 {
-			i := uint64(w)*64 + uint64(bits.TrailingZeros64(set))
-			l.index[i].Encode(buf[:])
-			root, err := ii.Insert(l.bitmapRoot, []uint64{i}, buf[:])
-			if err != nil {
-				return fmt.Errorf("data space map index entry %d: %w", i, err)
-			}
-			l.bitmapRoot = root
+	for _, i := range l.cache.flush() {
+		if err := l.writeIE(i); err != nil {
+			return err
 		}
 	}
-	clear(l.dirty)
 	return nil
 }

@@ -325,9 +325,17 @@ func (t *Thin) passdown(r metadata.MappedRange) error {
 	return nil
 }
 
-// Flush commits the pool when its metadata changed: data first, then the
-// metadata that maps it.
-func (t *Thin) Flush() error { return t.pool.CommitChanged() }
+// Flush is a flush through the thin device, as bio_triggers_commit decides:
+// when this device changed in the current transaction the pool commits
+// (data first, then the metadata that maps it); otherwise only the data
+// device is flushed, and what other devices changed waits for its own
+// flush or the periodic commit.
+func (t *Thin) Flush() error {
+	if t.td.ChangedThisTransaction() {
+		return t.pool.CommitChanged()
+	}
+	return t.pool.DataDev().Flush()
+}
 
 // Status is "<mapped sectors> <highest mapped sector>" or "... -".
 func (t *Thin) Status() string {

@@ -233,6 +233,15 @@ type DeviceInfo struct {
 	SnapshottedTime uint32
 }
 
+// ChangedThisTransaction is dm_thin_changed_this_transaction: whether the
+// device's mappings or details changed since the last commit.
+func (t *Thin) ChangedThisTransaction() bool {
+	t.pool.mu.Lock()
+	defer t.pool.mu.Unlock()
+	d, err := t.details()
+	return err == nil && d.changed
+}
+
 // Info returns the device's details.
 func (t *Thin) Info() (DeviceInfo, error) {
 	t.pool.mu.Lock()

@@ -83,7 +83,7 @@ func (d *Disk) CountIsMoreThanOne(b uint64) (bool, error) {
 func (d *Disk) SetCount(b uint64, count uint32) error {
 	d.tm.Hold()
 	defer d.tm.Release()
-	return d.account(d.ll.mutate(b, func(uint32) (uint32, error) { return count, nil }))
+	return d.account(d.ll.mutate(b, func(uint32) (uint32, error) { return count, nil }, false))
 }
 
 // Inc increments the count of b.

@@ -278,9 +278,11 @@ func (l *ll) findCommonFree(old *ll, begin uint64, busy func(uint64) bool) (uint
 }
 
 // mutate sets b's count to fn(old count), shadowing its bitmap and keeping
-// the overflow tree and the index entry in step (the kernel's sm_ll_mutate).
-// It returns the change in the number of allocated blocks (-1, 0, 1).
-func (l *ll) mutate(b uint64, fn func(old uint32) (uint32, error)) (int, error) {
+// the overflow tree and the index entry in step: counted is an inc or dec
+// (sm_ll_inc, sm_ll_dec), else a count set outright (sm_ll_insert); see
+// updateOverflow. It returns the change in the number of allocated blocks
+// (-1, 0, 1).
+func (l *ll) mutate(b uint64, fn func(old uint32) (uint32, error), counted bool) (int, error) {
 	if b >= l.nrBlocks {
 		return 0, fmt.Errorf("%s: block %d beyond %d blocks", l.kind(), b, l.nrBlocks)
 	}
@@ -311,18 +313,8 @@ func (l *ll) mutate(b uint64, fn func(old uint32) (uint32, error)) (int, error) 
 	l.tm.Unlock(blk)
 	l.index[i].Blocknr = ie.Blocknr
 
-	if nc > 2 {
-		ri := refInfo(l.tm)
-		var buf [4]byte
-		binary.LittleEndian.PutUint32(buf[:], nc)
-		if l.refRoot, err = ri.Insert(l.refRoot, []uint64{b}, buf[:]); err != nil {
-			return 0, err
-		}
-	} else if old > 2 {
-		ri := refInfo(l.tm)
-		if l.refRoot, err = ri.Remove(l.refRoot, []uint64{b}); err != nil {
-			return 0, err
-		}
+	if err := l.updateOverflow(b, old, nc, counted); err != nil {
+		return 0, err
 	}
 
 	ie = l.index[i]
@@ -345,6 +337,40 @@ func (l *ll) mutate(b uint64, fn func(old uint32) (uint32, error)) (int, error) 
 	return delta, l.saveIE(i)
 }
 
+// updateOverflow keeps b's entry in the ref-count tree in step with its
+// count going from old to nc. An inc or dec (counted) reaches an entry it
+// keeps as the kernel's sm_ll_inc/sm_ll_dec do, through
+// btree_get_overwrite_leaf: the path is shadowed first, then the count
+// written in place or the entry removed; a count set outright uses plain
+// inserts and removes, as sm_ll_insert.
+func (l *ll) updateOverflow(b uint64, old, nc uint32, counted bool) error {
+	if old <= 2 && nc <= 2 {
+		return nil
+	}
+	ri := refInfo(l.tm)
+	key := []uint64{b}
+	var buf [4]byte
+	binary.LittleEndian.PutUint32(buf[:], nc)
+	var err error
+	switch {
+	case nc > 2 && old > 2 && counted:
+		l.refRoot, err = ri.Overwrite(l.refRoot, b, buf[:])
+	case nc > 2:
+		l.refRoot, err = ri.Insert(l.refRoot, key, buf[:])
+	default:
+		if counted {
+			if l.refRoot, err = ri.ShadowPath(l.refRoot, b); err != nil {
+				return fmt.Errorf("%s: block %d overflow count: %w", l.kind(), b, err)
+			}
+		}
+		l.refRoot, err = ri.Remove(l.refRoot, key)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: block %d overflow count: %w", l.kind(), b, err)
+	}
+	return nil
+}
+
 func incFn(old uint32) (uint32, error) {
 	if old == ^uint32(0) {
 		return 0, errors.New("reference count overflow")
@@ -359,8 +385,8 @@ func decFn(old uint32) (uint32, error) {
 	return old - 1, nil
 }
 
-func (l *ll) inc(b uint64) (int, error) { return l.mutate(b, incFn) }
-func (l *ll) dec(b uint64) (int, error) { return l.mutate(b, decFn) }
+func (l *ll) inc(b uint64) (int, error) { return l.mutate(b, incFn, true) }
+func (l *ll) dec(b uint64) (int, error) { return l.mutate(b, decFn, true) }
 
 // commit writes the in-core index back: the metadata index block is
 // shadowed and rewritten; the disk space map's dirty cached entries are

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // The crash test's devices: 16384 regions of 8 sectors.
@@ -32,7 +34,7 @@ func TestCrashChild(t *testing.T) {
 	var dir string
 	var first int
 	fmt.Sscanf(spec, "%s %d", &dir, &first)
-	e := &env{t: t, dir: dir, events: make(chan struct{}, 1)}
+	e := &env{Direct: dmtest.NewDirect(t), t: t, dir: dir, events: make(chan struct{}, 1)}
 	logf, err := os.OpenFile(e.path("log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)

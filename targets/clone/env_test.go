@@ -7,30 +7,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // env is a set of real files and a Context to build clone tables on them.
 type env struct {
+	*dmtest.Direct
 	t      *testing.T
 	dir    string
-	mu     sync.Mutex
-	log    []string
-	files  []*targets.File
 	events chan struct{}
 }
 
 func newEnv(t *testing.T) *env {
-	e := &env{t: t, dir: t.TempDir(), events: make(chan struct{}, 100)}
-	t.Cleanup(func() {
-		for _, f := range e.files {
-			f.Close()
-		}
-	})
-	return e
+	return &env{Direct: dmtest.NewDirect(t), t: t, dir: t.TempDir(), events: make(chan struct{}, 100)}
 }
 
 // path returns the absolute path of name in the env's directory.
@@ -81,30 +73,14 @@ func writeData(k int, n int) []byte {
 }
 
 func (e *env) ctx(lenSectors uint64) *targets.Context {
-	return &targets.Context{
-		Begin: 0, Len: lenSectors, DevName: "253:0",
-		Open: func(p string) (targets.Dev, error) {
-			f, err := targets.OpenFile(p)
-			if err != nil {
-				return nil, err
-			}
-			e.mu.Lock()
-			e.files = append(e.files, f)
-			e.mu.Unlock()
-			return f, nil
-		},
-		Logf: func(format string, args ...any) {
-			e.mu.Lock()
-			e.log = append(e.log, fmt.Sprintf("device-mapper: "+format, args...))
-			e.mu.Unlock()
-		},
-		Event: func() {
-			select {
-			case e.events <- struct{}{}:
-			default:
-			}
-		},
+	ctx := e.Context(lenSectors)
+	ctx.Event = func() {
+		select {
+		case e.events <- struct{}{}:
+		default:
+		}
 	}
+	return ctx
 }
 
 // build constructs a clone table line from its words.
@@ -155,13 +131,4 @@ func (e *env) mustRestore(c *Clone, lenSectors uint64, table string) *Clone {
 		e.t.Fatalf("clone %s: %v", table, err)
 	}
 	return tg.(*Clone)
-}
-
-// klog returns and clears the kernel log lines.
-func (e *env) klog() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	l := e.log
-	e.log = nil
-	return l
 }

@@ -9,29 +9,21 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // env is a set of real files and Contexts to build era tables on them.
 type env struct {
-	t     testing.TB
-	dir   string
-	mu    sync.Mutex
-	log   []string
-	files []*targets.File
+	*dmtest.Direct
+	t   testing.TB
+	dir string
 }
 
 func newEnv(t testing.TB) *env {
-	e := &env{t: t, dir: t.TempDir()}
-	t.Cleanup(func() {
-		for _, f := range e.files {
-			f.Close()
-		}
-	})
-	return e
+	return &env{Direct: dmtest.NewDirect(t), t: t, dir: t.TempDir()}
 }
 
 // sparse makes a sparse file of size bytes and returns its path.
@@ -48,24 +40,9 @@ func (e *env) sparse(name string, size int64) string {
 }
 
 func (e *env) ctx(lenSectors uint64) *targets.Context {
-	return &targets.Context{
-		Len: lenSectors, DevName: "253:0", Inactive: true,
-		Open: func(p string) (targets.Dev, error) {
-			f, err := targets.OpenFile(p)
-			if err != nil {
-				return nil, err
-			}
-			e.mu.Lock()
-			e.files = append(e.files, f)
-			e.mu.Unlock()
-			return f, nil
-		},
-		Logf: func(format string, args ...any) {
-			e.mu.Lock()
-			e.log = append(e.log, fmt.Sprintf("device-mapper: "+format, args...))
-			e.mu.Unlock()
-		},
-	}
+	ctx := e.Context(lenSectors)
+	ctx.Inactive = true
+	return ctx
 }
 
 // build loads a table line (as `dmsetup create` does before its resume).
@@ -106,15 +83,6 @@ func (e *env) rebuild(x *Era, table string) *Era {
 		e.t.Fatalf("rebuilding era %s: %v", table, err)
 	}
 	return tg.(*Era)
-}
-
-// klog returns and clears the kernel log lines.
-func (e *env) klog() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	l := e.log
-	e.log = nil
-	return l
 }
 
 // pattern is n bytes distinct for seed k.

@@ -3,6 +3,7 @@ package flakey
 import (
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 )
@@ -13,7 +14,7 @@ import (
 // passthrough.
 func BenchmarkRead64K(b *testing.B) {
 	dev := devFile(b)
-	ctx := func() *targets.Context { return ctxFor(b, devBytes/targets.SectorSize) }
+	ctx := func() *targets.Context { return dmtest.NewDirect(b).Context(devBytes / targets.SectorSize) }
 	lin, err := linear.New(ctx(), []string{dev, "0"})
 	if err != nil {
 		b.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 )
 
@@ -79,7 +80,7 @@ func TestConstructorErrors(t *testing.T) {
 		} else {
 			args = append([]string{dev}, args...)
 		}
-		_, err := New(ctxFor(t, 100), args)
+		_, err := New(dmtest.NewDirect(t).Context(100), args)
 		var ce *targets.CtrError
 		if !errors.As(err, &ce) {
 			t.Errorf("flakey %q: error %v, want a CtrError %q", c.table, err, c.msg)

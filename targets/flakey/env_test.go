@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 )
 
@@ -49,26 +50,10 @@ func devFile(t testing.TB) string {
 	return p
 }
 
-// ctxFor is a constructor context of lenSectors opening files.
-func ctxFor(t testing.TB, lenSectors uint64) *targets.Context {
-	return &targets.Context{
-		Len: lenSectors, DevName: "253:0",
-		Open: func(path string) (targets.Dev, error) {
-			f, err := targets.OpenFile(path)
-			if err != nil {
-				return nil, err
-			}
-			t.Cleanup(func() { f.Close() })
-			return f, nil
-		},
-		Logf: func(string, ...any) {},
-	}
-}
-
 // build constructs a flakey target over path from args after the device.
 func build(t *testing.T, path string, args ...string) *Flakey {
 	t.Helper()
-	tg, err := New(ctxFor(t, devBytes/targets.SectorSize), append([]string{path}, args...))
+	tg, err := New(dmtest.NewDirect(t).Context(devBytes/targets.SectorSize), append([]string{path}, args...))
 	if err != nil {
 		t.Fatalf("flakey %s %v: %v", path, args, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 )
 
@@ -217,7 +218,7 @@ func TestStartTimeRestored(t *testing.T) {
 	saved := f.SaveState()
 	c.advance(15 * time.Second)
 
-	ctx := ctxFor(t, devBytes/targets.SectorSize)
+	ctx := dmtest.NewDirect(t).Context(devBytes / targets.SectorSize)
 	ctx.Restored, ctx.Saved = true, saved
 	tg, err := New(ctx, []string{dev, "0", "10", "10"})
 	if err != nil {
@@ -226,9 +227,9 @@ func TestStartTimeRestored(t *testing.T) {
 	if r := tg.(*Flakey); !r.start.Equal(f.start) || !r.down() {
 		t.Errorf("restored: start %v down %v, want the saved start %v and down", r.start, r.down(), f.start)
 	}
-	newTable := ctxFor(t, 8)
+	newTable := dmtest.NewDirect(t).Context(8)
 	newTable.Saved = saved // a new table (create, load) has no state to take
-	garbage := ctxFor(t, 8)
+	garbage := dmtest.NewDirect(t).Context(8)
 	garbage.Restored, garbage.Saved = true, "garbage"
 	for _, ctx := range []*targets.Context{newTable, garbage} {
 		tg, err := New(ctx, []string{dev, "0", "10", "10"})

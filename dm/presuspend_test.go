@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 )
 
@@ -111,16 +112,7 @@ func TestPreSuspendBeforeDrain(t *testing.T) {
 	}
 	within := func(what string, fn func() error) {
 		t.Helper()
-		done := make(chan error, 1)
-		go func() { done <- fn() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("%s: %v", what, err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s still waiting after 10 s: presuspend did not run before the drain (%s)", what, h.trace())
-		}
+		dmtest.Within(t, what, fn, func() string { return "presuspend did not run before the drain (" + h.trace() + ")" })
 	}
 
 	read := held()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gdmsetup/gdmsetup/dm"
 )
@@ -126,4 +127,23 @@ func Random(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
 	return b
+}
+
+// Within runs fn and fails the test if it returns an error or has not
+// returned in 10 s; why, when not nil, says what was seen by then.
+func Within(t testing.TB, what string, fn func() error, why func() string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	case <-time.After(10 * time.Second):
+		if why != nil {
+			t.Fatalf("%s still waiting after 10 s: %s", what, why())
+		}
+		t.Fatalf("%s still waiting after 10 s", what)
+	}
 }

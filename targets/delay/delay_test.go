@@ -71,21 +71,6 @@ func (g *rig) fileAt(name string, off, n int64) []byte {
 	return b[off : off+n]
 }
 
-// within runs fn and fails the test if it has not returned in 10 s.
-func within(t *testing.T, what string, fn func() error) {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s still waiting after 10 s", what)
-	}
-}
-
 // TestConstructorErrors: delay_ctr's messages and errnos in its order: the
 // count, then per class the offset, the delay (both sscanf: no sign,
 // overflow wraps) and the device.
@@ -212,7 +197,7 @@ func TestConcurrentDelaysReleasedBySuspend(t *testing.T) {
 	wg.Go(func() { errs <- d.Flush() })
 	g.waitStatus("d", "8 3 1")
 
-	within(t, "suspend (it releases the delayed I/O)", func() error { return g.Reg.Suspend("d") })
+	dmtest.Within(t, "suspend (it releases the delayed I/O)", func() error { return g.Reg.Suspend("d") }, nil)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -232,8 +217,8 @@ func TestConcurrentDelaysReleasedBySuspend(t *testing.T) {
 		read <- err
 	}()
 	g.waitStatus("d", "1 0 0")
-	within(t, "remove", func() error { return g.Reg.Remove("d") })
-	within(t, "the read released by remove", func() error { return <-read })
+	dmtest.Within(t, "remove", func() error { return g.Reg.Remove("d") }, nil)
+	dmtest.Within(t, "the read released by remove", func() error { return <-read }, nil)
 }
 
 // TestFlushGoesToFlushDevice: a flush waits for the flush delay and goes to
@@ -250,8 +235,8 @@ func TestFlushGoesToFlushDevice(t *testing.T) {
 	if got := g.line("rw", true); got != "0 0 0" {
 		t.Fatalf("the read/write device got a flush: status %q", got)
 	}
-	within(t, "suspend of the lower device", func() error { return g.Reg.Suspend("lower") })
-	within(t, "the flush released", func() error { return <-flushed })
+	dmtest.Within(t, "suspend of the lower device", func() error { return g.Reg.Suspend("lower") }, nil)
+	dmtest.Within(t, "the flush released", func() error { return <-flushed }, nil)
 }
 
 // TestDiscardsNeedEveryDevice: discards are taken only when all three

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/delay"
 )
@@ -37,8 +38,8 @@ func TestNoDelayFromPresuspendToResume(t *testing.T) {
 	}
 	d := tg.(*delay.Delay)
 	d.PreSuspend()
-	within(t, "a read after presuspend (an hour's delay)", func() error { return d.ReadAt(make([]byte, 512), 0) })
-	within(t, "a flush after presuspend (an hour's delay)", d.Flush)
+	dmtest.Within(t, "a read after presuspend (an hour's delay)", func() error { return d.ReadAt(make([]byte, 512), 0) }, nil)
+	dmtest.Within(t, "a flush after presuspend (an hour's delay)", d.Flush, nil)
 	d.Resume()
 	read := make(chan error, 1)
 	go func() { read <- d.ReadAt(make([]byte, 512), 0) }()
@@ -48,5 +49,5 @@ func TestNoDelayFromPresuspendToResume(t *testing.T) {
 		}
 	}
 	d.PreSuspend()
-	within(t, "the read delayed after resume", func() error { return <-read })
+	dmtest.Within(t, "the read delayed after resume", func() error { return <-read }, nil)
 }

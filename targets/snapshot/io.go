@@ -66,12 +66,19 @@ func (s *Snapshot) cowOffBytes(newChunk, sector uint64) int64 {
 // ReadAt is snapshot_map for reads: a chunk with an exception reads from
 // the COW device, others from the origin.
 func (s *Snapshot) ReadAt(p []byte, sector uint64) error {
+	return s.readChunks(p, sector, func(chunk uint64) (uint64, bool, error) { return s.lookup(chunk, false) })
+}
+
+// readChunks reads p from the target's sector on, each chunk under its
+// read lock: from the COW device where lookup finds the chunk's exception,
+// else from the origin.
+func (s *Snapshot) readChunks(p []byte, sector uint64, lookup func(chunk uint64) (newChunk uint64, found bool, err error)) error {
 	return s.pieces(s.beginSectors+sector, uint64(len(p))/targets.SectorSize, func(chunk, sector, n uint64, off int64) error {
 		buf := p[off : off+int64(n)*targets.SectorSize]
 		lk := s.chunkLock(chunk)
 		lk.RLock()
 		defer lk.RUnlock()
-		newChunk, found, err := s.lookup(chunk, false)
+		newChunk, found, err := lookup(chunk)
 		switch {
 		case err != nil:
 			return err

@@ -79,19 +79,9 @@ func NewMerge(ctx *targets.Context, args []string) (targets.Target, error) {
 // ReadAt is snapshot_merge_map for reads: the COW device for a chunk with
 // an exception (of a valid snapshot), the origin otherwise.
 func (m *Merge) ReadAt(p []byte, sector uint64) error {
-	return m.pieces(m.beginSectors+sector, uint64(len(p))/targets.SectorSize, func(chunk, sector, n uint64, off int64) error {
-		buf := p[off : off+int64(n)*targets.SectorSize]
-		lk := m.chunkLock(chunk)
-		lk.RLock()
-		defer lk.RUnlock()
+	return m.readChunks(p, sector, func(chunk uint64) (uint64, bool, error) {
 		newChunk, found := m.mergeLookup(chunk)
-		var err error
-		if found {
-			_, err = m.cow.ReadAt(buf, m.cowOffBytes(newChunk, sector))
-		} else {
-			_, err = m.origin.ReadAt(buf, int64(sector)*targets.SectorSize)
-		}
-		return err
+		return newChunk, found, nil
 	})
 }
 

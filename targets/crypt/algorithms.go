@@ -18,7 +18,8 @@ var errKeyLength = errors.New("invalid key length")
 
 // sectorCipher is a keyed skcipher: it encrypts or decrypts one encryption
 // sector (src and dst of the same length, a multiple of the block size;
-// they may be the same slice) under iv. It holds no mutable state, so one
+// they may be the same slice) under iv, which it may change (the caller
+// makes the IV anew for each sector). It holds no mutable state, so one
 // value serves concurrent I/O.
 type sectorCipher interface {
 	encrypt(dst, src, iv []byte)
@@ -204,11 +205,12 @@ type essivMode struct {
 	salt  cipher.Block
 }
 
-func (m essivMode) encrypt(dst, src, iv []byte) { m.inner.encrypt(dst, src, m.ivOf(iv)) }
-func (m essivMode) decrypt(dst, src, iv []byte) { m.inner.decrypt(dst, src, m.ivOf(iv)) }
+func (m essivMode) encrypt(dst, src, iv []byte) {
+	m.salt.Encrypt(iv, iv)
+	m.inner.encrypt(dst, src, iv)
+}
 
-func (m essivMode) ivOf(iv []byte) []byte {
-	out := make([]byte, len(iv))
-	m.salt.Encrypt(out, iv)
-	return out
+func (m essivMode) decrypt(dst, src, iv []byte) {
+	m.salt.Encrypt(iv, iv)
+	m.inner.decrypt(dst, src, iv)
 }

@@ -52,11 +52,9 @@ type Crypt struct {
 // keyedCipher is a key and the ciphers keyed with it. It is never changed
 // once published: a message builds a new one.
 type keyedCipher struct {
-	key         []byte // what the table shows (zeros after a wipe)
-	valid       bool   // DM_CRYPT_KEY_VALID
-	tfms        []sectorCipher
-	blockBytes  int
-	sectorBytes int
+	key   []byte // what the table shows (zeros after a wipe)
+	valid bool   // DM_CRYPT_KEY_VALID
+	tfms  []sectorCipher
 }
 
 // features are the optional arguments that are flags.
@@ -294,7 +292,7 @@ func (c *Crypt) setKey(cur *keyedCipher, s string) (*keyedCipher, syscall.Errno)
 	if strings.HasPrefix(s, ":") {
 		return cur, keyringErrno(s[1:])
 	}
-	k := &keyedCipher{key: append([]byte(nil), cur.key...), blockBytes: c.skc.blockBytes, sectorBytes: c.sectorBytes}
+	k := &keyedCipher{key: append([]byte(nil), cur.key...)}
 	if keyBytes > 0 && !hexToKey(k.key, s) {
 		k.tfms = cur.tfms
 		return k, syscall.EINVAL

@@ -57,7 +57,7 @@ func (c *Crypt) convert(dst, src []byte, sector uint64, encrypt bool) {
 			if c.ivLargeSectors {
 				ivSector /= step
 			}
-			c.iv.gen(k, iv, ivSector)
+			c.iv.gen(c, k, iv, ivSector)
 		}
 		d, s := dst[off:off+c.sectorBytes], src[off:off+c.sectorBytes]
 		if encrypt {

@@ -47,7 +47,7 @@ func (c *Crypt) Message(args []string) (string, error) {
 // wiped is crypt_wipe_key: the ciphers keyed with random bytes, the key
 // shown as zeros, and not valid.
 func (c *Crypt) wiped(cur *keyedCipher) *keyedCipher {
-	k := &keyedCipher{key: make([]byte, len(cur.key)), blockBytes: cur.blockBytes, sectorBytes: cur.sectorBytes}
+	k := &keyedCipher{key: make([]byte, len(cur.key))}
 	random := &keyedCipher{key: make([]byte, len(cur.key))}
 	rand.Read(random.key)
 	if c.keyTfms(random) == nil {

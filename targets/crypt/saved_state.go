@@ -33,7 +33,7 @@ func (c *Crypt) restoreKey(saved string) (*keyedCipher, error) {
 	if err != nil || state != "valid" && state != "invalid" {
 		return nil, fmt.Errorf("crypt: saved key state %q: not \"valid|invalid HEX\"", saved)
 	}
-	k := &keyedCipher{key: key, valid: state == "valid", blockBytes: c.skc.blockBytes, sectorBytes: c.sectorBytes}
+	k := &keyedCipher{key: key, valid: state == "valid"}
 	if err := c.keyTfms(k); err != nil && k.valid {
 		return nil, fmt.Errorf("crypt: saved key of %d bytes: %w", len(key), err)
 	}

@@ -59,7 +59,7 @@ func TestBadTables(t *testing.T) {
 			t.Errorf("%q: got %v, want %q (%v)", tc.table, err, tc.msg, tc.errno)
 		}
 	}
-	if l := strings.Join(e.klog(), "\n"); strings.Count(l, "clone metadata: Region and/or target size don't match the ones in metadata") != 2 {
+	if l := strings.Join(e.TakeLog(), "\n"); strings.Count(l, "clone metadata: Region and/or target size don't match the ones in metadata") != 2 {
 		t.Errorf("kernel log:\n%s", l)
 	}
 	if after, _ := os.ReadFile(meta); !bytes.Equal(before, after) {
@@ -81,7 +81,7 @@ func TestCorruptMetadata(t *testing.T) {
 		img[off] ^= 0x55
 		os.WriteFile(meta, img, 0o600)
 		_, err := e.build(2048, table)
-		log := strings.Join(e.klog(), "\n")
+		log := strings.Join(e.TakeLog(), "\n")
 		if off >= 4096 {
 			// a damaged space map block is found when used, not at open
 			if err == nil {
@@ -119,7 +119,7 @@ func TestBadMessages(t *testing.T) {
 	if got := c.Status(); got != before {
 		t.Errorf("status changed: %q -> %q", before, got)
 	}
-	if l := e.klog(); len(l) != 1 || l[0] != "device-mapper: clone: 253:0: Unsupported message `frobnicate'" {
+	if l := e.TakeLog(); len(l) != 1 || l[0] != "device-mapper: clone: 253:0: Unsupported message `frobnicate'" {
 		t.Errorf("kernel log %q", l)
 	}
 	for _, m := range []string{"hydration_THRESHOLD 0", "ENABLE_hydration extra", "disable_hydration x y"} {

@@ -40,21 +40,21 @@ func TestCtrErrors(t *testing.T) {
 			[]string{"device-mapper: era: changing the data block size (from 128 to 256) is not supported"}},
 		{junk + " " + data + " 8", "Error reading metadata", syscall.ENOTBLK, nil},
 	} {
-		e.klog()
+		e.TakeLog()
 		_, err := e.build(1024, tc.table)
 		var ce *targets.CtrError
 		if !errors.As(err, &ce) || ce.Msg != tc.msg || ce.Errno != tc.errno {
 			t.Errorf("%q: got %v, want %q (%v)", tc.table, err, tc.msg, tc.errno)
 		}
-		if got := e.klog(); tc.log != nil && !slices.Equal(got, tc.log) {
+		if got := e.TakeLog(); tc.log != nil && !slices.Equal(got, tc.log) {
 			t.Errorf("%q: log %q, want %q", tc.table, got, tc.log)
 		}
 	}
-	e.klog()
+	e.TakeLog()
 	if _, err := e.build(1024, junk+" "+data+" 8"); err == nil {
 		t.Fatal("junk superblock accepted")
 	}
-	if got := e.klog(); len(got) != 3 || !strings.HasPrefix(got[0], "device-mapper: era: sb_check failed: blocknr ") ||
+	if got := e.TakeLog(); len(got) != 3 || !strings.HasPrefix(got[0], "device-mapper: era: sb_check failed: blocknr ") ||
 		got[1] != "device-mapper: block manager: superblock validator check failed for block 0" ||
 		got[2] != "device-mapper: era: couldn't read_lock superblock" {
 		t.Errorf("junk superblock log %q", got)
@@ -75,11 +75,11 @@ func TestStatusTableMessages(t *testing.T) {
 	}
 	eraCheck(t, meta)
 	for _, msg := range [][]string{{"checkpoint", "x"}, {}, {"frobnicate"}, {"drop_metadata_snap"}} {
-		e.klog()
+		e.TakeLog()
 		if _, err := x.Message(msg); !errors.Is(err, syscall.EINVAL) {
 			t.Errorf("message %q: %v, want EINVAL", msg, err)
 		}
-		if got := e.klog(); len(got) != 1 {
+		if got := e.TakeLog(); len(got) != 1 {
 			t.Errorf("message %q logged %q", msg, got)
 		}
 	}
@@ -93,11 +93,11 @@ func TestStatusTableMessages(t *testing.T) {
 	if !strings.HasPrefix(st, "8 ") || !strings.Contains(st, " 3 ") || strings.HasSuffix(st, " -") {
 		t.Errorf("status with a held snapshot %q", st)
 	}
-	e.klog()
+	e.TakeLog()
 	if _, err := x.Message([]string{"take_metadata_snap"}); !errors.Is(err, syscall.EINVAL) {
 		t.Errorf("second snapshot: %v", err)
 	}
-	if got := e.klog(); !slices.Equal(got, []string{"device-mapper: era: metadata_take_snap: metadata snapshot already exists"}) {
+	if got := e.TakeLog(); !slices.Equal(got, []string{"device-mapper: era: metadata_take_snap: metadata snapshot already exists"}) {
 		t.Errorf("second snapshot log %q", got)
 	}
 	if _, err := x.Message([]string{"drop_metadata_snap"}); err != nil {

@@ -93,7 +93,7 @@ func TestKernelImage(t *testing.T) {
 			if got := changedSince(t, meta, 1); !slices.Equal(got, c.writtenSinceEra1) {
 				t.Errorf("written since era 1: %q, the kernel's %q", got, c.writtenSinceEra1)
 			}
-			if got := e.klog(); len(got) != 0 {
+			if got := e.TakeLog(); len(got) != 0 {
 				t.Errorf("log lines %q", got)
 			}
 		})

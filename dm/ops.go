@@ -1,6 +1,7 @@
 package dm
 
 import (
+	"errors"
 	"strings"
 	"syscall"
 
@@ -512,7 +513,24 @@ func (r *Registry) rename(name, newValue string, uuid bool) error {
 // down here, quietly: the command at hand reports only its own errors.
 func (r *Registry) activateAll() {
 	defer r.quiet()()
+	r.ActivateAll()
+}
+
+// ActivateAll builds every live table now, for a process that owns the
+// registry for long (serve): background work a table does while it is
+// live in the kernel (a snapshot merge, a clone's hydration, a mirror's
+// recovery) goes on without waiting for a command to need the device. A
+// table that cannot be built stays down; the error names each such device
+// and what stopped it (its constructor logs as in any other command).
+func (r *Registry) ActivateAll() error {
+	var errs []error
 	for _, d := range r.Devices() {
-		d.liveTable()
+		if d.st.Live == nil {
+			continue
+		}
+		if _, err := d.liveTable(); err != nil {
+			errs = append(errs, err)
+		}
 	}
+	return errors.Join(errs...)
 }

@@ -109,6 +109,11 @@ func serve(ctx context.Context, opts options, stderr io.Writer) error {
 	if opts.has("direct") {
 		s.reg.UseDirectIO()
 	}
+	// Live tables exist from the start, as in the kernel: a merge or a
+	// hydration a killed process left half done goes on now.
+	if err := s.reg.ActivateAll(); err != nil {
+		s.logf("%v", err)
+	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		s.reg.Close()
 		return fmt.Errorf("state directory %s: %w", dir, err)

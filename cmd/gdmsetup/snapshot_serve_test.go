@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // TestServeSnapshotBackupWhileWriting: an LVM-style stack (origin-real, a
@@ -67,5 +70,44 @@ func TestServeSnapshotBackupWhileWriting(t *testing.T) {
 	tool(t, "nbdcopy", srv.url("vol-snap"), backup)
 	if got, _ := os.ReadFile(backup); !bytes.Equal(got, old) {
 		t.Fatal("a new server serves the snapshot differently")
+	}
+}
+
+// TestServeResumesMerge: a snapshot merge that a CLI command started and
+// left half done at its exit goes on as soon as a server owns the state
+// directory, with no command naming the device: the origin's file ends up
+// holding the snapshot's data.
+func TestServeResumesMerge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a merge slowed down by a delay device")
+	}
+	s := newSandbox(t)
+	const sizeBytes = 4 << 20
+	old := randomFile(t, filepath.Join(s.dir, "base.img"), sizeBytes)
+	s.file("cow.img", 8<<20)
+	s.ok("", "create", "lbase", "--table", "0 8192 linear base.img 0")
+	s.ok("", "create", "snap", "--table", "0 8192 snapshot /dev/mapper/lbase cow.img P 8")
+	s.ok("", "create", "origin", "--table", "0 8192 snapshot-origin /dev/mapper/lbase")
+	s.ok(string(dmtest.Random(sizeBytes)), "write", "origin")
+	// Every batch of the merge (at most one metadata area, 1 MiB) now
+	// takes over 0.6 s: a write and a flush, each 300 ms late.
+	s.ok("", "reload", "lbase", "--table", "0 8192 delay base.img 0 0 base.img 0 300")
+	s.ok("", "resume", "lbase")
+	s.ok("", "suspend", "origin")
+	s.ok("", "suspend", "snap")
+	s.ok("", "reload", "origin", "--table", "0 8192 snapshot-merge /dev/mapper/lbase cow.img P 8")
+	s.ok("", "resume", "origin")
+	if got, _ := os.ReadFile(filepath.Join(s.dir, "base.img")); bytes.Equal(got, old) {
+		t.Fatal("the merge was over when the resume command ended: nothing left to test")
+	}
+	s.serve()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got, _ := os.ReadFile(filepath.Join(s.dir, "base.img"))
+		if bytes.Equal(got, old) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not finish the merge in 30 s: %d bytes differ from the snapshot", countDiff(got, old))
+		}
 	}
 }

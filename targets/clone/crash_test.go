@@ -83,19 +83,17 @@ func TestCrash(t *testing.T) {
 	for round := 0; round < 6; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", crashEnv, e.dir, next))
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		started := time.Now()
-		for time.Since(started) < 30*time.Second {
-			if os.Remove(e.path("started")) == nil {
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		waitStarted(t, e.path("started"), exited, &out)
 		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		<-exited
 
 		// read the log the children left
 		f, err := os.Open(e.path("log"))
@@ -156,7 +154,27 @@ func TestCrash(t *testing.T) {
 		t.Logf("round %d: %d/%d regions hydrated, %d writes logged, %d flushed", round, n, c.nrRegions, next, len(durable))
 		c.Close()
 	}
+	if len(durable) == 0 {
+		t.Fatalf("the children flushed no write in 6 rounds (%d logged): nothing was checked", next)
+	}
 	if !sawPartial {
 		t.Log("no kill landed in the middle of hydration")
+	}
+}
+
+// waitStarted waits for a child to create the file started (and removes
+// it), failing at once with the child's output if the child exits first,
+// and after 30 s.
+func waitStarted(t *testing.T, started string, exited <-chan error, out *bytes.Buffer) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for os.Remove(started) != nil {
+		select {
+		case err := <-exited:
+			t.Fatalf("the child exited before it started (%v):\n%s", err, out)
+		case <-deadline:
+			t.Fatalf("the child did not start in 30 s:\n%s", out)
+		case <-time.After(time.Millisecond):
+		}
 	}
 }

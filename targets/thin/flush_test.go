@@ -2,8 +2,15 @@ package thin_test
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/dm"
 )
 
 // TestFlushCommitsOnlyItsChangedDevice checks the kernel's rule for a flush
@@ -40,5 +47,51 @@ func TestFlushCommitsOnlyItsChangedDevice(t *testing.T) {
 	}
 	if now, _ := os.ReadFile(e.meta); bytes.Equal(now, committed) {
 		t.Fatal("a flush through the changed thin device did not commit")
+	}
+}
+
+// TestFlushInFailModeFails: once the pool's metadata device fails under
+// it so that even the abort to the last commit fails, the pool is in fail
+// mode and a flush through a thin device gets EIO, as every other bio
+// (thin_bio_map), instead of flushing the data device.
+func TestFlushInFailModeFails(t *testing.T) {
+	dir := t.TempDir()
+	meta, data := filepath.Join(dir, "meta.img"), filepath.Join(dir, "data.img")
+	mustTruncate(t, meta, 4<<20)
+	mustTruncate(t, data, 64*blockBytes)
+	reg, err := dm.Open(filepath.Join(dir, "state"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	metaLine := func(typ string, args ...string) []dm.TargetLine {
+		return []dm.TargetLine{{Len: 8192, Type: typ, Args: args}}
+	}
+	must(reg.Create("lmeta", "", metaLine("linear", meta, "0"), false))
+	must(reg.Create("pool", "", []dm.TargetLine{{Len: 64 * blockSectors, Type: "thin-pool", Args: []string{"/dev/mapper/lmeta", data, strconv.Itoa(blockSectors), "0"}}}, false))
+	e := &poolEnv{t: t, dir: dir, meta: meta, reg: reg}
+	must(e.message("create_thin", "0"))
+	t0 := e.activate(0)
+	_, err = t0.WriteAt(make([]byte, blockBytes), 0)
+	must(err)
+	must(t0.Flush())
+
+	must(reg.Load("lmeta", metaLine("error")))
+	must(reg.Resume("lmeta"))
+	t0.WriteAt(make([]byte, blockBytes), blockBytes)
+	t0.Flush()
+	lines, err := reg.Lines("pool", false, true)
+	must(err)
+	if len(lines) != 1 || lines[0].Params != "Fail" {
+		t.Fatalf("pool status %+v after its metadata device failed, want Fail", lines)
+	}
+	if err := t0.Flush(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("flush through a thin device of a failed pool: %v, want EIO", err)
 	}
 }

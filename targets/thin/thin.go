@@ -329,8 +329,12 @@ func (t *Thin) passdown(r metadata.MappedRange) error {
 // when this device changed in the current transaction the pool commits
 // (data first, then the metadata that maps it); otherwise only the data
 // device is flushed, and what other devices changed waits for its own
-// flush or the periodic commit.
+// flush or the periodic commit. A pool in fail mode fails it with EIO
+// (thin_bio_map).
 func (t *Thin) Flush() error {
+	if t.pool.Mode() == thinpool.ModeFail {
+		return syscall.EIO
+	}
 	if t.td.ChangedThisTransaction() {
 		return t.pool.CommitChanged()
 	}

@@ -120,8 +120,11 @@ func (t *Target) Discard(sector, lenSectors uint64) error {
 	return t.dataDev.Discard(int64(sector)*targets.SectorSize, int64(lenSectors)*targets.SectorSize)
 }
 
-// Flush commits the pool if its metadata changed.
-func (t *Target) Flush() error { return t.pool.CommitChanged() }
+// Flush flushes the data device: I/O to the pool device goes there, and
+// the pool's metadata is committed only through its thin devices, its
+// status, messages, suspend and the periodic commit (pool_map remaps every
+// bio, a flush included, to the data device).
+func (t *Target) Flush() error { return t.dataDev.Flush() }
 
 // Commit is the periodic commit: if the metadata changed.
 func (t *Target) Commit() error { return t.pool.CommitChanged() }

@@ -91,6 +91,11 @@ func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
 	if err != nil {
 		return errno.Of(err)
 	}
+	requestBased, e := r.checkType(d, t)
+	if e != 0 {
+		t.destroy()
+		return e
+	}
 	if !d.st.Typed && !r.checkAreas(d, t) {
 		t.destroy()
 		r.klogf("core: Cannot calculate initial queue limits")
@@ -98,6 +103,7 @@ func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
 		return syscall.EINVAL
 	}
 	d.st.Typed = true
+	d.st.RequestBased = requestBased
 	d.dropInactive()
 	d.inactive = t
 	spec := t.spec

@@ -46,7 +46,10 @@ type deviceState struct {
 	ReadOnly  bool   `json:"read_only,omitempty"`
 	Event     uint32 `json:"event"`
 	Typed     bool   `json:"typed,omitempty"`
-	ReadAhead uint64 `json:"read_ahead,omitempty"`
+	// RequestBased is the device's type once Typed: its first table was
+	// request-based (multipath), so later tables must be too.
+	RequestBased bool   `json:"request_based,omitempty"`
+	ReadAhead    uint64 `json:"read_ahead,omitempty"`
 	// DeferredRemove marks a device `remove --deferred` left because it was
 	// open: it is removed when its last opener goes.
 	DeferredRemove bool       `json:"deferred_remove,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 	"github.com/gdmsetup/gdmsetup/targets/logwrites"
 	"github.com/gdmsetup/gdmsetup/targets/mirror"
+	"github.com/gdmsetup/gdmsetup/targets/multipath"
 	"github.com/gdmsetup/gdmsetup/targets/snapshot"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
 	"github.com/gdmsetup/gdmsetup/targets/switchtarget"
@@ -40,5 +41,6 @@ func init() {
 	targets.Register(switchtarget.Type)
 	targets.Register(logwrites.Type)
 	targets.Register(crypt.Type)
+	targets.Register(multipath.Type)
 	targets.Register(clone.Type)
 }

@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/cache"
 	"github.com/gdmsetup/gdmsetup/targets/clone"
 	"github.com/gdmsetup/gdmsetup/targets/crypt"
 	"github.com/gdmsetup/gdmsetup/targets/delay"
@@ -36,6 +37,7 @@ func init() {
 	targets.Register(flakey.Type)
 	targets.Register(delay.Type)
 	targets.Register(era.Type)
+	targets.Register(cache.Type)
 	targets.Register(unstriped.Type)
 	targets.Register(mirror.Type)
 	targets.Register(switchtarget.Type)

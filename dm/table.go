@@ -61,13 +61,25 @@ func (t *Table) find(sector uint64) int {
 	})
 }
 
-// optimalIOBytes stacks the targets' io_opt as the block layer does (lcm).
+// optimalIOBytes is dm_calculate_queue_limits' io_opt: for each target the
+// lcm of the io_opt of the devices its Areas name (iterate_devices with
+// dm_set_device_limits), then its io_hints (targets.IOHinter); the table
+// stacks its targets' as the block layer does (lcm).
 func (t *Table) optimalIOBytes() int64 {
 	var opt int64
 	for _, e := range t.entries {
-		if h, ok := e.target.(targets.IOHinter); ok {
-			opt = targets.LCMNotZero(opt, h.OptimalIOBytes())
+		var targetOpt int64
+		if it, ok := e.target.(targets.AreaIterator); ok {
+			for _, a := range it.Areas() {
+				if d, ok := a.Dev.(targets.OptimalIODev); ok {
+					targetOpt = targets.LCMNotZero(targetOpt, d.OptimalIOBytes())
+				}
+			}
 		}
+		if h, ok := e.target.(targets.IOHinter); ok {
+			targetOpt = h.IOHints(targetOpt)
+		}
+		opt = targets.LCMNotZero(opt, targetOpt)
 	}
 	return opt
 }

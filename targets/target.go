@@ -97,9 +97,19 @@ type Zeroer interface {
 	WriteZeroes(sector, lenSectors uint64, mayUnmap bool) error
 }
 
-// IOHinter is a target with an optimal I/O size (io_opt), which sets the
-// device's read-ahead as in the kernel.
+// IOHinter is a target whose io_hints set its optimal I/O size (io_opt),
+// which sets the device's read-ahead as in the kernel. The core passes it
+// stackedBytes, what the devices its Areas name stack to (the lcm of their
+// io_opt, 0 when none has one), and takes the result as the target's. A
+// target without IOHinter keeps stackedBytes.
 type IOHinter interface {
+	IOHints(stackedBytes int64) int64
+}
+
+// OptimalIODev is a device with an optimal I/O size (io_opt): a mapped
+// device passes its table's on to the tables above it. Files and block
+// devices have none.
+type OptimalIODev interface {
 	OptimalIOBytes() int64
 }
 
@@ -112,27 +122,14 @@ type Waiter interface {
 	MayWait() bool
 }
 
-// StackedOptimalIOBytes is the io_opt a target mapping onto devs takes from
-// them (dm_set_device_limits stacking each device's limits): the lcm of the
-// hints of those that have one, 0 when none does.
-func StackedOptimalIOBytes(devs ...Dev) int64 {
-	var opt int64
-	for _, d := range devs {
-		if h, ok := d.(IOHinter); ok {
-			opt = LCMNotZero(opt, h.OptimalIOBytes())
-		}
+// KeepFactorOfBlock is the io_hints rule of targets with a block size
+// (thin-pool, era, clone, cache): the stacked io_opt stays when blockBytes
+// divides it, else io_opt is blockBytes.
+func KeepFactorOfBlock(stackedBytes, blockBytes int64) int64 {
+	if stackedBytes < blockBytes || stackedBytes%blockBytes != 0 {
+		return blockBytes
 	}
-	return opt
-}
-
-// AreasOptimalIOBytes is StackedOptimalIOBytes of the devices of areas
-// (a target stacking what its iterate_devices reports).
-func AreasOptimalIOBytes(areas []Area) int64 {
-	var opt int64
-	for _, a := range areas {
-		opt = LCMNotZero(opt, StackedOptimalIOBytes(a.Dev))
-	}
-	return opt
+	return stackedBytes
 }
 
 // LCMNotZero is the kernel's lcm_not_zero, how the block layer stacks

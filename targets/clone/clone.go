@@ -137,15 +137,10 @@ func (c *Clone) Areas() []targets.Area {
 	}
 }
 
-// OptimalIOBytes is clone_io_hints: the source's and destination's
+// IOHints is clone_io_hints' io_opt: the source's and destination's
 // stacked io_opt when the region size divides it, else the region size.
-func (c *Clone) OptimalIOBytes() int64 {
-	opt := targets.AreasOptimalIOBytes(c.Areas())
-	region := int64(c.regionSectors) * targets.SectorSize
-	if opt < region || opt%region != 0 {
-		return region
-	}
-	return opt
+func (c *Clone) IOHints(stackedBytes int64) int64 {
+	return targets.KeepFactorOfBlock(stackedBytes, int64(c.regionSectors)*targets.SectorSize)
 }
 
 // PostSuspend stops hydration, waits for copies in flight and commits

@@ -359,7 +359,3 @@ func (c *Crypt) Table() string {
 func (c *Crypt) Areas() []targets.Area {
 	return []targets.Area{{Dev: c.dev, StartSector: c.startSector, LenSectors: c.lenSectors}}
 }
-
-// OptimalIOBytes stacks the device's hint (crypt_io_hints leaves io_opt to
-// the stacking).
-func (c *Crypt) OptimalIOBytes() int64 { return targets.AreasOptimalIOBytes(c.Areas()) }

@@ -197,7 +197,3 @@ func (d *Delay) Areas() []targets.Area {
 	return out
 }
 
-// OptimalIOBytes is the classes' devices' hints stacked.
-func (d *Delay) OptimalIOBytes() int64 {
-	return targets.StackedOptimalIOBytes(d.read.dev, d.write.dev, d.flush.dev)
-}

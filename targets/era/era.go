@@ -117,15 +117,10 @@ func (e *Era) Areas() []targets.Area {
 	return []targets.Area{{Dev: e.origin, LenSectors: uint64(e.origin.SizeBytes()) / targets.SectorSize}}
 }
 
-// OptimalIOBytes is era_io_hints: the origin's io_opt when it is a
-// multiple of the block size, else the block size.
-func (e *Era) OptimalIOBytes() int64 {
-	blockBytes := int64(e.blockSectors) * targets.SectorSize
-	opt := targets.StackedOptimalIOBytes(e.origin)
-	if opt < blockBytes || opt%blockBytes != 0 {
-		return blockBytes
-	}
-	return opt
+// IOHints is era_io_hints' io_opt: the origin's when it is a multiple of
+// the block size, else the block size.
+func (e *Era) IOHints(stackedBytes int64) int64 {
+	return targets.KeepFactorOfBlock(stackedBytes, int64(e.blockSectors)*targets.SectorSize)
 }
 
 // Table is "<metadata dev> <origin dev> <block size>".

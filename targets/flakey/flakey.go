@@ -89,8 +89,3 @@ func (f *Flakey) Table() string {
 func (f *Flakey) Areas() []targets.Area {
 	return []targets.Area{{Dev: f.dev, StartSector: f.offsetSector, LenSectors: f.lenSectors}}
 }
-
-// OptimalIOBytes passes on the underlying device's hint, as linear does.
-func (f *Flakey) OptimalIOBytes() int64 {
-	return targets.StackedOptimalIOBytes(f.dev)
-}

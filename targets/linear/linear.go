@@ -79,8 +79,3 @@ func (l *Linear) Table() string { return fmt.Sprintf("%s %d", l.dev.Name(), l.of
 func (l *Linear) Areas() []targets.Area {
 	return []targets.Area{{Dev: l.dev, StartSector: l.offsetSector, LenSectors: l.lenSectors}}
 }
-
-// OptimalIOBytes passes on the underlying device's hint (a stacked striped device).
-func (l *Linear) OptimalIOBytes() int64 {
-	return targets.StackedOptimalIOBytes(l.dev)
-}

@@ -143,7 +143,3 @@ func (l *LogWrites) Areas() []targets.Area {
 // SupportsDiscards is true: discards are logged even when dev takes none.
 func (l *LogWrites) SupportsDiscards() bool { return true }
 
-// OptimalIOBytes passes on dev's hint, as the stacked limits do.
-func (l *LogWrites) OptimalIOBytes() int64 {
-	return targets.StackedOptimalIOBytes(l.dev)
-}

@@ -154,8 +154,6 @@ func (m *Mirror) Areas() []targets.Area {
 	return out
 }
 
-// OptimalIOBytes stacks the legs' hints (the target sets no io_hints).
-func (m *Mirror) OptimalIOBytes() int64 { return targets.AreasOptimalIOBytes(m.Areas()) }
 
 // event raises the device's event when the table is live (dm_table_event
 // reaches the device only once the table is bound); it is raised by

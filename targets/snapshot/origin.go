@@ -53,8 +53,6 @@ func (o *Origin) Areas() []targets.Area {
 // SupportsDiscards is false: the origin sets no discard bios.
 func (o *Origin) SupportsDiscards() bool { return false }
 
-// OptimalIOBytes passes on the device's hint.
-func (o *Origin) OptimalIOBytes() int64 { return targets.StackedOptimalIOBytes(o.dev) }
 
 // ReadAt reads the device.
 func (o *Origin) ReadAt(p []byte, sector uint64) error {

@@ -276,8 +276,6 @@ func (s *Snapshot) MaxIOSectors() uint64 { return s.chunkSectors() }
 // SupportsDiscards: only with discard_zeroes_cow (num_discard_bios).
 func (s *Snapshot) SupportsDiscards() bool { return s.discardZeroesCow }
 
-// OptimalIOBytes stacks the origin's and the COW device's hints.
-func (s *Snapshot) OptimalIOBytes() int64 { return targets.StackedOptimalIOBytes(s.origin, s.cow) }
 
 // PreResume is snapshot_preresume: a handover source cannot resume while
 // its destination waits, and a destination waits for its source's device

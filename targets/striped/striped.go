@@ -157,8 +157,8 @@ func (s *Striped) Table() string {
 // MaxIOSectors is the chunk size: no I/O crosses a chunk.
 func (s *Striped) MaxIOSectors() uint64 { return s.chunkSectors }
 
-// OptimalIOBytes is a full stripe (io_opt = chunk × stripes).
-func (s *Striped) OptimalIOBytes() int64 {
+// IOHints sets io_opt to a full stripe, chunk × stripes (stripe_io_hints).
+func (s *Striped) IOHints(int64) int64 {
 	return int64(s.chunkSectors) * int64(len(s.stripes)) * targets.SectorSize
 }
 

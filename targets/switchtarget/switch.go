@@ -161,5 +161,3 @@ func (s *Switch) Areas() []targets.Area {
 	return out
 }
 
-// OptimalIOBytes stacks the paths' hints (the target sets no io_hints).
-func (s *Switch) OptimalIOBytes() int64 { return targets.AreasOptimalIOBytes(s.Areas()) }

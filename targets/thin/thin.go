@@ -86,13 +86,12 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 // MaxIOSectors is the data block size: no I/O crosses a block.
 func (t *Thin) MaxIOSectors() uint64 { return t.blockSectors }
 
-// OptimalIOBytes is the pool device's, which a thin device stacks on.
-func (t *Thin) OptimalIOBytes() int64 {
-	return targets.StackedOptimalIOBytes(t.poolDev)
+// Areas is the pool device's whole data blocks, as thin_iterate_devices
+// reports them.
+func (t *Thin) Areas() []targets.Area {
+	poolSectors := uint64(t.poolDev.SizeBytes()) / targets.SectorSize
+	return []targets.Area{{Dev: t.poolDev, LenSectors: poolSectors / t.blockSectors * t.blockSectors}}
 }
-
-// Areas is the pool device's range, as thin_iterate_devices reports it.
-func (t *Thin) Areas() []targets.Area { return nil }
 
 func (t *Thin) dataOffset(dataBlock, in uint64) int64 {
 	return int64(dataBlock*t.blockSectors+in) * targets.SectorSize

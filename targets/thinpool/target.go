@@ -279,5 +279,8 @@ func (t *Target) Areas() []targets.Area {
 	return []targets.Area{{Dev: t.dataDev, StartSector: 0, LenSectors: t.lenSectors}}
 }
 
-// OptimalIOBytes is the data block size (pool_io_hints).
-func (t *Target) OptimalIOBytes() int64 { return int64(t.pool.blockSectors) * targets.SectorSize }
+// IOHints is pool_io_hints' io_opt: the data device's when the data block
+// size divides it, else the data block size.
+func (t *Target) IOHints(stackedBytes int64) int64 {
+	return targets.KeepFactorOfBlock(stackedBytes, int64(t.pool.blockSectors)*targets.SectorSize)
+}

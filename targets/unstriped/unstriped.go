@@ -131,7 +131,3 @@ func (u *Unstriped) MaxIOSectors() uint64 { return uint64(u.chunkSectors) }
 func (u *Unstriped) Areas() []targets.Area {
 	return []targets.Area{{Dev: u.dev, StartSector: u.startSector, LenSectors: u.lenSectors}}
 }
-
-// OptimalIOBytes passes on the device's hint (the kernel stacks the
-// device's limits; the target adds only chunk_sectors).
-func (u *Unstriped) OptimalIOBytes() int64 { return targets.StackedOptimalIOBytes(u.dev) }

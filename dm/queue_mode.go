@@ -22,17 +22,29 @@ const (
 // checkType is what table_load checks of a new table's type once its
 // targets are built (dm_table_complete's dm_table_determine_type, then
 // the immutable target type and the device's type): a request-based
-// table maps only onto request-stackable devices (disks, and mapped
+// table has one target and maps only onto request-stackable devices (disks, and mapped
 // devices that are request-based themselves); a device whose live table
 // has an immutable target takes only that type again (or an error
-// target); a device keeps the type of its first table. It logs the
+// target); a device keeps the type of its first table (a table of error
+// targets, which work either way, takes the device's). It logs the
 // kernel's lines and returns the errno of a refusal, and the table's
 // type (request-based or not) otherwise.
 func (r *Registry) checkType(d *Device, t *Table) (requestBased bool, e syscall.Errno) {
+	hybrid := len(t.entries) > 0
 	for _, x := range t.entries {
 		if rb, ok := x.target.(requestBaseder); ok && rb.RequestBased() {
 			requestBased = true
 		}
+		hybrid = hybrid && x.typ.Name == "error"
+	}
+	if hybrid && d.st.Typed {
+		// error targets work either way: the table takes the device's type
+		requestBased = d.st.RequestBased
+	}
+	if requestBased && len(t.entries) > 1 {
+		r.klogf("table: request-based DM doesn't support multiple targets")
+		r.klogf("table: unable to determine table type")
+		return false, syscall.EINVAL
 	}
 	if requestBased {
 		devs := 0

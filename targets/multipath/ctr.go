@@ -129,7 +129,7 @@ func (m *Multipath) parseHWHandler(as *targets.ArgSet) error {
 	}
 	if m.bioBased {
 		as.Args = as.Args[n:]
-		m.ctx.Logf(msgPrefix + "bio-based multipath doesn't allow hardware handler args")
+		m.ctrLogf(msgPrefix + "bio-based multipath doesn't allow hardware handler args")
 		return nil
 	}
 	m.hwHandler, _ = as.Shift()
@@ -189,8 +189,16 @@ func (m *Multipath) parsePath(devPath string, args []string, pg *priorityGroup) 
 		return nil, targets.Errorf(syscall.ENODEV, "error attaching hardware handler")
 	}
 	p := &pgpath{dev: dev, pg: pg, active: true}
-	if err := pg.sel.addPath(p, args, m.ctx.Logf); err != nil {
+	if err := pg.sel.addPath(p, args, m.ctrLogf); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// ctrLogf logs a line of the constructor's that is no failure (a warning):
+// a table rebuilt in a later process logged it when it was loaded.
+func (m *Multipath) ctrLogf(format string, args ...any) {
+	if !m.ctx.Restored {
+		m.ctx.Logf(format, args...)
+	}
 }

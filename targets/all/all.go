@@ -21,6 +21,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/thin"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool"
 	"github.com/gdmsetup/gdmsetup/targets/unstriped"
+	"github.com/gdmsetup/gdmsetup/targets/verity"
 	"github.com/gdmsetup/gdmsetup/targets/zero"
 )
 
@@ -43,6 +44,7 @@ func init() {
 	targets.Register(switchtarget.Type)
 	targets.Register(logwrites.Type)
 	targets.Register(crypt.Type)
+	targets.Register(verity.Type)
 	targets.Register(multipath.Type)
 	targets.Register(clone.Type)
 }

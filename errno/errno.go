@@ -16,6 +16,7 @@ type entry struct {
 var table = map[syscall.Errno]entry{
 	syscall.EPERM:      {"EPERM", "Operation not permitted"},
 	syscall.ENOENT:     {"ENOENT", "No such file or directory"},
+	syscall.E2BIG:      {"E2BIG", "Argument list too long"},
 	syscall.EIO:        {"EIO", "Input/output error"},
 	syscall.ENXIO:      {"ENXIO", "No such device or address"},
 	syscall.EAGAIN:     {"EAGAIN", "Resource temporarily unavailable"},

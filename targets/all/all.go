@@ -22,6 +22,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/thinpool"
 	"github.com/gdmsetup/gdmsetup/targets/unstriped"
 	"github.com/gdmsetup/gdmsetup/targets/verity"
+	"github.com/gdmsetup/gdmsetup/targets/writecache"
 	"github.com/gdmsetup/gdmsetup/targets/zero"
 )
 
@@ -46,5 +47,6 @@ func init() {
 	targets.Register(crypt.Type)
 	targets.Register(verity.Type)
 	targets.Register(multipath.Type)
+	targets.Register(writecache.Type)
 	targets.Register(clone.Type)
 }

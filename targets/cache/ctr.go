@@ -148,7 +148,12 @@ func (c *Cache) create(cacheSectors uint64, policyName string, policyArgs []stri
 	now := c.now().UnixNano()
 	c.pol = newSMQ(kind, uint32(c.st.CacheSize), c.originSectors, c.blockSectors, now)
 	c.st.MigrationThreshold = defaultMigrationThreshold
-	if err := c.setConfigValues(policyArgs); err != nil {
+	logf := ctx.Logf
+	if ctx.Restored {
+		// the kernel's constructor ran once, in the process that loaded the table
+		logf = func(string, ...any) {}
+	}
+	if err := c.setConfigValues(policyArgs, logf); err != nil {
 		return targets.Invalid("Error setting cache policy's config values")
 	}
 	c.discardSectors = c.blockSectors
@@ -192,21 +197,22 @@ func (c *Cache) create(cacheSectors uint64, policyName string, policyArgs []stri
 
 // setConfigValues is set_config_values: key/value pairs, migration_threshold
 // for the core, the rest for the policy.
-func (c *Cache) setConfigValues(args []string) error {
+func (c *Cache) setConfigValues(args []string, logf func(string, ...any)) error {
 	if len(args)%2 == 1 {
-		c.ctx.Logf("cache: Odd number of policy arguments given but they should be <key> <value> pairs.")
+		logf("cache: Odd number of policy arguments given but they should be <key> <value> pairs.")
 		return syscall.EINVAL
 	}
 	for i := 0; i < len(args); i += 2 {
-		if err := c.setConfigValue(args[i], args[i+1]); err != nil {
+		if err := c.setConfigValue(args[i], args[i+1], logf); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// setConfigValue is set_config_value (kstrtoul for migration_threshold).
-func (c *Cache) setConfigValue(key, value string) error {
+// setConfigValue is set_config_value (kstrtoul for migration_threshold);
+// logf gets the kernel's lines.
+func (c *Cache) setConfigValue(key, value string, logf func(string, ...any)) error {
 	var err error
 	if strings.EqualFold(key, "migration_threshold") {
 		if v, ok := targets.ParseUint(value, 64); ok {
@@ -215,10 +221,10 @@ func (c *Cache) setConfigValue(key, value string) error {
 			err = syscall.EINVAL
 		}
 	} else {
-		err = c.pol.setConfig(key, value, c.ctx.Logf)
+		err = c.pol.setConfig(key, value, logf)
 	}
 	if err != nil {
-		c.ctx.Logf("cache: bad config value for %s: %s", key, value)
+		logf("cache: bad config value for %s: %s", key, value)
 	}
 	return err
 }

@@ -140,7 +140,7 @@ func (c *Cache) mapBio(p []byte, sector uint64, write bool) mapping {
 	if optimisable {
 		r = c.pol.lookup(block, write, true, true)
 		if !r.hit && r.hasWork {
-			m.err = c.promoteOverwrite(r.work, p)
+			m.err = c.promoteOverwrite(r.work, p, sector)
 			return m
 		}
 	} else {

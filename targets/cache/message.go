@@ -24,7 +24,7 @@ func (c *Cache) Message(args []string) (string, error) {
 	if len(args) != 2 {
 		return "", syscall.EINVAL
 	}
-	return "", c.setConfigValue(args[0], args[1])
+	return "", c.setConfigValue(args[0], args[1], c.ctx.Logf)
 }
 
 // invalidateCblocks is process_invalidate_cblocks_message: each range

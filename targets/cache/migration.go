@@ -126,11 +126,12 @@ func (c *Cache) migrate(w work) {
 	c.complete(w, ok, false)
 }
 
-// promoteOverwrite is a promotion carrying the bio that writes the whole
-// block (or a discarded one): the bio's data go straight to the cache
-// block, which then counts as dirty.
-func (c *Cache) promoteOverwrite(w work, p []byte) error {
-	off := c.cacheOff(w.Cblock, w.Oblock*c.blockSectors)
+// promoteOverwrite is a promotion carrying the bio (p at the target's
+// sector) that writes the whole block, or into a discarded one: the bio's
+// data go straight to the cache block, which then counts as dirty (the
+// rest of a discarded block keeps what the cache block held).
+func (c *Cache) promoteOverwrite(w work, p []byte, sector uint64) error {
+	off := c.cacheOff(w.Cblock, sector)
 	_, err := c.cdev.WriteAt(p, off)
 	if err != nil {
 		err = fmt.Errorf("cache %s: promoting block %d: %w", c.devName(), w.Oblock, err)

@@ -27,7 +27,16 @@ const (
 // <#features> <feature>* <policy> <#policy args> <policy arg>*, checked in
 // the kernel's order (parse_cache_args, then cache_create).
 func New(ctx *targets.Context, args []string) (targets.Target, error) {
-	c := &Cache{ctx: ctx, now: time.Now, feat: features{metadataVersion: 1, discardPassdown: true}}
+	c, err := newWithClock(ctx, args, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newWithClock is New with now as the time the policy and the waker go by.
+func newWithClock(ctx *targets.Context, args []string, now func() time.Time) (*Cache, error) {
+	c := &Cache{ctx: ctx, now: now, feat: features{metadataVersion: 1, discardPassdown: true}}
 	as := &targets.ArgSet{Args: args}
 	var err error
 	open := func(msg string) (targets.Dev, error) {

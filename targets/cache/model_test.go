@@ -1,0 +1,163 @@
+package cache
+
+import (
+	"bytes"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
+)
+
+// clock is a test's time: it moves only when told to.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// TestModel drives a small writeback cache (8 blocks of 64 KiB over 2 MiB)
+// with random whole-block and partial writes, reads and discards, under a
+// clock that jumps now and then (the waker then ticks the policy and runs
+// writebacks while idle: hot blocks get promoted, cold ones demoted), the
+// table rebuilt from its saved state as a new process would and switched
+// between smq, the cleaner and passthrough; every read must return what
+// a plain disk would, and the metadata must pass cache_check after each
+// suspend.
+func TestModel(t *testing.T) {
+	d := dmtest.NewDirect(t)
+	dir := t.TempDir()
+	mk := func(name string, size int64) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, size); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	meta, cdev, origin := mk("meta", 1<<20), mk("cdev", 512<<10), mk("origin", 2<<20)
+	const lenSectors = 2 << 20 / 512
+	const blockBytes = 64 << 10
+	model := make([]byte, 2<<20)
+	clk := &clock{t: time.Unix(1e9, 0)}
+	rng := rand.New(rand.NewSource(1))
+	events := 0
+	build := func(policy, mode string, saved string, restored bool) *Cache {
+		t.Helper()
+		ctx := d.Context(lenSectors)
+		ctx.Event = func() { events++ }
+		ctx.Restored, ctx.Saved = restored, saved
+		args := []string{meta, cdev, origin, "128", "2", "metadata2", mode, policy, "2", "migration_threshold", "2048"}
+		tg, err := newWithClock(ctx, args, clk.now)
+		if err != nil {
+			t.Fatalf("cache %v: %v %v", args, err, d.TakeLog())
+		}
+		return tg
+	}
+	resume := func(c *Cache) {
+		t.Helper()
+		if err := c.PreResume(); err != nil {
+			t.Fatalf("preresume: %v %v", err, d.TakeLog())
+		}
+		c.Resume()
+	}
+	check := func() {
+		t.Helper()
+		if p, err := exec.LookPath("cache_check"); err == nil {
+			if out, err := exec.Command(p, meta).CombinedOutput(); err != nil {
+				t.Fatalf("cache_check: %v\n%s", err, out)
+			}
+		}
+	}
+	var total counters // over the tables built anew (a rebuild keeps counting)
+	add := func(k counters) {
+		total.Promotion += k.Promotion
+		total.Demotion += k.Demotion
+		total.Writeback += k.Writeback
+		total.ReadHit += k.ReadHit
+	}
+	c := build("smq", "writeback", "", false)
+	resume(c)
+	for step := 0; step < 3000; step++ {
+		block := int64(rng.Intn(32))
+		if rng.Intn(4) == 0 {
+			block = int64(rng.Intn(4)) // a hot set
+		}
+		off := block * blockBytes
+		switch op := rng.Intn(10); {
+		case op < 3:
+			p := dmtest.Random(blockBytes)
+			if err := c.WriteAt(p, uint64(off/512)); err != nil {
+				t.Fatal(err)
+			}
+			copy(model[off:], p)
+		case op < 5:
+			sub := int64(rng.Intn(16)) * 4096
+			p := dmtest.Random(4096)
+			if err := c.WriteAt(p, uint64((off+sub)/512)); err != nil {
+				t.Fatal(err)
+			}
+			copy(model[off+sub:], p)
+		case op < 6 && c.feat.discardPassdown:
+			// a discard leaves the data undefined: the model forgets nothing,
+			// so discard only what is then written whole.
+			if err := c.Discard(uint64(off/512), blockBytes/512); err != nil {
+				t.Fatal(err)
+			}
+			p := dmtest.Random(blockBytes)
+			if err := c.WriteAt(p, uint64(off/512)); err != nil {
+				t.Fatal(err)
+			}
+			copy(model[off:], p)
+		default:
+			p := make([]byte, blockBytes)
+			if err := c.ReadAt(p, uint64(off/512)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(p, model[off:off+blockBytes]) {
+				t.Fatalf("step %d: block %d reads wrong (status %s)", step, block, c.Status())
+			}
+		}
+		if rng.Intn(50) == 0 {
+			clk.t = clk.t.Add(time.Duration(500+rng.Intn(2000)) * time.Millisecond)
+		}
+		if step%500 == 499 {
+			saved := c.SaveState()
+			c.StopBackground()
+			c.Close()
+			check()
+			c = build(c.pol.Kind, [...]string{"writeback", "writethrough", "passthrough"}[c.feat.io], saved, true)
+		}
+		if step%1000 == 999 {
+			if err := c.PostSuspend(); err != nil {
+				t.Fatal(err)
+			}
+			check()
+			add(c.st.Counters)
+			c.Destroy()
+			c.Close()
+			policy, mode := "smq", "writeback"
+			switch step / 1000 {
+			case 0:
+				policy = "cleaner"
+			case 1:
+				mode = "writethrough"
+			}
+			c = build(policy, mode, "", false)
+			resume(c)
+		}
+	}
+	if err := c.PostSuspend(); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	add(c.st.Counters)
+	t.Logf("status at the end: %s; in all %+v, %d events", c.Status(), total, events)
+	if total.Promotion == 0 || total.Demotion == 0 || total.Writeback == 0 || total.ReadHit == 0 {
+		t.Errorf("promotions, demotions, writebacks and read hits should all have happened: %+v", total)
+	}
+	c.Close()
+}

@@ -247,9 +247,13 @@ func (c *Cache) invalidateCblock(cblock uint64) error {
 // is marked discarded, and the range passed down to the origin unless
 // no_discard_passdown.
 func (c *Cache) Discard(sector, lenSectors uint64) error {
+	if c.oblock(sector) >= c.originBlocks {
+		// the partial block at the origin's end is not cached: passed down as it is
+		return c.origin.Discard(int64(sector)*targets.SectorSize, int64(lenSectors)*targets.SectorSize)
+	}
 	c.wakerIfDue()
 	c.mu.Lock()
-	if c.oblock(sector) < c.originBlocks {
+	{
 		b := (sector + c.discardSectors - 1) / c.discardSectors
 		e := b
 		if lenSectors >= c.discardSectors {

@@ -2,6 +2,7 @@ package verity
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -38,10 +39,19 @@ func (v *Verity) ReadAt(p []byte, sector uint64) error {
 	var want, got [maxDigestBytes]byte
 	for off := 0; off < len(p); off += blockBytes {
 		if err := v.verifyBlock(p[off:off+blockBytes], first+uint64(off>>v.dataBlockBits), want[:0], got[:0]); err != nil {
-			return err
+			return asIOError(err)
 		}
 	}
 	return nil
+}
+
+// asIOError is how a failed verification ends the read: EIO, whatever
+// failed (errno_to_blk_status makes BLK_STS_IOERR of any other errno).
+func asIOError(err error) error {
+	if errors.Is(err, syscall.EIO) {
+		return err
+	}
+	return fmt.Errorf("%v: %w", err, syscall.EIO)
 }
 
 // maxDigestBytes is the largest digest (sha512).

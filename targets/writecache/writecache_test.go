@@ -2,6 +2,7 @@ package writecache
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -302,5 +303,54 @@ func TestConstructorErrors(t *testing.T) {
 	}
 	if _, err := e.build(8, "s "+oc+" 512 0"); err == nil || err.Error() != "Block size does not match superblock" {
 		t.Fatalf("another block size: %v", err)
+	}
+}
+
+// TestStateAcrossProcesses checks that a later process sees the LRU order,
+// the free cursor and the counters the kernel would still hold: a block
+// freed by a discard and taken again by a write is the newest, not the
+// oldest as a resume would order it.
+func TestStateAcrossProcesses(t *testing.T) {
+	e := newEnv(t)
+	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 64<<10) // 15 blocks
+	table := "s " + origin + " " + cache + " 4096 4 high_watermark 100 low_watermark 100"
+	w := e.create(originSectors, table)
+	for i := uint64(0); i < 14; i++ {
+		if err := w.WriteAt(pattern(byte(i), 4096), i*16); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Discard(0, 24); err != nil { // blocks 0 and 1 (sectors 0 and 16)
+		t.Fatal(err)
+	}
+	for _, s := range []uint64{400, 408} { // blocks 14 and 0
+		if err := w.WriteAt(pattern(9, 4096), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.mu.Lock()
+	lru, head := w.lruRuns(), w.idx.head
+	w.mu.Unlock()
+	if head != 0 {
+		t.Fatalf("LRU head %d, want block 0 (taken again last)", head)
+	}
+	before := w.Status()
+	w = e.rebuild(w, table)
+	defer w.Close()
+	w.mu.Lock()
+	after := w.lruRuns()
+	w.mu.Unlock()
+	if fmt.Sprint(after) != fmt.Sprint(lru) {
+		t.Fatalf("LRU order in a later process %v, want %v", after, lru)
+	}
+	if got := w.Status(); got != before {
+		t.Fatalf("status in a later process %q, want %q", got, before)
+	}
+	// the next write takes the free cursor's block (1), the last one
+	if err := w.WriteAt(pattern(10, 4096), 416); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(w); s[2] != "0" {
+		t.Fatalf("status %v: want no free block", s)
 	}
 }

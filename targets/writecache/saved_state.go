@@ -66,10 +66,10 @@ func (w *Writecache) restore() {
 	defer w.mu.Unlock()
 	if ok {
 		w.stats = s.Stats
-		w.flushOnSuspend = s.FlushOnSuspend
 		if s.Cleaner {
 			w.activateCleaner()
 		}
+		w.flushOnSuspend = s.FlushOnSuspend // a suspend may have used the cleaner's
 		if s.LastOriginWrite != 0 {
 			w.lastOriginWrite = time.Unix(0, s.LastOriginWrite)
 		}

@@ -354,3 +354,24 @@ func TestStateAcrossProcesses(t *testing.T) {
 		t.Fatalf("status %v: want no free block", s)
 	}
 }
+
+// TestFlushOnSuspendOnce checks that the flush on suspend a cleaner table
+// asks for is used by one suspend, in this process or a later one.
+func TestFlushOnSuspendOnce(t *testing.T) {
+	e := newEnv(t)
+	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 256<<10)
+	table := "s " + origin + " " + cache + " 4096 1 cleaner"
+	w := e.create(originSectors, table)
+	if !w.flushOnSuspend {
+		t.Fatal("a cleaner table does not flush on suspend")
+	}
+	if err := w.PostSuspend(); err != nil {
+		t.Fatal(err)
+	}
+	w.Resume()
+	w = e.rebuild(w, table)
+	defer w.Close()
+	if w.flushOnSuspend {
+		t.Fatal("flush_on_suspend back in a later process after a suspend used it")
+	}
+}

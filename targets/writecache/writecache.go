@@ -153,7 +153,7 @@ func (w *Writecache) StopBackground() {
 	if !w.loaded || w.suspended {
 		return
 	}
-	if w.wbQueued {
+	for w.wbQueued { // writeback requeues itself after 64 blocks
 		w.wbQueued = false
 		w.writeback()
 	}

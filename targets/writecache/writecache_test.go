@@ -375,3 +375,30 @@ func TestFlushOnSuspendOnce(t *testing.T) {
 		t.Fatal("flush_on_suspend back in a later process after a suspend used it")
 	}
 }
+
+// TestEndOfProcessFinishesWriteback checks that queued writeback waiting
+// for pause_writeback is done at the end of a process, past the 64 blocks
+// after which the kernel's work queues itself again, down to the low
+// watermark.
+func TestEndOfProcessFinishesWriteback(t *testing.T) {
+	e := newEnv(t)
+	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 1<<20) // 254 blocks
+	table := "s " + origin + " " + cache + " 4096 4 high_watermark 60 low_watermark 10"
+	w := e.create(originSectors, table)
+	for i := uint64(0); i < 160; i++ { // every other block: no two in one copy
+		if err := w.WriteAt(pattern(byte(i), 4096), i*16); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := status(w); s[2] != "94" {
+		t.Fatalf("status %v: want 94 free blocks before the writeback (pause_writeback holds it)", s)
+	}
+	w = e.rebuild(w, table)
+	defer w.Close()
+	if s := status(w); s[2] != "230" { // free + written back > 229 (low watermark)
+		t.Fatalf("status %v: want 230 free blocks after the writeback", s)
+	}
+	mustEqual(t, "the oldest block written back", fileBytes(t, origin, 0, 4096), pattern(0, 4096))
+	mustEqual(t, "the newest block still cached", fileBytes(t, origin, 159*16*512, 4096), make([]byte, 4096))
+	mustEqual(t, "the newest block through the cache", readAt(t, w, 159*16, 4096), pattern(159, 4096))
+}

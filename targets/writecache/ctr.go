@@ -31,7 +31,7 @@ type config struct {
 	startSector uint64
 
 	highPercent, lowPercent int32
-	writebackJobs           uint32
+	writebackJobs           uint32 // printed only: writeback copies one run at a time
 	autocommitBlocks        uint32
 	autocommit              time.Duration
 	autocommitMs            uint32
@@ -51,8 +51,7 @@ type config struct {
 func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	w := &Writecache{ctx: ctx, lenSectors: ctx.Len, lastOriginWrite: time.Now()}
 	w.cfg = config{highPercent: defaultHighPercent, lowPercent: defaultLowPercent,
-		autocommitBlocks: defaultAutocommitBlks, autocommit: defaultAutocommit, pause: defaultPause,
-		writebackJobs: maxWritebackJobs()}
+		autocommitBlocks: defaultAutocommitBlks, autocommit: defaultAutocommit, pause: defaultPause}
 	as := &targets.ArgSet{Args: args}
 	mode, ok := as.Shift()
 	if !ok {
@@ -109,17 +108,6 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 
 // badArguments is the constructor's error for missing or unknown words.
 var badArguments = targets.Invalid("Bad arguments")
-
-// maxWritebackJobs is MAX_WRITEBACK_JOBS: 256 MiB of pages, or a
-// sixteenth of memory when less.
-func maxWritebackJobs() uint32 {
-	jobs := uint64(0x10000000 / pageBytes)
-	var si syscall.Sysinfo_t
-	if syscall.Sysinfo(&si) == nil {
-		jobs = min(jobs, uint64(si.Totalram)*uint64(si.Unit)/pageBytes/16)
-	}
-	return uint32(jobs)
-}
 
 // parseFeatures reads the optional arguments; sizeBytes is the cache
 // device's size (start_sector must lie inside it).

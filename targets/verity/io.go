@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -36,13 +38,50 @@ func (v *Verity) ReadAt(p []byte, sector uint64) error {
 	}
 	blockBytes := 1 << v.dataBlockBits
 	first := sector >> (v.dataBlockBits - 9)
+	digests := v.digestBlocks(p, first)
 	var want, got [maxDigestBytes]byte
-	for off := 0; off < len(p); off += blockBytes {
-		if err := v.verifyBlock(p[off:off+blockBytes], first+uint64(off>>v.dataBlockBits), want[:0], got[:0]); err != nil {
+	for i, off := 0, 0; off < len(p); i, off = i+1, off+blockBytes {
+		var digest []byte
+		if digests != nil {
+			digest = digests[i*v.alg.size : (i+1)*v.alg.size]
+		}
+		if err := v.verifyBlock(p[off:off+blockBytes], first+uint64(i), digest, want[:0], got[:0]); err != nil {
 			return asIOError(err)
 		}
 	}
 	return nil
+}
+
+// parallelMinBlocks is the fewest data blocks a goroutine of digestBlocks takes.
+const parallelMinBlocks = 16
+
+// digestBlocks computes the digests of the data blocks in p (the first
+// is block first) on as many goroutines as there are CPUs, for reads
+// large enough to share; nil for the others, and for keyed digests. It
+// only hashes: checking the digests, with the kernel's order of log lines
+// and its stop at the first corrupted block, is left to verifyBlock. A
+// block check_at_most_once verified already is left out (its digest is
+// not needed).
+func (v *Verity) digestBlocks(p []byte, first uint64) []byte {
+	blockBytes := 1 << v.dataBlockBits
+	n := len(p) / blockBytes
+	workers := min(runtime.GOMAXPROCS(0), n/parallelMinBlocks)
+	if workers < 2 || v.alg.new == nil {
+		return nil
+	}
+	digests := make([]byte, n*v.alg.size)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w * n / workers; i < (w+1)*n/workers; i++ {
+				if v.validated == nil || !v.validated.has(first+uint64(i)) {
+					v.digest(digests[i*v.alg.size:i*v.alg.size], p[i*blockBytes:(i+1)*blockBytes])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return digests
 }
 
 // asIOError is how a failed verification ends the read: EIO, whatever
@@ -57,9 +96,10 @@ func asIOError(err error) error {
 // maxDigestBytes is the largest digest (sha512).
 const maxDigestBytes = 64
 
-// verifyBlock checks data, data block n as read; want and got are scratch
+// verifyBlock checks data, data block n as read, whose digest is digest
+// when digestBlocks computed it (else nil); want and got are scratch
 // space for digests.
-func (v *Verity) verifyBlock(data []byte, n uint64, want, got []byte) error {
+func (v *Verity) verifyBlock(data []byte, n uint64, digest, want, got []byte) error {
 	if v.validated != nil && v.validated.has(n) {
 		return nil
 	}
@@ -71,7 +111,9 @@ func (v *Verity) verifyBlock(data []byte, n uint64, want, got []byte) error {
 		clear(data)
 		return nil
 	}
-	if got, err = v.digest(got, data); err != nil {
+	if digest != nil {
+		got = digest
+	} else if got, err = v.digest(got, data); err != nil {
 		return err
 	}
 	if bytes.Equal(got, want) || v.recheck(data, n, want) {

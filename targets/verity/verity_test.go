@@ -18,7 +18,7 @@ import (
 )
 
 // needVeritysetup skips the test without veritysetup, or fails it when CI=true.
-func needVeritysetup(t *testing.T) {
+func needVeritysetup(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("veritysetup"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -36,7 +36,7 @@ type tree struct {
 
 // format runs `veritysetup format DATA HASH --no-superblock ARGS...` and
 // returns the root digest and the salt it printed.
-func format(t *testing.T, data, hash string, args ...string) tree {
+func format(t testing.TB, data, hash string, args ...string) tree {
 	t.Helper()
 	out, err := exec.Command("veritysetup", append([]string{"format", data, hash, "--no-superblock"}, args...)...).CombinedOutput()
 	if err != nil {

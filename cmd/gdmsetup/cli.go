@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/gdmsetup/gdmsetup/dm"
@@ -21,7 +20,11 @@ type env struct {
 	stdout, stderr io.Writer
 	opts           options
 	args           []string // positional arguments after the command word
-	reg            *dm.Registry
+	// typed are the positional arguments as given, before takeNames made
+	// the device names among args the kernel's.
+	typed    []string
+	mangling nameMangling // how names pass to and from the kernel
+	reg      *dm.Registry
 	// ownRegistry is set when this command opened reg itself (not a server's
 	// registry): it may then close and reopen it to let other processes in.
 	ownRegistry bool
@@ -56,6 +59,10 @@ type command struct {
 	// raw commands parse their own arguments (the words after the command)
 	// and return the exit code themselves.
 	raw func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
+	// names is which positional arguments name existing devices: runWith
+	// turns them into the kernel's names (see env.takeNames); create
+	// takes its new name itself.
+	names nameArgs
 	// args bounds the number of positional arguments as dmsetup's command
 	// table does; nil: the command checks them itself.
 	args *argRange
@@ -77,31 +84,32 @@ func init() {
 	noArgs := &argRange{0, 0}
 	commands = map[string]command{
 		"create":         {run: cmdCreate, needsRegistry: true, args: &argRange{0, 2}, help: "create NAME [--table TABLE | TABLE_FILE | --concise LIST] [--uuid UUID] [--readonly] [--notable]"},
-		"load":           {run: cmdLoad, needsRegistry: true, args: &argRange{0, 2}, help: "load NAME [--table TABLE | TABLE_FILE]"},
-		"reload":         {run: cmdLoad, needsRegistry: true, args: &argRange{0, 2}, help: "reload NAME [--table TABLE | TABLE_FILE]"},
-		"resume":         {run: cmdResume, needsRegistry: true, args: anyCount, help: "resume NAME"},
-		"suspend":        {run: cmdSuspend, needsRegistry: true, args: anyCount, help: "suspend NAME"},
-		"remove":         {run: cmdRemove, needsRegistry: true, args: anyCount, help: "remove NAME..."},
+		"load":           {run: cmdLoad, names: firstName, needsRegistry: true, args: &argRange{0, 2}, help: "load NAME [--table TABLE | TABLE_FILE]"},
+		"reload":         {run: cmdLoad, names: firstName, needsRegistry: true, args: &argRange{0, 2}, help: "reload NAME [--table TABLE | TABLE_FILE]"},
+		"resume":         {run: cmdResume, names: everyName, needsRegistry: true, args: anyCount, help: "resume [--noflush] NAME..."},
+		"suspend":        {run: cmdSuspend, names: everyName, needsRegistry: true, args: anyCount, help: "suspend [--noflush] NAME..."},
+		"remove":         {run: cmdRemove, names: everyName, needsRegistry: true, args: anyCount, help: "remove NAME..."},
 		"remove_all":     {run: cmdRemoveAll, needsRegistry: true, args: noArgs, help: "remove_all"},
-		"rename":         {run: cmdRename, needsRegistry: true, args: &argRange{1, 2}, help: "rename OLD NEW | rename NAME --setuuid UUID"},
-		"clear":          {run: cmdClear, needsRegistry: true, args: anyCount, help: "clear NAME"},
-		"wipe_table":     {run: cmdWipeTable, needsRegistry: true, args: anyCount, help: "wipe_table NAME"},
-		"message":        {run: cmdMessage, needsRegistry: true, args: &argRange{2, -1}, help: "message NAME SECTOR MESSAGE..."},
+		"rename":         {run: cmdRename, names: firstName, needsRegistry: true, args: &argRange{1, 2}, help: "rename OLD NEW | rename NAME --setuuid UUID"},
+		"clear":          {run: cmdClear, names: everyName, needsRegistry: true, args: anyCount, help: "clear NAME"},
+		"wipe_table":     {run: cmdWipeTable, names: everyName, needsRegistry: true, args: anyCount, help: "wipe_table NAME"},
+		"message":        {run: cmdMessage, names: firstName, needsRegistry: true, args: &argRange{2, -1}, help: "message NAME SECTOR MESSAGE..."},
+		"mangle":         {run: cmdMangle, needsRegistry: true, names: everyName, args: anyCount, help: "mangle [NAME...] [--manglename auto|hex|none]   (rename devices to the form of the mode)"},
 		"ls":             {run: cmdLs, needsRegistry: true, args: noArgs, help: "ls [--target TYPE] [--tree] [--exec COMMAND]"},
-		"table":          {run: cmdTable, needsRegistry: true, args: anyCount, help: "table [NAME] [--inactive] [--target TYPE] [--concise]"},
-		"status":         {run: cmdStatus, needsRegistry: true, args: anyCount, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
-		"info":           {run: cmdInfo, needsRegistry: true, args: anyCount, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
-		"deps":           {run: cmdDeps, needsRegistry: true, args: anyCount, help: "deps [NAME]"},
+		"table":          {run: cmdTable, names: everyName, needsRegistry: true, args: anyCount, help: "table [NAME] [--inactive] [--target TYPE] [--concise]"},
+		"status":         {run: cmdStatus, names: everyName, needsRegistry: true, args: anyCount, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
+		"info":           {run: cmdInfo, names: everyName, needsRegistry: true, args: anyCount, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
+		"deps":           {run: cmdDeps, names: everyName, needsRegistry: true, args: anyCount, help: "deps [NAME]"},
 		"splitname":      {run: cmdSplitname, args: &argRange{1, 2}, help: "splitname NAME [SUBSYSTEM]                     (LVM name components as a report)"},
-		"mknodes":        {run: cmdMknodes, args: anyCount, help: "mknodes [NAME...]                              (nothing to do: no nodes in /dev)"},
-		"setgeometry":    {run: cmdSetGeometry, needsRegistry: true, args: &argRange{5, 5}, help: "setgeometry NAME CYL HEAD SECT START"},
-		"wait":           {run: cmdWait, args: &argRange{0, 2}, help: "wait NAME [EVENT_NR]"},
+		"mknodes":        {run: cmdMknodes, names: everyName, args: anyCount, help: "mknodes [NAME...]                              (nothing to do: no nodes in /dev)"},
+		"setgeometry":    {run: cmdSetGeometry, names: firstName, needsRegistry: true, args: &argRange{5, 5}, help: "setgeometry NAME CYL HEAD SECT START"},
+		"wait":           {run: cmdWait, names: firstName, args: &argRange{0, 2}, help: "wait NAME [EVENT_NR]"},
 		"targets":        {run: cmdTargets, args: noArgs, help: "targets"},
 		"target-version": {run: cmdTargetVersion, args: &argRange{1, -1}, help: "target-version TYPE..."},
 		"version":        {run: cmdVersion, args: noArgs, help: "version"},
-		"read":           {run: cmdRead, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
-		"write":          {run: cmdWrite, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
-		"discard":        {run: cmdDiscard, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
+		"read":           {run: cmdRead, names: firstName, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
+		"write":          {run: cmdWrite, names: firstName, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
+		"discard":        {run: cmdDiscard, names: firstName, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
 		"demo":           {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
 		"thin":           {raw: thinSuite.run, help: "thin COMMAND ...                               (thin_dump, thin_repair, ...: gdmsetup thin help)"},
 		"era":            {raw: eraSuite.run, help: "era COMMAND ...                                (era_dump, era_invalidate, ...: gdmsetup era help)"},
@@ -154,11 +162,11 @@ func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io
 			return code
 		}
 	}
-	if c.needsRegistry && len(pos) > 0 {
-		// dmsetup takes a device as NAME or as its /dev/mapper path
-		pos[0] = strings.TrimPrefix(pos[0], "/dev/mapper/")
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, opts: opts, args: pos, typed: append([]string(nil), pos...), reg: reg, mangling: manglingOf(opts)}
+	if name == "mangle" {
+		// as dmsetup: the mangle command takes and sees names as the kernel holds them
+		e.mangling = mangleNone
 	}
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, opts: opts, args: pos, reg: reg}
 	if c.needsRegistry && e.reg == nil {
 		r, err := dm.Open(stateDir(opts), stderr)
 		if err != nil {
@@ -166,13 +174,26 @@ func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io
 			return 1
 		}
 		e.reg, e.ownRegistry = r, true
-		err = c.run(e)
+		err = e.runNamed(c)
 		if cerr := e.reg.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
 		return report(stderr, err)
 	}
-	return report(stderr, c.run(e))
+	return report(stderr, e.runNamed(c))
+}
+
+// runNamed runs c once takeNames has made its device names the kernel's;
+// a name refused after others lets c run on those before it, then fails.
+func (e *env) runNamed(c command) error {
+	nameErr := e.takeNames(c.names)
+	if nameErr != nil && len(e.args) == 0 {
+		return nameErr
+	}
+	if err := c.run(e); err != nil {
+		return err
+	}
+	return nameErr
 }
 
 // refuse prints dmsetup's first line for a command line it will not run,
@@ -201,21 +222,33 @@ func report(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
-	var ue usageError
 	var oe optionError
-	var ie *dm.IoctlError
-	switch {
-	case errors.As(err, &oe):
+	if errors.As(err, &oe) {
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintln(stderr, "Couldn't process command line.")
 		return 1
+	}
+	printError(stderr, err)
+	fmt.Fprintln(stderr, "Command failed.")
+	return 1
+}
+
+// errFailed is a failure whose causes the command printed already: only
+// "Command failed." follows.
+var errFailed = errors.New("command failed")
+
+// printError prints err as dmsetup prints the cause of a failure: libdm's
+// and the kernel's messages as they are, gdmsetup's own prefixed.
+func printError(stderr io.Writer, err error) {
+	var ue usageError
+	var ie *dm.IoctlError
+	switch {
+	case errors.Is(err, errFailed):
 	case errors.As(err, &ue), errors.As(err, &ie), errors.Is(err, dm.ErrNoDevice):
 		fmt.Fprintln(stderr, err)
 	default:
 		fmt.Fprintf(stderr, "gdmsetup: %v\n", err)
 	}
-	fmt.Fprintln(stderr, "Command failed.")
-	return 1
 }
 
 // stateDir is --dir, else $GDMSETUP_DIR, else $XDG_STATE_HOME/gdmsetup,

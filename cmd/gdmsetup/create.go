@@ -9,7 +9,7 @@ import (
 )
 
 // cmdCreate is `create NAME [table]`: make the device, load its table and
-// resume it. With --concise it creates every device of a concise list.
+// resume it, NAME and --uuid mangled per the mode. With --concise it creates every device of a concise list.
 func cmdCreate(e *env) error {
 	if e.opts.has("concise") {
 		return createConcise(e)
@@ -17,11 +17,17 @@ func cmdCreate(e *env) error {
 	if len(e.args) == 0 {
 		return usageError("Please specify device.")
 	}
-	if err := checkName(e.args[0]); err != nil {
+	name, err := e.kernelName(e.args[0], true)
+	if err != nil {
+		return err
+	}
+	e.args[0] = name
+	uuid, err := e.kernelUUID(e.opts.str("uuid"))
+	if err != nil {
 		return err
 	}
 	if e.opts.has("notable") {
-		return e.reg.Create(e.args[0], e.opts.str("uuid"), nil, e.opts.has("readonly"))
+		return e.reg.Create(e.args[0], uuid, nil, e.opts.has("readonly"))
 	}
 	lines, err := e.readTable(1)
 	if err != nil {
@@ -30,7 +36,7 @@ func cmdCreate(e *env) error {
 	if len(lines) == 0 {
 		lines = nil
 	}
-	return e.reg.Create(e.args[0], e.opts.str("uuid"), lines, e.opts.has("readonly"))
+	return e.reg.Create(e.args[0], uuid, lines, e.opts.has("readonly"))
 }
 
 // createConcise creates each device of `name,uuid,minor,flags,table[;...]`
@@ -45,8 +51,8 @@ func createConcise(e *env) error {
 		return usageError("--concise takes at most one argument.")
 	}
 	var text string
-	if len(e.args) == 1 {
-		text = e.args[0]
+	if len(e.typed) == 1 {
+		text = e.typed[0]
 	} else {
 		b, err := io.ReadAll(e.stdin)
 		if err != nil {
@@ -62,11 +68,19 @@ func createConcise(e *env) error {
 		return err
 	}
 	for _, d := range devs {
+		name, err := e.kernelName(d.Name, true)
+		if err != nil {
+			return err
+		}
+		uuid, err := e.kernelUUID(d.UUID)
+		if err != nil {
+			return err
+		}
 		lines := targetLines(d.Table)
 		if len(lines) == 0 {
 			lines = nil
 		}
-		if err := e.reg.Create(d.Name, d.UUID, lines, d.Flags == "ro"); err != nil {
+		if err := e.reg.Create(name, uuid, lines, d.Flags == "ro"); err != nil {
 			return err
 		}
 	}

@@ -9,36 +9,31 @@ import (
 
 // cmdDeps is `deps [-o devno|devname|blkdevname] [NAME...]`: the devices a
 // table uses, most recently opened first; mapped devices as "(253, MINOR)",
-// their name or "dm-MINOR", files as "(PATH)" (where the kernel names a disk).
+// their kernel name (sysfs's, not decoded) or "dm-MINOR", files as "(PATH)"
+// (where the kernel names a disk).
 func cmdDeps(e *env) error {
-	names := e.args
-	prefix := false
-	if len(names) == 0 {
-		for _, d := range e.reg.Devices() {
-			names = append(names, d.Name())
-		}
-		if len(names) == 0 {
-			fmt.Fprintln(e.stdout, "No devices found")
-			return nil
-		}
-		prefix = true
-	}
-	for _, name := range names {
-		deps, err := e.reg.Deps(name, e.opts.has("inactive"))
+	prefix := e.manyNames()
+	return e.eachName(func(typed, kernel string) error {
+		deps, err := e.reg.Deps(kernel, e.opts.has("inactive"))
 		if err != nil {
 			return err
 		}
+		if d, ok := e.reg.Lookup(kernel); ok {
+			if _, err := e.shownInfo(d.Info()); err != nil {
+				return err
+			}
+		}
 		var b strings.Builder
 		if prefix {
-			fmt.Fprintf(&b, "%s: ", name)
+			fmt.Fprintf(&b, "%s: ", typed)
 		}
 		fmt.Fprintf(&b, "%d dependencies\t:", len(deps))
 		for _, d := range deps {
 			fmt.Fprintf(&b, " (%s)", e.depName(d))
 		}
 		fmt.Fprintln(e.stdout, b.String())
-	}
-	return nil
+		return nil
+	})
 }
 
 // depName is a dependency as deps -o asks for it.

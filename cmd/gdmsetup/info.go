@@ -8,32 +8,33 @@ import (
 
 // cmdInfo is `info [NAME...]`: dmsetup's long form, or with -c/--columns its
 // report (fields chosen with -o, order with -O/--sort, headings off with
-// --noheadings, --separator).
+// --noheadings, --separator). The report holds the rows of the devices
+// found, also when another failed.
 func cmdInfo(e *env) error {
 	var infos []dm.Info
-	if len(e.args) == 0 {
-		for _, d := range e.reg.Devices() {
-			infos = append(infos, d.Info())
-		}
-		if len(infos) == 0 {
-			fmt.Fprintln(e.stdout, "No devices found")
-			return nil
-		}
-	}
-	for _, name := range e.args {
-		d, ok := e.reg.Lookup(name)
+	columns := e.opts.has("columns")
+	err := e.eachName(func(_, kernel string) error {
+		d, ok := e.reg.Lookup(kernel)
 		if !ok {
 			return dm.ErrNoDevice
 		}
-		infos = append(infos, d.Info())
+		in, err := e.shownInfo(d.Info())
+		if err != nil {
+			return err
+		}
+		if columns {
+			infos = append(infos, in)
+		} else {
+			printInfo(e, in)
+		}
+		return nil
+	})
+	if columns && len(infos) > 0 {
+		if cerr := infoColumns(e, infos); cerr != nil {
+			return cerr
+		}
 	}
-	if e.opts.has("columns") {
-		return infoColumns(e, infos)
-	}
-	for _, in := range infos {
-		printInfo(e, in)
-	}
-	return nil
+	return err
 }
 
 func printInfo(e *env, in dm.Info) {

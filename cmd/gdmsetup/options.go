@@ -25,7 +25,7 @@ var dmsetupOptions = optionTable{
 var longOptions = []longOption{
 	{name: "readonly"}, {name: "columns"}, {name: "concise"}, {name: "deferred"},
 	{name: "select", arg: requiredArgument}, {name: "exec", arg: requiredArgument}, {name: "force"}, {name: "help"},
-	{name: "inactive"}, {name: "length", arg: requiredArgument}, {name: "major", arg: requiredArgument}, {name: "minor", arg: requiredArgument},
+	{name: "inactive"}, {name: "length", arg: requiredArgument}, {name: "major", arg: requiredArgument}, {name: "manglename", arg: requiredArgument}, {name: "minor", arg: requiredArgument},
 	{name: "nameprefixes"}, {name: "noflush"}, {name: "noheadings"}, {name: "nolockfs"},
 	{name: "noopencount"}, {name: "notable"}, {name: "noudevrules"}, {name: "noudevsync"},
 	{name: "options", arg: requiredArgument}, {name: "rows"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},
@@ -131,6 +131,9 @@ func getopt(args []string, stopAfter int) (options, []int, error) {
 		case f.err != "" && first == nil:
 			first = f.err
 		case f.err == "":
+			if _, ok := parseMangling(f.value); f.key == "manglename" && !ok && first == nil {
+				first = errUnknownMangling
+			}
 			opts[f.key] = append(opts[f.key], f.value)
 		}
 	}

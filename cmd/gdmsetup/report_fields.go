@@ -10,7 +10,7 @@ import (
 )
 
 // reportObj is what one row of dmsetup's device report reads: a device's
-// info, its node in the dependency tree (what it uses and what uses it, as
+// info (name and uuid as the mangling mode shows them), its node in the dependency tree (what it uses and what uses it, as
 // libdm's report reads them from its tree), and its name split into LVM
 // parts. splitname rows have only split.
 type reportObj struct {
@@ -18,6 +18,8 @@ type reportObj struct {
 	node   *treeNode
 	split  splitName
 	stderr io.Writer
+	// mangling is the command's mode, for the mangled and unmangled fields.
+	mangling nameMangling
 }
 
 // splitName is a device name's components: the uuid's prefix names the
@@ -66,37 +68,13 @@ func uuidSubsystem(uuid string) string {
 	return p
 }
 
-// mangleName encodes the characters udev does not accept in device names
-// as \xNN (libdm's "auto" mangling); unmangleName decodes them.
-func mangleName(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isAlnum(c) || strings.IndexByte("#+-.:=@_", c) >= 0 {
-			b.WriteByte(c)
-		} else if c == '\\' && i+3 < len(s) && s[i+1] == 'x' {
-			b.WriteString(s[i : i+4])
-			i += 3
-		} else {
-			fmt.Fprintf(&b, "\\x%02x", c)
-		}
+// unmangled is libdm's dm_task_get_name_unmangled (and _uuid_): in mode
+// none s decoded, as far as it decodes; in the others s is decoded already.
+func (o *reportObj) unmangled(s, what string) (string, error) {
+	if o.mangling != mangleNone {
+		return s, nil
 	}
-	return b.String()
-}
-
-func unmangleName(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
-			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return unmangleString(s, what, mangleNone)
 }
 
 func text(f func(o *reportObj) string) func(o *reportObj) (string, error) {
@@ -129,11 +107,11 @@ func hasDisk(in dm.Info) bool { return in.Live || in.Inactive }
 var deviceReportSections = []reportSection{
 	{"Mapped Device Name", "name_", []*reportField{
 		{"name", "Name", 16, false, "Device name.", text(func(o *reportObj) string { return o.info.Name })},
-		{"mangled_name", "MangledName", 16, false, "Device name with the characters udev rejects encoded as \\xNN.", text(func(o *reportObj) string { return mangleName(o.info.Name) })},
-		{"unmangled_name", "UnmangledName", 16, false, "Device name with \\xNN encodings decoded.", text(func(o *reportObj) string { return unmangleName(o.info.Name) })},
+		{"mangled_name", "MangledName", 16, false, "Device name with the characters udev rejects encoded as \\xNN.", func(o *reportObj) (string, error) { return mangledOf(o.info.Name, "name", o.mangling) }},
+		{"unmangled_name", "UnmangledName", 16, false, "Device name with \\xNN encodings decoded.", func(o *reportObj) (string, error) { return o.unmangled(o.info.Name, "name") }},
 		{"uuid", "UUID", 32, false, "Device uuid (may be empty).", text(func(o *reportObj) string { return o.info.UUID })},
-		{"mangled_uuid", "MangledUUID", 32, false, "Device uuid with the characters udev rejects encoded.", text(func(o *reportObj) string { return mangleName(o.info.UUID) })},
-		{"unmangled_uuid", "UnmangledUUID", 32, false, "Device uuid with \\xNN encodings decoded.", text(func(o *reportObj) string { return unmangleName(o.info.UUID) })},
+		{"mangled_uuid", "MangledUUID", 32, false, "Device uuid with the characters udev rejects encoded.", func(o *reportObj) (string, error) { return mangledOf(o.info.UUID, "UUID", o.mangling) }},
+		{"unmangled_uuid", "UnmangledUUID", 32, false, "Device uuid with \\xNN encodings decoded.", func(o *reportObj) (string, error) { return o.unmangled(o.info.UUID, "UUID") }},
 		{"read_ahead", "RAhead", 6, true, "Read-ahead in sectors.", number(func(o *reportObj) uint64 {
 			if !o.info.Live {
 				// read from the device node, which exists once a table is live
@@ -211,7 +189,7 @@ var splitNameSection = reportSection{"Mapped Device Name Components", "splitname
 
 // deviceReportObjs reads what the report needs of infos' devices.
 func deviceReportObjs(e *env, infos []dm.Info) ([]*reportObj, error) {
-	t, err := buildDepTree(e.reg)
+	t, err := buildDepTree(e.reg, e.shownInfo)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +197,7 @@ func deviceReportObjs(e *env, infos []dm.Info) ([]*reportObj, error) {
 	for i, in := range infos {
 		objs[i] = &reportObj{
 			info: in, node: t.byDev[devNo(in.Minor)],
-			split: splitDeviceName(uuidSubsystem(in.UUID), in.Name), stderr: e.stderr,
+			split: splitDeviceName(uuidSubsystem(in.UUID), in.Name), stderr: e.stderr, mangling: e.mangling,
 		}
 	}
 	return objs, nil

@@ -29,19 +29,3 @@ func TestSplitname(t *testing.T) {
 		}
 	}
 }
-
-func TestMangleName(t *testing.T) {
-	for _, c := range []struct{ in, mangled, unmangled string }{
-		{"vg-lv_1.x", "vg-lv_1.x", "vg-lv_1.x"},
-		{"a b", `a\x20b`, "a b"},
-		{`a\x20b`, `a\x20b`, "a b"},
-		{"é", `\xc3\xa9`, "é"},
-	} {
-		if m := mangleName(c.in); m != c.mangled {
-			t.Errorf("mangle %q = %q, want %q", c.in, m, c.mangled)
-		}
-		if u := unmangleName(c.in); u != c.unmangled {
-			t.Errorf("unmangle %q = %q, want %q", c.in, u, c.unmangled)
-		}
-	}
-}

@@ -18,36 +18,30 @@ func cmdTable(e *env) error {
 	return printLines(e, "table", false)
 }
 
-// printLines prints table or status lines of the named devices (or all).
+// printLines prints table or status lines of the named devices (or all),
+// each line prefixed "NAME: " when the command names other than one device
+// (the name as given, or as listed).
 func printLines(e *env, op string, status bool) error {
-	names := e.args
-	prefix := false
-	if len(names) == 0 {
-		devs := e.reg.Devices()
-		if len(devs) == 0 {
-			fmt.Fprintln(e.stdout, "No devices found")
-			return nil
-		}
-		for _, d := range devs {
-			names = append(names, d.Name())
-		}
-		prefix = true
-	}
-	for _, name := range names {
-		if _, ok := e.reg.Lookup(name); !ok {
+	prefix := e.manyNames()
+	return e.eachName(func(typed, kernel string) error {
+		d, ok := e.reg.Lookup(kernel)
+		if !ok {
 			if status {
 				return dm.ErrNoDevice
 			}
-			return &dm.IoctlError{Op: op, Name: name, Errno: enxio}
+			return &dm.IoctlError{Op: op, Name: kernel, Errno: enxio}
 		}
-		lines, err := e.reg.Lines(name, e.opts.has("inactive"), status)
+		if _, err := e.shownInfo(d.Info()); err != nil {
+			return err
+		}
+		lines, err := e.reg.Lines(kernel, e.opts.has("inactive"), status)
 		if err != nil {
 			return err
 		}
 		if len(lines) == 0 && !e.opts.has("target") {
 			// dmsetup prints one empty line for a device without the table
 			if prefix {
-				fmt.Fprintf(e.stdout, "%s: ", name)
+				fmt.Fprintf(e.stdout, "%s: ", typed)
 			}
 			fmt.Fprintln(e.stdout)
 		}
@@ -56,7 +50,7 @@ func printLines(e *env, op string, status bool) error {
 				continue
 			}
 			if prefix {
-				fmt.Fprintf(e.stdout, "%s: ", name)
+				fmt.Fprintf(e.stdout, "%s: ", typed)
 			}
 			params := l.Params
 			if !status {
@@ -64,41 +58,42 @@ func printLines(e *env, op string, status bool) error {
 			}
 			fmt.Fprintf(e.stdout, "%d %d %s %s\n", l.Start, l.Len, l.Type, params)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-// tableConcise prints every device (or the named ones) as one concise list.
+// tableConcise prints every device (or the named ones) as one concise
+// list, names and uuids as the mode shows them.
 func tableConcise(e *env) error {
-	devs := e.reg.Devices()
-	if len(e.args) > 0 {
-		devs = nil
-		for _, name := range e.args {
-			d, ok := e.reg.Lookup(name)
-			if !ok {
-				return &dm.IoctlError{Op: "table", Name: name, Errno: enxio}
-			}
-			devs = append(devs, d)
-		}
-	}
 	var out []table.ConciseDevice
-	for _, d := range devs {
-		lines, err := e.reg.Lines(d.Name(), e.opts.has("inactive"), false)
+	err := e.eachName(func(_, kernel string) error {
+		d, ok := e.reg.Lookup(kernel)
+		if !ok {
+			return &dm.IoctlError{Op: "table", Name: kernel, Errno: enxio}
+		}
+		in, err := e.shownInfo(d.Info())
+		if err != nil {
+			return err
+		}
+		lines, err := e.reg.Lines(kernel, e.opts.has("inactive"), false)
 		if err != nil {
 			return err
 		}
 		minor := d.Minor()
-		cd := table.ConciseDevice{Name: d.Name(), UUID: d.UUID(), Minor: &minor, Flags: "rw"}
-		if d.Info().ReadOnly {
+		cd := table.ConciseDevice{Name: in.Name, UUID: in.UUID, Minor: &minor, Flags: "rw"}
+		if in.ReadOnly {
 			cd.Flags = "ro"
 		}
 		for _, l := range lines {
 			cd.Table = append(cd.Table, table.Line{Start: l.Start, Length: l.Len, Type: l.Type, Params: hideKey(l.Type, l.Params, e.opts.has("showkeys"))})
 		}
 		out = append(out, cd)
+		return nil
+	})
+	if len(out) > 0 {
+		fmt.Fprintln(e.stdout, table.FormatConcise(out))
 	}
-	fmt.Fprintln(e.stdout, table.FormatConcise(out))
-	return nil
+	return err
 }
 
 // hideKey is dmsetup's key suppression in table output: without

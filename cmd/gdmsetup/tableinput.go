@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/gdmsetup/gdmsetup/dm"
 	"github.com/gdmsetup/gdmsetup/table"
@@ -42,11 +43,15 @@ func (e *env) readTable(fileArg int) ([]dm.TargetLine, error) {
 }
 
 // targetLines turns parsed table lines into what the core loads: the
-// parameters split into arguments as the kernel splits them.
+// parameters split into arguments as the kernel splits them. libdm doubles
+// each backslash of the parameters in the ioctl (_add_target), so the
+// kernel's splitting gives them back as typed: a backslash is an ordinary
+// character of a table line (/dev/mapper/a\x20b names the node of a b).
 func targetLines(lines []table.Line) []dm.TargetLine {
 	out := make([]dm.TargetLine, len(lines))
 	for i, l := range lines {
-		out[i] = dm.TargetLine{Start: l.Start, Len: l.Length, Type: l.Type, Args: table.SplitArgs(l.Params)}
+		params := strings.ReplaceAll(l.Params, `\`, `\\`)
+		out[i] = dm.TargetLine{Start: l.Start, Len: l.Length, Type: l.Type, Args: table.SplitArgs(params)}
 	}
 	return out
 }

@@ -29,7 +29,10 @@ type depTree struct {
 	byDev map[string]*treeNode
 }
 
-func buildDepTree(reg *dm.Registry) (*depTree, error) {
+// buildDepTree builds reg's tree; show gives a device's info as the tree
+// shows it (libdm's tree reads each device's name and uuid from an ioctl:
+// decoded per the mangling mode).
+func buildDepTree(reg *dm.Registry, show func(dm.Info) (dm.Info, error)) (*depTree, error) {
 	t := &depTree{byDev: map[string]*treeNode{}}
 	devs := map[uint32]*dm.Device{}
 	for _, d := range reg.Devices() {
@@ -41,14 +44,17 @@ func buildDepTree(reg *dm.Registry) (*depTree, error) {
 		if n, ok := t.byDev[key]; ok {
 			return n, nil
 		}
-		in := d.Info()
+		in, err := show(d.Info())
+		if err != nil {
+			return nil, err
+		}
 		n := &treeNode{name: in.Name, dev: key, info: &in}
 		if hasDisk(in) {
 			n.blk = fmt.Sprintf("dm-%d", in.Minor)
 		}
 		t.byDev[key] = n
 		t.nodes = append(t.nodes, n)
-		deps, err := reg.Deps(in.Name, false)
+		deps, err := reg.Deps(d.Name(), false)
 		if err != nil {
 			return nil, err
 		}

@@ -86,9 +86,10 @@ func flip(t *testing.T, path string, offBytes int64) {
 }
 
 // TestVeritysetupTrees reads back data through trees veritysetup made, of
-// every format version, with and without salt, several digests and block
-// sizes, the tree after the data in the same file; then a flipped byte in
-// a data block and in a hash block each fail their read with EIO, log the
+// both format versions, with and without salt, with sha1, sha256, sha384,
+// sha512, sha3-256 and md5, data and hash blocks of 512 to 4096 bytes, the
+// tree after the data in the same file; then a flipped byte in a data
+// block and in a hash block each fail their read with EIO, log the
 // kernel's line and turn the status to C, in a later process too.
 func TestVeritysetupTrees(t *testing.T) {
 	needVeritysetup(t)
@@ -106,6 +107,8 @@ func TestVeritysetupTrees(t *testing.T) {
 		{"v1-512-data-4096-hash", 512, 4096, 3000, "sha256", "1", "", false},
 		{"v1-1024-sha512", 1024, 1024, 2000, "sha512", "1", "", false},
 		{"v1-md5-2048-hash", 4096, 2048, 300, "md5", "1", "", false},
+		{"v1-sha3-256", 4096, 4096, 300, "sha3-256", "1", "", false},
+		{"v0-sha384-2048", 2048, 2048, 600, "sha384", "0", "", false},
 		{"v1-same-file", 4096, 4096, 300, "sha256", "1", "", true},
 		{"v1-one-block", 4096, 4096, 1, "sha256", "1", "", false},
 	} {

@@ -101,7 +101,7 @@ func init() {
 		"info":           {run: cmdInfo, names: everyName, needsRegistry: true, args: anyCount, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
 		"deps":           {run: cmdDeps, names: everyName, needsRegistry: true, args: anyCount, help: "deps [NAME]"},
 		"splitname":      {run: cmdSplitname, args: &argRange{1, 2}, help: "splitname NAME [SUBSYSTEM]                     (LVM name components as a report)"},
-		"mknodes":        {run: cmdMknodes, names: everyName, args: anyCount, help: "mknodes [NAME...]                              (nothing to do: no nodes in /dev)"},
+		"mknodes":        {run: cmdMknodes, names: everyName, needsRegistry: true, args: anyCount, help: "mknodes [NAME...]                              (nothing to do: no nodes in /dev)"},
 		"setgeometry":    {run: cmdSetGeometry, names: firstName, needsRegistry: true, args: &argRange{5, 5}, help: "setgeometry NAME CYL HEAD SECT START"},
 		"wait":           {run: cmdWait, names: firstName, args: &argRange{0, 2}, help: "wait NAME [EVENT_NR]"},
 		"targets":        {run: cmdTargets, args: noArgs, help: "targets"},

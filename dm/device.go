@@ -14,9 +14,9 @@ import (
 //
 // st (name, uuid, specs) and inactive are changed only by control
 // operations, which the caller serialises. mu guards the I/O gate: live,
-// suspended, closing and inflight; cond signals a resume, the registry's
-// close, the end of in-flight I/O and a new event. event and openers are
-// atomics.
+// suspended, noflush, closing and inflight; cond signals a resume, the
+// registry's close, the end of in-flight I/O and of a noflush suspend, and
+// a new event. event and openers are atomics.
 type Device struct {
 	reg      *Registry
 	st       deviceState
@@ -26,8 +26,11 @@ type Device struct {
 	cond      *sync.Cond
 	live      *Table
 	suspended bool
-	closing   bool // the registry is closing: I/O held by a suspend ends
-	inflight  int
+	// noflush is set while a noflush suspend waits for in-flight I/O
+	// (DMF_NOFLUSH_SUSPENDING).
+	noflush  bool
+	closing  bool // the registry is closing: I/O held by a suspend ends
+	inflight int
 
 	event   atomic.Uint32
 	openers atomic.Int32

@@ -37,6 +37,42 @@ func (d *Device) release() {
 	d.mu.Unlock()
 }
 
+// run passes the I/O gate and runs op on the live table. An op a target
+// sends back (targets.ErrRequeue) leaves the in-flight count, waits until
+// the noflush suspend that made the target do so has stopped I/O, and runs
+// again, whole, once the gate lets it through: after the resume, on the
+// table live then. Sent back with no noflush suspend under way, it fails
+// with EIO, as dm_io_complete fails a requeued bio.
+func (d *Device) run(op func(t *Table) error) error {
+	for {
+		t, err := d.acquire()
+		if err != nil {
+			return err
+		}
+		err = op(t)
+		d.release()
+		if !errors.Is(err, targets.ErrRequeue) {
+			return err
+		}
+		d.mu.Lock()
+		for d.noflush && !d.closing {
+			d.cond.Wait()
+		}
+		held := d.suspended
+		d.mu.Unlock()
+		if !held {
+			return fmt.Errorf("device %s: I/O sent back with no noflush suspend under way: %w", d.st.Name, syscall.EIO)
+		}
+	}
+}
+
+// noflushSuspending is targets.Context.NoflushSuspending.
+func (d *Device) noflushSuspending() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.noflush
+}
+
 // MayWait reports whether I/O to d may wait far longer than its devices
 // take: a target of its live table is a targets.Waiter that does, or maps
 // onto a device that may (a mapped device over a delay target).
@@ -70,25 +106,23 @@ func (d *Device) SizeBytes() int64 {
 // ReadAt reads len(p) bytes at off. Reads not aligned to sectors read the
 // covering blocks and keep the part asked for.
 func (d *Device) ReadAt(p []byte, off int64) (int, error) {
-	t, err := d.acquire()
+	err := d.run(func(t *Table) error {
+		if err := t.checkRange(off, int64(len(p))); err != nil {
+			return err
+		}
+		if aligned(off, int64(len(p))) {
+			return t.rw(p, uint64(off)/targets.SectorSize, false)
+		}
+		start, buf := t.cover(off, int64(len(p)))
+		if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {
+			return err
+		}
+		copy(p, buf[off-start:])
+		return nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	defer d.release()
-	if err := t.checkRange(off, int64(len(p))); err != nil {
-		return 0, err
-	}
-	if aligned(off, int64(len(p))) {
-		if err := t.rw(p, uint64(off)/targets.SectorSize, false); err != nil {
-			return 0, err
-		}
-		return len(p), nil
-	}
-	start, buf := t.cover(off, int64(len(p)))
-	if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {
-		return 0, err
-	}
-	copy(p, buf[off-start:])
 	return len(p), nil
 }
 
@@ -110,32 +144,28 @@ func (d *Device) WriteBuffered(p []byte, off int64) (int, error) {
 // (0: the page-cache block size), and by read-modify-write of the covering
 // page-cache blocks otherwise.
 func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
-	t, err := d.acquire()
-	if err != nil {
-		return 0, err
-	}
-	defer d.release()
-	if t.readOnly {
-		return 0, syscall.EPERM
-	}
-	if err := t.checkRange(off, int64(len(p))); err != nil {
-		return 0, err
-	}
-	if granuleBytes == 0 {
-		granuleBytes = t.pageBlockBytes()
-	}
-	if off%granuleBytes == 0 && int64(len(p))%granuleBytes == 0 {
-		if err := t.rw(p, uint64(off)/targets.SectorSize, true); err != nil {
-			return 0, err
+	err := d.run(func(t *Table) error {
+		if t.readOnly {
+			return syscall.EPERM
 		}
-		return len(p), nil
-	}
-	start, buf := t.cover(off, int64(len(p)))
-	if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {
-		return 0, err
-	}
-	copy(buf[off-start:], p)
-	if err := t.rw(buf, uint64(start)/targets.SectorSize, true); err != nil {
+		if err := t.checkRange(off, int64(len(p))); err != nil {
+			return err
+		}
+		granule := granuleBytes
+		if granule == 0 {
+			granule = t.pageBlockBytes()
+		}
+		if off%granule == 0 && int64(len(p))%granule == 0 {
+			return t.rw(p, uint64(off)/targets.SectorSize, true)
+		}
+		start, buf := t.cover(off, int64(len(p)))
+		if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {
+			return err
+		}
+		copy(buf[off-start:], p)
+		return t.rw(buf, uint64(start)/targets.SectorSize, true)
+	})
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -178,18 +208,15 @@ func (d *Device) rangeOp(op string, off, length int64, fn func(t *Table, sector,
 	if !aligned(off, length) {
 		return fmt.Errorf("%s %d+%d: not aligned to %d-byte sectors: %w", op, off, length, targets.SectorSize, syscall.EINVAL)
 	}
-	t, err := d.acquire()
-	if err != nil {
-		return err
-	}
-	defer d.release()
-	if t.readOnly {
-		return syscall.EPERM
-	}
-	if err := t.checkRange(off, length); err != nil {
-		return err
-	}
-	return fn(t, uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize)
+	return d.run(func(t *Table) error {
+		if t.readOnly {
+			return syscall.EPERM
+		}
+		if err := t.checkRange(off, length); err != nil {
+			return err
+		}
+		return fn(t, uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize)
+	})
 }
 
 // zeroChunkBytes bounds the buffer of zeros writeZeros writes from.
@@ -210,17 +237,14 @@ func (t *Table) writeZeros(sector, lenSectors uint64) error {
 
 // Flush flushes every target of the live table.
 func (d *Device) Flush() error {
-	t, err := d.acquire()
-	if err != nil {
-		return err
-	}
-	defer d.release()
-	for _, e := range t.entries {
-		if err := e.target.Flush(); err != nil {
-			return err
+	return d.run(func(t *Table) error {
+		for _, e := range t.entries {
+			if err := e.target.Flush(); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func aligned(off, length int64) bool {

@@ -65,7 +65,7 @@ func (r *Registry) Create(name, uuid string, lines []TargetLine, readOnly bool) 
 	if e := r.load(d, lines); e != 0 {
 		return undo("reload", e)
 	}
-	if e := r.resume(d); e != 0 {
+	if e := r.resume(d, false); e != 0 {
 		return undo("resume", e)
 	}
 	return nil
@@ -115,24 +115,46 @@ func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
 // the I/O it holds go), new I/O waits, in-flight I/O drains, then the
 // targets' postsuspend hooks run (thin-pool and clone commit).
 func (r *Registry) Suspend(name string) error {
+	return r.suspendNamed(name, false)
+}
+
+// SuspendNoflush is Suspend with noflush (`dmsetup suspend --noflush`): I/O
+// a target cannot serve now (multipath without a path) is not failed but
+// sent back to the core, which holds it until the resume and then issues
+// it to the table live then (see targets.ErrRequeue).
+func (r *Registry) SuspendNoflush(name string) error {
+	return r.suspendNamed(name, true)
+}
+
+func (r *Registry) suspendNamed(name string, noflush bool) error {
 	d, ok := r.Lookup(name)
 	if !ok {
 		return r.ioctlErr("suspend", nil, name, syscall.ENXIO)
 	}
-	if err := d.suspend(); err != nil {
+	if err := d.suspend(noflush); err != nil {
 		return r.ioctlErr("suspend", nil, name, errno.Of(err))
 	}
 	return nil
 }
 
-func (d *Device) suspend() error {
+// suspend is __dm_suspend; with noflush the targets see
+// NoflushSuspending from before their presuspend hooks until in-flight
+// I/O has drained.
+func (d *Device) suspend(noflush bool) error {
 	d.mu.Lock()
 	if d.suspended {
 		d.mu.Unlock()
 		return nil
 	}
-	live := d.live
+	d.noflush = noflush
 	d.mu.Unlock()
+	// the live table exists in the kernel: its presuspend hooks run in
+	// whichever process suspends
+	live, err := d.liveTable()
+	if err != nil && d.st.Live != nil {
+		d.endNoflush()
+		return err
+	}
 	// dm_suspend's order: presuspend before I/O is held back and waited for
 	if live != nil {
 		for _, e := range live.entries {
@@ -147,12 +169,7 @@ func (d *Device) suspend() error {
 		d.cond.Wait()
 	}
 	d.mu.Unlock()
-	if live == nil && d.st.Live != nil {
-		var err error
-		if live, err = d.liveTable(); err != nil {
-			return err
-		}
-	}
+	d.endNoflush()
 	if live != nil {
 		for _, e := range live.entries {
 			if s, ok := e.target.(targets.Suspender); ok {
@@ -165,14 +182,36 @@ func (d *Device) suspend() error {
 	return nil
 }
 
+// endNoflush ends the noflush phase of a suspend: I/O its targets sent
+// back goes on to wait at the gate.
+func (d *Device) endNoflush() {
+	d.mu.Lock()
+	if d.noflush {
+		d.noflush = false
+		d.cond.Broadcast()
+	}
+	d.mu.Unlock()
+}
+
 // Resume makes an inactive table live (after checking the ranges it uses)
 // and resumes I/O, running the targets' preresume and resume hooks.
 func (r *Registry) Resume(name string) error {
+	return r.resumeNamed(name, false)
+}
+
+// ResumeNoflush is Resume whose suspend before swapping in an inactive
+// table, when the device is not suspended yet, is a noflush one (see
+// SuspendNoflush).
+func (r *Registry) ResumeNoflush(name string) error {
+	return r.resumeNamed(name, true)
+}
+
+func (r *Registry) resumeNamed(name string, noflush bool) error {
 	d, ok := r.Lookup(name)
 	if !ok {
 		return r.ioctlErr("resume", nil, name, syscall.ENXIO)
 	}
-	e := r.resume(d)
+	e := r.resume(d, noflush)
 	// a failed resume may have dropped the inactive table too
 	r.removeDeferred()
 	if e != 0 {
@@ -187,7 +226,7 @@ func (r *Registry) Resume(name string) error {
 // resume or not: a new table's preresume and resume still see the old one
 // (a snapshot takes its exceptions from it). A refused resume leaves the
 // new table live and the device suspended.
-func (r *Registry) resume(d *Device) syscall.Errno {
+func (r *Registry) resume(d *Device, noflush bool) syscall.Errno {
 	swapped := false
 	var old *Table
 	if d.st.Inactive != nil {
@@ -195,7 +234,7 @@ func (r *Registry) resume(d *Device) syscall.Errno {
 		if err != nil {
 			return errno.Of(err)
 		}
-		if err := d.suspend(); err != nil {
+		if err := d.suspend(noflush); err != nil {
 			return errno.Of(err)
 		}
 		if !r.checkAreas(d, t) {
@@ -283,7 +322,7 @@ func (r *Registry) removeNamed(name string, deferred bool) error {
 }
 
 func (r *Registry) remove(d *Device) error {
-	if err := d.suspend(); err != nil {
+	if err := d.suspend(false); err != nil {
 		return r.ioctlErr("remove", nil, d.st.Name, errno.Of(err))
 	}
 	if err := d.destroyTables(); err != nil {

@@ -194,7 +194,7 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored, inac
 		op := &opener{r: r, d: d, table: &t.spec}
 		ctx := &targets.Context{
 			Begin: l.Start, Len: l.Len, DevName: d.devName(), ReadOnly: readOnly,
-			Open: op.open, Logf: r.klogf, Printk: r.printk, Event: d.raiseEvent, Restored: restored, Saved: l.Saved,
+			Open: op.open, Logf: r.klogf, Printk: r.printk, Event: d.raiseEvent, NoflushSuspending: d.noflushSuspending, Restored: restored, Saved: l.Saved,
 			Suspended: restored && d.st.Suspended, Inactive: inactive,
 			ActivateUsers: func(dev targets.Dev) error { return r.activateUsers(dev.Name()) },
 		}

@@ -24,6 +24,12 @@ type Context struct {
 	Printk func(line string)
 	// Event raises a table event (dm_table_event): the device's event number moves.
 	Event func()
+	// NoflushSuspending reports whether the device is being suspended with
+	// noflush (dm_noflush_suspending): from before the presuspend hooks run
+	// until in-flight I/O has drained. I/O a target would fail for want of
+	// a way to serve it (multipath without a path, mirror's held writes)
+	// goes back to the core with ErrRequeue then.
+	NoflushSuspending func() bool
 	// Restored is set when the table was loaded and accepted before and is
 	// being rebuilt from the registry in a new process. In the kernel the
 	// objects behind it (a pool, its metadata) were never torn down, so a

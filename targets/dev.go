@@ -54,6 +54,13 @@ type DevZeroer interface {
 	WriteZeroes(offBytes, lenBytes int64, mayUnmap bool) error
 }
 
+// ErrRequeue is what a target returns for I/O it sends back to the core
+// to be issued again (DM_MAPIO_REQUEUE, DM_ENDIO_REQUEUE), which it does
+// only while its device is being suspended with noflush
+// (Context.NoflushSuspending): the core holds the I/O until the device
+// resumes and then issues it, whole, to the table live then.
+var ErrRequeue = errors.New("I/O sent back by its target to be issued again after the resume")
+
 // ErrReleased is the error of I/O that a suspended device held when its
 // process closed the device (to let other processes in, or to end): the
 // I/O was not done, and may be tried again once the device is resumed.

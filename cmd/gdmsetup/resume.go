@@ -1,7 +1,11 @@
 package main
 
-// cmdResume is `resume NAME...`: make an inactive table live and resume I/O.
+// cmdResume is `resume [--noflush] NAME...`: make an inactive table live
+// (the device suspended first, with noflush when asked) and resume I/O.
 func cmdResume(e *env) error {
+	if e.opts.has("noflush") {
+		return eachDevice(e, e.reg.ResumeNoflush)
+	}
 	return eachDevice(e, e.reg.Resume)
 }
 

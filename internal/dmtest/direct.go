@@ -33,8 +33,9 @@ func (d *Direct) Context(lenSectors uint64) *targets.Context {
 			d.t.Cleanup(func() { f.Close() })
 			return f, nil
 		},
-		Logf:   func(format string, args ...any) { d.printk(fmt.Sprintf("device-mapper: "+format, args...)) },
-		Printk: d.printk,
+		Logf:              func(format string, args ...any) { d.printk(fmt.Sprintf("device-mapper: "+format, args...)) },
+		Printk:            d.printk,
+		NoflushSuspending: func() bool { return false },
 	}
 }
 

@@ -126,14 +126,18 @@ func (m *Mirror) failedWrite(r uint64, op writeOp) error {
 }
 
 // hold is hold_bio: the write waits until the device suspends (or this
-// process closes it), then fails with EIO, as a suspend without noflush
-// completes held bios. mu held.
+// process closes it). A noflush suspend sends it back to the core, which
+// issues it again after the resume (to the table then live, typically one
+// without the failed leg); any other suspend fails it with EIO. mu held.
 func (m *Mirror) hold(r uint64) error {
 	release := m.release
 	if !m.suspended {
 		m.mu.Unlock()
 		<-release
 		m.mu.Lock()
+	}
+	if m.ctx.NoflushSuspending() {
+		return targets.ErrRequeue
 	}
 	return fmt.Errorf("mirror %s: write to region %d held after a leg failed, failed by the suspend: %w", m.ctx.DevName, r, syscall.EIO)
 }

@@ -324,3 +324,43 @@ func TestMessagesRefused(t *testing.T) {
 		t.Errorf("message: %v %s", err, g.Klog.String())
 	}
 }
+
+// TestNoflushSuspendRequeuesHeldWrite: with handle_errors and without
+// keep_log a write that failed on a leg is held; a noflush suspend sends
+// it back to the core instead of failing it, and after a reload without
+// the failed leg (what dmeventd does) the resume writes it there.
+func TestNoflushSuspendRequeuesHeldWrite(t *testing.T) {
+	g := newRig(t)
+	a := g.File("a", 1<<20, false)
+	if err := g.Create("bad", 2048, "error"); err != nil {
+		t.Fatal(err)
+	}
+	g.mustCreate("h", 2048, "core 2 1024 nosync 2 a 0 /dev/mapper/bad 0 1 handle_errors")
+	p := dmtest.Random(4096)
+	done := make(chan error, 1)
+	go func() {
+		_, err := g.Device("h").WriteAt(p, 8192)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the write that failed on a leg was not held: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	dmtest.Within(t, "a noflush suspend with a held write", func() error { return g.Reg.SuspendNoflush("h") }, nil)
+	select {
+	case err := <-done:
+		t.Fatalf("the held write ended at the noflush suspend: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := g.Reg.Load("h", []dm.TargetLine{{Len: 2048, Type: "linear", Args: []string{a, "0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Reg.Resume("h"); err != nil {
+		t.Fatal(err)
+	}
+	dmtest.Within(t, "the requeued write after the resume", func() error { return <-done }, nil)
+	if !bytes.Equal(g.read(a)[8192:8192+4096], p) {
+		t.Fatal("the requeued write is not on the remaining leg")
+	}
+}

@@ -65,7 +65,6 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 		}
 	}
 	m.suspended = ctx.Restored && ctx.Suspended
-	m.presuspended = m.suspended
 	return m, nil
 }
 

@@ -63,6 +63,9 @@ func (m *Multipath) do(op string, sector, nrBytes uint64, io func(dev targets.De
 			return fmt.Errorf("multipath %s: %s of %d bytes at sector %d on %s: %w", m.ctx.DevName, op, nrBytes, sector, p.dev.Name(), ioErr)
 		}
 		m.failPath(p)
+		if m.nrValidPaths == 0 && !m.queueIfNoPath && m.ctx.NoflushSuspending() {
+			return targets.ErrRequeue
+		}
 		if m.nrValidPaths == 0 && !m.queueIfNoPath {
 			return fmt.Errorf("multipath %s: %s of %d bytes at sector %d failed on %s, the last usable path (%v): %w",
 				m.ctx.DevName, op, nrBytes, sector, p.dev.Name(), ioErr, syscall.EIO)
@@ -71,10 +74,12 @@ func (m *Multipath) do(op string, sector, nrBytes uint64, io func(dev targets.De
 }
 
 // mapIO is __map_bio: the path for an I/O of nrBytes, its selector told
-// the I/O starts. Without a usable path the I/O is queued while
-// queue_if_no_path is set (it maps again when a path is reinstated or
-// queueing is turned off), else it fails with EIO. Queued I/O of a table
-// released by this process ends with targets.ErrReleased. mu held.
+// the I/O starts. Without a usable path, while the device is being
+// suspended with noflush, the I/O goes back to the core
+// (targets.ErrRequeue); otherwise it is queued while queue_if_no_path is
+// set (it maps again when a path is reinstated or queueing is turned off),
+// else it fails with EIO. Queued I/O of a table released by this process
+// ends with targets.ErrReleased. mu held.
 func (m *Multipath) mapIO(nrBytes uint64) (*pgpath, error) {
 	for {
 		if m.released {
@@ -87,6 +92,9 @@ func (m *Multipath) mapIO(nrBytes uint64) (*pgpath, error) {
 		if p != nil {
 			p.pg.sel.startIO(p, nrBytes)
 			return p, nil
+		}
+		if m.ctx.NoflushSuspending() {
+			return nil, targets.ErrRequeue
 		}
 		if !m.queueIfNoPath {
 			return nil, fmt.Errorf("no usable path: %w", syscall.EIO)

@@ -1,31 +1,24 @@
 package multipath
 
 // PreSuspend is multipath_presuspend: queue_if_no_path is turned off and
-// saved for the resume, so I/O queued for want of a path fails now with
-// EIO (a suspend here always flushes; bio-based multipath does this on
-// every suspend).
+// saved for the resume (always when bio-based; request-based only when
+// the suspend flushes). I/O queued for want of a path maps again: it fails
+// with EIO, or with a noflush suspend goes back to the core, which holds
+// it for the resume (__must_push_back).
 func (m *Multipath) PreSuspend() {
 	m.mu.Lock()
 	defer m.unlock()
-	m.presuspend()
-}
-
-// presuspend is PreSuspend's work, run once per suspend. mu held.
-func (m *Multipath) presuspend() {
-	if m.presuspended {
-		return
+	if m.bioBased || !m.ctx.NoflushSuspending() {
+		m.setQueueIfNoPath(false, true)
 	}
-	m.presuspended = true
-	m.setQueueIfNoPath(false, true)
+	m.kickQueued()
 }
 
 // PostSuspend is multipath_postsuspend: the device is suspended (messages
-// are refused). A table this process built only after I/O stopped had no
-// presuspend: its work is done here.
+// are refused).
 func (m *Multipath) PostSuspend() error {
 	m.mu.Lock()
 	defer m.unlock()
-	m.presuspend()
 	m.suspended = true
 	return nil
 }
@@ -42,7 +35,7 @@ func (m *Multipath) Resume() {
 		m.queueIfNoPath = true
 		m.savedQueueIfNoPath = false
 	}
-	m.suspended, m.presuspended = false, false
+	m.suspended = false
 }
 
 // Destroy is multipath_dtr: I/O still queued ends.

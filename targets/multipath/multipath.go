@@ -92,7 +92,6 @@ type Multipath struct {
 	// MPATHF_QUEUE_IO, MPATHF_QUEUE_IF_NO_PATH, MPATHF_SAVED_QUEUE_IF_NO_PATH
 	queueIO, queueIfNoPath, savedQueueIfNoPath bool
 	suspended                                  bool   // dm_suspended: messages are refused
-	presuspended                               bool   // presuspend ran for the suspend under way
 	kick                                       uint64 // process_queued_io_list: queued I/O maps again when it moves
 	released                                   bool   // the table is destroyed or closed: queued I/O ends
 	events                                     int    // events to raise at unlock

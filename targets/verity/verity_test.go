@@ -298,3 +298,32 @@ func TestReadOnly(t *testing.T) {
 		t.Fatalf("an unaligned read: %v\n%s", err, g.Klog.String())
 	}
 }
+
+// TestRestartAndPanicModes: restart_on_corruption and panic_on_corruption
+// fail the read after the line the kernel prints as it restarts or panics;
+// a user-space device-mapper does not take the machine down.
+func TestRestartAndPanicModes(t *testing.T) {
+	needVeritysetup(t)
+	for mode, line := range map[string]string{
+		"restart_on_corruption": "reboot: Restarting system with command 'dm-verity device corrupted'",
+		"panic_on_corruption":   "Kernel panic - not syncing: dm-verity device corrupted",
+	} {
+		t.Run(mode, func(t *testing.T) {
+			g := dmtest.New(t)
+			data := g.File("data", 64<<10, true)
+			tr := format(t, data, g.Path("hash"))
+			flip(t, data, 4096)
+			d := mustCreateRO(t, g, "v", 128, "1", data, tr.hash, "4096", "4096", "16", "0", "sha256", tr.root, tr.salt, "1", mode)
+			if _, err := d.ReadAt(make([]byte, 8192), 0); !errors.Is(err, syscall.EIO) {
+				t.Fatalf("read: %v, want EIO", err)
+			}
+			log := g.Klog.String()
+			if !strings.Contains(log, "data block 1 is corrupted\n"+line+"\n") {
+				t.Errorf("log:\n%s\nwant the corrupted block's line, then %q", log, line)
+			}
+			if s := g.Line("v", true); s != "C" {
+				t.Errorf("status %q, want C", s)
+			}
+		})
+	}
+}

@@ -27,6 +27,7 @@ var table = map[syscall.Errno]entry{
 	syscall.ENODEV:     {"ENODEV", "No such device"},
 	syscall.ENOTBLK:    {"ENOTBLK", "Block device required"},
 	syscall.EINVAL:     {"EINVAL", "Invalid argument"},
+	syscall.EFBIG:      {"EFBIG", "File too large"},
 	syscall.ENOSPC:     {"ENOSPC", "No space left on device"},
 	syscall.EROFS:      {"EROFS", "Read-only file system"},
 	syscall.ERANGE:     {"ERANGE", "Numerical result out of range"},

@@ -172,6 +172,14 @@ func (c *Cache) create(cacheSectors uint64, policyName string, policyArgs []stri
 		}
 	}
 	c.discardNrBlocks = (c.originSectors + c.discardSectors - 1) / c.discardSectors
+	if ctx.ActivateUsers != nil {
+		// the tables on this metadata device stand built in the kernel:
+		// a table loaded over a live one shares its metadata object
+		// (its space map's allocation cursor, its clean-shutdown state)
+		if err := ctx.ActivateUsers(c.meta); err != nil {
+			return targets.Errorf(syscall.EIO, "Error creating metadata object")
+		}
+	}
 	if ctx.Restored {
 		return c.restore()
 	}

@@ -58,21 +58,6 @@ func (c *Cache) PreResume() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	csize := uint64(c.cdev.SizeBytes()) / 512 / c.blockSectors
-	if !c.st.Sized && c.st.Mode == modeWrite {
-		md, err := refreshMetadata(c.md, func() (*metadata, error) {
-			return reopenMetadata(c.meta, uint32(c.blockSectors), c.ctx.Logf)
-		})
-		if err != nil {
-			return fmt.Errorf("cache %s: reading the metadata again: %w", c.devName(), err)
-		}
-		if md != c.md {
-			// clean as first opened (the kernel's object), or since shut
-			// down cleanly by the table this one replaces
-			c.md = md
-			c.st.CleanWhenOpened = c.st.CleanWhenOpened || md.cleanWhenOpened
-			md.cleanWhenOpened = c.st.CleanWhenOpened
-		}
-	}
 	if c.st.Sized && !c.st.LoadedMappings {
 		if c.st.Mode != modeWrite {
 			c.logf("%s: unable to resume a failed-loaded cache, please check metadata.", c.devName())

@@ -55,23 +55,3 @@ func releaseMetadata(md *metadata) {
 	}
 }
 
-// refreshMetadata gives a table that is resumed for the first time the
-// metadata as it stands on disk now, when no other table of this process
-// shares its object: in the kernel a table reloaded over a live one shares
-// that table's object, and so sees what it committed since (its suspend's
-// dirty bits and clean-shutdown flag); here that table may have run in
-// other processes. It returns the object to use.
-func refreshMetadata(md *metadata, reopen func() (*metadata, error)) (*metadata, error) {
-	shared.Lock()
-	defer shared.Unlock()
-	s, ok := shared.m[md.dev.Name()]
-	if !ok || s.md != md || s.refs > 1 {
-		return md, nil
-	}
-	fresh, err := reopen()
-	if err != nil {
-		return nil, err
-	}
-	s.md = fresh
-	return fresh, nil
-}

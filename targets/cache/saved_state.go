@@ -52,7 +52,8 @@ func (c *Cache) restore() error {
 		Dirty: newBits(c.st.CacheSize), Discarded: newBits(c.discardNrBlocks), Invalid: newBits(c.st.CacheSize),
 		NeedTickBio: true, CleanWhenOpened: md.cleanWhenOpened}
 	var s state
-	if !c.decodeState(ctx.Saved, &s) {
+	lost := !c.decodeState(ctx.Saved, &s)
+	if lost {
 		s = fresh
 		s.Counters = counters{ReadHit: md.sb.stats.ReadHits, ReadMiss: md.sb.stats.ReadMisses,
 			WriteHit: md.sb.stats.WriteHits, WriteMiss: md.sb.stats.WriteMisses}
@@ -67,6 +68,15 @@ func (c *Cache) restore() error {
 	md.readOnly = c.st.Mode != modeWrite
 	if c.passthrough() {
 		c.pol.MigrationsAllowed = false
+	}
+	if lost && !ctx.Inactive {
+		// a live table without its state: its mappings are taken from
+		// the metadata as a resume would (dirty unless it was shut down
+		// cleanly), so that no cached block is read from the origin
+		if err := c.PreResume(); err != nil {
+			return targets.Errorf(errno.Of(err), "Error loading cache mappings")
+		}
+		c.st.BackgroundAllowed = !ctx.Suspended
 	}
 	return nil
 }

@@ -54,4 +54,3 @@ func releaseMetadata(md *metadata) {
 		}
 	}
 }
-

@@ -196,4 +196,3 @@ func (d *Delay) Areas() []targets.Area {
 	}
 	return out
 }
-

@@ -142,4 +142,3 @@ func (l *LogWrites) Areas() []targets.Area {
 
 // SupportsDiscards is true: discards are logged even when dev takes none.
 func (l *LogWrites) SupportsDiscards() bool { return true }
-

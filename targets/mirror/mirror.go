@@ -154,7 +154,6 @@ func (m *Mirror) Areas() []targets.Area {
 	return out
 }
 
-
 // event raises the device's event when the table is live (dm_table_event
 // reaches the device only once the table is bound); it is raised by
 // unlock, outside mu. mu held.

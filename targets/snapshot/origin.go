@@ -53,7 +53,6 @@ func (o *Origin) Areas() []targets.Area {
 // SupportsDiscards is false: the origin sets no discard bios.
 func (o *Origin) SupportsDiscards() bool { return false }
 
-
 // ReadAt reads the device.
 func (o *Origin) ReadAt(p []byte, sector uint64) error {
 	_, err := o.dev.ReadAt(p, int64(o.beginSectors+sector)*targets.SectorSize)

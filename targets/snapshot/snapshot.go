@@ -276,7 +276,6 @@ func (s *Snapshot) MaxIOSectors() uint64 { return s.chunkSectors() }
 // SupportsDiscards: only with discard_zeroes_cow (num_discard_bios).
 func (s *Snapshot) SupportsDiscards() bool { return s.discardZeroesCow }
 
-
 // PreResume is snapshot_preresume: a handover source cannot resume while
 // its destination waits, and a destination waits for its source's device
 // to be suspended.

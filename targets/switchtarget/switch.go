@@ -160,4 +160,3 @@ func (s *Switch) Areas() []targets.Area {
 	}
 	return out
 }
-

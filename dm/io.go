@@ -103,14 +103,25 @@ func (d *Device) SizeBytes() int64 {
 	return int64(d.LenSectors()) * targets.SectorSize
 }
 
-// ReadAt reads len(p) bytes at off. Reads not aligned to sectors read the
-// covering blocks and keep the part asked for.
+// LogicalBlockBytes is the live table's logical block size (512 without
+// one): discards and write-zeroes must be aligned to it.
+func (d *Device) LogicalBlockBytes() int64 {
+	t := d.current()
+	if t == nil {
+		return targets.SectorSize
+	}
+	return t.logicalBlockBytes
+}
+
+// ReadAt reads len(p) bytes at off. Reads not aligned to the logical block
+// size (512 bytes unless a target raises it) read the covering page-cache
+// blocks and keep the part asked for, as a buffered read does.
 func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 	err := d.run(func(t *Table) error {
 		if err := t.checkRange(off, int64(len(p))); err != nil {
 			return err
 		}
-		if aligned(off, int64(len(p))) {
+		if t.aligned(off, int64(len(p))) {
 			return t.rw(p, uint64(off)/targets.SectorSize, false)
 		}
 		start, buf := t.cover(off, int64(len(p)))
@@ -126,9 +137,10 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 	return len(p), nil
 }
 
-// WriteAt writes p at off. Sector-aligned writes go straight through, as
-// O_DIRECT ones do; others go the way of the page cache: the covering blocks
-// are read, patched and written whole.
+// WriteAt writes p at off. Writes aligned to the logical block size go
+// straight through, as O_DIRECT ones do; others go the way of the page
+// cache: the blocks they cover in part are read, patched and written with
+// the rest.
 func (d *Device) WriteAt(p []byte, off int64) (int, error) {
 	return d.write(p, off, targets.SectorSize)
 }
@@ -141,8 +153,8 @@ func (d *Device) WriteBuffered(p []byte, off int64) (int, error) {
 }
 
 // write writes p at off directly when both are multiples of granuleBytes
-// (0: the page-cache block size), and by read-modify-write of the covering
-// page-cache blocks otherwise.
+// (0: the page-cache block size; never less than the logical block size),
+// and by read-modify-write of the covering page-cache blocks otherwise.
 func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
 	err := d.run(func(t *Table) error {
 		if t.readOnly {
@@ -151,15 +163,15 @@ func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
 		if err := t.checkRange(off, int64(len(p))); err != nil {
 			return err
 		}
-		granule := granuleBytes
-		if granule == 0 {
+		granule := max(granuleBytes, t.logicalBlockBytes)
+		if granuleBytes == 0 {
 			granule = t.pageBlockBytes()
 		}
 		if off%granule == 0 && int64(len(p))%granule == 0 {
 			return t.rw(p, uint64(off)/targets.SectorSize, true)
 		}
 		start, buf := t.cover(off, int64(len(p)))
-		if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {
+		if err := t.readPartialBlocks(buf, start, off, int64(len(p))); err != nil {
 			return err
 		}
 		copy(buf[off-start:], p)
@@ -201,14 +213,14 @@ func (d *Device) WriteZeroes(off, length int64, mayUnmap bool) error {
 }
 
 // rangeOp runs a data-changing operation without a payload (discard, write
-// zeroes) on a sector-aligned byte range of the live table: the checks the
-// block layer makes (alignment, read-only, inside the device), then fn with
-// the range in sectors.
+// zeroes) on a byte range of the live table aligned to its logical block
+// size: the checks the block layer makes (alignment, read-only, inside the
+// device), then fn with the range in sectors.
 func (d *Device) rangeOp(op string, off, length int64, fn func(t *Table, sector, n uint64) error) error {
-	if !aligned(off, length) {
-		return fmt.Errorf("%s %d+%d: not aligned to %d-byte sectors: %w", op, off, length, targets.SectorSize, syscall.EINVAL)
-	}
 	return d.run(func(t *Table) error {
+		if !t.aligned(off, length) {
+			return fmt.Errorf("%s %d+%d: not aligned to the %d-byte logical block size: %w", op, off, length, t.logicalBlockBytes, syscall.EINVAL)
+		}
 		if t.readOnly {
 			return syscall.EPERM
 		}
@@ -251,6 +263,12 @@ func aligned(off, length int64) bool {
 	return off%targets.SectorSize == 0 && length%targets.SectorSize == 0
 }
 
+// aligned reports whether off and length are multiples of the table's
+// logical block size.
+func (t *Table) aligned(off, length int64) bool {
+	return off%t.logicalBlockBytes == 0 && length%t.logicalBlockBytes == 0
+}
+
 // checkRange fails I/O outside the device, as the block layer does.
 func (t *Table) checkRange(off, length int64) error {
 	size := int64(t.lenSectors) * targets.SectorSize
@@ -260,11 +278,12 @@ func (t *Table) checkRange(off, length int64) error {
 	return nil
 }
 
-// pageBlockBytes is the page cache's buffer size for the device: the
-// largest power of two up to 4096 dividing its size.
+// pageBlockBytes is the page cache's buffer size for the device
+// (set_init_blocksize): from the logical block size, the largest power of
+// two up to 4096 dividing its size.
 func (t *Table) pageBlockBytes() int64 {
 	size := int64(t.lenSectors) * targets.SectorSize
-	bs := int64(targets.SectorSize)
+	bs := t.logicalBlockBytes
 	for bs < 4096 && size%(bs*2) == 0 {
 		bs *= 2
 	}
@@ -279,6 +298,26 @@ func (t *Table) cover(off, length int64) (int64, []byte) {
 	start := off / bs * bs
 	end := min((off+length+bs-1)/bs*bs, size)
 	return start, make([]byte, end-start)
+}
+
+// readPartialBlocks reads into buf, cover's range from start for a write of
+// length bytes at off, the page-cache blocks the write covers only in
+// part: the first and the last, as the page cache reads them before a
+// buffered write; the blocks it covers whole are not read.
+func (t *Table) readPartialBlocks(buf []byte, start, off, length int64) error {
+	bs := t.pageBlockBytes()
+	n := int64(len(buf))
+	if off%bs != 0 {
+		if err := t.rw(buf[:bs], uint64(start)/targets.SectorSize, false); err != nil {
+			return err
+		}
+	}
+	if (off+length)%bs != 0 && (n > bs || off%bs == 0) {
+		if err := t.rw(buf[n-bs:], uint64(start+n-bs)/targets.SectorSize, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rw reads or writes p at sector, split at target boundaries and at each

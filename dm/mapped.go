@@ -60,3 +60,7 @@ func (m *mapped) LastPieceBytes(off, length int64) int64 {
 	})
 	return int64(last) * targets.SectorSize
 }
+
+// LogicalBlockBytes passes the device's logical block size on to a table
+// above it.
+func (m *mapped) LogicalBlockBytes() int64 { return m.d.LogicalBlockBytes() }

@@ -96,7 +96,7 @@ func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
 		t.destroy()
 		return e
 	}
-	if !d.st.Typed && !r.checkAreas(d, t) {
+	if !d.st.Typed && !r.checkLimits(d, t) {
 		t.destroy()
 		r.klogf("core: Cannot calculate initial queue limits")
 		r.klogf("ioctl: unable to set up device queue for new table.")
@@ -237,7 +237,7 @@ func (r *Registry) resume(d *Device, noflush bool) syscall.Errno {
 		if err := d.suspend(noflush); err != nil {
 			return errno.Of(err)
 		}
-		if !r.checkAreas(d, t) {
+		if !r.checkLimits(d, t) {
 			t.destroy()
 			d.inactive, d.st.Inactive = nil, nil
 			return syscall.EINVAL

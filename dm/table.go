@@ -21,6 +21,9 @@ type Table struct {
 	// waiters: the targets, and the devices under them, that are
 	// targets.Waiter, collected when the table is built (see Device.MayWait)
 	waiters []targets.Waiter
+	// logicalBlockBytes is the table's logical block size, stacked when it
+	// is built (see limits)
+	logicalBlockBytes int64
 }
 
 type entry struct {
@@ -61,37 +64,6 @@ func (t *Table) find(sector uint64) int {
 	})
 }
 
-// optimalIOBytes is dm_calculate_queue_limits' io_opt: for each target the
-// lcm of the io_opt of the devices its Areas name (iterate_devices with
-// dm_set_device_limits), then its io_hints (targets.IOHinter); the table
-// stacks its targets' as the block layer does (lcm).
-func (t *Table) optimalIOBytes() int64 {
-	var opt int64
-	for _, e := range t.entries {
-		var targetOpt int64
-		if it, ok := e.target.(targets.AreaIterator); ok {
-			for _, a := range it.Areas() {
-				if d, ok := a.Dev.(targets.OptimalIODev); ok {
-					targetOpt = targets.LCMNotZero(targetOpt, d.OptimalIOBytes())
-				}
-			}
-		}
-		if h, ok := e.target.(targets.IOHinter); ok {
-			targetOpt = h.IOHints(targetOpt)
-		}
-		opt = targets.LCMNotZero(opt, targetOpt)
-	}
-	return opt
-}
-
-// readAheadSectors is max(2 × io_opt, 128 KiB) in whole pages, as the block
-// layer sets a disk's read-ahead from its limits.
-func (t *Table) readAheadSectors() uint64 {
-	const pageBytes, defaultPages = 4096, 32
-	pages := uint64(t.optimalIOBytes()) * 2 / pageBytes
-	return max(pages, defaultPages) * pageBytes / targets.SectorSize
-}
-
 // close releases every target (thin-pool and clone commit here).
 func (t *Table) close() error {
 	var first error
@@ -115,30 +87,6 @@ func (t *Table) destroy() error {
 		}
 	}
 	return t.close()
-}
-
-// checkAreas is the kernel's device_area_is_invalid over every target: each
-// range a target uses must lie inside its device. It logs the kernel's line
-// and returns false on the first range that does not.
-func (r *Registry) checkAreas(d *Device, t *Table) bool {
-	for _, e := range t.entries {
-		it, ok := e.target.(targets.AreaIterator)
-		if !ok {
-			continue
-		}
-		for _, a := range it.Areas() {
-			devSectors := uint64(a.Dev.SizeBytes()) / targets.SectorSize
-			if devSectors == 0 {
-				continue
-			}
-			if a.StartSector >= devSectors || a.StartSector+a.LenSectors > devSectors {
-				r.klogf("table: %s: %s too small for target: start=%d, len=%d, dev_size=%d",
-					d.devName(), targets.DiskName(a.Dev), a.StartSector, a.LenSectors, devSectors)
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // build constructs a table for d from lines, with the kernel's checks and log
@@ -216,6 +164,7 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored, inac
 		t.lenSectors += l.Len
 		t.spec.Targets = append(t.spec.Targets, targetSpec{Start: l.Start, Len: l.Len, Type: l.Type, Args: op.canonical(l.Args), Saved: l.Saved})
 	}
+	t.logicalBlockBytes = t.limits().logicalBlockBytes
 	return t, nil
 }
 

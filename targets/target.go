@@ -106,6 +106,16 @@ type IOHinter interface {
 	IOHints(stackedBytes int64) int64
 }
 
+// LogicalBlockSizer is a device or a target with a logical block size
+// above 512 bytes. A mapped device has its table's; a target's io_hints
+// raise what its devices stack to to at least this (crypt's sector_size,
+// verity's data block size, writecache's block size). The core takes the
+// largest, checks tables against it, and I/O not aligned to it goes the
+// way of the page cache.
+type LogicalBlockSizer interface {
+	LogicalBlockBytes() int64
+}
+
 // OptimalIODev is a device with an optimal I/O size (io_opt): a mapped
 // device passes its table's on to the tables above it. Files and block
 // devices have none.

@@ -81,24 +81,31 @@ type deviceExport struct {
 func (e *deviceExport) Size() int64    { return e.sizeBytes }
 func (e *deviceExport) ReadOnly() bool { return e.readOnly }
 
-// Discard discards the whole sectors inside the range (a discard is
-// advisory: the partial sectors at either end keep their data).
+// inner is the range of the device's whole logical blocks (sectors unless
+// a target raises the size) inside [offBytes, offBytes+lenBytes); end <=
+// start when there is none.
+func (e *deviceExport) inner(offBytes, lenBytes int64) (start, end int64) {
+	bs := e.LogicalBlockBytes()
+	return (offBytes + bs - 1) / bs * bs, (offBytes + lenBytes) / bs * bs
+}
+
+// Discard discards the whole logical blocks inside the range (a discard is
+// advisory: the partial blocks at either end keep their data).
 func (e *deviceExport) Discard(offBytes, lenBytes int64) error {
-	start := (offBytes + targets.SectorSize - 1) / targets.SectorSize * targets.SectorSize
-	end := (offBytes + lenBytes) / targets.SectorSize * targets.SectorSize
+	start, end := e.inner(offBytes, lenBytes)
 	if end <= start {
 		return nil
 	}
 	return e.Device.Discard(start, end-start)
 }
 
-// WriteZeroes is NBD's WRITE_ZEROES: the whole sectors inside the range go
-// to the device's WriteZeroes (fallocate on a file under linear; thin and
-// others get zeros written), the partial sectors at either end are written
-// with zeros. mayTrim (no NBD_CMD_FLAG_NO_HOLE) lets the device deallocate.
+// WriteZeroes is NBD's WRITE_ZEROES: the whole logical blocks inside the
+// range go to the device's WriteZeroes (fallocate on a file under linear;
+// thin and others get zeros written), the partial blocks at either end are
+// written with zeros. mayTrim (no NBD_CMD_FLAG_NO_HOLE) lets the device
+// deallocate.
 func (e *deviceExport) WriteZeroes(offBytes, lenBytes int64, mayTrim bool) error {
-	start := (offBytes + targets.SectorSize - 1) / targets.SectorSize * targets.SectorSize
-	end := (offBytes + lenBytes) / targets.SectorSize * targets.SectorSize
+	start, end := e.inner(offBytes, lenBytes)
 	if end <= start {
 		_, err := e.Device.WriteAt(make([]byte, lenBytes), offBytes)
 		return err

@@ -355,6 +355,9 @@ func (c *Crypt) Table() string {
 	return b.String()
 }
 
+// LogicalBlockBytes is crypt_io_hints' logical block size: the sector size.
+func (c *Crypt) LogicalBlockBytes() int64 { return int64(c.sectorBytes) }
+
 // Areas is the range of the device it maps onto.
 func (c *Crypt) Areas() []targets.Area {
 	return []targets.Area{{Dev: c.dev, StartSector: c.startSector, LenSectors: c.lenSectors}}

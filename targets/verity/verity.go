@@ -241,6 +241,10 @@ func (v *Verity) Table() string {
 	return b.String()
 }
 
+// LogicalBlockBytes is verity_io_hints' logical block size: the data
+// block size.
+func (v *Verity) LogicalBlockBytes() int64 { return 1 << v.dataBlockBits }
+
 // Areas is the data device's range (verity_iterate_devices: the data
 // starts at its sector 0); the hash device is checked by the constructor.
 func (v *Verity) Areas() []targets.Area {

@@ -96,6 +96,10 @@ func (w *Writecache) fail(errno syscall.Errno, format string, args ...any) {
 	}
 }
 
+// LogicalBlockBytes is writecache_io_hints' logical block size: the block
+// size.
+func (w *Writecache) LogicalBlockBytes() int64 { return int64(w.cfg.blockBytes) }
+
 // Areas is the origin, from its start for the line's length: the cache
 // device is not checked (writecache_iterate_devices).
 func (w *Writecache) Areas() []targets.Area {

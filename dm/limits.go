@@ -1,0 +1,156 @@
+package dm
+
+import "github.com/gdmsetup/gdmsetup/targets"
+
+// limits are the queue limits gdmsetup models of a device or a target
+// (struct queue_limits): the optimal I/O size (io_opt) and the logical
+// block size, in bytes.
+type limits struct {
+	optimalIOBytes    int64
+	logicalBlockBytes int64
+}
+
+// stack is blk_stack_limits for these: io_opt by lcm, the logical block
+// size by max.
+func (l *limits) stack(o limits) {
+	l.optimalIOBytes = targets.LCMNotZero(l.optimalIOBytes, o.optimalIOBytes)
+	l.logicalBlockBytes = max(l.logicalBlockBytes, o.logicalBlockBytes)
+}
+
+// noLimits is blk_set_stacking_limits: no io_opt, 512-byte logical blocks.
+func noLimits() limits { return limits{logicalBlockBytes: targets.SectorSize} }
+
+// devLimits is a device's limits: a mapped device's table's, a file's or
+// block device's 512-byte logical blocks and no io_opt.
+func devLimits(dev targets.Dev) limits {
+	l := noLimits()
+	if d, ok := dev.(targets.OptimalIODev); ok {
+		l.optimalIOBytes = d.OptimalIOBytes()
+	}
+	if d, ok := dev.(targets.LogicalBlockSizer); ok {
+		l.logicalBlockBytes = max(l.logicalBlockBytes, d.LogicalBlockBytes())
+	}
+	return l
+}
+
+// devicesLimits stacks the limits of the devices tg's Areas name
+// (iterate_devices with dm_set_device_limits).
+func devicesLimits(tg targets.Target) limits {
+	l := noLimits()
+	if it, ok := tg.(targets.AreaIterator); ok {
+		for _, a := range it.Areas() {
+			l.stack(devLimits(a.Dev))
+		}
+	}
+	return l
+}
+
+// targetLimits is devicesLimits after tg's io_hints (targets.IOHinter,
+// targets.LogicalBlockSizer).
+func targetLimits(tg targets.Target) limits {
+	l := devicesLimits(tg)
+	if h, ok := tg.(targets.IOHinter); ok {
+		l.optimalIOBytes = h.IOHints(l.optimalIOBytes)
+	}
+	if s, ok := tg.(targets.LogicalBlockSizer); ok {
+		l.logicalBlockBytes = max(l.logicalBlockBytes, s.LogicalBlockBytes())
+	}
+	return l
+}
+
+// limits is dm_calculate_queue_limits: the table stacks its targets'.
+func (t *Table) limits() limits {
+	l := noLimits()
+	for _, e := range t.entries {
+		l.stack(targetLimits(e.target))
+	}
+	return l
+}
+
+// optimalIOBytes is the table's io_opt.
+func (t *Table) optimalIOBytes() int64 { return t.limits().optimalIOBytes }
+
+// readAheadSectors is max(2 × io_opt, 128 KiB) in whole pages, as the block
+// layer sets a disk's read-ahead from its limits.
+func (t *Table) readAheadSectors() uint64 {
+	const pageBytes, defaultPages = 4096, 32
+	pages := uint64(t.optimalIOBytes()) * 2 / pageBytes
+	return max(pages, defaultPages) * pageBytes / targets.SectorSize
+}
+
+// checkLimits is what dm_calculate_queue_limits checks of a table, with
+// the kernel's log line on the first failure: each range a target uses
+// lies inside its device and is aligned to the target's logical block size
+// (device_area_is_invalid), and the table's target boundaries are aligned
+// to its logical block size (validate_hardware_logical_block_alignment).
+// A range starting inside a device's block is warned of first, as the
+// stacking of the device's limits does.
+func (r *Registry) checkLimits(d *Device, t *Table) bool {
+	for _, e := range t.entries {
+		it, ok := e.target.(targets.AreaIterator)
+		if !ok {
+			continue
+		}
+		for _, a := range it.Areas() {
+			// dm_set_device_limits: blk_stack_limits finds the start
+			// misaligned to the device's physical block (its logical
+			// one here) and the stacking goes on with a warning
+			if lb := devLimits(a.Dev).logicalBlockBytes; int64(a.StartSector)*targets.SectorSize%lb != 0 {
+				r.klogf("table: %s: adding target device %s caused an alignment inconsistency: physical_block_size=%d, logical_block_size=%d, alignment_offset=0, start=%d",
+					d.devName(), targets.DiskName(a.Dev), lb, lb, a.StartSector*targets.SectorSize)
+			}
+		}
+		lbSectors := uint64(targetLimits(e.target).logicalBlockBytes) / targets.SectorSize
+		for _, a := range it.Areas() {
+			devSectors := uint64(a.Dev.SizeBytes()) / targets.SectorSize
+			if devSectors == 0 {
+				continue
+			}
+			disk := targets.DiskName(a.Dev)
+			switch {
+			case a.StartSector >= devSectors || a.StartSector+a.LenSectors > devSectors:
+				r.klogf("table: %s: %s too small for target: start=%d, len=%d, dev_size=%d",
+					d.devName(), disk, a.StartSector, a.LenSectors, devSectors)
+				return false
+			case lbSectors > 1 && a.StartSector%lbSectors != 0:
+				r.klogf("table: %s: start=%d not aligned to h/w logical block size %d of %s",
+					d.devName(), a.StartSector, lbSectors*targets.SectorSize, disk)
+				return false
+			case lbSectors > 1 && a.LenSectors%lbSectors != 0:
+				r.klogf("table: %s: len=%d not aligned to h/w logical block size %d of %s",
+					d.devName(), a.LenSectors, lbSectors*targets.SectorSize, disk)
+				return false
+			}
+		}
+	}
+	return r.checkBlockAlignment(d, t)
+}
+
+// checkBlockAlignment is validate_hardware_logical_block_alignment: an
+// I/O aligned to the table's logical block size that crosses from one
+// target into the next must leave the next a part aligned to that
+// target's devices' logical block size.
+func (r *Registry) checkBlockAlignment(d *Device, t *Table) bool {
+	lbSectors := uint64(t.limits().logicalBlockBytes) / targets.SectorSize
+	var nextStart, remaining uint64
+	i := 0
+	for ; i < len(t.entries); i++ {
+		e := t.entries[i]
+		eSectors := uint64(devicesLimits(e.target).logicalBlockBytes) / targets.SectorSize
+		if remaining < e.len && remaining%eSectors != 0 {
+			break
+		}
+		nextStart = (nextStart + e.len) % lbSectors
+		remaining = 0
+		if nextStart != 0 {
+			remaining = lbSectors - nextStart
+		}
+	}
+	if remaining == 0 {
+		return true
+	}
+	e := t.entries[min(i, len(t.entries)-1)]
+	r.klogf("table: %s: table line %d (start sect %d len %d) not aligned to h/w logical block size %d",
+		d.devName(), i, e.start, e.len, lbSectors*targets.SectorSize)
+	return false
+}

@@ -64,3 +64,12 @@ func Of(err error) syscall.Errno {
 	}
 	return syscall.EIO
 }
+
+// Or returns err when it carries an errno, else err wrapped with e as well.
+func Or(err error, e syscall.Errno) error {
+	var x syscall.Errno
+	if errors.As(err, &x) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, e)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/gdmsetup/gdmsetup/errno"
 	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/bitset"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
@@ -91,7 +92,7 @@ func openMetadata(dev targets.Dev, blockSectors uint32, mayFormat bool, version 
 			return nil, errUnformatted
 		}
 		if err := md.format(); err != nil {
-			return nil, fmt.Errorf("formatting %s: %w", dev.Name(), errnoOr(err, syscall.ENOSPC))
+			return nil, fmt.Errorf("formatting %s: %w", dev.Name(), errno.Or(err, syscall.ENOSPC))
 		}
 	} else if err := md.open(raw, blockSectors, logf); err != nil {
 		return nil, err
@@ -130,20 +131,11 @@ func (md *metadata) open(raw []byte, blockSectors uint32, logf func(string, ...a
 	var err error
 	if md.tm, md.sm, err = spacemap.OpenMetadata(md.bm, raw[sbOffSMRoot:sbEndSMRoot]); err != nil {
 		logf("cache metadata: tm_open_with_sm failed")
-		return fmt.Errorf("space map of %s: %w", dev.Name(), errnoOr(err, syscall.EILSEQ))
+		return fmt.Errorf("space map of %s: %w", dev.Name(), errno.Or(err, syscall.EILSEQ))
 	}
 	md.setupInfos()
 	md.cleanWhenOpened = sb.flags&flagCleanShutdown != 0
 	return nil
-}
-
-// errnoOr returns err when it carries an errno, else err wrapped with e.
-func errnoOr(err error, e syscall.Errno) error {
-	var x syscall.Errno
-	if errors.As(err, &x) {
-		return err
-	}
-	return fmt.Errorf("%w (%w)", err, e)
 }
 
 // setupInfos is __setup_mapping_info and the bitsets' init over md.tm.

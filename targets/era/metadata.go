@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/gdmsetup/gdmsetup/errno"
 	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/bitset"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
@@ -81,7 +82,7 @@ func openMetadata(dev targets.Dev, blockSectors uint32, mayFormat bool, logf fun
 			return nil, errUnformatted
 		}
 		if err := md.format(); err != nil {
-			return nil, fmt.Errorf("formatting %s: %w", dev.Name(), errnoOr(err, syscall.ENOSPC))
+			return nil, fmt.Errorf("formatting %s: %w", dev.Name(), errno.Or(err, syscall.ENOSPC))
 		}
 		return md, nil
 	}
@@ -101,22 +102,13 @@ func openMetadata(dev targets.Dev, blockSectors uint32, mayFormat bool, logf fun
 	}
 	if md.tm, md.sm, err = spacemap.OpenMetadata(bm, raw[sbOffSMRoot:sbEndSMRoot]); err != nil {
 		logf("era: dm_tm_open_with_sm failed")
-		return nil, fmt.Errorf("space map of %s: %w", dev.Name(), errnoOr(err, syscall.EILSEQ))
+		return nil, fmt.Errorf("space map of %s: %w", dev.Name(), errno.Or(err, syscall.EILSEQ))
 	}
 	md.setupInfos()
 	md.nrBlocks, md.currentEra, md.current = sb.nrBlocks, sb.currentEra, sb.current
 	md.treeRoot, md.eraRoot, md.snap = sb.writesetTreeRoot, sb.eraArrayRoot, sb.metadataSnap
 	md.archived, md.committedSM = true, true
 	return md, nil
-}
-
-// errnoOr returns err when it carries an errno, else err wrapped with e.
-func errnoOr(err error, e syscall.Errno) error {
-	var x syscall.Errno
-	if errors.As(err, &x) {
-		return err
-	}
-	return fmt.Errorf("%w (%w)", err, e)
 }
 
 // setupInfos is setup_infos: the bitset, writeset tree and era array

@@ -114,7 +114,7 @@ func (d *Device) liveTable() (*Table, error) {
 	if d.st.Live == nil {
 		return nil, syscall.ENXIO
 	}
-	t, err := d.reg.build(d, d.st.Live.Targets, d.st.ReadOnly, true, false)
+	t, err := d.reg.build(d, d.st.Live.Targets, d.st.Live.readOnly(d.st.ReadOnly), true, false)
 	if err != nil {
 		return nil, fmt.Errorf("rebuilding the live table of %s: %w", d.st.Name, err)
 	}
@@ -144,7 +144,7 @@ func (d *Device) inactiveTable() (*Table, error) {
 		// objects they share (a pool) come from the live one.
 		d.liveTable()
 	}
-	t, err := d.reg.build(d, d.st.Inactive.Targets, d.st.ReadOnly, true, true)
+	t, err := d.reg.build(d, d.st.Inactive.Targets, d.st.Inactive.readOnly(d.st.ReadOnly), true, true)
 	if err != nil {
 		return nil, fmt.Errorf("rebuilding the inactive table of %s: %w", d.st.Name, err)
 	}

@@ -62,7 +62,7 @@ func (r *Registry) Create(name, uuid string, lines []TargetLine, readOnly bool) 
 		delete(r.devs, minor)
 		return &IoctlError{Op: op, Name: name, UUID: uuid, ShowMinor: true, Minor: minor, Errno: e}
 	}
-	if e := r.load(d, lines); e != 0 {
+	if e := r.load(d, lines, readOnly); e != 0 {
 		return undo("reload", e)
 	}
 	if e := r.resume(d, false); e != 0 {
@@ -72,22 +72,34 @@ func (r *Registry) Create(name, uuid string, lines []TargetLine, readOnly bool) 
 }
 
 // Load fills a device's inactive table (dmsetup load / reload). A failed
-// load leaves the device as it was.
+// load leaves the device as it was. The table is read-write; the device
+// becomes writable when it goes live.
 func (r *Registry) Load(name string, lines []TargetLine) error {
+	return r.loadNamed(name, lines, false)
+}
+
+// LoadReadOnly is Load of a read-only table (`load --readonly`): writes to
+// it fail, targets see Context.ReadOnly, and the device becomes read-only
+// when it goes live.
+func (r *Registry) LoadReadOnly(name string, lines []TargetLine) error {
+	return r.loadNamed(name, lines, true)
+}
+
+func (r *Registry) loadNamed(name string, lines []TargetLine, readOnly bool) error {
 	d, ok := r.Lookup(name)
 	if !ok {
 		return r.ioctlErr("reload", nil, name, syscall.ENXIO)
 	}
-	if e := r.load(d, lines); e != 0 {
+	if e := r.load(d, lines, readOnly); e != 0 {
 		return r.ioctlErr("reload", nil, name, e)
 	}
 	r.removeDeferred()
 	return nil
 }
 
-func (r *Registry) load(d *Device, lines []TargetLine) syscall.Errno {
+func (r *Registry) load(d *Device, lines []TargetLine, readOnly bool) syscall.Errno {
 	r.activateAll()
-	t, err := r.build(d, specs(lines), d.st.ReadOnly, false, true)
+	t, err := r.build(d, specs(lines), readOnly, false, true)
 	if err != nil {
 		return errno.Of(err)
 	}
@@ -248,6 +260,7 @@ func (r *Registry) resume(d *Device, noflush bool) syscall.Errno {
 		d.mu.Unlock()
 		d.inactive = nil
 		d.st.Live, d.st.Inactive = d.st.Inactive, nil
+		d.st.ReadOnly = t.readOnly
 		d.st.ReadAhead = t.readAheadSectors()
 		swapped = true
 	}

@@ -35,6 +35,16 @@ type targetSpec struct {
 type tableSpec struct {
 	Targets []targetSpec `json:"targets"`
 	Deps    []string     `json:"deps"`
+	// Mode is the table's mode as loaded: "ro" or "rw"; "" in state
+	// written before tables had a mode of their own, where the device's
+	// read_only stands for it.
+	Mode string `json:"mode,omitempty"`
+}
+
+// readOnly reports whether s was loaded read-only; deviceReadOnly stands
+// for a spec without a mode.
+func (s *tableSpec) readOnly(deviceReadOnly bool) bool {
+	return s.Mode == "ro" || s.Mode == "" && deviceReadOnly
 }
 
 // deviceState is what the registry keeps of a device between processes.

@@ -94,6 +94,10 @@ func (t *Table) destroy() error {
 // closed and the error carries the errno user space sees.
 func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored, inactive bool) (*Table, error) {
 	t := &Table{readOnly: readOnly, discards: true}
+	t.spec.Mode = "rw"
+	if readOnly {
+		t.spec.Mode = "ro"
+	}
 	key := buildKey{d, tableKind(restored, inactive)}
 	r.building[key]++
 	defer func() { r.building[key]-- }()

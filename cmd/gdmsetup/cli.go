@@ -84,8 +84,8 @@ func init() {
 	noArgs := &argRange{0, 0}
 	commands = map[string]command{
 		"create":         {run: cmdCreate, needsRegistry: true, args: &argRange{0, 2}, help: "create NAME [--table TABLE | TABLE_FILE | --concise LIST] [--uuid UUID] [--readonly] [--notable]"},
-		"load":           {run: cmdLoad, names: firstName, needsRegistry: true, args: &argRange{0, 2}, help: "load NAME [--table TABLE | TABLE_FILE]"},
-		"reload":         {run: cmdLoad, names: firstName, needsRegistry: true, args: &argRange{0, 2}, help: "reload NAME [--table TABLE | TABLE_FILE]"},
+		"load":           {run: cmdLoad, names: firstName, needsRegistry: true, args: &argRange{0, 2}, help: "load [--readonly] NAME [--table TABLE | TABLE_FILE]"},
+		"reload":         {run: cmdLoad, names: firstName, needsRegistry: true, args: &argRange{0, 2}, help: "reload [--readonly] NAME [--table TABLE | TABLE_FILE]"},
 		"resume":         {run: cmdResume, names: everyName, needsRegistry: true, args: anyCount, help: "resume [--noflush] NAME..."},
 		"suspend":        {run: cmdSuspend, names: everyName, needsRegistry: true, args: anyCount, help: "suspend [--noflush] NAME..."},
 		"remove":         {run: cmdRemove, names: everyName, needsRegistry: true, args: anyCount, help: "remove NAME..."},

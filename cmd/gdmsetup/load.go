@@ -1,6 +1,8 @@
 package main
 
-// cmdLoad is `load NAME [table]` (also `reload`): fill the inactive table.
+// cmdLoad is `load [--readonly] NAME [table]` (also `reload`): fill the
+// inactive table, read-only with --readonly (the device takes the table's
+// mode when it goes live).
 func cmdLoad(e *env) error {
 	if len(e.args) == 0 {
 		return usageError("Please specify device.")
@@ -8,6 +10,9 @@ func cmdLoad(e *env) error {
 	lines, err := e.readTable(1)
 	if err != nil {
 		return err
+	}
+	if e.opts.has("readonly") {
+		return e.reg.LoadReadOnly(e.args[0], lines)
 	}
 	return e.reg.Load(e.args[0], lines)
 }

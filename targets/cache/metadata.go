@@ -107,7 +107,7 @@ func openMetadata(dev targets.Dev, blockSectors uint32, mayFormat bool, version 
 func (md *metadata) open(raw []byte, blockSectors uint32, logf func(string, ...any)) error {
 	dev := md.dev
 	if err := sbValidator.Check(raw, sbLocation); err != nil {
-		var se *sbError
+		var se *block.SuperblockError
 		if errors.As(err, &se) {
 			logf("cache metadata: %s", se.Msg)
 		}

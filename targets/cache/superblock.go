@@ -2,8 +2,6 @@ package cache
 
 import (
 	"encoding/binary"
-	"fmt"
-	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
@@ -20,7 +18,6 @@ const (
 	policyNameSize = 16
 
 	sbOffFlags            = 4
-	sbOffBlocknr          = 8
 	sbOffMagic            = 32
 	sbOffVersion          = 40
 	sbOffPolicyName       = 44
@@ -153,42 +150,5 @@ func (sb *superblock) encodeInitial(d []byte, smRoot []byte) {
 	}
 }
 
-// sbError is a superblock check failure: Msg is the kernel's DMERR line
-// (after "cache metadata: "), Errno what the check returns.
-type sbError struct {
-	Msg   string
-	Errno syscall.Errno
-}
-
-func (e *sbError) Error() string { return e.Msg }
-func (e *sbError) Unwrap() error { return e.Errno }
-
-// sbValidatorT is the kernel's sb_validator ("superblock"): Check runs
-// sb_check's tests in its order (location, magic, checksum, version).
-type sbValidatorT struct{}
-
-var sbValidator block.Validator = sbValidatorT{}
-
-func (sbValidatorT) Name() string { return "superblock" }
-
-func (sbValidatorT) Check(d []byte, blocknr uint64) error {
-	if got := binary.LittleEndian.Uint64(d[sbOffBlocknr:]); got != blocknr {
-		return &sbError{fmt.Sprintf("sb_check failed: blocknr %d: wanted %d", got, blocknr), syscall.ENOTBLK}
-	}
-	if m := binary.LittleEndian.Uint64(d[sbOffMagic:]); m != sbMagic {
-		return &sbError{fmt.Sprintf("sb_check failed: magic %d: wanted %d", m, uint64(sbMagic)), syscall.EILSEQ}
-	}
-	stored := binary.LittleEndian.Uint32(d[0:])
-	if sum := block.Checksum(d[4:], sbCsumXor); sum != stored {
-		return &sbError{fmt.Sprintf("sb_check failed: csum %d: wanted %d", sum, stored), syscall.EILSEQ}
-	}
-	if v := binary.LittleEndian.Uint32(d[sbOffVersion:]); v < minVersion || v > maxVersion {
-		return &sbError{fmt.Sprintf("Cache metadata version %d found, but only versions between %d and %d supported.", v, minVersion, maxVersion), syscall.EINVAL}
-	}
-	return nil
-}
-
-func (sbValidatorT) Prepare(d []byte, blocknr uint64) {
-	binary.LittleEndian.PutUint64(d[sbOffBlocknr:], blocknr)
-	block.SetChecksum(d, sbCsumXor)
-}
+// sbValidator is the kernel's sb_validator ("superblock").
+var sbValidator = &block.SuperblockValidator{Kind: "Cache", Magic: sbMagic, CsumXor: sbCsumXor, MinVersion: minVersion, MaxVersion: maxVersion}

@@ -87,7 +87,7 @@ func openMetadata(dev targets.Dev, blockSectors uint32, mayFormat bool, logf fun
 		return md, nil
 	}
 	if err := sbValidator.Check(raw, sbLocation); err != nil {
-		var se *sbError
+		var se *block.SuperblockError
 		if errors.As(err, &se) {
 			logf("era: %s", se.Msg)
 		}

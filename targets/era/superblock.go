@@ -2,8 +2,6 @@ package era
 
 import (
 	"encoding/binary"
-	"fmt"
-	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
@@ -94,42 +92,5 @@ func (sb *superblock) encode(d []byte, smRoot []byte) {
 	binary.LittleEndian.PutUint64(d[sbOffMetadataSnp:], sb.metadataSnap)
 }
 
-// sbError is a superblock check failure: Msg is the kernel's DMERR line
-// (after "era: "), Errno what the check returns.
-type sbError struct {
-	Msg   string
-	Errno syscall.Errno
-}
-
-func (e *sbError) Error() string { return e.Msg }
-func (e *sbError) Unwrap() error { return e.Errno }
-
-// sbValidator is the kernel's sb_validator ("superblock"): Check runs
-// sb_check's tests in its order (location, magic, checksum, version).
-type sbValidatorT struct{}
-
-var sbValidator block.Validator = sbValidatorT{}
-
-func (sbValidatorT) Name() string { return "superblock" }
-
-func (sbValidatorT) Check(d []byte, blocknr uint64) error {
-	if got := binary.LittleEndian.Uint64(d[sbOffBlocknr:]); got != blocknr {
-		return &sbError{fmt.Sprintf("sb_check failed: blocknr %d: wanted %d", got, blocknr), syscall.ENOTBLK}
-	}
-	if m := binary.LittleEndian.Uint64(d[sbOffMagic:]); m != sbMagic {
-		return &sbError{fmt.Sprintf("sb_check failed: magic %d: wanted %d", m, uint64(sbMagic)), syscall.EILSEQ}
-	}
-	stored := binary.LittleEndian.Uint32(d[0:])
-	if sum := block.Checksum(d[4:], sbCsumXor); sum != stored {
-		return &sbError{fmt.Sprintf("sb_check failed: csum %d: wanted %d", sum, stored), syscall.EILSEQ}
-	}
-	if v := binary.LittleEndian.Uint32(d[sbOffVersion:]); v != sbVersion {
-		return &sbError{fmt.Sprintf("Era metadata version %d found, but only versions between %d and %d supported.", v, sbVersion, sbVersion), syscall.EINVAL}
-	}
-	return nil
-}
-
-func (sbValidatorT) Prepare(d []byte, blocknr uint64) {
-	binary.LittleEndian.PutUint64(d[sbOffBlocknr:], blocknr)
-	block.SetChecksum(d, sbCsumXor)
-}
+// sbValidator is the kernel's sb_validator ("superblock").
+var sbValidator = &block.SuperblockValidator{Kind: "Era", Magic: sbMagic, CsumXor: sbCsumXor, MinVersion: sbVersion, MaxVersion: sbVersion}

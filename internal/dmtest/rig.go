@@ -84,16 +84,26 @@ func (g *Rig) Path(name string) string { return filepath.Join(g.Files, name) }
 func (g *Rig) File(name string, sizeBytes int64, random bool) string {
 	g.T.Helper()
 	p := g.Path(name)
-	var err error
-	if random {
-		err = os.WriteFile(p, Random(int(sizeBytes)), 0o600)
-	} else if err = os.WriteFile(p, nil, 0o600); err == nil {
-		err = os.Truncate(p, sizeBytes)
+	if !random {
+		return Sparse(g.T, p, sizeBytes)
 	}
-	if err != nil {
+	if err := os.WriteFile(p, Random(int(sizeBytes)), 0o600); err != nil {
 		g.T.Fatal(err)
 	}
 	return p
+}
+
+// Sparse makes (or empties) the file at path as sizeBytes of zeros that
+// take no space, and returns path.
+func Sparse(t testing.TB, path string, sizeBytes int64) string {
+	t.Helper()
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, sizeBytes); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Args splits a table's arguments into words, each word naming a file of

@@ -3,7 +3,6 @@ package cache
 import (
 	"bytes"
 	"math/rand"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -29,16 +28,7 @@ func (c *clock) now() time.Time { return c.t }
 func TestModel(t *testing.T) {
 	d := dmtest.NewDirect(t)
 	dir := t.TempDir()
-	mk := func(name string, size int64) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(p, size); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	mk := func(name string, size int64) string { return dmtest.Sparse(t, filepath.Join(dir, name), size) }
 	meta, cdev, origin := mk("meta", 1<<20), mk("cdev", 512<<10), mk("origin", 2<<20)
 	const lenSectors = 2 << 20 / 512
 	const blockBytes = 64 << 10
@@ -172,13 +162,7 @@ func TestConcurrentIO(t *testing.T) {
 	dir := t.TempDir()
 	paths := map[string]int64{"meta": 1 << 20, "cdev": 256 << 10, "origin": 2 << 20}
 	for name, size := range paths {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(p, size); err != nil {
-			t.Fatal(err)
-		}
+		dmtest.Sparse(t, filepath.Join(dir, name), size)
 	}
 	var mu sync.Mutex
 	tm := time.Unix(1e9, 0)
@@ -246,13 +230,7 @@ func TestLostStateKeepsDirtyBlocks(t *testing.T) {
 	d := dmtest.NewDirect(t)
 	dir := t.TempDir()
 	for name, size := range map[string]int64{"meta": 1 << 20, "cdev": 256 << 10, "origin": 2 << 20} {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(p, size); err != nil {
-			t.Fatal(err)
-		}
+		dmtest.Sparse(t, filepath.Join(dir, name), size)
 	}
 	args := []string{filepath.Join(dir, "meta"), filepath.Join(dir, "cdev"), filepath.Join(dir, "origin"),
 		"128", "1", "writeback", "smq", "2", "migration_threshold", "0"}

@@ -31,14 +31,7 @@ func (e *env) path(name string) string { return filepath.Join(e.dir, name) }
 // sparse makes a sparse file of size bytes.
 func (e *env) sparse(name string, size int64) string {
 	e.t.Helper()
-	p := e.path(name)
-	if err := os.WriteFile(p, nil, 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.Truncate(p, size); err != nil {
-		e.t.Fatal(err)
-	}
-	return p
+	return dmtest.Sparse(e.t, e.path(name), size)
 }
 
 // source makes a file of size bytes whose every sector is distinct.

@@ -29,14 +29,7 @@ func newEnv(t testing.TB) *env {
 // sparse makes a sparse file of size bytes and returns its path.
 func (e *env) sparse(name string, size int64) string {
 	e.t.Helper()
-	p := filepath.Join(e.dir, name)
-	if err := os.WriteFile(p, nil, 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.Truncate(p, size); err != nil {
-		e.t.Fatal(err)
-	}
-	return p
+	return dmtest.Sparse(e.t, filepath.Join(e.dir, name), size)
 }
 
 func (e *env) ctx(lenSectors uint64) *targets.Context {

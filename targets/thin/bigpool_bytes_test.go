@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // TestBigPoolMetadataBytesAreTheKernels replays the fidelity scenario
@@ -22,8 +23,8 @@ import (
 func TestBigPoolMetadataBytesAreTheKernels(t *testing.T) {
 	dir := t.TempDir()
 	meta, data := filepath.Join(dir, "meta.img"), filepath.Join(dir, "data.img")
-	mustTruncate(t, meta, 8<<20)
-	mustTruncate(t, data, 200<<30)
+	dmtest.Sparse(t, meta, 8<<20)
+	dmtest.Sparse(t, data, 200<<30)
 	reg, err := dm.Open(filepath.Join(dir, "state"), io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // TestFlushCommitsOnlyItsChangedDevice checks the kernel's rule for a flush
@@ -57,8 +58,8 @@ func TestFlushCommitsOnlyItsChangedDevice(t *testing.T) {
 func TestFlushInFailModeFails(t *testing.T) {
 	dir := t.TempDir()
 	meta, data := filepath.Join(dir, "meta.img"), filepath.Join(dir, "data.img")
-	mustTruncate(t, meta, 4<<20)
-	mustTruncate(t, data, 64*blockBytes)
+	dmtest.Sparse(t, meta, 4<<20)
+	dmtest.Sparse(t, data, 64*blockBytes)
 	reg, err := dm.Open(filepath.Join(dir, "state"), io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // TestOutOfMetadataSpace fills a 1 MiB metadata device (a 216 GiB sparse
@@ -25,9 +26,9 @@ func TestOutOfMetadataSpace(t *testing.T) {
 	thinDump := needTool(t, "thin_dump")
 	dir := t.TempDir()
 	meta, data := filepath.Join(dir, "meta.img"), filepath.Join(dir, "data.img")
-	mustTruncate(t, meta, 4<<20)
+	dmtest.Sparse(t, meta, 4<<20)
 	const dataBytes = 216 << 30
-	mustTruncate(t, data, dataBytes)
+	dmtest.Sparse(t, data, dataBytes)
 	var klog bytes.Buffer
 	open := func() *dm.Registry {
 		reg, err := dm.Open(filepath.Join(dir, "state"), &klog)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	_ "github.com/gdmsetup/gdmsetup/targets/all"
 )
 
@@ -46,8 +47,8 @@ type poolEnv struct {
 func newPool(t *testing.T, dataBlocks int, features string) *poolEnv {
 	dir := t.TempDir()
 	e := &poolEnv{t: t, dir: dir, meta: filepath.Join(dir, "meta.img")}
-	mustTruncate(t, e.meta, 4<<20)
-	mustTruncate(t, filepath.Join(dir, "data.img"), int64(dataBlocks)*blockBytes)
+	dmtest.Sparse(t, e.meta, 4<<20)
+	dmtest.Sparse(t, filepath.Join(dir, "data.img"), int64(dataBlocks)*blockBytes)
 	reg, err := dm.Open(filepath.Join(dir, "state"), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -62,16 +63,6 @@ func newPool(t *testing.T, dataBlocks int, features string) *poolEnv {
 	}
 	t.Cleanup(func() { e.reg.Close() })
 	return e
-}
-
-func mustTruncate(t *testing.T, path string, size int64) {
-	t.Helper()
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(path, size); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func (e *poolEnv) message(args ...string) error {

@@ -3,6 +3,8 @@ package cache
 import (
 	"strings"
 	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // Message is cache_message: `invalidate_cblocks <range>...` (passthrough
@@ -88,18 +90,9 @@ func scanULL(s string) (uint64, bool) {
 		neg = s[0] == '-'
 		s = s[1:]
 	}
-	if s == "" {
-		return 0, false
-	}
-	var v uint64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		v = v*10 + uint64(s[i]-'0')
-	}
+	v, ok := targets.ScanUint(s, 64)
 	if neg {
 		v = -v
 	}
-	return v, true
+	return v, ok
 }

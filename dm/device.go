@@ -34,12 +34,20 @@ type Device struct {
 
 	event   atomic.Uint32
 	openers atomic.Int32
+
+	// statsSet is the device's I/O statistics (nil until a first region),
+	// set by control operations; stats publishes it to I/O while it holds
+	// a region (see Table.startCount).
+	statsSet *statsSet
+	stats    atomic.Pointer[statsSet]
 }
 
 func newDevice(r *Registry, st deviceState) *Device {
 	d := &Device{reg: r, st: st, suspended: st.Suspended}
 	d.cond = sync.NewCond(&d.mu)
 	d.event.Store(st.Event)
+	d.restoreStats(st.Stats)
+	d.st.Stats = nil
 	return d
 }
 
@@ -62,6 +70,7 @@ func (d *Device) state() deviceState {
 	st.Suspended = d.suspended
 	d.mu.Unlock()
 	st.Event = d.event.Load()
+	st.Stats = d.savedStats()
 	return st
 }
 

@@ -191,6 +191,7 @@ func (d *Device) Discard(off, length int64) error {
 		if !t.discards {
 			return fmt.Errorf("discard %d+%d: a target of the table does not take discards: %w", off, length, syscall.EOPNOTSUPP)
 		}
+		defer t.startCount(true, sector, n, false).finish()
 		return t.split(sector, n, false, func(e *entry, rel, n, _ uint64) error { return e.target.Discard(rel, n) })
 	})
 }
@@ -201,6 +202,7 @@ func (d *Device) Discard(off, length int64) error {
 // (REQ_OP_WRITE_ZEROES without REQ_NOUNMAP); it reads back as zeros either way.
 func (d *Device) WriteZeroes(off, length int64, mayUnmap bool) error {
 	return d.rangeOp("write zeroes", off, length, func(t *Table, sector, n uint64) error {
+		defer t.startCount(true, sector, n, false).finish()
 		return t.split(sector, n, false, func(e *entry, rel, n, _ uint64) error {
 			if z, ok := e.target.(targets.Zeroer); ok {
 				if err := z.WriteZeroes(rel, n, mayUnmap); !errors.Is(err, errors.ErrUnsupported) {
@@ -239,7 +241,7 @@ func (t *Table) writeZeros(sector, lenSectors uint64) error {
 	zeros := make([]byte, min(lenSectors*targets.SectorSize, zeroChunkBytes))
 	for lenSectors > 0 {
 		k := min(lenSectors, uint64(len(zeros))/targets.SectorSize)
-		if err := t.rw(zeros[:k*targets.SectorSize], sector, true); err != nil {
+		if err := t.transfer(zeros[:k*targets.SectorSize], sector, true); err != nil {
 			return err
 		}
 		sector, lenSectors = sector+k, lenSectors-k
@@ -321,8 +323,16 @@ func (t *Table) readPartialBlocks(buf []byte, start, off, length int64) error {
 }
 
 // rw reads or writes p at sector, split at target boundaries and at each
-// target's max_io_len.
+// target's max_io_len, and counts it in the device's statistics.
 func (t *Table) rw(p []byte, sector uint64, write bool) error {
+	c := t.startCount(write, sector, uint64(len(p))/targets.SectorSize, true)
+	err := t.transfer(p, sector, write)
+	c.finish()
+	return err
+}
+
+// transfer is rw without the statistics.
+func (t *Table) transfer(p []byte, sector uint64, write bool) error {
 	return t.split(sector, uint64(len(p))/targets.SectorSize, true, func(e *entry, rel, n, done uint64) error {
 		piece := p[done*targets.SectorSize : (done+n)*targets.SectorSize]
 		if write {

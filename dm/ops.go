@@ -396,7 +396,7 @@ func (r *Registry) Clear(name string) error {
 
 // Message sends a message to the target holding sector of the live table;
 // a message whose first word starts with '@' is for the device-mapper core
-// (only @cancel_deferred_remove is known) and needs no table.
+// (@cancel_deferred_remove and the statistics' @stats_*) and needs no table.
 func (r *Registry) Message(name string, sector uint64, args []string) (string, error) {
 	d, ok := r.Lookup(name)
 	if !ok {
@@ -408,10 +408,11 @@ func (r *Registry) Message(name string, sector uint64, args []string) (string, e
 		return fail(syscall.EINVAL)
 	}
 	if strings.HasPrefix(args[0], "@") {
-		if e := r.coreMessage(d, args); e != 0 {
+		reply, e := r.coreMessage(d, args)
+		if e != 0 {
 			return fail(e)
 		}
-		return "", nil
+		return reply, nil
 	}
 	t, err := d.liveTable()
 	if err != nil {
@@ -441,13 +442,17 @@ func (r *Registry) Message(name string, sector uint64, args []string) (string, e
 	return reply, nil
 }
 
-// coreMessage runs a message for the device-mapper core (message_for_md).
-func (r *Registry) coreMessage(d *Device, args []string) syscall.Errno {
+// coreMessage runs a message for the device-mapper core (message_for_md):
+// @cancel_deferred_remove, and the statistics' (see statsMessage).
+func (r *Registry) coreMessage(d *Device, args []string) (string, syscall.Errno) {
 	if strings.EqualFold(args[0], "@cancel_deferred_remove") {
-		return r.cancelDeferredRemove(d, args)
+		return "", r.cancelDeferredRemove(d, args)
+	}
+	if reply, ok, e := r.statsMessage(d, args); ok {
+		return reply, e
 	}
 	r.klogf("ioctl: Unsupported message sent to DM core: %s", args[0])
-	return syscall.EINVAL
+	return "", syscall.EINVAL
 }
 
 // Lines returns a device's table (inactive or live) as `dmsetup table`

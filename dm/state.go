@@ -65,6 +65,8 @@ type deviceState struct {
 	DeferredRemove bool       `json:"deferred_remove,omitempty"`
 	Live           *tableSpec `json:"live,omitempty"`
 	Inactive       *tableSpec `json:"inactive,omitempty"`
+	// Stats is the device's I/O statistics: its regions and their counters.
+	Stats *savedStats `json:"stats,omitempty"`
 }
 
 type stateDoc struct {

@@ -2,6 +2,7 @@ package dm
 
 import (
 	"sort"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/errno"
@@ -24,6 +25,8 @@ type Table struct {
 	// logicalBlockBytes is the table's logical block size, stacked when it
 	// is built (see limits)
 	logicalBlockBytes int64
+	// stats is the device's published statistics (see Table.count)
+	stats *atomic.Pointer[statsSet]
 }
 
 type entry struct {
@@ -93,7 +96,7 @@ func (t *Table) destroy() error {
 // lines (dm_table_add_target). On failure every target built so far is
 // closed and the error carries the errno user space sees.
 func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored, inactive bool) (*Table, error) {
-	t := &Table{readOnly: readOnly, discards: true}
+	t := &Table{readOnly: readOnly, discards: true, stats: &d.stats}
 	t.spec.Mode = "rw"
 	if readOnly {
 		t.spec.Mode = "ro"

@@ -31,6 +31,7 @@ var table = map[syscall.Errno]entry{
 	syscall.ENOSPC:     {"ENOSPC", "No space left on device"},
 	syscall.EROFS:      {"EROFS", "Read-only file system"},
 	syscall.ERANGE:     {"ERANGE", "Numerical result out of range"},
+	syscall.EOVERFLOW:  {"EOVERFLOW", "Value too large for defined data type"},
 	syscall.ENODATA:    {"ENODATA", "No data available"},
 	syscall.EILSEQ:     {"EILSEQ", "Invalid or incomplete multibyte or wide character"},
 	syscall.EOPNOTSUPP: {"EOPNOTSUPP", "Operation not supported"},

@@ -183,25 +183,22 @@ func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
 	return len(p), nil
 }
 
-// Discard discards a sector-aligned byte range, each target its part; a
-// table with a target that does not take discards refuses it (EOPNOTSUPP),
-// as the block layer does for a device without a discard limit.
+// Discard discards a byte range, each target its part; a table with a
+// target that does not take discards refuses it (EOPNOTSUPP), as the block
+// layer does for a device without a discard limit.
 func (d *Device) Discard(off, length int64) error {
-	return d.rangeOp("discard", off, length, func(t *Table, sector, n uint64) error {
-		if !t.discards {
-			return fmt.Errorf("discard %d+%d: a target of the table does not take discards: %w", off, length, syscall.EOPNOTSUPP)
-		}
+	return d.rangeOp(true, off, length, func(t *Table, sector, n uint64) error {
 		defer t.startCount(true, sector, n, false).finish()
 		return t.split(sector, n, false, func(e *entry, rel, n, _ uint64) error { return e.target.Discard(rel, n) })
 	})
 }
 
-// WriteZeroes zeroes a sector-aligned byte range: each target that can
-// zero without being sent zeros does (linear over a file: fallocate), zeros
-// are written to the others. mayUnmap lets targets deallocate the range
+// WriteZeroes zeroes a byte range: each target that can zero without being
+// sent zeros does (linear over a file: fallocate), zeros are written to the
+// others. mayUnmap lets targets deallocate the range
 // (REQ_OP_WRITE_ZEROES without REQ_NOUNMAP); it reads back as zeros either way.
 func (d *Device) WriteZeroes(off, length int64, mayUnmap bool) error {
-	return d.rangeOp("write zeroes", off, length, func(t *Table, sector, n uint64) error {
+	return d.rangeOp(false, off, length, func(t *Table, sector, n uint64) error {
 		defer t.startCount(true, sector, n, false).finish()
 		return t.split(sector, n, false, func(e *entry, rel, n, _ uint64) error {
 			if z, ok := e.target.(targets.Zeroer); ok {
@@ -214,20 +211,36 @@ func (d *Device) WriteZeroes(off, length int64, mayUnmap bool) error {
 	})
 }
 
-// rangeOp runs a data-changing operation without a payload (discard, write
-// zeroes) on a byte range of the live table aligned to its logical block
-// size: the checks the block layer makes (alignment, read-only, inside the
-// device), then fn with the range in sectors.
-func (d *Device) rangeOp(op string, off, length int64, fn func(t *Table, sector, n uint64) error) error {
+// rangeOp runs a discard or a write zeroes (a data-changing operation
+// without a payload) on a byte range of the live table, then fn with the
+// range in sectors. The checks are the block layer's, in the order its
+// ioctls make them (blk_ioctl_discard then __blkdev_issue_discard;
+// blk_ioctl_zeroout then blkdev_issue_zeroout): a discard needs a table
+// that takes discards (EOPNOTSUPP); the range must be sector-aligned and
+// inside the device (EINVAL); a read-only device refuses a discard (EPERM)
+// before the logical block alignment (EINVAL) is checked and a write
+// zeroes after it; a discard of nothing is EINVAL.
+func (d *Device) rangeOp(discard bool, off, length int64, fn func(t *Table, sector, n uint64) error) error {
+	op := "write zeroes"
+	if discard {
+		op = "discard"
+	}
 	return d.run(func(t *Table) error {
-		if !t.aligned(off, length) {
-			return fmt.Errorf("%s %d+%d: not aligned to the %d-byte logical block size: %w", op, off, length, t.logicalBlockBytes, syscall.EINVAL)
-		}
-		if t.readOnly {
+		switch size := int64(t.lenSectors) * targets.SectorSize; {
+		case discard && !t.discards:
+			return fmt.Errorf("%s %d+%d: a target of the table does not take discards: %w", op, off, length, syscall.EOPNOTSUPP)
+		case off%targets.SectorSize != 0 || length%targets.SectorSize != 0:
+			return fmt.Errorf("%s %d+%d: not sector-aligned: %w", op, off, length, syscall.EINVAL)
+		case off < 0 || length < 0 || off+length > size || !discard && length == 0:
+			return fmt.Errorf("%s %d+%d: not inside the device (%d bytes): %w", op, off, length, size, syscall.EINVAL)
+		case discard && t.readOnly:
 			return syscall.EPERM
-		}
-		if err := t.checkRange(off, length); err != nil {
-			return err
+		case !t.aligned(off, length):
+			return fmt.Errorf("%s %d+%d: not aligned to the %d-byte logical block size: %w", op, off, length, t.logicalBlockBytes, syscall.EINVAL)
+		case length == 0:
+			return fmt.Errorf("%s %d+0: nothing to discard: %w", op, off, syscall.EINVAL)
+		case t.readOnly:
+			return syscall.EPERM
 		}
 		return fn(t, uint64(off)/targets.SectorSize, uint64(length)/targets.SectorSize)
 	})

@@ -8,7 +8,8 @@ import (
 
 // cmdWrite is `write NAME [--offset BYTES]`: stdin into the device, then a
 // flush, as a buffered write to a block device (partly written 4 KiB pages
-// are read and written whole). Writing past the end fails with ENOSPC, as on a block device.
+// are read and written whole). Writing past the end fails with ENOSPC, as on a
+// block device, and writing to a read-only device with EPERM.
 func cmdWrite(e *env) error {
 	d, err := e.ioDevice("write")
 	if err != nil {
@@ -24,7 +25,11 @@ func cmdWrite(e *env) error {
 		n, rerr := io.ReadFull(e.stdin, buf)
 		if n > 0 {
 			if pos >= size {
-				return &ioError{op: "write", name: d.Name(), offBytes: pos, err: syscall.ENOSPC}
+				err := syscall.ENOSPC
+				if d.Info().ReadOnly { // blkdev_write_iter checks this first
+					err = syscall.EPERM
+				}
+				return &ioError{op: "write", name: d.Name(), offBytes: pos, err: err}
 			}
 			k := min(int64(n), size-pos)
 			if _, err := d.WriteBuffered(buf[:k], pos); err != nil {

@@ -32,8 +32,9 @@ type fec struct {
 	dev        targets.Dev
 	blocks     uint64 // data, hash and metadata blocks the parity covers
 	startBlock uint64 // in data blocks
-	roots      uint64
+	roots      int
 	rounds     uint64
+	codec      *rsCodec // RS(255, 255-roots), built by fecCtr
 }
 
 func isFECOpt(name string) bool {
@@ -75,7 +76,7 @@ func (v *Verity) parseFECOpt(ctx *targets.Context, as *targets.ArgSet, argc *int
 		if !ok || n < fecRSM-fecMaxRSN || n > fecRSM-fecMinRSN {
 			return targets.Invalid("Invalid " + optFECRoots)
 		}
-		v.fec.roots = n
+		v.fec.roots = int(n)
 	}
 	return nil
 }
@@ -95,7 +96,7 @@ func (v *Verity) fecCtr() error {
 	if f.blocks == 0 {
 		return targets.Invalid("Missing " + optFECBlocks)
 	}
-	rsn := fecRSM - f.roots
+	rsn := uint64(fecRSM - f.roots)
 	f.rounds = f.blocks / rsn
 	if f.blocks%rsn != 0 {
 		f.rounds++
@@ -109,13 +110,15 @@ func (v *Verity) fecCtr() error {
 	}
 	startSectors := f.startBlock << (v.dataBlockBits - 9)
 	devSectors := uint64(f.dev.SizeBytes()) / targets.SectorSize
-	if devSectors < startSectors || (devSectors-startSectors)>>(v.dataBlockBits-9) < f.rounds*f.roots {
+	if devSectors < startSectors || (devSectors-startSectors)>>(v.dataBlockBits-9) < f.rounds*uint64(f.roots) {
 		return targets.Errorf(syscall.E2BIG, "FEC device is too small")
 	}
 	if uint64(v.dataDev.SizeBytes())>>v.dataBlockBits < v.dataBlocks {
 		return targets.Errorf(syscall.E2BIG, "Data device is too small")
 	}
-	return nil
+	var err error
+	f.codec, err = newRSCodec(f.roots)
+	return err
 }
 
 // tableArgs is verity_fec_status_table: the four options with their

@@ -33,8 +33,11 @@ func (v *Verity) ReadAt(p []byte, sector uint64) error {
 		return fmt.Errorf("verity: read of %d sectors at sector %d is past data block %d: %w",
 			lenSectors, sector, v.dataBlocks, syscall.EIO)
 	}
-	if _, err := v.dataDev.ReadAt(p, int64(sector)*targets.SectorSize); err != nil {
-		return err
+	// With FEC a failed read is verified all the same (verity_end_io):
+	// the blocks it did not read may be corrected.
+	_, readErr := v.dataDev.ReadAt(p, int64(sector)*targets.SectorSize)
+	if readErr != nil && !v.fecEnabled() {
+		return readErr
 	}
 	blockBytes := 1 << v.dataBlockBits
 	first := sector >> (v.dataBlockBits - 9)
@@ -45,7 +48,7 @@ func (v *Verity) ReadAt(p []byte, sector uint64) error {
 		if digests != nil {
 			digest = digests[i*v.alg.size : (i+1)*v.alg.size]
 		}
-		if err := v.verifyBlock(p[off:off+blockBytes], first+uint64(i), digest, want[:0], got[:0]); err != nil {
+		if err := v.verifyBlock(p[off:off+blockBytes], first+uint64(i), digest, readErr, want[:0], got[:0]); err != nil {
 			return asIOError(err)
 		}
 	}
@@ -97,13 +100,18 @@ func asIOError(err error) error {
 const maxDigestBytes = 64
 
 // verifyBlock checks data, data block n as read, whose digest is digest
-// when digestBlocks computed it (else nil); want and got are scratch
-// space for digests.
-func (v *Verity) verifyBlock(data []byte, n uint64, digest, want, got []byte) error {
-	if v.validated != nil && v.validated.has(n) {
+// when digestBlocks computed it (else nil); readErr is the read's error,
+// if it failed (with FEC only); want and got are scratch space for
+// digests. A block that does not match is read again (recheck), then
+// corrected from the FEC parity: the corrected block replaces data, the
+// status stays V and the block is not marked verified for
+// check_at_most_once. When neither helps, a block of a failed read fails
+// with the read's error; any other is corrupted.
+func (v *Verity) verifyBlock(data []byte, n uint64, digest []byte, readErr error, want, got []byte) error {
+	if v.validated != nil && readErr == nil && v.validated.has(n) {
 		return nil
 	}
-	want, isZero, err := v.hashForBlock(n, want)
+	want, isZero, err := v.hashForBlock(n, want, false)
 	if err != nil {
 		return err
 	}
@@ -121,6 +129,12 @@ func (v *Verity) verifyBlock(data []byte, n uint64, digest, want, got []byte) er
 			v.validated.add(n)
 		}
 		return nil
+	}
+	if v.fecEnabled() && v.fecDecode(false, n, want, data) == nil {
+		return nil
+	}
+	if readErr != nil {
+		return readErr
 	}
 	if v.corrupted("data", n) {
 		return fmt.Errorf("verity: %s: data block %d is corrupted: %w", v.dataDev.Name(), n, syscall.EIO)
@@ -147,7 +161,9 @@ func (v *Verity) recheck(data []byte, n uint64, want []byte) bool {
 // have, appended to want, taken from its level-0 hash block when that is
 // verified already, else from the root down, each hash block on the way
 // verified; and whether it is the digest of zeros (ignore_zero_blocks).
-func (v *Verity) hashForBlock(n uint64, want []byte) ([]byte, bool, error) {
+// inFEC says FEC is reading the blocks of a codeword: a hash block found
+// corrupted is then not corrected in turn.
+func (v *Verity) hashForBlock(n uint64, want []byte, inFEC bool) ([]byte, bool, error) {
 	t := v.tree
 	found := false
 	if t.levels > 0 {
@@ -160,7 +176,7 @@ func (v *Verity) hashForBlock(n uint64, want []byte) ([]byte, bool, error) {
 		want = append(want, v.rootDigest...)
 		for level := t.levels - 1; level >= 0; level-- {
 			hb, idx := t.hashAt(n, level)
-			block, err := v.hashBlock(hb, want)
+			block, err := v.hashBlock(hb, want, inFEC)
 			if err != nil {
 				return nil, false, err
 			}
@@ -172,9 +188,11 @@ func (v *Verity) hashForBlock(n uint64, want []byte) ([]byte, bool, error) {
 
 // hashBlock is verity_verify_level's read: hash block hb, verified
 // against want unless cached verified. A block that does not match is
-// handled as corrupted metadata; with ignore_corruption its digests are
-// used all the same, unverified.
-func (v *Verity) hashBlock(hb uint64, want []byte) ([]byte, error) {
+// corrected from the FEC parity when there is some (unless inFEC: see
+// hashForBlock), and kept as verified; else it is handled as corrupted
+// metadata, and with ignore_corruption its digests are used all the same,
+// unverified.
+func (v *Verity) hashBlock(hb uint64, want []byte, inFEC bool) ([]byte, error) {
 	if block := v.cache.get(hb); block != nil {
 		return block, nil
 	}
@@ -187,7 +205,7 @@ func (v *Verity) hashBlock(hb uint64, want []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bytes.Equal(got, want) {
+	if bytes.Equal(got, want) || (v.fecEnabled() && !inFEC && v.fecDecode(true, hb, want, block) == nil) {
 		v.cache.put(hb, block)
 		return block, nil
 	}

@@ -1,0 +1,171 @@
+package verity
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+)
+
+// randomCodeword is a message of random bytes and its parity.
+func randomCodeword(c *rsCodec, rng *rand.Rand) (msg, par []byte) {
+	msg = make([]byte, c.msgBytes())
+	for i := range msg {
+		msg[i] = byte(rng.UintN(256))
+	}
+	par = make([]byte, c.roots)
+	c.encode(msg, par)
+	return msg, par
+}
+
+// corrupt changes n distinct positions of the codeword (msg then par) to
+// other values and returns them.
+func corrupt(msg, par []byte, n int, rng *rand.Rand) []int {
+	pos := rng.Perm(rsNN)[:n]
+	for _, p := range pos {
+		d := byte(1 + rng.UintN(255))
+		if p < len(msg) {
+			msg[p] ^= d
+		} else {
+			par[p-len(msg)] ^= d
+		}
+	}
+	return pos
+}
+
+// TestRSRoundTrip: for every root count a FEC table takes, codewords with
+// up to roots/2 errors anywhere (message or parity) decode to the original
+// with the count of symbols changed; with erasures, 2*errors+erasures up
+// to roots decode too, whether or not the erased symbols were wrong.
+func TestRSRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for roots := 2; roots <= rsMaxRoots; roots++ {
+		c, err := newRSCodec(roots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for trial := 0; trial < 40; trial++ {
+			msg, par := randomCodeword(c, rng)
+			gotMsg, gotPar := bytes.Clone(msg), bytes.Clone(par)
+			nerr := rng.IntN(roots/2 + 1)
+			corrupt(gotMsg, gotPar, nerr, rng)
+			n, err := c.decode(gotMsg, gotPar, nil)
+			if err != nil || n != nerr || !bytes.Equal(gotMsg, msg) || !bytes.Equal(gotPar, par) {
+				t.Fatalf("roots %d, %d errors: decode %d, %v; restored %v", roots, nerr, n, err,
+					bytes.Equal(gotMsg, msg) && bytes.Equal(gotPar, par))
+			}
+
+			// erasures in the message: some wrong, some right
+			neras := 1 + rng.IntN(roots)
+			nerr = (roots - neras) / 2
+			gotMsg, gotPar = bytes.Clone(msg), bytes.Clone(par)
+			perm := rng.Perm(c.msgBytes())
+			eras := perm[:neras]
+			wrongErased := 0
+			for _, p := range eras {
+				if rng.IntN(3) > 0 {
+					gotMsg[p] ^= byte(1 + rng.UintN(255))
+					wrongErased++
+				}
+			}
+			for _, p := range perm[neras : neras+nerr] {
+				gotMsg[p] ^= byte(1 + rng.UintN(255))
+			}
+			n, err = c.decode(gotMsg, gotPar, eras)
+			if err != nil || n != wrongErased+nerr || !bytes.Equal(gotMsg, msg) {
+				t.Fatalf("roots %d, %d erasures (%d wrong), %d errors: decode %d, %v", roots, neras, wrongErased, nerr, n, err)
+			}
+		}
+	}
+}
+
+// TestRSBeyondCapacity: more errors than the parity corrects are reported
+// uncorrectable or "corrected" into another codeword, never into the
+// original, and an uncorrectable codeword is left as it was.
+func TestRSBeyondCapacity(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, roots := range []int{2, 3, 8, 24} {
+		c, _ := newRSCodec(roots)
+		failed := 0
+		for trial := 0; trial < 200; trial++ {
+			msg, par := randomCodeword(c, rng)
+			gotMsg, gotPar := bytes.Clone(msg), bytes.Clone(par)
+			corrupt(gotMsg, gotPar, roots/2+1+rng.IntN(4), rng)
+			readMsg, readPar := bytes.Clone(gotMsg), bytes.Clone(gotPar)
+			_, err := c.decode(gotMsg, gotPar, nil)
+			switch {
+			case errors.Is(err, errRSUncorrectable):
+				failed++
+				if !bytes.Equal(gotMsg, readMsg) || !bytes.Equal(gotPar, readPar) {
+					t.Fatalf("roots %d: an uncorrectable codeword was changed", roots)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case bytes.Equal(gotMsg, msg):
+				t.Fatalf("roots %d: decoded beyond capacity to the original", roots)
+			default:
+				check := make([]byte, roots)
+				c.encode(gotMsg, check)
+				if !bytes.Equal(check, gotPar[:roots]) {
+					t.Fatalf("roots %d: a miscorrection that is no codeword", roots)
+				}
+			}
+		}
+		if roots > 2 && failed == 0 {
+			t.Errorf("roots %d: no codeword beyond capacity was found uncorrectable", roots)
+		}
+	}
+}
+
+// TestRSKnownParity pins the code to fixed values: the generator of 2
+// roots is (x+1)(x+alpha) = x^2 + 3x + 2, so a message of one 1 at its end
+// has parity 03 02; the all-zero message has zero parity.
+func TestRSKnownParity(t *testing.T) {
+	c, _ := newRSCodec(2)
+	msg := make([]byte, c.msgBytes())
+	par := []byte{9, 9}
+	c.encode(msg, par)
+	if !bytes.Equal(par, []byte{0, 0}) {
+		t.Fatalf("parity of zeros % x", par)
+	}
+	msg[len(msg)-1] = 1
+	c.encode(msg, par)
+	if !bytes.Equal(par, []byte{3, 2}) {
+		t.Fatalf("parity of 1: % x, want 03 02", par)
+	}
+	if _, err := newRSCodec(25); err == nil {
+		t.Fatal("25 roots accepted")
+	}
+	if _, err := c.decode(msg, par, []int{255}); err == nil {
+		t.Fatal("an erasure past the codeword accepted")
+	}
+}
+
+// FuzzRSDecode decodes fuzzed codewords with fuzzed erasures for a fuzzed
+// root count: an error or a count of changed symbols, never a panic; a
+// success leaves a codeword.
+func FuzzRSDecode(f *testing.F) {
+	f.Add(uint8(2), []byte{1, 2, 3}, []byte{0, 5})
+	f.Add(uint8(24), bytes.Repeat([]byte{0xff}, 300), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24})
+	f.Fuzz(func(t *testing.T, roots uint8, word, eras []byte) {
+		c, err := newRSCodec(int(roots))
+		if err != nil {
+			return
+		}
+		cw := make([]byte, rsNN)
+		copy(cw, word)
+		var erasures []int
+		for _, e := range eras {
+			erasures = append(erasures, int(e))
+		}
+		msg, par := cw[:c.msgBytes()], cw[c.msgBytes():]
+		if _, err := c.decode(msg, par, erasures); err != nil {
+			return
+		}
+		check := make([]byte, c.roots)
+		c.encode(msg, check)
+		if !bytes.Equal(check, par) {
+			t.Fatalf("roots %d: a decoded word that is no codeword", roots)
+		}
+	})
+}

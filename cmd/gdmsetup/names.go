@@ -65,17 +65,23 @@ func (e *env) newKernelUUID(arg string) (string, error) {
 	return e.toKernel(arg, "new UUID", dm.MaxUUIDLen, fmt.Sprintf("Failed to mangle new device UUID \"%s\"", arg))
 }
 
-// toKernel mangles s (a what) per e.mangling for the kernel, whose field
-// holds maxLen bytes: libdm's check for a string mangled twice, then
-// mangleString; failed is the line libdm adds when mangleString refuses.
+// toKernel mangles s (a what) per e.mangling for the kernel (see
+// mangledFor).
 func (e *env) toKernel(s, what string, maxLen int, failed string) (string, error) {
-	if err := checkMangledOnce(s, what, e.mangling); err != nil {
+	return mangledFor(e.mangling, s, what, maxLen, failed)
+}
+
+// mangledFor mangles s (a what) per mode for the kernel, whose field holds
+// maxLen bytes: libdm's check for a string mangled twice, then
+// mangleString; failed is the line libdm adds when mangleString refuses.
+func mangledFor(mode nameMangling, s, what string, maxLen int, failed string) (string, error) {
+	if err := checkMangledOnce(s, what, mode); err != nil {
 		return "", err
 	}
-	if e.mangling == mangleNone {
+	if mode == mangleNone {
 		return s, nil
 	}
-	m, err := mangleString(s, what, maxLen+1, e.mangling)
+	m, err := mangleString(s, what, maxLen+1, mode)
 	if err != nil {
 		return "", usageError(err.Error() + "\n" + failed)
 	}
@@ -129,14 +135,17 @@ func (e *env) shownInfo(in dm.Info) (dm.Info, error) {
 }
 
 // shown is s (a what the kernel holds) as libdm decodes it per e.mangling.
-func (e *env) shown(s, what string) (string, error) {
-	if e.mangling == mangleNone {
+func (e *env) shown(s, what string) (string, error) { return shownFor(e.mangling, s, what) }
+
+// shownFor is s (a what the kernel holds) as libdm decodes it per mode.
+func shownFor(mode nameMangling, s, what string) (string, error) {
+	if mode == mangleNone {
 		return s, nil
 	}
-	if err := checkMangledOnce(s, what, e.mangling); err != nil {
+	if err := checkMangledOnce(s, what, mode); err != nil {
 		return "", err
 	}
-	return unmangleString(s, what, e.mangling)
+	return unmangleString(s, what, mode)
 }
 
 // list is DM_DEVICE_LIST as libdm returns it: every device's info in the

@@ -123,12 +123,10 @@ func serve(ctx context.Context, opts options, stderr io.Writer) error {
 		s.reg.Close()
 		return err
 	}
-	exports := &deviceExports{s: s}
-	if opts.has("export") {
-		exports.only = map[string]bool{}
-		for _, n := range opts["export"] {
-			exports.only[n] = true
-		}
+	exports, err := newDeviceExports(s, manglingOf(opts), opts["export"])
+	if err != nil {
+		s.reg.Close()
+		return err
 	}
 	srv := &nbd.Server{Exports: exports, ReadOnly: opts.has("readonly"), Logf: s.logf}
 	for _, l := range listeners.nbd {

@@ -9,28 +9,60 @@ import (
 )
 
 // deviceExports offers the server's devices with a live table over NBD, by
-// name, all of them or those --export names. Lookups take the server's
-// control lock.
+// name, all of them or those --export names. Export names are device names
+// as dmsetup shows and takes them: the kernel's (mangled) names decoded per
+// the server's --manglename mode, and a client's name mangled per it.
+// Lookups take the server's control lock.
 type deviceExports struct {
-	s *server
-	// only, when not nil, holds the names --export allows.
+	s        *server
+	mangling nameMangling
+	// only, when not nil, holds the kernel's names of those --export allows.
 	only map[string]bool
 }
 
-// List returns the exportable device names, sorted.
+// newDeviceExports offers the devices the --export names select (all of
+// them when there is none), names mangled per mode; a name that cannot be
+// mangled is refused.
+func newDeviceExports(s *server, mode nameMangling, export []string) (*deviceExports, error) {
+	x := &deviceExports{s: s, mangling: mode}
+	if export == nil {
+		return x, nil
+	}
+	x.only = map[string]bool{}
+	for _, n := range export {
+		k, err := x.kernelName(n)
+		if err != nil {
+			return nil, fmt.Errorf("--export: %w", err)
+		}
+		x.only[k] = true
+	}
+	return x, nil
+}
+
+// kernelName is the kernel's name of the device an export name names.
+func (x *deviceExports) kernelName(export string) (string, error) {
+	return mangledFor(x.mangling, export, "name", dm.MaxNameLen, fmt.Sprintf("Failed to mangle device name \"%s\".", export))
+}
+
+// List returns the exportable devices' names as shown (a name that cannot
+// be decoded is listed as the kernel holds it), in the kernel's order.
 func (x *deviceExports) List() []string {
 	x.s.mu.Lock()
 	defer x.s.mu.Unlock()
 	var names []string
 	for _, d := range x.s.reg.Devices() {
 		if x.allowed(d.Name()) && d.Info().Live {
-			names = append(names, d.Name())
+			name, err := shownFor(x.mangling, d.Name(), "name")
+			if err != nil {
+				name = d.Name()
+			}
+			names = append(names, name)
 		}
 	}
 	return names
 }
 
-func (x *deviceExports) allowed(name string) bool { return x.only == nil || x.only[name] }
+func (x *deviceExports) allowed(kernel string) bool { return x.only == nil || x.only[kernel] }
 
 // Open builds the device's live table and counts the client as an opener
 // (the device's open count: remove is refused until release). The release
@@ -43,10 +75,14 @@ func (x *deviceExports) Open(name string) (nbd.Export, func(), error) {
 			name = names[0]
 		}
 	}
+	kernel, err := x.kernelName(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("device %q is not exported: %w", name, err)
+	}
 	x.s.mu.Lock()
 	defer x.s.mu.Unlock()
-	d, ok := x.s.reg.Lookup(name)
-	if !ok || !x.allowed(name) {
+	d, ok := x.s.reg.Lookup(kernel)
+	if !ok || !x.allowed(kernel) {
 		return nil, nil, fmt.Errorf("device %q is not exported", name)
 	}
 	info := d.Info()

@@ -196,6 +196,37 @@ func TestServeListsExportsWithSizes(t *testing.T) {
 	}
 }
 
+// TestServeExportNamesAreShownNames: a device whose name dmsetup mangles
+// for the kernel (a space, a letter outside ASCII) is exported under
+// the name the user gave it, which --export and clients use.
+func TestServeExportNamesAreShownNames(t *testing.T) {
+	needTool(t, "nbdinfo")
+	s := newSandbox(t)
+	s.ok("", "create", "a b", "--table", "0 16 zero")
+	s.ok("", "create", "café", "--table", "0 32 zero")
+	if out := s.ok("", "ls", "--manglename", "none"); !strings.Contains(out, `a\x20b`) {
+		t.Fatalf("the kernel's name is not mangled:\n%s", out)
+	}
+	srv := s.serve()
+	out := tool(t, "nbdinfo", "--list", srv.url(""))
+	for _, want := range []string{`"a b"`, `"café"`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("nbdinfo --list does not show %s:\n%s", want, out)
+		}
+	}
+	if out := tool(t, "nbdinfo", "--size", srv.url("a%20b")); strings.TrimSpace(out) != "8192" {
+		t.Fatalf("nbdinfo --size of \"a b\": %q", out)
+	}
+	srv.stop()
+	srv = s.serve("--export", "café")
+	if out := tool(t, "nbdinfo", "--size", srv.url("caf%C3%A9")); strings.TrimSpace(out) != "16384" {
+		t.Fatalf("nbdinfo --size of \"café\" exported by --export: %q", out)
+	}
+	if out := tool(t, "nbdinfo", "--list", srv.url("")); strings.Contains(out, `"a b"`) {
+		t.Fatalf("--export café lists:\n%s", out)
+	}
+}
+
 func TestServeQemuImgRoundTrip(t *testing.T) {
 	needTool(t, "qemu-img")
 	s := newSandbox(t)

@@ -93,6 +93,7 @@ func init() {
 		"rename":         {run: cmdRename, names: firstName, needsRegistry: true, args: &argRange{1, 2}, help: "rename OLD NEW | rename NAME --setuuid UUID"},
 		"clear":          {run: cmdClear, names: everyName, needsRegistry: true, args: anyCount, help: "clear NAME"},
 		"wipe_table":     {run: cmdWipeTable, names: everyName, needsRegistry: true, args: anyCount, help: "wipe_table NAME"},
+		"stats":          {run: cmdStats, needsRegistry: true, args: &argRange{1, -1}, help: "stats create|delete|clear|print|list|report [OPTIONS] [NAME...]   (I/O statistics regions: docs/stats.md)"},
 		"message":        {run: cmdMessage, names: firstName, needsRegistry: true, args: &argRange{2, -1}, help: "message NAME SECTOR MESSAGE..."},
 		"mangle":         {run: cmdMangle, needsRegistry: true, names: everyName, args: anyCount, help: "mangle [NAME...] [--manglename auto|hex|none]   (rename devices to the form of the mode)"},
 		"ls":             {run: cmdLs, needsRegistry: true, args: noArgs, help: "ls [--target TYPE] [--tree] [--exec COMMAND]"},

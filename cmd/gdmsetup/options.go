@@ -23,14 +23,17 @@ var dmsetupOptions = optionTable{
 
 // longOptions are dmsetupOptions' long options.
 var longOptions = []longOption{
-	{name: "readonly"}, {name: "columns"}, {name: "concise"}, {name: "deferred"},
+	{name: "readonly"}, {name: "alldevices"}, {name: "allprograms"}, {name: "allregions"},
+	{name: "area"}, {name: "areas", arg: requiredArgument}, {name: "areasize", arg: requiredArgument}, {name: "bounds", arg: requiredArgument},
+	{name: "clear"}, {name: "columns"}, {name: "concise"}, {name: "deferred"},
 	{name: "select", arg: requiredArgument}, {name: "exec", arg: requiredArgument}, {name: "force"}, {name: "help"},
-	{name: "inactive"}, {name: "length", arg: requiredArgument}, {name: "major", arg: requiredArgument}, {name: "manglename", arg: requiredArgument}, {name: "minor", arg: requiredArgument},
+	{name: "inactive"}, {name: "length", arg: requiredArgument}, {name: "manglename", arg: requiredArgument}, {name: "major", arg: requiredArgument}, {name: "minor", arg: requiredArgument},
 	{name: "nameprefixes"}, {name: "noflush"}, {name: "noheadings"}, {name: "nolockfs"},
 	{name: "noopencount"}, {name: "notable"}, {name: "noudevrules"}, {name: "noudevsync"},
-	{name: "options", arg: requiredArgument}, {name: "rows"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},
-	{name: "showkeys"}, {name: "sort", arg: requiredArgument}, {name: "table", arg: requiredArgument}, {name: "target", arg: requiredArgument},
-	{name: "tree"}, {name: "uuid", arg: requiredArgument}, {name: "unquoted"}, {name: "verbose"},
+	{name: "options", arg: requiredArgument}, {name: "precise"}, {name: "programid", arg: requiredArgument},
+	{name: "region"}, {name: "regionid", arg: requiredArgument}, {name: "rows"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},
+	{name: "showkeys"}, {name: "sort", arg: requiredArgument}, {name: "start", arg: requiredArgument}, {name: "table", arg: requiredArgument}, {name: "target", arg: requiredArgument},
+	{name: "tree"}, {name: "units", arg: requiredArgument}, {name: "uuid", arg: requiredArgument}, {name: "unquoted"}, {name: "userdata", arg: requiredArgument}, {name: "verbose"},
 	{name: "version"}, {name: "yes"},
 	// gdmsetup's own
 	{name: "dir", arg: requiredArgument}, {name: "offset", arg: requiredArgument}, {name: "listen", arg: requiredArgument},

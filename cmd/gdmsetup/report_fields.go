@@ -20,6 +20,8 @@ type reportObj struct {
 	stderr io.Writer
 	// mangling is the command's mode, for the mangled and unmangled fields.
 	mangling nameMangling
+	// stats is a stats report's row: a region or one of its areas.
+	stats *statsRow
 }
 
 // splitName is a device name's components: the uuid's prefix names the

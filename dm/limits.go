@@ -4,33 +4,75 @@ import "github.com/gdmsetup/gdmsetup/targets"
 
 // limits are the queue limits gdmsetup models of a device or a target
 // (struct queue_limits): the optimal I/O size (io_opt) and the logical
-// block size, in bytes.
+// block size, and what blk_stack_limits checks their alignment by (the
+// physical block size, io_min, the alignment offset), in bytes.
 type limits struct {
-	optimalIOBytes    int64
-	logicalBlockBytes int64
+	optimalIOBytes       int64
+	logicalBlockBytes    int64
+	physicalBlockBytes   int64
+	ioMinBytes           int64
+	alignmentOffsetBytes int64
 }
 
-// stack is blk_stack_limits for these: io_opt by lcm, the logical block
-// size by max.
-func (l *limits) stack(o limits) {
-	l.optimalIOBytes = targets.LCMNotZero(l.optimalIOBytes, o.optimalIOBytes)
+// stack is blk_stack_limits of o at its start (sector 0): io_opt by lcm,
+// the block sizes and io_min by max. It reports false when the result is
+// misaligned (the kernel's -1, which dm logs as an alignment
+// inconsistency), after the kernel's corrections.
+func (l *limits) stack(o limits) bool {
+	ok := true
+	// queue_limit_alignment_offset(o, 0)
+	granule := max(o.physicalBlockBytes, o.ioMinBytes)
+	alignment := (granule + o.alignmentOffsetBytes) % granule
+	if l.alignmentOffsetBytes != alignment {
+		top := max(l.physicalBlockBytes, l.ioMinBytes) + l.alignmentOffsetBytes
+		bottom := granule + alignment
+		ok = max(top, bottom)%min(top, bottom) == 0
+	}
 	l.logicalBlockBytes = max(l.logicalBlockBytes, o.logicalBlockBytes)
+	l.physicalBlockBytes = max(l.physicalBlockBytes, o.physicalBlockBytes)
+	l.ioMinBytes = max(l.ioMinBytes, o.ioMinBytes)
+	l.optimalIOBytes = targets.LCMNotZero(l.optimalIOBytes, o.optimalIOBytes)
+	if l.physicalBlockBytes%l.logicalBlockBytes != 0 {
+		l.physicalBlockBytes, ok = l.logicalBlockBytes, false
+	}
+	if l.ioMinBytes%l.physicalBlockBytes != 0 {
+		l.ioMinBytes, ok = l.physicalBlockBytes, false
+	}
+	if l.optimalIOBytes%l.physicalBlockBytes != 0 {
+		l.optimalIOBytes, ok = 0, false
+	}
+	l.alignmentOffsetBytes = targets.LCMNotZero(l.alignmentOffsetBytes, alignment) % max(l.physicalBlockBytes, l.ioMinBytes)
+	if l.alignmentOffsetBytes%l.logicalBlockBytes != 0 {
+		ok = false
+	}
+	return ok
 }
 
-// noLimits is blk_set_stacking_limits: no io_opt, 512-byte logical blocks.
-func noLimits() limits { return limits{logicalBlockBytes: targets.SectorSize} }
+// noLimits is blk_set_stacking_limits: no io_opt, 512-byte blocks.
+func noLimits() limits {
+	return limits{logicalBlockBytes: targets.SectorSize, physicalBlockBytes: targets.SectorSize, ioMinBytes: targets.SectorSize}
+}
 
-// devLimits is a device's limits: a mapped device's table's, a file's or
-// block device's 512-byte logical blocks and no io_opt.
+// devLimits is a device's limits: a mapped device's table's logical block
+// size (its physical one and io_min too) and io_opt, a file's or block
+// device's 512-byte blocks and no io_opt.
 func devLimits(dev targets.Dev) limits {
 	l := noLimits()
 	if d, ok := dev.(targets.OptimalIODev); ok {
 		l.optimalIOBytes = d.OptimalIOBytes()
 	}
 	if d, ok := dev.(targets.LogicalBlockSizer); ok {
-		l.logicalBlockBytes = max(l.logicalBlockBytes, d.LogicalBlockBytes())
+		l.raiseBlock(d.LogicalBlockBytes())
 	}
 	return l
+}
+
+// raiseBlock raises the block sizes and io_min to at least bytes, as the
+// io_hints of crypt, verity and writecache do.
+func (l *limits) raiseBlock(bytes int64) {
+	l.logicalBlockBytes = max(l.logicalBlockBytes, bytes)
+	l.physicalBlockBytes = max(l.physicalBlockBytes, bytes)
+	l.ioMinBytes = max(l.ioMinBytes, bytes)
 }
 
 // devicesLimits stacks the limits of the devices tg's Areas name
@@ -46,14 +88,19 @@ func devicesLimits(tg targets.Target) limits {
 }
 
 // targetLimits is devicesLimits after tg's io_hints (targets.IOHinter,
-// targets.LogicalBlockSizer).
+// targets.LogicalBlockSizer, targets.BlockEmulator).
 func targetLimits(tg targets.Target) limits {
 	l := devicesLimits(tg)
 	if h, ok := tg.(targets.IOHinter); ok {
 		l.optimalIOBytes = h.IOHints(l.optimalIOBytes)
 	}
 	if s, ok := tg.(targets.LogicalBlockSizer); ok {
-		l.logicalBlockBytes = max(l.logicalBlockBytes, s.LogicalBlockBytes())
+		l.raiseBlock(s.LogicalBlockBytes())
+	}
+	if e, ok := tg.(targets.BlockEmulator); ok {
+		eb, ub := e.EmulatedBlockBytes(), e.UnderlyingBlockBytes()
+		l.logicalBlockBytes, l.physicalBlockBytes, l.alignmentOffsetBytes = eb, ub, ub
+		l.ioMinBytes = max(eb, ub) // blk_limits_io_min
 	}
 	return l
 }
@@ -84,46 +131,62 @@ func (t *Table) readAheadSectors() uint64 {
 // (device_area_is_invalid), and the table's target boundaries are aligned
 // to its logical block size (validate_hardware_logical_block_alignment).
 // A range starting inside a device's block is warned of first, as the
-// stacking of the device's limits does.
+// stacking of the device's limits does, and a target whose limits do not
+// stack with those of the targets before it is warned of last.
 func (r *Registry) checkLimits(d *Device, t *Table) bool {
-	for _, e := range t.entries {
-		it, ok := e.target.(targets.AreaIterator)
-		if !ok {
-			continue
+	table := noLimits()
+	for i := range t.entries {
+		e := &t.entries[i]
+		if !r.checkAreas(d, e) {
+			return false
 		}
-		for _, a := range it.Areas() {
-			// dm_set_device_limits: blk_stack_limits finds the start
-			// misaligned to the device's physical block (its logical
-			// one here) and the stacking goes on with a warning
-			if lb := devLimits(a.Dev).logicalBlockBytes; int64(a.StartSector)*targets.SectorSize%lb != 0 {
-				r.klogf("table: %s: adding target device %s caused an alignment inconsistency: physical_block_size=%d, logical_block_size=%d, alignment_offset=0, start=%d",
-					d.devName(), targets.DiskName(a.Dev), lb, lb, a.StartSector*targets.SectorSize)
-			}
-		}
-		lbSectors := uint64(targetLimits(e.target).logicalBlockBytes) / targets.SectorSize
-		for _, a := range it.Areas() {
-			devSectors := uint64(a.Dev.SizeBytes()) / targets.SectorSize
-			if devSectors == 0 {
-				continue
-			}
-			disk := targets.DiskName(a.Dev)
-			switch {
-			case a.StartSector >= devSectors || a.StartSector+a.LenSectors > devSectors:
-				r.klogf("table: %s: %s too small for target: start=%d, len=%d, dev_size=%d",
-					d.devName(), disk, a.StartSector, a.LenSectors, devSectors)
-				return false
-			case lbSectors > 1 && a.StartSector%lbSectors != 0:
-				r.klogf("table: %s: start=%d not aligned to h/w logical block size %d of %s",
-					d.devName(), a.StartSector, lbSectors*targets.SectorSize, disk)
-				return false
-			case lbSectors > 1 && a.LenSectors%lbSectors != 0:
-				r.klogf("table: %s: len=%d not aligned to h/w logical block size %d of %s",
-					d.devName(), a.LenSectors, lbSectors*targets.SectorSize, disk)
-				return false
-			}
+		if !table.stack(targetLimits(e.target)) {
+			r.klogf("table: %s: adding target device (start sect %d len %d) caused an alignment inconsistency",
+				d.devName(), e.start, e.len)
 		}
 	}
 	return r.checkBlockAlignment(d, t)
+}
+
+// checkAreas is the part of checkLimits for one target's device ranges
+// (dm_set_device_limits, device_area_is_invalid).
+func (r *Registry) checkAreas(d *Device, e *entry) bool {
+	it, ok := e.target.(targets.AreaIterator)
+	if !ok {
+		return true
+	}
+	for _, a := range it.Areas() {
+		// dm_set_device_limits: blk_stack_limits finds the start
+		// misaligned to the device's physical block (its logical
+		// one here) and the stacking goes on with a warning
+		if lb := devLimits(a.Dev).logicalBlockBytes; int64(a.StartSector)*targets.SectorSize%lb != 0 {
+			r.klogf("table: %s: adding target device %s caused an alignment inconsistency: physical_block_size=%d, logical_block_size=%d, alignment_offset=0, start=%d",
+				d.devName(), targets.DiskName(a.Dev), lb, lb, a.StartSector*targets.SectorSize)
+		}
+	}
+	lbSectors := uint64(targetLimits(e.target).logicalBlockBytes) / targets.SectorSize
+	for _, a := range it.Areas() {
+		devSectors := uint64(a.Dev.SizeBytes()) / targets.SectorSize
+		if devSectors == 0 {
+			continue
+		}
+		disk := targets.DiskName(a.Dev)
+		switch {
+		case a.StartSector >= devSectors || a.StartSector+a.LenSectors > devSectors:
+			r.klogf("table: %s: %s too small for target: start=%d, len=%d, dev_size=%d",
+				d.devName(), disk, a.StartSector, a.LenSectors, devSectors)
+			return false
+		case lbSectors > 1 && a.StartSector%lbSectors != 0:
+			r.klogf("table: %s: start=%d not aligned to h/w logical block size %d of %s",
+				d.devName(), a.StartSector, lbSectors*targets.SectorSize, disk)
+			return false
+		case lbSectors > 1 && a.LenSectors%lbSectors != 0:
+			r.klogf("table: %s: len=%d not aligned to h/w logical block size %d of %s",
+				d.devName(), a.LenSectors, lbSectors*targets.SectorSize, disk)
+			return false
+		}
+	}
+	return true
 }
 
 // checkBlockAlignment is validate_hardware_logical_block_alignment: an

@@ -116,6 +116,15 @@ type LogicalBlockSizer interface {
 	LogicalBlockBytes() int64
 }
 
+// BlockEmulator is a target whose io_hints set its logical block size to
+// EmulatedBlockBytes whatever its devices stack to, below it or above,
+// and its physical block size and alignment offset to
+// UnderlyingBlockBytes (ebs: the emulated and the underlying block size).
+type BlockEmulator interface {
+	EmulatedBlockBytes() int64
+	UnderlyingBlockBytes() int64
+}
+
 // OptimalIODev is a device with an optimal I/O size (io_opt): a mapped
 // device passes its table's on to the tables above it. Files and block
 // devices have none.

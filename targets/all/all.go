@@ -8,6 +8,8 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/clone"
 	"github.com/gdmsetup/gdmsetup/targets/crypt"
 	"github.com/gdmsetup/gdmsetup/targets/delay"
+	"github.com/gdmsetup/gdmsetup/targets/dust"
+	"github.com/gdmsetup/gdmsetup/targets/ebs"
 	"github.com/gdmsetup/gdmsetup/targets/era"
 	"github.com/gdmsetup/gdmsetup/targets/errortarget"
 	"github.com/gdmsetup/gdmsetup/targets/flakey"
@@ -49,4 +51,6 @@ func init() {
 	targets.Register(multipath.Type)
 	targets.Register(writecache.Type)
 	targets.Register(clone.Type)
+	targets.Register(ebs.Type)
+	targets.Register(dust.Type)
 }

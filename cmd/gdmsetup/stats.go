@@ -94,7 +94,11 @@ func statsEachDevice(e *env, all bool, fn func(name string) error) error {
 	if len(e.args) == 1 && !all {
 		return usageError("Please specify device(s) or use --alldevices.")
 	}
-	for _, name := range statsDevices(e) {
+	names, err := statsDevices(e)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
 		if err := fn(name); err != nil {
 			return err
 		}
@@ -182,13 +186,17 @@ func cmdStatsCreate(e *env) error {
 			program = o.str("programid")
 		}
 		words = append(words, program, o.str("userdata"))
+		shown, err := e.shown(name, "name")
+		if err != nil {
+			return err
+		}
 		reply, err := statsMessage(e, name, words...)
 		if err != nil {
 			printError(e.stderr, err)
-			return usageError(name + ": Could not create statistics region.")
+			return usageError(shown + ": Could not create statistics region.")
 		}
 		id, _ := strconv.ParseUint(strings.TrimSpace(reply), 10, 64)
-		fmt.Fprintf(e.stdout, "%s: Created new region with %d area(s) as region ID %d\n", name, nAreas, id)
+		fmt.Fprintf(e.stdout, "%s: Created new region with %d area(s) as region ID %d\n", shown, nAreas, id)
 		return nil
 	})
 }

@@ -145,17 +145,25 @@ func parseStatsPrint(reply string, precise bool) []statsAreaCounters {
 	return out
 }
 
-// statsDevices is the devices a stats subcommand works on: those named,
-// else every device (dmsetup's _process_all).
-func statsDevices(e *env) []string {
-	if len(e.args) > 1 {
-		return e.args[1:]
-	}
+// statsDevices is the kernel's names of the devices a stats subcommand
+// works on: those named (mangled per --manglename, see kernelName), else
+// every device (dmsetup's _process_all).
+func statsDevices(e *env) ([]string, error) {
 	var names []string
+	if len(e.args) > 1 {
+		for _, arg := range e.args[1:] {
+			name, err := e.kernelName(arg, false)
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, name)
+		}
+		return names, nil
+	}
 	for _, d := range e.reg.Devices() {
 		names = append(names, d.Name())
 	}
-	return names
+	return names, nil
 }
 
 // statsDeviceExists checks a named device, with dmsetup's error for a

@@ -161,9 +161,17 @@ func cmdStatsReport(e *env) error {
 	if !areas && !regions {
 		areas, regions = !list, true
 	}
+	names, err := statsDevices(e)
+	if err != nil {
+		return err
+	}
 	var objs []*reportObj
-	for _, name := range statsDevices(e) {
+	for _, name := range names {
 		if err := statsDeviceExists(e, "info", name); err != nil {
+			return err
+		}
+		shown, err := e.shown(name, "name")
+		if err != nil {
 			return err
 		}
 		listed, err := listStatsRegions(e, name, program)
@@ -181,7 +189,7 @@ func cmdStatsReport(e *env) error {
 			}
 		}
 		row := func(s statsRegionInfo, area int64, c statsAreaCounters) {
-			objs = append(objs, &reportObj{stats: &statsRow{device: name, region: s, area: area, counters: c, unitLetter: unitLetter, unitBytes: unitBytes}})
+			objs = append(objs, &reportObj{stats: &statsRow{device: shown, region: s, area: area, counters: c, unitLetter: unitLetter, unitBytes: unitBytes}})
 		}
 		if areas {
 			for i, s := range listed {

@@ -26,6 +26,17 @@ func TestStatsAcrossCommands(t *testing.T) {
 	s.expect(args("message vol 0 @stats_list"), "", "", "", 0)
 }
 
+// TestStatsMangledNames: stats takes and shows device names as the other
+// commands do, mangled for the kernel and decoded for the user.
+func TestStatsMangledNames(t *testing.T) {
+	s := newSandbox(t)
+	s.ok("", "create", "a b", "--table", "0 64 zero")
+	s.expect([]string{"stats", "create", "a b"}, "", "a b: Created new region with 1 area(s) as region ID 0\n", "", 0)
+	s.ok("", "read", "a b", "--length", "4096")
+	s.expect(args("stats report --noheadings -o statsname,read_count"), "", "a b:1\n", "", 0)
+	s.expect([]string{"stats", "list", "--noheadings", "-o", "statsname,region_id", "a b"}, "", "a b:0\n", "", 0)
+}
+
 // TestStatsUnderServe: under `gdmsetup serve` the server holds the regions
 // and counts the I/O sent to it; commands reach them through it.
 func TestStatsUnderServe(t *testing.T) {

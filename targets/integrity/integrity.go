@@ -1,0 +1,141 @@
+// Package integrity is the dm-integrity target (drivers/md/dm-integrity.c,
+// v1.10.0): a tag per block (a checksum by internal_hash, or nothing when
+// the layer above gives the tags) kept in areas interleaved with the data,
+// checked on every read. Mode D writes data and tags in place, mode J
+// writes through a journal first (committed on a flush, replayed by the
+// next table after a crash), mode B keeps a bitmap of dirty regions whose
+// tags are recalculated after a crash, mode R reads without checks. The
+// superblock, the journal and the tag areas are the kernel's own format,
+// so a device formatted by the kernel or by integritysetup loads here and
+// one formatted here loads there.
+package integrity
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// Type is the integrity target's registration (DM_TARGET_SINGLETON).
+var Type = targets.Type{Name: "integrity", Version: [3]int{1, 10, 0}, New: New, Singleton: true}
+
+// Integrity is one integrity table line.
+//
+// Concurrency: mu guards everything below it, as the kernel's
+// endio_wait.lock and its single-threaded workers do together: the
+// superblock copy, the journal and its positions, the bitmaps, the
+// failed state and the timers' work. I/O, status, suspend, resume and
+// the background work (autocommit, bitmap flush, recalculation) take it
+// for their whole run. mismatches is atomic.
+type Integrity struct {
+	ctx          *targets.Context
+	dev, metaDev targets.Dev // metaDev is dev when there is no meta_device
+	cfg          config
+	geo          geometry
+	hash         *algorithm // internal_hash, nil without one
+	jmac         *algorithm // journal_mac, nil without one
+	dmName       string     // "dm-N", as the kernel's %pg prints the device
+	log2BPB      uint       // log2 blocks per bitmap bit (ic->log2_blocks_per_bitmap_bit)
+
+	mismatches atomic.Uint64
+
+	mu     sync.Mutex
+	sb     superblock
+	failed syscall.Errno // the first error (dm_integrity_io_error), 0 if none
+	j      *journal      // nil in mode R
+	bitmap *bitmaps      // mode B only
+
+	justFormatted   bool
+	journalUptodate bool
+	suspended       bool
+	autocommit      *time.Timer // armed by a write not yet committed
+	bg              *background // nil while no background work runs
+}
+
+// config is what the table line sets, kept to print the line back.
+type config struct {
+	startSector    uint64
+	tagSize        uint32 // from the line; 0 for "-" until the digest's size
+	mode           byte
+	journalSectors uint32
+	interleave     uint32
+	bufferSectors  uint32
+	watermark      uint32
+	commitMs       uint32
+	metaDevPath    string
+	blockSectors   uint32
+	sectorsPerBit  int // log2, -1 when not given
+	bitmapFlushMs  uint32
+	internalHash   algSpec
+	journalCrypt   algSpec
+	journalMAC     algSpec
+	recalculate    bool
+	resetRecalc    bool
+	discards       bool
+	fixPadding     bool
+	fixHMAC        bool
+	legacyRecalc   bool
+}
+
+// algSpec is an algorithm argument: name[:key in hex].
+type algSpec struct {
+	name, keyHex string
+	key          []byte
+	set          bool
+}
+
+// dmDiskName is the disk name of a mapped device "253:N": "dm-N".
+func dmDiskName(devName string) string {
+	if _, minor, ok := strings.Cut(devName, ":"); ok {
+		return "dm-" + minor
+	}
+	return devName
+}
+
+// ioError is dm_integrity_io_error: the first error is kept and logged;
+// every later I/O fails with it. EILSEQ counts a mismatch.
+func (x *Integrity) ioError(what string, errno syscall.Errno) {
+	if errno == syscall.EILSEQ {
+		x.mismatches.Add(1)
+	}
+	if x.failed == 0 {
+		x.failed = errno
+		x.ctx.Logf("integrity: Error on %s: %d", what, -int(errno))
+	}
+}
+
+// LogicalBlockBytes is dm_integrity_io_hints: the block size.
+func (x *Integrity) LogicalBlockBytes() int64 { return int64(x.geo.blockSectors()) * 512 }
+
+// MaxIOSectors is the target's max_io_len: an interleaved area (no I/O
+// crosses one), and in mode B the sectors one bitmap block covers.
+func (x *Integrity) MaxIOSectors() uint64 {
+	var n uint64
+	if !x.geo.metaDev {
+		n = 1 << x.geo.log2Il
+	}
+	if x.cfg.mode == 'B' {
+		b := x.geo.blockSectors() << x.log2BPB * bitmapBlockBytes * 8
+		if b == 0 || b > 1<<31 {
+			b = 1 << 31
+		}
+		if n == 0 || n > b {
+			n = b
+		}
+	}
+	return n
+}
+
+// Areas is dm_integrity_iterate_devices: the data device from the first
+// data sector for the line's length (from 0 with a metadata device).
+func (x *Integrity) Areas() []targets.Area {
+	if x.geo.metaDev {
+		return []targets.Area{{Dev: x.dev, LenSectors: x.ctx.Len}}
+	}
+	return []targets.Area{{Dev: x.dev, StartSector: x.geo.startSector + x.geo.initialSectors + x.geo.metadataRun,
+		LenSectors: x.ctx.Len}}
+}

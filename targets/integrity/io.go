@@ -1,0 +1,209 @@
+package integrity
+
+import (
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// ReadAt is a read bio: from the journal where it holds the newest copy
+// of a block (mode J), else from the data device with each block's tag
+// checked (not in mode R, not past recalc_sector while recalculating, not
+// in a region mode B's bitmap says is being recalculated). A mismatch
+// fails the read with EILSEQ, is counted and logged.
+func (x *Integrity) ReadAt(p []byte, sector uint64) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.check(sector, uint64(len(p))/512); err != nil {
+		return err
+	}
+	if x.j == nil || x.cfg.mode != 'J' {
+		return x.readDisk(p, sector)
+	}
+	bs := x.geo.blockSectors()
+	for len(p) > 0 {
+		if pos, ok := x.j.latest(sector); ok {
+			x.j.readEntry(p[:bs*512], pos)
+			p, sector = p[bs*512:], sector+bs
+			continue
+		}
+		n := bs
+		for n*512 < uint64(len(p)) {
+			if _, ok := x.j.latest(sector + n); ok {
+				break
+			}
+			n += bs
+		}
+		if err := x.readDisk(p[:n*512], sector); err != nil {
+			return err
+		}
+		p, sector = p[n*512:], sector+n
+	}
+	return nil
+}
+
+// check refuses I/O once the target has failed and I/O not aligned on
+// blocks, as dm_integrity_map does.
+func (x *Integrity) check(sector, nSectors uint64) error {
+	if x.failed != 0 {
+		return x.failed
+	}
+	bs := x.geo.blockSectors()
+	if (sector|nSectors)&(bs-1) != 0 {
+		x.ctx.Logf("integrity: Bio not aligned on %d sectors: 0x%x, 0x%x", bs, sector, nSectors)
+		return syscall.EIO
+	}
+	return nil
+}
+
+// readDisk reads blocks of one area from the data device and checks
+// their tags.
+func (x *Integrity) readDisk(p []byte, sector uint64) error {
+	a := x.geo.areaOffset(sector)
+	if _, err := x.dev.ReadAt(p, int64(x.geo.dataSector(a))*512); err != nil {
+		return errnoOf(err)
+	}
+	n := uint64(len(p)) / 512
+	if x.hash == nil || x.cfg.mode == 'R' {
+		return nil
+	}
+	if x.sb.has(flagRecalculating) && sector+n > x.sb.recalcSector() {
+		return nil
+	}
+	if x.bitmap != nil && !x.bitmap.recalc.allClear(sector, n) {
+		return nil
+	}
+	want := x.checksums(p, sector)
+	stored, err := x.readTags(a, len(want)/int(x.geo.tagSize))
+	if err != nil {
+		x.ioError("reading tags", errnoOf(err))
+		return x.failed
+	}
+	if k := x.firstMismatch(stored, want); k >= 0 {
+		bad := sector + uint64(k)*x.geo.blockSectors()
+		x.ctx.Logf("integrity: %s: Checksum failed at sector 0x%x", x.dmName, bad)
+		x.mismatches.Add(1)
+		return syscall.EILSEQ
+	}
+	return nil
+}
+
+// WriteAt is a write bio: into the journal in mode J, else data and tags
+// in place (mode B marks the region dirty in the bitmap first). Mode R
+// takes no writes.
+func (x *Integrity) WriteAt(p []byte, sector uint64) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.cfg.mode == 'R' {
+		return syscall.EIO
+	}
+	if err := x.check(sector, uint64(len(p))/512); err != nil {
+		return err
+	}
+	if x.cfg.mode == 'J' {
+		x.j.writeBlocks(p, sector)
+		return errOrNil(x.failed)
+	}
+	if x.bitmap != nil {
+		x.bitmap.markDirty(sector, uint64(len(p))/512)
+		if x.failed != 0 {
+			return x.failed
+		}
+	}
+	a := x.geo.areaOffset(sector)
+	if _, err := x.dev.WriteAt(p, int64(x.geo.dataSector(a))*512); err != nil {
+		return errnoOf(err)
+	}
+	if x.hash != nil {
+		if err := x.writeTags(a, x.checksums(p, sector)); err != nil {
+			x.ioError("writing tags", errnoOf(err))
+			return x.failed
+		}
+	}
+	x.scheduleAutocommit()
+	return nil
+}
+
+// Discard is a discard bio (allow_discards): the blocks' tags filled with
+// discardFiller and the data discarded. Mode J first writes into place
+// whatever the journal holds for the range.
+func (x *Integrity) Discard(sector, lenSectors uint64) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.cfg.mode == 'R' || !x.cfg.discards {
+		return syscall.EIO
+	}
+	if err := x.check(sector, lenSectors); err != nil {
+		return err
+	}
+	if x.cfg.mode == 'J' && x.j.holdsAny(sector, lenSectors) {
+		x.j.commit()
+		x.j.writer()
+	}
+	if x.bitmap != nil {
+		x.bitmap.markDirty(sector, lenSectors)
+	}
+	a := x.geo.areaOffset(sector)
+	filler := make([]byte, lenSectors>>x.geo.log2Block*uint64(x.geo.tagSize))
+	for k := range filler {
+		filler[k] = discardFiller
+	}
+	if err := x.writeTags(a, filler); err != nil {
+		x.ioError("writing tags", errnoOf(err))
+		return x.failed
+	}
+	if x.cfg.mode != 'D' {
+		x.flushBuffers(false)
+	}
+	if err := x.dev.Discard(int64(x.geo.dataSector(a))*512, int64(lenSectors)*512); err != nil {
+		return errnoOf(err)
+	}
+	x.scheduleAutocommit()
+	return errOrNil(x.failed)
+}
+
+// SupportsDiscards is num_discard_bios: with allow_discards, when the data
+// device takes them.
+func (x *Integrity) SupportsDiscards() bool {
+	return x.cfg.discards && targets.DevSupportsDiscards(x.dev)
+}
+
+// Flush is a flush bio: integrity_commit (the journal committed in mode
+// J, the tags written in the others).
+func (x *Integrity) Flush() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.failed != 0 {
+		return x.failed
+	}
+	x.commit()
+	if err := x.dev.Flush(); err != nil {
+		return errnoOf(err)
+	}
+	return errOrNil(x.failed)
+}
+
+// commit is integrity_commit: the journal's filled sections committed in
+// mode J, the metadata flushed in the others.
+func (x *Integrity) commit() {
+	x.stopAutocommit()
+	if x.cfg.mode == 'J' {
+		x.j.commit()
+		return
+	}
+	x.flushBuffers(true)
+}
+
+// flushBuffers is dm_integrity_flush_buffers: the tags written (they are
+// written through here) and the metadata device flushed; with a separate
+// metadata device the data device too when asked.
+func (x *Integrity) flushBuffers(flushData bool) {
+	if err := x.metaDev.Flush(); err != nil {
+		x.ioError("writing tags", errnoOf(err))
+	}
+	if flushData && x.geo.metaDev {
+		if err := x.dev.Flush(); err != nil {
+			x.ioError("flushing disk cache", syscall.EIO)
+		}
+	}
+}

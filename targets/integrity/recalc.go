@@ -1,0 +1,144 @@
+package integrity
+
+import "syscall"
+
+// Recalculation (integrity_recalc) chunk sizes.
+const (
+	recalcSectors    = 32768 // RECALC_SECTORS
+	recalcWriteSuper = 16    // RECALC_WRITE_SUPER: chunks between superblock writes
+)
+
+// background is the recalculation running in its goroutine: stop asks it
+// to end after its chunk, done is closed when it has.
+type background struct {
+	stop, done chan struct{}
+}
+
+// recalcPending reports whether tags remain to be recalculated.
+func (x *Integrity) recalcPending() bool {
+	return x.hash != nil && x.sb.has(flagRecalculating) && x.sb.recalcSector() < x.geo.provided
+}
+
+// startBackground starts the recalculation when the superblock asks for it.
+func (x *Integrity) startBackground() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.bg != nil || !x.recalcPending() {
+		return
+	}
+	bg := &background{stop: make(chan struct{}), done: make(chan struct{})}
+	x.bg = bg
+	go func() {
+		defer close(bg.done)
+		counter := 0
+		for {
+			select {
+			case <-bg.stop:
+				return
+			default:
+			}
+			x.mu.Lock()
+			more := x.recalcChunk(&counter)
+			x.mu.Unlock()
+			if !more {
+				return
+			}
+		}
+	}()
+}
+
+// stopBackground stops the recalculation, waits for it and writes its
+// position (integrity_recalc's exit on a suspend).
+func (x *Integrity) stopBackground() {
+	x.mu.Lock()
+	bg := x.bg
+	x.bg = nil
+	x.mu.Unlock()
+	if bg == nil {
+		return
+	}
+	close(bg.stop)
+	<-bg.done
+	x.mu.Lock()
+	x.recalcWriteSuper()
+	x.mu.Unlock()
+}
+
+// finishRecalc runs the recalculation to its end here.
+func (x *Integrity) finishRecalc() {
+	counter := 0
+	for x.recalcPending() && x.recalcChunk(&counter) {
+	}
+}
+
+// recalcChunk is one pass of integrity_recalc's loop: the tags of up to
+// recalcSectors (in one area; in mode B only the dirty part) computed
+// from the data and written, recalc_sector moved on. It reports whether
+// there is more; at the end the superblock is written.
+func (x *Integrity) recalcChunk(counter *int) bool {
+	g := &x.geo
+	if x.failed != 0 {
+		return false
+	}
+	ls := x.sb.recalcSector()
+	if ls >= g.provided {
+		if x.bitmap != nil {
+			x.bitmap.recalc.clearRange(0, g.provided)
+			x.bitmap.flush()
+		}
+		x.recalcWriteSuper()
+		return false
+	}
+	a := g.areaOffset(ls)
+	n := min(uint64(recalcSectors), g.provided-ls)
+	if !g.metaDev {
+		n = min(n, 1<<g.log2Il-a.offset)
+	}
+	rangeStart, rangeLen := ls, n
+	bs := g.blockSectors()
+	skip := false
+	if x.bitmap != nil {
+		r := x.bitmap.recalc
+		if r.allClear(ls, n) {
+			skip = true
+		} else {
+			for r.allClear(ls, bs) {
+				ls, n = ls+bs, n-bs
+			}
+			for r.allClear(ls+n-bs, bs) {
+				n -= bs
+			}
+			a = g.areaOffset(ls)
+		}
+	}
+	if !skip {
+		*counter++
+		if *counter == recalcWriteSuper {
+			x.recalcWriteSuper()
+			if x.bitmap != nil {
+				x.bitmap.scheduleFlush()
+			}
+			*counter = 0
+		}
+		if x.failed != 0 {
+			return false
+		}
+		buf := make([]byte, n*512)
+		if _, err := x.dev.ReadAt(buf, int64(g.dataSector(a))*512); err != nil {
+			x.ioError("reading data", syscall.EIO)
+			return false
+		}
+		if err := x.writeTags(a, x.checksums(buf, ls)); err != nil {
+			x.ioError("writing tags", errnoOf(err))
+			return false
+		}
+		if x.bitmap != nil {
+			sh := x.bitmap.recalc.shift
+			start := rangeStart >> sh << sh
+			end := (rangeStart + rangeLen) >> sh << sh
+			x.bitmap.recalc.clearRange(start, end-start)
+		}
+	}
+	x.sb.setRecalcSector(rangeStart + rangeLen)
+	return true
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/era"
 	"github.com/gdmsetup/gdmsetup/targets/errortarget"
 	"github.com/gdmsetup/gdmsetup/targets/flakey"
+	"github.com/gdmsetup/gdmsetup/targets/integrity"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 	"github.com/gdmsetup/gdmsetup/targets/logwrites"
 	"github.com/gdmsetup/gdmsetup/targets/mirror"
@@ -50,6 +51,7 @@ func init() {
 	targets.Register(verity.Type)
 	targets.Register(multipath.Type)
 	targets.Register(writecache.Type)
+	targets.Register(integrity.Type)
 	targets.Register(clone.Type)
 	targets.Register(ebs.Type)
 	targets.Register(dust.Type)

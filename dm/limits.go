@@ -14,15 +14,16 @@ type limits struct {
 	alignmentOffsetBytes int64
 }
 
-// stack is blk_stack_limits of o at its start (sector 0): io_opt by lcm,
-// the block sizes and io_min by max. It reports false when the result is
-// misaligned (the kernel's -1, which dm logs as an alignment
+// stack is blk_stack_limits of o for data starting startSector into it:
+// io_opt by lcm, the block sizes and io_min by max. It reports false when
+// the result is misaligned (the kernel's -1, which dm logs as an alignment
 // inconsistency), after the kernel's corrections.
-func (l *limits) stack(o limits) bool {
+func (l *limits) stack(o limits, startSector uint64) bool {
 	ok := true
-	// queue_limit_alignment_offset(o, 0)
+	// queue_limit_alignment_offset(o, startSector)
 	granule := max(o.physicalBlockBytes, o.ioMinBytes)
-	alignment := (granule + o.alignmentOffsetBytes) % granule
+	startBytes := int64(startSector%uint64(granule/targets.SectorSize)) * targets.SectorSize
+	alignment := (granule + o.alignmentOffsetBytes - startBytes) % granule
 	if l.alignmentOffsetBytes != alignment {
 		top := max(l.physicalBlockBytes, l.ioMinBytes) + l.alignmentOffsetBytes
 		bottom := granule + alignment
@@ -53,10 +54,17 @@ func noLimits() limits {
 	return limits{logicalBlockBytes: targets.SectorSize, physicalBlockBytes: targets.SectorSize, ioMinBytes: targets.SectorSize}
 }
 
-// devLimits is a device's limits: a mapped device's table's logical block
-// size (its physical one and io_min too) and io_opt, a file's or block
-// device's 512-byte blocks and no io_opt.
+// devLimits is a device's limits: a mapped device's live table's (none
+// without one), a file's or block device's 512-byte blocks and no io_opt;
+// another Dev's io_opt and logical block size (its physical one and io_min
+// too) as it says.
 func devLimits(dev targets.Dev) limits {
+	if m, ok := dev.(*mapped); ok {
+		if t := m.d.current(); t != nil {
+			return t.limits()
+		}
+		return noLimits()
+	}
 	l := noLimits()
 	if d, ok := dev.(targets.OptimalIODev); ok {
 		l.optimalIOBytes = d.OptimalIOBytes()
@@ -75,22 +83,29 @@ func (l *limits) raiseBlock(bytes int64) {
 	l.ioMinBytes = max(l.ioMinBytes, bytes)
 }
 
-// devicesLimits stacks the limits of the devices tg's Areas name
-// (iterate_devices with dm_set_device_limits).
-func devicesLimits(tg targets.Target) limits {
+// devicesLimits stacks the limits of the devices tg's Areas name, each
+// at its start (iterate_devices with dm_set_device_limits). misaligned,
+// when not nil, is told of each device whose stacking is misaligned.
+func devicesLimits(tg targets.Target, misaligned func(a targets.Area, dev limits)) limits {
 	l := noLimits()
 	if it, ok := tg.(targets.AreaIterator); ok {
 		for _, a := range it.Areas() {
-			l.stack(devLimits(a.Dev))
+			dl := devLimits(a.Dev)
+			if !l.stack(dl, a.StartSector) && misaligned != nil {
+				misaligned(a, dl)
+			}
 		}
 	}
 	return l
 }
 
-// targetLimits is devicesLimits after tg's io_hints (targets.IOHinter,
-// targets.LogicalBlockSizer, targets.BlockEmulator).
-func targetLimits(tg targets.Target) limits {
-	l := devicesLimits(tg)
+// targetLimits is devicesLimits after tg's io_hints.
+func targetLimits(tg targets.Target) limits { return ioHints(tg, devicesLimits(tg, nil)) }
+
+// ioHints applies tg's io_hints (targets.IOHinter,
+// targets.LogicalBlockSizer, targets.BlockEmulator) to l, the limits its
+// devices stack to.
+func ioHints(tg targets.Target, l limits) limits {
 	if h, ok := tg.(targets.IOHinter); ok {
 		l.optimalIOBytes = h.IOHints(l.optimalIOBytes)
 	}
@@ -109,7 +124,7 @@ func targetLimits(tg targets.Target) limits {
 func (t *Table) limits() limits {
 	l := noLimits()
 	for _, e := range t.entries {
-		l.stack(targetLimits(e.target))
+		l.stack(targetLimits(e.target), 0)
 	}
 	return l
 }
@@ -140,7 +155,7 @@ func (r *Registry) checkLimits(d *Device, t *Table) bool {
 		if !r.checkAreas(d, e) {
 			return false
 		}
-		if !table.stack(targetLimits(e.target)) {
+		if !table.stack(targetLimits(e.target), 0) {
 			r.klogf("table: %s: adding target device (start sect %d len %d) caused an alignment inconsistency",
 				d.devName(), e.start, e.len)
 		}
@@ -148,23 +163,14 @@ func (r *Registry) checkLimits(d *Device, t *Table) bool {
 	return r.checkBlockAlignment(d, t)
 }
 
-// checkAreas is the part of checkLimits for one target's device ranges
-// (dm_set_device_limits, device_area_is_invalid).
+// checkAreas is the part of checkLimits for one target's device ranges:
+// dm_set_device_limits' warnings, then device_area_is_invalid.
 func (r *Registry) checkAreas(d *Device, e *entry) bool {
 	it, ok := e.target.(targets.AreaIterator)
 	if !ok {
 		return true
 	}
-	for _, a := range it.Areas() {
-		// dm_set_device_limits: blk_stack_limits finds the start
-		// misaligned to the device's physical block (its logical
-		// one here) and the stacking goes on with a warning
-		if lb := devLimits(a.Dev).logicalBlockBytes; int64(a.StartSector)*targets.SectorSize%lb != 0 {
-			r.klogf("table: %s: adding target device %s caused an alignment inconsistency: physical_block_size=%d, logical_block_size=%d, alignment_offset=0, start=%d",
-				d.devName(), targets.DiskName(a.Dev), lb, lb, a.StartSector*targets.SectorSize)
-		}
-	}
-	lbSectors := uint64(targetLimits(e.target).logicalBlockBytes) / targets.SectorSize
+	lbSectors := uint64(ioHints(e.target, devicesLimits(e.target, r.misalignedDevice(d))).logicalBlockBytes) / targets.SectorSize
 	for _, a := range it.Areas() {
 		devSectors := uint64(a.Dev.SizeBytes()) / targets.SectorSize
 		if devSectors == 0 {
@@ -189,6 +195,16 @@ func (r *Registry) checkAreas(d *Device, e *entry) bool {
 	return true
 }
 
+// misalignedDevice is dm_set_device_limits' warning for d's table: a
+// device whose limits do not stack at the start of the range a target
+// uses (a start inside its physical block).
+func (r *Registry) misalignedDevice(d *Device) func(a targets.Area, dev limits) {
+	return func(a targets.Area, dev limits) {
+		r.klogf("table: %s: adding target device %s caused an alignment inconsistency: physical_block_size=%d, logical_block_size=%d, alignment_offset=%d, start=%d",
+			d.devName(), targets.DiskName(a.Dev), dev.physicalBlockBytes, dev.logicalBlockBytes, dev.alignmentOffsetBytes, a.StartSector*targets.SectorSize)
+	}
+}
+
 // checkBlockAlignment is validate_hardware_logical_block_alignment: an
 // I/O aligned to the table's logical block size that crosses from one
 // target into the next must leave the next a part aligned to that
@@ -199,7 +215,7 @@ func (r *Registry) checkBlockAlignment(d *Device, t *Table) bool {
 	i := 0
 	for ; i < len(t.entries); i++ {
 		e := t.entries[i]
-		eSectors := uint64(devicesLimits(e.target).logicalBlockBytes) / targets.SectorSize
+		eSectors := uint64(devicesLimits(e.target, r.misalignedDevice(d)).logicalBlockBytes) / targets.SectorSize
 		if remaining < e.len && remaining%eSectors != 0 {
 			break
 		}

@@ -69,7 +69,9 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 		if s, ok := dev.(targets.LogicalBlockSizer); ok {
 			e.underlyingSectors = uint64(s.LogicalBlockBytes()) / targets.SectorSize
 		}
-		if e.emulatedSectors == e.underlyingSectors {
+		// logged by the constructor of the table, not when a later
+		// process rebuilds it
+		if e.emulatedSectors == e.underlyingSectors && !ctx.Restored {
 			ctx.Logf("ebs: Emulation superfluous: emulated equal to underlying block size")
 		}
 	}

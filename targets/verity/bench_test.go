@@ -1,6 +1,8 @@
 package verity_test
 
 import (
+	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
@@ -45,6 +47,40 @@ func BenchmarkSequentialRead1M(b *testing.B) {
 				if _, err := d.ReadAt(buf, int64(i%(sizeBytes>>20))<<20); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkFECCorrectBlock reads one data block whose every byte is wrong
+// through a verity table with FEC (a tree and parity veritysetup made,
+// 1500 blocks, 2 and 24 roots): each read fails its digest, is read again,
+// and is corrected from the parity (the rsn blocks of its codewords read
+// and their digests looked up, 4096 codewords decoded, the result hashed).
+// The time per operation is the time per corrected block.
+func BenchmarkFECCorrectBlock(b *testing.B) {
+	needVeritysetup(b)
+	for _, roots := range []int{2, 24} {
+		b.Run(fmt.Sprintf("roots-%d", roots), func(b *testing.B) {
+			g := dmtest.New(b)
+			im := formatFEC(b, g, 1500, roots, false)
+			if err := createRO(g, "v", im.lenSectors, im.fecTable...); err != nil {
+				b.Fatal(err)
+			}
+			const block = 700
+			corruptBytes(b, im.data, []int{block}, 4096, 7)
+			g.Reopen()
+			buf := make([]byte, 4096)
+			b.SetBytes(4096)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := g.Device("v").ReadAt(buf, block*4096); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if !bytes.Equal(buf, im.original[block*4096:(block+1)*4096]) {
+				b.Fatal("the block read is not the one formatted")
 			}
 		})
 	}

@@ -33,7 +33,7 @@ type fecImage struct {
 // formatFEC formats dataBlocks random 4096-byte blocks with FEC of roots
 // parity bytes: data, tree and parity in three files, or all in the data
 // file (the tree after the data, the parity after the tree).
-func formatFEC(t *testing.T, g *dmtest.Rig, dataBlocks, roots int, sameFile bool) fecImage {
+func formatFEC(t testing.TB, g *dmtest.Rig, dataBlocks, roots int, sameFile bool) fecImage {
 	t.Helper()
 	im := fecImage{roots: roots, dataBlocks: dataBlocks, lenSectors: uint64(dataBlocks) * 8}
 	data := g.File("data", int64(dataBlocks)*4096, true)
@@ -96,7 +96,7 @@ func (im fecImage) rsb(n int) int { return n * 4096 % (im.rounds * 4096) }
 
 // corruptBytes flips count bytes at the same offsets (chosen by seed) in
 // each of the blocks of path (4096-byte block numbers).
-func corruptBytes(t *testing.T, path string, blocks []int, count int, seed uint64) {
+func corruptBytes(t testing.TB, path string, blocks []int, count int, seed uint64) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 0))
 	offs := rng.Perm(4096)[:count]

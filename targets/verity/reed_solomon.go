@@ -131,25 +131,24 @@ func (c *rsCodec) decode(msg, par []byte, erasures []int) (int, error) {
 		}
 	}
 	// syndromes: the received word evaluated at each root (Horner)
+	// (the roots side by side in the inner loop: independent chains)
+	var synPoly [rsMaxRoots]byte
+	sp, mul := synPoly[:roots], c.synMul[:roots]
+	for _, word := range [2][]byte{msg, par[:roots]} {
+		for _, b := range word {
+			for i := range sp {
+				sp[i] = mul[i][sp[i]] ^ b
+			}
+		}
+	}
 	var syn [rsMaxRoots]int
 	synErr := 0
-	for i := 0; i < roots; i++ {
-		mul := &c.synMul[i]
-		s := byte(0)
-		for _, b := range msg {
-			s = mul[s] ^ b
-		}
-		for _, b := range par[:roots] {
-			s = mul[s] ^ b
-		}
-		syn[i] = int(s)
+	for i, s := range sp {
 		synErr |= int(s)
+		syn[i] = gfLog[s]
 	}
 	if synErr == 0 {
 		return 0, nil
-	}
-	for i := 0; i < roots; i++ {
-		syn[i] = gfLog[syn[i]]
 	}
 
 	// lambda starts as the erasure locator, prod(1 + X_e x) with X_e
@@ -229,7 +228,9 @@ func (c *rsCodec) decode(msg, par []byte, erasures []int) (int, error) {
 		q := 1
 		for j := degLambda; j > 0; j-- {
 			if reg[j] != rsNN {
-				reg[j] = modNN(reg[j] + j)
+				if reg[j] += j; reg[j] >= rsNN {
+					reg[j] -= rsNN
+				}
 				q ^= gfExp[reg[j]]
 			}
 		}

@@ -64,10 +64,14 @@ func (x *Integrity) stopBackground() {
 	x.mu.Unlock()
 }
 
-// finishRecalc runs the recalculation to its end here.
+// finishRecalc runs a pending recalculation to its end here (the last
+// chunk writes the superblock).
 func (x *Integrity) finishRecalc() {
+	if !x.recalcPending() {
+		return
+	}
 	counter := 0
-	for x.recalcPending() && x.recalcChunk(&counter) {
+	for x.recalcChunk(&counter) {
 	}
 }
 

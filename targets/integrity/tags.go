@@ -3,6 +3,7 @@ package integrity
 import (
 	"encoding/binary"
 	"errors"
+	"hash"
 	"syscall"
 )
 
@@ -14,11 +15,19 @@ const discardFiller = 0xf6
 // a data sector (salted first with fix_hmac), cut or zero-padded to the
 // tag size, appended to dst.
 func (x *Integrity) checksum(dst []byte, sector uint64, block []byte) []byte {
-	h := x.hash.newHash(x.cfg.internalHash.key)
+	return x.checksumWith(x.hash.newHash(x.cfg.internalHash.key), dst, sector, block)
+}
+
+// checksumWith is checksum with a hash of the internal algorithm to reset
+// and reuse.
+func (x *Integrity) checksumWith(h hash.Hash, dst []byte, sector uint64, block []byte) []byte {
+	h.Reset()
 	if x.sb.has(flagFixedHMAC) {
 		h.Write(x.sb.salt())
 	}
-	h.Write(binary.LittleEndian.AppendUint64(nil, sector))
+	var le [8]byte
+	binary.LittleEndian.PutUint64(le[:], sector)
+	h.Write(le[:])
 	h.Write(block)
 	n := len(dst)
 	dst = h.Sum(dst)
@@ -35,9 +44,10 @@ func (x *Integrity) checksum(dst []byte, sector uint64, block []byte) []byte {
 // checksums are the tags of the blocks of p from sector on.
 func (x *Integrity) checksums(p []byte, sector uint64) []byte {
 	bs := int(x.geo.blockSectors()) * 512
-	tags := make([]byte, 0, len(p)/bs*int(x.geo.tagSize))
+	h := x.hash.newHash(x.cfg.internalHash.key)
+	tags := make([]byte, 0, len(p)/bs*int(x.geo.tagSize)+h.Size())
 	for off := 0; off < len(p); off += bs {
-		tags = x.checksum(tags, sector+uint64(off/512), p[off:off+bs])
+		tags = x.checksumWith(h, tags, sector+uint64(off/512), p[off:off+bs])
 	}
 	return tags
 }

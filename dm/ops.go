@@ -261,7 +261,8 @@ func (r *Registry) resume(d *Device, noflush bool) syscall.Errno {
 		d.inactive = nil
 		d.st.Live, d.st.Inactive = d.st.Inactive, nil
 		d.st.ReadOnly = t.readOnly
-		d.st.ReadAhead = t.readAheadSectors()
+		ra := t.readAheadSectors()
+		d.st.ReadAhead = &ra
 		swapped = true
 	}
 	e := r.resumeTargets(d, swapped)

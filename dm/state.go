@@ -58,8 +58,10 @@ type deviceState struct {
 	Typed     bool   `json:"typed,omitempty"`
 	// RequestBased is the device's type once Typed: its first table was
 	// request-based (multipath), so later tables must be too.
-	RequestBased bool   `json:"request_based,omitempty"`
-	ReadAhead    uint64 `json:"read_ahead,omitempty"`
+	RequestBased bool `json:"request_based,omitempty"`
+	// ReadAhead is the read-ahead in sectors the last table swap set, or
+	// SetReadAhead after it; nil: the default.
+	ReadAhead *uint64 `json:"read_ahead,omitempty"`
 	// DeferredRemove marks a device `remove --deferred` left because it was
 	// open: it is removed when its last opener goes.
 	DeferredRemove bool       `json:"deferred_remove,omitempty"`
@@ -151,10 +153,11 @@ func writeState(dir string, b []byte) error {
 // defaultReadAheadSectors is a disk's read-ahead before limits raise it (128 KiB).
 const defaultReadAheadSectors = 256
 
-// readAhead is the read-ahead set when the live table went live.
+// readAhead is the read-ahead in sectors: set when the live table went
+// live, or by SetReadAhead since.
 func (st *deviceState) readAhead() uint64 {
-	if st.ReadAhead == 0 {
+	if st.ReadAhead == nil {
 		return defaultReadAheadSectors
 	}
-	return st.ReadAhead
+	return *st.ReadAhead
 }

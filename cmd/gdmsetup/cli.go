@@ -83,10 +83,10 @@ func init() {
 	anyCount := &argRange{0, -1}
 	noArgs := &argRange{0, 0}
 	commands = map[string]command{
-		"create":         {run: cmdCreate, needsRegistry: true, args: &argRange{0, 2}, help: "create NAME [--table TABLE | TABLE_FILE | --concise LIST] [--uuid UUID] [--readonly] [--notable]"},
+		"create":         {run: cmdCreate, needsRegistry: true, args: &argRange{0, 2}, help: "create NAME [--table TABLE | TABLE_FILE | --concise LIST] [--uuid UUID] [--readonly] [--notable] [--readahead [+]SECTORS|auto|none]"},
 		"load":           {run: cmdLoad, names: firstName, needsRegistry: true, args: &argRange{0, 2}, help: "load [--readonly] NAME [--table TABLE | TABLE_FILE]"},
 		"reload":         {run: cmdLoad, names: firstName, needsRegistry: true, args: &argRange{0, 2}, help: "reload [--readonly] NAME [--table TABLE | TABLE_FILE]"},
-		"resume":         {run: cmdResume, names: everyName, needsRegistry: true, args: anyCount, help: "resume [--noflush] NAME..."},
+		"resume":         {run: cmdResume, names: everyName, needsRegistry: true, args: anyCount, help: "resume [--noflush] [--readahead [+]SECTORS|auto|none] NAME..."},
 		"suspend":        {run: cmdSuspend, names: everyName, needsRegistry: true, args: anyCount, help: "suspend [--noflush] NAME..."},
 		"remove":         {run: cmdRemove, names: everyName, needsRegistry: true, args: anyCount, help: "remove NAME..."},
 		"remove_all":     {run: cmdRemoveAll, needsRegistry: true, args: noArgs, help: "remove_all"},

@@ -36,7 +36,11 @@ func cmdCreate(e *env) error {
 	if len(lines) == 0 {
 		lines = nil
 	}
-	return e.reg.Create(e.args[0], uuid, lines, e.opts.has("readonly"))
+	if err := e.reg.Create(e.args[0], uuid, lines, e.opts.has("readonly")); err != nil {
+		return err
+	}
+	e.setReadAhead(e.args[0])
+	return nil
 }
 
 // createConcise creates each device of `name,uuid,minor,flags,table[;...]`

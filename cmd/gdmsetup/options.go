@@ -4,19 +4,24 @@ import (
 	"fmt"
 	"strconv"
 	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/errno"
 )
 
 var enxio = syscall.ENXIO
 
 // dmsetupOptions is getopt_long's table for gdmsetup's global options: dmsetup's
-// optstring less the options gdmsetup does not implement (-G, -M, -U), and the long
-// options of dmsetup's it implements in the order of dmsetup's table, then its own.
+// optstring, and the long options of dmsetup's it implements in the order of
+// dmsetup's table, then its own. Options about udev and device nodes, which
+// gdmsetup has none of, are taken and change nothing: --checks, --gid,
+// --mode, --uid, --nomonitor, --noudevrules, --noudevsync, --verifyudev,
+// --addnodeonresume, --addnodeoncreate.
 // --verbose takes no value here, where dmsetup's table gives it one (so that
 // `dmsetup --verbose info` takes "info" as the value). Uses are recorded under the
 // long names.
 var dmsetupOptions = optionTable{
 	prog:       "gdmsetup",
-	short:      "cCfhj:m:no:O:rS:u:vy",
+	short:      "cCfG:hj:m:M:no:O:rS:u:U:vy",
 	long:       longOptions,
 	letterKeys: shortOptions,
 }
@@ -25,16 +30,16 @@ var dmsetupOptions = optionTable{
 var longOptions = []longOption{
 	{name: "readonly"}, {name: "alldevices"}, {name: "allprograms"}, {name: "allregions"},
 	{name: "area"}, {name: "areas", arg: requiredArgument}, {name: "areasize", arg: requiredArgument}, {name: "bounds", arg: requiredArgument},
-	{name: "clear"}, {name: "columns"}, {name: "concise"}, {name: "deferred"},
-	{name: "select", arg: requiredArgument}, {name: "exec", arg: requiredArgument}, {name: "force"}, {name: "help"},
+	{name: "checks"}, {name: "clear"}, {name: "columns"}, {name: "concise"}, {name: "deferred"},
+	{name: "select", arg: requiredArgument}, {name: "exec", arg: requiredArgument}, {name: "force"}, {name: "gid", arg: requiredArgument}, {name: "help"},
 	{name: "inactive"}, {name: "length", arg: requiredArgument}, {name: "manglename", arg: requiredArgument}, {name: "major", arg: requiredArgument}, {name: "minor", arg: requiredArgument},
-	{name: "nameprefixes"}, {name: "noflush"}, {name: "noheadings"}, {name: "nolockfs"},
-	{name: "noopencount"}, {name: "notable"}, {name: "noudevrules"}, {name: "noudevsync"},
+	{name: "mode", arg: requiredArgument}, {name: "nameprefixes"}, {name: "noflush"}, {name: "noheadings"}, {name: "nolockfs"},
+	{name: "noopencount"}, {name: "notable"}, {name: "nomonitor"}, {name: "noudevrules"}, {name: "noudevsync"},
 	{name: "options", arg: requiredArgument}, {name: "precise"}, {name: "programid", arg: requiredArgument},
-	{name: "region"}, {name: "regionid", arg: requiredArgument}, {name: "rows"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},
+	{name: "readahead", arg: requiredArgument}, {name: "region"}, {name: "regionid", arg: requiredArgument}, {name: "rows"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},
 	{name: "showkeys"}, {name: "sort", arg: requiredArgument}, {name: "start", arg: requiredArgument}, {name: "table", arg: requiredArgument}, {name: "target", arg: requiredArgument},
-	{name: "tree"}, {name: "units", arg: requiredArgument}, {name: "uuid", arg: requiredArgument}, {name: "unquoted"}, {name: "userdata", arg: requiredArgument}, {name: "verbose"},
-	{name: "version"}, {name: "yes"},
+	{name: "tree"}, {name: "uid", arg: requiredArgument}, {name: "units", arg: requiredArgument}, {name: "uuid", arg: requiredArgument}, {name: "unquoted"}, {name: "userdata", arg: requiredArgument}, {name: "verbose"},
+	{name: "verifyudev"}, {name: "version"}, {name: "yes"}, {name: "addnodeonresume"}, {name: "addnodeoncreate"},
 	// gdmsetup's own
 	{name: "dir", arg: requiredArgument}, {name: "offset", arg: requiredArgument}, {name: "listen", arg: requiredArgument},
 	{name: "socket", arg: requiredArgument}, {name: "export", arg: requiredArgument}, {name: "direct"},
@@ -42,9 +47,9 @@ var longOptions = []longOption{
 
 // shortOptions maps dmsetup's single-letter options to their long names.
 var shortOptions = map[byte]string{
-	'c': "columns", 'C': "columns", 'f': "force", 'h': "help", 'j': "major", 'm': "minor",
-	'n': "notable", 'o': "options", 'O': "sort", 'r': "readonly", 'S': "select", 'u': "uuid",
-	'v': "verbose", 'y': "yes",
+	'c': "columns", 'C': "columns", 'f': "force", 'G': "gid", 'h': "help", 'j': "major", 'm': "minor",
+	'M': "mode", 'n': "notable", 'o': "options", 'O': "sort", 'r': "readonly", 'S': "select", 'u': "uuid",
+	'U': "uid", 'v': "verbose", 'y': "yes",
 }
 
 // options holds parsed options: each long name with its values in order
@@ -121,6 +126,31 @@ func parseOptions(args []string) (options, []string, error) {
 	return opts, pos, nil
 }
 
+// checkOptionValue refuses a value dmsetup refuses while it reads its
+// command line: an unknown --manglename, a --mode not a non-zero octal
+// number, a --readahead below -1.
+func checkOptionValue(key, value string) error {
+	switch key {
+	case "manglename":
+		if _, ok := parseMangling(value); !ok {
+			return errUnknownMangling
+		}
+	case "mode":
+		v, rest, overflow := strtol(value, 8)
+		switch {
+		case overflow:
+			return optionError(fmt.Sprintf("Invalid argument for --mode: %s. %s", value, errno.Text(syscall.ERANGE)))
+		case rest != "" || int32(v) == 0:
+			return optionError(fmt.Sprintf("Invalid argument for --mode: %s. ", value))
+		}
+	case "readahead":
+		if _, _, err := readAheadOption(value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // getopt reads args with dmsetupOptions (see optionTable.scan). It returns the
 // options, the indexes in args of the positional arguments, and the first
 // malformed option's error; the positional arguments are those getopt finds
@@ -134,8 +164,8 @@ func getopt(args []string, stopAfter int) (options, []int, error) {
 		case f.err != "" && first == nil:
 			first = f.err
 		case f.err == "":
-			if _, ok := parseMangling(f.value); f.key == "manglename" && !ok && first == nil {
-				first = errUnknownMangling
+			if err := checkOptionValue(f.key, f.value); err != nil && first == nil {
+				first = err
 			}
 			opts[f.key] = append(opts[f.key], f.value)
 		}

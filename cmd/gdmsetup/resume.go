@@ -3,10 +3,17 @@ package main
 // cmdResume is `resume [--noflush] NAME...`: make an inactive table live
 // (the device suspended first, with noflush when asked) and resume I/O.
 func cmdResume(e *env) error {
+	resume := e.reg.Resume
 	if e.opts.has("noflush") {
-		return eachDevice(e, e.reg.ResumeNoflush)
+		resume = e.reg.ResumeNoflush
 	}
-	return eachDevice(e, e.reg.Resume)
+	return eachDevice(e, func(name string) error {
+		if err := resume(name); err != nil {
+			return err
+		}
+		e.setReadAhead(name)
+		return nil
+	})
 }
 
 // eachDevice runs op on every device argument, stopping at the first error.

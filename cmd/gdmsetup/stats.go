@@ -34,15 +34,7 @@ func cmdStats(e *env) error {
 }
 
 // statsNumber is an option dmsetup reads with atoi (0 when absent or not a number).
-func statsNumber(e *env, name string) uint64 {
-	s := strings.TrimLeft(e.opts.str(name), " \t")
-	end := 0
-	for end < len(s) && (s[end] >= '0' && s[end] <= '9' || end == 0 && (s[0] == '-' || s[0] == '+')) {
-		end++
-	}
-	v, _ := strconv.ParseInt(s[:end], 10, 32)
-	return uint64(v)
-}
+func statsNumber(e *env, name string) uint64 { return uint64(atoi(e.opts.str(name))) }
 
 // statsSizeBytes is dmsetup's _size_from_string: a number of sectors, or
 // with a unit (b, s, k, m, g, t, p, e; capitals are powers of 1000) of bytes.

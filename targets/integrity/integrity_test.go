@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // refSHA256 is the sha256 of the 128 KiB the oracle kernel wrote through
@@ -88,6 +90,7 @@ func TestCorruption(t *testing.T) {
 	}
 	f.Close()
 	x = e.create(2048, "d 0 - D 1 internal_hash:crc32c")
+	checksumFailedLimit = new(targets.RateLimit) // other tests' lines used none of its burst
 	err = x.ReadAt(make([]byte, 8192), 0)
 	if !errors.Is(err, syscall.EILSEQ) {
 		t.Fatalf("read of the corrupted block: %v, want EILSEQ", err)

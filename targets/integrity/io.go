@@ -2,6 +2,7 @@ package integrity
 
 import (
 	"syscall"
+	"time"
 
 	"github.com/gdmsetup/gdmsetup/targets"
 )
@@ -42,6 +43,10 @@ func (x *Integrity) ReadAt(p []byte, sector uint64) error {
 	return nil
 }
 
+// checksumFailedLimit is the rate limit of the "Checksum failed" line
+// (DMERR_LIMIT).
+var checksumFailedLimit = new(targets.RateLimit)
+
 // check refuses I/O once the target has failed and I/O not aligned on
 // blocks, as dm_integrity_map does.
 func (x *Integrity) check(sector, nSectors uint64) error {
@@ -81,7 +86,9 @@ func (x *Integrity) readDisk(p []byte, sector uint64) error {
 	}
 	if k := x.firstMismatch(stored, want); k >= 0 {
 		bad := sector + uint64(k)*x.geo.blockSectors()
-		x.ctx.Logf("integrity: %s: Checksum failed at sector 0x%x", x.dmName, bad)
+		if checksumFailedLimit.Allow(time.Now()) {
+			x.ctx.Logf("integrity: %s: Checksum failed at sector 0x%x", x.dmName, bad)
+		}
 		x.mismatches.Add(1)
 		return syscall.EILSEQ
 	}

@@ -312,10 +312,13 @@ func (x *Integrity) setup() error {
 		return targets.Errorf(syscall.EOPNOTSUPP, "Recalculating with HMAC is disabled for security reasons - if you really need it, use the argument \"legacy_recalculate\"")
 	}
 	if c.mode != 'R' {
-		if c.journalCrypt.set {
-			return targets.Errorf(syscall.ENOENT, "Invalid journal cipher")
-		}
 		x.j = newJournal(x)
+		if c.journalCrypt.set {
+			if x.j.crypt, err = newJournalCrypt(x, len(x.j.buf), x.j.sectorOff(1, 0)); err != nil {
+				return err
+			}
+			x.j.ids = x.j.crypt.ids
+		}
 	}
 	if c.mode == 'B' {
 		x.bitmap = newBitmaps(x, x.log2BPB)

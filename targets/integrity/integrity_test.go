@@ -299,7 +299,9 @@ func TestBadTables(t *testing.T) {
 		{"d 0 4 B 0", "Bitmap mode can be only used with internal hash"},
 		{"d 0 4 D 1 allow_discards", "Discard can be only used with internal hash"},
 		{"d 0 - D 2 internal_hash:sha256 block_size:1000", "Invalid block_size argument"},
-		{"d 0 - J 2 internal_hash:crc32c journal_crypt:ctr(aes):00", "Invalid journal cipher"},
+		{"d 0 - J 2 internal_hash:crc32c journal_crypt:xts(aes):00", "Invalid journal cipher"},
+		{"d 0 - J 2 internal_hash:crc32c journal_crypt:ctr(aes):00", "Error setting encryption key"},
+		{"d 0 - J 2 internal_hash:crc32c journal_crypt:cbc(aes)", "Unable to generate iv"},
 	} {
 		_, err := e.build(8, c.table)
 		var ce interface{ Error() string }
@@ -353,5 +355,36 @@ func TestIntegritysetupDump(t *testing.T) {
 				t.Errorf("%s: integritysetup dump lacks %q:\n%s", c.args, w, out)
 			}
 		}
+	}
+}
+
+// TestJournalCrypt: an encrypted journal (stream and block ciphers) holds
+// no plaintext on the device, replays with its key, and fails the replay
+// with another (the commit ids do not decrypt).
+func TestJournalCrypt(t *testing.T) {
+	for _, alg := range []string{"ctr(aes)", "cbc(aes)", "ecb(aes)"} {
+		const key = ":000102030405060708090a0b0c0d0e0f"
+		table := "d 0 - J 3 internal_hash:crc32c journal_crypt:" + alg + key + " journal_sectors:2048"
+		e := newEnv(t)
+		d := e.sparse("d", 4<<20)
+		x := e.create(4096, table)
+		data := pattern(6, 64<<10)
+		writeAt(t, x, 0, data)
+		if err := x.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		x.Close() // a crash: the writes are in the journal only
+		raw, _ := os.ReadFile(d)
+		if strings.Contains(string(raw), string(data[:512])) {
+			t.Fatalf("%s: plaintext on the device", alg)
+		}
+		x = e.create(4096, table)
+		mustEqual(t, alg+": replayed", readAt(t, x, 0, len(data)), data)
+		e.remove(x)
+		x = e.create(4096, strings.Replace(table, "0f", "0e", 1))
+		if x.failed != syscall.EIO {
+			t.Fatalf("%s: another key: failed %v", alg, x.failed)
+		}
+		e.remove(x)
 	}
 }

@@ -40,6 +40,9 @@ type journal struct {
 	threshold          uint32 // free_sectors_threshold
 	wroteToJournal     bool
 
+	ids   [nCommitIDs]uint64 // the commit ids (encrypted by a stream journal_crypt)
+	crypt *journalCrypt      // nil without journal_crypt
+
 	// nodes is the journal tree: for each sector the journal positions
 	// (section*sectionEntries + entry) holding it, oldest first.
 	nodes map[uint64][]uint32
@@ -50,7 +53,7 @@ var commitIDs = [nCommitIDs]uint64{0x1111111111111111, 0x2222222222222222, 0x333
 
 func newJournal(x *Integrity) *journal {
 	g := &x.geo
-	j := &journal{x: x, g: g, nodes: map[uint64][]uint32{}}
+	j := &journal{x: x, g: g, ids: commitIDs, nodes: map[uint64][]uint32{}}
 	// whole pages, as the kernel allocates them: mode B's bitmap may use them all
 	j.buf = make([]byte, roundUp64(uint64(g.journalSections)*uint64(g.sectionSectors)*512, 4096))
 	t := uint64(g.journalEntries)*uint64(100-x.cfg.watermark) + 50
@@ -93,12 +96,12 @@ func (j *journal) tagOff(off int) int { return off + 8 + 8*int(j.g.blockSectors(
 
 // commitID is dm_integrity_commit_id: the id of sector s of a section in
 // pass seq, xored with the position so a misplaced sector is seen.
-func commitID(section, s uint32, seq uint8) uint64 {
-	return commitIDs[seq] ^ (uint64(section)<<32 ^ uint64(s))
+func (j *journal) commitID(section, s uint32, seq uint8) uint64 {
+	return j.ids[seq] ^ (uint64(section)<<32 ^ uint64(s))
 }
 
 func (j *journal) setCommitID(section, s uint32, seq uint8) {
-	binary.LittleEndian.PutUint64(j.buf[j.sectorOff(section, s)+journalSectorData:], commitID(section, s, seq))
+	binary.LittleEndian.PutUint64(j.buf[j.sectorOff(section, s)+journalSectorData:], j.commitID(section, s, seq))
 }
 
 func (j *journal) commitIDAt(section, s uint32) uint64 {
@@ -147,17 +150,36 @@ func (j *journal) writeSections(start, n uint32) {
 		return
 	}
 	lo, hi := j.sectorOff(start, 0), j.sectorOff(start+n, 0)
+	data := j.buf[lo:hi]
+	if j.crypt != nil {
+		for i := start; i < start+n; i++ {
+			j.crypt.encrypt(j.buf, i, j.sectorOff(i, 0), j.sectorOff(i+1, 0))
+		}
+		data = j.crypt.io[lo:hi]
+	}
 	at := int64(j.g.journalSectorOnDisk(uint64(start)*uint64(j.g.sectionSectors))) * 512
-	if _, err := j.x.metaDev.WriteAt(j.buf[lo:hi], at); err != nil {
+	if _, err := j.x.metaDev.WriteAt(data, at); err != nil {
 		j.x.ioError("writing journal", syscall.EIO)
 	}
 }
 
-// readAll reads the whole journal from the device into buf.
+// readAll reads the whole journal from the device into buf (through
+// journal_io, decrypted, with journal_crypt).
 func (j *journal) readAll() {
 	at := int64(j.g.journalSectorOnDisk(0)) * 512
-	if _, err := j.x.metaDev.ReadAt(j.buf, at); err != nil {
+	n := j.sectorOff(j.g.journalSections, 0)
+	dst := j.buf[:n]
+	if j.crypt != nil {
+		dst = j.crypt.io[:n]
+	}
+	if _, err := j.x.metaDev.ReadAt(dst, at); err != nil {
 		j.x.ioError("reading journal", syscall.EIO)
+		return
+	}
+	if j.crypt != nil {
+		for i := uint32(0); i < j.g.journalSections; i++ {
+			j.crypt.decrypt(j.buf, dst, i, j.sectorOff(i, 0), j.sectorOff(i+1, 0))
+		}
 	}
 }
 

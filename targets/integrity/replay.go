@@ -7,7 +7,7 @@ import "syscall"
 func (j *journal) findCommitSeq(section, s uint32) int {
 	id := j.commitIDAt(section, s)
 	for k := uint8(0); k < nCommitIDs; k++ {
-		if commitID(section, s, k) == id {
+		if j.commitID(section, s, k) == id {
 			return int(k)
 		}
 	}
@@ -82,7 +82,7 @@ func (j *journal) replay() {
 scan:
 	for ; writeSections < g.journalSections; writeSections++ {
 		for s := uint32(0); s < g.sectionSectors; s++ {
-			if j.commitIDAt(i, s) != commitID(i, s, want) {
+			if j.commitIDAt(i, s) != j.commitID(i, s, want) {
 				break scan
 			}
 		}

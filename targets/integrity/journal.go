@@ -56,8 +56,7 @@ func newJournal(x *Integrity) *journal {
 	j := &journal{x: x, g: g, ids: commitIDs, nodes: map[uint64][]uint32{}}
 	// whole pages, as the kernel allocates them: mode B's bitmap may use them all
 	j.buf = make([]byte, roundUp64(uint64(g.journalSections)*uint64(g.sectionSectors)*512, 4096))
-	t := uint64(g.journalEntries)*uint64(100-x.cfg.watermark) + 50
-	j.threshold = uint32(t / 100)
+	j.threshold = x.threshold()
 	return j
 }
 

@@ -98,16 +98,38 @@ func tableConcise(e *env) error {
 
 // hideKey is dmsetup's key suppression in table output: without
 // --showkeys, each character of a crypt line's key (its second word) is
-// shown as '0'; a kernel keyring reference (":SIZE:TYPE:DESC") is shown as
-// it is.
+// shown as '0', a kernel keyring reference (":SIZE:TYPE:DESC") as it is;
+// in an integrity line, the key after the algorithm of the first
+// internal_hash, journal_crypt and journal_mac (dmsetup's hide_key).
 func hideKey(typ, params string, showKeys bool) string {
-	if showKeys || typ != "crypt" {
+	switch {
+	case showKeys:
 		return params
+	case typ == "crypt":
+		start := strings.IndexByte(params, ' ') + 1
+		if start == 0 || strings.HasPrefix(params[start:], ":") {
+			return params
+		}
+		return zeroWord(params, start)
+	case typ == "integrity":
+		for _, name := range []string{"internal_hash:", "journal_crypt:", "journal_mac:"} {
+			at := strings.Index(params, name)
+			if at < 0 {
+				continue
+			}
+			at += len(name)
+			// the key is optional: the one after the algorithm's colon
+			if sep := strings.IndexAny(params[at:], " :"); sep >= 0 && params[at+sep] == ':' {
+				params = zeroWord(params, at+sep+1)
+			}
+		}
 	}
-	start := strings.IndexByte(params, ' ') + 1
-	if start == 0 || strings.HasPrefix(params[start:], ":") {
-		return params
-	}
+	return params
+}
+
+// zeroWord is params with each character from start to the next space (or
+// the end) shown as '0'.
+func zeroWord(params string, start int) string {
 	end := strings.IndexByte(params[start:], ' ')
 	if end < 0 {
 		end = len(params) - start

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/cryptoapi"
 )
 
 // Defaults (DEFAULT_*) of the optional arguments.
@@ -198,19 +199,19 @@ func (a *algSpec) parse(val, errMsg string) error {
 }
 
 // getMAC is get_mac: the algorithm of a, its key set.
-func getMAC(a *algSpec, errAlg, errKey string) (*algorithm, error) {
+func getMAC(a *algSpec, errAlg, errKey string) (*cryptoapi.Hash, error) {
 	if !a.set {
 		return nil, nil
 	}
-	alg, ok := lookupAlgorithm(a.name)
+	alg, ok := cryptoapi.Lookup(a.name)
 	if !ok {
 		return nil, targets.Errorf(syscall.ENOENT, "%s", errAlg)
 	}
 	if a.key != nil {
-		if e := alg.setKey(a.key); e != 0 {
+		if e := alg.SetKey(a.key); e != 0 {
 			return nil, targets.Errorf(e, "%s", errKey)
 		}
-	} else if alg.keyed {
+	} else if alg.Keyed {
 		return nil, targets.Errorf(syscall.ENOKEY, "%s", errKey)
 	}
 	return alg, nil
@@ -246,7 +247,7 @@ func (x *Integrity) setup() error {
 		if x.hash == nil {
 			return targets.Invalid("Unknown tag size")
 		}
-		c.tagSize = uint32(x.hash.size)
+		c.tagSize = uint32(x.hash.Size)
 	}
 	if c.tagSize > maxTagSize {
 		return targets.Invalid("Too big tag size")

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/cryptoapi"
 )
 
 // Type is the integrity target's registration (DM_TARGET_SINGLETON).
@@ -36,10 +37,10 @@ type Integrity struct {
 	dev, metaDev targets.Dev // metaDev is dev when there is no meta_device
 	cfg          config
 	geo          geometry
-	hash         *algorithm // internal_hash, nil without one
-	jmac         *algorithm // journal_mac, nil without one
-	dmName       string     // "dm-N", as the kernel's %pg prints the device
-	log2BPB      uint       // log2 blocks per bitmap bit (ic->log2_blocks_per_bitmap_bit)
+	hash         *cryptoapi.Hash // internal_hash, nil without one
+	jmac         *cryptoapi.Hash // journal_mac, nil without one
+	dmName       string          // "dm-N", as the kernel's %pg prints the device
+	log2BPB      uint            // log2 blocks per bitmap bit (ic->log2_blocks_per_bitmap_bit)
 
 	mismatches atomic.Uint64
 

@@ -190,7 +190,7 @@ func (j *journal) sectionMAC(section uint32, wr bool) {
 	if x.jmac == nil {
 		return
 	}
-	h := x.jmac.newHash(x.cfg.journalMAC.key)
+	h := x.jmac.New(x.cfg.journalMAC.key)
 	if x.sb.has(flagFixedHMAC) {
 		h.Write(x.sb.salt())
 		h.Write(binary.LittleEndian.AppendUint64(nil, uint64(section)))

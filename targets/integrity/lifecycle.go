@@ -20,20 +20,20 @@ func (x *Integrity) writeSuperblock() error {
 // sbMACBytes is where sb_mac puts the superblock's MAC: the end of its
 // first sector.
 func (x *Integrity) sbMACBytes() (body, mac []byte) {
-	n := x.jmac.size
+	n := x.jmac.Size
 	return x.sb[:512-n], x.sb[512-n : 512]
 }
 
 func (x *Integrity) signSuperblock() {
 	body, mac := x.sbMACBytes()
-	h := x.jmac.newHash(x.cfg.journalMAC.key)
+	h := x.jmac.New(x.cfg.journalMAC.key)
 	h.Write(body)
 	copy(mac, h.Sum(nil))
 }
 
 func (x *Integrity) sbMACOK() bool {
 	body, mac := x.sbMACBytes()
-	h := x.jmac.newHash(x.cfg.journalMAC.key)
+	h := x.jmac.New(x.cfg.journalMAC.key)
 	h.Write(body)
 	return string(h.Sum(nil)) == string(mac)
 }

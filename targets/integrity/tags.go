@@ -15,7 +15,7 @@ const discardFiller = 0xf6
 // a data sector (salted first with fix_hmac), cut or zero-padded to the
 // tag size, appended to dst.
 func (x *Integrity) checksum(dst []byte, sector uint64, block []byte) []byte {
-	return x.checksumWith(x.hash.newHash(x.cfg.internalHash.key), dst, sector, block)
+	return x.checksumWith(x.hash.New(x.cfg.internalHash.key), dst, sector, block)
 }
 
 // checksumWith is checksum with a hash of the internal algorithm to reset
@@ -44,7 +44,7 @@ func (x *Integrity) checksumWith(h hash.Hash, dst []byte, sector uint64, block [
 // checksums are the tags of the blocks of p from sector on.
 func (x *Integrity) checksums(p []byte, sector uint64) []byte {
 	bs := int(x.geo.blockSectors()) * 512
-	h := x.hash.newHash(x.cfg.internalHash.key)
+	h := x.hash.New(x.cfg.internalHash.key)
 	tags := make([]byte, 0, len(p)/bs*int(x.geo.tagSize)+h.Size())
 	for off := 0; off < len(p); off += bs {
 		tags = x.checksumWith(h, tags, sector+uint64(off/512), p[off:off+bs])

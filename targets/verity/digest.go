@@ -14,7 +14,7 @@ var errNoKey = syscall.ENOKEY
 // says (version 1: the salt first; version 0: last), appended to dst. A
 // keyed algorithm fails, with the kernel's log line.
 func (v *Verity) digest(dst, data []byte) ([]byte, error) {
-	if v.alg.new == nil {
+	if v.alg.Keyed {
 		v.logf("verity: crypto_ahash_init failed: %d", -int(errNoKey))
 		return nil, errNoKey
 	}

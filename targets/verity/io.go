@@ -46,7 +46,7 @@ func (v *Verity) ReadAt(p []byte, sector uint64) error {
 	for i, off := 0, 0; off < len(p); i, off = i+1, off+blockBytes {
 		var digest []byte
 		if digests != nil {
-			digest = digests[i*v.alg.size : (i+1)*v.alg.size]
+			digest = digests[i*v.alg.Size : (i+1)*v.alg.Size]
 		}
 		if err := v.verifyBlock(p[off:off+blockBytes], first+uint64(i), digest, readErr, want[:0], got[:0]); err != nil {
 			return asIOError(err)
@@ -69,16 +69,16 @@ func (v *Verity) digestBlocks(p []byte, first uint64) []byte {
 	blockBytes := 1 << v.dataBlockBits
 	n := len(p) / blockBytes
 	workers := min(runtime.GOMAXPROCS(0), n/parallelMinBlocks)
-	if workers < 2 || v.alg.new == nil {
+	if workers < 2 || v.alg.Keyed {
 		return nil
 	}
-	digests := make([]byte, n*v.alg.size)
+	digests := make([]byte, n*v.alg.Size)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := w * n / workers; i < (w+1)*n/workers; i++ {
 				if v.validated == nil || !v.validated.has(first+uint64(i)) {
-					v.digest(digests[i*v.alg.size:i*v.alg.size], p[i*blockBytes:(i+1)*blockBytes])
+					v.digest(digests[i*v.alg.Size:i*v.alg.Size], p[i*blockBytes:(i+1)*blockBytes])
 				}
 			}
 		})
@@ -218,11 +218,11 @@ func (v *Verity) hashBlock(hb uint64, want []byte, inFEC bool) ([]byte, error) {
 // digestIn is the digest at index idx of a hash block: packed in version
 // 0, each in a slot of a power of 2 bytes in version 1.
 func (v *Verity) digestIn(block []byte, idx uint64) []byte {
-	off := idx * uint64(v.alg.size)
+	off := idx * uint64(v.alg.Size)
 	if v.version >= 1 {
 		off = idx << (v.hashBlockBits - v.tree.hashPerBlockBits)
 	}
-	return block[off : off+uint64(v.alg.size)]
+	return block[off : off+uint64(v.alg.Size)]
 }
 
 // ratelimited logs a line of a DMERR_LIMIT call site.

@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/cryptoapi"
 )
 
 // Type is the verity target's registration (DM_TARGET_IMMUTABLE).
@@ -53,7 +54,7 @@ type Verity struct {
 	dataBlocks     uint64
 	hashStartBlock uint64
 	algName        string
-	alg            *algorithm
+	alg            *cryptoapi.Hash
 	rootDigest     []byte
 	salt           []byte
 	zeroDigest     []byte // ignore_zero_blocks: the digest of a block of zeros
@@ -122,19 +123,19 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 		return nil, targets.Invalid("Invalid hash start")
 	}
 	v.algName = args[7]
-	if v.alg, ok = lookupAlgorithm(v.algName); !ok {
+	if v.alg, ok = cryptoapi.Lookup(v.algName); !ok {
 		return nil, targets.Errorf(syscall.ENOENT, "Cannot initialize hash function")
 	}
 	if !ctx.Restored {
-		v.logf("verity: %s using implementation \"%s\"", v.algName, v.alg.driver)
+		v.logf("verity: %s using implementation \"%s\"", v.algName, v.alg.Driver)
 	}
-	if v.alg.new != nil {
-		v.hashers.New = func() any { return v.alg.new() }
+	if !v.alg.Keyed {
+		v.hashers.New = func() any { return v.alg.New(nil) }
 	}
-	if 1<<v.hashBlockBits < 2*v.alg.size {
+	if 1<<v.hashBlockBits < 2*v.alg.Size {
 		return nil, targets.Invalid("Digest size too big")
 	}
-	if v.rootDigest, ok = hexBytes(args[8]); !ok || len(v.rootDigest) != v.alg.size {
+	if v.rootDigest, ok = hexBytes(args[8]); !ok || len(v.rootDigest) != v.alg.Size {
 		return nil, targets.Invalid("Invalid root digest")
 	}
 	if args[9] != "-" {
@@ -147,7 +148,7 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 			return nil, err
 		}
 	}
-	if v.tree, err = newTree(v.dataBlocks, v.hashStartBlock, v.hashBlockBits, v.alg.size); err != nil {
+	if v.tree, err = newTree(v.dataBlocks, v.hashStartBlock, v.hashBlockBits, v.alg.Size); err != nil {
 		return nil, err
 	}
 	if v.hashDevBlocks() < v.tree.endBlock {

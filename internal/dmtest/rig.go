@@ -108,11 +108,16 @@ func Sparse(t testing.TB, path string, sizeBytes int64) string {
 
 // Args splits a table's arguments into words, each word naming a file of
 // Files replaced by its path.
-func (g *Rig) Args(table string) []string {
+func (g *Rig) Args(table string) []string { return argsIn(g.Files, table) }
+
+// argsIn splits table into words, each word naming a file of dir replaced
+// by its path.
+func argsIn(dir, table string) []string {
 	words := strings.Fields(table)
 	for i, w := range words {
-		if _, err := os.Stat(g.Path(w)); err == nil && !strings.HasPrefix(w, "/") {
-			words[i] = g.Path(w)
+		p := filepath.Join(dir, w)
+		if _, err := os.Stat(p); err == nil && !strings.HasPrefix(w, "/") {
+			words[i] = p
 		}
 	}
 	return words

@@ -18,7 +18,7 @@ const benchBytes = 256 << 20
 // tags.
 func benchTarget(b *testing.B, name string) targets.Target {
 	e := newEnv(b)
-	dev := e.sparse("dev", 320<<20)
+	dev := e.Sparse("dev", 320<<20)
 	if name == "linear" {
 		tg, err := linear.New(e.Context(benchBytes/512), strings.Fields(dev+" 0"))
 		if err != nil {
@@ -26,8 +26,8 @@ func benchTarget(b *testing.B, name string) targets.Target {
 		}
 		return tg
 	}
-	x := e.create(benchBytes/512, "dev 0 - "+name+" 1 internal_hash:crc32c")
-	b.Cleanup(func() { e.remove(x) })
+	x := e.Create(benchBytes/512, "dev 0 - "+name+" 1 internal_hash:crc32c")
+	b.Cleanup(func() { e.Remove(x) })
 	return x
 }
 

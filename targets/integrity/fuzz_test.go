@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // FuzzIntegrityTable builds integrity tables from fuzzed words over a
@@ -30,16 +32,16 @@ func FuzzIntegrityTable(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, table string, formatted bool) {
 		e := newEnv(t)
-		dev, meta := e.sparse("dev", 1<<20), e.sparse("meta", 256<<10)
+		dev, meta := e.Sparse("dev", 1<<20), e.Sparse("meta", 256<<10)
 		if formatted {
-			x := e.create(512, "dev 0 - J 1 internal_hash:crc32c")
-			writeAt(t, x, 8, pattern(1, 4096))
-			e.remove(x)
+			x := e.Create(512, "dev 0 - J 1 internal_hash:crc32c")
+			dmtest.WriteAt(t, x, 8, pattern(1, 4096))
+			e.Remove(x)
 		}
 		before, _ := os.ReadFile(dev)
 		beforeMeta, _ := os.ReadFile(meta)
 		words := strings.Fields(strings.NewReplacer("DEV", dev, "META", meta).Replace(table))
-		x, err := e.build(256, strings.Join(words, " "))
+		x, err := e.Build(256, strings.Join(words, " "))
 		if err != nil {
 			after, _ := os.ReadFile(dev)
 			afterMeta, _ := os.ReadFile(meta)
@@ -60,6 +62,6 @@ func FuzzIntegrityTable(f *testing.F) {
 		x.Flush()
 		x.Status()
 		x.Table()
-		e.remove(x)
+		e.Remove(x)
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/targets"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // refSHA256 is the sha256 of the 128 KiB the oracle kernel wrote through
@@ -30,16 +32,16 @@ func TestKernelImages(t *testing.T) {
 	} {
 		t.Run(c.img, func(t *testing.T) {
 			e := newEnv(t)
-			e.gunzip(c.img)
-			x := e.create(4096, c.img+" 0 - "+c.args)
-			sum := sha256.Sum256(readAt(t, x, 0, 128<<10))
+			gunzip(e, c.img)
+			x := e.Create(4096, c.img+" 0 - "+c.args)
+			sum := sha256.Sum256(dmtest.ReadAt(t, x, 0, 128<<10))
 			if got := hex.EncodeToString(sum[:]); got != refSHA256 {
 				t.Fatalf("the data reads back as sha256 %s", got)
 			}
 			if s := x.Status(); s != c.status {
 				t.Fatalf("status %q, want %q", s, c.status)
 			}
-			e.remove(x)
+			e.Remove(x)
 		})
 	}
 }
@@ -58,15 +60,15 @@ func TestLayout(t *testing.T) {
 		{4 << 20, "B 2 internal_hash:crc32c sectors_per_bit:64", "0 7752 -", "4 B 6 journal_sectors:176 interleave_sectors:32768 buffer_sectors:128 sectors_per_bit:64 bitmap_flush_interval:10000 internal_hash:crc32c"},
 	} {
 		e := newEnv(t)
-		e.sparse("d", c.size)
-		x := e.create(2048, "d 0 - "+c.args)
+		e.Sparse("d", c.size)
+		x := e.Create(2048, "d 0 - "+c.args)
 		if s := x.Status(); s != c.status {
 			t.Errorf("%s: status %q, want %q", c.args, s, c.status)
 		}
-		if tb := x.Table(); tb != e.path("d")+" 0 "+c.table {
+		if tb := x.Table(); tb != e.Path("d")+" 0 "+c.table {
 			t.Errorf("%s: table %q, want %q", c.args, tb, c.table)
 		}
-		e.remove(x)
+		e.Remove(x)
 	}
 }
 
@@ -75,11 +77,11 @@ func TestLayout(t *testing.T) {
 // read; rewriting the block heals it.
 func TestCorruption(t *testing.T) {
 	e := newEnv(t)
-	d := e.sparse("d", 4<<20)
-	x := e.create(2048, "d 0 - D 1 internal_hash:crc32c")
+	d := e.Sparse("d", 4<<20)
+	x := e.Create(2048, "d 0 - D 1 internal_hash:crc32c")
 	data := pattern(1, 64<<10)
-	writeAt(t, x, 0, data)
-	e.remove(x)
+	dmtest.WriteAt(t, x, 0, data)
+	e.Remove(x)
 	f, err := os.OpenFile(d, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +91,7 @@ func TestCorruption(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	x = e.create(2048, "d 0 - D 1 internal_hash:crc32c")
+	x = e.Create(2048, "d 0 - D 1 internal_hash:crc32c")
 	checksumFailedLimit = new(targets.RateLimit) // other tests' lines used none of its burst
 	err = x.ReadAt(make([]byte, 8192), 0)
 	if !errors.Is(err, syscall.EILSEQ) {
@@ -98,14 +100,14 @@ func TestCorruption(t *testing.T) {
 	if log := e.TakeLog(); len(log) != 1 || log[0] != "device-mapper: integrity: dm-0: Checksum failed at sector 0x8" {
 		t.Fatalf("log %q", log)
 	}
-	mustEqual(t, "the block before", readAt(t, x, 0, 4096), data[:4096])
-	mustEqual(t, "the blocks after", readAt(t, x, 16, 8192), data[8192:16384])
+	dmtest.MustEqual(t, "the block before", dmtest.ReadAt(t, x, 0, 4096), data[:4096])
+	dmtest.MustEqual(t, "the blocks after", dmtest.ReadAt(t, x, 16, 8192), data[8192:16384])
 	if s := x.Status(); s != "1 7752 -" {
 		t.Fatalf("status %q", s)
 	}
-	writeAt(t, x, 8, data[4096:8192])
-	mustEqual(t, "the rewritten block", readAt(t, x, 0, 64<<10), data)
-	e.remove(x)
+	dmtest.WriteAt(t, x, 8, data[4096:8192])
+	dmtest.MustEqual(t, "the rewritten block", dmtest.ReadAt(t, x, 0, 64<<10), data)
+	e.Remove(x)
 }
 
 // TestJournalAcrossProcesses: the same writes in mode J, in one process
@@ -121,17 +123,17 @@ func TestJournalAcrossProcesses(t *testing.T) {
 	}{{200, 12 << 10}, {0, 32 << 10}, {208, 4 << 10}, {400, 40 << 10}, {600, 64 << 10}, {800, 64 << 10}, {1000, 60 << 10}, {8, 4 << 10}}
 	run := func(split bool) []byte {
 		e := newEnv(t)
-		d := e.sparse("d", 4<<20)
-		x := e.create(4096, table)
+		d := e.Sparse("d", 4<<20)
+		x := e.Create(4096, table)
 		for k, w := range writes {
-			writeAt(t, x, w.sector, pattern(byte(k+1), w.n))
+			dmtest.WriteAt(t, x, w.sector, pattern(byte(k+1), w.n))
 			if split {
-				x = e.rebuild(x, table)
+				x = e.Restore(x, x.ctx.Len, table)
 			}
-			mustEqual(t, "a write read back", readAt(t, x, w.sector, w.n), pattern(byte(k+1), w.n))
+			dmtest.MustEqual(t, "a write read back", dmtest.ReadAt(t, x, w.sector, w.n), pattern(byte(k+1), w.n))
 		}
-		mustEqual(t, "a rewritten block", readAt(t, x, 8, 4096), pattern(8, 4096))
-		e.remove(x)
+		dmtest.MustEqual(t, "a rewritten block", dmtest.ReadAt(t, x, 8, 4096), pattern(8, 4096))
+		e.Remove(x)
 		b, err := os.ReadFile(d)
 		if err != nil {
 			t.Fatal(err)
@@ -139,7 +141,7 @@ func TestJournalAcrossProcesses(t *testing.T) {
 		return b
 	}
 	one, many := run(false), run(true)
-	mustEqual(t, "the device after one process and after many", many, one)
+	dmtest.MustEqual(t, "the device after one process and after many", many, one)
 }
 
 // TestReplay: writes committed by a flush but not written into place
@@ -148,40 +150,40 @@ func TestJournalAcrossProcesses(t *testing.T) {
 func TestReplay(t *testing.T) {
 	const table = "d 0 - J 3 internal_hash:crc32c journal_sectors:2048 commit_time:600000"
 	e := newEnv(t)
-	d := e.sparse("d", 4<<20)
-	x := e.create(4096, table)
+	d := e.Sparse("d", 4<<20)
+	x := e.Create(4096, table)
 	data := pattern(3, 128<<10)
-	writeAt(t, x, 16, data)
+	dmtest.WriteAt(t, x, 16, data)
 	if err := x.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	x.Close() // a crash: nothing written into place
-	if got := fileBytes(t, d, int64(x.geo.dataSector(x.geo.areaOffset(16)))*512, 4096); string(got) == string(data[:4096]) {
+	if got := dmtest.FileBytes(t, d, int64(x.geo.dataSector(x.geo.areaOffset(16)))*512, 4096); string(got) == string(data[:4096]) {
 		t.Fatal("the data is in place before the replay: nothing tests it")
 	}
-	x = e.create(4096, table)
-	mustEqual(t, "replayed data", readAt(t, x, 16, len(data)), data)
+	x = e.Create(4096, table)
+	dmtest.MustEqual(t, "replayed data", dmtest.ReadAt(t, x, 16, len(data)), data)
 	if s := x.Status(); s != "0 5992 -" {
 		t.Fatalf("status %q", s)
 	}
-	e.remove(x)
+	e.Remove(x)
 }
 
 // TestModeR: no tag checks, no writes.
 func TestModeR(t *testing.T) {
 	e := newEnv(t)
-	e.sparse("d", 4<<20)
-	x := e.create(2048, "d 0 - D 1 internal_hash:crc32c")
+	e.Sparse("d", 4<<20)
+	x := e.Create(2048, "d 0 - D 1 internal_hash:crc32c")
 	if err := x.ReadAt(make([]byte, 4096), 0); !errors.Is(err, syscall.EILSEQ) {
 		t.Fatalf("read of a block never written: %v, want EILSEQ", err)
 	}
-	e.remove(x)
-	x = e.create(2048, "d 0 - R 1 internal_hash:crc32c")
-	mustEqual(t, "mode R read", readAt(t, x, 0, 4096), make([]byte, 4096))
+	e.Remove(x)
+	x = e.Create(2048, "d 0 - R 1 internal_hash:crc32c")
+	dmtest.MustEqual(t, "mode R read", dmtest.ReadAt(t, x, 0, 4096), make([]byte, 4096))
 	if err := x.WriteAt(make([]byte, 4096), 0); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("write in mode R: %v", err)
 	}
-	e.remove(x)
+	e.Remove(x)
 }
 
 // TestModeB: a write marks its region dirty on the device before it goes
@@ -190,27 +192,27 @@ func TestModeR(t *testing.T) {
 func TestModeB(t *testing.T) {
 	const table = "d 0 - B 2 internal_hash:crc32c sectors_per_bit:64"
 	e := newEnv(t)
-	d := e.sparse("d", 4<<20)
-	x := e.create(4096, table)
+	d := e.Sparse("d", 4<<20)
+	x := e.Create(4096, table)
 	data := pattern(5, 32<<10)
-	writeAt(t, x, 64, data)
-	if x.sb.flags()&flagDirtyBitmap == 0 || fileBytes(t, d, 8*512, 1)[0] != 0x02 {
-		t.Fatalf("bitmap not marked dirty on the device: flags %#x, bits %#x", x.sb.flags(), fileBytes(t, d, 8*512, 1)[0])
+	dmtest.WriteAt(t, x, 64, data)
+	if x.sb.flags()&flagDirtyBitmap == 0 || dmtest.FileBytes(t, d, 8*512, 1)[0] != 0x02 {
+		t.Fatalf("bitmap not marked dirty on the device: flags %#x, bits %#x", x.sb.flags(), dmtest.FileBytes(t, d, 8*512, 1)[0])
 	}
 	// data changed behind the tags (a crash between data and tags)
 	f, _ := os.OpenFile(d, os.O_WRONLY, 0)
 	f.WriteAt([]byte{1, 2, 3}, int64(x.geo.dataSector(x.geo.areaOffset(64)))*512)
 	f.Close()
 	x.Close()
-	x = e.create(4096, table)
+	x = e.Create(4096, table)
 	x.StopBackground() // the recalculation runs to its end
 	data[0], data[1], data[2] = 1, 2, 3
-	mustEqual(t, "recalculated region", readAt(t, x, 64, len(data)), data)
+	dmtest.MustEqual(t, "recalculated region", dmtest.ReadAt(t, x, 64, len(data)), data)
 	if s := x.Status(); s != "0 7752 7752" {
 		t.Fatalf("status %q", s)
 	}
-	e.remove(x)
-	if fileBytes(t, d, 24, 1)[0]&flagDirtyBitmap != 0 {
+	e.Remove(x)
+	if dmtest.FileBytes(t, d, 24, 1)[0]&flagDirtyBitmap != 0 {
 		t.Fatal("dirty bitmap flag left after the suspend")
 	}
 }
@@ -219,14 +221,14 @@ func TestModeB(t *testing.T) {
 // the device; reads past the recalculation's position are not checked.
 func TestRecalculate(t *testing.T) {
 	e := newEnv(t)
-	d := e.sparse("d", 4<<20)
-	x := e.create(2048, "d 0 - D 1 internal_hash:crc32c")
-	e.remove(x)
+	d := e.Sparse("d", 4<<20)
+	x := e.Create(2048, "d 0 - D 1 internal_hash:crc32c")
+	e.Remove(x)
 	data := pattern(9, 1<<20)
 	f, _ := os.OpenFile(d, os.O_WRONLY, 0)
 	f.WriteAt(data, 440*512)
 	f.Close()
-	x = e.create(2048, "d 0 - D 2 internal_hash:crc32c recalculate")
+	x = e.Create(2048, "d 0 - D 2 internal_hash:crc32c recalculate")
 	x.StopBackground()
 	if s := x.Status(); s != "0 7752 7752" {
 		t.Fatalf("status %q", s)
@@ -234,24 +236,24 @@ func TestRecalculate(t *testing.T) {
 	if !strings.Contains(x.Table(), " recalculate ") {
 		t.Fatalf("table %q", x.Table())
 	}
-	mustEqual(t, "recalculated data", readAt(t, x, 0, len(data)), data)
-	e.remove(x)
+	dmtest.MustEqual(t, "recalculated data", dmtest.ReadAt(t, x, 0, len(data)), data)
+	e.Remove(x)
 }
 
 // TestDiscard: discarded blocks read as zeros (their tags are the filler).
 func TestDiscard(t *testing.T) {
 	e := newEnv(t)
-	e.sparse("d", 4<<20)
+	e.Sparse("d", 4<<20)
 	for _, mode := range []string{"D", "J"} {
-		x := e.create(2048, "d 0 - "+mode+" 2 internal_hash:crc32c allow_discards")
-		writeAt(t, x, 0, pattern(2, 64<<10))
+		x := e.Create(2048, "d 0 - "+mode+" 2 internal_hash:crc32c allow_discards")
+		dmtest.WriteAt(t, x, 0, pattern(2, 64<<10))
 		if err := x.Discard(32, 32); err != nil {
 			t.Fatal(err)
 		}
-		got := readAt(t, x, 0, 64<<10)
-		mustEqual(t, mode+": discarded blocks", got[16<<10:32<<10], make([]byte, 16<<10))
-		mustEqual(t, mode+": kept blocks", got[:16<<10], pattern(2, 16<<10))
-		e.remove(x)
+		got := dmtest.ReadAt(t, x, 0, 64<<10)
+		dmtest.MustEqual(t, mode+": discarded blocks", got[16<<10:32<<10], make([]byte, 16<<10))
+		dmtest.MustEqual(t, mode+": kept blocks", got[:16<<10], pattern(2, 16<<10))
+		e.Remove(x)
 	}
 }
 
@@ -259,30 +261,30 @@ func TestDiscard(t *testing.T) {
 func TestMetaDevice(t *testing.T) {
 	const table = "d 0 - J 4 meta_device:m internal_hash:crc32c block_size:4096 journal_watermark:10"
 	e := newEnv(t)
-	e.sparse("d", 4<<20)
-	e.sparse("m", 1<<20)
-	x := e.create(4096, table)
+	e.Sparse("d", 4<<20)
+	e.Sparse("m", 1<<20)
+	x := e.Create(4096, table)
 	if s := x.Status(); s != "0 8192 -" {
 		t.Fatalf("status %q", s)
 	}
 	data := pattern(4, 1<<20)
-	writeAt(t, x, 8, data)
+	dmtest.WriteAt(t, x, 8, data)
 	if err := x.WriteAt(make([]byte, 512), 1); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("unaligned write: %v", err)
 	}
-	x = e.rebuild(x, table)
-	mustEqual(t, "after a new process", readAt(t, x, 8, len(data)), data)
-	e.remove(x)
-	x = e.create(4096, table)
-	mustEqual(t, "after a new table", readAt(t, x, 8, len(data)), data)
-	e.remove(x)
+	x = e.Restore(x, x.ctx.Len, table)
+	dmtest.MustEqual(t, "after a new process", dmtest.ReadAt(t, x, 8, len(data)), data)
+	e.Remove(x)
+	x = e.Create(4096, table)
+	dmtest.MustEqual(t, "after a new table", dmtest.ReadAt(t, x, 8, len(data)), data)
+	e.Remove(x)
 }
 
 // TestBadTables checks constructor errors in the kernel's words and that
 // a refused table leaves the device as it was.
 func TestBadTables(t *testing.T) {
 	e := newEnv(t)
-	d := e.sparse("d", 4<<20)
+	d := e.Sparse("d", 4<<20)
 	for _, c := range []struct{ table, msg string }{
 		{"d 0 -", "Invalid argument count"},
 		{"d x - D 0", "Invalid starting offset"},
@@ -303,7 +305,7 @@ func TestBadTables(t *testing.T) {
 		{"d 0 - J 2 internal_hash:crc32c journal_crypt:ctr(aes):00", "Error setting encryption key"},
 		{"d 0 - J 2 internal_hash:crc32c journal_crypt:cbc(aes)", "Unable to generate iv"},
 	} {
-		_, err := e.build(8, c.table)
+		_, err := e.Build(8, c.table)
 		var ce interface{ Error() string }
 		if err == nil || !errors.As(err, &ce) || err.Error() != c.msg {
 			t.Errorf("%s: %v, want %q", c.table, err, c.msg)
@@ -312,7 +314,7 @@ func TestBadTables(t *testing.T) {
 	if b, _ := os.ReadFile(d); strings.Count(string(b), "\x00") != len(b) {
 		t.Fatal("a refused table wrote to the device")
 	}
-	if _, err := e.build(1<<20, "d 0 - D 1 internal_hash:crc32c"); err == nil || err.Error() != "Not enough provided sectors for requested mapping size" {
+	if _, err := e.Build(1<<20, "d 0 - D 1 internal_hash:crc32c"); err == nil || err.Error() != "Not enough provided sectors for requested mapping size" {
 		t.Fatalf("too long a table: %v", err)
 	}
 }
@@ -321,13 +323,7 @@ func TestBadTables(t *testing.T) {
 // here: its format needs the kernel's dm) reads the superblocks gdmsetup
 // writes.
 func TestIntegritysetupDump(t *testing.T) {
-	bin, err := exec.LookPath("integritysetup")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("integritysetup is missing")
-		}
-		t.Skip("integritysetup is missing")
-	}
+	bin := dmtest.Peer(t, "integritysetup")
 	for _, c := range []struct {
 		args string
 		want []string
@@ -339,10 +335,10 @@ func TestIntegritysetupDump(t *testing.T) {
 		{"J 3 internal_hash:hmac(sha256):0011 journal_mac:hmac(sha256):2233 fix_hmac", []string{"superblock_version 5", "have_journal_mac", "fix_hmac"}},
 	} {
 		e := newEnv(t)
-		d := e.sparse("d", 4<<20)
-		x := e.create(2048, "d 0 - "+c.args)
+		d := e.Sparse("d", 4<<20)
+		x := e.Create(2048, "d 0 - "+c.args)
 		if c.args[0] != 'B' {
-			e.remove(x)
+			e.Remove(x)
 		} else {
 			x.Close()
 		}
@@ -366,10 +362,10 @@ func TestJournalCrypt(t *testing.T) {
 		const key = ":000102030405060708090a0b0c0d0e0f"
 		table := "d 0 - J 3 internal_hash:crc32c journal_crypt:" + alg + key + " journal_sectors:2048"
 		e := newEnv(t)
-		d := e.sparse("d", 4<<20)
-		x := e.create(4096, table)
+		d := e.Sparse("d", 4<<20)
+		x := e.Create(4096, table)
 		data := pattern(6, 64<<10)
-		writeAt(t, x, 0, data)
+		dmtest.WriteAt(t, x, 0, data)
 		if err := x.Flush(); err != nil {
 			t.Fatal(err)
 		}
@@ -378,13 +374,13 @@ func TestJournalCrypt(t *testing.T) {
 		if strings.Contains(string(raw), string(data[:512])) {
 			t.Fatalf("%s: plaintext on the device", alg)
 		}
-		x = e.create(4096, table)
-		mustEqual(t, alg+": replayed", readAt(t, x, 0, len(data)), data)
-		e.remove(x)
-		x = e.create(4096, strings.Replace(table, "0f", "0e", 1))
+		x = e.Create(4096, table)
+		dmtest.MustEqual(t, alg+": replayed", dmtest.ReadAt(t, x, 0, len(data)), data)
+		e.Remove(x)
+		x = e.Create(4096, strings.Replace(table, "0f", "0e", 1))
 		if x.failed != syscall.EIO {
 			t.Fatalf("%s: another key: failed %v", alg, x.failed)
 		}
-		e.remove(x)
+		e.Remove(x)
 	}
 }

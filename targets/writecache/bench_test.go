@@ -19,7 +19,7 @@ func BenchmarkRandomWrite4K(b *testing.B) {
 	for _, name := range []string{"linear", "writecache"} {
 		b.Run(name, func(b *testing.B) {
 			e := newEnv(b)
-			origin := e.sparse("origin", originBytes)
+			origin := e.Sparse("origin", originBytes)
 			var tg targets.Target
 			if name == "linear" {
 				var err error
@@ -27,8 +27,8 @@ func BenchmarkRandomWrite4K(b *testing.B) {
 					b.Fatal(err)
 				}
 			} else {
-				w := e.create(originBytes/512, "s "+origin+" "+e.sparse("cache", 64<<20)+" 4096 2 pause_writeback 0")
-				defer e.endProcess(w)
+				w := e.Create(originBytes/512, "s "+origin+" "+e.Sparse("cache", 64<<20)+" 4096 2 pause_writeback 0")
+				defer e.EndProcess(w)
 				tg = w
 			}
 			rng := rand.New(rand.NewPCG(1, 2))

@@ -28,20 +28,20 @@ func FuzzWritecacheTable(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, table string, formatted bool) {
 		e := newEnv(t)
-		origin, cache := e.sparse("origin", 1<<20), e.sparse("cache", 64<<10)
+		origin, cache := e.Sparse("origin", 1<<20), e.Sparse("cache", 64<<10)
 		if formatted {
-			w := e.create(2048, "s "+origin+" "+cache+" 4096 0")
+			w := e.Create(2048, "s "+origin+" "+cache+" 4096 0")
 			if err := w.WriteAt(pattern(1, 4096), 8); err != nil {
 				t.Fatal(err)
 			}
-			e.remove(w)
+			e.Remove(w)
 		}
 		before, err := os.ReadFile(cache)
 		if err != nil {
 			t.Fatal(err)
 		}
 		words := strings.Fields(strings.NewReplacer("ORIGIN", origin, "CACHE", cache).Replace(table))
-		w, err := e.build(2048, strings.Join(words, " "))
+		w, err := e.Build(2048, strings.Join(words, " "))
 		if err != nil {
 			after, _ := os.ReadFile(cache)
 			if string(after) != string(before) {
@@ -61,6 +61,6 @@ func FuzzWritecacheTable(f *testing.F) {
 		}
 		w.Status()
 		w.Table()
-		e.remove(w)
+		e.Remove(w)
 	})
 }

@@ -19,8 +19,8 @@ const originSectors = 32768 // 16 MiB
 
 func TestFormatIsTheKernels(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 1<<20)
-	w := e.create(originSectors, "s "+origin+" "+cache+" 4096 0")
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 1<<20)
+	w := e.Create(originSectors, "s "+origin+" "+cache+" 4096 0")
 	defer w.Close()
 	if got := fileHash(t, cache); got != kernelFormatSHA256 {
 		t.Fatalf("formatted cache device: sha256 %s, the kernel's %s", got, kernelFormatSHA256)
@@ -35,9 +35,9 @@ func TestFormatIsTheKernels(t *testing.T) {
 
 func TestDirtyCacheReadsBack(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 1<<20)
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 1<<20)
 	table := "s " + origin + " " + cache + " 4096 0"
-	w := e.create(originSectors, table)
+	w := e.Create(originSectors, table)
 	a, b := pattern(1, 4096), pattern(2, 3*4096)
 	if err := w.WriteAt(a, 0); err != nil {
 		t.Fatal(err)
@@ -51,43 +51,43 @@ func TestDirtyCacheReadsBack(t *testing.T) {
 	if got, want := w.Status(), "0 254 250 0 0 0 4 0 0 0 4 0 1 0"; got != want {
 		t.Fatalf("status %q, want %q", got, want)
 	}
-	w = e.rebuild(w, table)
-	mustEqual(t, "block 0 in a later process", readAt(t, w, 0, 4096), a)
+	w = e.Restore(w, w.lenSectors, table)
+	dmtest.MustEqual(t, "block 0 in a later process", dmtest.ReadAt(t, w, 0, 4096), a)
 	if got, want := w.Status(), "0 254 250 0 1 1 4 0 0 0 4 0 1 0"; got != want {
 		t.Fatalf("status after a rebuild %q, want %q", got, want)
 	}
-	e.remove(w)
-	mustEqual(t, "the origin", fileBytes(t, origin, 0, 4096), make([]byte, 4096))
+	e.Remove(w)
+	dmtest.MustEqual(t, "the origin", dmtest.FileBytes(t, origin, 0, 4096), make([]byte, 4096))
 
 	// a new table over the dirty cache device: the recovery case
-	w = e.create(originSectors, table)
+	w = e.Create(originSectors, table)
 	if got, want := w.Status(), "0 254 250 0 0 0 0 0 0 0 0 0 0 0"; got != want {
 		t.Fatalf("status of a new table %q, want %q", got, want)
 	}
-	mustEqual(t, "block 0 from the dirty cache", readAt(t, w, 0, 4096), a)
-	mustEqual(t, "blocks 16-18 from the dirty cache", readAt(t, w, 120, 4*4096)[4096:], b)
+	dmtest.MustEqual(t, "block 0 from the dirty cache", dmtest.ReadAt(t, w, 0, 4096), a)
+	dmtest.MustEqual(t, "blocks 16-18 from the dirty cache", dmtest.ReadAt(t, w, 120, 4*4096)[4096:], b)
 	if _, err := w.Message([]string{"flush"}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := w.Status(), "0 254 254 0 5 4 0 0 0 0 0 0 0 0"; got != want {
 		t.Fatalf("status after flush %q, want %q", got, want)
 	}
-	mustEqual(t, "block 0 written back", fileBytes(t, origin, 0, 4096), a)
-	mustEqual(t, "blocks 16-18 written back", fileBytes(t, origin, 64<<10, 3*4096), b)
-	e.remove(w)
+	dmtest.MustEqual(t, "block 0 written back", dmtest.FileBytes(t, origin, 0, 4096), a)
+	dmtest.MustEqual(t, "blocks 16-18 written back", dmtest.FileBytes(t, origin, 64<<10, 3*4096), b)
+	e.Remove(w)
 }
 
 func TestUncommittedAndCommittedHits(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 1<<20)
-	w := e.create(originSectors, "s "+origin+" "+cache+" 4096 0")
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 1<<20)
+	w := e.Create(originSectors, "s "+origin+" "+cache+" 4096 0")
 	defer w.Close()
 	for i := 0; i < 2; i++ {
 		if err := w.WriteAt(pattern(byte(i), 4096), 8); err != nil {
 			t.Fatal(err)
 		}
 	}
-	seq := func() uint64 { return decodeSuperblock(fileBytes(t, cache, 0, sbBytes)).seqCount }
+	seq := func() uint64 { return decodeSuperblock(dmtest.FileBytes(t, cache, 0, sbBytes)).seqCount }
 	if s := status(w); s[7] != "1" || s[8] != "0" || seq() != 0 {
 		t.Fatalf("a rewrite before the commit: status %v, superblock seq_count %d", s, seq())
 	}
@@ -106,7 +106,7 @@ func TestUncommittedAndCommittedHits(t *testing.T) {
 	if s := status(w); s[7] != "1" || s[8] != "1" || seq() != 1 {
 		t.Fatalf("a rewrite of a committed block: status %v, seq_count %d (want no commit)", s, seq())
 	}
-	mustEqual(t, "the rewritten block", readAt(t, w, 8, 4096), pattern(3, 4096))
+	dmtest.MustEqual(t, "the rewritten block", dmtest.ReadAt(t, w, 8, 4096), pattern(3, 4096))
 }
 
 // TestCrashKeepsCommittedBlocks abandons a table without any of the end
@@ -115,9 +115,9 @@ func TestUncommittedAndCommittedHits(t *testing.T) {
 // erased at resume), and the origin serves their sectors.
 func TestCrashKeepsCommittedBlocks(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 1<<20)
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 1<<20)
 	table := "s " + origin + " " + cache + " 4096 0"
-	w := e.create(originSectors, table)
+	w := e.Create(originSectors, table)
 	a := pattern(5, 4096)
 	if err := w.WriteAt(a, 0); err != nil {
 		t.Fatal(err)
@@ -134,10 +134,10 @@ func TestCrashKeepsCommittedBlocks(t *testing.T) {
 	w.mu.Unlock()
 	w.stopWorker()
 
-	w2 := e.create(originSectors, table)
+	w2 := e.Create(originSectors, table)
 	defer w2.Close()
-	mustEqual(t, "the committed block", readAt(t, w2, 0, 4096), a)
-	mustEqual(t, "the uncommitted blocks", readAt(t, w2, 8, 8192), make([]byte, 8192))
+	dmtest.MustEqual(t, "the committed block", dmtest.ReadAt(t, w2, 0, 4096), a)
+	dmtest.MustEqual(t, "the uncommitted blocks", dmtest.ReadAt(t, w2, 8, 8192), make([]byte, 8192))
 	if s := status(w2); s[2] != "253" {
 		t.Fatalf("status %v: want 253 free blocks", s)
 	}
@@ -145,8 +145,8 @@ func TestCrashKeepsCommittedBlocks(t *testing.T) {
 
 func TestWatermarkWriteback(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 256<<10)
-	w := e.create(originSectors, "s "+origin+" "+cache+" 4096 6 high_watermark 5 low_watermark 3 pause_writeback 0")
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 256<<10)
+	w := e.Create(originSectors, "s "+origin+" "+cache+" 4096 6 high_watermark 5 low_watermark 3 pause_writeback 0")
 	defer w.Close()
 	for i, mib := range []uint64{2, 3, 4} {
 		if err := w.WriteAt(pattern(byte(i), 4096), mib<<11); err != nil {
@@ -162,16 +162,16 @@ func TestWatermarkWriteback(t *testing.T) {
 		}
 		return nil
 	}, func() string { return w.Status() })
-	mustEqual(t, "2 MiB written back", fileBytes(t, origin, 2<<20, 4096), pattern(0, 4096))
-	mustEqual(t, "3 MiB written back", fileBytes(t, origin, 3<<20, 4096), pattern(1, 4096))
-	mustEqual(t, "4 MiB still in the cache only", fileBytes(t, origin, 4<<20, 4096), make([]byte, 4096))
-	mustEqual(t, "4 MiB through the cache", readAt(t, w, 4<<11, 4096), pattern(2, 4096))
+	dmtest.MustEqual(t, "2 MiB written back", dmtest.FileBytes(t, origin, 2<<20, 4096), pattern(0, 4096))
+	dmtest.MustEqual(t, "3 MiB written back", dmtest.FileBytes(t, origin, 3<<20, 4096), pattern(1, 4096))
+	dmtest.MustEqual(t, "4 MiB still in the cache only", dmtest.FileBytes(t, origin, 4<<20, 4096), make([]byte, 4096))
+	dmtest.MustEqual(t, "4 MiB through the cache", dmtest.ReadAt(t, w, 4<<11, 4096), pattern(2, 4096))
 }
 
 func TestCleanerWritesAround(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 256<<10)
-	w := e.create(originSectors, "s "+origin+" "+cache+" 4096 0")
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 256<<10)
+	w := e.Create(originSectors, "s "+origin+" "+cache+" 4096 0")
 	defer w.Close()
 	if err := w.WriteAt(pattern(1, 8192), 0); err != nil {
 		t.Fatal(err)
@@ -182,9 +182,9 @@ func TestCleanerWritesAround(t *testing.T) {
 	if err := w.WriteAt(pattern(2, 4096), 64); err != nil {
 		t.Fatal(err)
 	}
-	e.remove(w) // the cleaner asks for a flush on suspend
-	mustEqual(t, "written back", fileBytes(t, origin, 0, 8192), pattern(1, 8192))
-	mustEqual(t, "written around", fileBytes(t, origin, 32<<10, 4096), pattern(2, 4096))
+	e.Remove(w) // the cleaner asks for a flush on suspend
+	dmtest.MustEqual(t, "written back", dmtest.FileBytes(t, origin, 0, 8192), pattern(1, 8192))
+	dmtest.MustEqual(t, "written around", dmtest.FileBytes(t, origin, 32<<10, 4096), pattern(2, 4096))
 	if s := status(w); s[2] != "63" || s[9] != "1" {
 		t.Fatalf("status %v: want every block free, one write around", s)
 	}
@@ -192,8 +192,8 @@ func TestCleanerWritesAround(t *testing.T) {
 
 func TestDiscardFreesBlocks(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 1<<20)
-	w := e.create(originSectors, "s "+origin+" "+cache+" 4096 0")
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 1<<20)
+	w := e.Create(originSectors, "s "+origin+" "+cache+" 4096 0")
 	defer w.Close()
 	if err := w.WriteAt(pattern(1, 4*4096), 0); err != nil {
 		t.Fatal(err)
@@ -203,7 +203,7 @@ func TestDiscardFreesBlocks(t *testing.T) {
 	}
 	want := append(pattern(1, 4096), make([]byte, 8192)...)
 	want = append(want, pattern(1, 4*4096)[3*4096:]...)
-	mustEqual(t, "after the discard", readAt(t, w, 0, 4*4096), want)
+	dmtest.MustEqual(t, "after the discard", dmtest.ReadAt(t, w, 0, 4*4096), want)
 	if s := status(w); s[2] != "252" || s[13] != "2" {
 		t.Fatalf("status %v: want 252 free, 2 blocks discarded", s)
 	}
@@ -217,8 +217,8 @@ func TestDiscardFreesBlocks(t *testing.T) {
 
 func TestMessages(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 1<<20)
-	w := e.create(originSectors, "s "+origin+" "+cache+" 4096 0")
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 1<<20)
+	w := e.Create(originSectors, "s "+origin+" "+cache+" 4096 0")
 	defer w.Close()
 	for _, m := range []string{"flush now", "cleaner x", "clear_stats 1", "frobnicate"} {
 		if _, err := w.Message(strings.Fields(m)); !errors.Is(err, syscall.EINVAL) {
@@ -245,8 +245,8 @@ func TestMessages(t *testing.T) {
 
 func TestCanonicalTable(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 256<<10)
-	w, err := e.build(originSectors, "S "+origin+" "+cache+" 512 18 PAUSE_WRITEBACK 500 metadata_only cleaner max_age 1000 "+
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 256<<10)
+	w, err := e.Build(originSectors, "S "+origin+" "+cache+" 512 18 PAUSE_WRITEBACK 500 metadata_only cleaner max_age 1000 "+
 		"autocommit_time 100 Autocommit_Blocks 20 writeback_jobs 8 low_watermark 30 high_watermark 40 start_sector 8")
 	if err != nil {
 		t.Fatal(err)
@@ -264,14 +264,14 @@ func TestCanonicalTable(t *testing.T) {
 
 func TestConstructorErrors(t *testing.T) {
 	e := newEnv(t)
-	origin, cache, tiny := e.sparse("origin", 16<<20), e.sparse("cache", 1<<20), e.sparse("tiny", 4096)
+	origin, cache, tiny := e.Sparse("origin", 16<<20), e.Sparse("cache", 1<<20), e.Sparse("tiny", 4096)
 	oc := origin + " " + cache
 	for _, c := range []struct{ args, msg string }{
 		{"", "Bad arguments"},
 		{"x " + oc + " 4096 0", "Bad arguments"},
 		{"s " + origin, "Bad arguments"},
-		{"s " + e.dir + "/missing " + cache + " 4096 0", "Origin data device lookup failed"},
-		{"s " + origin + " " + e.dir + "/missing 4096 0", "Cache data device lookup failed"},
+		{"s " + e.Dir + "/missing " + cache + " 4096 0", "Origin data device lookup failed"},
+		{"s " + origin + " " + e.Dir + "/missing 4096 0", "Cache data device lookup failed"},
 		{"s " + oc + " +4096 0", "Invalid block size"},
 		{"s " + oc + " 3072 0", "Invalid block size"},
 		{"s " + oc + " 4096", "Invalid number of feature args"},
@@ -285,15 +285,15 @@ func TestConstructorErrors(t *testing.T) {
 		{"p " + oc + " 4096 0", "Asynchronous persistent memory not supported as pmem cache"},
 		{"s " + origin + " " + tiny + " 4096 0", "Invalid device size"},
 	} {
-		_, err := e.build(100, c.args)
+		_, err := e.Build(100, c.args)
 		if err == nil || err.Error() != c.msg {
 			t.Errorf("%q: %v, want %q", c.args, err, c.msg)
 		}
 	}
-	if got := fileHash(t, cache); got != fileHash(t, e.sparse("zeros", 1<<20)) {
+	if got := fileHash(t, cache); got != fileHash(t, e.Sparse("zeros", 1<<20)) {
 		t.Fatal("a refused table wrote to the cache device")
 	}
-	w, err := e.build(8, "s "+oc+" 4294971392 2 high_watermark 4294967346")
+	w, err := e.Build(8, "s "+oc+" 4294971392 2 high_watermark 4294967346")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestConstructorErrors(t *testing.T) {
 	if got, want := w.Table(), "s "+oc+" 4096 2 high_watermark 50"; got != want {
 		t.Fatalf("wrapped numbers: table %q, want %q", got, want)
 	}
-	if _, err := e.build(8, "s "+oc+" 512 0"); err == nil || err.Error() != "Block size does not match superblock" {
+	if _, err := e.Build(8, "s "+oc+" 512 0"); err == nil || err.Error() != "Block size does not match superblock" {
 		t.Fatalf("another block size: %v", err)
 	}
 }
@@ -312,9 +312,9 @@ func TestConstructorErrors(t *testing.T) {
 // oldest as a resume would order it.
 func TestStateAcrossProcesses(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 64<<10) // 15 blocks
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 64<<10) // 15 blocks
 	table := "s " + origin + " " + cache + " 4096 4 high_watermark 100 low_watermark 100"
-	w := e.create(originSectors, table)
+	w := e.Create(originSectors, table)
 	for i := uint64(0); i < 14; i++ {
 		if err := w.WriteAt(pattern(byte(i), 4096), i*16); err != nil {
 			t.Fatal(err)
@@ -335,7 +335,7 @@ func TestStateAcrossProcesses(t *testing.T) {
 		t.Fatalf("LRU head %d, want block 0 (taken again last)", head)
 	}
 	before := w.Status()
-	w = e.rebuild(w, table)
+	w = e.Restore(w, w.lenSectors, table)
 	defer w.Close()
 	w.mu.Lock()
 	after := w.lruRuns()
@@ -359,9 +359,9 @@ func TestStateAcrossProcesses(t *testing.T) {
 // asks for is used by one suspend, in this process or a later one.
 func TestFlushOnSuspendOnce(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 256<<10)
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 256<<10)
 	table := "s " + origin + " " + cache + " 4096 1 cleaner"
-	w := e.create(originSectors, table)
+	w := e.Create(originSectors, table)
 	if !w.flushOnSuspend {
 		t.Fatal("a cleaner table does not flush on suspend")
 	}
@@ -369,7 +369,7 @@ func TestFlushOnSuspendOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Resume()
-	w = e.rebuild(w, table)
+	w = e.Restore(w, w.lenSectors, table)
 	defer w.Close()
 	if w.flushOnSuspend {
 		t.Fatal("flush_on_suspend back in a later process after a suspend used it")
@@ -382,9 +382,9 @@ func TestFlushOnSuspendOnce(t *testing.T) {
 // watermark.
 func TestEndOfProcessFinishesWriteback(t *testing.T) {
 	e := newEnv(t)
-	origin, cache := e.sparse("origin", 16<<20), e.sparse("cache", 1<<20) // 254 blocks
+	origin, cache := e.Sparse("origin", 16<<20), e.Sparse("cache", 1<<20) // 254 blocks
 	table := "s " + origin + " " + cache + " 4096 4 high_watermark 60 low_watermark 10"
-	w := e.create(originSectors, table)
+	w := e.Create(originSectors, table)
 	for i := uint64(0); i < 160; i++ { // every other block: no two in one copy
 		if err := w.WriteAt(pattern(byte(i), 4096), i*16); err != nil {
 			t.Fatal(err)
@@ -393,12 +393,12 @@ func TestEndOfProcessFinishesWriteback(t *testing.T) {
 	if s := status(w); s[2] != "94" {
 		t.Fatalf("status %v: want 94 free blocks before the writeback (pause_writeback holds it)", s)
 	}
-	w = e.rebuild(w, table)
+	w = e.Restore(w, w.lenSectors, table)
 	defer w.Close()
 	if s := status(w); s[2] != "230" { // free + written back > 229 (low watermark)
 		t.Fatalf("status %v: want 230 free blocks after the writeback", s)
 	}
-	mustEqual(t, "the oldest block written back", fileBytes(t, origin, 0, 4096), pattern(0, 4096))
-	mustEqual(t, "the newest block still cached", fileBytes(t, origin, 159*16*512, 4096), make([]byte, 4096))
-	mustEqual(t, "the newest block through the cache", readAt(t, w, 159*16, 4096), pattern(159, 4096))
+	dmtest.MustEqual(t, "the oldest block written back", dmtest.FileBytes(t, origin, 0, 4096), pattern(0, 4096))
+	dmtest.MustEqual(t, "the newest block still cached", dmtest.FileBytes(t, origin, 159*16*512, 4096), make([]byte, 4096))
+	dmtest.MustEqual(t, "the newest block through the cache", dmtest.ReadAt(t, w, 159*16, 4096), pattern(159, 4096))
 }

@@ -12,8 +12,8 @@ func BenchmarkWrite(b *testing.B) {
 	for _, marked := range []bool{true, false} {
 		b.Run(fmt.Sprintf("marked=%v", marked), func(b *testing.B) {
 			e := newEnv(b)
-			meta, data := e.sparse("meta", 64<<20), e.sparse("data", 1<<30)
-			x := e.create(1<<21, fmt.Sprintf("%s %s 8", meta, data)) // 262144 blocks of 4 KiB
+			meta, data := e.Sparse("meta", 64<<20), e.Sparse("data", 1<<30)
+			x := e.Create(1<<21, fmt.Sprintf("%s %s 8", meta, data)) // 262144 blocks of 4 KiB
 			defer x.Close()
 			buf := pattern(1, 4096)
 			if marked {

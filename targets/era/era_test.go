@@ -12,14 +12,16 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/targets"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 func TestCtrErrors(t *testing.T) {
 	e := newEnv(t)
-	meta, data := e.sparse("meta", 4<<20), e.sparse("data", 64<<20)
-	missing := e.dir + "/missing"
-	e.create(1024, fmt.Sprintf("%s %s 128", meta, data)).Close()
-	junk := e.sparse("junk", 1<<20)
+	meta, data := e.Sparse("meta", 4<<20), e.Sparse("data", 64<<20)
+	missing := e.Dir + "/missing"
+	e.Create(1024, fmt.Sprintf("%s %s 128", meta, data)).Close()
+	junk := e.Sparse("junk", 1<<20)
 	if err := os.WriteFile(junk, pattern(1, 4096), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +43,7 @@ func TestCtrErrors(t *testing.T) {
 		{junk + " " + data + " 8", "Error reading metadata", syscall.ENOTBLK, nil},
 	} {
 		e.TakeLog()
-		_, err := e.build(1024, tc.table)
+		_, err := e.Build(1024, tc.table)
 		var ce *targets.CtrError
 		if !errors.As(err, &ce) || ce.Msg != tc.msg || ce.Errno != tc.errno {
 			t.Errorf("%q: got %v, want %q (%v)", tc.table, err, tc.msg, tc.errno)
@@ -51,7 +53,7 @@ func TestCtrErrors(t *testing.T) {
 		}
 	}
 	e.TakeLog()
-	if _, err := e.build(1024, junk+" "+data+" 8"); err == nil {
+	if _, err := e.Build(1024, junk+" "+data+" 8"); err == nil {
 		t.Fatal("junk superblock accepted")
 	}
 	if got := e.TakeLog(); len(got) != 3 || !strings.HasPrefix(got[0], "device-mapper: era: sb_check failed: blocknr ") ||
@@ -63,9 +65,9 @@ func TestCtrErrors(t *testing.T) {
 
 func TestStatusTableMessages(t *testing.T) {
 	e := newEnv(t)
-	meta, data := e.sparse("meta", 4<<20), e.sparse("data", 64<<20)
+	meta, data := e.Sparse("meta", 4<<20), e.Sparse("data", 64<<20)
 	table := fmt.Sprintf("%s %s 128", meta, data)
-	x := e.create(131072, table)
+	x := e.Create(131072, table)
 	defer x.Close()
 	if got, want := x.Table(), table; got != want {
 		t.Errorf("table %q, want %q", got, want)
@@ -113,8 +115,8 @@ func TestStatusTableMessages(t *testing.T) {
 // real era tools what changed since each.
 func TestWritesCheckpointsSnapshot(t *testing.T) {
 	e := newEnv(t)
-	meta, data := e.sparse("meta", 4<<20), e.sparse("data", 64<<20)
-	x := e.create(131072, fmt.Sprintf("%s %s 128", meta, data)) // 1024 blocks of 64 KiB
+	meta, data := e.Sparse("meta", 4<<20), e.Sparse("data", 64<<20)
+	x := e.Create(131072, fmt.Sprintf("%s %s 128", meta, data)) // 1024 blocks of 64 KiB
 	defer x.Close()
 	write := func(block, k int) {
 		t.Helper()
@@ -156,7 +158,7 @@ func TestWritesCheckpointsSnapshot(t *testing.T) {
 			t.Errorf("written since era %d: %q, want %q", c.era, got, c.want)
 		}
 	}
-	dump := tool(t, "era_dump", meta)
+	dump := dmtest.RunPeer(t, "era_dump", meta)
 	if !strings.Contains(dump, `current_era="4"`) || !strings.Contains(dump, `<era block="3" era="1"/>`) {
 		t.Errorf("era_dump:\n%s", dump)
 	}
@@ -177,9 +179,9 @@ func TestWritesCheckpointsSnapshot(t *testing.T) {
 func TestRebuiltEachCommand(t *testing.T) {
 	run := func(rebuild bool) []byte {
 		e := newEnv(t)
-		meta, data := e.sparse("meta", 4<<20), e.sparse("data", 64<<20)
+		meta, data := e.Sparse("meta", 4<<20), e.Sparse("data", 64<<20)
 		table := fmt.Sprintf("%s %s 24", meta, data)
-		x := e.create(20000, table)
+		x := e.Create(20000, table)
 		steps := []func(){
 			func() { x.WriteAt(pattern(1, 4096), 0) },
 			func() { x.WriteAt(pattern(2, 4096), 48*200) },
@@ -197,7 +199,7 @@ func TestRebuiltEachCommand(t *testing.T) {
 			s()
 			x.waitBackground() // the kernel's worker is done before the next command
 			if rebuild {
-				x = e.rebuild(x, table)
+				x = e.Restore(x, x.lenSectors, table)
 			}
 		}
 		x.Close()
@@ -219,8 +221,8 @@ func TestRebuiltEachCommand(t *testing.T) {
 // is recorded, and the metadata passes era_check.
 func TestConcurrentWrites(t *testing.T) {
 	e := newEnv(t)
-	meta, data := e.sparse("meta", 4<<20), e.sparse("data", 16<<20)
-	x := e.create(32768, fmt.Sprintf("%s %s 8", meta, data)) // 4096 blocks of 4 KiB
+	meta, data := e.Sparse("meta", 4<<20), e.Sparse("data", 16<<20)
+	x := e.Create(32768, fmt.Sprintf("%s %s 8", meta, data)) // 4096 blocks of 4 KiB
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
@@ -237,7 +239,7 @@ func TestConcurrentWrites(t *testing.T) {
 	wg.Wait()
 	// a crash: the table is dropped without suspend or close; a new table
 	// (the kernel's reactivation) archives what the old one recorded.
-	y := e.create(32768, fmt.Sprintf("%s %s 8", meta, data))
+	y := e.Create(32768, fmt.Sprintf("%s %s 8", meta, data))
 	defer y.Close()
 	if _, err := y.Message([]string{"take_metadata_snap"}); err != nil {
 		t.Fatal(err)

@@ -1,39 +1,22 @@
 package era
 
 import (
-	"compress/gzip"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // kernelImage writes a copy of testdata/kernel-era-NAME.img.gz (era
 // metadata Linux 6.1 wrote for testdata/kernel-era.sh) into e's directory
 // and returns its path.
 func kernelImage(e *env, name string) string {
-	e.t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "kernel-era-"+name+".img.gz"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		e.t.Fatalf("kernel-era-%s.img.gz: %v", name, err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		e.t.Fatalf("kernel-era-%s.img.gz: %v", name, err)
-	}
-	p := filepath.Join(e.dir, "kernel-"+name+".img")
-	if err := os.WriteFile(p, raw, 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	return p
+	e.T.Helper()
+	return dmtest.Gunzip(e.T, filepath.Join("testdata", "kernel-era-"+name+".img.gz"), e.Path("kernel-"+name+".img"))
 }
 
 // TestKernelImage opens metadata the kernel wrote (with a metadata snapshot
@@ -64,12 +47,12 @@ func TestKernelImage(t *testing.T) {
 				}
 			}
 			e := newEnv(t)
-			meta, origin := kernelImage(e, c.name), e.sparse("origin", 4<<20)
+			meta, origin := kernelImage(e, c.name), e.Sparse("origin", 4<<20)
 			table := fmt.Sprintf("%s %s 8", meta, origin)
-			x := e.create(8192, table)
+			x := e.Create(8192, table)
 			step := func() {
 				x.waitBackground()
-				x = e.rebuild(x, table)
+				x = e.Restore(x, x.lenSectors, table)
 			}
 			step()
 			if got := x.Status(); got != c.opened {

@@ -34,8 +34,8 @@ func waitHydrated(t *testing.T, e *env, c *Clone) {
 func TestRstExample(t *testing.T) {
 	e := newEnv(t)
 	const size = 8 << 20
-	meta := e.sparse("meta", 4<<20)
-	dest := e.sparse("dest", size)
+	meta := e.Sparse("meta", 4<<20)
+	dest := e.Sparse("dest", size)
 	src := e.source("src", size)
 	model := sourceBytes(0, size)
 	c := e.mustBuild(size/512, meta+" "+dest+" "+src+" 8 1 no_hydration")
@@ -91,7 +91,7 @@ func TestRstExample(t *testing.T) {
 	table := meta + " " + dest + " " + src + " 8 1 no_hydration"
 	// restored in a later process: everything hydrated, messages' settings
 	// kept (the table lives on)
-	c = e.mustRestore(c, size/512, table)
+	c = e.Restore(c, size/512, table)
 	got, err := os.ReadFile(dest)
 	if err != nil {
 		t.Fatal(err)
@@ -118,8 +118,8 @@ func TestRstExample(t *testing.T) {
 func TestDiscardAndLastRegion(t *testing.T) {
 	e := newEnv(t)
 	const lenSectors = 100 // 12 regions of 8 and one of 4
-	meta := e.sparse("meta", 1<<20)
-	dest := e.sparse("dest", 1<<20)
+	meta := e.Sparse("meta", 1<<20)
+	dest := e.Sparse("dest", 1<<20)
 	src := e.source("src", 1<<20)
 	c := e.mustBuild(lenSectors, meta+" "+dest+" "+src+" 8 2 no_hydration no_discard_passdown")
 	if err := c.Discard(4, 30); err != nil { // covers regions 1..3 only
@@ -151,11 +151,11 @@ func TestDiscardAndLastRegion(t *testing.T) {
 // from its own arguments.
 func TestSuspendResumeReload(t *testing.T) {
 	e := newEnv(t)
-	meta := e.sparse("meta", 1<<20)
-	dest := e.sparse("dest", 4<<20)
+	meta := e.Sparse("meta", 1<<20)
+	dest := e.Sparse("dest", 4<<20)
 	src := e.source("src", 4<<20)
 	table := meta + " " + dest + " " + src + " 8"
-	c := e.mustLoad(8192, table)
+	c := e.MustConstruct(e.LoadContext(8192), table)
 	if err := c.PreResume(); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestSuspendResumeReload(t *testing.T) {
 		t.Fatal("hydration went on while suspended")
 	}
 	// a new table loaded in place of c: standby until its resume
-	c2 := e.mustLoad(8192, table+" 0 2 hydration_batch_size 7")
+	c2 := e.MustConstruct(e.LoadContext(8192), table+" 0 2 hydration_batch_size 7")
 	if err := c2.PreResume(); err != nil {
 		t.Fatal(err)
 	}
@@ -190,19 +190,19 @@ func TestSuspendResumeReload(t *testing.T) {
 func TestKernelFixture(t *testing.T) {
 	e := newEnv(t)
 	for _, n := range []string{"clone_meta", "clone_src", "clone_dest"} {
-		if err := os.Rename(fixture.Unxz(t, n), e.path(n)); err != nil {
+		if err := os.Rename(fixture.Unxz(t, n), e.Path(n)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c := e.mustBuild(32768, e.path("clone_meta")+" "+e.path("clone_dest")+" "+e.path("clone_src")+" 8 1 no_hydration")
+	c := e.mustBuild(32768, e.Path("clone_meta")+" "+e.Path("clone_dest")+" "+e.Path("clone_src")+" 8 1 no_hydration")
 	c.mu.Lock()
 	n, bitmap := c.nrHydrated, append([]uint64(nil), c.bitmap...)
 	c.mu.Unlock()
 	if got, want := c.Status(), "8 6/1024 8 891/4096 0 1 no_hydration 4 hydration_threshold 1 hydration_batch_size 1 rw"; got != want || n != 891 {
 		t.Fatalf("status %q, want %q", got, want)
 	}
-	src, _ := os.ReadFile(e.path("clone_src"))
-	dest, _ := os.ReadFile(e.path("clone_dest"))
+	src, _ := os.ReadFile(e.Path("clone_src"))
+	dest, _ := os.ReadFile(e.Path("clone_dest"))
 	for r := 0; r < 4096; r++ {
 		if bitmap[r/64]&(1<<(r%64)) != 0 && !bytes.Equal(src[r*4096:r*4096+4096], dest[r*4096:r*4096+4096]) {
 			t.Fatalf("hydrated region %d differs from the source", r)
@@ -211,7 +211,7 @@ func TestKernelFixture(t *testing.T) {
 	c.Message([]string{"enable_hydration"})
 	waitHydrated(t, e, c)
 	c.Close()
-	c = e.mustBuild(32768, e.path("clone_meta")+" "+e.path("clone_dest")+" "+e.path("clone_src")+" 8")
+	c = e.mustBuild(32768, e.Path("clone_meta")+" "+e.Path("clone_dest")+" "+e.Path("clone_src")+" 8")
 	if got := c.Status(); !strings.Contains(got, " 4096/4096 ") {
 		t.Fatalf("after hydration: %s", got)
 	}
@@ -228,8 +228,8 @@ func TestKernelFixture(t *testing.T) {
 // preceded by a copy; a smaller one is.
 func TestOnlyWholeRegionOverwriteSkipsCopy(t *testing.T) {
 	e := newEnv(t)
-	meta := e.sparse("meta", 1<<20)
-	dest := e.sparse("dest", 1<<20)
+	meta := e.Sparse("meta", 1<<20)
+	dest := e.Sparse("dest", 1<<20)
 	src := e.source("src", 1<<20)
 	c := e.mustBuild(2048, meta+" "+dest+" "+src+" 16 1 no_hydration")
 	if err := c.WriteAt(writeData(1, 8192), 0); err != nil {

@@ -2,50 +2,34 @@ package clone
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
-// The crash test's devices: 16384 regions of 8 sectors.
+// The crash test's devices: 16384 regions of 8 sectors. Its children
+// write sectors, a flush every 8 writes.
 const (
 	crashSize    = 64 << 20
 	crashSectors = crashSize / 512
-	crashEnv     = "GDMSETUP_CLONE_CRASH_CHILD"
 )
 
+var crash = &dmtest.CrashTest{
+	ChildTest: "TestCrashChild", Env: "GDMSETUP_CLONE_CRASH_CHILD",
+	Keys: crashSectors, KeySectors: 1, Data: func(k int) []byte { return writeData(k, 512) }, FlushEvery: 8,
+	Pause: 50 * time.Microsecond, Rounds: 6, KillMax: 40 * time.Millisecond,
+}
+
 // TestCrashChild is the child of TestCrash: it hydrates and writes until
-// killed, logging each write and flush (dmtest.CrashLogger; keys are
-// sectors).
+// killed.
 func TestCrashChild(t *testing.T) {
-	dir, first, ok := dmtest.CrashChildArgs(crashEnv)
-	if !ok {
-		t.Skip("run by TestCrash")
-	}
-	e := &env{Direct: dmtest.NewDirect(t), t: t, dir: dir, events: make(chan struct{}, 1)}
-	log := dmtest.OpenCrashLog(t, dir, first)
-	c := e.mustBuild(crashSectors, e.path("meta")+" "+e.path("dest")+" "+e.path("src")+" 8")
-	log.Started(t)
-	// one permutation for every child: no sector is written twice
-	perm := rand.New(rand.NewPCG(7, 7)).Perm(crashSectors)
-	for k := first; k < crashSectors; k++ {
-		s := uint64(perm[k])
-		log.Write(k, s)
-		if err := c.WriteAt(writeData(k, 512), s); err != nil {
-			t.Fatal(err)
-		}
-		if k%8 == 7 {
-			if err := c.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			log.Flushed(k + 1)
-		}
-		time.Sleep(50 * time.Microsecond)
-	}
-	select {}
+	crash.RunChild(t, func(dir string) targets.Target {
+		e := envIn(t, dir, 1)
+		return e.mustBuild(crashSectors, e.Path("meta")+" "+e.Path("dest")+" "+e.Path("src")+" 8")
+	})
 }
 
 // TestCrash kills a hydrating, writing clone with SIGKILL at random
@@ -57,22 +41,13 @@ func TestCrash(t *testing.T) {
 		t.Skip("spawns children")
 	}
 	e := newEnv(t)
-	e.sparse("meta", 4<<20)
-	e.sparse("dest", crashSize)
+	e.Sparse("meta", 4<<20)
+	e.Sparse("dest", crashSize)
 	e.source("src", crashSize)
 	src := sourceBytes(0, crashSize)
-	rng := rand.New(rand.NewPCG(42, 42))
-	var log *dmtest.CrashLog
-	next := 0
 	sawPartial := false
-	for round := 0; round < 6; round++ {
-		child := dmtest.StartCrashChild(t, "TestCrashChild", crashEnv, e.dir, next)
-		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
-		child.Kill()
-		log = dmtest.ReadCrashLog(t, e.dir)
-		next = log.Next
-
-		c := e.mustBuild(crashSectors, e.path("meta")+" "+e.path("dest")+" "+e.path("src")+" 8 1 no_hydration")
+	crash.Run(t, e.Dir, func(round int, log *dmtest.CrashLog) {
+		c := e.mustBuild(crashSectors, e.Path("meta")+" "+e.Path("dest")+" "+e.Path("src")+" 8 1 no_hydration")
 		c.mu.Lock()
 		bitmap := append([]uint64(nil), c.bitmap...)
 		n := c.nrHydrated
@@ -80,7 +55,7 @@ func TestCrash(t *testing.T) {
 		if n > 0 && n < c.nrRegions {
 			sawPartial = true
 		}
-		dest, _ := os.ReadFile(e.path("dest"))
+		dest, _ := os.ReadFile(e.Path("dest"))
 		for r := uint64(0); r < c.nrRegions; r++ {
 			if bitmap[r/64]&(1<<(r%64)) == 0 {
 				continue
@@ -105,12 +80,9 @@ func TestCrash(t *testing.T) {
 				t.Fatalf("round %d: flushed write %d at sector %d lost (%v)", round, k, s, err)
 			}
 		}
-		t.Logf("round %d: %d/%d regions hydrated, %d writes logged, %d flushed", round, n, c.nrRegions, next, len(log.Durable))
+		t.Logf("round %d: %d/%d regions hydrated, %d writes logged, %d flushed", round, n, c.nrRegions, log.Next, len(log.Durable))
 		c.Close()
-	}
-	if len(log.Durable) == 0 {
-		t.Fatalf("the children flushed no write in 6 rounds (%d logged): nothing was checked", next)
-	}
+	})
 	if !sawPartial {
 		t.Log("no kill landed in the middle of hydration")
 	}

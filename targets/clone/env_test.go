@@ -5,41 +5,41 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 )
 
-// env is a set of real files and a Context to build clone tables on them.
+// env is a set of real files and Contexts to build clone tables on them;
+// every Context's Event sends on events (dropped when it is full).
 type env struct {
-	*dmtest.Direct
-	t      *testing.T
-	dir    string
+	*dmtest.TargetEnv[*Clone]
 	events chan struct{}
 }
 
-func newEnv(t *testing.T) *env {
-	return &env{Direct: dmtest.NewDirect(t), t: t, dir: t.TempDir(), events: make(chan struct{}, 100)}
-}
+func newEnv(t *testing.T) *env { return envIn(t, t.TempDir(), 100) }
 
-// path returns the absolute path of name in the env's directory.
-func (e *env) path(name string) string { return filepath.Join(e.dir, name) }
-
-// sparse makes a sparse file of size bytes.
-func (e *env) sparse(name string, size int64) string {
-	e.t.Helper()
-	return dmtest.Sparse(e.t, e.path(name), size)
+// envIn is an env over the files of dir with room for eventRoom events.
+func envIn(t *testing.T, dir string, eventRoom int) *env {
+	e := &env{TargetEnv: dmtest.NewTargetEnv[*Clone](t, dir, New), events: make(chan struct{}, eventRoom)}
+	e.Adjust = func(ctx *targets.Context) {
+		ctx.Event = func() {
+			select {
+			case e.events <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return e
 }
 
 // source makes a file of size bytes whose every sector is distinct.
 func (e *env) source(name string, size int64) string {
-	e.t.Helper()
-	p := e.path(name)
+	e.T.Helper()
+	p := e.Path(name)
 	if err := os.WriteFile(p, sourceBytes(0, size), 0o600); err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return p
 }
@@ -65,63 +65,13 @@ func writeData(k int, n int) []byte {
 	return b
 }
 
-func (e *env) ctx(lenSectors uint64) *targets.Context {
-	ctx := e.Context(lenSectors)
-	ctx.Event = func() {
-		select {
-		case e.events <- struct{}{}:
-		default:
-		}
-	}
-	return ctx
-}
-
-// build constructs a clone table line from its words.
+// build constructs a clone table line from its words, live from the
+// start (not a load: it does not wait for a resume).
 func (e *env) build(lenSectors uint64, table string) (*Clone, error) {
-	tg, err := New(e.ctx(lenSectors), strings.Fields(table))
-	if err != nil {
-		return nil, err
-	}
-	return tg.(*Clone), nil
+	return e.Construct(e.Context(lenSectors), table)
 }
 
 func (e *env) mustBuild(lenSectors uint64, table string) *Clone {
-	e.t.Helper()
-	c, err := e.build(lenSectors, table)
-	if err != nil {
-		e.t.Fatalf("clone %s: %v", table, err)
-	}
-	return c
-}
-
-// mustLoad is mustBuild for a table the user loads (ctx.Inactive): it
-// starts from its own arguments at its resume.
-func (e *env) mustLoad(lenSectors uint64, table string) *Clone {
-	e.t.Helper()
-	ctx := e.ctx(lenSectors)
-	ctx.Inactive = true
-	tg, err := New(ctx, strings.Fields(table))
-	if err != nil {
-		e.t.Fatalf("clone %s: %v", table, err)
-	}
-	return tg.(*Clone)
-}
-
-// mustRestore rebuilds a live table in a "later process" as the core does:
-// ctx.Restored, with the state c gave at the end of its process (its
-// StopBackground, SaveState and Close run here).
-func (e *env) mustRestore(c *Clone, lenSectors uint64, table string) *Clone {
-	e.t.Helper()
-	c.StopBackground()
-	saved := c.SaveState()
-	if err := c.Close(); err != nil {
-		e.t.Fatal(err)
-	}
-	ctx := e.ctx(lenSectors)
-	ctx.Restored, ctx.Saved = true, saved
-	tg, err := New(ctx, strings.Fields(table))
-	if err != nil {
-		e.t.Fatalf("clone %s: %v", table, err)
-	}
-	return tg.(*Clone)
+	e.T.Helper()
+	return e.MustConstruct(e.Context(lenSectors), table)
 }

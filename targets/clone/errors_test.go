@@ -15,10 +15,10 @@ import (
 // errno, and leaves the metadata device as it was.
 func TestBadTables(t *testing.T) {
 	e := newEnv(t)
-	meta := e.sparse("meta", 1<<20)
-	dest := e.sparse("dest", 16<<20)
+	meta := e.Sparse("meta", 1<<20)
+	dest := e.Sparse("dest", 16<<20)
 	src := e.source("src", 16<<20)
-	small := e.sparse("small", 1<<20)
+	small := e.Sparse("small", 1<<20)
 	devs := meta + " " + dest + " " + src
 	c := e.mustBuild(32768, devs+" 64")
 	c.Close()
@@ -31,9 +31,9 @@ func TestBadTables(t *testing.T) {
 	}{
 		{32768, devs, "Invalid number of arguments", syscall.EINVAL},
 		{32768, meta + " " + dest, "Invalid number of arguments", syscall.EINVAL},
-		{32768, e.path("nosuch") + " " + dest + " " + src + " 8", "Error opening metadata device", syscall.ENODEV},
-		{32768, meta + " " + e.path("nosuch") + " " + src + " 8", "Error opening destination device", syscall.ENODEV},
-		{32768, meta + " " + dest + " " + e.path("nosuch") + " 8", "Error opening source device", syscall.ENODEV},
+		{32768, e.Path("nosuch") + " " + dest + " " + src + " 8", "Error opening metadata device", syscall.ENODEV},
+		{32768, meta + " " + e.Path("nosuch") + " " + src + " 8", "Error opening destination device", syscall.ENODEV},
+		{32768, meta + " " + dest + " " + e.Path("nosuch") + " 8", "Error opening source device", syscall.ENODEV},
 		{32768, meta + " " + small + " " + src + " 8", "Device size larger than destination device", syscall.EINVAL},
 		{32768, meta + " " + dest + " " + small + " 8", "Device size larger than source device", syscall.EINVAL},
 		{65536, devs + " 8", "Device size larger than destination device", syscall.EINVAL},
@@ -71,8 +71,8 @@ func TestBadTables(t *testing.T) {
 // naming the device and the fault; nothing is written.
 func TestCorruptMetadata(t *testing.T) {
 	e := newEnv(t)
-	meta := e.sparse("meta", 1<<20)
-	dest := e.sparse("dest", 1<<20)
+	meta := e.Sparse("meta", 1<<20)
+	dest := e.Sparse("dest", 1<<20)
 	src := e.source("src", 1<<20)
 	table := meta + " " + dest + " " + src + " 8"
 	e.mustBuild(2048, table).Close()
@@ -104,8 +104,8 @@ func TestCorruptMetadata(t *testing.T) {
 // one is logged, and nothing changes.
 func TestBadMessages(t *testing.T) {
 	e := newEnv(t)
-	meta := e.sparse("meta", 1<<20)
-	dest := e.sparse("dest", 1<<20)
+	meta := e.Sparse("meta", 1<<20)
+	dest := e.Sparse("dest", 1<<20)
 	src := e.source("src", 1<<20)
 	c := e.mustBuild(2048, meta+" "+dest+" "+src+" 8 1 no_hydration")
 	defer c.Close()

@@ -28,8 +28,8 @@ func metaBytes(t *testing.T, path string) []byte {
 // nothing is written, as in the kernel), which leaves the tail zero.
 func TestLegacyRecordOpensAndIsCleared(t *testing.T) {
 	e := newEnv(t)
-	meta := e.sparse("meta", 1<<20)
-	dest := e.sparse("dest", 1<<20)
+	meta := e.Sparse("meta", 1<<20)
+	dest := e.Sparse("dest", 1<<20)
 	src := e.source("src", 1<<20)
 	table := meta + " " + dest + " " + src + " 8"
 	c := e.mustBuild(2048, table)
@@ -61,7 +61,7 @@ func TestLegacyRecordOpensAndIsCleared(t *testing.T) {
 	}
 	fresh.Close()
 
-	ctx := e.ctx(2048)
+	ctx := e.Context(2048)
 	ctx.Restored = true
 	tg, err := New(ctx, strings.Fields(table))
 	if err != nil {
@@ -87,7 +87,7 @@ func TestLegacyRecordOpensAndIsCleared(t *testing.T) {
 	if got := c.Status(); !strings.Contains(got, " 2/256 0 1 no_hydration 4 hydration_threshold 7 hydration_batch_size 3 ") {
 		t.Fatalf("after the commit: status %q", got)
 	}
-	c = e.mustRestore(c, 2048, table)
+	c = e.Restore(c, 2048, table)
 	if got := c.Status(); !strings.Contains(got, " 2/256 0 1 no_hydration 4 hydration_threshold 7 hydration_batch_size 3 ") {
 		t.Fatalf("restored with saved state: status %q", got)
 	}
@@ -101,8 +101,8 @@ func TestLegacyRecordOpensAndIsCleared(t *testing.T) {
 func TestRestoredTableWritesWhatOneTableWrites(t *testing.T) {
 	run := func(restore bool) []byte {
 		e := newEnv(t)
-		meta := e.sparse("meta", 1<<20)
-		dest := e.sparse("dest", 1<<20)
+		meta := e.Sparse("meta", 1<<20)
+		dest := e.Sparse("dest", 1<<20)
 		src := e.source("src", 1<<20)
 		table := meta + " " + dest + " " + src + " 8 1 no_hydration"
 		c := e.mustBuild(2048, table)
@@ -114,7 +114,7 @@ func TestRestoredTableWritesWhatOneTableWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 			if restore {
-				c = e.mustRestore(c, 2048, table)
+				c = e.Restore(c, 2048, table)
 			}
 		}
 		c.Close()
@@ -133,8 +133,8 @@ func TestRestoredTableWritesWhatOneTableWrites(t *testing.T) {
 func TestWorkerCommitsWhenDue(t *testing.T) {
 	run := func(age time.Duration, flushBetween bool) []byte {
 		e := newEnv(t)
-		meta := e.sparse("meta", 1<<20)
-		dest := e.sparse("dest", 1<<20)
+		meta := e.Sparse("meta", 1<<20)
+		dest := e.Sparse("dest", 1<<20)
 		src := e.source("src", 1<<20)
 		c := e.mustBuild(2048, meta+" "+dest+" "+src+" 8 1 no_hydration")
 		c.mu.Lock()

@@ -1,11 +1,6 @@
 package cache_test
 
 import (
-	"bytes"
-	"compress/gzip"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,35 +9,8 @@ import (
 	_ "github.com/gdmsetup/gdmsetup/targets/all"
 )
 
-// tool returns the path of a thin-provisioning-tools binary, skipping the
-// test when it is missing (failing it when CI=true).
-func tool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed (thin-provisioning-tools)", name)
-		}
-		t.Skipf("%s is not installed (thin-provisioning-tools)", name)
-	}
-	return p
-}
-
-// run runs a tool and returns its stdout, failing the test (with its
-// output) when it fails.
-func run(t testing.TB, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(tool(t, name), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out.String(), errb.String())
-	}
-	return out.String()
-}
-
 // cacheCheck runs cache_check on a metadata file, which must pass.
-func cacheCheck(t testing.TB, meta string) { t.Helper(); run(t, "cache_check", meta) }
+func cacheCheck(t testing.TB, meta string) { t.Helper(); dmtest.RunPeer(t, "cache_check", meta) }
 
 // files makes the rig's metadata (4 MiB), cache (2 MiB: 32 blocks of 64
 // KiB) and origin (8 MiB, random) files.
@@ -88,20 +56,5 @@ func field(t testing.TB, status string, i int) string {
 // gunzip writes testdata/NAME.gz, uncompressed, to path.
 func gunzip(t testing.TB, name, path string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name+".gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dmtest.Gunzip(t, filepath.Join("testdata", name+".gz"), path)
 }

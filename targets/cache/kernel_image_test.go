@@ -51,7 +51,7 @@ func TestKernelImage(t *testing.T) {
 			}
 			g.Reopen()
 			cacheCheck(t, meta)
-			dump := run(t, "cache_dump", meta)
+			dump := dmtest.RunPeer(t, "cache_dump", meta)
 			for i, ob := range []int{0, 3, 17} {
 				if !strings.Contains(dump, fmt.Sprintf(`<mapping cache_block="%d" origin_block="%d"`, i, ob)) {
 					t.Errorf("cache_dump lacks cache block %d → origin block %d:\n%s", i, ob, dump)

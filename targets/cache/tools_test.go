@@ -40,7 +40,7 @@ func TestToolsReadWhatWeWrite(t *testing.T) {
 			}
 			g.Reopen()
 			cacheCheck(t, meta)
-			dump := run(t, "cache_dump", meta)
+			dump := dmtest.RunPeer(t, "cache_dump", meta)
 			dirty := "true"
 			if strings.HasPrefix(feat, "2") {
 				dirty = "false"
@@ -92,7 +92,7 @@ func TestLoadsWhatCacheRestoreWrote(t *testing.T) {
 			if err := os.WriteFile(xmlPath, []byte(xml), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			run(t, "cache_restore", "-i", xmlPath, "-o", meta, "--metadata-version", version)
+			dmtest.RunPeer(t, "cache_restore", "-i", xmlPath, "-o", meta, "--metadata-version", version)
 			feat := "1 writeback"
 			if version == "2" {
 				feat = "2 metadata2 writeback"
@@ -131,7 +131,7 @@ func TestLoadsWhatCacheRestoreWrote(t *testing.T) {
 					t.Errorf("origin block %d after the cleaner: not what was written back", ob)
 				}
 			}
-			if m := regexp.MustCompile(`<mapping `).FindAllString(run(t, "cache_dump", meta), -1); len(m) != 3 {
+			if m := regexp.MustCompile(`<mapping `).FindAllString(dmtest.RunPeer(t, "cache_dump", meta), -1); len(m) != 3 {
 				t.Errorf("cache_dump lists %d mappings, want 3", len(m))
 			}
 		})

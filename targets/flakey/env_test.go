@@ -60,21 +60,6 @@ func build(t *testing.T, path string, args ...string) *Flakey {
 	return tg.(*Flakey)
 }
 
-// fileAt reads n bytes of the file at off.
-func fileAt(t *testing.T, path string, off int64, n int) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // withByte is a copy of b with b[i] = v.
 func withByte(b []byte, i int, v byte) []byte {
 	c := bytes.Clone(b)

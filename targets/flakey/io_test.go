@@ -151,7 +151,7 @@ func TestFeatureEffects(t *testing.T) {
 				if !bytes.Equal(w, wCopy) {
 					t.Error("write changed the caller's buffer")
 				}
-				on := fileAt(t, dev, 16*512, 4096)
+				on := dmtest.FileBytes(t, dev, 16*512, 4096)
 				checkOutcome(t, "write", c.write, err, func() bool { return bytes.Equal(on, w) },
 					func() bool { return bytes.Equal(on, withByte(w, nth-1, value)) })
 				if c.write == failed || c.write == dropped {
@@ -172,7 +172,7 @@ func TestFeatureEffects(t *testing.T) {
 					{"write zeroes", 48, func(s uint64) error { return f.WriteZeroes(s, 8, true) }},
 				} {
 					err := op.run(op.sector)
-					on := fileAt(t, dev, int64(op.sector)*512, 4096)
+					on := dmtest.FileBytes(t, dev, int64(op.sector)*512, 4096)
 					checkOutcome(t, op.name, c.dz, err, func() bool { return bytes.Equal(on, zeros) }, nil)
 					if c.dz == failed || c.dz == dropped {
 						if !bytes.Equal(on, orig[op.sector*512:op.sector*512+4096]) {

@@ -1,10 +1,10 @@
 package integrity
 
 import (
-	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/linear"
 )
@@ -38,20 +38,7 @@ func BenchmarkRandomWrite4K(b *testing.B) {
 	for _, name := range []string{"linear", "D", "J"} {
 		b.Run(name, func(b *testing.B) {
 			tg := benchTarget(b, name)
-			rng := rand.New(rand.NewPCG(1, 2))
-			buf := pattern(3, 4096)
-			b.SetBytes(4096)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := tg.WriteAt(buf, uint64(rng.IntN(benchBytes/4096))*8); err != nil {
-					b.Fatal(err)
-				}
-				if i%64 == 63 {
-					if err := tg.Flush(); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
+			dmtest.RandomWrites(b, tg, benchBytes, pattern(3, 4096))
 		})
 	}
 }

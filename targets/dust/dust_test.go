@@ -3,7 +3,6 @@ package dust
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -193,20 +192,6 @@ func send(t *testing.T, g *dmtest.Rig, words ...string) string {
 	return reply
 }
 
-func fileAt(t *testing.T, path string, off int64, n int) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestBadBlocks: reads of a bad block fail while enabled; writes fail
 // while its count lasts, then go down and clear it (the kernel's log line
 // divides the block by the block size in sectors once more).
@@ -230,13 +215,13 @@ func TestBadBlocks(t *testing.T) {
 	}
 	send(t, g, "enable")
 	w := dmtest.Random(4096)
-	before := fileAt(t, path, 5*4096, 4096)
+	before := dmtest.FileBytes(t, path, 5*4096, 4096)
 	for i := 0; i < 2; i++ {
 		if _, err := d.WriteAt(w, 5*4096); !errors.Is(err, syscall.EIO) {
 			t.Errorf("write %d of block 5 (count 2): %v, want EIO", i, err)
 		}
 	}
-	if !bytes.Equal(fileAt(t, path, 5*4096, 4096), before) {
+	if !bytes.Equal(dmtest.FileBytes(t, path, 5*4096, 4096), before) {
 		t.Error("a failed write reached the device")
 	}
 	g.Klog.Reset()
@@ -246,7 +231,7 @@ func TestBadBlocks(t *testing.T) {
 	if got := g.Klog.String(); got != "device-mapper: dust: block 0 removed from badblocklist by write\n" {
 		t.Errorf("log %q", got)
 	}
-	if !bytes.Equal(fileAt(t, path, 5*4096, 4096), w) {
+	if !bytes.Equal(dmtest.FileBytes(t, path, 5*4096, 4096), w) {
 		t.Error("the third write did not reach the device")
 	}
 	if got := send(t, g, "listbadblocks"); got != "3\n" {
@@ -274,11 +259,11 @@ func TestPiecesAndOffset(t *testing.T) {
 	send(t, g, "addbadblock", "8")
 	send(t, g, "addbadblock", "10", "1")
 	w := dmtest.Random(4 * 4096)
-	old := fileAt(t, path, 4*512+8*4096, len(w))
+	old := dmtest.FileBytes(t, path, 4*512+8*4096, len(w))
 	if _, err := d.WriteAt(w, 8*4096); !errors.Is(err, syscall.EIO) {
 		t.Errorf("write of pieces 8-11 with 10 failing: %v, want EIO", err)
 	}
-	got := fileAt(t, path, 4*512+8*4096, len(w))
+	got := dmtest.FileBytes(t, path, 4*512+8*4096, len(w))
 	for k, piece := range []int{8, 9, 10, 11} {
 		want := w[k*4096 : (k+1)*4096]
 		if piece == 10 {
@@ -314,7 +299,7 @@ func TestFlushAndDiscard(t *testing.T) {
 	if err := d.Discard(16*4096, 8192); err != nil {
 		t.Errorf("second discard: %v", err)
 	}
-	if !bytes.Equal(fileAt(t, path, 16*4096, 8192), make([]byte, 8192)) {
+	if !bytes.Equal(dmtest.FileBytes(t, path, 16*4096, 8192), make([]byte, 8192)) {
 		t.Error("the discarded range does not read back as zeros")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -158,21 +157,6 @@ func TestAlignmentWarnings(t *testing.T) {
 	}
 }
 
-// fileAt reads n bytes of the file at off.
-func fileAt(t *testing.T, path string, off int64, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestReadModifyWrite writes and reads random sector ranges through ebs
 // with 512-byte emulated and 8 KiB underlying blocks at an offset, and
 // checks the device file against a copy kept in memory: what a write does
@@ -183,7 +167,7 @@ func TestReadModifyWrite(t *testing.T) {
 	const offSectors = 32
 	lenSectors := uint64(devBytes/512 - offSectors)
 	d := g.MustCreate("e", lenSectors, "ebs", path, "32", "1", "16")
-	model := fileAt(t, path, 0, devBytes)
+	model := dmtest.FileBytes(t, path, 0, devBytes)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 300; i++ {
 		sector := rng.Uint64N(lenSectors)
@@ -205,7 +189,7 @@ func TestReadModifyWrite(t *testing.T) {
 			}
 		}
 	}
-	if !bytes.Equal(fileAt(t, path, 0, devBytes), model) {
+	if !bytes.Equal(dmtest.FileBytes(t, path, 0, devBytes), model) {
 		t.Error("the device file differs from the model")
 	}
 }
@@ -230,7 +214,7 @@ func TestConcurrentPartialWrites(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if !bytes.Equal(fileAt(t, path, 0, len(want)), want) {
+		if !bytes.Equal(dmtest.FileBytes(t, path, 0, len(want)), want) {
 			t.Fatalf("round %d: a write into the block was lost", round)
 		}
 		want = dmtest.Random(64 * 512)
@@ -252,7 +236,7 @@ func TestUnreadableBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := g.MustCreate("e", devBytes/512, "ebs", "/dev/mapper/under", "0", "8", "32")
-	before := fileAt(t, b, 0, 64*512)
+	before := dmtest.FileBytes(t, b, 0, 64*512)
 	for _, off := range []int64{0, 4096} {
 		if _, err := d.ReadAt(make([]byte, 4096), off); !errors.Is(err, syscall.EIO) {
 			t.Errorf("read at %d (block 0, its sectors 16-31 failing): %v, want EIO", off, err)
@@ -261,7 +245,7 @@ func TestUnreadableBlock(t *testing.T) {
 			t.Errorf("write at %d: %v, want EIO", off, err)
 		}
 	}
-	if !bytes.Equal(fileAt(t, b, 0, 64*512), before) {
+	if !bytes.Equal(dmtest.FileBytes(t, b, 0, 64*512), before) {
 		t.Error("a write into the unreadable block changed it")
 	}
 	if _, err := d.ReadAt(make([]byte, 16384), 16384); err != nil {
@@ -271,7 +255,7 @@ func TestUnreadableBlock(t *testing.T) {
 	if _, err := d.WriteAt(w, 20480); err != nil {
 		t.Errorf("partial write of block 1: %v", err)
 	}
-	if !bytes.Equal(fileAt(t, b, 20480, 4096), w) {
+	if !bytes.Equal(dmtest.FileBytes(t, b, 20480, 4096), w) {
 		t.Error("the write into block 1 did not reach the device")
 	}
 	// a whole block goes straight down: the linear part is written
@@ -279,7 +263,7 @@ func TestUnreadableBlock(t *testing.T) {
 	if _, err := d.WriteAt(w, 0); !errors.Is(err, syscall.EIO) {
 		t.Errorf("write of block 0 whole: %v, want EIO", err)
 	}
-	if !bytes.Equal(fileAt(t, b, 0, 8192), w[:8192]) {
+	if !bytes.Equal(dmtest.FileBytes(t, b, 0, 8192), w[:8192]) {
 		t.Error("the part of a whole-block write before the error range was not written")
 	}
 }
@@ -309,7 +293,7 @@ func TestDiscard(t *testing.T) {
 	g := dmtest.New(t)
 	path := g.File("a.img", devBytes, true)
 	d := g.MustCreate("e", devBytes/512, "ebs", path, "0", "8", "32")
-	before := fileAt(t, path, 0, 128*1024)
+	before := dmtest.FileBytes(t, path, 0, 128*1024)
 	if err := d.Discard(512, 4096); !errors.Is(err, syscall.EINVAL) {
 		t.Errorf("discard not aligned to 4096: %v, want EINVAL", err)
 	}
@@ -318,13 +302,13 @@ func TestDiscard(t *testing.T) {
 	}
 	want := bytes.Clone(before)
 	clear(want[16384:65536])
-	if !bytes.Equal(fileAt(t, path, 0, len(want)), want) {
+	if !bytes.Equal(dmtest.FileBytes(t, path, 0, len(want)), want) {
 		t.Error("discard 4K+64K: want exactly blocks 1-3 (16K-64K) zeroed")
 	}
 	if err := d.Discard(65536, 4096); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(fileAt(t, path, 0, len(want)), want) {
+	if !bytes.Equal(dmtest.FileBytes(t, path, 0, len(want)), want) {
 		t.Error("a discard inside one block changed the device")
 	}
 }

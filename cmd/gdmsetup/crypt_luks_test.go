@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,7 +19,7 @@ import (
 // the passphrase; what qemu-io writes, gdmsetup reads.
 func TestCryptLUKSInterop(t *testing.T) {
 	for _, tool := range []string{"cryptsetup", "qemu-img", "qemu-io"} {
-		needTool(t, tool)
+		dmtest.Peer(t, tool)
 	}
 	for _, c := range []struct{ cipher, keyBits string }{
 		{"aes-xts-plain64", "512"},

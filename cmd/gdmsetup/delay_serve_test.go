@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // gets its data (its flush at close waits for the resume, as I/O to a
 // suspended device does); after the resume reads are delayed again.
 func TestServeDelayedReadsSeenAndReleased(t *testing.T) {
-	needTool(t, "qemu-io")
+	dmtest.Peer(t, "qemu-io")
 	s := newSandbox(t)
 	s.file("a.img", 1<<20)
 	s.ok("", "create", "d", "--table", "0 2048 delay a.img 0 3600000 a.img 0 0")

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"compress/gzip"
 	"fmt"
-	"io"
-	"os"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,24 +13,7 @@ import (
 // snapshot held, "nosnap" without.
 func eraKernelMeta(t *testing.T, name string) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "targets", "era", "testdata", "kernel-era-"+name+".img.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("kernel-era-%s.img.gz: %v", name, err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("kernel-era-%s.img.gz: %v", name, err)
-	}
-	meta := filepath.Join(t.TempDir(), name+".img")
-	if err := os.WriteFile(meta, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return meta
+	return dmtest.Gunzip(t, filepath.Join("..", "..", "targets", "era", "testdata", "kernel-era-"+name+".img.gz"), filepath.Join(t.TempDir(), name+".img"))
 }
 
 // TestEraToolsOnKernelMetadata compares gdmsetup's era commands with era_*

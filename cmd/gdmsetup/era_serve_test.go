@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"testing"
 )
 
@@ -10,8 +11,8 @@ import (
 // the server lists the blocks written since each era, as the real
 // era_invalidate does on the same file.
 func TestServeEraIncrementalBackup(t *testing.T) {
-	needTool(t, "qemu-io")
-	needTool(t, "era_invalidate")
+	dmtest.Peer(t, "qemu-io")
+	dmtest.Peer(t, "era_invalidate")
 	s := newSandbox(t)
 	meta := s.file("meta.img", 4<<20)
 	s.file("origin.img", 4<<20)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,7 +15,7 @@ import (
 // device with O_DIRECT too (seen in /proc/PID/fdinfo); aligned and unaligned
 // writes and reads through qemu-io give the right bytes.
 func TestServeDirect(t *testing.T) {
-	needTool(t, "qemu-io")
+	dmtest.Peer(t, "qemu-io")
 	s := newSandbox(t)
 	want := randomFile(t, filepath.Join(s.dir, "a.img"), 4<<20)
 	s.ok("", "create", "lin", "--table", "0 8192 linear a.img 0")

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"io"
 	"net"
 	"os"
@@ -47,16 +48,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
 }
 
 // serve starts a server on the sandbox's state directory with an NBD unix
@@ -141,7 +132,7 @@ func (ls *liveServer) url(export string) string {
 // tool runs a peer binary bounded in time and returns its combined output.
 func tool(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	needTool(t, name)
+	dmtest.Peer(t, name)
 	cmd := exec.Command(name, args...)
 	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
 	defer timer.Stop()
@@ -163,7 +154,7 @@ func randomFile(t *testing.T, path string, size int) []byte {
 }
 
 func TestServeListsExportsWithSizes(t *testing.T) {
-	needTool(t, "nbdinfo")
+	dmtest.Peer(t, "nbdinfo")
 	s := newSandbox(t)
 	s.file("a.img", 4<<20)
 	s.ok("", "create", "lin", "--table", "0 8192 linear a.img 0")
@@ -200,7 +191,7 @@ func TestServeListsExportsWithSizes(t *testing.T) {
 // for the kernel (a space, a letter outside ASCII) is exported under
 // the name the user gave it, which --export and clients use.
 func TestServeExportNamesAreShownNames(t *testing.T) {
-	needTool(t, "nbdinfo")
+	dmtest.Peer(t, "nbdinfo")
 	s := newSandbox(t)
 	s.ok("", "create", "a b", "--table", "0 16 zero")
 	s.ok("", "create", "café", "--table", "0 32 zero")
@@ -228,7 +219,7 @@ func TestServeExportNamesAreShownNames(t *testing.T) {
 }
 
 func TestServeQemuImgRoundTrip(t *testing.T) {
-	needTool(t, "qemu-img")
+	dmtest.Peer(t, "qemu-img")
 	s := newSandbox(t)
 	const size = 6 << 20
 	want := randomFile(t, filepath.Join(s.dir, "src.raw"), size)
@@ -284,7 +275,7 @@ func (s *sandbox) thinPool(lenSectors int) {
 // the server with SIGKILL and restarts it: the thin device's data is there.
 // The stale control socket the killed server left does not stop the CLI.
 func TestServeKillKeepsFlushedData(t *testing.T) {
-	needTool(t, "qemu-io")
+	dmtest.Peer(t, "qemu-io")
 	s := newSandbox(t)
 	s.thinPool(16384)
 	srv := s.serve()
@@ -320,7 +311,7 @@ type qemuIO struct {
 
 func startQemuIO(t *testing.T, url string) *qemuIO {
 	t.Helper()
-	needTool(t, "qemu-io")
+	dmtest.Peer(t, "qemu-io")
 	q := &qemuIO{t: t, cmd: exec.Command("qemu-io", "-f", "raw", url), lines: make(chan string, 100)}
 	q.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var err error
@@ -599,7 +590,7 @@ func TestServeHostileControlClients(t *testing.T) {
 
 // TestServeTCP serves on a TCP port of the loopback.
 func TestServeTCP(t *testing.T) {
-	needTool(t, "nbdinfo")
+	dmtest.Peer(t, "nbdinfo")
 	s := newSandbox(t)
 	s.ok("", "create", "z", "--table", "0 2048 zero")
 	srv := s.serve("--listen", "127.0.0.1:0")

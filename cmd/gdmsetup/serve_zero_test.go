@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -25,7 +26,7 @@ func allocatedBytes(t *testing.T, path string) int64 {
 // file as fallocate rather than as written zeros, also through a linear
 // device stacked on it. On a thin device (no passthrough) zeros are written.
 func TestServeWriteZeroes(t *testing.T) {
-	needTool(t, "qemu-io")
+	dmtest.Peer(t, "qemu-io")
 	s := newSandbox(t)
 	a := randomFile(t, filepath.Join(s.dir, "a.img"), 4<<20)
 	b := randomFile(t, filepath.Join(s.dir, "b.img"), 4<<20)

@@ -18,8 +18,8 @@ import (
 // SIGKILL: the snapshot still reads as the old data, in a CLI process and
 // in a new server, and the origin keeps what its clients flushed.
 func TestServeSnapshotBackupWhileWriting(t *testing.T) {
-	needTool(t, "qemu-io")
-	needTool(t, "nbdcopy")
+	dmtest.Peer(t, "qemu-io")
+	dmtest.Peer(t, "nbdcopy")
 	s := newSandbox(t)
 	const sizeBytes = 16 << 20
 	old := randomFile(t, filepath.Join(s.dir, "origin.img"), sizeBytes)

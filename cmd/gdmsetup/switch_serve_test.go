@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +14,7 @@ import (
 // sent while it stays connected swaps the regions, and its next reads and
 // writes follow the new table.
 func TestServeSwitchRemappedUnderAClient(t *testing.T) {
-	needTool(t, "qemu-io")
+	dmtest.Peer(t, "qemu-io")
 	s := newSandbox(t)
 	a, b := s.file("a.img", 1<<20), s.file("b.img", 1<<20)
 	s.ok("", "create", "sw", "--table", "0 2048 switch 2 1024 0 a.img 0 b.img 0")

@@ -3,6 +3,7 @@ package snapshot_test
 import (
 	"bytes"
 	"errors"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"os"
 	"sync"
 	"testing"
@@ -57,11 +58,11 @@ func TestConcurrentSameChunk(t *testing.T) {
 	for c := 0; c < chunks; c++ {
 		off := int64(c) * 8192
 		s := g.mustRead("s", off, 8192)
-		mustEqual(t, "snapshot's unwritten half", s[:4096], before[off:off+4096])
+		dmtest.MustEqual(t, "snapshot's unwritten half", s[:4096], before[off:off+4096])
 		if v := s[4096]; v < 100 || v >= 100+rounds || !bytes.Equal(s[4096:4608], bytes.Repeat([]byte{v}, 512)) {
 			t.Fatalf("chunk %d: snapshot write torn or lost", c)
 		}
-		mustEqual(t, "snapshot's untouched tail", s[4608:], before[off+4608:off+8192])
+		dmtest.MustEqual(t, "snapshot's untouched tail", s[4608:], before[off+4608:off+8192])
 		o := g.mustRead("origin", off, 4096)
 		if v := o[0]; v < 1 || v > rounds || !bytes.Equal(o, bytes.Repeat([]byte{v}, 4096)) {
 			t.Fatalf("chunk %d: origin write torn", c)

@@ -28,9 +28,9 @@ func TestOriginWritesCOW(t *testing.T) {
 	copy(after, a)
 	copy(after[100<<10:], b)
 	after = append(after[:4<<10], append(g.mustRead("origin", 4<<10, 4<<10), after[8<<10:]...)...)
-	mustEqual(t, "origin", g.mustRead("origin", 0, baseBytes), after)
-	mustEqual(t, "s1", g.mustRead("s1", 0, baseBytes), before)
-	mustEqual(t, "s2", g.mustRead("s2", 0, baseBytes), before)
+	dmtest.MustEqual(t, "origin", g.mustRead("origin", 0, baseBytes), after)
+	dmtest.MustEqual(t, "s1", g.mustRead("s1", 0, baseBytes), before)
+	dmtest.MustEqual(t, "s2", g.mustRead("s2", 0, baseBytes), before)
 
 	for _, c := range []struct {
 		cow          string
@@ -54,7 +54,7 @@ func TestOriginWritesCOW(t *testing.T) {
 			if e != want[i] {
 				t.Fatalf("%s exception %d: %v, want %v", c.cow, i, e, want[i])
 			}
-			mustEqual(t, c.cow+" chunk data", img.chunk(e[1]), before[e[0]*cb:(e[0]+1)*cb])
+			dmtest.MustEqual(t, c.cow+" chunk data", img.chunk(e[1]), before[e[0]*cb:(e[0]+1)*cb])
 		}
 	}
 	if got := g.status("s1"); got != "152/1024 16" {
@@ -81,8 +81,8 @@ func TestSnapshotWrites(t *testing.T) {
 	copy(want[200<<10+512:], p1)
 	copy(want[256<<10:], p2)
 	copy(want[300<<10+512:], p3)
-	mustEqual(t, "snapshot", g.mustRead("s", 0, baseBytes), want)
-	mustEqual(t, "origin", g.mustRead("origin", 0, baseBytes), before)
+	dmtest.MustEqual(t, "snapshot", g.mustRead("s", 0, baseBytes), want)
+	dmtest.MustEqual(t, "origin", g.mustRead("origin", 0, baseBytes), before)
 	img := readCOW(t, g.Path("cow"))
 	wantEx := [][2]uint64{{50, 2}, {64, 3}, {65, 4}, {75, 5}, {76, 6}}
 	if len(img.exceptions) != len(wantEx) {
@@ -92,7 +92,7 @@ func TestSnapshotWrites(t *testing.T) {
 		if e != wantEx[i] {
 			t.Fatalf("exception %d: %v, want %v", i, e, wantEx[i])
 		}
-		mustEqual(t, "COW chunk", img.chunk(e[1]), want[e[0]*4096:(e[0]+1)*4096])
+		dmtest.MustEqual(t, "COW chunk", img.chunk(e[1]), want[e[0]*4096:(e[0]+1)*4096])
 	}
 }
 

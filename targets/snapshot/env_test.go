@@ -1,7 +1,6 @@
 package snapshot_test
 
 import (
-	"bytes"
 	"encoding/binary"
 	"os"
 	"testing"
@@ -114,11 +113,4 @@ func readCOW(t testing.TB, path string) cowImage {
 func (c cowImage) chunk(n uint64) []byte {
 	cb := uint64(c.chunkSectors) * 512
 	return c.raw[n*cb : (n+1)*cb]
-}
-
-func mustEqual(t testing.TB, what string, got, want []byte) {
-	t.Helper()
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs (%d bytes vs %d)", what, len(got), len(want))
-	}
 }

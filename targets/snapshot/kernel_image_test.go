@@ -2,9 +2,6 @@ package snapshot_test
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
-	"os"
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
@@ -23,22 +20,7 @@ var kernelExceptions = [][2]uint64{{0, 2}, {1, 3}, {2, 4}, {3, 5}, {25, 6}, {8, 
 // else but its data chunk.
 func TestKernelImage(t *testing.T) {
 	g := newRig(t)
-	f, err := os.Open("testdata/kernel-cow.img.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kernel, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(g.Path("kcow"), kernel, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dmtest.Gunzip(t, "testdata/kernel-cow.img.gz", g.Path("kcow"))
 	g.File("zeros", 256<<10, false)
 	img := readCOW(t, g.Path("kcow"))
 	if len(img.exceptions) != len(kernelExceptions) {
@@ -58,7 +40,7 @@ func TestKernelImage(t *testing.T) {
 	for _, e := range kernelExceptions {
 		copy(want[e[0]*4096:], img.chunk(e[1]))
 	}
-	mustEqual(t, "snapshot of the kernel's COW device", got, want)
+	dmtest.MustEqual(t, "snapshot of the kernel's COW device", got, want)
 
 	p := dmtest.Random(1024)
 	g.mustWrite("k", 40*4096+512, p)
@@ -68,7 +50,7 @@ func TestKernelImage(t *testing.T) {
 	}
 	wantChunk := make([]byte, 4096)
 	copy(wantChunk[512:], p)
-	mustEqual(t, "new chunk", after.chunk(9), wantChunk)
+	dmtest.MustEqual(t, "new chunk", after.chunk(9), wantChunk)
 	// the area differs by the new entry only, and no other chunk changed
 	area := append([]byte(nil), img.raw[4096:8192]...)
 	copy(area[7*16:], after.raw[4096+7*16:4096+8*16])

@@ -131,13 +131,13 @@ func TestMergeInBackground(t *testing.T) {
 		t.Errorf("the resume took %v: it waited for the merge", d)
 	}
 	waitMidway(t, g, start)
-	mustEqual(t, "the origin half-way through the merge", g.mustRead("origin", 0, baseBytes), want)
+	dmtest.MustEqual(t, "the origin half-way through the merge", g.mustRead("origin", 0, baseBytes), want)
 	for _, off := range []int64{2 * 4096, 2 * (mergeChunks - 1) * 4096, 4096, 400*4096 + 1024} {
 		p := dmtest.Random(3072)
 		g.mustWrite("origin", off, p)
 		copy(want[off:], p)
 	}
-	mustEqual(t, "the origin written half-way through the merge", g.mustRead("origin", 0, baseBytes), want)
+	dmtest.MustEqual(t, "the origin written half-way through the merge", g.mustRead("origin", 0, baseBytes), want)
 	seen := waitMerge(t, g)
 	if len(seen) < 3 {
 		t.Errorf("allocated sectors seen %v: no progress between", seen)
@@ -150,9 +150,9 @@ func TestMergeInBackground(t *testing.T) {
 	if got := g.status("origin"); got != "16/4096 16" {
 		t.Errorf("status after the merge %q", got)
 	}
-	mustEqual(t, "the merged origin", g.mustRead("origin", 0, baseBytes), want)
+	dmtest.MustEqual(t, "the merged origin", g.mustRead("origin", 0, baseBytes), want)
 	base, _ := os.ReadFile(g.Path("base"))
-	mustEqual(t, "the origin's file", base, want)
+	dmtest.MustEqual(t, "the origin's file", base, want)
 	if n := len(readCOW(t, g.Path("cow")).exceptions); n != 0 {
 		t.Errorf("%d exceptions left on the COW device", n)
 	}
@@ -196,7 +196,7 @@ func TestMergeStopsAndGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitMerge(t, g)
-	mustEqual(t, "the merged origin", g.mustRead("origin", 0, baseBytes), want)
+	dmtest.MustEqual(t, "the merged origin", g.mustRead("origin", 0, baseBytes), want)
 	if n := len(readCOW(t, g.Path("cow")).exceptions); n != 0 {
 		t.Errorf("%d exceptions left on the COW device", n)
 	}
@@ -260,9 +260,9 @@ func TestMergeKilled(t *testing.T) {
 	g.Reopen()
 	g.Device("origin")
 	waitMerge(t, g)
-	mustEqual(t, "the origin merged after a kill", g.mustRead("origin", 0, baseBytes), want)
+	dmtest.MustEqual(t, "the origin merged after a kill", g.mustRead("origin", 0, baseBytes), want)
 	base, _ := os.ReadFile(g.Path("base"))
-	mustEqual(t, "the origin's file", base, want)
+	dmtest.MustEqual(t, "the origin's file", base, want)
 }
 
 // TestMergeChild is TestMergeKilled's child: it builds the merging origin
@@ -309,7 +309,7 @@ func TestMergeHeldBySuspendedOrigin(t *testing.T) {
 	}
 	g.Device("origin")
 	waitMerge(t, g)
-	mustEqual(t, "the merged origin", g.mustRead("origin", 0, baseBytes), want)
+	dmtest.MustEqual(t, "the merged origin", g.mustRead("origin", 0, baseBytes), want)
 	if strings.Contains(g.Klog.String(), "merge") {
 		t.Errorf("kernel log:\n%s", g.Klog.String())
 	}
@@ -333,5 +333,5 @@ func TestMergeRemoved(t *testing.T) {
 		}
 	}
 	g.mustCreate("chk", baseBytes/512, "snapshot", "base cow P 0")
-	mustEqual(t, "the origin and the COW device of a merge cut off", g.mustRead("chk", 0, baseBytes), want)
+	dmtest.MustEqual(t, "the origin and the COW device of a merge cut off", g.mustRead("chk", 0, baseBytes), want)
 }

@@ -57,8 +57,8 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("%v\n%s", err, g.Klog.String())
 	}
 	g.Reopen()
-	mustEqual(t, "merged origin", g.mustRead("origin", 0, baseBytes), want)
-	mustEqual(t, "the other snapshot", g.mustRead("s2", 0, baseBytes), before)
+	dmtest.MustEqual(t, "merged origin", g.mustRead("origin", 0, baseBytes), want)
+	dmtest.MustEqual(t, "the other snapshot", g.mustRead("s2", 0, baseBytes), before)
 	if got := g.status("origin"); got != "16/4096 16" {
 		t.Fatalf("status after the merge %q", got)
 	}
@@ -70,8 +70,8 @@ func TestMerge(t *testing.T) {
 	}
 	p := dmtest.Random(4096)
 	g.mustWrite("origin", 0, p)
-	mustEqual(t, "write after the merge", g.mustRead("origin", 0, 4096), p)
-	mustEqual(t, "the other snapshot after an origin write", g.mustRead("s2", 0, 4096), before[:4096])
+	dmtest.MustEqual(t, "write after the merge", g.mustRead("origin", 0, 4096), p)
+	dmtest.MustEqual(t, "the other snapshot after an origin write", g.mustRead("s2", 0, 4096), before[:4096])
 
 	g.Klog.Reset()
 	if err := g.create("t", baseBytes/512, "snapshot-merge", "/dev/mapper/lbase cow2 N 8"); err == nil ||

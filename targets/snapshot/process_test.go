@@ -45,11 +45,11 @@ func TestOriginWriteInNewProcess(t *testing.T) {
 	if err := g.Reg.Resume("q"); err != nil {
 		t.Fatal(err)
 	}
-	mustEqual(t, "persistent snapshot", g.mustRead("p", 0, baseBytes), before)
-	mustEqual(t, "suspended snapshot", g.mustRead("q", 0, baseBytes), before)
+	dmtest.MustEqual(t, "persistent snapshot", g.mustRead("p", 0, baseBytes), before)
+	dmtest.MustEqual(t, "suspended snapshot", g.mustRead("q", 0, baseBytes), before)
 	wantN := append([]byte(nil), before...)
 	copy(wantN[512<<10:], nw)
-	mustEqual(t, "transient snapshot", g.mustRead("n", 0, baseBytes), wantN)
+	dmtest.MustEqual(t, "transient snapshot", g.mustRead("n", 0, baseBytes), wantN)
 	for name, want := range map[string]string{"p": "144/1024 16", "n": "136/1024 0", "q": "160/1024 32"} {
 		if got := g.status(name); got != want {
 			t.Fatalf("%s status %q, want %q", name, got, want)
@@ -100,11 +100,11 @@ func TestHandoverAcrossProcesses(t *testing.T) {
 		if got := g.status(name); got != want {
 			t.Fatalf("%s status %q, want %q", name, got, want)
 		}
-		mustEqual(t, name, g.mustRead(name, 0, baseBytes), before)
+		dmtest.MustEqual(t, name, g.mustRead(name, 0, baseBytes), before)
 	}
 	g.mustWrite("origin", 16384, dmtest.Random(4096))
-	mustEqual(t, "p after the handover", g.mustRead("p", 0, baseBytes), before)
-	mustEqual(t, "n after the handover", g.mustRead("n", 0, baseBytes), before)
+	dmtest.MustEqual(t, "p after the handover", g.mustRead("p", 0, baseBytes), before)
+	dmtest.MustEqual(t, "n after the handover", g.mustRead("n", 0, baseBytes), before)
 }
 
 // TestSavedStateErrors: a transient snapshot's saved state that does not

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // crashWrite is write number i of a crash run: a whole block of a pattern
@@ -71,7 +72,7 @@ func TestCrashChild(t *testing.T) {
 // block written before the last acknowledged flush reads back (a block
 // written after it may hold that write or a later one).
 func TestCrashWhileWriting(t *testing.T) {
-	thinCheck := needTool(t, "thin_check")
+	thinCheck := dmtest.Peer(t, "thin_check")
 	rounds := 12
 	if testing.Short() {
 		rounds = 4

@@ -12,12 +12,13 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // unxz decompresses a testdata image into dir.
 func unxz(t *testing.T, dir, name string) string {
 	t.Helper()
-	needTool(t, "xz")
+	dmtest.Peer(t, "xz")
 	out := filepath.Join(dir, name)
 	b, err := exec.Command("xz", "-dc", filepath.Join("..", "..", "testdata", "kernel", name+".xz")).Output()
 	if err != nil {
@@ -51,7 +52,7 @@ type fullDump struct {
 // maps reads back as that data block of the data image, unmapped blocks
 // read as zeros, and the images are not changed.
 func TestKernelImages(t *testing.T) {
-	thinDump := needTool(t, "thin_dump")
+	thinDump := dmtest.Peer(t, "thin_dump")
 	dir := t.TempDir()
 	meta := unxz(t, dir, "thin_meta.img")
 	data := unxz(t, dir, "thin_data.img")

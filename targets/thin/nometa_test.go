@@ -22,8 +22,8 @@ import (
 // write reads back, and after growing thin_dump maps exactly what was
 // written.
 func TestOutOfMetadataSpace(t *testing.T) {
-	thinCheck := needTool(t, "thin_check")
-	thinDump := needTool(t, "thin_dump")
+	thinCheck := dmtest.Peer(t, "thin_check")
+	thinDump := dmtest.Peer(t, "thin_dump")
 	dir := t.TempDir()
 	meta, data := filepath.Join(dir, "meta.img"), filepath.Join(dir, "data.img")
 	dmtest.Sparse(t, meta, 4<<20)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -23,20 +22,6 @@ const (
 	blockBytes   = blockSectors * 512
 	thinBlocks   = 64
 )
-
-// needTool returns the path of a peer binary, skipping (or failing under
-// CI=true) when it is missing.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (install thin-provisioning-tools)", name)
-		}
-		t.Skipf("%s is missing", name)
-	}
-	return p
-}
 
 type poolEnv struct {
 	t         *testing.T
@@ -99,8 +84,8 @@ func (m model) clone(id int) map[uint64][]byte {
 // and after each commit the real thin_check passes and thin_dump's mapped
 // blocks equal the model's.
 func TestRandomWorkload(t *testing.T) {
-	thinCheck := needTool(t, "thin_check")
-	thinDump := needTool(t, "thin_dump")
+	thinCheck := dmtest.Peer(t, "thin_check")
+	thinDump := dmtest.Peer(t, "thin_dump")
 	steps := 400
 	if testing.Short() {
 		steps = 120

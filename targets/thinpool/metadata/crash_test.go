@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/pdata/faultdev"
 )
 
@@ -73,7 +74,7 @@ func checkImage(t *testing.T, img []byte, what string) {
 }
 
 func TestCrashDuringCommit(t *testing.T) {
-	needTool(t, "thin_check")
+	dmtest.Peer(t, "thin_check")
 	// Base state: committed pool with three devices and a metadata snapshot.
 	f, base := newMetaFile(t, 2048)
 	p, err := Format(f, 2048, 128, 40000, Options{})

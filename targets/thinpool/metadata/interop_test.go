@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/internal/fixture"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
@@ -100,7 +101,7 @@ func restoreWithThinRestore(t *testing.T, xml string) string {
 	if err := os.Truncate(meta, 16<<20); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(needTool(t, "thin_restore"), "-i", in, "-o", meta).CombinedOutput(); err != nil {
+	if out, err := exec.Command(dmtest.Peer(t, "thin_restore"), "-i", in, "-o", meta).CombinedOutput(); err != nil {
 		t.Fatalf("thin_restore: %v\n%s", err, out)
 	}
 	return meta

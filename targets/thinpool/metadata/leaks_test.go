@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
 	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
@@ -102,7 +103,7 @@ func freeBlocks(t *testing.T, img []byte, root spacemap.Root, metadata bool, n i
 // runThinCheck runs the real thin_check with args and returns its exit code and output.
 func runThinCheck(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	out, err := exec.Command(needTool(t, "thin_check"), args...).CombinedOutput()
+	out, err := exec.Command(dmtest.Peer(t, "thin_check"), args...).CombinedOutput()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

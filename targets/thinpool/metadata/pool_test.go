@@ -7,21 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 )
-
-// needTool returns the path of a thin-provisioning-tools binary or skips (fails under CI=true).
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (thin-provisioning-tools)", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 // newMetaFile creates a zero-filled metadata file of nrBlocks blocks.
 func newMetaFile(t testing.TB, nrBlocks uint64) (*block.FileDevice, string) {
@@ -44,7 +32,7 @@ func newMetaFile(t testing.TB, nrBlocks uint64) (*block.FileDevice, string) {
 // thinCheck runs the real thin_check and fails the test on a non-zero exit.
 func thinCheck(t testing.TB, path string) {
 	t.Helper()
-	out, err := exec.Command(needTool(t, "thin_check"), path).CombinedOutput()
+	out, err := exec.Command(dmtest.Peer(t, "thin_check"), path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("thin_check %s: %v\n%s", path, err, out)
 	}
@@ -53,7 +41,7 @@ func thinCheck(t testing.TB, path string) {
 // thinDump runs the real thin_dump.
 func thinDump(t testing.TB, path string, args ...string) []byte {
 	t.Helper()
-	out, err := exec.Command(needTool(t, "thin_dump"), append(args, path)...).Output()
+	out, err := exec.Command(dmtest.Peer(t, "thin_dump"), append(args, path)...).Output()
 	if err != nil {
 		t.Fatalf("thin_dump %s: %v", path, err)
 	}

@@ -3,6 +3,7 @@ package metadata
 import (
 	"bytes"
 	"fmt"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"math/rand"
 	"testing"
 )
@@ -71,7 +72,7 @@ func randomKey(rng *rand.Rand, m map[uint64]modelMapping) (uint64, bool) {
 }
 
 func TestRandomOperationsAgainstThinCheck(t *testing.T) {
-	needTool(t, "thin_check")
+	dmtest.Peer(t, "thin_check")
 	ops := 6000
 	if testing.Short() {
 		ops = 1500

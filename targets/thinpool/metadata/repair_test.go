@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/internal/fixture"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
@@ -212,7 +213,7 @@ func eachAtOnce(cases []repairCase, fn func(i int, c repairCase)) {
 // compares what RepairDump recovers with thin_dump --repair, byte for byte, and the
 // exit codes.
 func TestRepairDumpMatchesThinDumpRepair(t *testing.T) {
-	tool := needTool(t, "thin_dump")
+	tool := dmtest.Peer(t, "thin_dump")
 	dir := t.TempDir()
 	var searches atomic.Int32
 	for name, img := range repairSamples(t) {
@@ -269,8 +270,8 @@ func rootsSearchedAndFound(t *testing.T, img []byte) bool {
 // RepairRestore and with the real thin_repair, each into a fresh file: both fail, or
 // both succeed, thin_check passes ours, and thin_dump prints the same for both.
 func TestRepairRestoreMatchesThinRepair(t *testing.T) {
-	repairTool, dumpTool := needTool(t, "thin_repair"), needTool(t, "thin_dump")
-	checkTool := needTool(t, "thin_check")
+	repairTool, dumpTool := dmtest.Peer(t, "thin_repair"), dmtest.Peer(t, "thin_dump")
+	checkTool := dmtest.Peer(t, "thin_check")
 	dir := t.TempDir()
 	const outBlocks = 1024
 	cases := damagedImages(sampleImage(t))

@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"fmt"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"os/exec"
 	"slices"
 	"strings"
@@ -126,7 +127,7 @@ func TestRmapSharedLeavesAsThinRmap(t *testing.T) {
 	if err := p.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(needTool(t, "thin_rmap"), "--region", "0..6000", path).Output()
+	out, err := exec.Command(dmtest.Peer(t, "thin_rmap"), "--region", "0..6000", path).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestBadCommandLines(t *testing.T) {
 	s.expect(args("info -c -o name --sort"), "", "", "gdmsetup: option '--sort' requires an argument"+cantProcess, 1)
 	s.expect(args("info --noflush=yes z"), "", "", "gdmsetup: option '--noflush' doesn't allow an argument"+cantProcess, 1)
 	s.expect(args("info --no z"), "", "", "gdmsetup: option '--no' is ambiguous; possibilities: '--noflush' '--noheadings' "+
-		"'--nolockfs' '--noopencount' '--notable' '--noudevrules' '--noudevsync'"+cantProcess, 1)
+		"'--nolockfs' '--noopencount' '--notable' '--nomonitor' '--noudevrules' '--noudevsync'"+cantProcess, 1)
 	s.expect(args("create x --table"), "", "", "gdmsetup: option '--table' requires an argument"+cantProcess, 1)
 	// the option error comes first, as getopt runs before the command is looked up
 	s.expect(args("bogus --bogus"), "", "", "gdmsetup: unrecognized option '--bogus'"+cantProcess, 1)

@@ -62,10 +62,6 @@ type metadata struct {
 	readOnly        bool
 }
 
-// errUnformatted is open's answer for an all-zero superblock when it may
-// not format (the kernel's -EPERM).
-var errUnformatted = fmt.Errorf("metadata device is not formatted: %w", syscall.EPERM)
-
 // openMetadata is metadata_open: formats dev when its superblock block is
 // all zeros (and mayFormat), else opens it, refusing another data block
 // size or unknown incompatible features; then starts a transaction with
@@ -74,22 +70,14 @@ var errUnformatted = fmt.Errorf("metadata device is not formatted: %w", syscall.
 func openMetadata(dev targets.Dev, blockSectors uint32, mayFormat bool, version uint32, logf func(string, ...any)) (*metadata, error) {
 	md := &metadata{dev: dev, changed: true}
 	md.sb.version, md.sb.dataBlockSectors, md.sb.policyHintSize = version, blockSectors, hintSize
-	bm, err := block.NewManager(targets.BlockDev{Dev: dev}, metaCacheBlocks, false)
+	bm, raw, err := targets.OpenMetadataBlocks(dev, metaCacheBlocks, func() { logf("cache metadata: could not create block manager") })
 	if err != nil {
-		logf("cache metadata: could not create block manager")
-		return nil, fmt.Errorf("metadata device %s: %w", dev.Name(), err)
-	}
-	if bm.NrBlocks() < 1 {
-		return nil, fmt.Errorf("metadata device %s holds no whole 4096-byte block: %w", dev.Name(), syscall.EIO)
+		return nil, err
 	}
 	md.bm = bm
-	raw := make([]byte, block.BlockSize)
-	if _, err := dev.ReadAt(raw, 0); err != nil {
-		return nil, fmt.Errorf("reading the superblock of %s: %w", dev.Name(), err)
-	}
 	if block.AllZero(raw) {
 		if !mayFormat {
-			return nil, errUnformatted
+			return nil, targets.ErrUnformattedMetadata
 		}
 		if err := md.format(); err != nil {
 			return nil, fmt.Errorf("formatting %s: %w", dev.Name(), errno.Or(err, syscall.ENOSPC))

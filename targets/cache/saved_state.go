@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/gob"
 	"errors"
-	"fmt"
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/errno"
@@ -102,17 +101,13 @@ func (c *Cache) decodeState(saved string, s *state) bool {
 // formatted if need be): the superblock is checked and read, nothing written.
 func reopenMetadata(dev targets.Dev, blockSectors uint32, logf func(string, ...any)) (*metadata, error) {
 	md := &metadata{dev: dev}
-	bm, err := block.NewManager(targets.BlockDev{Dev: dev}, metaCacheBlocks, false)
+	bm, raw, err := targets.OpenMetadataBlocks(dev, metaCacheBlocks, func() {})
 	if err != nil {
-		return nil, fmt.Errorf("metadata device %s: %w", dev.Name(), err)
+		return nil, err
 	}
 	md.bm = bm
-	raw := make([]byte, block.BlockSize)
-	if _, err := dev.ReadAt(raw, 0); err != nil {
-		return nil, fmt.Errorf("reading the superblock of %s: %w", dev.Name(), err)
-	}
 	if block.AllZero(raw) {
-		return nil, errUnformatted
+		return nil, targets.ErrUnformattedMetadata
 	}
 	if err := md.open(raw, blockSectors, logf); err != nil {
 		return nil, err

@@ -53,10 +53,6 @@ type metadata struct {
 	committedSM  bool           // the space map was committed since format
 }
 
-// errUnformatted is open's answer for an all-zero superblock when it may
-// not format (the kernel's -EPERM).
-var errUnformatted = fmt.Errorf("metadata device is not formatted: %w", syscall.EPERM)
-
 // openMetadata is metadata_open: formats dev when its superblock block is
 // all zeros (and mayFormat), else opens it, refusing another data block
 // size. Errors carry the kernel's errno; logf gets the kernel's DMERR
@@ -64,22 +60,14 @@ var errUnformatted = fmt.Errorf("metadata device is not formatted: %w", syscall.
 func openMetadata(dev targets.Dev, blockSectors uint32, mayFormat bool, logf func(string, ...any)) (*metadata, error) {
 	md := &metadata{dev: dev, blockSectors: blockSectors, current: writesetRef{root: invalidRoot}}
 	md.cur.Store(&writesetBits{})
-	bm, err := block.NewManager(targets.BlockDev{Dev: dev}, metaCacheBlocks, false)
+	bm, raw, err := targets.OpenMetadataBlocks(dev, metaCacheBlocks, func() { logf("era: could not create block manager") })
 	if err != nil {
-		logf("era: could not create block manager")
-		return nil, fmt.Errorf("metadata device %s: %w", dev.Name(), err)
-	}
-	if bm.NrBlocks() < 1 {
-		return nil, fmt.Errorf("metadata device %s holds no whole 4096-byte block: %w", dev.Name(), syscall.EIO)
+		return nil, err
 	}
 	md.bm = bm
-	raw := make([]byte, block.BlockSize)
-	if _, err := dev.ReadAt(raw, 0); err != nil {
-		return nil, fmt.Errorf("reading the superblock of %s: %w", dev.Name(), err)
-	}
 	if block.AllZero(raw) {
 		if !mayFormat {
-			return nil, errUnformatted
+			return nil, targets.ErrUnformattedMetadata
 		}
 		if err := md.format(); err != nil {
 			return nil, fmt.Errorf("formatting %s: %w", dev.Name(), errno.Or(err, syscall.ENOSPC))

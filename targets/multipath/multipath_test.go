@@ -56,12 +56,35 @@ func (g *rig) disks() {
 
 // readFrom reads the first sector of name and returns the byte it holds
 // (the path it came from), or the error.
-func (g *rig) readFrom(name string) (byte, error) {
+func (g *rig) readFrom(name string) (byte, error) { return readFirstByte(g.Device(name)) }
+
+// readFirstByte reads d's first sector and returns its first byte.
+func readFirstByte(d *dm.Device) (byte, error) {
 	p := make([]byte, targets.SectorSize)
-	if _, err := g.Device(name).ReadAt(p, 0); err != nil {
+	if _, err := d.ReadAt(p, 0); err != nil {
 		return 0, err
 	}
 	return p[0], nil
+}
+
+// backgroundRead is a read of a device's first sector running on its own
+// (one that may be queued or held): done gets its error, after which got
+// is the first byte it read (the path it came from).
+type backgroundRead struct {
+	got  byte
+	done chan error
+}
+
+// startRead starts a backgroundRead of name.
+func (g *rig) startRead(name string) *backgroundRead {
+	r := &backgroundRead{done: make(chan error, 1)}
+	d := g.Device(name)
+	go func() {
+		var err error
+		r.got, err = readFirstByte(d)
+		r.done <- err
+	}()
+	return r
 }
 
 // paths reads name n times and returns the paths the reads came from.
@@ -317,32 +340,23 @@ func TestQueueIfNoPath(t *testing.T) {
 	g.errorPaths("3 queue_if_no_path queue_mode bio")
 	g.mustMessage("bm", "fail_path", "/dev/mapper/good")
 	g.mustMessage("bm", "fail_path", "/dev/mapper/bad")
-	done := make(chan error, 1)
-	var got byte
-	go func() {
-		var err error
-		got, err = g.readFrom("bm")
-		done <- err
-	}()
+	r := g.startRead("bm")
 	select {
-	case err := <-done:
+	case err := <-r.done:
 		t.Fatalf("read with no path returned at once: %v", err)
 	case <-time.After(100 * time.Millisecond):
 	}
 	g.mustMessage("bm", "reinstate_path", "/dev/mapper/good")
-	dmtest.Within(t, "the queued read", func() error { return <-done }, nil)
-	if got != 'a' {
-		t.Errorf("queued read served from %q", got)
+	dmtest.Within(t, "the queued read", func() error { return <-r.done }, nil)
+	if r.got != 'a' {
+		t.Errorf("queued read served from %q", r.got)
 	}
 
 	g.mustMessage("bm", "fail_path", "/dev/mapper/good")
-	go func() {
-		_, err := g.readFrom("bm")
-		done <- err
-	}()
+	r = g.startRead("bm")
 	time.Sleep(50 * time.Millisecond)
 	dmtest.Within(t, "suspend with a queued read", func() error { return g.Reg.Suspend("bm") }, nil)
-	if err := <-done; !errors.Is(err, syscall.EIO) {
+	if err := <-r.done; !errors.Is(err, syscall.EIO) {
 		t.Errorf("queued read across the suspend: %v, want EIO", err)
 	}
 	if got := g.line("bm", false); !strings.HasPrefix(got, "3 retain_attached_hw_handler queue_mode bio ") {
@@ -370,15 +384,10 @@ func TestQueuedIOReleasedAtClose(t *testing.T) {
 	g.errorPaths("3 queue_if_no_path queue_mode bio")
 	g.mustMessage("bm", "fail_path", "/dev/mapper/good")
 	g.mustMessage("bm", "fail_path", "/dev/mapper/bad")
-	d := g.Device("bm")
-	done := make(chan error, 1)
-	go func() {
-		_, err := d.ReadAt(make([]byte, 512), 0)
-		done <- err
-	}()
+	r := g.startRead("bm")
 	time.Sleep(50 * time.Millisecond)
 	dmtest.Within(t, "closing the registry", func() error { g.Reopen(); return nil }, nil)
-	if err := <-done; !errors.Is(err, targets.ErrReleased) {
+	if err := <-r.done; !errors.Is(err, targets.ErrReleased) {
 		t.Errorf("queued read at close: %v, want ErrReleased", err)
 	}
 }

@@ -28,17 +28,11 @@ func TestNoflushSuspendRequeues(t *testing.T) {
 			g.mustCreate("m", c.features+" 0 1 1 round-robin 0 2 0 "+g.Path("a")+" "+g.Path("b"))
 			g.mustMessage("m", "fail_path", g.Path("a"))
 			g.mustMessage("m", "fail_path", g.Path("b"))
-			done := make(chan error, 1)
-			var got byte
-			go func() {
-				var err error
-				got, err = g.readFrom("m")
-				done <- err
-			}()
+			r := g.startRead("m")
 			time.Sleep(50 * time.Millisecond)
 			dmtest.Within(t, "a noflush suspend with a queued read", func() error { return g.Reg.SuspendNoflush("m") }, nil)
 			select {
-			case err := <-done:
+			case err := <-r.done:
 				t.Fatalf("the queued read ended at the noflush suspend: %v", err)
 			case <-time.After(100 * time.Millisecond):
 			}
@@ -52,9 +46,9 @@ func TestNoflushSuspendRequeues(t *testing.T) {
 			if err := g.Reg.Resume("m"); err != nil {
 				t.Fatal(err)
 			}
-			dmtest.Within(t, "the held read after the resume", func() error { return <-done }, nil)
-			if got != 'b' {
-				t.Errorf("the held read was served from %q, want the new table's path b", got)
+			dmtest.Within(t, "the held read after the resume", func() error { return <-r.done }, nil)
+			if r.got != 'b' {
+				t.Errorf("the held read was served from %q, want the new table's path b", r.got)
 			}
 		})
 	}
@@ -68,16 +62,11 @@ func TestRequeuedIOReleasedAtClose(t *testing.T) {
 	g.errorPaths("3 queue_if_no_path queue_mode bio")
 	g.mustMessage("bm", "fail_path", "/dev/mapper/good")
 	g.mustMessage("bm", "fail_path", "/dev/mapper/bad")
-	d := g.Device("bm")
-	done := make(chan error, 1)
-	go func() {
-		_, err := d.ReadAt(make([]byte, 512), 0)
-		done <- err
-	}()
+	r := g.startRead("bm")
 	time.Sleep(50 * time.Millisecond)
 	dmtest.Within(t, "a noflush suspend", func() error { return g.Reg.SuspendNoflush("bm") }, nil)
 	dmtest.Within(t, "closing the registry", func() error { g.Reopen(); return nil }, nil)
-	if err := <-done; !errors.Is(err, targets.ErrReleased) {
+	if err := <-r.done; !errors.Is(err, targets.ErrReleased) {
 		t.Errorf("held read at close: %v, want ErrReleased", err)
 	}
 }

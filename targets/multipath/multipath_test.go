@@ -282,6 +282,15 @@ func TestQueueLengthAndServiceTime(t *testing.T) {
 	}
 }
 
+// noPaths is errorPaths with queue_if_no_path and both paths failed: a
+// read of bm is queued.
+func (g *rig) noPaths() {
+	g.T.Helper()
+	g.errorPaths("3 queue_if_no_path queue_mode bio")
+	g.mustMessage("bm", "fail_path", "/dev/mapper/good")
+	g.mustMessage("bm", "fail_path", "/dev/mapper/bad")
+}
+
 // errorPaths makes mapped devices good (linear over a) and bad (error)
 // and a bio-based multipath device bm over them with the given features.
 func (g *rig) errorPaths(features string) {
@@ -337,9 +346,7 @@ func TestFailover(t *testing.T) {
 // and messages are refused while suspended.
 func TestQueueIfNoPath(t *testing.T) {
 	g := newRig(t)
-	g.errorPaths("3 queue_if_no_path queue_mode bio")
-	g.mustMessage("bm", "fail_path", "/dev/mapper/good")
-	g.mustMessage("bm", "fail_path", "/dev/mapper/bad")
+	g.noPaths()
 	r := g.startRead("bm")
 	select {
 	case err := <-r.done:
@@ -381,9 +388,7 @@ func TestQueueIfNoPath(t *testing.T) {
 // registry ends with targets.ErrReleased instead of waiting forever.
 func TestQueuedIOReleasedAtClose(t *testing.T) {
 	g := newRig(t)
-	g.errorPaths("3 queue_if_no_path queue_mode bio")
-	g.mustMessage("bm", "fail_path", "/dev/mapper/good")
-	g.mustMessage("bm", "fail_path", "/dev/mapper/bad")
+	g.noPaths()
 	r := g.startRead("bm")
 	time.Sleep(50 * time.Millisecond)
 	dmtest.Within(t, "closing the registry", func() error { g.Reopen(); return nil }, nil)

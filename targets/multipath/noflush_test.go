@@ -59,9 +59,7 @@ func TestNoflushSuspendRequeues(t *testing.T) {
 // waiting for a resume that would come from another process.
 func TestRequeuedIOReleasedAtClose(t *testing.T) {
 	g := newRig(t)
-	g.errorPaths("3 queue_if_no_path queue_mode bio")
-	g.mustMessage("bm", "fail_path", "/dev/mapper/good")
-	g.mustMessage("bm", "fail_path", "/dev/mapper/bad")
+	g.noPaths()
 	r := g.startRead("bm")
 	time.Sleep(50 * time.Millisecond)
 	dmtest.Within(t, "a noflush suspend", func() error { return g.Reg.SuspendNoflush("bm") }, nil)

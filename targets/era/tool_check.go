@@ -1,58 +1,37 @@
 package era
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/pdata/tooling"
 )
 
-// checkReport is era_check's nested_output: each line indented two spaces a
-// level; nothing is written when quiet.
-type checkReport struct {
-	w     io.Writer
-	level int
-	clean bool
-}
-
-func (c *checkReport) line(format string, args ...any) {
-	fmt.Fprintf(c.w, "%s%s\n", strings.Repeat("  ", c.level), fmt.Sprintf(format, args...))
-}
-
-// nested prints the line, then, one level deeper, the details (the tools'
-// nested_output::nest).
-func (c *checkReport) nested(head string, details ...string) {
-	c.line("%s", head)
-	c.level++
-	for _, d := range details {
-		c.line("%s", d)
-	}
-	c.level--
-}
+// checkReport is era_check's nested_output with its damage reporter.
+type checkReport struct{ *tooling.Report }
 
 // runText is how era_check prints a lost run: "[begin, end)". 0.9.0 prints an
 // unknown end (damage reaching the end of a tree) by reading an empty
 // boost::optional; we print it as the run's open end.
-func runText(r keyRun) string {
+func runText(r tooling.KeyRun) string {
 	if !r.HasEnd {
 		return fmt.Sprintf("[%d, -)", r.Begin)
 	}
 	return fmt.Sprintf("[%d, %d)", r.Begin, r.End)
 }
 
-func (c *checkReport) damage(d Damage) error {
-	c.clean = false
+func (c checkReport) damage(d Damage) error {
+	c.Clean = false
 	switch d.Kind {
 	case MissingWritesets:
-		c.nested("missing eras from writeset tree", d.Desc, "Effected eras: "+runText(d.Lost))
+		c.Nested("missing eras from writeset tree", d.Desc, "Effected eras: "+runText(d.Lost))
 	case DamagedWriteset:
-		c.nested("damaged writeset", d.Desc, fmt.Sprintf("Era: %d", d.Era), "Missing bits: "+runText(d.Lost))
+		c.Nested("damaged writeset", d.Desc, fmt.Sprintf("Era: %d", d.Era), "Missing bits: "+runText(d.Lost))
 	case MissingEras:
-		c.nested("missing eras from era array", d.Desc, "Effected eras: "+runText(d.Lost))
+		c.Nested("missing eras from era array", d.Desc, "Effected eras: "+runText(d.Lost))
 	case InvalidEra:
-		c.nested("invalid era in era array", d.Desc, fmt.Sprintf("block: %d, era: %d", d.Blk, d.Era))
+		c.Nested("invalid era in era array", d.Desc, fmt.Sprintf("block: %d, era: %d", d.Blk, d.Era))
 	}
 	return nil
 }
@@ -85,16 +64,6 @@ func superblockProblems(sb Superblock, nrMetaBlocks uint64) []string {
 	return p
 }
 
-// looksLikeXML is check_for_xml: block 0 starts as an XML dump does.
-func looksLikeXML(b []byte) bool {
-	for _, p := range []string{"<superblock", "<?xml", "<!DOCTYPE"} {
-		if bytes.HasPrefix(b, []byte(p)) {
-			return true
-		}
-	}
-	return false
-}
-
 // Check is era_check 0.9.0's metadata_check of the era metadata in r, sizeBytes
 // long: it writes its report to report (the tool's stderr) and returns whether
 // the metadata is clean. It walks the superblock (its checksum, then every
@@ -102,39 +71,39 @@ func looksLikeXML(b []byte) bool {
 // era may be past the current one). An error is a failure to read that stops
 // the check, the tools' exception, in their words.
 func Check(r io.ReaderAt, sizeBytes int64, report io.Writer) (clean bool, err error) {
-	c := &checkReport{w: report, clean: true}
+	c := checkReport{tooling.NewReport(report)}
 	if sizeBytes < block.BlockSize {
-		c.line("Metadata device/file too small.  Is this binary metadata?")
+		c.Line("Metadata device/file too small.  Is this binary metadata?")
 		return false, nil
 	}
-	rd := &toolReader{r: r, nrBlocks: uint64(sizeBytes) / block.BlockSize}
-	c.line("examining superblock")
-	c.level++
-	sb, err := rd.superblock(sbLocation)
+	rd := tooling.NewReader(r, sizeBytes)
+	c.Line("examining superblock")
+	c.Level++
+	sb, err := superblockAt(rd, sbLocation)
 	if err != nil {
-		c.nested("superblock is corrupt", err.Error())
-		c.clean = false
+		c.Nested("superblock is corrupt", err.Error())
+		c.Clean = false
 	} else {
-		for _, p := range superblockProblems(sb, rd.nrBlocks) {
-			c.nested("superblock is invalid", p)
-			c.clean = false
+		for _, p := range superblockProblems(sb, rd.NrBlocks) {
+			c.Nested("superblock is invalid", p)
+			c.Clean = false
 		}
 	}
-	c.level--
-	if !c.clean {
-		raw, err := rd.read(sbLocation)
+	c.Level--
+	if !c.Clean {
+		raw, err := rd.Read(sbLocation)
 		if err != nil {
 			return false, err
 		}
-		if looksLikeXML(raw) {
-			c.line("This looks like XML.  era_check only checks the binary metadata format.")
+		if tooling.LooksLikeXML(raw) {
+			c.Line("This looks like XML.  era_check only checks the binary metadata format.")
 		}
 		return false, nil
 	}
-	if err := rd.walkWritesets(sb.WritesetTreeRoot, noWritesets{}, c.damage); err != nil {
+	if err := walkWritesets(rd, sb.WritesetTreeRoot, noWritesets{}, c.damage); err != nil {
 		return false, err
 	}
-	err = rd.walkEras(sb.EraArrayRoot, sb.NrBlocks, func(blk, era uint32) error {
+	err = walkEras(rd, sb.EraArrayRoot, sb.NrBlocks, func(blk, era uint32) error {
 		if era > sb.CurrentEra {
 			return c.damage(Damage{Kind: InvalidEra, Desc: "era too great", Blk: uint64(blk), Era: era})
 		}
@@ -143,7 +112,7 @@ func Check(r io.ReaderAt, sizeBytes int64, report io.Writer) (clean bool, err er
 	if err != nil {
 		return false, err
 	}
-	return c.clean, nil
+	return c.Clean, nil
 }
 
 // noWritesets is a writesetVisitor that looks at nothing (the check walks

@@ -1,54 +1,30 @@
 package era
 
 import (
-	"bufio"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
+
+	"github.com/gdmsetup/gdmsetup/pdata/tooling"
 )
 
 // errDumpDamage is era_dump's refusal of damaged metadata without --repair.
 var errDumpDamage = errors.New("metadata contains errors (run era_check for details).\nperhaps you wanted to run with --repair ?")
 
-// xmlWriter writes era_dump's XML (the tools' xml_emitter over an
-// indented_stream: two spaces a level).
-type xmlWriter struct {
-	w      *bufio.Writer
-	indent int
-}
-
-func (x *xmlWriter) line(format string, args ...any) {
-	x.w.WriteString(strings.Repeat(" ", x.indent))
-	fmt.Fprintf(x.w, format, args...)
-	x.w.WriteByte('\n')
-}
-
-func (x *xmlWriter) open(format string, args ...any) {
-	x.line(format, args...)
-	x.indent += 2
-}
-
-func (x *xmlWriter) close(tag string) {
-	x.indent -= 2
-	x.line("</%s>", tag)
-}
-
 // writesetXML is a writesetVisitor printing each writeset and all its bits.
-type writesetXML struct{ x *xmlWriter }
+type writesetXML struct{ x *tooling.XMLWriter }
 
 func (v writesetXML) begin(era, nrBits uint32) error {
-	v.x.open(`<writeset era="%d" nr_bits="%d">`, era, nrBits)
+	v.x.Open(`<writeset era="%d" nr_bits="%d">`, era, nrBits)
 	return nil
 }
 
 func (v writesetXML) bit(index uint32, set bool) error {
-	v.x.line(`<bit block="%d" value="%t"/>`, index, set)
+	v.x.Line(`<bit block="%d" value="%t"/>`, index, set)
 	return nil
 }
 
 func (v writesetXML) end() error {
-	v.x.close("writeset")
+	v.x.Close("writeset")
 	return nil
 }
 
@@ -77,17 +53,17 @@ func (v *newestEras) bit(index uint32, set bool) error {
 // block, see newestEras). Damage stops it with era_dump's error, after what it
 // printed so far, unless repair, which prints what can be read.
 func (m *ToolMetadata) Dump(w io.Writer, repair, logical bool) error {
-	bw := bufio.NewWriter(w)
-	err := m.dump(&xmlWriter{w: bw}, repair, logical)
-	if ferr := bw.Flush(); err == nil {
+	x := tooling.NewXMLWriter(w)
+	err := m.dump(x, repair, logical)
+	if ferr := x.Flush(); err == nil {
 		err = ferr
 	}
 	return err
 }
 
-func (m *ToolMetadata) dump(x *xmlWriter, repair, logical bool) error {
+func (m *ToolMetadata) dump(x *tooling.XMLWriter, repair, logical bool) error {
 	sb := m.SB
-	x.open(`<superblock uuid="" block_size="%d" nr_blocks="%d" current_era="%d">`, sb.DataBlockSectors, sb.NrBlocks, sb.CurrentEra)
+	x.Open(`<superblock uuid="" block_size="%d" nr_blocks="%d" current_era="%d">`, sb.DataBlockSectors, sb.NrBlocks, sb.CurrentEra)
 	damage := func(Damage) error {
 		if repair {
 			return nil
@@ -99,21 +75,21 @@ func (m *ToolMetadata) dump(x *xmlWriter, repair, logical bool) error {
 	if logical {
 		ws = raised
 	}
-	if err := m.rd.walkWritesets(sb.WritesetTreeRoot, ws, damage); err != nil {
+	if err := walkWritesets(m.rd, sb.WritesetTreeRoot, ws, damage); err != nil {
 		return err
 	}
-	x.open("<era_array>")
-	err := m.rd.walkEras(sb.EraArrayRoot, sb.NrBlocks, func(blk, era uint32) error {
+	x.Open("<era_array>")
+	err := walkEras(m.rd, sb.EraArrayRoot, sb.NrBlocks, func(blk, era uint32) error {
 		if e, ok := raised.eras[blk]; ok && e > era {
 			era = e
 		}
-		x.line(`<era block="%d" era="%d"/>`, blk, era)
+		x.Line(`<era block="%d" era="%d"/>`, blk, era)
 		return nil
 	}, damage)
 	if err != nil {
 		return err
 	}
-	x.close("era_array")
-	x.close("superblock")
+	x.Close("era_array")
+	x.Close("superblock")
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
+	"github.com/gdmsetup/gdmsetup/pdata/tooling"
 )
 
 // errInvalidateDamage is era_invalidate's refusal of a damaged writeset tree.
@@ -44,7 +45,7 @@ func (m *ToolMetadata) WrittenSince(w io.Writer, since uint32, snapshot bool) er
 		}
 	}
 	v := &markedSince{since: since, blocks: written}
-	err := m.rd.walkWritesets(m.SB.WritesetTreeRoot, v, func(Damage) error { return errInvalidateDamage })
+	err := walkWritesets(m.rd, m.SB.WritesetTreeRoot, v, func(Damage) error { return errInvalidateDamage })
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func (v *markedSince) bit(index uint32, set bool) error {
 // array block found through the tree, then its entry; the last array block read
 // is kept.
 type eraGetter struct {
-	rd      *toolReader
+	rd      *tooling.Reader
 	root    uint64
 	cached  array.Block
 	cachedI uint64
@@ -107,12 +108,12 @@ func (g *eraGetter) get(blk uint32) (uint32, error) {
 		if err != nil {
 			return 0, err
 		}
-		if g.cached, err = g.rd.arrayBlock(b); err != nil {
+		if g.cached, err = g.rd.ArrayBlock(b); err != nil {
 			return 0, err
 		}
 		g.cachedI = i
 	}
-	v, err := arrayElement(g.cached, blk%erasPerBlock, 4)
+	v, err := tooling.ArrayElement(g.cached, blk%erasPerBlock, 4)
 	if err != nil {
 		return 0, err
 	}
@@ -123,7 +124,7 @@ func (g *eraGetter) get(blk uint32) (uint32, error) {
 func (g *eraGetter) lookup(i uint64) (uint64, error) {
 	b := g.root
 	for depth := 0; depth < 64; depth++ {
-		n, err := g.rd.node(b)
+		n, err := g.rd.Node(b)
 		if err != nil {
 			return 0, err
 		}

@@ -2,13 +2,9 @@ package era
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"io"
 
-	"github.com/gdmsetup/gdmsetup/pdata/array"
-	"github.com/gdmsetup/gdmsetup/pdata/block"
-	"github.com/gdmsetup/gdmsetup/pdata/btree"
+	"github.com/gdmsetup/gdmsetup/pdata/tooling"
 )
 
 // The era tools (era_check, era_dump, era_invalidate of thin-provisioning-tools
@@ -35,37 +31,12 @@ type Superblock struct {
 	MetadataSnap     uint64
 }
 
-// errMetadataTooSmall is open_tm's refusal of a file without one whole block.
-var errMetadataTooSmall = errors.New("Metadata is not large enough for superblock.")
-
-// toolReader reads 4096-byte metadata blocks from r, nrBlocks of them, as the
-// tools' block manager does.
-type toolReader struct {
-	r        io.ReaderAt
-	nrBlocks uint64
-}
-
-// read returns block b, refused past the end as block_cache::check_index does.
-func (t *toolReader) read(b uint64) ([]byte, error) {
-	if b >= t.nrBlocks {
-		return nil, fmt.Errorf("block out of bounds (%d >= %d)\n", b, t.nrBlocks)
-	}
-	buf := make([]byte, block.BlockSize)
-	if _, err := t.r.ReadAt(buf, int64(b)*block.BlockSize); err != nil {
-		return nil, fmt.Errorf("reading metadata block %d: %w", b, err)
-	}
-	return buf, nil
-}
-
-// superblock reads and decodes the superblock at b; only its checksum is
-// checked (sb_validator).
-func (t *toolReader) superblock(b uint64) (Superblock, error) {
-	d, err := t.read(b)
+// superblock decodes the superblock at b (as read_superblock: its checksum
+// only is checked).
+func superblockAt(t *tooling.Reader, b uint64) (Superblock, error) {
+	d, err := t.Superblock(b, sbCsumXor)
 	if err != nil {
 		return Superblock{}, err
-	}
-	if block.Checksum(d[4:], sbCsumXor) != binary.LittleEndian.Uint32(d) {
-		return Superblock{}, errors.New("bad checksum in superblock")
 	}
 	le32 := func(off int) uint32 { return binary.LittleEndian.Uint32(d[off:]) }
 	le64 := func(off int) uint64 { return binary.LittleEndian.Uint64(d[off:]) }
@@ -79,61 +50,21 @@ func (t *toolReader) superblock(b uint64) (Superblock, error) {
 	}, nil
 }
 
-// node reads block b as a btree node (btree_node_validator).
-func (t *toolReader) node(b uint64) (btree.Node, error) {
-	d, err := t.read(b)
-	if err != nil {
-		return nil, err
-	}
-	if block.Checksum(d[4:], btree.CsumSalt) != binary.LittleEndian.Uint32(d) {
-		return nil, fmt.Errorf("bad checksum in btree node (block %d)", b)
-	}
-	if n := btree.Node(d); n.Blocknr() != b {
-		return nil, fmt.Errorf("bad block nr in btree node (block = %d)", b)
-	}
-	return btree.Node(d), nil
-}
-
-// arrayBlock reads block b as an array block (array_block_validator).
-func (t *toolReader) arrayBlock(b uint64) (array.Block, error) {
-	d, err := t.read(b)
-	if err != nil {
-		return nil, err
-	}
-	if block.Checksum(d[4:], array.CsumSalt) != binary.LittleEndian.Uint32(d) {
-		return nil, errors.New("bad checksum in array block node")
-	}
-	if binary.LittleEndian.Uint64(d[16:]) != b {
-		return nil, errors.New("bad block nr in array block")
-	}
-	return array.Block(d), nil
-}
-
-// arrayElement is element i of a, valueSize bytes (the tools' element_at:
-// entries past nr_entries are refused; we also refuse those past the block).
-func arrayElement(a array.Block, i uint32, valueSize int) ([]byte, error) {
-	off := array.HeaderSize + int(i)*valueSize
-	if i >= uint32(a.NrEntries()) || off+valueSize > len(a) {
-		return nil, errors.New("array_block index out of bounds")
-	}
-	return a[off : off+valueSize], nil
-}
-
 // ToolMetadata is era metadata opened read-only as the era tools open it
 // (struct metadata with open_type OPEN): the superblock read, nothing else yet.
 type ToolMetadata struct {
-	rd *toolReader
+	rd *tooling.Reader
 	SB Superblock
 }
 
 // OpenTool opens the era metadata of r, sizeBytes long, reading the superblock
 // at block 0 as the tools do (its checksum only is checked).
 func OpenTool(r io.ReaderAt, sizeBytes int64) (*ToolMetadata, error) {
-	rd := &toolReader{r: r, nrBlocks: uint64(sizeBytes) / block.BlockSize}
-	if rd.nrBlocks == 0 {
-		return nil, errMetadataTooSmall
+	rd := tooling.NewReader(r, sizeBytes)
+	if rd.NrBlocks == 0 {
+		return nil, tooling.ErrMetadataTooSmall
 	}
-	sb, err := rd.superblock(sbLocation)
+	sb, err := superblockAt(rd, sbLocation)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
+	"github.com/gdmsetup/gdmsetup/pdata/tooling"
 )
 
 // Restore is era_restore 0.9.0: it writes into dev (nrMetaBlocks 4096-byte
@@ -54,25 +55,8 @@ func Restore(in io.Reader, inName string, dev block.Device, nrMetaBlocks uint64)
 	if md.eraRoot, err = md.eras.Empty(); err != nil {
 		return fmt.Errorf("era array: %w", err)
 	}
-	d := xml.NewDecoder(in)
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", inName, err)
-		}
-		line, _ := d.InputPos()
-		switch t := tok.(type) {
-		case xml.StartElement:
-			err = r.start(t)
-		case xml.EndElement:
-			err = r.end(t)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: line %d: %w", inName, line, err)
-		}
+	if err := tooling.DecodeXML(in, inName, r.start, r.end); err != nil {
+		return err
 	}
 	if !r.done {
 		return fmt.Errorf("%s: xml missing superblock", inName)
@@ -95,17 +79,17 @@ func (r *restorer) start(t xml.StartElement) error {
 	if t.Name.Space != "" {
 		return fmt.Errorf("<%s:%s>: unknown tag type", t.Name.Space, t.Name.Local)
 	}
-	a := attrs{t}
+	a := tooling.Attrs{E: t}
 	md := r.md
 	switch t.Name.Local {
 	case "superblock":
 		if r.inSuperblock || r.done {
 			return errors.New("<superblock>: a second superblock")
 		}
-		blockSize, err1 := a.uint("block_size", 32)
-		nrBlocks, err2 := a.uint("nr_blocks", 64)
-		currentEra, err3 := a.uint("current_era", 32)
-		if _, ok := a.get("uuid"); !ok {
+		blockSize, err1 := a.Uint("block_size", 32)
+		nrBlocks, err2 := a.Uint("nr_blocks", 64)
+		currentEra, err3 := a.Uint("current_era", 32)
+		if _, ok := a.Get("uuid"); !ok {
 			return errors.New(`<superblock>: no attribute "uuid"`)
 		}
 		if err := errors.Join(err1, err2, err3); err != nil {
@@ -126,8 +110,8 @@ func (r *restorer) start(t xml.StartElement) error {
 		if r.inWriteset || r.inEraArray {
 			return errors.New("<writeset>: attempt to begin writeset when already in one")
 		}
-		era, err1 := a.uint("era", 32)
-		nrBits, err2 := a.uint("nr_bits", 32)
+		era, err1 := a.Uint("era", 32)
+		nrBits, err2 := a.Uint("nr_bits", 32)
 		if err := errors.Join(err1, err2); err != nil {
 			return err
 		}
@@ -153,8 +137,8 @@ func (r *restorer) start(t xml.StartElement) error {
 		if !r.inEraArray {
 			return errors.New("<era>: missing era array")
 		}
-		blk, err1 := a.uint("block", 64)
-		era, err2 := a.uint("era", 32)
+		blk, err1 := a.Uint("block", 64)
+		era, err2 := a.Uint("era", 32)
 		if err := errors.Join(err1, err2); err != nil {
 			return err
 		}
@@ -175,15 +159,15 @@ func (r *restorer) start(t xml.StartElement) error {
 }
 
 // bit is a <bit block= value=/> of the open writeset.
-func (r *restorer) bit(a attrs) error {
+func (r *restorer) bit(a tooling.Attrs) error {
 	if !r.inWriteset {
 		return errors.New("<bit>: outside a writeset")
 	}
-	index, err := a.uint("block", 32)
+	index, err := a.Uint("block", 32)
 	if err != nil {
 		return err
 	}
-	v, _ := a.get("value")
+	v, _ := a.Get("value")
 	if v != "true" && v != "false" {
 		return errors.New("<bit>: invalid boolean")
 	}
@@ -240,29 +224,4 @@ func (r *restorer) commit() error {
 	}
 	md.prepareSuperblock(sb.Data())
 	return md.tm.Commit(sb)
-}
-
-// attrs reads an element's attributes as the tools' get_attr does.
-type attrs struct{ e xml.StartElement }
-
-func (a attrs) get(name string) (string, bool) {
-	for _, at := range a.e.Attr {
-		if at.Name.Space == "" && at.Name.Local == name {
-			return at.Value, true
-		}
-	}
-	return "", false
-}
-
-// uint is attribute name as a decimal number of at most bits bits.
-func (a attrs) uint(name string, bits int) (uint64, error) {
-	s, ok := a.get(name)
-	if !ok {
-		return 0, fmt.Errorf("<%s>: could not find attribute: %s", a.e.Name.Local, name)
-	}
-	v, err := strconv.ParseUint(s, 10, bits)
-	if err != nil {
-		return 0, fmt.Errorf("<%s %s=%q>: not a %d-bit number", a.e.Name.Local, name, s, bits)
-	}
-	return v, nil
 }

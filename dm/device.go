@@ -292,6 +292,12 @@ type Info struct {
 	// Deferred is set while the device waits for its last opener to go
 	// before it is removed (remove --deferred).
 	Deferred bool
+	// Disk is set once the kernel has the device's block device: it is
+	// added when the first table is loaded, and stays.
+	Disk bool
+	// Node is set once the device has a node under /dev/mapper: libdm
+	// makes it at the first resume that succeeds.
+	Node bool
 }
 
 // Info returns d's info.
@@ -301,6 +307,7 @@ func (d *Device) Info() Info {
 		ReadOnly: d.st.ReadOnly, Live: d.st.Live != nil, Inactive: d.st.Inactive != nil,
 		OpenCount: d.openCount(), EventNr: d.event.Load(),
 		ReadAheadSectors: d.st.readAhead(), Deferred: d.st.DeferredRemove,
+		Disk: d.st.Typed, Node: d.st.Node,
 	}
 	if d.st.Live != nil {
 		in.Targets = len(d.st.Live.Targets)

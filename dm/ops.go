@@ -229,6 +229,7 @@ func (r *Registry) resumeNamed(name string, noflush bool) error {
 	if e != 0 {
 		return r.ioctlErr("resume", nil, name, e)
 	}
+	d.st.Node = true
 	return nil
 }
 

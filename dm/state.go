@@ -64,9 +64,12 @@ type deviceState struct {
 	ReadAhead *uint64 `json:"read_ahead,omitempty"`
 	// DeferredRemove marks a device `remove --deferred` left because it was
 	// open: it is removed when its last opener goes.
-	DeferredRemove bool       `json:"deferred_remove,omitempty"`
-	Live           *tableSpec `json:"live,omitempty"`
-	Inactive       *tableSpec `json:"inactive,omitempty"`
+	DeferredRemove bool `json:"deferred_remove,omitempty"`
+	// Node is set once a resume succeeded: libdm makes the device's node
+	// under /dev/mapper then, table or no table.
+	Node     bool       `json:"node,omitempty"`
+	Live     *tableSpec `json:"live,omitempty"`
+	Inactive *tableSpec `json:"inactive,omitempty"`
 	// Stats is the device's I/O statistics: its regions and their counters.
 	Stats *savedStats `json:"stats,omitempty"`
 }

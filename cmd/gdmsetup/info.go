@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/errno"
 )
 
 // cmdInfo is `info [NAME...]`: dmsetup's long form, or with -c/--columns its
@@ -60,12 +62,10 @@ func printInfo(e *env, in dm.Info) {
 	w := e.stdout
 	fmt.Fprintf(w, "Name:              %s\n", in.Name)
 	fmt.Fprintf(w, "State:             %s\n", state)
-	if in.Live {
+	if in.Disk {
 		fmt.Fprintf(w, "Read Ahead:        %d\n", in.ReadAheadSectors)
 	} else {
-		// dmsetup reads the read-ahead from the device node, which
-		// libdevmapper creates at the first resume.
-		fmt.Fprintf(e.stderr, "/dev/mapper/%s: open failed: No such file or directory\n", in.Name)
+		fmt.Fprintln(e.stderr, readAheadOpenFailure(in))
 	}
 	fmt.Fprintf(w, "Tables present:    %s\n", tables)
 	fmt.Fprintf(w, "Open count:        %d\n", in.OpenCount)
@@ -115,4 +115,16 @@ func infoColumns(e *env, infos []dm.Info) error {
 		return err
 	}
 	return r.output(e.stdout, e.stderr, objs)
+}
+
+// readAheadOpenFailure is libdm's line when the read-ahead of a device the
+// kernel has no block device for is read: with no sysfs entry, libdm opens
+// the node, which it makes at the first resume (ENOENT before) and which
+// cannot be opened while the block device is missing (ENXIO).
+func readAheadOpenFailure(in dm.Info) string {
+	why := syscall.ENOENT
+	if in.Node {
+		why = syscall.ENXIO
+	}
+	return fmt.Sprintf("/dev/mapper/%s: open failed: %s", in.Name, errno.Text(why))
 }

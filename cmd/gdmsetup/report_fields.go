@@ -102,10 +102,6 @@ func nodeName(n *treeNode) string { return n.name }
 func nodeDev(n *treeNode) string  { return n.dev }
 func nodeBlk(n *treeNode) string  { return n.blk }
 
-// hasDisk reports whether the kernel would have a block device for the
-// device: it is added when the first table is loaded.
-func hasDisk(in dm.Info) bool { return in.Live || in.Inactive }
-
 var deviceReportSections = []reportSection{
 	{"Mapped Device Name", "name_", []*reportField{
 		{"name", "Name", 16, false, "Device name.", text(func(o *reportObj) string { return o.info.Name })},
@@ -115,9 +111,8 @@ var deviceReportSections = []reportSection{
 		{"mangled_uuid", "MangledUUID", 32, false, "Device uuid with the characters udev rejects encoded.", func(o *reportObj) (string, error) { return mangledOf(o.info.UUID, "UUID", o.mangling) }},
 		{"unmangled_uuid", "UnmangledUUID", 32, false, "Device uuid with \\xNN encodings decoded.", func(o *reportObj) (string, error) { return o.unmangled(o.info.UUID, "UUID") }},
 		{"read_ahead", "RAhead", 6, true, "Read-ahead in sectors.", number(func(o *reportObj) uint64 {
-			if !o.info.Live {
-				// read from the device node, which exists once a table is live
-				fmt.Fprintf(o.stderr, "/dev/mapper/%s: open failed: No such file or directory\n", o.info.Name)
+			if !o.info.Disk {
+				fmt.Fprintln(o.stderr, readAheadOpenFailure(o.info))
 				return 0
 			}
 			return o.info.ReadAheadSectors
@@ -125,7 +120,7 @@ var deviceReportSections = []reportSection{
 	}},
 	{"Mapped Device Information", "info_", []*reportField{
 		{"blkdevname", "BlkDevName", 16, false, "Block device name (dm-MINOR).", func(o *reportObj) (string, error) {
-			if !hasDisk(o.info) {
+			if !o.info.Disk {
 				return "", fmt.Errorf("Could not resolve block device name for %d:%d.", dm.Major, o.info.Minor)
 			}
 			return fmt.Sprintf("dm-%d", o.info.Minor), nil

@@ -49,7 +49,7 @@ func buildDepTree(reg *dm.Registry, show func(dm.Info) (dm.Info, error)) (*depTr
 			return nil, err
 		}
 		n := &treeNode{name: in.Name, dev: key, info: &in}
-		if hasDisk(in) {
+		if in.Disk {
 			n.blk = fmt.Sprintf("dm-%d", in.Minor)
 		}
 		t.byDev[key] = n

@@ -3,6 +3,7 @@ package verity_test
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
@@ -83,5 +84,66 @@ func BenchmarkFECCorrectBlock(b *testing.B) {
 				b.Fatal("the block read is not the one formatted")
 			}
 		})
+	}
+}
+
+// BenchmarkFECImage reads a whole 16 MiB image (4096 blocks, 1 MiB at a
+// time) through a verity table with FEC of 2 and 24 roots: clean, and
+// with every 8th block damaged (8 bytes changed at a place of its own, so
+// that no codeword holds two wrong bytes and every damaged block is
+// corrected by the first pass). The clean read costs what a read without
+// FEC does; the damaged one is 512 corrected blocks.
+func BenchmarkFECImage(b *testing.B) {
+	needVeritysetup(b)
+	const dataBlocks = 4096
+	for _, roots := range []int{2, 24} {
+		for _, damaged := range []bool{false, true} {
+			name := fmt.Sprintf("roots-%d/clean", roots)
+			if damaged {
+				name = fmt.Sprintf("roots-%d/every-8th-damaged", roots)
+			}
+			b.Run(name, func(b *testing.B) {
+				g := dmtest.New(b)
+				im := formatFEC(b, g, dataBlocks, roots, false)
+				if err := createRO(g, "v", im.lenSectors, im.fecTable...); err != nil {
+					b.Fatal(err)
+				}
+				if damaged {
+					damageEvery8th(b, im.data, dataBlocks)
+					g.Reopen()
+				}
+				buf := make([]byte, 1<<20)
+				b.SetBytes(dataBlocks * 4096)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					for off := 0; off < dataBlocks*4096; off += len(buf) {
+						if _, err := g.Device("v").ReadAt(buf, int64(off)); err != nil {
+							b.Fatal(err)
+						}
+						if i == 0 && !bytes.Equal(buf, im.original[off:off+len(buf)]) {
+							b.Fatalf("the MiB at %d is not the one formatted", off)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// damageEvery8th changes 8 bytes of every 8th block of the image at path:
+// block n from byte 8*n mod 4096 on. The blocks of one codeword set are
+// rounds apart, so their damaged bytes are at different places (for the
+// rounds of a 16 MiB image) and each codeword has at most one wrong byte.
+func damageEvery8th(b *testing.B, path string, dataBlocks int) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	junk := []byte("DAMAGED!")
+	for n := 0; n < dataBlocks; n += 8 {
+		if _, err := f.WriteAt(junk, int64(n)*4096+int64(8*n%4096)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

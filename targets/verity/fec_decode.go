@@ -52,42 +52,71 @@ func (v *Verity) fecDecode(metadata bool, n uint64, want, out []byte) error {
 	columnBytes := f.rounds << v.dataBlockBits
 	rsb := offBytes % columnBytes
 	column := int(offBytes / columnBytes)
-	corrected := make([]byte, len(out))
-	err := v.fecDecodeRSB(rsb, column, want, corrected, false)
+	blockBytes := 1 << v.dataBlockBits
+	s := &fecScratch{
+		syn:       make([]uint64, blockBytes*f.codec.synWords),
+		block:     make([]byte, blockBytes),
+		corrected: make([]byte, blockBytes),
+	}
+	err := v.fecDecodeRSB(rsb, column, want, s, false)
 	if err != nil {
-		err = v.fecDecodeRSB(rsb, column, want, corrected, true)
+		err = v.fecDecodeRSB(rsb, column, want, s, true)
 	}
 	if err == nil {
-		copy(out, corrected)
+		copy(out, s.corrected)
 	}
 	return err
 }
 
+// fecScratch is the memory one fecDecode works in, for both its passes.
+type fecScratch struct {
+	// syn holds the packed syndromes of the blockBytes codewords from rsb
+	// on (rsCodec.synWords each), of their message bytes only.
+	syn []uint64
+	// block is the block being read.
+	block []byte
+	// corrected is the block decoded: its bytes as read, then corrected.
+	corrected []byte
+}
+
 // fecDecodeRSB is fec_decode_rsb: the blockBytes codewords from rsb on
 // decoded, byte column of each (the block's position in the codeword)
-// into out, then out checked against want.
-func (v *Verity) fecDecodeRSB(rsb uint64, column int, want, out []byte, useErasures bool) error {
+// into s.corrected, then s.corrected checked against want. The codewords
+// are decoded in order and the first that cannot be stops the decoding,
+// as in the kernel; one whose syndromes are all zero is correct as read.
+func (v *Verity) fecDecodeRSB(rsb uint64, column int, want []byte, s *fecScratch, useErasures bool) error {
 	f := v.fec
-	blockBytes := 1 << v.dataBlockBits
-	rsn := f.codec.msgBytes()
-	// words[k*rsn+i]: byte i of codeword rsb+k
-	words := make([]byte, blockBytes*rsn)
-	erasures := v.fecReadBlocks(rsb, words, useErasures)
+	codec := f.codec
+	erasures := v.fecReadBlocks(rsb, column, s, useErasures)
+	rsn := codec.msgBytes()
+	words := codec.synWords
 	corrected := 0
 	parity := fecParityReader{v: v, rsb: rsb}
 	var err error
-	for k := 0; k < blockBytes; k++ {
+	for k := range s.corrected {
 		var par [rsMaxRoots]byte
 		if err := parity.read(par[:f.roots], rsb+uint64(k)); err != nil {
 			return err
 		}
-		word := words[k*rsn : (k+1)*rsn]
+		syn := s.syn[k*words : (k+1)*words]
+		for i, b := range par[:f.roots] {
+			codec.addSyndromes(syn, rsn+i, []byte{b})
+		}
+		var sp [rsMaxRoots]byte
+		if !codec.unpackSyndromes(sp[:], syn) {
+			continue
+		}
+		var fix rsCorrection
 		var fixed int
-		if fixed, err = f.codec.decode(word, par[:f.roots], erasures); err != nil {
+		if fixed, err = codec.correct(sp[:f.roots], erasures, &fix); err != nil {
 			break
 		}
 		corrected += fixed
-		out[k] = word[column]
+		for i := 0; i < fix.n; i++ {
+			if fix.loc[i] == column {
+				s.corrected[k] ^= fix.val[i]
+			}
+		}
 	}
 	switch {
 	case err != nil && len(erasures) > 0:
@@ -98,7 +127,7 @@ func (v *Verity) fecDecodeRSB(rsb uint64, column int, want, out []byte, useErasu
 	if err != nil {
 		return err
 	}
-	got, err := v.digest(nil, out)
+	got, err := v.digest(nil, s.corrected)
 	if err != nil {
 		return err
 	}
@@ -119,20 +148,20 @@ func fecErrno(err error) syscall.Errno {
 }
 
 // fecReadBlocks is fec_read_bufs: the rsn blocks of the codewords from
-// rsb on, read and laid into words byte by byte (words is zeros on
-// entry). Blocks past fec_blocks are zeros; so are data blocks whose
-// digest is that of zeros (ignore_zero_blocks) and blocks that fail to
-// read. With useErasures it returns the indexes in the codeword of the
-// data blocks that fail their digest, and of the blocks that fail to
-// read, up to roots of them.
-func (v *Verity) fecReadBlocks(rsb uint64, words []byte, useErasures bool) []int {
+// rsb on read, one whole block at a time, each added to the syndromes in
+// s.syn (set anew) as the symbols at its position in the codewords, and
+// the block at position column kept in s.corrected. Blocks past
+// fec_blocks are zeros; so are data blocks whose digest is that of zeros
+// (ignore_zero_blocks) and blocks that fail to read. With useErasures it
+// returns the indexes in the codeword of the data blocks that fail their
+// digest, and of the blocks that fail to read, up to roots of them.
+func (v *Verity) fecReadBlocks(rsb uint64, column int, s *fecScratch, useErasures bool) []int {
 	f := v.fec
-	blockBytes := 1 << v.dataBlockBits
-	rsn := f.codec.msgBytes()
+	clear(s.syn)
+	clear(s.corrected)
 	var erasures []int
-	block := make([]byte, blockBytes)
 	var want [maxDigestBytes]byte
-	for i := 0; i < rsn; i++ {
+	for i := 0; i < f.codec.msgBytes(); i++ {
 		n := (rsb + uint64(i)*(f.rounds<<v.dataBlockBits)) >> v.dataBlockBits
 		dev, onData := v.dataDev, true
 		if n >= v.dataBlocks {
@@ -143,7 +172,7 @@ func (v *Verity) fecReadBlocks(rsb uint64, words []byte, useErasures bool) []int
 			n += v.hashStartBlock
 			dev, onData = v.hashDev, false
 		}
-		if err := v.fecReadBlock(dev, onData, n, block); err != nil {
+		if err := v.fecReadBlock(dev, onData, n, s.block); err != nil {
 			v.ratelimited(&fecReadFailedLimit, "verity-fec: %s: FEC %d: read failed (%d): %d", v.dataDev.Name(), rsb, n, -int(errnoOf(err)))
 			if useErasures && len(erasures) < f.roots {
 				erasures = append(erasures, i)
@@ -155,13 +184,14 @@ func (v *Verity) fecReadBlocks(rsb uint64, words []byte, useErasures bool) []int
 				if isZero {
 					continue
 				}
-				if useErasures && len(erasures) < f.roots && v.isErasure(digest, block) {
+				if useErasures && len(erasures) < f.roots && v.isErasure(digest, s.block) {
 					erasures = append(erasures, i)
 				}
 			}
 		}
-		for k := 0; k < blockBytes; k++ {
-			words[k*rsn+i] = block[k]
+		f.codec.addSyndromes(s.syn, i, s.block)
+		if i == column {
+			copy(s.corrected, s.block)
 		}
 	}
 	return erasures

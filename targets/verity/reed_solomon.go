@@ -3,6 +3,7 @@ package verity
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Reed-Solomon over GF(2^8) as dm-verity's FEC uses it (the kernel's
@@ -52,17 +53,39 @@ type rsCodec struct {
 	// genLog is the generator polynomial's coefficients in index form,
 	// genLog[i] the coefficient of x^i.
 	genLog [rsMaxRoots + 1]int
-	// synMul[i] multiplies by alpha^i, the root at which syndrome i
-	// evaluates the received word.
-	synMul [rsMaxRoots][256]byte
+	// synWords is the uint64 words the syndromes of one codeword take
+	// packed: syndrome i (the word evaluated at alpha^i) in byte i%8 of
+	// word i/8.
+	synWords int
+	// synTab holds, for each position pos of a codeword and byte value b,
+	// the packed syndromes of the word that is b at pos and zero
+	// elsewhere (b*alpha^(i*(254-pos)) for syndrome i), synWords words
+	// from (pos*256+b)*synWords. Syndromes being linear, a codeword's are
+	// the xor of its bytes' entries, in any order: column by column over
+	// many codewords at once, as FEC reads them.
+	synTab []uint64
 }
 
-// newRSCodec builds the code with roots parity bytes (2 to rsMaxRoots).
+// rsCodecs are the codes built so far, by roots: a table of 255 roots
+// builds its syndrome table once per process.
+var rsCodecs [rsMaxRoots + 1]struct {
+	once  sync.Once
+	codec *rsCodec
+}
+
+// newRSCodec is the code with roots parity bytes (1 to rsMaxRoots), built
+// on first use and shared after.
 func newRSCodec(roots int) (*rsCodec, error) {
 	if roots < 1 || roots > rsMaxRoots {
 		return nil, fmt.Errorf("reed-solomon: %d roots: want 1 to %d", roots, rsMaxRoots)
 	}
-	c := &rsCodec{roots: roots}
+	e := &rsCodecs[roots]
+	e.once.Do(func() { e.codec = buildRSCodec(roots) })
+	return e.codec, nil
+}
+
+func buildRSCodec(roots int) *rsCodec {
+	c := &rsCodec{roots: roots, synWords: (roots + 7) / 8}
 	var gen [rsMaxRoots + 1]int // polynomial form
 	gen[0] = 1
 	for i := 0; i < roots; i++ { // multiply by (x + alpha^i)
@@ -79,12 +102,59 @@ func newRSCodec(roots int) (*rsCodec, error) {
 	for i := 0; i <= roots; i++ {
 		c.genLog[i] = gfLog[gen[i]]
 	}
-	for i := 0; i < roots; i++ {
-		for x := 1; x < 256; x++ {
-			c.synMul[i][x] = byte(gfExp[modNN(gfLog[x]+i)])
+	c.synTab = make([]uint64, rsNN*256*c.synWords)
+	for pos := 0; pos < rsNN; pos++ {
+		for b := 1; b < 256; b++ {
+			entry := c.synTab[(pos*256+b)*c.synWords:][:c.synWords]
+			for i := 0; i < roots; i++ {
+				s := gfExp[modNN(gfLog[b]+i*(rsNN-1-pos))]
+				entry[i/8] |= uint64(s) << (8 * (i % 8))
+			}
 		}
 	}
-	return c, nil
+	return c
+}
+
+// addSyndromes adds to syn, the packed syndromes of len(col) codewords
+// side by side (synWords each), what col contributes: byte k of col is
+// the symbol at position pos of codeword k.
+func (c *rsCodec) addSyndromes(syn []uint64, pos int, col []byte) {
+	tab := c.synTab[pos*256*c.synWords : (pos+1)*256*c.synWords]
+	switch c.synWords {
+	case 1:
+		tab, syn := tab[:256], syn[:len(col)]
+		for k, b := range col {
+			syn[k] ^= tab[b]
+		}
+	case 2:
+		tab, syn := tab[:512], syn[:2*len(col)]
+		for k, b := range col {
+			t, s := tab[2*int(b):2*int(b)+2], syn[2*k:2*k+2]
+			s[0] ^= t[0]
+			s[1] ^= t[1]
+		}
+	default:
+		tab, syn := tab[:768], syn[:3*len(col)]
+		for k, b := range col {
+			t, s := tab[3*int(b):3*int(b)+3], syn[3*k:3*k+3]
+			s[0] ^= t[0]
+			s[1] ^= t[1]
+			s[2] ^= t[2]
+		}
+	}
+}
+
+// unpackSyndromes is the roots syndromes of one codeword, packed in syn
+// (synWords words), as bytes into sp; whether any is not zero.
+func (c *rsCodec) unpackSyndromes(sp []byte, syn []uint64) bool {
+	nonzero := uint64(0)
+	for _, w := range syn[:c.synWords] {
+		nonzero |= w
+	}
+	for i := range sp[:c.roots] {
+		sp[i] = byte(syn[i/8] >> (8 * (i % 8)))
+	}
+	return nonzero != 0
 }
 
 // msgBytes is the message length of a codeword.
@@ -109,6 +179,28 @@ func (c *rsCodec) encode(msg, par []byte) {
 	}
 }
 
+// rsCorrection is what a decode changes in a codeword: the symbol at
+// position loc[i] xor val[i], for i < n.
+type rsCorrection struct {
+	n   int
+	loc [rsMaxRoots]int
+	val [rsMaxRoots]byte
+}
+
+// checkErasures rejects erasures that decode cannot take: more than roots
+// of them, or one outside the codeword.
+func (c *rsCodec) checkErasures(erasures []int) error {
+	if len(erasures) > c.roots {
+		return fmt.Errorf("reed-solomon: %d erasures, at most %d", len(erasures), c.roots)
+	}
+	for _, e := range erasures {
+		if e < 0 || e >= rsNN {
+			return fmt.Errorf("reed-solomon: erasure at %d, outside the %d-byte codeword", e, rsNN)
+		}
+	}
+	return nil
+}
+
 // decode is the kernel's decode_rs8 over a full codeword: msg
 // (msgBytes bytes) and par (roots bytes) as read, erasures the indexes in
 // msg known to be wrong (at most roots). It corrects msg and par in place
@@ -116,39 +208,58 @@ func (c *rsCodec) encode(msg, par []byte) {
 // when the errors cannot be located (msg and par then unchanged). Beyond
 // the code's capacity (2*errors + erasures > roots) it may also "correct"
 // to another codeword, as the kernel's does: the caller checks the result.
-// The steps and their order are the kernel's (Berlekamp-Massey seeded with
-// the erasure locator, Chien search, Forney, a check of the correction's
-// syndromes), so that the outcome beyond capacity is the kernel's too.
 func (c *rsCodec) decode(msg, par []byte, erasures []int) (int, error) {
+	if len(msg) != c.msgBytes() || len(par) < c.roots {
+		return 0, fmt.Errorf("reed-solomon: decode of %d+%d bytes, want %d+%d", len(msg), len(par), c.msgBytes(), c.roots)
+	}
+	if err := c.checkErasures(erasures); err != nil {
+		return 0, err
+	}
+	var syn [rsMaxRoots/8 + 1]uint64
+	for pos, b := range msg {
+		c.addSyndromes(syn[:], pos, []byte{b})
+	}
+	for i, b := range par[:c.roots] {
+		c.addSyndromes(syn[:], len(msg)+i, []byte{b})
+	}
+	var sp [rsMaxRoots]byte
+	if !c.unpackSyndromes(sp[:], syn[:]) {
+		return 0, nil
+	}
+	var fix rsCorrection
+	corrected, err := c.correct(sp[:c.roots], erasures, &fix)
+	if err != nil {
+		return 0, err
+	}
+	for i := 0; i < fix.n; i++ {
+		if loc := fix.loc[i]; loc < len(msg) {
+			msg[loc] ^= fix.val[i]
+		} else {
+			par[loc-len(msg)] ^= fix.val[i]
+		}
+	}
+	return corrected, nil
+}
+
+// correct is decode_rs8 from the syndromes on: sp the received word's
+// syndromes (roots bytes, not all zero), erasures as decode takes them
+// (checked already). It sets fix to the symbols to change and returns how
+// many of them change (a located error may have the value 0), or
+// errRSUncorrectable. The steps and their order are the kernel's
+// (Berlekamp-Massey seeded with the erasure locator, Chien search,
+// Forney, a check of the correction's syndromes), so that the outcome
+// beyond capacity is the kernel's too.
+func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, error) {
 	roots := c.roots
-	if len(msg) != c.msgBytes() || len(par) < roots || len(erasures) > roots {
-		return 0, fmt.Errorf("reed-solomon: decode of %d+%d bytes with %d erasures, want %d+%d and at most %d",
-			len(msg), len(par), len(erasures), c.msgBytes(), roots, roots)
-	}
-	for _, e := range erasures {
-		if e < 0 || e >= rsNN {
-			return 0, fmt.Errorf("reed-solomon: erasure at %d, outside the %d-byte codeword", e, rsNN)
-		}
-	}
-	// syndromes: the received word evaluated at each root (Horner)
-	// (the roots side by side in the inner loop: independent chains)
-	var synPoly [rsMaxRoots]byte
-	sp, mul := synPoly[:roots], c.synMul[:roots]
-	for _, word := range [2][]byte{msg, par[:roots]} {
-		for _, b := range word {
-			for i := range sp {
-				sp[i] = mul[i][sp[i]] ^ b
-			}
-		}
-	}
 	var syn [rsMaxRoots]int
-	synErr := 0
 	for i, s := range sp {
-		synErr |= int(s)
 		syn[i] = gfLog[s]
 	}
-	if synErr == 0 {
-		return 0, nil
+	if len(erasures) == 0 && roots >= 2 {
+		if loc, ok := singleError(syn[:roots]); ok {
+			fix.n, fix.loc[0], fix.val[0] = 1, loc, sp[0]
+			return 1, nil
+		}
 	}
 
 	// lambda starts as the erasure locator, prod(1 + X_e x) with X_e
@@ -220,30 +331,37 @@ func (c *rsCodec) decode(msg, par []byte, erasures []int) (int, error) {
 		return 0, errRSUncorrectable
 	}
 
-	// Chien search: the roots of lambda are the inverse error locations
-	var reg, root, loc [rsMaxRoots + 1]int
-	copy(reg[1:], lambda[1:roots+1])
+	// Chien search: the roots of lambda are the inverse error locations.
+	// Root i (1 to 255) is lambda(alpha^i) = 0, location i-1.
+	var root [rsMaxRoots + 1]int
 	count := 0
-	for i, k := 1, 0; i <= rsNN; i, k = i+1, modNN(k+1) {
-		q := 1
-		for j := degLambda; j > 0; j-- {
-			if reg[j] != rsNN {
-				if reg[j] += j; reg[j] >= rsNN {
-					reg[j] -= rsNN
+	if degLambda == 1 {
+		// 1 + alpha^(lambda[1]+i) = 0: the one root, found directly
+		root[0], fix.loc[0], count = rsNN-lambda[1], rsNN-1-lambda[1], 1
+	} else {
+		var reg [rsMaxRoots + 1]int
+		copy(reg[1:], lambda[1:roots+1])
+		for i := 1; i <= rsNN; i++ {
+			q := 1
+			for j := degLambda; j > 0; j-- {
+				if reg[j] != rsNN {
+					if reg[j] += j; reg[j] >= rsNN {
+						reg[j] -= rsNN
+					}
+					q ^= gfExp[reg[j]]
 				}
-				q ^= gfExp[reg[j]]
+			}
+			if q != 0 {
+				continue
+			}
+			root[count], fix.loc[count] = i, i-1
+			if count++; count == degLambda {
+				break
 			}
 		}
-		if q != 0 {
-			continue
+		if count != degLambda {
+			return 0, errRSUncorrectable
 		}
-		root[count], loc[count] = i, k
-		if count++; count == degLambda {
-			break
-		}
-	}
-	if count != degLambda {
-		return 0, errRSUncorrectable
 	}
 
 	// omega = syn * lambda mod x^roots, in index form
@@ -259,7 +377,7 @@ func (c *rsCodec) decode(msg, par []byte, erasures []int) (int, error) {
 		omega[i] = gfLog[tmp]
 	}
 
-	// Forney: the error values (b is reused for them, polynomial form)
+	// Forney: the error values
 	corrected := 0
 	for j := count - 1; j >= 0; j-- {
 		num1 := 0
@@ -269,7 +387,7 @@ func (c *rsCodec) decode(msg, par []byte, erasures []int) (int, error) {
 			}
 		}
 		if num1 == 0 {
-			b[j] = 0
+			fix.val[j] = 0
 			continue
 		}
 		num2 := gfExp[modNN(rsNN-root[j])] // root^(fcr-1), fcr 0
@@ -279,7 +397,7 @@ func (c *rsCodec) decode(msg, par []byte, erasures []int) (int, error) {
 				den ^= gfExp[modNN(lambda[i+1]+i*root[j])]
 			}
 		}
-		b[j] = gfExp[modNN(gfLog[num1]+gfLog[num2]+rsNN-gfLog[den])]
+		fix.val[j] = byte(gfExp[modNN(gfLog[num1]+gfLog[num2]+rsNN-gfLog[den])])
 		corrected++
 	}
 
@@ -287,22 +405,35 @@ func (c *rsCodec) decode(msg, par []byte, erasures []int) (int, error) {
 	for i := 0; i < roots; i++ {
 		tmp := 0
 		for j := 0; j < count; j++ {
-			if b[j] != 0 {
-				tmp ^= gfExp[modNN(gfLog[b[j]]+i*(rsNN-loc[j]-1))]
+			if fix.val[j] != 0 {
+				tmp ^= gfExp[modNN(gfLog[fix.val[j]]+i*(rsNN-fix.loc[j]-1))]
 			}
 		}
 		if tmp != gfExp[syn[i]] {
 			return 0, errRSUncorrectable
 		}
 	}
+	fix.n = count
+	return corrected, nil
+}
 
-	msgLen := c.msgBytes()
-	for i := 0; i < count; i++ {
-		if loc[i] < msgLen {
-			msg[loc[i]] ^= byte(b[i])
-		} else {
-			par[loc[i]-msgLen] ^= byte(b[i])
+// singleError is the location of the one wrong symbol of a word whose
+// syndromes (index form) are those of a single error, value e at location
+// loc: syndrome i is e*X^i, X = alpha^(254-loc). Such a word is one symbol
+// from a codeword and, with 2 roots or more, from no other within the
+// code's capacity, so the kernel's decoder (Berlekamp-Massey without
+// erasures and the rest) finds that same error: this is its result
+// without the steps, for the commonest damage, one bad block in a
+// codeword's rsn.
+func singleError(syn []int) (loc int, ok bool) {
+	if syn[0] == rsNN || syn[1] == rsNN {
+		return 0, false
+	}
+	logX := modNN(syn[1] - syn[0] + rsNN)
+	for i, s := range syn[2:] {
+		if s != modNN(syn[0]+(i+2)*logX) {
+			return 0, false
 		}
 	}
-	return corrected, nil
+	return rsNN - 1 - logX, true
 }

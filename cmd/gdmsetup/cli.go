@@ -113,6 +113,7 @@ func init() {
 		"discard":        {run: cmdDiscard, names: firstName, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
 		"demo":           {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
 		"thin":           {raw: thinSuite.run, help: "thin COMMAND ...                               (thin_dump, thin_repair, ...: gdmsetup thin help)"},
+		"cache":          {raw: cacheSuite.run, help: "cache COMMAND ...                              (cache_dump, cache_writeback, ...: gdmsetup cache help)"},
 		"era":            {raw: eraSuite.run, help: "era COMMAND ...                                (era_dump, era_invalidate, ...: gdmsetup era help)"},
 		"help":           {run: cmdHelp, args: noArgs, help: "help"},
 		"shell":          {raw: runShell, help: "shell                                          (interactive; or a script on stdin, stopping at the first failure)"},

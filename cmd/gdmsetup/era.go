@@ -30,42 +30,54 @@ var eraSuite = &toolSuite{word: "era", usage: eraUsage, commands: []toolCommand{
 	{"check", noStdin(eraCheck)}, {"restore", noStdin(eraRestore)},
 }}
 
-// newEraToolFlags is the command line of `gdmsetup era cmd`, read as newToolFlags
-// reads a thin command's.
+// newEraToolFlags is the command line of `gdmsetup era cmd`.
 func newEraToolFlags(cmd, short string, long []longOption, usage string) *toolFlags {
+	return newSuiteToolFlags("era", cmd, short, long, usage)
+}
+
+// newSuiteToolFlags is the command line of `gdmsetup SUITE cmd`, read as
+// newToolFlags reads a thin command's.
+func newSuiteToolFlags(suite, cmd, short string, long []longOption, usage string) *toolFlags {
 	tf := newToolFlags(cmd, short, long, usage)
-	tf.table.prog = "gdmsetup era " + cmd
+	tf.table.prog = "gdmsetup " + suite + " " + cmd
 	return tf
 }
 
-// eraFail prints err, what the era tool prints, after the command's name and the
+// toolFail prints err, what the era tool prints, after the command's name and the
 // input it concerns, and returns the exit code 1.
-func eraFail(stderr io.Writer, tf *toolFlags, input string, err error) int {
+func toolFail(stderr io.Writer, tf *toolFlags, input string, err error) int {
 	fmt.Fprintf(stderr, "%s: %s: %v\n", tf.name(), input, err)
 	return 1
 }
 
 // openEraMeta opens the era metadata in file or device meta read-only as the era
 // tools open it, with an exclusive claim when exclusive is set; close releases it.
-func openEraMeta(meta string, exclusive bool) (m *era.ToolMetadata, close func() error, err error) {
-	if err := eraStatPath(meta); err != nil {
-		return nil, nil, err
+func openEraMeta(meta string, exclusive bool) (*era.ToolMetadata, func() error, error) {
+	return openToolMeta(meta, exclusive, era.OpenTool)
+}
+
+// openToolMeta opens the metadata in file or device meta read-only with open
+// (a suite's OpenTool), with an exclusive claim when exclusive is set; close
+// releases it.
+func openToolMeta[M any](meta string, exclusive bool, open func(io.ReaderAt, int64) (M, error)) (m M, close func() error, err error) {
+	if err := toolStatPath(meta); err != nil {
+		return m, nil, err
 	}
 	f, nrBlocks, err := openMetaFile(meta, true, exclusive)
 	if err != nil {
-		return nil, nil, err
+		return m, nil, err
 	}
-	if m, err = era.OpenTool(f, int64(nrBlocks)*block.BlockSize); err != nil {
+	if m, err = open(f, int64(nrBlocks)*block.BlockSize); err != nil {
 		f.Close()
-		return nil, nil, err
+		return m, nil, err
 	}
 	return m, f.Close, nil
 }
 
-// eraStatPath refuses what the tools' get_file_length refuses: a path that does
+// toolStatPath refuses what the tools' get_file_length refuses: a path that does
 // not exist ("Couldn't stat path"), or that is neither a regular file nor a block
 // device ("bad path").
-func eraStatPath(path string) error {
+func toolStatPath(path string) error {
 	fi, err := os.Stat(path)
 	switch {
 	case err != nil:
@@ -76,9 +88,9 @@ func eraStatPath(path string) error {
 	return errors.New("bad path")
 }
 
-// writeEraOutput runs write on out ("-": stdout); a file is created, and removed
+// writeToolOutput runs write on out ("-": stdout); a file is created, and removed
 // again when write fails.
-func writeEraOutput(out string, stdout io.Writer, write func(io.Writer) error) error {
+func writeToolOutput(out string, stdout io.Writer, write func(io.Writer) error) error {
 	if out == "-" {
 		return write(stdout)
 	}
@@ -93,10 +105,10 @@ func writeEraOutput(out string, stdout io.Writer, write func(io.Writer) error) e
 	return f.Close()
 }
 
-// eraFirstWord parses args and returns the first word that is not an option, the
+// firstToolWord parses args and returns the first word that is not an option, the
 // metadata, as the era tools take argv[optind] (later words are ignored). When
 // there is none it refuses the command line with the tools' sentence.
-func eraFirstWord(tf *toolFlags, args []string, stdout, stderr io.Writer) (string, int, bool) {
+func firstToolWord(tf *toolFlags, args []string, stdout, stderr io.Writer) (string, int, bool) {
 	words, code, ok := tf.parse(args, stdout, stderr)
 	switch {
 	case !ok:

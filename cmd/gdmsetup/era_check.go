@@ -34,34 +34,16 @@ func eraCheck(args []string, stdout, stderr io.Writer) int {
 	var quiet, superblockOnly bool
 	tf.flag("q", &quiet)
 	tf.flag("super-block-only", &superblockOnly)
-	meta, code, ok := eraFirstWord(tf, args, stdout, stderr)
+	meta, code, ok := firstToolWord(tf, args, stdout, stderr)
 	if !ok {
 		return code
 	}
 	report := quietOr(stderr, quiet)
-	fi, err := os.Stat(meta)
-	switch {
-	case err != nil:
-		fmt.Fprintf(report, "%s: %v\n", meta, statErrText(err))
-		return 1
-	case !fi.Mode().IsRegular() && (fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0):
-		fmt.Fprintf(report, "%s: Not a block device or regular file\n", meta)
-		return 1
-	}
-	f, nrBlocks, err := openMetaFile(meta, true, true)
-	if err != nil {
-		fmt.Fprintf(report, "%s: %v\n", tf.name(), err)
+	f, size, ok := openCheckedMeta(tf, meta, false, report)
+	if !ok {
 		return 1
 	}
 	defer f.Close()
-	size, err := f.SizeBytes()
-	if err != nil {
-		fmt.Fprintf(report, "%s: %s: %v\n", tf.name(), meta, err)
-		return 1
-	}
-	if size >= block.BlockSize {
-		size = int64(nrBlocks) * block.BlockSize
-	}
 	clean, err := era.Check(f, size, report)
 	if err != nil {
 		fmt.Fprintf(report, "%s: %s: %v\n", tf.name(), meta, err)
@@ -71,6 +53,38 @@ func eraCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// openCheckedMeta opens meta for a *_check command as the tools' check does:
+// a path that cannot be stat'ed or is neither a regular file nor a block
+// device is refused ("PATH: No such file or directory"), then the file is
+// opened with an exclusive claim (read-write when writable). size is its
+// length when below one block, else its whole blocks. When ok is false, why
+// was printed on report.
+func openCheckedMeta(tf *toolFlags, meta string, writable bool, report io.Writer) (f *block.FileDevice, size int64, ok bool) {
+	fi, err := os.Stat(meta)
+	switch {
+	case err != nil:
+		fmt.Fprintf(report, "%s: %v\n", meta, statErrText(err))
+		return nil, 0, false
+	case !fi.Mode().IsRegular() && (fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0):
+		fmt.Fprintf(report, "%s: Not a block device or regular file\n", meta)
+		return nil, 0, false
+	}
+	f, nrBlocks, err := openMetaFile(meta, !writable, true)
+	if err != nil {
+		fmt.Fprintf(report, "%s: %v\n", tf.name(), err)
+		return nil, 0, false
+	}
+	if size, err = f.SizeBytes(); err != nil {
+		fmt.Fprintf(report, "%s: %s: %v\n", tf.name(), meta, err)
+		f.Close()
+		return nil, 0, false
+	}
+	if size >= block.BlockSize {
+		size = int64(nrBlocks) * block.BlockSize
+	}
+	return f, size, true
 }
 
 // statErrText is the C library's words for why stat failed (strerror), as the

@@ -27,18 +27,18 @@ func eraDump(args []string, stdout, stderr io.Writer) int {
 	tf.str("o", &out)
 	tf.flag("repair", &repair)
 	tf.flag("logical", &logical)
-	meta, code, ok := eraFirstWord(tf, args, stdout, stderr)
+	meta, code, ok := firstToolWord(tf, args, stdout, stderr)
 	if !ok {
 		return code
 	}
 	m, closeMeta, err := openEraMeta(meta, true)
 	if err != nil {
-		return eraFail(stderr, tf, meta, err)
+		return toolFail(stderr, tf, meta, err)
 	}
 	defer closeMeta()
-	err = writeEraOutput(out, stdout, func(w io.Writer) error { return m.Dump(w, repair, logical) })
+	err = writeToolOutput(out, stdout, func(w io.Writer) error { return m.Dump(w, repair, logical) })
 	if err != nil {
-		return eraFail(stderr, tf, meta, err)
+		return toolFail(stderr, tf, meta, err)
 	}
 	return 0
 }

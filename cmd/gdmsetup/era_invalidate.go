@@ -39,7 +39,7 @@ func eraInvalidate(args []string, stdout, stderr io.Writer) int {
 		since, hasSince = uint32(v), true
 		return nil
 	})
-	meta, code, ok := eraFirstWord(tf, args, stdout, stderr)
+	meta, code, ok := firstToolWord(tf, args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -49,12 +49,12 @@ func eraInvalidate(args []string, stdout, stderr io.Writer) int {
 	}
 	m, closeMeta, err := openEraMeta(meta, !snapshot)
 	if err != nil {
-		return eraFail(stderr, tf, meta, err)
+		return toolFail(stderr, tf, meta, err)
 	}
 	defer closeMeta()
-	err = writeEraOutput(out, stdout, func(w io.Writer) error { return m.WrittenSince(w, since, snapshot) })
+	err = writeToolOutput(out, stdout, func(w io.Writer) error { return m.WrittenSince(w, since, snapshot) })
 	if err != nil {
-		return eraFail(stderr, tf, meta, err)
+		return toolFail(stderr, tf, meta, err)
 	}
 	return 0
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/targets/era"
 )
 
@@ -89,6 +90,15 @@ func outputFileProblem(path string) string {
 // restoreEra writes the era metadata the XML file in describes into the file or
 // device meta.
 func restoreEra(in, meta string) error {
+	return restoreTool(in, meta, func(r io.Reader, dev *block.FileDevice, nrBlocks uint64) error {
+		return era.Restore(r, in, dev, nrBlocks)
+	})
+}
+
+// restoreTool runs restore on the XML file in (which must exist: "Couldn't stat
+// file") and the file or device meta, opened read-write with an exclusive
+// claim, nrBlocks 4096-byte blocks long.
+func restoreTool(in, meta string, restore func(r io.Reader, dev *block.FileDevice, nrBlocks uint64) error) error {
 	if _, err := os.Stat(in); err != nil {
 		return fmt.Errorf("%s: Couldn't stat file", in)
 	}
@@ -102,7 +112,7 @@ func restoreEra(in, meta string) error {
 		return err
 	}
 	defer dev.Close()
-	if err := era.Restore(f, in, dev, nrBlocks); err != nil {
+	if err := restore(f, dev, nrBlocks); err != nil {
 		return fmt.Errorf("%s: %w", meta, err)
 	}
 	return dev.Close()

@@ -65,6 +65,8 @@ func (c *completer) candidates(words []string, cur string) []string {
 		return thinSuite.names()
 	case cmd == "era" && pos == 0:
 		return eraSuite.names()
+	case cmd == "cache" && pos == 0:
+		return cacheSuite.names()
 	case cmd == "message" && pos == 2:
 		return messageVerbs
 	case cmd == "message" || cmd == "rename":

@@ -1,0 +1,474 @@
+package raid
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+const sectorBytes = targets.SectorSize
+
+// pageSectors is md's stripe page (STRIPE_SECTORS): parity is computed
+// over whole 4 KiB pages of the members.
+const pageSectors = 8
+
+// errIO is the error of an I/O the array cannot serve.
+var errIO = syscall.EIO
+
+// ReadAt is raid_map for a read: from the member holding the data, or
+// rebuilt from the others when it has failed or fails now (md_error marks
+// it 'D').
+func (r *Raid) ReadAt(p []byte, sector uint64) error {
+	r.ioMu.RLock()
+	defer r.ioMu.RUnlock()
+	return r.eachPiece(p, sector, r.readPiece)
+}
+
+// WriteAt is raid_map for a write: to every copy (raid1, raid10), to the
+// member (raid0), or to the data member and the row's parity computed
+// again (raid4/5/6). A member whose write fails is marked failed; the
+// write fails only when the array can no longer hold it.
+func (r *Raid) WriteAt(p []byte, sector uint64) error {
+	r.ioMu.RLock()
+	defer r.ioMu.RUnlock()
+	r.markDirty(sector, uint64(len(p))/sectorBytes)
+	return r.eachPiece(p, sector, r.writePiece)
+}
+
+// eachPiece cuts an I/O at chunk boundaries (levels with chunks).
+func (r *Raid) eachPiece(p []byte, sector uint64, do func([]byte, uint64) error) error {
+	for len(p) > 0 {
+		n := uint64(len(p)) / sectorBytes
+		if r.chunkSectors != 0 {
+			n = min(n, r.chunkSectors-sector%r.chunkSectors)
+		}
+		if err := do(p[:n*sectorBytes], sector); err != nil {
+			return err
+		}
+		p, sector = p[n*sectorBytes:], sector+n
+	}
+	return nil
+}
+
+// copies is where every copy of a piece lives (raid0, raid1, raid10).
+func (r *Raid) copies(sector uint64) []loc {
+	switch r.rt.level {
+	case 0:
+		return []loc{r.raid0Loc(sector)}
+	case 1:
+		locs := make([]loc, len(r.members))
+		for i := range locs {
+			locs[i] = loc{i, sector}
+		}
+		return locs
+	}
+	return r.raid10Locs(sector)
+}
+
+func (r *Raid) readPiece(p []byte, sector uint64) error {
+	if r.rt.level >= 4 && r.rt.level <= 6 {
+		return r.readParity(p, sector)
+	}
+	locs := r.copies(sector)
+	for _, l := range r.readOrder(locs, uint64(len(p))/sectorBytes) {
+		m := r.members[l.disk]
+		if _, err := m.data.ReadAt(p, int64(l.sector)*sectorBytes); err != nil {
+			r.fail(l.disk)
+			continue
+		}
+		return nil
+	}
+	return errIO
+}
+
+// readOrder is read_balance's choice, simplified: the copies on members
+// that can serve the range, write-mostly members last.
+func (r *Raid) readOrder(locs []loc, lenSectors uint64) []loc {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var first, last []loc
+	for _, l := range locs {
+		m := r.members[l.disk]
+		if !m.usable() || !m.inSync && m.recoveryOffset < l.sector+lenSectors {
+			continue
+		}
+		if m.writeMostly {
+			last = append(last, l)
+		} else {
+			first = append(first, l)
+		}
+	}
+	return append(first, last...)
+}
+
+func (r *Raid) writePiece(p []byte, sector uint64) error {
+	if r.rt.level >= 4 && r.rt.level <= 6 {
+		return r.writeParity(p, sector)
+	}
+	written := 0
+	for _, l := range r.copies(sector) {
+		m := r.members[l.disk]
+		if !r.usable(l.disk) {
+			continue
+		}
+		if _, err := m.data.WriteAt(p, int64(l.sector)*sectorBytes); err != nil {
+			r.fail(l.disk)
+			continue
+		}
+		written++
+	}
+	if written == 0 {
+		return errIO
+	}
+	return nil
+}
+
+// usable reports whether member i takes I/O.
+func (r *Raid) usable(i int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.members[i].usable()
+}
+
+// fail is md_error: the member is marked failed, the superblocks record
+// it and the table event is raised. md keeps the last member able to
+// serve the array's data; so does this (the I/O just fails).
+func (r *Raid) fail(i int) {
+	r.mu.Lock()
+	m := r.members[i]
+	if m.faulty || m.data == nil {
+		r.mu.Unlock()
+		return
+	}
+	if r.rt.level == 0 || r.rt.level == 1 && m.inSync && r.inSyncMembers() == 1 {
+		// raid0 fails no member; raid1 keeps its last one
+		r.mu.Unlock()
+		return
+	}
+	m.faulty = true
+	r.sb.dirty = true
+	r.mu.Unlock()
+	r.writeSuperblocks()
+	r.event()
+}
+
+// inSyncMembers counts the members holding all their data. mu held.
+func (r *Raid) inSyncMembers() int {
+	n := 0
+	for _, m := range r.members {
+		if m.usable() && m.inSync {
+			n++
+		}
+	}
+	return n
+}
+
+// maxDegraded is how many members the level can lose.
+func (r *Raid) maxDegraded() int {
+	switch r.rt.level {
+	case 0:
+		return 0
+	case 1:
+		return len(r.members) - 1
+	case 10:
+		return r.raid10Copies - 1
+	}
+	return r.rt.parityDevs
+}
+
+// rowPiece is where a raid4/5/6 piece lives: its row, the member of its
+// data chunk and its place in the chunk.
+func (r *Raid) rowPiece(sector uint64) (*row, int, uint64) {
+	chunk, off := sector/r.chunkSectors, sector%r.chunkSectors
+	rw := r.rowOf(chunk)
+	k := int(chunk % uint64(len(rw.data)))
+	return rw, k, off
+}
+
+func (r *Raid) rowLock(rw *row) func() {
+	mu := &r.stripes[rw.stripe%stripeLocks]
+	mu.Lock()
+	return mu.Unlock
+}
+
+func (r *Raid) readParity(p []byte, sector uint64) error {
+	rw, k, off := r.rowPiece(sector)
+	d := rw.data[k]
+	if r.usable(d) {
+		if _, err := r.members[d].data.ReadAt(p, int64(rw.stripe*r.chunkSectors+off)*sectorBytes); err == nil {
+			return nil
+		}
+		r.fail(d)
+	}
+	defer r.rowLock(rw)()
+	bufs, err := r.readRow(rw, off, uint64(len(p))/sectorBytes)
+	if err != nil {
+		return err
+	}
+	copy(p, bufs[d])
+	return nil
+}
+
+// readRow reads the row's members over [off, off+lenSectors) of their
+// chunks and rebuilds what failed members held; every member's bytes are
+// in the result. Row lock held.
+func (r *Raid) readRow(rw *row, off, lenSectors uint64) ([][]byte, error) {
+	bufs := make([][]byte, len(r.members))
+	for i := range r.members {
+		if !r.usable(i) {
+			continue
+		}
+		b := make([]byte, lenSectors*sectorBytes)
+		if _, err := r.members[i].data.ReadAt(b, int64(rw.stripe*r.chunkSectors+off)*sectorBytes); err != nil {
+			r.fail(i)
+			continue
+		}
+		bufs[i] = b
+	}
+	if err := r.rebuild(rw, bufs, int(lenSectors*sectorBytes)); err != nil {
+		return nil, fmt.Errorf("row %d: %w", rw.stripe, err)
+	}
+	return bufs, nil
+}
+
+func (r *Raid) writeParity(p []byte, sector uint64) error {
+	rw, k, off := r.rowPiece(sector)
+	lenSectors := uint64(len(p)) / sectorBytes
+	lo := off / pageSectors * pageSectors
+	hi := min((off+lenSectors+pageSectors-1)/pageSectors*pageSectors, r.chunkSectors)
+	defer r.rowLock(rw)()
+	bufs, err := r.readRow(rw, lo, hi-lo)
+	if err != nil {
+		return err
+	}
+	d := rw.data[k]
+	copy(bufs[d][(off-lo)*sectorBytes:], p)
+	r.computeParity(rw, bufs)
+	base := int64(rw.stripe * r.chunkSectors)
+	writes := []struct {
+		disk int
+		buf  []byte
+		at   uint64
+	}{{d, p, off}, {rw.pd, bufs[rw.pd], lo}}
+	if rw.qd >= 0 {
+		writes = append(writes, struct {
+			disk int
+			buf  []byte
+			at   uint64
+		}{rw.qd, bufs[rw.qd], lo})
+	}
+	for _, w := range writes {
+		if !r.usable(w.disk) {
+			continue
+		}
+		if _, err := r.members[w.disk].data.WriteAt(w.buf, (base+int64(w.at))*sectorBytes); err != nil {
+			r.fail(w.disk)
+		}
+	}
+	if r.failedCount() > r.rt.parityDevs {
+		return errIO
+	}
+	return nil
+}
+
+// failedCount is how many members hold nothing usable.
+func (r *Raid) failedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, m := range r.members {
+		if !m.usable() {
+			n++
+		}
+	}
+	return n
+}
+
+// computeParity sets the row's P (and Q) buffers from its data buffers.
+func (r *Raid) computeParity(rw *row, bufs [][]byte) {
+	p := bufs[rw.pd]
+	if rw.qd < 0 {
+		clear(p)
+		for _, d := range rw.data {
+			xorInto(p, bufs[d])
+		}
+		return
+	}
+	syndrome(r.bySlot(rw, bufs, -1), p, bufs[rw.qd])
+}
+
+// bySlot orders the row's data buffers by their Q syndrome slot, the
+// member skip (-1: none) left out as zeros.
+func (r *Raid) bySlot(rw *row, bufs [][]byte, skip int) [][]byte {
+	n := len(r.members) - 2
+	for _, s := range rw.slot {
+		n = max(n, s+1)
+	}
+	out := make([][]byte, n)
+	for _, d := range rw.data {
+		if d != skip {
+			out[rw.slot[d]] = bufs[d]
+		}
+	}
+	return out
+}
+
+// rebuild fills in the buffers (nil) of the row's failed members from
+// the others: one data chunk from P, or from Q without P; two from P and
+// Q; a parity chunk computed again. n is the buffers' length.
+func (r *Raid) rebuild(rw *row, bufs [][]byte, n int) error {
+	var lostData []int
+	lostP, lostQ := bufs[rw.pd] == nil, rw.qd >= 0 && bufs[rw.qd] == nil
+	for _, d := range rw.data {
+		if bufs[d] == nil {
+			lostData = append(lostData, d)
+		}
+	}
+	lost := len(lostData)
+	if lostP {
+		lost++
+	}
+	if lostQ {
+		lost++
+	}
+	if lost == 0 {
+		return nil
+	}
+	if lost > r.rt.parityDevs {
+		return errIO
+	}
+	for _, d := range lostData {
+		bufs[d] = make([]byte, n)
+	}
+	for _, i := range []int{rw.pd, rw.qd} {
+		if i >= 0 && bufs[i] == nil {
+			bufs[i] = make([]byte, n)
+		}
+	}
+	switch {
+	case len(lostData) == 0:
+	case len(lostData) == 1 && !lostP:
+		x := lostData[0]
+		copy(bufs[x], bufs[rw.pd])
+		for _, d := range rw.data {
+			if d != x {
+				xorInto(bufs[x], bufs[d])
+			}
+		}
+	case len(lostData) == 1:
+		// P lost too: D = (Q ^ Q without D) / g^slot
+		x := lostData[0]
+		pp, qq := make([]byte, n), make([]byte, n)
+		syndrome(r.bySlot(rw, bufs, x), pp, qq)
+		xorInto(qq, bufs[rw.qd])
+		mulXorInto(bufs[x], qq, gfInv(gfPow(rw.slot[x])))
+	default:
+		// two data chunks: Pxy = Dx^Dy, Qxy = g^x Dx ^ g^y Dy
+		x, y := lostData[0], lostData[1]
+		pxy, qxy := make([]byte, n), make([]byte, n)
+		syndrome(r.bySlot(rw, bufs, -1), pxy, qxy)
+		xorInto(pxy, bufs[rw.pd])
+		xorInto(qxy, bufs[rw.qd])
+		gx, gy := gfPow(rw.slot[x]), gfPow(rw.slot[y])
+		inv := gfInv(gx ^ gy)
+		mulXorInto(bufs[x], pxy, gfMul(gy, inv))
+		mulXorInto(bufs[x], qxy, inv)
+		copy(bufs[y], pxy)
+		xorInto(bufs[y], bufs[x])
+	}
+	if lostP || lostQ {
+		saveP, saveQ := bufs[rw.pd], []byte(nil)
+		if rw.qd >= 0 {
+			saveQ = bufs[rw.qd]
+		}
+		tmpP, tmpQ := make([]byte, n), make([]byte, n)
+		if rw.qd >= 0 {
+			syndrome(r.bySlot(rw, bufs, -1), tmpP, tmpQ)
+		} else {
+			for _, d := range rw.data {
+				xorInto(tmpP, bufs[d])
+			}
+		}
+		if lostP {
+			copy(saveP, tmpP)
+		}
+		if lostQ {
+			copy(saveQ, tmpQ)
+		}
+	}
+	return nil
+}
+
+// Discard passes nothing down: raid4/5/6 refuse discards as the kernel
+// does without devices_handle_discard_safely; raid0/1/10 discard every
+// copy.
+func (r *Raid) Discard(sector, lenSectors uint64) error {
+	if !r.discards {
+		return nil
+	}
+	r.ioMu.RLock()
+	defer r.ioMu.RUnlock()
+	for lenSectors > 0 {
+		n := lenSectors
+		if r.chunkSectors != 0 {
+			n = min(n, r.chunkSectors-sector%r.chunkSectors)
+		}
+		for _, l := range r.copies(sector) {
+			if r.usable(l.disk) {
+				r.members[l.disk].data.Discard(int64(l.sector)*sectorBytes, int64(n)*sectorBytes)
+			}
+		}
+		sector, lenSectors = sector+n, lenSectors-n
+	}
+	return nil
+}
+
+// Flush flushes every member that takes I/O, once the writes in flight
+// have ended, then lets the bitmap forget the regions written before.
+func (r *Raid) Flush() error {
+	r.ioMu.Lock()
+	defer r.ioMu.Unlock()
+	var first error
+	for i, m := range r.members {
+		if !r.usable(i) {
+			continue
+		}
+		if err := m.data.Flush(); err != nil {
+			r.fail(i)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if r.failedCount() > r.maxDegraded() {
+		return first
+	}
+	return r.flushBitmap()
+}
+
+// MaxIOSectors is dm_set_target_max_io_len: the chunk size, or raid1's
+// region size as given.
+func (r *Raid) MaxIOSectors() uint64 {
+	if r.chunkSectors != 0 {
+		return r.chunkSectors
+	}
+	return r.regionRequested
+}
+
+// Areas is raid_iterate_devices: every data device, devSectors of it.
+func (r *Raid) Areas() []targets.Area {
+	var out []targets.Area
+	for _, m := range r.members {
+		if m.data != nil {
+			out = append(out, targets.Area{Dev: m.data, LenSectors: r.devSectors})
+		}
+	}
+	return out
+}
+
+// IOHints is raid_io_hints: io_opt is the chunk size times the data
+// members.
+func (r *Raid) IOHints(int64) int64 {
+	return int64(r.chunkSectors) * sectorBytes * int64(len(r.members)-r.rt.parityDevs)
+}

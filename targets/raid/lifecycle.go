@@ -1,0 +1,280 @@
+package raid
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// build is the rest of raid_ctr after the devices: the sizes, the
+// superblocks, the sync to do, md_run's refusals, the stripe cache and
+// discards; a live table rebuilt in a later process takes back its
+// saved sync state.
+func (r *Raid) build() error {
+	if err := r.setSizes(r.ctx.Len); err != nil {
+		return err
+	}
+	if err := r.analyseSuperblocks(); err != nil {
+		return err
+	}
+	hasData := false
+	for _, m := range r.members {
+		hasData = hasData || m.data != nil
+	}
+	if !hasData {
+		return targets.Invalid("Invalid rdev size")
+	}
+	if r.firstUse {
+		if r.rt.level == 6 && r.flags&flagNosync != 0 {
+			return targets.Invalid("'nosync' not allowed for new raid6 set")
+		}
+		r.recoveryCp = 0
+		if r.rt.level == 0 || r.rt.level != 6 && r.flags&flagNosync != 0 {
+			r.recoveryCp = maxSector
+		}
+	} else if r.flags&flagRebuild != 0 {
+		r.recoveryCp = maxSector
+	}
+	if r.flags&flagDeltaDisks != 0 || r.flags&flagDataOffset != 0 && r.dataOffset != 0 {
+		return targets.Errorf(syscall.EPERM, "Reshape not supported")
+	}
+	if err := r.run(); err != nil {
+		return err
+	}
+	if r.rt.level >= 4 && r.rt.level <= 6 {
+		if err := r.setStripeCache(); err != nil {
+			return err
+		}
+	}
+	r.configureDiscards()
+	if r.rt.level == 10 {
+		r.setupRaid10()
+	}
+	r.action = actIdle
+	if r.ctx.Restored && !r.ctx.Inactive {
+		if err := r.restore(r.ctx.Saved); err != nil {
+			return targets.Invalid(fmt.Sprintf("saved state of %s: %v", r.ctx.DevName, err))
+		}
+	}
+	return nil
+}
+
+// run is md_run's refusals: raid0 needs every member, raid10 the layout
+// only superblocks give it and a copy of every chunk, raid4/5/6 at most
+// their parity members missing (and none when not in sync), raid6 four
+// members.
+func (r *Raid) run() error {
+	failed := 0
+	for _, m := range r.members {
+		if !m.usable() {
+			failed++
+		}
+	}
+	fail := func(errno syscall.Errno) error { return targets.Errorf(errno, "Failed to run raid array") }
+	switch {
+	case r.rt.level == 0 && failed > 0:
+		return fail(syscall.EINVAL)
+	case r.rt.level == 10 && !r.sb.persistent:
+		return fail(syscall.EINVAL)
+	case r.rt.level == 10:
+		copies := raid10Copies(r.layout)
+		for g := 0; g+copies <= len(r.members); g += copies {
+			alive := 0
+			for _, m := range r.members[g : g+copies] {
+				if m.usable() {
+					alive++
+				}
+			}
+			if alive == 0 {
+				return fail(syscall.EIO)
+			}
+		}
+	case r.rt.level == 6 && len(r.members) < 4:
+		return fail(syscall.EINVAL)
+	case r.rt.level >= 4 && failed > r.rt.parityDevs:
+		return fail(syscall.EIO)
+	case r.rt.level >= 4 && r.rt.level <= 6 && failed > 0 && r.recoveryCp != maxSector:
+		return fail(syscall.EIO)
+	}
+	return nil
+}
+
+// setStripeCache is rs_set_raid456_stripe_cache: at least half a chunk
+// of entries; md takes 17 to 32768.
+func (r *Raid) setStripeCache() error {
+	minStripes := int(r.chunkSectors / 2)
+	nr := r.stripeCache
+	if nr < minStripes {
+		r.logf("Adjusting requested %d stripe cache entries to %d to suit stripe size", nr, minStripes)
+		nr = minStripes
+	}
+	if nr != 256 {
+		if nr <= 16 || nr > 32768 {
+			return targets.Invalid("Failed to set raid4/5/6 stripe cache size")
+		}
+		r.logf("%d stripe cache entries", nr)
+	}
+	r.stripeCache = nr
+	return nil
+}
+
+// configureDiscards is configure_discard_support: discards pass when
+// every member has a data device that takes them; raid4/5/6 refuse them
+// (devices_handle_discard_safely is off), saying so once the first
+// member is seen.
+func (r *Raid) configureDiscards() {
+	for _, m := range r.members {
+		if m.data == nil || !targets.DevSupportsDiscards(m.data) {
+			return
+		}
+		if r.rt.level >= 4 && r.rt.level <= 6 {
+			r.logf("raid456 discard support disabled due to discard_zeroes_data uncertainty.")
+			r.logf("Set dm-raid.devices_handle_discard_safely=Y to override.")
+			return
+		}
+	}
+	r.discards = true
+}
+
+// PreResume is raid_preresume: the first one writes the superblocks and
+// loads the bitmap.
+func (r *Raid) PreResume() error {
+	r.mu.Lock()
+	if r.preresumed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.preresumed = true
+	err := r.loadBitmap()
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	r.writeSuperblocks()
+	return nil
+}
+
+// Resume is raid_resume: the array runs, its sync (if any) starts.
+func (r *Raid) Resume() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.live = true
+	r.frozen = false
+	r.startSync()
+}
+
+// PostSuspend is raid_postsuspend: the sync stops (md_stop_writes), the
+// members are flushed, the bitmap cleaned and the superblocks written.
+func (r *Raid) PostSuspend() error {
+	r.quiesce()
+	return nil
+}
+
+// quiesce stops the sync and leaves the metadata clean.
+func (r *Raid) quiesce() {
+	r.mu.Lock()
+	r.stopSync()
+	r.live = false
+	r.mu.Unlock()
+	r.Flush()
+	r.writeSuperblocks()
+}
+
+// Destroy is raid_dtr: md_stop.
+func (r *Raid) Destroy() {
+	if r.preresumed {
+		r.quiesce()
+	}
+}
+
+// Close stops the sync; the metadata is written as md leaves it.
+func (r *Raid) Close() error {
+	r.mu.Lock()
+	r.stopSync()
+	r.mu.Unlock()
+	return nil
+}
+
+// savedPrefix starts a saved raid state: its format's name and version.
+const savedPrefix = "raid-v1:"
+
+// savedState is what md keeps in memory for a live array.
+type savedState struct {
+	RecoveryCp, Curr, Mismatches uint64
+	Requested, LastAction        string
+	RecoverDone, Frozen          bool
+	Interrupted, Preresumed      bool
+	Events                       uint64
+	Members                      [][3]uint64 // faulty, in sync, recovery offset
+	Bits, Need                   []byte
+	Stale                        bool
+}
+
+// SaveState is targets.StateSaver: the sync goes on for a while, then
+// stops where it is, and the array's state is returned for the next
+// process.
+func (r *Raid) SaveState() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drainSync()
+	r.stopSync()
+	st := savedState{RecoveryCp: r.recoveryCp, Curr: r.currSectors, Mismatches: r.mismatches, Requested: r.requested,
+		LastAction: r.lastAction, RecoverDone: r.recoverDone, Frozen: r.frozen, Interrupted: r.interrupted,
+		Preresumed: r.preresumed, Events: r.sb.events, Bits: r.sb.bits, Need: r.sb.needResync, Stale: r.sb.stale}
+	for _, m := range r.members {
+		st.Members = append(st.Members, [3]uint64{b2u(m.faulty), b2u(m.inSync), m.recoveryOffset})
+	}
+	b, _ := json.Marshal(st) // plain values: cannot fail
+	return savedPrefix + string(b)
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// restore takes back SaveState's string for the live table rebuilt in a
+// later process; without one the array is as after its preresume.
+func (r *Raid) restore(saved string) error {
+	r.live, r.preresumed = true, true
+	if saved == "" {
+		return r.loadBitmap()
+	}
+	body, ok := strings.CutPrefix(saved, savedPrefix)
+	if !ok {
+		return fmt.Errorf("not a saved raid state (no %q)", savedPrefix)
+	}
+	var st savedState
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		return fmt.Errorf("saved raid state: %w", err)
+	}
+	if len(st.Members) != len(r.members) {
+		return fmt.Errorf("saved raid state has %d members, the table %d", len(st.Members), len(r.members))
+	}
+	r.loadBitmap()
+	if r.sb.bitmap && (len(st.Bits) != len(r.sb.bits) || len(st.Need) != len(r.sb.needResync)) {
+		return fmt.Errorf("saved raid state has a %d-byte bitmap, the table %d", len(st.Bits), len(r.sb.bits))
+	}
+	r.recoveryCp, r.currSectors, r.mismatches, r.requested = st.RecoveryCp, st.Curr, st.Mismatches, st.Requested
+	r.lastAction, r.recoverDone, r.frozen, r.interrupted = st.LastAction, st.RecoverDone, st.Frozen, st.Interrupted
+	r.sb.events, r.sb.stale = st.Events, st.Stale
+	if r.sb.bitmap {
+		copy(r.sb.bits, st.Bits)
+		copy(r.sb.needResync, st.Need)
+	}
+	for i, x := range st.Members {
+		m := r.members[i]
+		m.faulty, m.inSync, m.recoveryOffset = x[0] == 1, x[1] == 1, x[2]
+	}
+	if !r.ctx.Suspended {
+		r.startSync()
+	} else {
+		r.live = false
+	}
+	return nil
+}

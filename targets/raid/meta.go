@@ -1,0 +1,405 @@
+package raid
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// superState is what the metadata devices hold, in memory: the event
+// count of the superblocks and the write-intent bitmap.
+//
+// Concurrency: the Raid's mu guards every field; metaMu serialises the
+// writes of superblocks and bitmap pages to the metadata devices.
+type superState struct {
+	persistent  bool   // there are metadata devices
+	events      uint64 // md's events: bumped at every superblock write
+	dirty       bool   // a member failed since the superblocks were written
+	bitmap      bool   // a write-intent bitmap lives at 4 KiB
+	regions     uint64 // the bitmap's regions
+	bits        []byte // the regions that may differ (as on disk)
+	needResync  []byte // the regions the next resync goes through
+	stale       bool   // every region is to be resynchronised
+	metaMu      sync.Mutex
+	bitmapReady bool // the bitmap has been loaded (preresume)
+}
+
+// analyseSuperblocks is analyse_superblocks with super_load,
+// super_init_validation and super_validate: the freshest superblock
+// (most events) or, when none has dm-raid's magic, new ones; a table
+// that asks for another level, layout, chunk size or member count than
+// the superblocks hold is a reshape or a takeover, refused here.
+func (r *Raid) analyseSuperblocks() error {
+	if r.flags&flagSync != 0 {
+		return nil
+	}
+	var freshest *superblock
+	sbs := make([]*superblock, len(r.members))
+	newDevs, rebuilds, withData := 0, 0, 0
+	for i, m := range r.members {
+		if m.meta == nil {
+			continue
+		}
+		b := make([]byte, sbBytes)
+		if _, err := m.meta.ReadAt(b, 0); err != nil {
+			r.logf("Failed to read superblock of device at position %d", i)
+			m.faulty = true
+			continue
+		}
+		sb, ok := parseSuperblock(b)
+		if !ok || m.rebuild {
+			m.firstUse = true
+			if freshest == nil {
+				freshest = &superblock{}
+			}
+			continue
+		}
+		sbs[i] = &sb
+		if freshest == nil || freshest.magicless() || sb.events > freshest.events {
+			freshest = sbs[i]
+		}
+	}
+	if freshest == nil {
+		return nil
+	}
+	r.sb.persistent = true
+	for _, m := range r.members {
+		if m.data == nil {
+			continue
+		}
+		withData++
+		if m.firstUse {
+			newDevs++
+		}
+		if !m.inSync {
+			rebuilds++
+		}
+	}
+	if !freshest.magicless() {
+		if err := r.checkLayout(freshest); err != nil {
+			return err
+		}
+		r.sb.events = freshest.events
+		if r.flags&flagNosync == 0 {
+			r.recoveryCp = freshest.resyncOffset
+		}
+	}
+	switch {
+	case newDevs == len(r.members):
+		r.logf("Superblocks created for new raid set")
+		r.firstUse = true
+	case rebuilds == 0 && newDevs != 0 && newDevs != r.deltaDisks:
+		r.logf("New device injected into existing raid set without 'delta_disks' or 'rebuild' parameter specified")
+		return targets.Invalid("Unable to assemble array: Invalid superblocks")
+	}
+	for i, sb := range sbs {
+		if sb == nil {
+			continue
+		}
+		if int(sb.position) != i && r.rt.level != 1 {
+			return targets.Invalid("Cannot change device positions in raid set")
+		}
+		if sb.compat != 0 && sb.compat != featureV190 {
+			return targets.Invalid("Unable to assemble array: Unknown flag(s) in compatible feature flags")
+		}
+		if sb.incompat != 0 {
+			return targets.Invalid("Unable to assemble array: No incompatible feature flags supported yet")
+		}
+		m := r.members[i]
+		if m.inSync {
+			m.recoveryOffset = sb.recoveryOffset
+			m.inSync = m.recoveryOffset == maxSector
+		}
+		if !freshest.magicless() && freshest.failedBit(i) {
+			// a member that comes back is recovered
+			m.recoveryOffset, m.inSync = 0, false
+		}
+	}
+	if !r.redundant() {
+		return targets.Invalid("Insufficient redundancy to activate array")
+	}
+	return nil
+}
+
+// magicless reports a superblock made up for members without one.
+func (s *superblock) magicless() bool { return s.numDevices == 0 }
+
+// checkLayout compares the table with the superblock: another level is a
+// takeover, another layout, chunk size or member count a reshape; both
+// are refused as md refuses a reshape its personality cannot start.
+func (r *Raid) checkLayout(sb *superblock) error {
+	if sb.flags&sbFlagReshape != 0 {
+		r.logf("Reshape requested but raid set is still reshaping")
+		return targets.Invalid("Unable to assemble array: Invalid superblocks")
+	}
+	if int(sb.level) != r.rt.level || int(sb.layout) != r.layout || uint64(sb.stripeSectors) != r.chunkSectors ||
+		int(sb.numDevices) != len(r.members) {
+		return targets.Errorf(1 /* EPERM */, "Reshape not supported")
+	}
+	return nil
+}
+
+// redundant is validate_raid_redundancy: members to rebuild or without a
+// superblock within what the level survives (raid10 per mirror group).
+func (r *Raid) redundant() bool {
+	lost := func(m *member) bool { return !m.firstUse && (!m.inSync || m.meta == nil) }
+	count := 0
+	for _, m := range r.members {
+		if lost(m) {
+			count++
+		}
+	}
+	switch r.rt.level {
+	case 0:
+		return true
+	case 1:
+		return count < len(r.members)
+	case 10:
+		copies := raid10Copies(r.layout)
+		if count < copies {
+			return true
+		}
+		perGroup := 0
+		for i, m := range r.members {
+			if i%copies == 0 {
+				perGroup = 0
+			}
+			if (m.meta == nil || !m.inSync) && !m.firstUse {
+				perGroup++
+				if perGroup >= copies {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return count <= r.rt.parityDevs
+}
+
+// superblockFor is super_sync: member i's superblock as md writes it.
+// mu held.
+func (r *Raid) superblockFor(i int) superblock {
+	s := superblock{compat: featureV190, numDevices: uint32(len(r.members)), position: uint32(i),
+		events: r.sb.events, recoveryOffset: r.members[i].recoveryOffset, resyncOffset: r.recoveryCp,
+		level: uint32(r.rt.level), layout: uint32(r.layout), stripeSectors: uint32(r.chunkSectors),
+		reshapePosition: maxSector, newLevel: uint32(r.rt.level), newLayout: uint32(r.layout),
+		newStripeSectors: uint32(r.chunkSectors), arraySectors: r.arraySectors, sectors: r.devSectors}
+	for j, m := range r.members {
+		if m.data == nil || m.faulty {
+			s.failed[j/64] |= 1 << (j % 64)
+		}
+	}
+	if r.syncRunning() {
+		s.resyncOffset = r.resyncCheckpoint()
+	}
+	return s
+}
+
+// writeSuperblocks is md_update_sb: the event count goes up and every
+// metadata device of a member that has not failed gets its superblock
+// and the bitmap (same events), then is flushed.
+func (r *Raid) writeSuperblocks() error {
+	r.sb.metaMu.Lock()
+	defer r.sb.metaMu.Unlock()
+	r.mu.Lock()
+	if !r.sb.persistent {
+		r.mu.Unlock()
+		return nil
+	}
+	r.sb.events++
+	r.sb.dirty = false
+	type out struct {
+		dev targets.Dev
+		sb  []byte
+		bm  []byte
+	}
+	var outs []out
+	for i, m := range r.members {
+		if m.meta == nil || m.faulty {
+			continue
+		}
+		s := r.superblockFor(i)
+		b := make([]byte, sbBytes)
+		s.put(b)
+		outs = append(outs, out{m.meta, b, r.bitmapPage()})
+	}
+	r.mu.Unlock()
+	var first error
+	for _, o := range outs {
+		err := writeAll(o.dev, o.sb, 0)
+		if err == nil && o.bm != nil {
+			err = writeAll(o.dev, o.bm, bitmapOffsetBytes)
+		}
+		if err == nil {
+			err = o.dev.Flush()
+		}
+		if err != nil && first == nil {
+			first = fmt.Errorf("metadata device %s: %w", o.dev.Name(), err)
+		}
+	}
+	return first
+}
+
+func writeAll(dev targets.Dev, b []byte, offBytes int64) error {
+	_, err := dev.WriteAt(b, offBytes)
+	return err
+}
+
+// syncSectors is the bitmap's sync_size (resync_max_sectors): raid10
+// resyncs the array's sectors, the others each member's.
+func (r *Raid) syncSectors() uint64 {
+	if r.rt.level == 10 {
+		return r.arraySectors
+	}
+	return r.devSectors
+}
+
+// bitmapPage is the bitmap superblock and bits as written, up to the
+// end of the sector holding the last region's bit, the bits past it set
+// (as md leaves them). nil without a bitmap. mu held.
+func (r *Raid) bitmapPage() []byte {
+	if !r.sb.bitmap {
+		return nil
+	}
+	bitsBytes := (r.sb.regions + 7) / 8
+	n := (bitmapSuperBytes + bitsBytes + sbBytes - 1) / sbBytes * sbBytes
+	b := make([]byte, n)
+	sleep := uint32(defaultDaemonSleep)
+	if r.flags&flagDaemonSleep != 0 && r.daemonSleepMs >= 1000 {
+		sleep = uint32(r.daemonSleepMs / 1000)
+	}
+	bs := bitmapSuper{version: bitmapVersion, events: r.sb.events, eventsCleared: r.sb.events, syncSectors: r.syncSectors(),
+		chunkBytes: uint32(r.regionSectors * sectorBytes), daemonSleepSec: sleep, writeBehind: uint32(min(r.maxWriteBehindKB, counterMax/2))}
+	bs.put(b)
+	bits := b[bitmapSuperBytes:]
+	copy(bits, r.sb.bits)
+	for i := r.sb.regions; i < uint64(len(bits))*8; i++ {
+		bits[i/8] |= 1 << (i % 8)
+	}
+	return b
+}
+
+// loadBitmap is md_bitmap_load at the first preresume: a bitmap whose
+// events are behind the superblocks' (or a new one) makes every region
+// need a resync; otherwise its set bits do. mu held.
+func (r *Raid) loadBitmap() error {
+	if !r.sb.persistent || r.rt.level == 0 || r.sb.bitmapReady {
+		return nil
+	}
+	r.sb.bitmapReady, r.sb.bitmap = true, true
+	r.sb.regions = (r.syncSectors() + r.regionSectors - 1) / r.regionSectors
+	r.sb.bits = make([]byte, (r.sb.regions+7)/8)
+	r.sb.needResync = make([]byte, len(r.sb.bits))
+	var src *member
+	for _, m := range r.members {
+		if m.meta != nil && !m.faulty && !m.firstUse {
+			src = m
+			break
+		}
+	}
+	if src == nil {
+		return nil
+	}
+	b := make([]byte, bitmapSuperBytes+len(r.sb.bits))
+	if _, err := src.meta.ReadAt(b, bitmapOffsetBytes); err != nil {
+		r.logf("Failed to load bitmap")
+		return fmt.Errorf("reading the bitmap of %s: %w", src.meta.Name(), err)
+	}
+	bs, err := parseBitmapSuper(b)
+	if err != nil || bs.events < r.sb.events || bs.state&bitmapStaleBit != 0 {
+		r.sb.stale = true
+		return nil
+	}
+	copy(r.sb.needResync, b[bitmapSuperBytes:])
+	copy(r.sb.bits, r.sb.needResync)
+	return nil
+}
+
+// markDirty is md_bitmap_startwrite: before a write, the regions it
+// touches are set in the bitmap on every metadata device (written and
+// flushed once per region until it is clean again).
+func (r *Raid) markDirty(sector, lenSectors uint64) {
+	r.mu.Lock()
+	if !r.sb.bitmap || lenSectors == 0 {
+		r.mu.Unlock()
+		return
+	}
+	first, last := r.regionRange(sector, lenSectors)
+	changed := false
+	for reg := first; reg <= last && reg < r.sb.regions; reg++ {
+		if r.sb.bits[reg/8]&(1<<(reg%8)) == 0 {
+			r.sb.bits[reg/8] |= 1 << (reg % 8)
+			changed = true
+		}
+	}
+	r.mu.Unlock()
+	if changed {
+		r.writeBitmap()
+	}
+}
+
+// regionRange is the bitmap regions an array range touches.
+func (r *Raid) regionRange(sector, lenSectors uint64) (uint64, uint64) {
+	start, end := sector, sector+lenSectors-1
+	if r.rt.level != 1 && r.rt.level != 10 {
+		dataDisks := uint64(len(r.members) - r.rt.parityDevs)
+		start = start / (r.chunkSectors * dataDisks) * r.chunkSectors
+		end = end/(r.chunkSectors*dataDisks)*r.chunkSectors + r.chunkSectors - 1
+	}
+	return start / r.regionSectors, end / r.regionSectors
+}
+
+// writeBitmap writes the bitmap page to every metadata device and flushes.
+func (r *Raid) writeBitmap() {
+	r.sb.metaMu.Lock()
+	defer r.sb.metaMu.Unlock()
+	r.mu.Lock()
+	page := r.bitmapPage()
+	var devs []targets.Dev
+	for _, m := range r.members {
+		if m.meta != nil && !m.faulty {
+			devs = append(devs, m.meta)
+		}
+	}
+	r.mu.Unlock()
+	for _, d := range devs {
+		if writeAll(d, page, bitmapOffsetBytes) == nil {
+			d.Flush()
+		}
+	}
+}
+
+// flushBitmap is the bitmap daemon's work after a flush of the members:
+// regions written before it are clean again (unless a sync still needs
+// them), and the cleared bits reach the metadata devices.
+func (r *Raid) flushBitmap() error {
+	r.mu.Lock()
+	if !r.sb.bitmap || r.syncRunning() || r.recoveryCp != maxSector || r.degraded() {
+		r.mu.Unlock()
+		return nil
+	}
+	changed := false
+	for i := range r.sb.bits {
+		if r.sb.bits[i] != r.sb.needResync[i] {
+			r.sb.bits[i] = r.sb.needResync[i]
+			changed = true
+		}
+	}
+	r.mu.Unlock()
+	if changed {
+		r.writeBitmap()
+	}
+	return nil
+}
+
+// degraded reports a member that does not hold its data: md keeps the
+// bitmap's bits set then, for the member's recovery. mu held.
+func (r *Raid) degraded() bool {
+	for _, m := range r.members {
+		if !m.usable() || !m.inSync {
+			return true
+		}
+	}
+	return false
+}

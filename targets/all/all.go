@@ -18,6 +18,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets/logwrites"
 	"github.com/gdmsetup/gdmsetup/targets/mirror"
 	"github.com/gdmsetup/gdmsetup/targets/multipath"
+	"github.com/gdmsetup/gdmsetup/targets/raid"
 	"github.com/gdmsetup/gdmsetup/targets/snapshot"
 	"github.com/gdmsetup/gdmsetup/targets/striped"
 	"github.com/gdmsetup/gdmsetup/targets/switchtarget"
@@ -45,6 +46,7 @@ func init() {
 	targets.Register(cache.Type)
 	targets.Register(unstriped.Type)
 	targets.Register(mirror.Type)
+	targets.Register(raid.Type)
 	targets.Register(switchtarget.Type)
 	targets.Register(logwrites.Type)
 	targets.Register(crypt.Type)

@@ -23,8 +23,10 @@ func TestBadCommandLines(t *testing.T) {
 	s.expect(args("info -c -o"), "", "", "gdmsetup: option requires an argument -- 'o'"+cantProcess, 1)
 	s.expect(args("info -c -o name --sort"), "", "", "gdmsetup: option '--sort' requires an argument"+cantProcess, 1)
 	s.expect(args("info --noflush=yes z"), "", "", "gdmsetup: option '--noflush' doesn't allow an argument"+cantProcess, 1)
-	s.expect(args("info --no z"), "", "", "gdmsetup: option '--no' is ambiguous; possibilities: '--noflush' '--noheadings' "+
-		"'--nolockfs' '--noopencount' '--notable' '--nomonitor' '--noudevrules' '--noudevsync'"+cantProcess, 1)
+	s.expect(args("info --no z"), "", "", "gdmsetup: option '--no' is ambiguous; possibilities: '--nogroup' '--noflush' '--noheadings' "+
+		"'--nolockfs' '--noopencount' '--nosuffix' '--notable' '--notimesuffix' '--nomonitor' '--noudevrules' '--noudevsync'"+cantProcess, 1)
+	s.expect(args("stats report --re z"), "", "", "gdmsetup: option '--re' is ambiguous; possibilities: '--readonly' '--readahead' '--region' "+
+		"'--regions' '--regionid' '--relative'"+cantProcess, 1)
 	s.expect(args("create x --table"), "", "", "gdmsetup: option '--table' requires an argument"+cantProcess, 1)
 	// the option error comes first, as getopt runs before the command is looked up
 	s.expect(args("bogus --bogus"), "", "", "gdmsetup: unrecognized option '--bogus'"+cantProcess, 1)

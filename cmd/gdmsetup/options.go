@@ -28,15 +28,18 @@ var dmsetupOptions = optionTable{
 
 // longOptions are dmsetupOptions' long options.
 var longOptions = []longOption{
-	{name: "readonly"}, {name: "alldevices"}, {name: "allprograms"}, {name: "allregions"},
+	{name: "readonly"}, {name: "alias", arg: requiredArgument}, {name: "alldevices"}, {name: "allprograms"}, {name: "allregions"},
 	{name: "area"}, {name: "areas", arg: requiredArgument}, {name: "areasize", arg: requiredArgument}, {name: "bounds", arg: requiredArgument},
-	{name: "checks"}, {name: "clear"}, {name: "columns"}, {name: "concise"}, {name: "deferred"},
-	{name: "select", arg: requiredArgument}, {name: "exec", arg: requiredArgument}, {name: "force"}, {name: "gid", arg: requiredArgument}, {name: "help"},
-	{name: "inactive"}, {name: "length", arg: requiredArgument}, {name: "manglename", arg: requiredArgument}, {name: "major", arg: requiredArgument}, {name: "minor", arg: requiredArgument},
-	{name: "mode", arg: requiredArgument}, {name: "nameprefixes"}, {name: "noflush"}, {name: "noheadings"}, {name: "nolockfs"},
-	{name: "noopencount"}, {name: "notable"}, {name: "nomonitor"}, {name: "noudevrules"}, {name: "noudevsync"},
-	{name: "options", arg: requiredArgument}, {name: "precise"}, {name: "programid", arg: requiredArgument},
-	{name: "readahead", arg: requiredArgument}, {name: "region"}, {name: "regionid", arg: requiredArgument}, {name: "rows"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},
+	{name: "checks"}, {name: "clear"}, {name: "columns"}, {name: "concise"}, {name: "count", arg: requiredArgument}, {name: "deferred"},
+	{name: "select", arg: requiredArgument}, {name: "exec", arg: requiredArgument}, {name: "filemap"}, {name: "follow", arg: requiredArgument},
+	{name: "force"}, {name: "foreground"}, {name: "gid", arg: requiredArgument}, {name: "group"}, {name: "groupid", arg: requiredArgument},
+	{name: "help"}, {name: "histogram"}, {name: "inactive"}, {name: "interval", arg: requiredArgument},
+	{name: "length", arg: requiredArgument}, {name: "manglename", arg: requiredArgument}, {name: "major", arg: requiredArgument}, {name: "minor", arg: requiredArgument},
+	{name: "mode", arg: requiredArgument}, {name: "nameprefixes"}, {name: "nogroup"}, {name: "noflush"}, {name: "noheadings"}, {name: "nolockfs"},
+	{name: "noopencount"}, {name: "nosuffix"}, {name: "notable"}, {name: "notimesuffix"}, {name: "nomonitor"}, {name: "noudevrules"}, {name: "noudevsync"},
+	{name: "options", arg: requiredArgument}, {name: "precise"}, {name: "programid", arg: requiredArgument}, {name: "raw"},
+	{name: "readahead", arg: requiredArgument}, {name: "region"}, {name: "regions", arg: requiredArgument}, {name: "regionid", arg: requiredArgument},
+	{name: "relative"}, {name: "rows"}, {name: "segments"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},
 	{name: "showkeys"}, {name: "sort", arg: requiredArgument}, {name: "start", arg: requiredArgument}, {name: "table", arg: requiredArgument}, {name: "target", arg: requiredArgument},
 	{name: "tree"}, {name: "uid", arg: requiredArgument}, {name: "units", arg: requiredArgument}, {name: "uuid", arg: requiredArgument}, {name: "unquoted"}, {name: "userdata", arg: requiredArgument}, {name: "verbose"},
 	{name: "verifyudev"}, {name: "version"}, {name: "yes"}, {name: "addnodeonresume"}, {name: "addnodeoncreate"},
@@ -128,7 +131,7 @@ func parseOptions(args []string) (options, []string, error) {
 
 // checkOptionValue refuses a value dmsetup refuses while it reads its
 // command line: an unknown --manglename, a --mode not a non-zero octal
-// number, a --readahead below -1.
+// number, a --readahead below -1, an --interval below 1, a --count below 0.
 func checkOptionValue(key, value string) error {
 	switch key {
 	case "manglename":
@@ -146,6 +149,14 @@ func checkOptionValue(key, value string) error {
 	case "readahead":
 		if _, _, err := readAheadOption(value); err != nil {
 			return err
+		}
+	case "interval":
+		if atoi(value) <= 0 {
+			return optionError("Interval must be a positive integer.")
+		}
+	case "count":
+		if atoi(value) < 0 {
+			return optionError("Count must be zero or greater.")
 		}
 	}
 	return nil

@@ -39,6 +39,9 @@ type fieldReport struct {
 
 	aligned, headings, prefixes, quoted, asRows bool
 	sep                                         string
+	// widths are the columns' widths so far: as libdm's, a report output
+	// again (stats report --count) keeps them.
+	widths []int
 }
 
 // sortKey is one -O/--sort key.
@@ -133,7 +136,7 @@ func (r *fieldReport) lookup(name string) ([]*reportField, bool) {
 	}
 	var all []*reportField
 	for _, s := range r.sections {
-		if c == canonicalFieldID(s.prefix+"all") {
+		if c == "all" || c == canonicalFieldID(s.prefix+"all") {
 			all = append(all, s.fields...)
 		}
 	}
@@ -148,6 +151,23 @@ func (r *fieldReport) lookup(name string) ([]*reportField, bool) {
 		}
 	}
 	return nil, false
+}
+
+// uses reports whether the report shows or sorts by a field of s.
+func (r *fieldReport) uses(s reportSection) bool {
+	for _, f := range s.fields {
+		for _, g := range r.fields {
+			if f == g {
+				return true
+			}
+		}
+		for _, k := range r.keys {
+			if f == k.f {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func canonicalFieldID(s string) string {
@@ -284,9 +304,12 @@ func (r *fieldReport) cell(f *reportField, v string, width int) string {
 }
 
 func (r *fieldReport) printColumns(w io.Writer, rows []reportRow) {
-	widths := make([]int, len(r.fields))
+	if r.widths == nil {
+		r.widths = make([]int, len(r.fields))
+	}
+	widths := r.widths
 	for i, f := range r.fields {
-		widths[i] = f.width
+		widths[i] = max(widths[i], f.width)
 		for _, row := range rows {
 			widths[i] = max(widths[i], len(row.cells[i]))
 		}

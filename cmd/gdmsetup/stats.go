@@ -8,12 +8,15 @@ import (
 
 // statsSubcommands are `stats`'s subcommands, as dmsetup 1.02's.
 var statsSubcommands = map[string]func(e *env) error{
-	"create": cmdStatsCreate,
-	"delete": cmdStatsDelete,
-	"clear":  cmdStatsClear,
-	"print":  cmdStatsPrint,
-	"list":   cmdStatsReport,
-	"report": cmdStatsReport,
+	"create":         cmdStatsCreate,
+	"delete":         cmdStatsDelete,
+	"clear":          cmdStatsClear,
+	"print":          cmdStatsPrint,
+	"group":          cmdStatsGroup,
+	"ungroup":        cmdStatsUngroup,
+	"update_filemap": cmdStatsUpdateFilemap,
+	"list":           cmdStatsReport,
+	"report":         cmdStatsReport,
 }
 
 // cmdStats is `stats SUBCOMMAND [OPTIONS] [DEVICE...]`: I/O statistics
@@ -37,7 +40,8 @@ func cmdStats(e *env) error {
 func statsNumber(e *env, name string) uint64 { return uint64(atoi(e.opts.str(name))) }
 
 // statsSizeBytes is dmsetup's _size_from_string: a number of sectors, or
-// with a unit (b, s, k, m, g, t, p, e; capitals are powers of 1000) of bytes.
+// with units (see unitsToFactor) of bytes; unknown units leave the number
+// as bytes.
 func statsSizeBytes(e *env, name string) (uint64, error) {
 	s := e.opts.str(name)
 	end := 0
@@ -51,33 +55,10 @@ func statsSizeBytes(e *env, name string) (uint64, error) {
 	if end == len(s) {
 		return v * 512, nil
 	}
-	return v * unitFactor(s[end:]), nil
-}
-
-// unitFactor is libdm's dm_units_to_factor for a unit letter (0 when unknown).
-func unitFactor(u string) uint64 {
-	if len(u) != 1 {
-		return 0
+	if f, _ := unitsToFactor(s[end:]); f != 0 {
+		v *= f
 	}
-	c := u[0]
-	switch c {
-	case 'b', 'B':
-		return 1
-	case 's', 'S':
-		return 512
-	}
-	const lower, upper = "kmgtpe", "KMGTPE"
-	if i := strings.IndexByte(lower, c); i >= 0 {
-		return 1 << (10 * (i + 1))
-	}
-	if i := strings.IndexByte(upper, c); i >= 0 {
-		f := uint64(1)
-		for ; i >= 0; i-- {
-			f *= 1000
-		}
-		return f
-	}
-	return 0
+	return v, nil
 }
 
 // statsEachDevice runs fn on each device named, or on every device when
@@ -99,8 +80,10 @@ func statsEachDevice(e *env, all bool, fn func(name string) error) error {
 }
 
 // cmdStatsCreate is `stats create`: a region over the device, or
-// --start/--length of it, in --areas areas or areas of --areasize, with
-// --programid (dmstats), --userdata, --precise and --bounds.
+// --start/--length of it, or with --segments one over each target (grouped
+// unless --nogroup, the group named --alias), in --areas areas or areas of
+// --areasize, with --programid (dmstats), --userdata, --precise and
+// --bounds (a latency histogram).
 func cmdStatsCreate(e *env) error {
 	o := e.opts
 	switch {
@@ -112,115 +95,147 @@ func cmdStatsCreate(e *env) error {
 		return usageError("Please specify one of --areas and --areasize.")
 	case o.has("programid") && o.str("programid") == "" && !o.has("force"):
 		return usageError("Creating a region with no program id requires --force.")
+	case o.has("filemap"):
+		return usageError("--filemap is not supported: gdmsetup's devices are not block devices, so no file system on one can map a file's extents (FIEMAP) to it.")
 	}
 	return statsEachDevice(e, o.has("alldevices"), func(name string) error {
-		areas := max(statsNumber(e, "areas"), 1)
 		var areaSize, start, length uint64
 		var err error
-		if o.has("areasize") {
-			if areaSize, err = statsSizeBytes(e, "areasize"); err != nil {
-				return err
+		for _, opt := range []struct {
+			name string
+			v    *uint64
+		}{{"areasize", &areaSize}, {"start", &start}, {"length", &length}} {
+			if o.has(opt.name) {
+				if *opt.v, err = statsSizeBytes(e, opt.name); err != nil {
+					return err
+				}
 			}
 		}
-		if o.has("start") {
-			if start, err = statsSizeBytes(e, "start"); err != nil {
-				return err
-			}
-		}
-		if o.has("length") {
-			if length, err = statsSizeBytes(e, "length"); err != nil {
-				return err
-			}
-		}
-		start, length = start/512, length/512
+		areas := max(statsNumber(e, "areas"), 1)
 		step := fmt.Sprintf("/%d", areas)
-		nAreas := areas
-		if areaSize/512 > 0 {
+		if areaSize != 0 {
 			step = fmt.Sprint(areaSize / 512)
 		}
-		if err := statsDeviceExists(e, "table", name); err != nil {
-			return err
-		}
-		d, _ := e.reg.Lookup(name)
-		if length == 0 {
-			length = d.LenSectors()
-		}
-		if areaSize/512 > 0 {
-			nAreas = 1
-			if length > 0 {
-				nAreas = (length + areaSize/512 - 1) / (areaSize / 512)
+		nAreas := func(lenSectors uint64) uint64 {
+			switch {
+			case areaSize == 0:
+				return areas
+			case areaSize/512 == 0 || lenSectors == 0:
+				return 1
 			}
-		} else if length == 0 {
-			nAreas = 1
-		}
-		rng := "-"
-		if start != 0 || length != 0 {
-			rng = fmt.Sprintf("%d+%d", start, length)
-		}
-		var features []string
-		if o.has("precise") {
-			features = append(features, "precise_timestamps")
-		}
-		if o.has("bounds") {
-			b, ok := statsBounds(o.str("bounds"))
-			if !ok {
-				return usageError(fmt.Sprintf("Could not parse histogram boundary string: %s", o.str("bounds")))
-			}
-			features = append(features, "histogram:"+b)
-		}
-		words := []string{"@stats_create", rng, step}
-		if len(features) > 0 {
-			words = append(words, fmt.Sprint(len(features)))
-			words = append(words, features...)
+			return (lenSectors + areaSize/512 - 1) / (areaSize / 512)
 		}
 		program := defaultStatsProgram
-		if o.has("programid") && o.str("programid") != "" {
+		if o.has("programid") && (o.str("programid") != "" || o.has("force")) {
 			program = o.str("programid")
 		}
-		words = append(words, program, o.str("userdata"))
-		shown, err := e.shown(name, "name")
-		if err != nil {
-			return err
-		}
-		reply, err := statsMessage(e, name, words...)
-		if err != nil {
-			printError(e.stderr, err)
-			return usageError(shown + ": Could not create statistics region.")
-		}
-		id, _ := strconv.ParseUint(strings.TrimSpace(reply), 10, 64)
-		fmt.Fprintf(e.stdout, "%s: Created new region with %d area(s) as region ID %d\n", shown, nAreas, id)
-		return nil
+		return createStatsRegions(e, name, start/512, length/512, step, nAreas, program)
 	})
 }
 
-// statsBounds turns --bounds (comma-separated times with an optional unit
-// ns, us, ms or s; milliseconds without one) into the kernel's boundaries
-// in nanoseconds.
-func statsBounds(s string) (string, bool) {
-	var out []string
-	for _, b := range strings.Split(s, ",") {
-		end := 0
-		for end < len(b) && b[end] >= '0' && b[end] <= '9' {
-			end++
-		}
-		if end == 0 {
-			return "", false
-		}
-		v, _ := strconv.ParseUint(b[:end], 10, 64)
-		mult := map[string]uint64{"": 1_000_000, "ns": 1, "us": 1000, "ms": 1_000_000, "s": 1_000_000_000}[b[end:]]
-		if mult == 0 {
-			return "", false
-		}
-		out = append(out, fmt.Sprint(v*mult))
+// createStatsRegions is libdm's _do_stats_create_regions for device name:
+// one region of lenSectors at startSectors (the whole device for 0+0) or,
+// with --segments, one per target, each in areas given by step.
+func createStatsRegions(e *env, name string, startSectors, lenSectors uint64, step string, nAreas func(uint64) uint64, program string) error {
+	o := e.opts
+	segments := o.has("segments")
+	if o.has("alias") && o.has("nogroup") {
+		return usageError("Cannot set alias with --nogroup.")
 	}
-	return strings.Join(out, ","), true
+	var features []string
+	var bounds []uint64
+	if o.has("bounds") {
+		b, err := parseHistogramBounds(o.str("bounds"))
+		if err != nil {
+			printError(e.stderr, usageError(err.Error()))
+			return errFailed
+		}
+		bounds = b
+	}
+	lines, err := e.reg.Lines(name, false, false)
+	if err != nil {
+		return err
+	}
+	shown, err := e.shown(name, "name")
+	if err != nil {
+		return err
+	}
+	precise := o.has("precise")
+	histogram := ""
+	if bounds != nil {
+		if histogram, precise, err = histogramArg(bounds, precise); err != nil {
+			return statsFail(e.stderr, usageError(err.Error()), shown+": Could not create statistics region.")
+		}
+	}
+	if precise {
+		features = append(features, "precise_timestamps")
+	}
+	if histogram != "" {
+		features = append(features, "histogram:"+histogram)
+	}
+	type extent struct{ start, len uint64 }
+	var extents []extent
+	if segments {
+		for _, l := range lines {
+			extents = append(extents, extent{l.Start, l.Len})
+		}
+	} else {
+		if lenSectors == 0 {
+			for _, l := range lines {
+				lenSectors += l.Len
+			}
+		}
+		extents = []extent{{startSectors, lenSectors}}
+	}
+	var ids []string
+	for _, x := range extents {
+		rng := "-"
+		if x.start != 0 || x.len != 0 {
+			rng = fmt.Sprintf("%d+%d", x.start, x.len)
+		}
+		words := []string{"@stats_create", rng, step}
+		if len(features) > 0 {
+			words = append(append(words, fmt.Sprint(len(features))), features...)
+		}
+		words = append(words, program, o.str("userdata"))
+		reply, err := statsMessage(e, name, words...)
+		if err != nil {
+			return statsFail(e.stderr, err, shown+": Could not create statistics region.")
+		}
+		id := strings.TrimSpace(reply)
+		fmt.Fprintf(e.stdout, "%s: Created new region with %d area(s) as region ID %s\n", shown, nAreas(x.len), id)
+		ids = append(ids, id)
+	}
+	if !segments || o.has("nogroup") {
+		return nil
+	}
+	regions := strings.Join(ids, ",")
+	h := newStatsHandle(e, name, defaultStatsProgram)
+	if err := h.list(h.program); err != nil {
+		return err
+	}
+	gid, err := h.createGroup(regions, o.str("alias"))
+	if err != nil {
+		printError(e.stderr, err)
+		return usageError(fmt.Sprintf("Failed to create group for regions %s.", regions))
+	}
+	with := ""
+	if o.has("alias") {
+		with = " with alias " + o.str("alias")
+	}
+	fmt.Fprintf(e.stdout, "Grouped regions %s as group ID %d%s\n", regions, gid, with)
+	return nil
 }
 
-// cmdStatsDelete is `stats delete --regionid ID | --allregions`: of the
-// program's regions (--programid, dmstats; --allprograms).
+// cmdStatsDelete is `stats delete --regionid ID | --groupid ID |
+// --allregions`: of the program's regions (--programid, dmstats;
+// --allprograms); a group's regions all go.
 func cmdStatsDelete(e *env) error {
 	o := e.opts
-	if !o.has("regionid") && !o.has("allregions") {
+	switch {
+	case o.has("regionid") && o.has("groupid"):
+		return usageError("Please use one of --regionid and --groupid.")
+	case !o.has("regionid") && !o.has("allregions") && !o.has("groupid"):
 		return usageError("Please specify a --regionid or --groupid, or use --allregions.")
 	}
 	program := defaultStatsProgram
@@ -231,84 +246,65 @@ func cmdStatsDelete(e *env) error {
 		program = ""
 	}
 	return statsEachDevice(e, o.has("alldevices"), func(name string) error {
-		if err := statsDeviceExists(e, "message", name); err != nil {
-			return err
+		// libdm names a handle made for no program after the process
+		handleProgram := program
+		if handleProgram == "" {
+			handleProgram = "dmsetup"
 		}
-		if o.has("allregions") {
-			regions, err := listStatsRegions(e, name, program)
-			if err != nil {
+		h := newStatsHandle(e, name, handleProgram)
+		if o.has("allregions") || o.has("groupid") {
+			if err := h.list(program); err != nil {
 				return err
 			}
-			for _, s := range regions {
-				if _, err := statsMessage(e, name, "@stats_delete", fmt.Sprint(s.id)); err != nil {
-					printError(e.stderr, err)
-					return usageError("Could not delete statistics region.")
+		}
+		switch {
+		case o.has("groupid"):
+			gid := statsNumber(e, "groupid")
+			if err := h.deleteGroup(gid, true); err != nil {
+				return statsFail(e.stderr, err, "Could not delete statistics group.")
+			}
+			fmt.Fprintf(e.stdout, "Deleted statistics group %d.\n", gid)
+		case o.has("allregions"):
+			for _, s := range h.present() {
+				if err := h.deleteRegion(s.id); err != nil {
+					return statsFail(e.stderr, err, "Could not delete statistics region.")
 				}
 			}
-			return nil
-		}
-		id := statsNumber(e, "regionid")
-		listProgram := program
-		if listProgram == "" {
-			listProgram = "dmsetup"
-		}
-		regions, err := listStatsRegions(e, name, listProgram)
-		if err != nil {
-			return err
-		}
-		fail := func(why string) error {
-			fmt.Fprintln(e.stderr, why)
-			return usageError("Could not delete statistics region")
-		}
-		if len(regions) == 0 {
-			return fail(fmt.Sprintf("Could not delete region ID %d: no regions found", id))
-		}
-		if !statsRegionListed(regions, id) {
-			return fail(fmt.Sprintf("Region ID %d does not exist", id))
-		}
-		if _, err := statsMessage(e, name, "@stats_delete", fmt.Sprint(id)); err != nil {
-			printError(e.stderr, err)
-			return usageError("Could not delete statistics region")
+		default:
+			if err := h.deleteRegion(statsNumber(e, "regionid")); err != nil {
+				return statsFail(e.stderr, err, "Could not delete statistics region")
+			}
 		}
 		return nil
 	})
 }
 
-func statsRegionListed(regions []statsRegionInfo, id uint64) bool {
-	for _, s := range regions {
-		if s.id == id {
-			return true
-		}
-	}
-	return false
-}
-
 // cmdStatsClear is `stats clear --regionid ID | --allregions`: the
-// counters of regions of any program go back to zero.
+// counters of dmstats regions go back to zero.
 func cmdStatsClear(e *env) error {
 	o := e.opts
 	if !o.has("regionid") && !o.has("allregions") {
 		return usageError("Please specify a --regionid or use --allregions.")
 	}
 	return statsEachDevice(e, true, func(name string) error {
-		if err := statsDeviceExists(e, "message", name); err != nil {
+		h := newStatsHandle(e, name, defaultStatsProgram)
+		if err := h.list(defaultStatsProgram); err != nil {
 			return err
 		}
-		regions, err := listStatsRegions(e, name, defaultStatsProgram)
-		if err != nil || len(regions) == 0 {
-			return err
+		regions := h.present()
+		if len(regions) == 0 {
+			return nil
 		}
 		if !o.has("allregions") {
 			id := statsNumber(e, "regionid")
-			if !statsRegionListed(regions, id) {
+			if h.region(id) == nil {
 				return usageError(fmt.Sprintf("No such region: %d.", id))
 			}
-			regions = []statsRegionInfo{{id: id}}
+			regions = []*statsRegion{h.region(id)}
 		}
 		for _, s := range regions {
 			if _, err := statsMessage(e, name, "@stats_clear", fmt.Sprint(s.id)); err != nil {
-				printError(e.stderr, err)
-				return usageError(fmt.Sprintf("Clearing statistics region %d failed.", s.id))
+				return statsFail(e.stderr, err, fmt.Sprintf("Clearing statistics region %d failed.", s.id))
 			}
 		}
 		return nil
@@ -325,18 +321,15 @@ func cmdStatsPrint(e *env) error {
 	}
 	clear := o.has("clear")
 	return statsEachDevice(e, true, func(name string) error {
-		if err := statsDeviceExists(e, "message", name); err != nil {
-			return err
-		}
-		regions, err := listStatsRegions(e, name, defaultStatsProgram)
-		if err != nil {
+		h := newStatsHandle(e, name, defaultStatsProgram)
+		if err := h.list(defaultStatsProgram); err != nil {
 			return err
 		}
 		ids := []uint64{statsNumber(e, "regionid")}
 		times := 1
 		if o.has("allregions") {
 			ids, times = nil, 2
-			for _, s := range regions {
+			for _, s := range h.present() {
 				ids = append(ids, s.id)
 			}
 		}
@@ -344,12 +337,17 @@ func cmdStatsPrint(e *env) error {
 			for range times {
 				reply, err := printStatsRegion(e, name, id, clear)
 				if err != nil {
-					printError(e.stderr, err)
-					return usageError("Could not print statistics region.")
+					return statsFail(e.stderr, err, "Could not print statistics region.")
 				}
 				fmt.Fprint(e.stdout, reply)
 			}
 		}
 		return nil
 	})
+}
+
+// cmdStatsUpdateFilemap is `stats update_filemap`, which gdmsetup does not
+// have (see --filemap).
+func cmdStatsUpdateFilemap(*env) error {
+	return usageError("update_filemap is not supported: gdmsetup's devices are not block devices, so no file system on one can map a file's extents (FIEMAP) to it.")
 }

@@ -12,18 +12,28 @@ import (
 // list and delete regions under unless told otherwise (DM_STATS_PROGRAM_ID).
 const defaultStatsProgram = "dmstats"
 
-// statsRegionInfo is one region as @stats_list lists it, read as libdm's
-// _stats_parse_list_region reads it: a program id or aux data of "-" is
-// empty.
-type statsRegionInfo struct {
+// statsNoGroup is a region's group id when it is in none (DM_STATS_GROUP_NONE).
+const statsNoGroup = ^uint64(0)
+
+// statsRegion is one region as @stats_list lists it, read as libdm's
+// _stats_parse_list_region reads it (a program id or aux data of "-" is
+// empty), with its group and, once populated, its areas' counters.
+type statsRegion struct {
 	id, startSectors, lenSectors, stepSectors uint64
-	programID, auxData                        string
-	precise                                   bool
-	histogram                                 string
+	programID                                 string
+	// auxData is the user's: a group tag is taken out of it (see
+	// parseGroupTag).
+	auxData string
+	precise bool
+	// bounds are the histogram bins' upper bounds in nanoseconds, the last
+	// one MaxUint64; nil without a histogram.
+	bounds   []uint64
+	groupID  uint64
+	counters []statsAreaCounters
 }
 
 // areaCount is the region's number of areas (a last partial one counted).
-func (s *statsRegionInfo) areaCount() uint64 {
+func (s *statsRegion) areaCount() uint64 {
 	if s.lenSectors == 0 || s.stepSectors == 0 {
 		return 1
 	}
@@ -31,12 +41,34 @@ func (s *statsRegionInfo) areaCount() uint64 {
 }
 
 // statsAreaCounters are one area's counters as @stats_print prints them,
-// its times in nanoseconds (libdm's dm_stats_counters).
+// its times in nanoseconds (libdm's dm_stats_counters), and its histogram
+// bins' counts.
 type statsAreaCounters struct {
 	reads, readsMerged, readSectors, readNsecs     uint64
 	writes, writesMerged, writeSectors, writeNsecs uint64
 	inProgress, ioNsecs, weightedIONsecs           uint64
 	totalReadNsecs, totalWriteNsecs                uint64
+	hist                                           []uint64
+}
+
+// add adds o's counters (and histogram counts, when both have them) to c.
+func (c *statsAreaCounters) add(o *statsAreaCounters) {
+	c.reads += o.reads
+	c.readsMerged += o.readsMerged
+	c.readSectors += o.readSectors
+	c.readNsecs += o.readNsecs
+	c.writes += o.writes
+	c.writesMerged += o.writesMerged
+	c.writeSectors += o.writeSectors
+	c.writeNsecs += o.writeNsecs
+	c.inProgress += o.inProgress
+	c.ioNsecs += o.ioNsecs
+	c.weightedIONsecs += o.weightedIONsecs
+	c.totalReadNsecs += o.totalReadNsecs
+	c.totalWriteNsecs += o.totalWriteNsecs
+	for i := range min(len(c.hist), len(o.hist)) {
+		c.hist[i] += o.hist[i]
+	}
 }
 
 // statsMessage sends a message to the dm core of device name, as libdm's
@@ -45,41 +77,20 @@ func statsMessage(e *env, name string, words ...string) (string, error) {
 	return e.reg.Message(name, 0, strings.Fields(strings.Join(words, " ")))
 }
 
-// listStatsRegions lists the regions of device name created by program
-// ("" for every program), as dm_stats_list: @stats_list PROGRAM.
-func listStatsRegions(e *env, name, program string) ([]statsRegionInfo, error) {
-	reply, err := statsMessage(e, name, "@stats_list", program)
-	if err != nil {
-		return nil, err
-	}
-	var out []statsRegionInfo
-	for _, line := range strings.SplitAfter(reply, "\n") {
-		if line == "" {
-			continue
-		}
-		s, ok := parseStatsListLine(line)
-		if !ok {
-			return nil, usageError("Could not parse @stats_list response.")
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
 // parseStatsListLine reads "<id>: <start>+<len> <step> <program_id>
 // <aux_data>[ <features>]\n". As libdm, it drops the last character of
 // the aux data (meant to be the newline), even when features follow it.
-func parseStatsListLine(line string) (statsRegionInfo, bool) {
-	var s statsRegionInfo
+func parseStatsListLine(line string) (*statsRegion, bool) {
+	s := &statsRegion{groupID: statsNoGroup}
 	idText, rest, ok := strings.Cut(line, ": ")
 	if !ok {
-		return s, false
+		return nil, false
 	}
 	words := strings.SplitN(rest, " ", 3)
 	if len(words) < 3 {
-		return s, false
+		return nil, false
 	}
-	start, length, ok := strings.Cut(words[0], "+")
+	start, length, _ := strings.Cut(words[0], "+")
 	var err [4]error
 	s.id, err[0] = strconv.ParseUint(idText, 10, 64)
 	s.startSectors, err[1] = strconv.ParseUint(start, 10, 64)
@@ -87,13 +98,12 @@ func parseStatsListLine(line string) (statsRegionInfo, bool) {
 	s.stepSectors, err[3] = strconv.ParseUint(words[1], 10, 64)
 	for _, e := range err {
 		if e != nil {
-			return s, false
+			return nil, false
 		}
 	}
-	data := words[2]
-	prog, aux, found := strings.Cut(data, " ")
+	prog, aux, found := strings.Cut(words[2], " ")
 	if !found {
-		return s, ok
+		return s, true
 	}
 	if !strings.HasPrefix(prog, "-") {
 		s.programID = prog
@@ -104,9 +114,20 @@ func parseStatsListLine(line string) (statsRegionInfo, bool) {
 	}
 	s.precise = strings.Contains(features, "precise_timestamps")
 	if _, h, ok := strings.Cut(features, "histogram:"); ok {
-		s.histogram = strings.TrimSpace(h)
+		scale := uint64(nsPerMsec)
+		if s.precise {
+			scale = 1
+		}
+		for _, b := range strings.Split(strings.TrimSpace(h), ",") {
+			v, err := strconv.ParseUint(b, 10, 64)
+			if err != nil {
+				return nil, false
+			}
+			s.bounds = append(s.bounds, v*scale)
+		}
+		s.bounds = append(s.bounds, ^uint64(0))
 	}
-	return s, ok
+	return s, true
 }
 
 // printStatsRegion returns @stats_print[_clear] ID's reply for device name.
@@ -118,11 +139,12 @@ func printStatsRegion(e *env, name string, id uint64, clear bool) (string, error
 	return statsMessage(e, name, verb, fmt.Sprint(id))
 }
 
-// parseStatsPrint reads @stats_print's lines: each area's counters, times
-// made nanoseconds (milliseconds unless the region is precise).
-func parseStatsPrint(reply string, precise bool) []statsAreaCounters {
-	scale := uint64(1_000_000)
-	if precise {
+// parseStatsPrint reads @stats_print's lines for region s: each area's
+// counters, times made nanoseconds (milliseconds unless the region is
+// precise), and its histogram's counts.
+func parseStatsPrint(reply string, s *statsRegion) []statsAreaCounters {
+	scale := uint64(nsPerMsec)
+	if s.precise {
 		scale = 1
 	}
 	var out []statsAreaCounters
@@ -135,12 +157,23 @@ func parseStatsPrint(reply string, precise bool) []statsAreaCounters {
 		for i := range v {
 			v[i], _ = strconv.ParseUint(f[i+1], 10, 64)
 		}
-		out = append(out, statsAreaCounters{
+		c := statsAreaCounters{
 			reads: v[0], readsMerged: v[1], readSectors: v[2], readNsecs: v[3] * scale,
 			writes: v[4], writesMerged: v[5], writeSectors: v[6], writeNsecs: v[7] * scale,
 			inProgress: v[8], ioNsecs: v[9] * scale, weightedIONsecs: v[10] * scale,
 			totalReadNsecs: v[11] * scale, totalWriteNsecs: v[12] * scale,
-		})
+		}
+		if s.bounds != nil {
+			c.hist = make([]uint64, len(s.bounds))
+			if len(f) > 14 {
+				for i, n := range strings.Split(f[14], ":") {
+					if i < len(c.hist) {
+						c.hist[i], _ = strconv.ParseUint(n, 10, 64)
+					}
+				}
+			}
+		}
+		out = append(out, c)
 	}
 	return out
 }

@@ -3,60 +3,166 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
-// statsRow is one row of `stats list` or `stats report`: a region (area
-// -1: its areas' counters summed) or one of its areas.
+// statsObjKind is what a stats report row shows: an area, a region (its
+// areas summed) or a group (its regions summed).
+type statsObjKind int
+
+const (
+	statsArea statsObjKind = iota
+	statsRegionObj
+	statsGroupObj
+)
+
+// walkRegionArea is the area index libdm's walk holds on a region row
+// (DM_STATS_WALK_REGION): the area start and offset fields of a region row
+// multiply it by the step, wrapping, as dmsetup 1.02.185 shows them.
+const walkRegionArea = 0x2000000000000
+
+// statsRow is one row of `stats list` or `stats report`: an object of a
+// device's listed (for a report, populated) handle.
 type statsRow struct {
-	device   string
-	region   statsRegionInfo
-	area     int64
-	counters statsAreaCounters
-	// units is --units' letter and factor in bytes (0: human-readable sizes)
-	unitLetter byte
-	unitBytes  uint64
+	h    *statsHandle
+	kind statsObjKind
+	// id is the region's, or the group's; area the area's index.
+	id, area uint64
+	// shown is the device's name as the user sees it.
+	shown string
+	rep   *statsReportOptions
 }
 
-// size shows sectors as dmsetup's size fields do: human-readable in
-// powers of 1024 ("8.00m", "0"), or in --units without a suffix.
-func (r *statsRow) size(sectors uint64) string {
-	if sectors == 0 {
-		return "0"
-	}
-	b := float64(sectors) * 512
-	if r.unitBytes != 0 {
-		if r.unitLetter == 's' || r.unitLetter == 'S' || r.unitLetter == 'b' || r.unitLetter == 'B' {
-			return strconv.FormatUint(sectors*512/r.unitBytes, 10)
-		}
-		return fmt.Sprintf("%.2f", b/float64(r.unitBytes))
-	}
-	const prefixes = "ePTGMK"
-	unit := float64(uint64(1) << 60)
-	for i := range len(prefixes) {
-		if b >= unit {
-			return fmt.Sprintf("%.2f%c", b/unit, "eptgmk"[i])
-		}
-		unit /= 1024
-	}
-	return fmt.Sprintf("%.2fb", b)
+// statsReportOptions are what a report's fields read besides the row:
+// units, histogram string options and the sampling interval.
+type statsReportOptions struct {
+	units        statsUnits
+	noHeadings   bool
+	noTimeSuffix bool
+	intervalNs   uint64
 }
 
-// areaStart is the row's first sector (the region's for a region row).
+// region is the row's region (for a group, its leader).
+func (r *statsRow) region() *statsRegion { return r.h.regions[r.id] }
+
+// members are the regions the row sums over.
+func (r *statsRow) members() []*statsRegion {
+	if r.kind != statsGroupObj {
+		return []*statsRegion{r.region()}
+	}
+	var out []*statsRegion
+	for _, m := range r.h.groups[r.id].members {
+		out = append(out, r.h.regions[m])
+	}
+	return out
+}
+
+// counters are the row's counters: the area's, or summed.
+func (r *statsRow) counters() statsAreaCounters {
+	var c statsAreaCounters
+	if b := r.region().bounds; b != nil {
+		c.hist = make([]uint64, len(b))
+	}
+	for _, s := range r.members() {
+		for i := range s.counters {
+			if r.kind == statsArea && uint64(i) != r.area {
+				continue
+			}
+			c.add(&s.counters[i])
+		}
+	}
+	return c
+}
+
+func (r *statsRow) metrics() statsMetrics {
+	return statsMetrics{c: r.counters(), intervalNs: r.rep.intervalNs}
+}
+
+// areaIndex is the area index libdm's walk holds for the row.
+func (r *statsRow) areaIndex() uint64 {
+	if r.kind == statsRegionObj {
+		return walkRegionArea
+	}
+	return r.area
+}
+
+func (r *statsRow) regionLen() uint64 {
+	var n uint64
+	for _, s := range r.members() {
+		n += s.lenSectors
+	}
+	return n
+}
+
 func (r *statsRow) areaStart() uint64 {
-	if r.area < 0 {
-		return r.region.startSectors
+	s := r.region()
+	if r.kind == statsGroupObj {
+		return s.startSectors
 	}
-	return r.region.startSectors + uint64(r.area)*r.region.stepSectors
+	return s.startSectors + s.stepSectors*r.areaIndex()
 }
 
-// areaLen is the row's length: the region's step for a region row, the
-// area's sectors (the last may be shorter) otherwise.
-func (r *statsRow) areaLen() uint64 {
-	if r.area < 0 {
-		return r.region.stepSectors
+func (r *statsRow) areaOffset() uint64 {
+	if r.kind == statsGroupObj {
+		return 0
 	}
-	end := r.region.startSectors + r.region.lenSectors
-	return min(r.region.stepSectors, end-r.areaStart())
+	return r.region().stepSectors * r.areaIndex()
+}
+
+func (r *statsRow) areaLen() uint64 {
+	if r.kind == statsGroupObj {
+		return r.regionLen()
+	}
+	return r.region().stepSectors
+}
+
+func (r *statsRow) groupID() uint64 {
+	if r.kind == statsGroupObj {
+		return r.id
+	}
+	return r.region().groupID
+}
+
+// name is the alias of the row's group, else the device's name.
+func (r *statsRow) name() string {
+	if g := r.h.groups[r.groupID()]; g != nil && g.alias != "" {
+		return g.alias
+	}
+	return r.shown
+}
+
+// histogram is the row's histogram (nil without one): its region's (the
+// group leader's) bounds and the counts of its areas.
+func (r *statsRow) histogram() *statsHistogram {
+	b := r.region().bounds
+	if b == nil {
+		return nil
+	}
+	h := &statsHistogram{uppers: b, counts: r.counters().hist}
+	for _, n := range h.counts {
+		h.sum += n
+	}
+	return h
+}
+
+// histField shows the row's histogram with flags (time suffixes unless
+// --notimesuffix; unpadded with --noheadings).
+func histField(flags int) func(o *reportObj) (string, error) {
+	return func(o *reportObj) (string, error) {
+		r := o.stats
+		h := r.histogram()
+		if h == nil {
+			return "", nil
+		}
+		width := 0
+		if r.rep.noHeadings {
+			width = -1
+		}
+		if !r.rep.noTimeSuffix {
+			flags |= histSuffix
+		}
+		return h.histogramString(width, flags), nil
+	}
 }
 
 func statsText(f func(r *statsRow) string) func(o *reportObj) (string, error) {
@@ -68,87 +174,272 @@ func statsNum(f func(r *statsRow) uint64) func(o *reportObj) (string, error) {
 }
 
 func statsSize(f func(r *statsRow) uint64) func(o *reportObj) (string, error) {
-	return func(o *reportObj) (string, error) { return o.stats.size(f(o.stats)), nil }
+	return func(o *reportObj) (string, error) { return o.stats.rep.units.sizeString(f(o.stats)), nil }
 }
 
 func statsCounter(f func(c *statsAreaCounters) uint64) func(o *reportObj) (string, error) {
-	return func(o *reportObj) (string, error) { return strconv.FormatUint(f(&o.stats.counters), 10), nil }
+	return func(o *reportObj) (string, error) {
+		c := o.stats.counters()
+		return strconv.FormatUint(f(&c), 10), nil
+	}
 }
 
-// statsReportSections are dmsetup's stats fields: the counters, then the
-// region and area information. The rates and latency histograms of
-// dmsetup's are not among them.
-var statsReportSections = []reportSection{
-	{"Mapped Device Statistics", "stats_", []*reportField{
-		{"read_count", "#Reads", 6, true, "Count of reads completed.", statsCounter(func(c *statsAreaCounters) uint64 { return c.reads })},
-		{"reads_merged_count", "#RdMrgs", 7, true, "Count of read requests merged.", statsCounter(func(c *statsAreaCounters) uint64 { return c.readsMerged })},
-		{"read_sector_count", "#RdSectors", 10, true, "Count of sectors read.", statsCounter(func(c *statsAreaCounters) uint64 { return c.readSectors })},
-		{"read_time", "AccRdTime", 11, true, "Accumulated duration of all read requests (ns).", statsCounter(func(c *statsAreaCounters) uint64 { return c.readNsecs })},
-		{"write_count", "#Writes", 7, true, "Count of writes completed.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writes })},
-		{"writes_merged_count", "#WrMrgs", 7, true, "Count of write requests merged.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writesMerged })},
-		{"write_sector_count", "#WrSectors", 10, true, "Count of sectors written.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writeSectors })},
-		{"write_time", "AccWrTime", 11, true, "Accumulated duration of all writes (ns).", statsCounter(func(c *statsAreaCounters) uint64 { return c.writeNsecs })},
-		{"in_progress_count", "#InProg", 7, true, "Count of requests currently in progress.", statsCounter(func(c *statsAreaCounters) uint64 { return c.inProgress })},
-		{"io_ticks", "IoTicks", 7, true, "Nanoseconds spent servicing requests.", statsCounter(func(c *statsAreaCounters) uint64 { return c.ioNsecs })},
-		{"queue_ticks", "QueueTicks", 10, true, "Total nanoseconds spent in queue.", statsCounter(func(c *statsAreaCounters) uint64 { return c.weightedIONsecs })},
-		{"read_ticks", "RdTicks", 7, true, "Nanoseconds spent servicing reads.", statsCounter(func(c *statsAreaCounters) uint64 { return c.totalReadNsecs })},
-		{"write_ticks", "WrTicks", 7, true, "Nanoseconds spent servicing writes.", statsCounter(func(c *statsAreaCounters) uint64 { return c.totalWriteNsecs })},
+func statsRate(f func(m statsMetrics) float64) func(o *reportObj) (string, error) {
+	return func(o *reportObj) (string, error) { return fmt.Sprintf("%.2f", f(o.stats.metrics())), nil }
+}
+
+func statsSizeRate(f func(m statsMetrics) float64) func(o *reportObj) (string, error) {
+	return func(o *reportObj) (string, error) {
+		return o.stats.rep.units.sizeString(uint64(f(o.stats.metrics()))), nil
+	}
+}
+
+// statsCounterSection is dmsetup's stats fields: counters, derived metrics,
+// histograms and the sampling interval.
+var statsCounterSection = reportSection{"Mapped Device Statistics", "stats_", []*reportField{
+	{"read_count", "#Reads", 6, true, "Count of reads completed.", statsCounter(func(c *statsAreaCounters) uint64 { return c.reads })},
+	{"reads_merged_count", "#RdMrgs", 7, true, "Count of read requests merged.", statsCounter(func(c *statsAreaCounters) uint64 { return c.readsMerged })},
+	{"read_sector_count", "#RdSectors", 10, true, "Count of sectors read.", statsCounter(func(c *statsAreaCounters) uint64 { return c.readSectors })},
+	{"read_time", "AccRdTime", 11, true, "Accumulated duration of all read requests (ns).", statsCounter(func(c *statsAreaCounters) uint64 { return c.readNsecs })},
+	{"write_count", "#Writes", 7, true, "Count of writes completed.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writes })},
+	{"writes_merged_count", "#WrMrgs", 7, true, "Count of write requests merged.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writesMerged })},
+	{"write_sector_count", "#WrSectors", 10, true, "Count of sectors written.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writeSectors })},
+	{"write_time", "AccWrTime", 11, true, "Accumulated duration of all writes (ns).", statsCounter(func(c *statsAreaCounters) uint64 { return c.writeNsecs })},
+	{"in_progress_count", "#InProg", 7, true, "Count of requests currently in progress.", statsCounter(func(c *statsAreaCounters) uint64 { return c.inProgress })},
+	{"io_ticks", "IoTicks", 7, true, "Nanoseconds spent servicing requests.", statsCounter(func(c *statsAreaCounters) uint64 { return c.ioNsecs })},
+	{"queue_ticks", "QueueTicks", 10, true, "Total nanoseconds spent in queue.", statsCounter(func(c *statsAreaCounters) uint64 { return c.weightedIONsecs })},
+	{"read_ticks", "RdTicks", 7, true, "Nanoseconds spent servicing reads.", statsCounter(func(c *statsAreaCounters) uint64 { return c.totalReadNsecs })},
+	{"write_ticks", "WrTicks", 7, true, "Nanoseconds spent servicing writes.", statsCounter(func(c *statsAreaCounters) uint64 { return c.totalWriteNsecs })},
+	{"reads_merged_per_sec", "RMrg/s", 6, true, "Read requests merged per second.", statsRate(statsMetrics.readMergesPerSec)},
+	{"writes_merged_per_sec", "WMrg/s", 6, true, "Write requests merged per second.", statsRate(statsMetrics.writeMergesPerSec)},
+	{"reads_per_sec", "R/s", 3, true, "Reads per second.", statsRate(statsMetrics.readsPerSec)},
+	{"writes_per_sec", "W/s", 3, true, "Writes per second.", statsRate(statsMetrics.writesPerSec)},
+	{"read_size_per_sec", "RSz/s", 5, true, "Size of data read per second.", statsSizeRate(statsMetrics.readSectorsPerSec)},
+	{"write_size_per_sec", "WSz/s", 5, true, "Size of data written per second.", statsSizeRate(statsMetrics.writeSectorsPerSec)},
+	{"avg_request_size", "AvgRqSz", 7, true, "Average request size.", statsSizeRate(statsMetrics.avgRequestSectors)},
+	{"queue_size", "QSize", 5, true, "Average queue size.", statsRate(statsMetrics.avgQueueSize)},
+	{"await", "AWait", 5, true, "Averate wait time.", statsRate(statsMetrics.await)},
+	{"read_await", "RdAWait", 7, true, "Averate read wait time.", statsRate(statsMetrics.readAwait)},
+	{"write_await", "WrAWait", 7, true, "Averate write wait time.", statsRate(statsMetrics.writeAwait)},
+	{"throughput", "Throughput", 10, true, "Throughput.", statsRate(statsMetrics.throughput)},
+	{"service_time", "SvcTm", 5, true, "Service time.", statsRate(statsMetrics.serviceTime)},
+	{"util", "Util%", 5, true, "Utilization.", func(o *reportObj) (string, error) {
+		return fmt.Sprintf("%.2f", percentToRoundFloat(o.stats.metrics().utilPercent())), nil
 	}},
+	{"hist_count", "Histogram Counts", 16, false, "Latency histogram counts.", histField(histValues)},
+	{"hist_count_bounds", "Histogram Counts", 16, false, "Latency histogram counts with bin boundaries.", histField(histValues | histBoundsLower)},
+	{"hist_count_ranges", "Histogram Counts", 16, false, "Latency histogram counts with bin ranges.", histField(histValues | histBoundsRange)},
+	{"hist_percent", "Histogram%", 10, false, "Relative latency histogram.", histField(histValues | histPercent)},
+	{"hist_percent_bounds", "Histogram%", 10, false, "Relative latency histogram with bin boundaries.", histField(histValues | histPercent | histBoundsLower)},
+	{"hist_percent_ranges", "Histogram%", 10, false, "Relative latency histogram with bin ranges.", histField(histValues | histPercent | histBoundsRange)},
+	{"interval_ns", "IntervalNs", 10, true, "Sampling interval in nanoseconds.", statsNum(func(r *statsRow) uint64 { return r.rep.intervalNs })},
+	{"interval", "Interval", 8, true, "Sampling interval.", statsText(func(r *statsRow) string {
+		return fmt.Sprintf("%2.6f", float64(r.rep.intervalNs)/nsPerSec)
+	})},
+}}
+
+// statsReportSections are dmsetup's stats fields: the counters and what
+// they derive, then the region and area information.
+var statsReportSections = []reportSection{
+	statsCounterSection,
 	{"Mapped Device Statistics Region Information", "region_", []*reportField{
-		{"region_id", "RgID", 4, true, "Region ID.", statsNum(func(r *statsRow) uint64 { return r.region.id })},
-		{"region_start", "RgStart", 7, true, "Region start.", statsSize(func(r *statsRow) uint64 { return r.region.startSectors })},
-		{"region_len", "RgSize", 6, true, "Region length.", statsSize(func(r *statsRow) uint64 { return r.region.lenSectors })},
-		{"area_id", "ArID", 4, true, "Area ID.", statsNum(func(r *statsRow) uint64 { return uint64(max(r.area, 0)) })},
+		{"region_id", "RgID", 4, true, "Region ID.", statsText(func(r *statsRow) string {
+			if r.kind == statsGroupObj {
+				return regionRanges(r.h.groups[r.id].members)
+			}
+			return strconv.FormatUint(r.id, 10)
+		})},
+		{"region_start", "RgStart", 7, true, "Region start.", statsSize(func(r *statsRow) uint64 { return r.region().startSectors })},
+		{"region_len", "RgSize", 6, true, "Region length.", statsSize((*statsRow).regionLen)},
+		{"area_id", "ArID", 4, true, "Area ID.", statsNum(func(r *statsRow) uint64 {
+			if r.kind == statsArea {
+				return r.area
+			}
+			return 0
+		})},
 		{"area_start", "ArStart", 7, true, "Area offset from start of device.", statsSize((*statsRow).areaStart)},
 		{"area_len", "ArSize", 6, true, "Area length.", statsSize((*statsRow).areaLen)},
-		{"area_offset", "ArOff", 5, true, "Area offset from start of region.", statsSize(func(r *statsRow) uint64 { return r.areaStart() - r.region.startSectors })},
-		{"area_count", "#Areas", 6, true, "Area count.", statsNum(func(r *statsRow) uint64 { return r.region.areaCount() })},
-		{"group_id", "GrpID", 5, true, "Group ID.", statsText(func(*statsRow) string { return "-" })},
-		{"program_id", "ProgID", 6, false, "Program ID.", statsText(func(r *statsRow) string { return r.region.programID })},
-		{"user_data", "UserData", 8, false, "Auxiliary data.", statsText(func(r *statsRow) string { return r.region.auxData })},
-		{"precise", "Precise", 7, false, "Set if nanosecond precision counters are enabled.", statsText(func(r *statsRow) string { return map[bool]string{true: "1", false: "0"}[r.region.precise] })},
-		{"stats_name", "Name", 16, false, "Stats name of current object.", statsText(func(r *statsRow) string { return r.device })},
-		{"obj_type", "ObjType", 7, false, "Type of stats object being reported.", statsText(func(r *statsRow) string {
-			if r.area < 0 {
-				return "region"
+		{"area_offset", "ArOff", 5, true, "Area offset from start of region.", statsSize((*statsRow).areaOffset)},
+		{"area_count", "#Areas", 6, true, "Area count.", statsNum(func(r *statsRow) uint64 {
+			if r.kind == statsGroupObj {
+				return 1
 			}
-			return "area"
+			return r.region().areaCount()
+		})},
+		{"group_id", "GrpID", 5, true, "Group ID.", statsText(func(r *statsRow) string {
+			if g := r.groupID(); r.h.groups[g] != nil {
+				return strconv.FormatUint(g, 10)
+			}
+			return "-"
+		})},
+		{"program_id", "ProgID", 6, false, "Program ID.", statsText(func(r *statsRow) string {
+			if r.kind == statsGroupObj {
+				return r.h.program
+			}
+			return r.region().programID
+		})},
+		{"user_data", "UserData", 8, false, "Auxiliary data.", statsText(func(r *statsRow) string {
+			if r.kind == statsGroupObj {
+				return ""
+			}
+			return r.region().auxData
+		})},
+		{"precise", "Precise", 7, false, "Set if nanosecond precision counters are enabled.", statsText(func(r *statsRow) string {
+			if r.region().precise {
+				return "1"
+			}
+			return "0"
+		})},
+		{"hist_bins", "#Bins", 9, false, "The number of histogram bins configured.", statsNum(func(r *statsRow) uint64 {
+			if r.kind == statsGroupObj {
+				return 0
+			}
+			return uint64(len(r.region().bounds))
+		})},
+		{"hist_bounds", "Histogram Bounds", 16, false, "Latency histogram bin boundaries.", histField(histBoundsLower)},
+		{"hist_ranges", "Histogram Ranges", 16, false, "Latency histogram bin ranges.", histField(histBoundsRange)},
+		{"stats_name", "Name", 16, false, "Stats name of current object.", statsText((*statsRow).name)},
+		{"obj_type", "ObjType", 7, false, "Type of stats object being reported.", statsText(func(r *statsRow) string {
+			return [...]string{"area", "region", "group"}[r.kind]
 		})},
 	}},
 }
 
-// Default fields of stats list and stats report --raw, as dmsetup's.
+// Default fields of stats list and stats report, as dmsetup's.
 const (
-	statsListFields   = "statsname,group_id,region_id,obj_type,region_start,region_len,area_count,area_len,program_id"
-	statsReportFields = "statsname,group_id,region_id,obj_type,area_id,area_start,area_len,read_count,reads_merged_count,read_sector_count,read_time,read_ticks,write_count,writes_merged_count,write_sector_count,write_time,write_ticks,in_progress_count,io_ticks,queue_ticks"
+	statsDevInfo        = "statsname,group_id,region_id,obj_type"
+	statsAreaInfo       = "area_id,area_start,area_len"
+	statsAreaInfoFull   = statsDevInfo + ",region_start,region_len,area_count,area_id,area_start,area_len"
+	statsRegionInfo     = statsDevInfo + ",region_start,region_len,area_count,area_len"
+	statsHistInfo       = statsRegionInfo + ",util,await"
+	statsCounterFields  = "read_count,reads_merged_count,read_sector_count,read_time,read_ticks,write_count,writes_merged_count,write_sector_count,write_time,write_ticks,in_progress_count,io_ticks,queue_ticks"
+	statsMetricFields   = "reads_merged_per_sec,writes_merged_per_sec,reads_per_sec,writes_per_sec,read_size_per_sec,write_size_per_sec,avg_request_size,queue_size,util,await,read_await,write_await"
+	statsReportDefaults = statsDevInfo + "," + statsAreaInfo + "," + statsMetricFields
+	statsRawFields      = statsDevInfo + "," + statsAreaInfo + "," + statsCounterFields
 )
 
-// cmdStatsReport is `stats list` (the regions) and `stats report` (their
-// counters, read and cleared as dmsetup's report does with
-// @stats_print_clear): rows per area (--area), per region (--region), or
-// by default areas then the regions of more than one area (list: the
-// regions). Regions of --programid (dmstats), or every program's with
-// --allprograms.
+// statsDefaultFields is dmsetup's default -o of stats list (list) or report.
+func statsDefaultFields(e *env, list bool) string {
+	o := e.opts
+	switch {
+	case list && o.has("histogram") && o.has("verbose"):
+		return statsAreaInfoFull + ",hist_bins,hist_bounds"
+	case list && o.has("histogram"):
+		return statsRegionInfo + ",hist_bins,hist_bounds"
+	case list && o.has("verbose"):
+		return statsAreaInfoFull + ",program_id"
+	case list:
+		return statsRegionInfo + ",program_id"
+	case o.has("histogram") && o.has("relative"):
+		return statsHistInfo + ",hist_percent_bounds"
+	case o.has("histogram"):
+		return statsHistInfo + ",hist_count_bounds"
+	case o.has("raw"):
+		return statsRawFields
+	}
+	return statsReportDefaults
+}
+
+// statsWalk is which objects a report shows, in libdm's walk order:
+// areas, then regions (with skipSingle, those of more than one area), then
+// groups.
+type statsWalk struct {
+	areas, regions, groups, skipSingle bool
+}
+
+// statsWalkOf is dmsetup's walk for stats list and report: the objects
+// --area, --region and --group name, else regions and groups; a report
+// without them, or a list with -v, shows areas, regions of several areas
+// and groups.
+func statsWalkOf(e *env, list bool) statsWalk {
+	o := e.opts
+	w := statsWalk{areas: o.has("area"), regions: o.has("region"), groups: o.has("group")}
+	named := w.areas || w.regions || w.groups
+	if !named {
+		w.regions, w.groups = true, true
+	}
+	if list && o.has("verbose") || !list && !named {
+		w = statsWalk{true, true, true, true}
+	}
+	return w
+}
+
+// rows are the handle's objects in the walk's order.
+func (w statsWalk) rows(h *statsHandle, shown string, rep *statsReportOptions) []*reportObj {
+	var out []*reportObj
+	add := func(kind statsObjKind, id, area uint64) {
+		out = append(out, &reportObj{stats: &statsRow{h: h, kind: kind, id: id, area: area, shown: shown, rep: rep}})
+	}
+	regions := h.present()
+	if w.areas {
+		for _, s := range regions {
+			for a := range s.areaCount() {
+				add(statsArea, s.id, a)
+			}
+		}
+	}
+	if w.regions {
+		for _, s := range regions {
+			if !w.skipSingle || s.areaCount() > 1 {
+				add(statsRegionObj, s.id, 0)
+			}
+		}
+	}
+	if w.groups {
+		for _, s := range regions {
+			if h.groups[s.id] != nil {
+				add(statsGroupObj, s.id, 0)
+			}
+		}
+	}
+	return out
+}
+
+// statsClock is dmsetup's sampling clock: the first sample is taken to
+// span the configured interval; each later interval's first sample spans
+// the time since the one before it.
+type statsClock struct {
+	intervalNs  uint64
+	cycle       time.Time
+	started     bool
+	newInterval bool
+	lastNs      uint64
+}
+
+// sample notes a device's counters read now and returns the interval
+// their rates are over.
+func (c *statsClock) sample() uint64 {
+	now := time.Now()
+	switch {
+	case !c.started:
+		c.started, c.cycle, c.lastNs = true, now, c.intervalNs
+	case c.newInterval:
+		c.lastNs, c.cycle = uint64(now.Sub(c.cycle)), now
+	}
+	c.newInterval = false
+	return c.lastNs
+}
+
+// cmdStatsReport is `stats list` (the regions and groups) and `stats
+// report` (their counters and metrics, read and cleared as dmsetup's
+// report does with @stats_print_clear), with dmsetup's objects (see
+// statsWalkOf) and default fields, once or every --interval seconds
+// --count times. Regions of --programid (dmstats), or every program's
+// with --allprograms.
 func cmdStatsReport(e *env) error {
 	list := e.args[0] == "list"
-	defaults := statsReportFields
-	if list {
-		defaults = statsListFields
-	}
-	rep, err := newReport(e, statsReportSections, defaults)
+	rep, err := newReport(e, statsReportSections, statsDefaultFields(e, list))
 	if err == errReportHelp {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	var unitLetter byte
-	var unitBytes uint64
+	opts := &statsReportOptions{units: statsUnits{'h', 1}, noHeadings: e.opts.has("noheadings"), noTimeSuffix: e.opts.has("notimesuffix")}
 	if u := e.opts.str("units"); e.opts.has("units") {
-		if unitBytes = unitFactor(u); unitBytes == 0 {
+		if opts.units.factor, opts.units.unitType = unitsToFactor(u); opts.units.factor == 0 {
 			return usageError("Invalid --units argument.")
 		}
-		unitLetter = u[0]
 	}
 	program := defaultStatsProgram
 	if e.opts.has("programid") {
@@ -157,80 +448,84 @@ func cmdStatsReport(e *env) error {
 	if e.opts.has("allprograms") {
 		program = ""
 	}
-	areas, regions := e.opts.has("area"), e.opts.has("region")
-	if !areas && !regions {
-		areas, regions = !list, true
+	counts := !list || rep.uses(statsCounterSection)
+	walk := statsWalkOf(e, list)
+	count, interval := statsRepeats(e)
+	clock := &statsClock{intervalNs: uint64(interval)}
+	start := time.Now()
+	for i := uint64(1); ; i++ {
+		objs, err := statsReportRows(e, program, counts, walk, opts, clock)
+		if outErr := rep.output(e.stdout, e.stderr, objs); err == nil {
+			err = outErr
+		}
+		if err != nil || i >= count {
+			return err
+		}
+		fmt.Fprintln(e.stdout)
+		if err := e.pause(time.Until(start.Add(time.Duration(i) * interval))); err != nil {
+			return err
+		}
+		clock.newInterval = true
 	}
+}
+
+// statsRepeats is --count (0: until stopped) and --interval (seconds, 1 by
+// default) as dmsetup reads them: one report unless either is given.
+func statsRepeats(e *env) (count uint64, interval time.Duration) {
+	interval = time.Second
+	if e.opts.has("interval") {
+		interval = time.Duration(atoi(e.opts.str("interval"))) * time.Second
+	}
+	switch n := atoi(e.opts.str("count")); {
+	case e.opts.has("count") && n > 0:
+		return uint64(n), interval
+	case e.opts.has("count") || e.opts.has("interval"):
+		return ^uint64(0), interval
+	}
+	return 1, interval
+}
+
+// statsReportRows lists (with counts, populates) each device's regions and
+// returns its rows.
+func statsReportRows(e *env, program string, counts bool, walk statsWalk, opts *statsReportOptions, clock *statsClock) ([]*reportObj, error) {
 	names, err := statsDevices(e)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var objs []*reportObj
 	for _, name := range names {
 		if err := statsDeviceExists(e, "info", name); err != nil {
-			return err
+			return objs, err
 		}
 		shown, err := e.shown(name, "name")
 		if err != nil {
-			return err
+			return objs, err
 		}
-		listed, err := listStatsRegions(e, name, program)
-		if err != nil {
-			return err
-		}
-		counters := make([][]statsAreaCounters, len(listed))
-		if !list {
-			for i, s := range listed {
-				reply, err := printStatsRegion(e, name, s.id, true)
-				if err != nil {
-					return err
-				}
-				counters[i] = parseStatsPrint(reply, s.precise)
+		h := newStatsHandle(e, name, defaultStatsProgram)
+		if counts {
+			some, err := h.populate(program)
+			if err != nil {
+				return objs, err
 			}
-		}
-		row := func(s statsRegionInfo, area int64, c statsAreaCounters) {
-			objs = append(objs, &reportObj{stats: &statsRow{device: shown, region: s, area: area, counters: c, unitLetter: unitLetter, unitBytes: unitBytes}})
-		}
-		if areas {
-			for i, s := range listed {
-				for a := range s.areaCount() {
-					var c statsAreaCounters
-					if a < uint64(len(counters[i])) {
-						c = counters[i][a]
-					}
-					row(s, int64(a), c)
-				}
+			if !some {
+				continue
 			}
+			opts.intervalNs = clock.sample()
+		} else if err := h.list(program); err != nil {
+			return objs, err
 		}
-		if regions {
-			for i, s := range listed {
-				if !list && areas && s.areaCount() < 2 {
-					continue
-				}
-				row(s, -1, sumStatsCounters(counters[i]))
-			}
-		}
+		objs = append(objs, walk.rows(h, shown, opts)...)
 	}
-	return rep.output(e.stdout, e.stderr, objs)
+	return objs, nil
 }
 
-// sumStatsCounters is a region's counters: its areas' summed.
-func sumStatsCounters(areas []statsAreaCounters) statsAreaCounters {
-	var t statsAreaCounters
-	for _, a := range areas {
-		t.reads += a.reads
-		t.readsMerged += a.readsMerged
-		t.readSectors += a.readSectors
-		t.readNsecs += a.readNsecs
-		t.writes += a.writes
-		t.writesMerged += a.writesMerged
-		t.writeSectors += a.writeSectors
-		t.writeNsecs += a.writeNsecs
-		t.inProgress += a.inProgress
-		t.ioNsecs += a.ioNsecs
-		t.weightedIONsecs += a.weightedIONsecs
-		t.totalReadNsecs += a.totalReadNsecs
-		t.totalWriteNsecs += a.totalWriteNsecs
+// pause waits d; a command holding the state directory lets it go
+// meanwhile, so that other gdmsetup processes run.
+func (e *env) pause(d time.Duration) error {
+	d = max(d, 0)
+	if e.ownRegistry {
+		return e.reopen(d)
 	}
-	return t
+	time.Sleep(d)
+	return nil
 }

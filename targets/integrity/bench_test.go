@@ -1,7 +1,10 @@
 package integrity
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
@@ -12,8 +15,9 @@ import (
 // benchBytes is the data the benchmarks map: 256 MiB of a 320 MiB file.
 const benchBytes = 256 << 20
 
-// benchTarget builds linear, or integrity with crc32c in mode D or J
-// (its default journal: 1024 sectors here), over a sparse file; the
+// benchTarget builds linear, or integrity in mode D or J (its default
+// journal: 1024 sectors here) with crc32c, or with the hash after a dash
+// ("D-sha256"), over a sparse file; the
 // integrity device's blocks are written once so that reads check real
 // tags.
 func benchTarget(b *testing.B, name string) targets.Target {
@@ -26,7 +30,11 @@ func benchTarget(b *testing.B, name string) targets.Target {
 		}
 		return tg
 	}
-	x := e.Create(benchBytes/512, "dev 0 - "+name+" 1 internal_hash:crc32c")
+	mode, alg, _ := strings.Cut(name, "-")
+	if alg == "" {
+		alg = "crc32c"
+	}
+	x := e.Create(benchBytes/512, "dev 0 - "+mode+" 1 internal_hash:"+alg)
 	b.Cleanup(func() { e.Remove(x) })
 	return x
 }
@@ -75,5 +83,56 @@ func BenchmarkSequentialRead1M(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkRandom4KConcurrent reads or writes 4 KiB blocks at random over
+// 64 MiB (written first, so reads check real tags) from 1 and from 8
+// goroutines at once, through linear and integrity (modes D and J with
+// crc32c, D with sha256), without flushes: the time per operation over
+// all goroutines, so that 8 goroutines taking the time of one divided
+// by k means k operations ran at once. The machine's cores bound k.
+func BenchmarkRandom4KConcurrent(b *testing.B) {
+	const span = 64 << 20
+	for _, name := range []string{"linear", "D", "D-sha256", "J"} {
+		for _, op := range []string{"read", "write"} {
+			for _, workers := range []int{1, 8} {
+				b.Run(fmt.Sprintf("%s/%s/%d", name, op, workers), func(b *testing.B) {
+					tg := benchTarget(b, name)
+					fill := pattern(4, 1<<20)
+					for off := 0; off < span; off += len(fill) {
+						if err := tg.WriteAt(fill, uint64(off/512)); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := tg.Flush(); err != nil {
+						b.Fatal(err)
+					}
+					b.SetBytes(4096)
+					b.ResetTimer()
+					var wg sync.WaitGroup
+					for w := range workers {
+						wg.Go(func() {
+							rng := rand.New(rand.NewPCG(uint64(w), 7))
+							buf := pattern(byte(w), 4096)
+							for i := w; i < b.N; i += workers {
+								sector := uint64(rng.IntN(span/4096)) * 8
+								var err error
+								if op == "read" {
+									err = tg.ReadAt(buf, sector)
+								} else {
+									err = tg.WriteAt(buf, sector)
+								}
+								if err != nil {
+									b.Error(err)
+									return
+								}
+							}
+						})
+					}
+					wg.Wait()
+				})
+			}
+		}
 	}
 }

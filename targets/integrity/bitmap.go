@@ -139,10 +139,13 @@ func (b *bitmaps) stopFlush() {
 	}
 }
 
-// flush is bitmap_flush_work: with the tags on the device, the dirty bits
-// are cleared (below the recalculation's position) and written.
+// flush is bitmap_flush_work: with the device's I/O ended (its whole
+// range locked) and the tags on the device, the dirty bits are cleared
+// (below the recalculation's position) and written.
 func (b *bitmaps) flush() {
 	x := b.x
+	r := x.ranges.lock(0, x.geo.provided)
+	defer x.ranges.unlock(r)
 	x.flushBuffers(true)
 	limit := x.geo.provided
 	if x.sb.has(flagRecalculating) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"math/bits"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/targets"
@@ -35,6 +36,7 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 		return nil, targets.Invalid("Invalid argument count")
 	}
 	x := &Integrity{ctx: ctx, dmName: dmDiskName(ctx.DevName)}
+	x.ranges.cond = sync.NewCond(&x.mu)
 	c := &x.cfg
 	var err error
 	if x.dev, err = ctx.Open(args[0]); err != nil {
@@ -281,6 +283,9 @@ func (x *Integrity) setup() error {
 	if err := x.checkSuperblock(); err != nil {
 		return err
 	}
+	if x.sb.has(flagFixedHMAC) {
+		x.hmacSalt = bytes.Clone(x.sb.salt())
+	}
 	g.log2Block = uint(x.sb.log2Block())
 	g.log2Il = uint(x.sb.log2Interleave())
 	g.flags = x.sb.flags()
@@ -337,6 +342,8 @@ func (x *Integrity) setup() error {
 	if x.ctx.Restored {
 		x.restore()
 	}
+	_, isFile := x.metaDev.(*targets.File)
+	x.tagsRMW = !isFile
 	return nil
 }
 

@@ -26,12 +26,29 @@ var Type = targets.Type{Name: "integrity", Version: [3]int{1, 10, 0}, New: New, 
 
 // Integrity is one integrity table line.
 //
-// Concurrency: mu guards everything below it, as the kernel's
-// endio_wait.lock and its single-threaded workers do together: the
-// superblock copy, the journal and its positions, the bitmaps, the
-// failed state and the timers' work. I/O, status, suspend, resume and
-// the background work (autocommit, bitmap flush, recalculation) take it
-// for their whole run. mismatches is atomic.
+// Concurrency, as the kernel's endio_wait.lock and range locks do it
+// together:
+//   - mu guards the state: the superblock copy, the failed state, the
+//     journal (its positions, its tree, its memory), the bitmaps, the
+//     timers' work, suspended and bg, and the range locks. Status,
+//     suspend, resume and the background work (autocommit, bitmap flush,
+//     recalculation) run under it.
+//   - ranges orders I/O by the sectors it covers: a read, write or
+//     discard locks its range (under mu) for its whole run, so that in
+//     modes D, B and R the data, the tags and the checksums of disjoint
+//     ranges are read, written and computed at once, outside mu. The
+//     bitmap flush locks the whole device, a recalculation chunk its
+//     sectors. In mode J the journal's allocation and the copy into it
+//     are under mu (the checksums are computed before), reads from the
+//     journal too; reads of what the journal does not hold go to the
+//     data device outside mu: the journal cannot take those sectors
+//     meanwhile (a write to them waits for the read's range), nor write
+//     them into place (it writes only what it holds).
+//   - tagMu serialises tag writes when they may read, patch and write
+//     whole sectors (a metadata device that is not a file), so that two
+//     ranges' tags sharing a sector do not undo each other.
+//   - mismatches is atomic; everything else is set by the constructor
+//     and read-only after.
 type Integrity struct {
 	ctx          *targets.Context
 	dev, metaDev targets.Dev // metaDev is dev when there is no meta_device
@@ -41,10 +58,14 @@ type Integrity struct {
 	jmac         *cryptoapi.Hash // journal_mac, nil without one
 	dmName       string          // "dm-N", as the kernel's %pg prints the device
 	log2BPB      uint            // log2 blocks per bitmap bit (ic->log2_blocks_per_bitmap_bit)
+	hmacSalt     []byte          // the superblock's salt with fix_hmac (checksums begin with it), else nil
+	tagsRMW      bool            // tag writes take tagMu
 
 	mismatches atomic.Uint64
+	tagMu      sync.Mutex
 
 	mu     sync.Mutex
+	ranges rangeLocks
 	sb     superblock
 	failed syscall.Errno // the first error (dm_integrity_io_error), 0 if none
 	j      *journal      // nil in mode R

@@ -11,13 +11,16 @@ import (
 // of a block (mode J), else from the data device with each block's tag
 // checked (not in mode R, not past recalc_sector while recalculating, not
 // in a region mode B's bitmap says is being recalculated). A mismatch
-// fails the read with EILSEQ, is counted and logged.
+// fails the read with EILSEQ, is counted and logged. Its sectors are
+// locked for its run; the data device and the tags are read outside mu.
 func (x *Integrity) ReadAt(p []byte, sector uint64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if err := x.check(sector, uint64(len(p))/512); err != nil {
+	r, err := x.begin(sector, uint64(len(p))/512)
+	if err != nil {
 		return err
 	}
+	defer x.ranges.unlock(r)
 	if x.j == nil || x.cfg.mode != 'J' {
 		return x.readDisk(p, sector)
 	}
@@ -43,6 +46,16 @@ func (x *Integrity) ReadAt(p []byte, sector uint64) error {
 	return nil
 }
 
+// begin is dm_integrity_map's checks of an I/O on [sector, +n), then its
+// sectors locked (waiting for the I/O on any of them to end). The caller
+// holds mu, and unlocks the range when the I/O ends.
+func (x *Integrity) begin(sector, n uint64) (*sectorRange, error) {
+	if err := x.check(sector, n); err != nil {
+		return nil, err
+	}
+	return x.ranges.lock(sector, n), nil
+}
+
 // checksumFailedLimit is the rate limit of the "Checksum failed" line
 // (DMERR_LIMIT).
 var checksumFailedLimit = new(targets.RateLimit)
@@ -62,32 +75,25 @@ func (x *Integrity) check(sector, nSectors uint64) error {
 }
 
 // readDisk reads blocks of one area from the data device and checks
-// their tags.
+// their tags. The caller holds mu and the blocks' range; mu is released
+// while the devices are read and the checksums computed.
 func (x *Integrity) readDisk(p []byte, sector uint64) error {
-	a := x.geo.areaOffset(sector)
-	if _, err := x.dev.ReadAt(p, int64(x.geo.dataSector(a))*512); err != nil {
-		return errnoOf(err)
-	}
 	n := uint64(len(p)) / 512
-	if x.hash == nil || x.cfg.mode == 'R' {
-		return nil
-	}
-	if x.sb.has(flagRecalculating) && sector+n > x.sb.recalcSector() {
-		return nil
-	}
-	if x.bitmap != nil && !x.bitmap.recalc.allClear(sector, n) {
-		return nil
-	}
-	want := x.checksums(p, sector)
-	stored, err := x.readTags(a, len(want)/int(x.geo.tagSize))
-	if err != nil {
-		x.ioError("reading tags", errnoOf(err))
+	verify := x.hash != nil && x.cfg.mode != 'R' &&
+		!(x.sb.has(flagRecalculating) && sector+n > x.sb.recalcSector()) &&
+		(x.bitmap == nil || x.bitmap.recalc.allClear(sector, n))
+	x.mu.Unlock()
+	bad, tagErr, err := x.readVerified(p, sector, verify)
+	x.mu.Lock()
+	switch {
+	case err != nil:
+		return err
+	case tagErr != nil:
+		x.ioError("reading tags", errnoOf(tagErr))
 		return x.failed
-	}
-	if k := x.firstMismatch(stored, want); k >= 0 {
-		bad := sector + uint64(k)*x.geo.blockSectors()
+	case bad >= 0:
 		if checksumFailedLimit.Allow(time.Now()) {
-			x.ctx.Logf("integrity: %s: Checksum failed at sector 0x%x", x.dmName, bad)
+			x.ctx.Logf("integrity: %s: Checksum failed at sector 0x%x", x.dmName, sector+uint64(bad)*x.geo.blockSectors())
 		}
 		x.mismatches.Add(1)
 		return syscall.EILSEQ
@@ -95,54 +101,100 @@ func (x *Integrity) readDisk(p []byte, sector uint64) error {
 	return nil
 }
 
+// readVerified is readDisk's part outside mu: the blocks read from the
+// data device (err, an errno), and when verify their tags read (tagErr)
+// and compared with their checksums: bad is the index of the first block
+// that does not match, -1 when none.
+func (x *Integrity) readVerified(p []byte, sector uint64, verify bool) (bad int, tagErr, err error) {
+	a := x.geo.areaOffset(sector)
+	if _, err := x.dev.ReadAt(p, int64(x.geo.dataSector(a))*512); err != nil {
+		return -1, nil, errnoOf(err)
+	}
+	if !verify {
+		return -1, nil, nil
+	}
+	want := x.checksums(p, sector)
+	stored, err := x.readTags(a, len(want)/int(x.geo.tagSize))
+	if err != nil {
+		return -1, err, nil
+	}
+	return x.firstMismatch(stored, want), nil, nil
+}
+
 // WriteAt is a write bio: into the journal in mode J, else data and tags
 // in place (mode B marks the region dirty in the bitmap first). Mode R
-// takes no writes.
+// takes no writes. Its sectors are locked for its run; the checksums are
+// computed, and in modes D and B the data and tags written, outside mu.
 func (x *Integrity) WriteAt(p []byte, sector uint64) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	if x.cfg.mode == 'R' {
 		return syscall.EIO
 	}
-	if err := x.check(sector, uint64(len(p))/512); err != nil {
+	n := uint64(len(p)) / 512
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	r, err := x.begin(sector, n)
+	if err != nil {
 		return err
 	}
+	defer x.ranges.unlock(r)
 	if x.cfg.mode == 'J' {
-		x.j.writeBlocks(p, sector)
+		x.mu.Unlock()
+		var tags []byte
+		if x.hash != nil {
+			tags = x.checksums(p, sector)
+		}
+		x.mu.Lock()
+		x.j.writeBlocks(p, sector, tags)
 		return errOrNil(x.failed)
 	}
 	if x.bitmap != nil {
-		x.bitmap.markDirty(sector, uint64(len(p))/512)
+		x.bitmap.markDirty(sector, n)
 		if x.failed != 0 {
 			return x.failed
 		}
 	}
-	a := x.geo.areaOffset(sector)
-	if _, err := x.dev.WriteAt(p, int64(x.geo.dataSector(a))*512); err != nil {
-		return errnoOf(err)
-	}
-	if x.hash != nil {
-		if err := x.writeTags(a, x.checksums(p, sector)); err != nil {
-			x.ioError("writing tags", errnoOf(err))
-			return x.failed
-		}
+	x.mu.Unlock()
+	tagErr, err := x.writeInPlace(p, sector)
+	x.mu.Lock()
+	switch {
+	case err != nil:
+		return err
+	case tagErr != nil:
+		x.ioError("writing tags", errnoOf(tagErr))
+		return x.failed
 	}
 	x.scheduleAutocommit()
 	return nil
 }
 
+// writeInPlace is WriteAt's part outside mu in modes D and B: the blocks
+// written to the data device (err, an errno), then their tags (tagErr).
+func (x *Integrity) writeInPlace(p []byte, sector uint64) (tagErr, err error) {
+	a := x.geo.areaOffset(sector)
+	if _, err := x.dev.WriteAt(p, int64(x.geo.dataSector(a))*512); err != nil {
+		return nil, errnoOf(err)
+	}
+	if x.hash == nil {
+		return nil, nil
+	}
+	return x.writeTags(a, x.checksums(p, sector)), nil
+}
+
 // Discard is a discard bio (allow_discards): the blocks' tags filled with
 // discardFiller and the data discarded. Mode J first writes into place
-// whatever the journal holds for the range.
+// whatever the journal holds for the range. It runs under mu with its
+// sectors locked.
 func (x *Integrity) Discard(sector, lenSectors uint64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.cfg.mode == 'R' || !x.cfg.discards {
 		return syscall.EIO
 	}
-	if err := x.check(sector, lenSectors); err != nil {
+	r, err := x.begin(sector, lenSectors)
+	if err != nil {
 		return err
 	}
+	defer x.ranges.unlock(r)
 	if x.cfg.mode == 'J' && x.j.holdsAny(sector, lenSectors) {
 		x.j.commit()
 		x.j.writer()

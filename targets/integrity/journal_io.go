@@ -8,11 +8,11 @@ import (
 // writeBlocks is a write in mode J (dm_integrity_map_continue and
 // __journal_read_write): each block takes the next free entry: its data
 // into the entry's data sectors (their last 8 bytes kept in the entry,
-// the sector's own last 8 bytes being its commit id), its tag, its
-// sector. As much of the write as there are free entries goes in at a
+// the sector's own last 8 bytes being its commit id), its tag (from tags,
+// the blocks' checksums, nil without internal_hash), its sector. As much of the write as there are free entries goes in at a
 // time; below the watermark the journal is committed, and written into
 // place when still below it.
-func (j *journal) writeBlocks(p []byte, sector uint64) {
+func (j *journal) writeBlocks(p []byte, sector uint64, tags []byte) {
 	x, g := j.x, j.g
 	bs := g.blockSectors()
 	for len(p) > 0 && x.failed == 0 {
@@ -34,7 +34,11 @@ func (j *journal) writeBlocks(p []byte, sector uint64) {
 		j.freeSection = j.wrap(j.freeSection)
 		for k := uint32(0); k < n; k++ {
 			j.addNode(sector, section*g.sectionEntries+entry)
-			j.fillEntry(section, entry, sector, p[:bs*512])
+			var tag []byte
+			if tags != nil {
+				tag, tags = tags[:g.tagSize], tags[g.tagSize:]
+			}
+			j.fillEntry(section, entry, sector, p[:bs*512], tag)
 			p, sector = p[bs*512:], sector+bs
 			entry++
 			if entry == g.sectionEntries {
@@ -50,21 +54,17 @@ func (j *journal) writeBlocks(p []byte, sector uint64) {
 	}
 }
 
-// fillEntry writes one block into entry e of a section.
-func (j *journal) fillEntry(section, e uint32, sector uint64, block []byte) {
-	x := j.x
+// fillEntry writes one block and its tag (nil: zeros) into entry e of a
+// section.
+func (j *journal) fillEntry(section, e uint32, sector uint64, block, tag []byte) {
 	eo := j.entryOff(section, e)
 	do := j.dataOff(section, e)
 	copy(j.buf[do:], block)
 	for s := 0; s < int(j.g.blockSectors()); s++ {
 		copy(j.buf[eo+8+8*s:eo+16+8*s], j.buf[do+s*512+journalSectorData:do+(s+1)*512])
 	}
-	tag := j.buf[j.tagOff(eo):][:j.g.tagSize]
-	if x.hash != nil {
-		copy(tag, x.checksum(nil, sector, j.buf[do:do+len(block)]))
-	} else {
-		clear(tag)
-	}
+	clear(j.buf[j.tagOff(eo):][:j.g.tagSize])
+	copy(j.buf[j.tagOff(eo):], tag)
 	binary.LittleEndian.PutUint64(j.buf[eo:], sector)
 }
 

@@ -98,6 +98,8 @@ func (x *Integrity) recalcChunk(counter *int) bool {
 	if !g.metaDev {
 		n = min(n, 1<<g.log2Il-a.offset)
 	}
+	r := x.ranges.lock(ls, n)
+	defer x.ranges.unlock(r)
 	rangeStart, rangeLen := ls, n
 	bs := g.blockSectors()
 	skip := false

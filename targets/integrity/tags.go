@@ -22,9 +22,7 @@ func (x *Integrity) checksum(dst []byte, sector uint64, block []byte) []byte {
 // and reuse.
 func (x *Integrity) checksumWith(h hash.Hash, dst []byte, sector uint64, block []byte) []byte {
 	h.Reset()
-	if x.sb.has(flagFixedHMAC) {
-		h.Write(x.sb.salt())
-	}
+	h.Write(x.hmacSalt)
 	var le [8]byte
 	binary.LittleEndian.PutUint64(le[:], sector)
 	h.Write(le[:])
@@ -64,6 +62,10 @@ func (x *Integrity) readTags(a area, n int) ([]byte, error) {
 // writeTags is dm_integrity_rw_tag's TAG_WRITE for consecutive blocks
 // of one area from a's block on.
 func (x *Integrity) writeTags(a area, tags []byte) error {
+	if x.tagsRMW {
+		x.tagMu.Lock()
+		defer x.tagMu.Unlock()
+	}
 	_, err := x.metaDev.WriteAt(tags, x.geo.metaBytes(a))
 	return err
 }

@@ -94,14 +94,22 @@ func eraMessage(stderr, prog string, words []string) string {
 const boostAssertion = "era_check: /usr/include/boost/optional/optional.hpp"
 
 // compareEraTool runs `gdmsetup era cmd args` and the tool era_cmd on the same
-// words: exit codes equal; stdout equal (the usage's name ours); stderr equal
-// apart from the program's name and the input it names. Where era_check aborts
-// (boostAssertion), we exit 1 after the same report, the run's end printed "-)".
+// words, as compareSuiteTool compares them.
 func compareEraTool(t *testing.T, cmd string, words []string) {
 	t.Helper()
-	tool, prog := "era_"+cmd, "gdmsetup era "+cmd
+	compareSuiteTool(t, eraSuite, cmd, words)
+}
+
+// compareSuiteTool runs `gdmsetup SUITE cmd args` and the tool SUITE_cmd on the
+// same words: exit codes equal; stdout equal (the usage's name ours); stderr
+// equal apart from the program's name and the input it names. Where era_check
+// aborts (boostAssertion), we exit 1 after the same report, the run's end
+// printed "-)".
+func compareSuiteTool(t *testing.T, suite *toolSuite, cmd string, words []string) {
+	t.Helper()
+	tool, prog := suite.word+"_"+cmd, "gdmsetup "+suite.word+" "+cmd
 	want := runThinToolBinary(t, tool, words)
-	code, stdout, stderr := eraSuite.runT(t, append([]string{cmd}, words...)...)
+	code, stdout, stderr := suite.runT(t, append([]string{cmd}, words...)...)
 	line := cmd + " " + strings.Join(words, " ")
 	if before, _, aborted := strings.Cut(want.stderr, boostAssertion); aborted && want.code == -1 {
 		if code != 1 || !strings.HasPrefix(stderr, before) || before != "" && !strings.Contains(stderr[len(before):], "-)") {

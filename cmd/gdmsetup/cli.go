@@ -28,6 +28,9 @@ type env struct {
 	// ownRegistry is set when this command opened reg itself (not a server's
 	// registry): it may then close and reopen it to let other processes in.
 	ownRegistry bool
+	// yield, when set, waits as pause does while letting others use reg
+	// (the server's control lock); nil: the command holds reg throughout.
+	yield func(time.Duration) error
 }
 
 // reopen lets go of the state directory for a moment and takes it again, so
@@ -42,6 +45,21 @@ func (e *env) reopen(pause time.Duration) error {
 		return err
 	}
 	e.reg = r
+	return nil
+}
+
+// pause waits d and lets others at the registry meanwhile: a command
+// holding the state directory lets it go, so that other gdmsetup processes
+// run; one run by the server lets go of its control lock.
+func (e *env) pause(d time.Duration) error {
+	d = max(d, 0)
+	switch {
+	case e.ownRegistry:
+		return e.reopen(d)
+	case e.yield != nil:
+		return e.yield(d)
+	}
+	time.Sleep(d)
 	return nil
 }
 
@@ -93,7 +111,7 @@ func init() {
 		"rename":         {run: cmdRename, names: firstName, needsRegistry: true, args: &argRange{1, 2}, help: "rename OLD NEW | rename NAME --setuuid UUID"},
 		"clear":          {run: cmdClear, names: everyName, needsRegistry: true, args: anyCount, help: "clear NAME"},
 		"wipe_table":     {run: cmdWipeTable, names: everyName, needsRegistry: true, args: anyCount, help: "wipe_table NAME"},
-		"stats":          {run: cmdStats, needsRegistry: true, args: &argRange{1, -1}, help: "stats create|delete|clear|print|list|report [OPTIONS] [NAME...]   (I/O statistics regions: docs/stats.md)"},
+		"stats":          {run: cmdStats, needsRegistry: true, args: &argRange{1, -1}, help: "stats create|delete|clear|print|list|report|group|ungroup [OPTIONS] [NAME...]   (I/O statistics regions: docs/stats.md)"},
 		"message":        {run: cmdMessage, names: firstName, needsRegistry: true, args: &argRange{2, -1}, help: "message NAME SECTOR MESSAGE..."},
 		"mangle":         {run: cmdMangle, needsRegistry: true, names: everyName, args: anyCount, help: "mangle [NAME...] [--manglename auto|hex|none]   (rename devices to the form of the mode)"},
 		"ls":             {run: cmdLs, needsRegistry: true, args: noArgs, help: "ls [--target TYPE] [--tree] [--exec COMMAND]"},
@@ -123,7 +141,7 @@ func init() {
 
 // run executes one gdmsetup command line and returns its exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runWith(nil, args, stdin, stdout, stderr)
+	return runWith(nil, nil, args, stdin, stdout, stderr)
 }
 
 // runWith runs a command line against reg when it is not nil (the server's
@@ -131,7 +149,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // dmsetup, it refuses a malformed option, an unknown command or a wrong
 // number of arguments before running anything; --help and --version run
 // those commands whatever the command word.
-func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func runWith(reg *dm.Registry, yield func(time.Duration) error, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	name, rest := firstCommand(args)
 	c, known := commands[name]
 	if c.raw != nil {
@@ -164,7 +182,7 @@ func runWith(reg *dm.Registry, args []string, stdin io.Reader, stdout, stderr io
 			return code
 		}
 	}
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, opts: opts, args: pos, typed: append([]string(nil), pos...), reg: reg, mangling: manglingOf(opts)}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, opts: opts, args: pos, typed: append([]string(nil), pos...), reg: reg, yield: yield, mangling: manglingOf(opts)}
 	if name == "mangle" {
 		// as dmsetup: the mangle command takes and sees names as the kernel holds them
 		e.mangling = mangleNone

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,9 +69,11 @@ func (s *server) handleControl(ctx context.Context, conn net.Conn) error {
 }
 
 // run runs a forwarded command line against the registry, holding the
-// control lock, in the client's working directory and locale, with kernel log lines
-// going to the client's stderr, and saves the registry. wait holds the lock only between slices.
-// gone reports that the client hung up (checked between wait slices).
+// control lock, in the client's working directory and locale, with kernel
+// log lines going to the client's stderr, and saves the registry. wait holds
+// the lock only between slices, and a command that pauses (a repeated stats
+// report) lets it go while it pauses. gone reports that the client hung up
+// (checked between wait slices and while pausing).
 func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, stdout, stderr io.Writer, gone func() bool) int {
 	name, _ := firstCommand(req.Args)
 	c, ok := commands[name]
@@ -83,23 +86,22 @@ func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, s
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := os.Chdir(req.Cwd); err != nil {
-		fmt.Fprintf(stderr, "gdmsetup: working directory: %v\n", err)
+	leave, err := s.enter(req, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "gdmsetup: %v\n", err)
 		return 1
 	}
-	defer os.Chdir(s.cwd)
-	for _, v := range localeVars {
-		own, had := os.LookupEnv(v)
-		os.Setenv(v, req.Locale[v])
-		if had {
-			defer os.Setenv(v, own)
-		} else {
-			defer os.Unsetenv(v)
-		}
+	pause := func(d time.Duration) error {
+		leave()
+		s.mu.Unlock()
+		err := sleepUnless(ctx, d, gone)
+		s.mu.Lock()
+		var entryErr error
+		leave, entryErr = s.enter(req, stderr)
+		return cmp.Or(err, entryErr)
 	}
-	s.klog.set(stderr)
-	defer s.klog.set(os.Stderr)
-	code := runWith(s.reg, req.Args, stdin, stdout, stderr)
+	code := runWith(s.reg, pause, req.Args, stdin, stdout, stderr)
+	leave()
 	// what the command changed outlives a crash of the server, as a local
 	// command's change does
 	if err := s.reg.Save(); err != nil {
@@ -107,6 +109,51 @@ func (s *server) run(ctx context.Context, req controlRequest, stdin io.Reader, s
 		code = 1
 	}
 	return code
+}
+
+// enter puts the server's process in a client's working directory and
+// locale, with kernel log lines going to the client's stderr, under the
+// control lock; leave puts it back.
+func (s *server) enter(req controlRequest, stderr io.Writer) (leave func(), err error) {
+	if err := os.Chdir(req.Cwd); err != nil {
+		return func() {}, fmt.Errorf("working directory: %w", err)
+	}
+	var undo []func()
+	for _, v := range localeVars {
+		own, had := os.LookupEnv(v)
+		os.Setenv(v, req.Locale[v])
+		if had {
+			undo = append(undo, func() { os.Setenv(v, own) })
+		} else {
+			undo = append(undo, func() { os.Unsetenv(v) })
+		}
+	}
+	s.klog.set(stderr)
+	return func() {
+		s.klog.set(os.Stderr)
+		for _, u := range undo {
+			u()
+		}
+		os.Chdir(s.cwd)
+	}, nil
+}
+
+// sleepUnless sleeps d, in slices of at most waitSlice, and stops early
+// with an error when ctx ends (the server is stopping) or gone reports the
+// client hung up.
+func sleepUnless(ctx context.Context, d time.Duration, gone func() bool) error {
+	end := time.Now().Add(d)
+	for left := time.Until(end); left > 0; left = time.Until(end) {
+		select {
+		case <-ctx.Done():
+			return errors.New("the server is stopping")
+		case <-time.After(min(left, waitSlice)):
+		}
+		if gone() {
+			return errors.New("the client hung up")
+		}
+	}
+	return nil
 }
 
 // wait is `wait NAME [EVENT_NR]` on the server: it takes the control lock

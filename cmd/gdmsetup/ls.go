@@ -144,7 +144,7 @@ func execDevices(reg *dm.Registry, opts options, stdout, stderr io.Writer) (devs
 			args = append(args, "--target", target)
 		}
 		var out bytes.Buffer
-		if code := runWith(reg, args, strings.NewReader(""), &out, errs); code != 0 {
+		if code := runWith(reg, nil, args, strings.NewReader(""), &out, errs); code != 0 {
 			return nil, nil, code
 		}
 		minors := map[string]uint32{}

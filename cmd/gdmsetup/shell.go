@@ -64,7 +64,7 @@ func (sh *shell) exec(words []string) int {
 		defer e.Flush()
 		stdout, stderr = o, e
 	}
-	return runWith(nil, append(append([]string{}, sh.prefix...), words...), strings.NewReader(""), stdout, stderr)
+	return runWith(nil, nil, append(append([]string{}, sh.prefix...), words...), strings.NewReader(""), stdout, stderr)
 }
 
 // isExit reports whether a line's words are the shell's own exit or quit.

@@ -110,7 +110,7 @@ func targetTypes() []string {
 // runs).
 func (c *completer) devices() []string {
 	var out, errb bytes.Buffer
-	if runWith(nil, append(append([]string{}, c.sh.prefix...), "ls"), strings.NewReader(""), &out, &errb) != 0 {
+	if runWith(nil, nil, append(append([]string{}, c.sh.prefix...), "ls"), strings.NewReader(""), &out, &errb) != 0 {
 		return nil
 	}
 	var names []string

@@ -193,54 +193,52 @@ func TestStatsGroupTags(t *testing.T) {
 }
 
 // TestStatsRepeatedReport: --interval 1 --count 2 reports twice in one
-// process, waiting a real second without holding the state, so that a
-// read by another process in between shows in the second report, over the
-// interval measured.
+// command, waiting a real second without holding the state (a local
+// command's state directory, the server's control lock), so that a read by
+// another process in between shows in the second report, over the interval
+// measured.
 func TestStatsRepeatedReport(t *testing.T) {
-	s := newSandbox(t)
-	img := s.file("d.img", 1<<20)
-	s.ok("", "create", "vol", "--table", "0 2048 linear "+img+" 0")
-	s.ok("", "stats", "create", "vol")
-	cmd := exec.Command(binary, append([]string{"--dir", filepath.Join(s.dir, "state")},
-		args("stats report --interval 1 --count 2 --noheadings -o region_id,read_count,interval_ns vol")...)...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
-	defer timer.Stop()
-	time.Sleep(500 * time.Millisecond)
-	s.ok("", "read", "vol", "--length", "4096")
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("report: %v\n%s", err, out.String())
-	}
-	if elapsed := time.Since(start); elapsed < time.Second {
-		t.Errorf("two reports 1 s apart took %v", elapsed)
-	}
-	reports := strings.Split(out.String(), "\n\n")
-	if len(reports) != 2 || reports[0] != "0:0:1000000000" {
-		t.Fatalf("reports:\n%s", out.String())
-	}
-	f := strings.Split(strings.TrimSpace(reports[1]), ":")
-	ns, _ := strconv.ParseFloat(f[len(f)-1], 64)
-	if len(f) != 3 || f[1] != "1" || math.Abs(ns-1e9) > 0.4e9 {
-		t.Errorf("second report %q: want the read, over about 1 s", reports[1])
-	}
-}
-
-// TestStatsRepeatedReportUnderServe: under `gdmsetup serve` the server runs
-// the repeated report, its two outputs coming back to the client.
-func TestStatsRepeatedReportUnderServe(t *testing.T) {
-	s := newSandbox(t)
-	s.ok("", "create", "z", "--table", "0 64 zero")
-	s.ok("", "stats", "create", "z", "--areas", "2")
-	ls := s.serve()
-	s.ok("", "read", "z", "--length", "512")
-	s.expect(args("stats report --count 2 --region -o region_id,read_count z"), "",
-		"RgID #Reads\n   0      1\n\nRgID #Reads\n   0      0\n", "", 0)
-	if code := ls.stop(); code != 0 {
-		t.Fatalf("serve exit %d\n%s", code, ls.stderr)
+	for _, served := range []bool{false, true} {
+		t.Run(map[bool]string{false: "local", true: "serve"}[served], func(t *testing.T) {
+			s := newSandbox(t)
+			img := s.file("d.img", 1<<20)
+			s.ok("", "create", "vol", "--table", "0 2048 linear "+img+" 0")
+			s.ok("", "stats", "create", "vol")
+			if served {
+				srv := s.serve()
+				defer func() {
+					if code := srv.stop(); code != 0 {
+						t.Errorf("serve exit %d\n%s", code, srv.stderr)
+					}
+				}()
+			}
+			cmd := exec.Command(binary, append([]string{"--dir", filepath.Join(s.dir, "state")},
+				args("stats report --interval 1 --count 2 --noheadings -o region_id,read_count,interval_ns vol")...)...)
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+			defer timer.Stop()
+			time.Sleep(500 * time.Millisecond)
+			s.ok("", "read", "vol", "--length", "4096")
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("report: %v\n%s", err, out.String())
+			}
+			if elapsed := time.Since(start); elapsed < time.Second {
+				t.Errorf("two reports 1 s apart took %v", elapsed)
+			}
+			reports := strings.Split(out.String(), "\n\n")
+			if len(reports) != 2 || reports[0] != "0:0:1000000000" {
+				t.Fatalf("reports:\n%s", out.String())
+			}
+			f := strings.Split(strings.TrimSpace(reports[1]), ":")
+			ns, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			if len(f) != 3 || f[1] != "1" || math.Abs(ns-1e9) > 0.4e9 {
+				t.Errorf("second report %q: want the read, over about 1 s", reports[1])
+			}
+		})
 	}
 }

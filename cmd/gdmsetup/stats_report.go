@@ -518,14 +518,3 @@ func statsReportRows(e *env, program string, counts bool, walk statsWalk, opts *
 	}
 	return objs, nil
 }
-
-// pause waits d; a command holding the state directory lets it go
-// meanwhile, so that other gdmsetup processes run.
-func (e *env) pause(d time.Duration) error {
-	d = max(d, 0)
-	if e.ownRegistry {
-		return e.reopen(d)
-	}
-	time.Sleep(d)
-	return nil
-}

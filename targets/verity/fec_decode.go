@@ -99,9 +99,7 @@ func (v *Verity) fecDecodeRSB(rsb uint64, column int, want []byte, s *fecScratch
 			return err
 		}
 		syn := s.syn[k*words : (k+1)*words]
-		for i, b := range par[:f.roots] {
-			codec.addSyndromes(syn, rsn+i, []byte{b})
-		}
+		codec.addWord(syn, rsn, par[:f.roots])
 		var sp [rsMaxRoots]byte
 		if !codec.unpackSyndromes(sp[:], syn) {
 			continue

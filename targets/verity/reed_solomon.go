@@ -144,6 +144,32 @@ func (c *rsCodec) addSyndromes(syn []uint64, pos int, col []byte) {
 	}
 }
 
+// addWord adds to syn, the packed syndromes of one codeword (synWords),
+// what word contributes: its bytes are the symbols from position pos on.
+func (c *rsCodec) addWord(syn []uint64, pos int, word []byte) {
+	w := c.synWords
+	tab := c.synTab[pos*256*w : (pos+len(word))*256*w]
+	switch w {
+	case 1:
+		for k, b := range word {
+			syn[0] ^= tab[k*256+int(b)]
+		}
+	case 2:
+		for k, b := range word {
+			t := tab[(k*256+int(b))*2:][:2]
+			syn[0] ^= t[0]
+			syn[1] ^= t[1]
+		}
+	default:
+		for k, b := range word {
+			t := tab[(k*256+int(b))*3:][:3]
+			syn[0] ^= t[0]
+			syn[1] ^= t[1]
+			syn[2] ^= t[2]
+		}
+	}
+}
+
 // unpackSyndromes is the roots syndromes of one codeword, packed in syn
 // (synWords words), as bytes into sp; whether any is not zero.
 func (c *rsCodec) unpackSyndromes(sp []byte, syn []uint64) bool {
@@ -216,12 +242,8 @@ func (c *rsCodec) decode(msg, par []byte, erasures []int) (int, error) {
 		return 0, err
 	}
 	var syn [rsMaxRoots/8 + 1]uint64
-	for pos, b := range msg {
-		c.addSyndromes(syn[:], pos, []byte{b})
-	}
-	for i, b := range par[:c.roots] {
-		c.addSyndromes(syn[:], len(msg)+i, []byte{b})
-	}
+	c.addWord(syn[:], 0, msg)
+	c.addWord(syn[:], len(msg), par[:c.roots])
 	var sp [rsMaxRoots]byte
 	if !c.unpackSyndromes(sp[:], syn[:]) {
 		return 0, nil

@@ -117,6 +117,7 @@ func (r *Raid) analyseSuperblocks() error {
 		}
 	}
 	if !r.redundant() {
+
 		return targets.Invalid("Insufficient redundancy to activate array")
 	}
 	return nil

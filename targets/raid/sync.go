@@ -239,9 +239,12 @@ func (r *Raid) syncStep(act string, pos, n uint64) uint64 {
 		return r.syncRows(act, pos, n)
 	}
 	var mism uint64
-	const unit = 128 // a resync bio's 64 KiB
+	unit := uint64(128) // a resync bio's 64 KiB
+	if r.rt.level == 10 {
+		unit = r.chunkSectors // raid10's copies are placed per chunk
+	}
 	for s := pos; s < pos+n; s += unit {
-		m := min(uint64(unit), pos+n-s)
+		m := min(unit, pos+n-s)
 		if r.syncCopies(act, s, m) {
 			mism += m
 		}

@@ -141,11 +141,16 @@ func (b *bitmaps) stopFlush() {
 
 // flush is bitmap_flush_work: with the device's I/O ended (its whole
 // range locked) and the tags on the device, the dirty bits are cleared
-// (below the recalculation's position) and written.
+// (below the recalculation's position) and written. A flush that waited
+// for the I/O while the device was suspended does nothing: the suspend
+// has written the bitmap (the kernel's postsuspend cancels the work).
 func (b *bitmaps) flush() {
 	x := b.x
 	r := x.ranges.lock(0, x.geo.provided)
 	defer x.ranges.unlock(r)
+	if x.suspended {
+		return
+	}
 	x.flushBuffers(true)
 	limit := x.geo.provided
 	if x.sb.has(flagRecalculating) {

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // The concurrent test's device: 544 blocks of 4 KiB; worker w alone
@@ -192,4 +195,39 @@ func TestConcurrentIO(t *testing.T) {
 			e.Remove(x)
 		})
 	}
+}
+
+// TestBitmapFlushThroughSuspend: mode B's bitmap flush waits for the I/O
+// in flight; when the device is suspended meanwhile (the I/O drained, the
+// suspend run before the flush wakes) the flush writes nothing: the dirty
+// bit stays on the device as the suspend left it.
+func TestBitmapFlushThroughSuspend(t *testing.T) {
+	e := newEnv(t)
+	d := e.Sparse("d", 4<<20)
+	x := e.Create(4096, "d 0 - B 2 internal_hash:crc32c sectors_per_bit:64")
+	dmtest.WriteAt(t, x, 64, pattern(5, 4096))
+	x.mu.Lock()
+	inFlight := x.ranges.lock(64, 8)
+	x.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		x.bitmap.flush()
+	}()
+	for waiting := 0; waiting == 0; time.Sleep(time.Millisecond) {
+		x.mu.Lock()
+		waiting = len(x.ranges.waiting)
+		x.mu.Unlock()
+	}
+	x.mu.Lock()
+	x.ranges.unlock(inFlight)
+	x.suspended = true
+	x.mu.Unlock()
+	<-done
+	if bits := dmtest.FileBytes(t, d, 8*512, 1)[0]; bits != 0x02 {
+		t.Fatalf("the flush wrote the bitmap after the suspend: bits %#x, want 0x02", bits)
+	}
+	e.Remove(x)
 }

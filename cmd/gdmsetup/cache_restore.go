@@ -40,11 +40,8 @@ var errBadMetadataVersion = errors.New("Bad metadata version")
 // block device, or a file of at least 32 KiB. It returns the exit code.
 func cacheRestore(args []string, stdout, stderr io.Writer) int {
 	tf := newCacheToolFlags("restore", "hi:o:qV", cacheRestoreOptions, cacheRestoreUsage)
-	var in, out string
-	var hasIn, hasOut, quiet bool
+	var quiet bool
 	opt := cache.RestoreOptions{Version: 1}
-	tf.on("i", func(v string, _ bool) error { in, hasIn = v, true; return nil })
-	tf.on("o", func(v string, _ bool) error { out, hasOut = v, true; return nil })
 	tf.flag("q", &quiet)
 	tf.on("omit-clean-shutdown", func(string, bool) error { opt.OmitClean = true; return nil })
 	tf.on("debug-override-metadata-version", func(v string, _ bool) error {
@@ -66,24 +63,9 @@ func cacheRestore(args []string, stdout, stderr io.Writer) int {
 		opt.Version = n
 		return nil
 	})
-	words, code, ok := tf.parse(args, stdout, stderr)
-	switch {
-	case !ok:
+	in, out, code, ok := restoreCommandLine(tf, args, stdout, stderr)
+	if !ok {
 		return code
-	case len(words) != 0:
-		io.WriteString(stderr, tf.usage)
-		return 1
-	case !hasIn:
-		fmt.Fprintf(stderr, "No input file provided.\n\n%s", tf.usage)
-		return 1
-	}
-	if why := outputFileProblem(out); hasOut && why != "" {
-		fmt.Fprintf(stderr, "%s\n\n%v\n", why, errOutputRequirements)
-		return 1
-	}
-	if !hasOut {
-		fmt.Fprintf(stderr, "No output file provided.\n\n%s", tf.usage)
-		return 1
 	}
 	err := restoreTool(in, out, func(r io.Reader, dev *block.FileDevice, _ uint64) error {
 		return cache.Restore(r, in, dev, opt)

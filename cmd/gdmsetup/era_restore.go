@@ -39,29 +39,11 @@ const minOutputBytes = 32 << 10
 // device, or a file of at least 32 KiB. It returns the exit code.
 func eraRestore(args []string, stdout, stderr io.Writer) int {
 	tf := newEraToolFlags("restore", "hi:o:qV", eraRestoreOptions, eraRestoreUsage)
-	var in, out string
-	var hasIn, hasOut, quiet bool
-	tf.on("i", func(v string, _ bool) error { in, hasIn = v, true; return nil })
-	tf.on("o", func(v string, _ bool) error { out, hasOut = v, true; return nil })
+	var quiet bool
 	tf.flag("q", &quiet)
-	words, code, ok := tf.parse(args, stdout, stderr)
-	switch {
-	case !ok:
+	in, out, code, ok := restoreCommandLine(tf, args, stdout, stderr)
+	if !ok {
 		return code
-	case len(words) != 0:
-		io.WriteString(stderr, tf.usage)
-		return 1
-	case !hasIn:
-		fmt.Fprintf(stderr, "No input file provided.\n\n%s", tf.usage)
-		return 1
-	}
-	if why := outputFileProblem(out); hasOut && why != "" {
-		fmt.Fprintf(stderr, "%s\n\n%v\n", why, errOutputRequirements)
-		return 1
-	}
-	if !hasOut {
-		fmt.Fprintf(stderr, "No output file provided.\n\n%s", tf.usage)
-		return 1
 	}
 	if err := restoreEra(in, out); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", tf.name(), err)
@@ -93,6 +75,36 @@ func restoreEra(in, meta string) error {
 	return restoreTool(in, meta, func(r io.Reader, dev *block.FileDevice, nrBlocks uint64) error {
 		return era.Restore(r, in, dev, nrBlocks)
 	})
+}
+
+// restoreCommandLine takes -i and -o on tf, parses args and checks them as
+// era_restore and cache_restore do: no words besides the options, an input,
+// an output that is a block device or a file of at least 32 KiB. It returns
+// the paths, or the exit code once the refusal is printed.
+func restoreCommandLine(tf *toolFlags, args []string, stdout, stderr io.Writer) (in, out string, code int, ok bool) {
+	var hasIn, hasOut bool
+	tf.on("i", func(v string, _ bool) error { in, hasIn = v, true; return nil })
+	tf.on("o", func(v string, _ bool) error { out, hasOut = v, true; return nil })
+	words, code, ok := tf.parse(args, stdout, stderr)
+	switch {
+	case !ok:
+		return "", "", code, false
+	case len(words) != 0:
+		io.WriteString(stderr, tf.usage)
+		return "", "", 1, false
+	case !hasIn:
+		fmt.Fprintf(stderr, "No input file provided.\n\n%s", tf.usage)
+		return "", "", 1, false
+	}
+	if why := outputFileProblem(out); hasOut && why != "" {
+		fmt.Fprintf(stderr, "%s\n\n%v\n", why, errOutputRequirements)
+		return "", "", 1, false
+	}
+	if !hasOut {
+		fmt.Fprintf(stderr, "No output file provided.\n\n%s", tf.usage)
+		return "", "", 1, false
+	}
+	return in, out, 0, true
 }
 
 // restoreTool runs restore on the XML file in (which must exist: "Couldn't stat

@@ -210,8 +210,8 @@ func createStatsRegions(e *env, name string, startSectors, lenSectors uint64, st
 		return nil
 	}
 	regions := strings.Join(ids, ",")
-	h := newStatsHandle(e, name, defaultStatsProgram)
-	if err := h.list(h.program); err != nil {
+	h, err := listedStatsHandle(e, name)
+	if err != nil {
 		return err
 	}
 	gid, err := h.createGroup(regions, o.str("alias"))
@@ -287,8 +287,8 @@ func cmdStatsClear(e *env) error {
 		return usageError("Please specify a --regionid or use --allregions.")
 	}
 	return statsEachDevice(e, true, func(name string) error {
-		h := newStatsHandle(e, name, defaultStatsProgram)
-		if err := h.list(defaultStatsProgram); err != nil {
+		h, err := listedStatsHandle(e, name)
+		if err != nil {
 			return err
 		}
 		regions := h.present()
@@ -321,8 +321,8 @@ func cmdStatsPrint(e *env) error {
 	}
 	clear := o.has("clear")
 	return statsEachDevice(e, true, func(name string) error {
-		h := newStatsHandle(e, name, defaultStatsProgram)
-		if err := h.list(defaultStatsProgram); err != nil {
+		h, err := listedStatsHandle(e, name)
+		if err != nil {
 			return err
 		}
 		ids := []uint64{statsNumber(e, "regionid")}

@@ -261,8 +261,8 @@ func cmdStatsGroup(e *env) error {
 	}
 	regions := e.opts.str("regions")
 	return statsEachDevice(e, e.opts.has("alldevices"), func(name string) error {
-		h := newStatsHandle(e, name, defaultStatsProgram)
-		if err := h.list(defaultStatsProgram); err != nil {
+		h, err := listedStatsHandle(e, name)
+		if err != nil {
 			return err
 		}
 		shown, err := e.shown(name, "name")
@@ -286,8 +286,8 @@ func cmdStatsUngroup(e *env) error {
 	}
 	gid := statsNumber(e, "groupid")
 	return statsEachDevice(e, e.opts.has("alldevices"), func(name string) error {
-		h := newStatsHandle(e, name, defaultStatsProgram)
-		if err := h.list(defaultStatsProgram); err != nil {
+		h, err := listedStatsHandle(e, name)
+		if err != nil {
 			return err
 		}
 		shown, err := e.shown(name, "name")

@@ -20,8 +20,19 @@ type statsHandle struct {
 	listed  bool
 }
 
+// newStatsHandle is a handle on device name's regions of program, not
+// listed yet.
 func newStatsHandle(e *env, name, program string) *statsHandle {
 	return &statsHandle{e: e, name: name, program: program}
+}
+
+// listedStatsHandle is a handle on device name's dmstats regions, listed.
+func listedStatsHandle(e *env, name string) (*statsHandle, error) {
+	h := newStatsHandle(e, name, defaultStatsProgram)
+	if err := h.list(defaultStatsProgram); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // region returns the region with id, or nil.

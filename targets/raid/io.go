@@ -426,7 +426,10 @@ func (r *Raid) Discard(sector, lenSectors uint64) error {
 
 // Flush flushes every member that takes I/O, once the writes in flight
 // have ended, then lets the bitmap forget the regions written before.
-func (r *Raid) Flush() error {
+func (r *Raid) Flush() error { return r.flush(false) }
+
+// flush is Flush; all cleans every region of the bitmap (a suspend).
+func (r *Raid) flush(all bool) error {
 	r.ioMu.Lock()
 	defer r.ioMu.Unlock()
 	var first error
@@ -444,7 +447,7 @@ func (r *Raid) Flush() error {
 	if r.failedCount() > r.maxDegraded() {
 		return first
 	}
-	return r.flushBitmap()
+	return r.flushBitmap(all)
 }
 
 // MaxIOSectors is dm_set_target_max_io_len: the chunk size, or raid1's

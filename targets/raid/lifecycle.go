@@ -179,7 +179,7 @@ func (r *Raid) quiesce() {
 	r.stopSync()
 	r.live = false
 	r.mu.Unlock()
-	r.Flush()
+	r.flush(true)
 	r.writeSuperblocks()
 }
 

@@ -20,6 +20,7 @@ type superState struct {
 	regions     uint64 // the bitmap's regions
 	bits        []byte // the regions that may differ (as on disk)
 	needResync  []byte // the regions the next resync goes through
+	written     []byte // the regions written since the last flush
 	stale       bool   // every region is to be resynchronised
 	metaMu      sync.Mutex
 	bitmapReady bool // the bitmap has been loaded (preresume)
@@ -36,7 +37,7 @@ func (r *Raid) analyseSuperblocks() error {
 	}
 	var freshest *superblock
 	sbs := make([]*superblock, len(r.members))
-	newDevs, rebuilds, withData := 0, 0, 0
+	newDevs, rebuilds := 0, 0
 	for i, m := range r.members {
 		if m.meta == nil {
 			continue
@@ -64,15 +65,15 @@ func (r *Raid) analyseSuperblocks() error {
 		return nil
 	}
 	r.sb.persistent = true
-	for _, m := range r.members {
+	for i, m := range r.members {
 		if m.data == nil {
 			continue
 		}
-		withData++
 		if m.firstUse {
 			newDevs++
 		}
 		if !m.inSync {
+			r.logf("Device %d specified for rebuild; clearing superblock", i)
 			rebuilds++
 		}
 	}
@@ -91,7 +92,10 @@ func (r *Raid) analyseSuperblocks() error {
 		r.firstUse = true
 	case rebuilds == 0 && newDevs != 0 && newDevs != r.deltaDisks:
 		r.logf("New device injected into existing raid set without 'delta_disks' or 'rebuild' parameter specified")
-		return targets.Invalid("Unable to assemble array: Invalid superblocks")
+		return errInvalidSuperblocks
+	case rebuilds != 0 && newDevs != 0 && newDevs != rebuilds:
+		r.logf("%d 'rebuild' devices cannot be injected into a raid set with %d other first-time devices", rebuilds, newDevs)
+		return errInvalidSuperblocks
 	}
 	for i, sb := range sbs {
 		if sb == nil {
@@ -123,6 +127,9 @@ func (r *Raid) analyseSuperblocks() error {
 	return nil
 }
 
+// errInvalidSuperblocks is what raid_ctr says when super_validate fails.
+var errInvalidSuperblocks = targets.Invalid("Unable to assemble array: Invalid superblocks")
+
 // magicless reports a superblock made up for members without one.
 func (s *superblock) magicless() bool { return s.numDevices == 0 }
 
@@ -132,7 +139,7 @@ func (s *superblock) magicless() bool { return s.numDevices == 0 }
 func (r *Raid) checkLayout(sb *superblock) error {
 	if sb.flags&sbFlagReshape != 0 {
 		r.logf("Reshape requested but raid set is still reshaping")
-		return targets.Invalid("Unable to assemble array: Invalid superblocks")
+		return errInvalidSuperblocks
 	}
 	if int(sb.level) != r.rt.level || int(sb.layout) != r.layout || uint64(sb.stripeSectors) != r.chunkSectors ||
 		int(sb.numDevices) != len(r.members) {
@@ -292,6 +299,7 @@ func (r *Raid) loadBitmap() error {
 	r.sb.regions = (r.syncSectors() + r.regionSectors - 1) / r.regionSectors
 	r.sb.bits = make([]byte, (r.sb.regions+7)/8)
 	r.sb.needResync = make([]byte, len(r.sb.bits))
+	r.sb.written = make([]byte, len(r.sb.bits))
 	var src *member
 	for _, m := range r.members {
 		if m.meta != nil && !m.faulty && !m.firstUse {
@@ -329,6 +337,7 @@ func (r *Raid) markDirty(sector, lenSectors uint64) {
 	first, last := r.regionRange(sector, lenSectors)
 	changed := false
 	for reg := first; reg <= last && reg < r.sb.regions; reg++ {
+		r.sb.written[reg/8] |= 1 << (reg % 8)
 		if r.sb.bits[reg/8]&(1<<(reg%8)) == 0 {
 			r.sb.bits[reg/8] |= 1 << (reg % 8)
 			changed = true
@@ -372,9 +381,12 @@ func (r *Raid) writeBitmap() {
 }
 
 // flushBitmap is the bitmap daemon's work after a flush of the members:
-// regions written before it are clean again (unless a sync still needs
-// them), and the cleared bits reach the metadata devices.
-func (r *Raid) flushBitmap() error {
+// regions not written since the previous flush are clean again (unless a
+// sync still needs them; md too clears a bit only after a quiet daemon
+// period, so that a region being written keeps its bit), and the cleared
+// bits reach the metadata devices. all clears every region written
+// before (a suspend).
+func (r *Raid) flushBitmap(all bool) error {
 	r.mu.Lock()
 	if !r.sb.bitmap || r.syncRunning() || r.recoveryCp != maxSector || r.degraded() {
 		r.mu.Unlock()
@@ -382,10 +394,15 @@ func (r *Raid) flushBitmap() error {
 	}
 	changed := false
 	for i := range r.sb.bits {
-		if r.sb.bits[i] != r.sb.needResync[i] {
-			r.sb.bits[i] = r.sb.needResync[i]
+		keep := r.sb.needResync[i]
+		if !all {
+			keep |= r.sb.written[i]
+		}
+		if r.sb.bits[i]&^keep != 0 {
+			r.sb.bits[i] &= keep
 			changed = true
 		}
+		r.sb.written[i] = 0
 	}
 	r.mu.Unlock()
 	if changed {

@@ -160,6 +160,7 @@ func (r *Raid) Message(args []string) (string, error) {
 	case actIdle, actFrozen:
 		if r.workerDone != nil {
 			r.stopSync()
+			r.requested = ""
 		}
 		if word == actIdle {
 			r.startSync()

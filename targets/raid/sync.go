@@ -225,7 +225,7 @@ func (r *Raid) finishAction(act string) {
 	case actCheck, actRepair:
 		r.requested = ""
 	}
-	r.action = actIdle
+	r.action, r.currSectors = actIdle, 0
 }
 
 // syncStep runs the action over n sectors from pos (member sectors, or

@@ -1,0 +1,71 @@
+package raid
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
+	"github.com/gdmsetup/gdmsetup/targets"
+	"github.com/gdmsetup/gdmsetup/targets/linear"
+)
+
+// benchMemberBytes is each member's size in the benchmarks.
+const benchMemberBytes = 64 << 20
+
+// benchTarget builds linear over one file, or raid1 (two members) or
+// raid5_ls (four members, 64 KiB chunks) with metadata devices and
+// nosync, over sparse files; it returns the target and the array's bytes.
+func benchTarget(b *testing.B, name string) (targets.Target, int64) {
+	e := dmtest.NewTargetEnv[*Raid](b, b.TempDir(), New)
+	e.Args = e.FileArgs
+	for _, n := range []string{"a", "b", "c", "d"} {
+		e.Sparse(n, benchMemberBytes)
+		e.Sparse("m"+n, 1<<20)
+	}
+	switch name {
+	case "linear":
+		tg, err := linear.New(e.Context(benchMemberBytes/512), strings.Fields(e.Path("a")+" 0"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tg, benchMemberBytes
+	case "raid1":
+		x := e.Create(benchMemberBytes/512, "raid1 2 0 nosync 2 ma a mb b")
+		b.Cleanup(func() { e.Remove(x) })
+		return x, benchMemberBytes
+	}
+	x := e.Create(3*benchMemberBytes/512, "raid5_ls 2 128 nosync 4 ma a mb b mc c md d")
+	b.Cleanup(func() { e.Remove(x) })
+	return x, 3 * benchMemberBytes
+}
+
+// BenchmarkRandomWrite4K writes 4 KiB blocks at random (a flush every
+// 64) through linear, raid1 (both legs, the bitmap set once per region)
+// and raid5 (read of the row's other chunks, parity written).
+func BenchmarkRandomWrite4K(b *testing.B) {
+	for _, name := range []string{"linear", "raid1", "raid5"} {
+		b.Run(name, func(b *testing.B) {
+			tg, span := benchTarget(b, name)
+			dmtest.RandomWrites(b, tg, span, dmtest.Random(4096))
+		})
+	}
+}
+
+// BenchmarkSequentialRead1M reads 1 MiB at a time through the first
+// 64 MiB: linear, raid1 (one leg) and raid5 (chunk by chunk).
+func BenchmarkSequentialRead1M(b *testing.B) {
+	const span = 64 << 20
+	for _, name := range []string{"linear", "raid1", "raid5"} {
+		b.Run(name, func(b *testing.B) {
+			tg, _ := benchTarget(b, name)
+			p := make([]byte, 1<<20)
+			b.SetBytes(int64(len(p)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := tg.ReadAt(p, uint64(i%(span>>20))<<11); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

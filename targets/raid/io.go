@@ -1,7 +1,10 @@
 package raid
 
 import (
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/targets"
@@ -106,22 +109,40 @@ func (r *Raid) writePiece(p []byte, sector uint64) error {
 	if r.rt.level >= 4 && r.rt.level <= 6 {
 		return r.writeParity(p, sector)
 	}
-	written := 0
-	for _, l := range r.copies(sector) {
-		m := r.members[l.disk]
+	locs := r.copies(sector)
+	var written atomic.Int32
+	parallel(len(locs), func(i int) {
+		l := locs[i]
 		if !r.usable(l.disk) {
-			continue
+			return
 		}
-		if _, err := m.data.WriteAt(p, int64(l.sector)*sectorBytes); err != nil {
+		if _, err := r.members[l.disk].data.WriteAt(p, int64(l.sector)*sectorBytes); err != nil {
 			r.fail(l.disk)
-			continue
+			return
 		}
-		written++
-	}
-	if written == 0 {
+		written.Add(1)
+	})
+	if written.Load() == 0 {
 		return errIO
 	}
 	return nil
+}
+
+// parallel runs do(i) for every i below n at once and waits for them.
+func parallel(n int, do func(i int)) {
+	if n == 1 {
+		do(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			do(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // usable reports whether member i takes I/O.
@@ -215,17 +236,17 @@ func (r *Raid) readParity(p []byte, sector uint64) error {
 // in the result. Row lock held.
 func (r *Raid) readRow(rw *row, off, lenSectors uint64) ([][]byte, error) {
 	bufs := make([][]byte, len(r.members))
-	for i := range r.members {
+	parallel(len(r.members), func(i int) {
 		if !r.usable(i) {
-			continue
+			return
 		}
 		b := make([]byte, lenSectors*sectorBytes)
 		if _, err := r.members[i].data.ReadAt(b, int64(rw.stripe*r.chunkSectors+off)*sectorBytes); err != nil {
 			r.fail(i)
-			continue
+			return
 		}
 		bufs[i] = b
-	}
+	})
 	if err := r.rebuild(rw, bufs, int(lenSectors*sectorBytes)); err != nil {
 		return nil, fmt.Errorf("row %d: %w", rw.stripe, err)
 	}
@@ -258,14 +279,15 @@ func (r *Raid) writeParity(p []byte, sector uint64) error {
 			at   uint64
 		}{rw.qd, bufs[rw.qd], lo})
 	}
-	for _, w := range writes {
+	parallel(len(writes), func(i int) {
+		w := writes[i]
 		if !r.usable(w.disk) {
-			continue
+			return
 		}
 		if _, err := r.members[w.disk].data.WriteAt(w.buf, (base+int64(w.at))*sectorBytes); err != nil {
 			r.fail(w.disk)
 		}
-	}
+	})
 	if r.failedCount() > r.rt.parityDevs {
 		return errIO
 	}
@@ -432,18 +454,15 @@ func (r *Raid) Flush() error { return r.flush(false) }
 func (r *Raid) flush(all bool) error {
 	r.ioMu.Lock()
 	defer r.ioMu.Unlock()
-	var first error
-	for i, m := range r.members {
-		if !r.usable(i) {
-			continue
-		}
-		if err := m.data.Flush(); err != nil {
-			r.fail(i)
-			if first == nil {
-				first = err
+	errs := make([]error, len(r.members))
+	parallel(len(r.members), func(i int) {
+		if r.usable(i) {
+			if errs[i] = r.members[i].data.Flush(); errs[i] != nil {
+				r.fail(i)
 			}
 		}
-	}
+	})
+	first := errors.Join(errs...)
 	if r.failedCount() > r.maxDegraded() {
 		return first
 	}

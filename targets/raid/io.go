@@ -145,6 +145,15 @@ func parallel(n int, do func(i int)) {
 	wg.Wait()
 }
 
+// holds reports whether member i holds its data over lenSectors from
+// its sector at: it takes I/O and is in sync, or recovered past them.
+func (r *Raid) holds(i int, at, lenSectors uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.members[i]
+	return m.usable() && (m.inSync || m.recoveryOffset >= at+lenSectors)
+}
+
 // usable reports whether member i takes I/O.
 func (r *Raid) usable(i int) bool {
 	r.mu.Lock()
@@ -216,8 +225,9 @@ func (r *Raid) rowLock(rw *row) func() {
 func (r *Raid) readParity(p []byte, sector uint64) error {
 	rw, k, off := r.rowPiece(sector)
 	d := rw.data[k]
-	if r.usable(d) {
-		if _, err := r.members[d].data.ReadAt(p, int64(rw.stripe*r.chunkSectors+off)*sectorBytes); err == nil {
+	at := rw.stripe*r.chunkSectors + off
+	if r.holds(d, at, uint64(len(p))/sectorBytes) {
+		if _, err := r.members[d].data.ReadAt(p, int64(at)*sectorBytes); err == nil {
 			return nil
 		}
 		r.fail(d)
@@ -232,12 +242,12 @@ func (r *Raid) readParity(p []byte, sector uint64) error {
 }
 
 // readRow reads the row's members over [off, off+lenSectors) of their
-// chunks and rebuilds what failed members held; every member's bytes are
-// in the result. Row lock held.
+// chunks and rebuilds what failed members, and members not yet recovered
+// there, hold; every member's bytes are in the result. Row lock held.
 func (r *Raid) readRow(rw *row, off, lenSectors uint64) ([][]byte, error) {
 	bufs := make([][]byte, len(r.members))
 	parallel(len(r.members), func(i int) {
-		if !r.usable(i) {
+		if !r.holds(i, rw.stripe*r.chunkSectors+off, lenSectors) {
 			return
 		}
 		b := make([]byte, lenSectors*sectorBytes)

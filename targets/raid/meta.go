@@ -321,6 +321,9 @@ func (r *Raid) loadBitmap() error {
 		return nil
 	}
 	copy(r.sb.needResync, b[bitmapSuperBytes:])
+	for i := r.sb.regions; i < uint64(len(r.sb.needResync))*8; i++ {
+		r.sb.needResync[i/8] &^= 1 << (i % 8) // md's padding past the last region
+	}
 	copy(r.sb.bits, r.sb.needResync)
 	return nil
 }

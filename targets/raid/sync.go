@@ -75,13 +75,15 @@ func (r *Raid) nextAction() string {
 		return ""
 	case r.requested != "":
 		return r.requested
-	case r.recoveryCp < r.maxSyncSectors() || r.sb.stale || r.bitsNeeded():
-		return actResync
 	}
 	for _, m := range r.members {
 		if m.data != nil && !m.faulty && !m.inSync {
+			// remove_and_add_spares comes before a resync
 			return actRecover
 		}
+	}
+	if r.recoveryCp < r.maxSyncSectors() || r.sb.stale || r.bitsNeeded() {
+		return actResync
 	}
 	return ""
 }

@@ -57,15 +57,12 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 		r.members = append(r.members, &member{inSync: true, recoveryOffset: maxSector})
 	}
 	if err := r.parseParams(as, nrParams); err != nil {
-		r.closeDevs()
 		return nil, err
 	}
 	if err := r.parseDevs(as); err != nil {
-		r.closeDevs()
 		return nil, err
 	}
 	if err := r.build(); err != nil {
-		r.closeDevs()
 		return nil, err
 	}
 	return r, nil
@@ -415,10 +412,6 @@ func (r *Raid) parseDevs(as *targets.ArgSet) error {
 	}
 	return nil
 }
-
-// closeDevs is what raid_set_free leaves to the core: nothing to release
-// here but the devices are the core's; the journal is not used.
-func (r *Raid) closeDevs() {}
 
 // setSizes is rs_set_dev_and_array_sectors for the table's length: the
 // sectors each member holds and the array's, which every member must hold.

@@ -177,7 +177,6 @@ func (r *Raid) fail(i int) {
 		return
 	}
 	m.faulty = true
-	r.sb.dirty = true
 	r.mu.Unlock()
 	r.writeSuperblocks()
 	r.event()

@@ -3,6 +3,7 @@ package raid
 import (
 	"fmt"
 	"sync"
+	"syscall"
 
 	"github.com/gdmsetup/gdmsetup/targets"
 )
@@ -10,17 +11,18 @@ import (
 // superState is what the metadata devices hold, in memory: the event
 // count of the superblocks and the write-intent bitmap.
 //
-// Concurrency: the Raid's mu guards every field; metaMu serialises the
-// writes of superblocks and bitmap pages to the metadata devices.
+// Concurrency: the Raid's mu guards every field but diskBits; metaMu
+// serialises the writes of superblocks and bitmap pages to the metadata
+// devices and guards diskBits.
 type superState struct {
 	persistent  bool   // there are metadata devices
 	events      uint64 // md's events: bumped at every superblock write
-	dirty       bool   // a member failed since the superblocks were written
 	bitmap      bool   // a write-intent bitmap lives at 4 KiB
 	regions     uint64 // the bitmap's regions
 	bits        []byte // the regions that may differ (as on disk)
 	needResync  []byte // the regions the next resync goes through
 	written     []byte // the regions written since the last flush
+	diskBits    []byte // the bits the metadata devices hold (flushed)
 	stale       bool   // every region is to be resynchronised
 	metaMu      sync.Mutex
 	bitmapReady bool // the bitmap has been loaded (preresume)
@@ -143,7 +145,7 @@ func (r *Raid) checkLayout(sb *superblock) error {
 	}
 	if int(sb.level) != r.rt.level || int(sb.layout) != r.layout || uint64(sb.stripeSectors) != r.chunkSectors ||
 		int(sb.numDevices) != len(r.members) {
-		return targets.Errorf(1 /* EPERM */, "Reshape not supported")
+		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}
 	return nil
 }
@@ -216,13 +218,13 @@ func (r *Raid) writeSuperblocks() error {
 		return nil
 	}
 	r.sb.events++
-	r.sb.dirty = false
 	type out struct {
 		dev targets.Dev
 		sb  []byte
 		bm  []byte
 	}
 	var outs []out
+	page, bits := r.bitmapPage()
 	for i, m := range r.members {
 		if m.meta == nil || m.faulty {
 			continue
@@ -230,9 +232,10 @@ func (r *Raid) writeSuperblocks() error {
 		s := r.superblockFor(i)
 		b := make([]byte, sbBytes)
 		s.put(b)
-		outs = append(outs, out{m.meta, b, r.bitmapPage()})
+		outs = append(outs, out{m.meta, b, page})
 	}
 	r.mu.Unlock()
+	defer copy(r.sb.diskBits, bits)
 	var first error
 	for _, o := range outs {
 		err := writeAll(o.dev, o.sb, 0)
@@ -265,10 +268,11 @@ func (r *Raid) syncSectors() uint64 {
 
 // bitmapPage is the bitmap superblock and bits as written, up to the
 // end of the sector holding the last region's bit, the bits past it set
-// (as md leaves them). nil without a bitmap. mu held.
-func (r *Raid) bitmapPage() []byte {
+// (as md leaves them), and a copy of the regions' bits. nil without a
+// bitmap. mu held.
+func (r *Raid) bitmapPage() (page, bits []byte) {
 	if !r.sb.bitmap {
-		return nil
+		return nil, nil
 	}
 	bitsBytes := (r.sb.regions + 7) / 8
 	n := (bitmapSuperBytes + bitsBytes + sbBytes - 1) / sbBytes * sbBytes
@@ -280,12 +284,12 @@ func (r *Raid) bitmapPage() []byte {
 	bs := bitmapSuper{version: bitmapVersion, events: r.sb.events, eventsCleared: r.sb.events, syncSectors: r.syncSectors(),
 		chunkBytes: uint32(r.regionSectors * sectorBytes), daemonSleepSec: sleep, writeBehind: uint32(min(r.maxWriteBehindKB, counterMax/2))}
 	bs.put(b)
-	bits := b[bitmapSuperBytes:]
-	copy(bits, r.sb.bits)
-	for i := r.sb.regions; i < uint64(len(bits))*8; i++ {
-		bits[i/8] |= 1 << (i % 8)
+	onDisk := b[bitmapSuperBytes:]
+	copy(onDisk, r.sb.bits)
+	for i := r.sb.regions; i < uint64(len(onDisk))*8; i++ {
+		onDisk[i/8] |= 1 << (i % 8)
 	}
-	return b
+	return b, append([]byte(nil), r.sb.bits...)
 }
 
 // loadBitmap is md_bitmap_load at the first preresume: a bitmap whose
@@ -300,6 +304,7 @@ func (r *Raid) loadBitmap() error {
 	r.sb.bits = make([]byte, (r.sb.regions+7)/8)
 	r.sb.needResync = make([]byte, len(r.sb.bits))
 	r.sb.written = make([]byte, len(r.sb.bits))
+	r.sb.diskBits = make([]byte, len(r.sb.bits))
 	var src *member
 	for _, m := range r.members {
 		if m.meta != nil && !m.faulty && !m.firstUse {
@@ -329,8 +334,8 @@ func (r *Raid) loadBitmap() error {
 }
 
 // markDirty is md_bitmap_startwrite: before a write, the regions it
-// touches are set in the bitmap on every metadata device (written and
-// flushed once per region until it is clean again).
+// touches are set in the bitmap on every metadata device; it returns once
+// their bits are there (written and flushed, by this write or another).
 func (r *Raid) markDirty(sector, lenSectors uint64) {
 	r.mu.Lock()
 	if !r.sb.bitmap || lenSectors == 0 {
@@ -338,17 +343,19 @@ func (r *Raid) markDirty(sector, lenSectors uint64) {
 		return
 	}
 	first, last := r.regionRange(sector, lenSectors)
-	changed := false
-	for reg := first; reg <= last && reg < r.sb.regions; reg++ {
+	last = min(last, r.sb.regions-1)
+	for reg := first; reg <= last; reg++ {
 		r.sb.written[reg/8] |= 1 << (reg % 8)
-		if r.sb.bits[reg/8]&(1<<(reg%8)) == 0 {
-			r.sb.bits[reg/8] |= 1 << (reg % 8)
-			changed = true
-		}
+		r.sb.bits[reg/8] |= 1 << (reg % 8)
 	}
 	r.mu.Unlock()
-	if changed {
-		r.writeBitmap()
+	r.sb.metaMu.Lock()
+	defer r.sb.metaMu.Unlock()
+	for reg := first; reg <= last; reg++ {
+		if r.sb.diskBits[reg/8]&(1<<(reg%8)) == 0 {
+			r.writeBitmapLocked()
+			return
+		}
 	}
 }
 
@@ -367,8 +374,13 @@ func (r *Raid) regionRange(sector, lenSectors uint64) (uint64, uint64) {
 func (r *Raid) writeBitmap() {
 	r.sb.metaMu.Lock()
 	defer r.sb.metaMu.Unlock()
+	r.writeBitmapLocked()
+}
+
+// writeBitmapLocked is writeBitmap with metaMu held.
+func (r *Raid) writeBitmapLocked() {
 	r.mu.Lock()
-	page := r.bitmapPage()
+	page, bits := r.bitmapPage()
 	var devs []targets.Dev
 	for _, m := range r.members {
 		if m.meta != nil && !m.faulty {
@@ -381,6 +393,7 @@ func (r *Raid) writeBitmap() {
 			d.Flush()
 		}
 	}
+	copy(r.sb.diskBits, bits)
 }
 
 // flushBitmap is the bitmap daemon's work after a flush of the members:

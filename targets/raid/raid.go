@@ -193,6 +193,7 @@ type Raid struct {
 	arraySectors     uint64
 	dataStripes      int
 	rebuilding       bool // building a table restored in a later process
+	discards         bool // discards pass to the members (raid0/1/10)
 	geo10            raid10Geometry
 
 	ioMu    sync.RWMutex

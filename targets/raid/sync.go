@@ -31,7 +31,6 @@ type syncState struct {
 	live        bool   // resumed: the worker may run
 	firstUse    bool   // the superblocks were created by this table
 	preresumed  bool
-	discards    bool
 	workerDone  chan struct{}
 	stopWorker  bool
 	interrupted bool

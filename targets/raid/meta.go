@@ -296,7 +296,8 @@ func (r *Raid) bitmapPage() (page, bits []byte) {
 // events are behind the superblocks' (or a new one) makes every region
 // need a resync; otherwise its set bits do. mu held.
 func (r *Raid) loadBitmap() error {
-	if !r.sb.persistent || r.rt.level == 0 || r.sb.bitmapReady {
+	if !r.sb.persistent || r.rt.level == 0 || r.journal != nil || r.sb.bitmapReady {
+		// super_validate gives raid0 and journaled raid4/5/6 no bitmap
 		return nil
 	}
 	r.sb.bitmapReady, r.sb.bitmap = true, true

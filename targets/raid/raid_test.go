@@ -372,3 +372,17 @@ func TestKernelFailedMember(t *testing.T) {
 		t.Errorf("member 1's superblock after recovery: %+v", mb)
 	}
 }
+
+// TestJournalEchoed: a journal device (4 MiB at least) is taken, shown in
+// the status (A: writethrough, a: writeback) and echoed by the table.
+func TestJournalEchoed(t *testing.T) {
+	e := newEnv(t)
+	e.Sparse("j", 4<<20)
+	r := e.Create(16384, "raid5_ls 5 64 journal_dev j journal_mode writeback 3 - a - b - c")
+	if s := r.Status(); s != "raid5_ls 3 AAA 8192/8192 idle 0 0 a" {
+		t.Errorf("status %q", s)
+	}
+	if tb := r.Table(); tb != "raid5_ls 5 64 journal_dev "+e.Path("j")+" journal_mode writeback 3 - "+e.Path("a")+" - "+e.Path("b")+" - "+e.Path("c") {
+		t.Errorf("table %q", tb)
+	}
+}

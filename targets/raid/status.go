@@ -43,6 +43,13 @@ func (r *Raid) Status() string {
 		mism = r.mismatches
 	}
 	journal := "-"
+	if r.journal != nil {
+		// __raid_dev_status of the journal: A for writethrough, a for writeback
+		journal = "A"
+		if r.journalWriteBack {
+			journal = "a"
+		}
+	}
 	fmt.Fprintf(&b, " %d/%d %s %d %d %s", progress, maxSectors, state, mism, 0, journal)
 	return b.String()
 }
@@ -125,6 +132,12 @@ func (r *Raid) Table() string {
 	add(flagRaid10Format, "raid10_format", raid10Format(r.layout))
 	add(flagDeltaDisks, "delta_disks", fmt.Sprint(r.deltaDisks))
 	add(flagDataOffset, "data_offset", fmt.Sprint(r.dataOffset))
+	add(flagJournalDev, "journal_dev", devName(r.journal))
+	mode := "writethrough"
+	if r.journalWriteBack {
+		mode = "writeback"
+	}
+	add(flagJournalMode, "journal_mode", mode)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d %d", r.rt.name, 1+len(params), r.chunkSectors)
 	for _, p := range params {

@@ -44,6 +44,9 @@ func (r *Raid) build() error {
 	if err := r.run(); err != nil {
 		return err
 	}
+	if err := r.loadBitmap(); err != nil {
+		return err
+	}
 	if r.rt.level >= 4 && r.rt.level <= 6 {
 		if err := r.setStripeCache(); err != nil {
 			return err
@@ -148,11 +151,7 @@ func (r *Raid) PreResume() error {
 		return nil
 	}
 	r.preresumed = true
-	err := r.loadBitmap()
 	r.mu.Unlock()
-	if err != nil {
-		return err
-	}
 	r.writeSuperblocks()
 	return nil
 }
@@ -243,7 +242,7 @@ func b2u(b bool) uint64 {
 func (r *Raid) restore(saved string) error {
 	r.live, r.preresumed = true, true
 	if saved == "" {
-		return r.loadBitmap()
+		return nil
 	}
 	body, ok := strings.CutPrefix(saved, savedPrefix)
 	if !ok {
@@ -256,7 +255,6 @@ func (r *Raid) restore(saved string) error {
 	if len(st.Members) != len(r.members) {
 		return fmt.Errorf("saved raid state has %d members, the table %d", len(st.Members), len(r.members))
 	}
-	r.loadBitmap()
 	if r.sb.bitmap && (len(st.Bits) != len(r.sb.bits) || len(st.Need) != len(r.sb.needResync)) {
 		return fmt.Errorf("saved raid state has a %d-byte bitmap, the table %d", len(st.Bits), len(r.sb.bits))
 	}

@@ -35,6 +35,11 @@ type superState struct {
 // the superblocks hold is a reshape or a takeover, refused here.
 func (r *Raid) analyseSuperblocks() error {
 	if r.flags&flagSync != 0 {
+		// no superblock is read (the array is initialised as new) and
+		// none validated: md writes them, but sets up no bitmap
+		for _, m := range r.members {
+			r.sb.persistent = r.sb.persistent || m.meta != nil
+		}
 		return nil
 	}
 	var freshest *superblock
@@ -292,12 +297,16 @@ func (r *Raid) bitmapPage() (page, bits []byte) {
 	return b, append([]byte(nil), r.sb.bits...)
 }
 
-// loadBitmap is md_bitmap_load at the first preresume: a bitmap whose
-// events are behind the superblocks' (or a new one) makes every region
-// need a resync; otherwise its set bits do. mu held.
+// loadBitmap is md_bitmap_create and md_bitmap_load, at md_run: a new
+// array gets a new bitmap; an existing one's is read from the first
+// member in sync, and refused when it is not md's (the kernel then fails
+// to run the array); one whose events are behind the superblocks' makes
+// every region need a resync, otherwise its set bits do. mu held or the
+// target not shared yet.
 func (r *Raid) loadBitmap() error {
-	if !r.sb.persistent || r.rt.level == 0 || r.journal != nil || r.sb.bitmapReady {
-		// super_validate gives raid0 and journaled raid4/5/6 no bitmap
+	if !r.sb.persistent || r.rt.level == 0 || r.journal != nil || r.flags&flagSync != 0 || r.sb.bitmapReady {
+		// super_validate gives raid0 and journaled raid4/5/6 no bitmap,
+		// and is not called with sync
 		return nil
 	}
 	r.sb.bitmapReady, r.sb.bitmap = true, true
@@ -308,21 +317,23 @@ func (r *Raid) loadBitmap() error {
 	r.sb.diskBits = make([]byte, len(r.sb.bits))
 	var src *member
 	for _, m := range r.members {
-		if m.meta != nil && !m.faulty && !m.firstUse {
+		if m.meta != nil && !m.faulty && !m.firstUse && m.inSync {
 			src = m
 			break
 		}
 	}
-	if src == nil {
+	if src == nil || r.firstUse {
 		return nil
 	}
 	b := make([]byte, bitmapSuperBytes+len(r.sb.bits))
 	if _, err := src.meta.ReadAt(b, bitmapOffsetBytes); err != nil {
-		r.logf("Failed to load bitmap")
-		return fmt.Errorf("reading the bitmap of %s: %w", src.meta.Name(), err)
+		return targets.Errorf(syscall.EIO, "Failed to run raid array")
 	}
 	bs, err := parseBitmapSuper(b)
-	if err != nil || bs.events < r.sb.events || bs.state&bitmapStaleBit != 0 {
+	if err != nil {
+		return targets.Invalid("Failed to run raid array")
+	}
+	if bs.events < r.sb.events || bs.state&bitmapStaleBit != 0 {
 		r.sb.stale = true
 		return nil
 	}

@@ -386,3 +386,95 @@ func TestJournalEchoed(t *testing.T) {
 		t.Errorf("table %q", tb)
 	}
 }
+
+// failingDev is a member whose I/O fails once fail is set.
+type failingDev struct {
+	targets.Dev
+	fail *bool
+}
+
+func (d failingDev) ReadAt(p []byte, off int64) (int, error) {
+	if *d.fail {
+		return 0, syscall.EIO
+	}
+	return d.Dev.ReadAt(p, off)
+}
+
+func (d failingDev) WriteAt(p []byte, off int64) (int, error) {
+	if *d.fail {
+		return 0, syscall.EIO
+	}
+	return d.Dev.WriteAt(p, off)
+}
+
+// TestFailingMembers: two members of a raid6 set start failing I/O under
+// writes: they are marked D (an event each, the superblocks recording
+// them), every write still succeeds and every read gives what was
+// written, rebuilt from the three members left; the next load keeps them
+// failed (failed_devices) until they come back and are recovered.
+func TestFailingMembers(t *testing.T) {
+	e := newEnv(t)
+	fail := false
+	events := 0
+	e.Adjust = func(ctx *targets.Context) {
+		open := ctx.Open
+		ctx.Open = func(path string) (targets.Dev, error) {
+			d, err := open(path)
+			if err == nil && (path == e.Path("b") || path == e.Path("d")) {
+				d = failingDev{d, &fail}
+			}
+			return d, err
+		}
+		ctx.Event = func() { events++ }
+	}
+	const table = "raid6_zr 2 16 nosync 5 ma a mb b mc c md d me e"
+	r, err := e.Build(3*8192, table)
+	if err == nil || !strings.Contains(err.Error(), "Invalid flags combination") {
+		t.Fatalf("nosync on a new raid6: %v", err)
+	}
+	r = e.Create(3*8192, "raid6_zr 1 16 5 ma a mb b mc c md d me e")
+	waitIdle(t, r)
+	model := make([]byte, 3*8192*512)
+	rng := rand.New(rand.NewPCG(3, 4))
+	write := func(n int) {
+		for range n {
+			size := (1 + rng.IntN(32)) * 512
+			at := rng.IntN(len(model)-size) / 512 * 512
+			p := dmtest.Random(size)
+			if err := r.WriteAt(p, uint64(at/512)); err != nil {
+				t.Fatal(err)
+			}
+			copy(model[at:], p)
+		}
+	}
+	write(100)
+	events = 0
+	fail = true
+	write(100)
+	if s := r.Status(); s != "raid6_zr 5 ADADA 8192/8192 idle 0 0 -" || events != 2 {
+		t.Errorf("status %q, %d events", s, events)
+	}
+	got := make([]byte, len(model))
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, model) {
+		t.Fatalf("read back with two members failed: %v", err)
+	}
+	e.Remove(r)
+	sb, _ := parseSuperblock(dmtest.FileBytes(t, e.Path("ma"), 0, 512))
+	if sb.failed[0] != 0b01010 {
+		t.Errorf("failed_devices %b", sb.failed[0])
+	}
+	fail = false
+	r = e.Create(3*8192, "raid6_zr 1 16 5 ma a mb b mc c md d me e")
+	waitIdle(t, r)
+	if s := r.Status(); s != "raid6_zr 5 AAAAA 8192/8192 idle 0 0 -" {
+		t.Errorf("after the members came back: %q", s)
+	}
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, model) {
+		t.Fatalf("read back after recovery: %v", err)
+	}
+	r.Message([]string{"check"})
+	waitIdle(t, r)
+	if s := r.Status(); s != "raid6_zr 5 AAAAA 8192/8192 idle 0 0 -" {
+		t.Errorf("check after recovery: %q", s)
+	}
+}

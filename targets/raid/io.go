@@ -36,6 +36,9 @@ func (r *Raid) WriteAt(p []byte, sector uint64) error {
 	r.ioMu.RLock()
 	defer r.ioMu.RUnlock()
 	r.markDirty(sector, uint64(len(p))/sectorBytes)
+	if r.rt.level >= 4 && r.rt.level <= 6 {
+		return r.writeRows(p, sector)
+	}
 	return r.eachPiece(p, sector, r.writePiece)
 }
 
@@ -106,9 +109,6 @@ func (r *Raid) readOrder(locs []loc, lenSectors uint64) []loc {
 }
 
 func (r *Raid) writePiece(p []byte, sector uint64) error {
-	if r.rt.level >= 4 && r.rt.level <= 6 {
-		return r.writeParity(p, sector)
-	}
 	locs := r.copies(sector)
 	var written atomic.Int32
 	parallel(len(locs), func(i int) {
@@ -260,47 +260,6 @@ func (r *Raid) readRow(rw *row, off, lenSectors uint64) ([][]byte, error) {
 		return nil, fmt.Errorf("row %d: %w", rw.stripe, err)
 	}
 	return bufs, nil
-}
-
-func (r *Raid) writeParity(p []byte, sector uint64) error {
-	rw, k, off := r.rowPiece(sector)
-	lenSectors := uint64(len(p)) / sectorBytes
-	lo := off / pageSectors * pageSectors
-	hi := min((off+lenSectors+pageSectors-1)/pageSectors*pageSectors, r.chunkSectors)
-	defer r.rowLock(rw)()
-	bufs, err := r.readRow(rw, lo, hi-lo)
-	if err != nil {
-		return err
-	}
-	d := rw.data[k]
-	copy(bufs[d][(off-lo)*sectorBytes:], p)
-	r.computeParity(rw, bufs)
-	base := int64(rw.stripe * r.chunkSectors)
-	writes := []struct {
-		disk int
-		buf  []byte
-		at   uint64
-	}{{d, p, off}, {rw.pd, bufs[rw.pd], lo}}
-	if rw.qd >= 0 {
-		writes = append(writes, struct {
-			disk int
-			buf  []byte
-			at   uint64
-		}{rw.qd, bufs[rw.qd], lo})
-	}
-	parallel(len(writes), func(i int) {
-		w := writes[i]
-		if !r.usable(w.disk) {
-			return
-		}
-		if _, err := r.members[w.disk].data.WriteAt(w.buf, (base+int64(w.at))*sectorBytes); err != nil {
-			r.fail(w.disk)
-		}
-	})
-	if r.failedCount() > r.rt.parityDevs {
-		return errIO
-	}
-	return nil
 }
 
 // failedCount is how many members hold nothing usable.
@@ -479,8 +438,13 @@ func (r *Raid) flush(all bool) error {
 }
 
 // MaxIOSectors is dm_set_target_max_io_len: the chunk size, or raid1's
-// region size as given.
+// region size as given. raid4/5/6 take whole writes (0: no limit) and cut
+// them into rows themselves, as md gathers a stripe's chunks written
+// together into one stripe head.
 func (r *Raid) MaxIOSectors() uint64 {
+	if r.rt.level >= 4 && r.rt.level <= 6 {
+		return 0
+	}
 	if r.chunkSectors != 0 {
 		return r.chunkSectors
 	}

@@ -1,5 +1,10 @@
 package raid
 
+import (
+	"crypto/subtle"
+	"encoding/binary"
+)
+
 // GF(2^8) arithmetic with md's generator polynomial x^8+x^4+x^3+x^2+1
 // (0x11d) and generator g = 2, as lib/raid6 computes the Q syndrome:
 // Q = sum over the data chunks of g^slot * D_slot.
@@ -42,12 +47,8 @@ func mulTable(c byte) *[256]byte {
 	return &t
 }
 
-// xorInto sets dst ^= src.
-func xorInto(dst, src []byte) {
-	for i := range dst {
-		dst[i] ^= src[i]
-	}
-}
+// xorInto sets dst ^= src (as long as dst).
+func xorInto(dst, src []byte) { subtle.XORBytes(dst, dst, src[:len(dst)]) }
 
 // mulXorInto sets dst ^= c * src.
 func mulXorInto(dst, src []byte, c byte) {
@@ -75,9 +76,19 @@ func syndrome(bySlot [][]byte, p, q []byte) {
 	}
 }
 
-// mul2 multiplies every byte of b by g = 2.
+// mul2 multiplies every byte of b by g = 2, eight bytes at a time as
+// lib/raid6's int64 code does: shift each byte left, and add the
+// polynomial's 0x1d to the bytes whose top bit fell out.
 func mul2(b []byte) {
-	for i, v := range b {
+	n := len(b) &^ 7
+	for i := 0; i < n; i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		hi := w & 0x8080808080808080
+		w = (w<<1)&0xfefefefefefefefe ^ (hi>>7)*0x1d
+		binary.LittleEndian.PutUint64(b[i:], w)
+	}
+	for i := n; i < len(b); i++ {
+		v := b[i]
 		x := v << 1
 		if v&0x80 != 0 {
 			x ^= 0x1d

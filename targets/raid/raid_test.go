@@ -478,3 +478,17 @@ func TestFailingMembers(t *testing.T) {
 		t.Errorf("check after recovery: %q", s)
 	}
 }
+
+// TestMul2: the word-at-a-time multiplication by g is the field's.
+func TestMul2(t *testing.T) {
+	b := make([]byte, 259)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	mul2(b)
+	for i, v := range b {
+		if want := gfMul(byte(i), 2); v != want {
+			t.Fatalf("2*%#x = %#x, want %#x", byte(i), v, want)
+		}
+	}
+}

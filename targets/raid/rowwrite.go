@@ -1,0 +1,275 @@
+package raid
+
+import "errors"
+
+// A raid4/5/6 write, as raid5_make_request and handle_stripe_dirtying
+// do it: the write is cut into its rows; in each row, page by page (md's
+// stripe heads), the data chunks the write fills wholly, partly or not
+// at all decide between read-modify-write (read the old data being
+// written and the parity, fold the difference into P and Q) and
+// reconstruct-write (read the data not overwritten, compute P and Q
+// afresh; no read at all for a full stripe), the cheaper in reads, a tie
+// going to reconstruct-write; an array not in sync there always
+// reconstructs. A row with a member missing or being recovered is read
+// whole (rebuilt where needed) and its parity computed afresh. The
+// members' bytes are md's even where the parity was inconsistent before.
+
+// rowPart is what a write puts in one data chunk of a row: from offSectors
+// into the chunk, the bytes p.
+type rowPart struct {
+	k          int // the data chunk's index in the row
+	offSectors uint64
+	p          []byte
+}
+
+func (pt *rowPart) endSectors() uint64 { return pt.offSectors + uint64(len(pt.p))/sectorBytes }
+
+// writeRows writes p at the array's sector, row by row.
+func (r *Raid) writeRows(p []byte, sector uint64) error {
+	dataDisks := uint64(len(r.members) - r.rt.parityDevs)
+	for len(p) > 0 {
+		chunk := sector / r.chunkSectors
+		rw := r.rowOf(chunk)
+		rowEnd := (chunk/dataDisks + 1) * dataDisks * r.chunkSectors
+		var parts []rowPart
+		for len(p) > 0 && sector < rowEnd {
+			off := sector % r.chunkSectors
+			n := min(uint64(len(p))/sectorBytes, r.chunkSectors-off)
+			parts = append(parts, rowPart{int(sector / r.chunkSectors % dataDisks), off, p[:n*sectorBytes]})
+			p, sector = p[n*sectorBytes:], sector+n
+		}
+		if err := r.writeRow(rw, parts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRow writes a row's parts and its parity, the degraded way when a
+// member is missing, being recovered, or fails a read now. Row lock taken.
+func (r *Raid) writeRow(rw *row, parts []rowPart) error {
+	defer r.rowLock(rw)()
+	lo, hi := r.chunkSectors, uint64(0)
+	for _, pt := range parts {
+		lo = min(lo, pt.offSectors/pageSectors*pageSectors)
+		hi = max(hi, min((pt.endSectors()+pageSectors-1)/pageSectors*pageSectors, r.chunkSectors))
+	}
+	healthy := true
+	for i := range r.members {
+		healthy = healthy && r.holds(i, rw.stripe*r.chunkSectors+lo, hi-lo)
+	}
+	err := r.writeRowWith(rw, parts, lo, hi, healthy)
+	if err == errMemberFailed {
+		err = r.writeRowWith(rw, parts, lo, hi, false)
+	}
+	return err
+}
+
+// errMemberFailed is a read of a healthy row that failed: its member is
+// failed now and the row is written again the degraded way.
+var errMemberFailed = errors.New("a member failed")
+
+func (r *Raid) writeRowWith(rw *row, parts []rowPart, lo, hi uint64, healthy bool) error {
+	segs := r.segments(rw, parts, lo, hi)
+	parity := []int{rw.pd}
+	if rw.qd >= 0 {
+		parity = append(parity, rw.qd)
+	}
+	type out struct {
+		disk   int
+		buf    []byte
+		atSect uint64
+	}
+	var outs []out
+	for _, pt := range parts {
+		outs = append(outs, out{rw.data[pt.k], pt.p, pt.offSectors})
+	}
+	for _, sg := range segs {
+		if !sg.written {
+			continue
+		}
+		var bufs [][]byte
+		var err error
+		switch {
+		case !healthy:
+			bufs, err = r.readRow(rw, sg.lo, sg.hi-sg.lo)
+			if err == nil {
+				overlay(rw, bufs, parts, sg)
+				r.computeParity(rw, bufs)
+			}
+		case sg.rmw:
+			bufs, err = r.readModifyWrite(rw, parts, sg)
+		default:
+			bufs, err = r.reconstructWrite(rw, parts, sg)
+		}
+		if err != nil {
+			return err
+		}
+		for _, i := range parity {
+			outs = append(outs, out{i, bufs[i], sg.lo})
+		}
+	}
+	base := rw.stripe * r.chunkSectors
+	parallel(len(outs), func(i int) {
+		o := outs[i]
+		if !r.usable(o.disk) {
+			return
+		}
+		if _, err := r.members[o.disk].data.WriteAt(o.buf, int64(base+o.atSect)*sectorBytes); err != nil {
+			r.fail(o.disk)
+		}
+	})
+	if r.failedCount() > r.rt.parityDevs {
+		return errIO
+	}
+	return nil
+}
+
+// segment is a run of pages [lo, hi) of a row's chunks that the write
+// covers the same way, and how md writes them.
+type segment struct {
+	lo, hi  uint64
+	rmw     bool
+	written bool // some data chunk is written there
+}
+
+// segments cuts [lo, hi) into runs of pages with the same coverage and
+// picks each run's method as handle_stripe_dirtying does for a stripe
+// head whose pages are not cached.
+func (r *Raid) segments(rw *row, parts []rowPart, lo, hi uint64) []segment {
+	dataDisks := len(rw.data)
+	parityDevs := r.rt.parityDevs
+	r.mu.Lock()
+	forceRCW := r.recoveryCp != maxSector && rw.stripe*r.chunkSectors+lo >= r.recoveryCp
+	r.mu.Unlock()
+	cover := func(pg uint64) (written, full int, key string) {
+		c := make([]byte, dataDisks)
+		for _, pt := range parts {
+			switch {
+			case pt.endSectors() <= pg || pt.offSectors >= pg+pageSectors:
+			case pt.offSectors <= pg && pt.endSectors() >= pg+pageSectors:
+				c[pt.k] = 2
+			default:
+				c[pt.k] = max(c[pt.k], 1)
+			}
+		}
+		for _, v := range c {
+			if v > 0 {
+				written++
+			}
+			if v == 2 {
+				full++
+			}
+		}
+		return written, full, string(c)
+	}
+	var segs []segment
+	prev := ""
+	for pg := lo; pg < hi; pg += pageSectors {
+		written, full, key := cover(pg)
+		if len(segs) > 0 && key == prev {
+			segs[len(segs)-1].hi = pg + pageSectors
+			continue
+		}
+		rmw, rcw := written+parityDevs, dataDisks-full
+		segs = append(segs, segment{lo: pg, hi: pg + pageSectors, written: written > 0,
+			rmw: !forceRCW && rmw < rcw && rmw > 0})
+		prev = key
+	}
+	return segs
+}
+
+// overlay copies the parts' bytes inside the segment into the data
+// buffers (each the segment's length, indexed by member).
+func overlay(rw *row, bufs [][]byte, parts []rowPart, sg segment) {
+	for _, pt := range parts {
+		s, e := max(sg.lo, pt.offSectors), min(sg.hi, pt.endSectors())
+		if s >= e {
+			continue
+		}
+		copy(bufs[rw.data[pt.k]][(s-sg.lo)*sectorBytes:], pt.p[(s-pt.offSectors)*sectorBytes:(e-pt.offSectors)*sectorBytes])
+	}
+}
+
+// reconstructWrite reads the data chunks the segment does not overwrite
+// wholly, lays the write over them and computes the parity.
+func (r *Raid) reconstructWrite(rw *row, parts []rowPart, sg segment) ([][]byte, error) {
+	n := (sg.hi - sg.lo) * sectorBytes
+	bufs := make([][]byte, len(r.members))
+	full := make([]bool, len(r.members))
+	for _, pt := range parts {
+		if pt.offSectors <= sg.lo && pt.endSectors() >= sg.hi {
+			full[rw.data[pt.k]] = true
+		}
+	}
+	if err := r.readMembers(rw, bufs, sg, func(i int) bool { return !full[i] && i != rw.pd && i != rw.qd }); err != nil {
+		return nil, err
+	}
+	for _, d := range rw.data {
+		if bufs[d] == nil {
+			bufs[d] = make([]byte, n)
+		}
+	}
+	bufs[rw.pd] = make([]byte, n)
+	if rw.qd >= 0 {
+		bufs[rw.qd] = make([]byte, n)
+	}
+	overlay(rw, bufs, parts, sg)
+	r.computeParity(rw, bufs)
+	return bufs, nil
+}
+
+// readModifyWrite reads the old data of the chunks written and the
+// parity, and folds each chunk's change into P (and, times g^slot, Q).
+func (r *Raid) readModifyWrite(rw *row, parts []rowPart, sg segment) ([][]byte, error) {
+	written := make([]bool, len(r.members))
+	for _, pt := range parts {
+		if pt.offSectors < sg.hi && pt.endSectors() > sg.lo {
+			written[rw.data[pt.k]] = true
+		}
+	}
+	bufs := make([][]byte, len(r.members))
+	if err := r.readMembers(rw, bufs, sg, func(i int) bool { return written[i] || i == rw.pd || i == rw.qd }); err != nil {
+		return nil, err
+	}
+	old := make(map[int][]byte)
+	for i, w := range written {
+		if w {
+			old[i] = append([]byte(nil), bufs[i]...)
+		}
+	}
+	overlay(rw, bufs, parts, sg)
+	for i, o := range old {
+		xorInto(o, bufs[i]) // the change
+		xorInto(bufs[rw.pd], o)
+		if rw.qd >= 0 {
+			mulXorInto(bufs[rw.qd], o, gfPow(rw.slot[i]))
+		}
+	}
+	return bufs, nil
+}
+
+// readMembers reads the segment of the members want picks, at once; a
+// failed read fails the member and the write (the next write of the row
+// goes the degraded way).
+func (r *Raid) readMembers(rw *row, bufs [][]byte, sg segment, want func(int) bool) error {
+	errs := make([]error, len(r.members))
+	parallel(len(r.members), func(i int) {
+		if !want(i) {
+			return
+		}
+		b := make([]byte, (sg.hi-sg.lo)*sectorBytes)
+		if _, err := r.members[i].data.ReadAt(b, int64(rw.stripe*r.chunkSectors+sg.lo)*sectorBytes); err != nil {
+			r.fail(i)
+			errs[i] = err
+			return
+		}
+		bufs[i] = b
+	})
+	for _, err := range errs {
+		if err != nil {
+			return errMemberFailed
+		}
+	}
+	return nil
+}

@@ -156,13 +156,33 @@ func (r *Raid) PreResume() error {
 	return nil
 }
 
-// Resume is raid_resume: the array runs, its sync (if any) starts.
+// Resume is raid_resume: from the second resume on, failed members
+// whose metadata device still reads are revived (and recovered); the
+// array runs, its sync (if any) starts.
 func (r *Raid) Resume() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.live = true
-	r.frozen = false
+	if r.resumed {
+		r.reviveFaulty()
+	}
+	r.resumed, r.live, r.frozen = true, true, false
 	r.startSync()
+}
+
+// reviveFaulty is attempt_restore_of_faulty_devices: a failed member
+// whose superblock reads is taken back, to be recovered from offset 0.
+// mu held.
+func (r *Raid) reviveFaulty() {
+	for i, m := range r.members {
+		if !m.faulty || m.meta == nil {
+			continue
+		}
+		if _, err := m.meta.ReadAt(make([]byte, sbBytes), 0); err != nil {
+			continue
+		}
+		r.logf("Faulty %s device #%d has readable super block.  Attempting to revive it.", r.rt.name, i)
+		m.faulty, m.inSync, m.recoveryOffset = false, false, 0
+	}
 }
 
 // PostSuspend is raid_postsuspend: the sync stops (md_stop_writes), the
@@ -240,7 +260,7 @@ func b2u(b bool) uint64 {
 // restore takes back SaveState's string for the live table rebuilt in a
 // later process; without one the array is as after its preresume.
 func (r *Raid) restore(saved string) error {
-	r.live, r.preresumed = true, true
+	r.live, r.preresumed, r.resumed = true, true, true
 	if saved == "" {
 		return nil
 	}

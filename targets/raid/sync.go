@@ -31,6 +31,7 @@ type syncState struct {
 	live        bool   // resumed: the worker may run
 	firstUse    bool   // the superblocks were created by this table
 	preresumed  bool
+	resumed     bool // RT_FLAG_RS_RESUMED: resumed once
 	workerDone  chan struct{}
 	stopWorker  bool
 	interrupted bool
@@ -85,6 +86,16 @@ func (r *Raid) nextAction() string {
 		return actResync
 	}
 	return ""
+}
+
+// recovering reports a member being recovered. mu held.
+func (r *Raid) recovering() bool {
+	for _, m := range r.members {
+		if m.data != nil && !m.faulty && !m.inSync {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Raid) bitsNeeded() bool {
@@ -176,7 +187,7 @@ func (r *Raid) syncWorker(done chan struct{}) {
 		end := r.maxSyncSectors()
 		r.currSectors = start
 		pos := start
-		for pos < end && !r.stopWorker && !r.frozen {
+		for pos < end && !r.stopWorker && !r.frozen && (act != actRecover || r.recovering()) {
 			n := min(uint64(syncStepSectors), end-pos)
 			r.mu.Unlock()
 			r.ioMu.Lock()
@@ -194,7 +205,7 @@ func (r *Raid) syncWorker(done chan struct{}) {
 				}
 			}
 		}
-		if pos < end {
+		if pos < end && (act != actRecover || r.recovering()) {
 			r.interrupted = true
 			if act == actResync {
 				r.recoveryCp = pos

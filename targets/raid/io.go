@@ -2,7 +2,6 @@ package raid
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -72,6 +71,8 @@ func (r *Raid) copies(sector uint64) []loc {
 	return r.raid10Locs(sector)
 }
 
+// readPiece reads a piece within a chunk: raid4/5/6 from its row, the
+// others from the first copy that reads.
 func (r *Raid) readPiece(p []byte, sector uint64) error {
 	if r.rt.level >= 4 && r.rt.level <= 6 {
 		return r.readParity(p, sector)
@@ -108,6 +109,8 @@ func (r *Raid) readOrder(locs []loc, lenSectors uint64) []loc {
 	return append(first, last...)
 }
 
+// writePiece writes a piece within a chunk to every copy (raid0, raid1,
+// raid10).
 func (r *Raid) writePiece(p []byte, sector uint64) error {
 	locs := r.copies(sector)
 	var written atomic.Int32
@@ -206,62 +209,6 @@ func (r *Raid) maxDegraded() int {
 	return r.rt.parityDevs
 }
 
-// rowPiece is where a raid4/5/6 piece lives: its row, the member of its
-// data chunk and its place in the chunk.
-func (r *Raid) rowPiece(sector uint64) (*row, int, uint64) {
-	chunk, off := sector/r.chunkSectors, sector%r.chunkSectors
-	rw := r.rowOf(chunk)
-	k := int(chunk % uint64(len(rw.data)))
-	return rw, k, off
-}
-
-func (r *Raid) rowLock(rw *row) func() {
-	mu := &r.stripes[rw.stripe%stripeLocks]
-	mu.Lock()
-	return mu.Unlock
-}
-
-func (r *Raid) readParity(p []byte, sector uint64) error {
-	rw, k, off := r.rowPiece(sector)
-	d := rw.data[k]
-	at := rw.stripe*r.chunkSectors + off
-	if r.holds(d, at, uint64(len(p))/sectorBytes) {
-		if _, err := r.members[d].data.ReadAt(p, int64(at)*sectorBytes); err == nil {
-			return nil
-		}
-		r.fail(d)
-	}
-	defer r.rowLock(rw)()
-	bufs, err := r.readRow(rw, off, uint64(len(p))/sectorBytes)
-	if err != nil {
-		return err
-	}
-	copy(p, bufs[d])
-	return nil
-}
-
-// readRow reads the row's members over [off, off+lenSectors) of their
-// chunks and rebuilds what failed members, and members not yet recovered
-// there, hold; every member's bytes are in the result. Row lock held.
-func (r *Raid) readRow(rw *row, off, lenSectors uint64) ([][]byte, error) {
-	bufs := make([][]byte, len(r.members))
-	parallel(len(r.members), func(i int) {
-		if !r.holds(i, rw.stripe*r.chunkSectors+off, lenSectors) {
-			return
-		}
-		b := make([]byte, lenSectors*sectorBytes)
-		if _, err := r.members[i].data.ReadAt(b, int64(rw.stripe*r.chunkSectors+off)*sectorBytes); err != nil {
-			r.fail(i)
-			return
-		}
-		bufs[i] = b
-	})
-	if err := r.rebuild(rw, bufs, int(lenSectors*sectorBytes)); err != nil {
-		return nil, fmt.Errorf("row %d: %w", rw.stripe, err)
-	}
-	return bufs, nil
-}
-
 // failedCount is how many members hold nothing usable.
 func (r *Raid) failedCount() int {
 	r.mu.Lock()
@@ -273,121 +220,6 @@ func (r *Raid) failedCount() int {
 		}
 	}
 	return n
-}
-
-// computeParity sets the row's P (and Q) buffers from its data buffers.
-func (r *Raid) computeParity(rw *row, bufs [][]byte) {
-	p := bufs[rw.pd]
-	if rw.qd < 0 {
-		clear(p)
-		for _, d := range rw.data {
-			xorInto(p, bufs[d])
-		}
-		return
-	}
-	syndrome(r.bySlot(rw, bufs, -1), p, bufs[rw.qd])
-}
-
-// bySlot orders the row's data buffers by their Q syndrome slot, the
-// member skip (-1: none) left out as zeros.
-func (r *Raid) bySlot(rw *row, bufs [][]byte, skip int) [][]byte {
-	n := len(r.members) - 2
-	for _, s := range rw.slot {
-		n = max(n, s+1)
-	}
-	out := make([][]byte, n)
-	for _, d := range rw.data {
-		if d != skip {
-			out[rw.slot[d]] = bufs[d]
-		}
-	}
-	return out
-}
-
-// rebuild fills in the buffers (nil) of the row's failed members from
-// the others: one data chunk from P, or from Q without P; two from P and
-// Q; a parity chunk computed again. n is the buffers' length.
-func (r *Raid) rebuild(rw *row, bufs [][]byte, n int) error {
-	var lostData []int
-	lostP, lostQ := bufs[rw.pd] == nil, rw.qd >= 0 && bufs[rw.qd] == nil
-	for _, d := range rw.data {
-		if bufs[d] == nil {
-			lostData = append(lostData, d)
-		}
-	}
-	lost := len(lostData)
-	if lostP {
-		lost++
-	}
-	if lostQ {
-		lost++
-	}
-	if lost == 0 {
-		return nil
-	}
-	if lost > r.rt.parityDevs {
-		return errIO
-	}
-	for _, d := range lostData {
-		bufs[d] = make([]byte, n)
-	}
-	for _, i := range []int{rw.pd, rw.qd} {
-		if i >= 0 && bufs[i] == nil {
-			bufs[i] = make([]byte, n)
-		}
-	}
-	switch {
-	case len(lostData) == 0:
-	case len(lostData) == 1 && !lostP:
-		x := lostData[0]
-		copy(bufs[x], bufs[rw.pd])
-		for _, d := range rw.data {
-			if d != x {
-				xorInto(bufs[x], bufs[d])
-			}
-		}
-	case len(lostData) == 1:
-		// P lost too: D = (Q ^ Q without D) / g^slot
-		x := lostData[0]
-		pp, qq := make([]byte, n), make([]byte, n)
-		syndrome(r.bySlot(rw, bufs, x), pp, qq)
-		xorInto(qq, bufs[rw.qd])
-		mulXorInto(bufs[x], qq, gfInv(gfPow(rw.slot[x])))
-	default:
-		// two data chunks: Pxy = Dx^Dy, Qxy = g^x Dx ^ g^y Dy
-		x, y := lostData[0], lostData[1]
-		pxy, qxy := make([]byte, n), make([]byte, n)
-		syndrome(r.bySlot(rw, bufs, -1), pxy, qxy)
-		xorInto(pxy, bufs[rw.pd])
-		xorInto(qxy, bufs[rw.qd])
-		gx, gy := gfPow(rw.slot[x]), gfPow(rw.slot[y])
-		inv := gfInv(gx ^ gy)
-		mulXorInto(bufs[x], pxy, gfMul(gy, inv))
-		mulXorInto(bufs[x], qxy, inv)
-		copy(bufs[y], pxy)
-		xorInto(bufs[y], bufs[x])
-	}
-	if lostP || lostQ {
-		saveP, saveQ := bufs[rw.pd], []byte(nil)
-		if rw.qd >= 0 {
-			saveQ = bufs[rw.qd]
-		}
-		tmpP, tmpQ := make([]byte, n), make([]byte, n)
-		if rw.qd >= 0 {
-			syndrome(r.bySlot(rw, bufs, -1), tmpP, tmpQ)
-		} else {
-			for _, d := range rw.data {
-				xorInto(tmpP, bufs[d])
-			}
-		}
-		if lostP {
-			copy(saveP, tmpP)
-		}
-		if lostQ {
-			copy(saveQ, tmpQ)
-		}
-	}
-	return nil
 }
 
 // Discard passes nothing down: raid4/5/6 refuse discards as the kernel

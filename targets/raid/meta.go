@@ -88,6 +88,9 @@ func (r *Raid) analyseSuperblocks() error {
 		if err := r.checkLayout(freshest); err != nil {
 			return err
 		}
+		if freshest.compat&featureV190 == 0 {
+			r.logf("Discovered old metadata format; upgrading to extended metadata format")
+		}
 		r.sb.events = freshest.events
 		if r.flags&flagNosync == 0 {
 			r.recoveryCp = freshest.resyncOffset

@@ -492,3 +492,38 @@ func TestMul2(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusWhileSyncing: rs_get_progress's health characters and ratio
+// for each sync action: a resync shows every member 'a' and its position,
+// a recovery only the members being recovered, a check 'A'; frozen after
+// a finished sync shows no progress.
+func TestStatusWhileSyncing(t *testing.T) {
+	e := newEnv(t)
+	r := e.Create(8192, "raid1 2 0 nosync 3 ma a mb b mc c")
+	r.mu.Lock()
+	r.workerDone = make(chan struct{})
+	for _, c := range []struct {
+		action string
+		member bool // member 2 being recovered
+		want   string
+	}{
+		{actResync, false, "raid1 3 aaa 1024/8192 resync 0 0 -"},
+		{actRecover, true, "raid1 3 AAa 1024/8192 recover 0 0 -"},
+		{actCheck, false, "raid1 3 AAA 1024/8192 check 0 0 -"},
+		{actRepair, false, "raid1 3 AAA 1024/8192 repair 0 0 -"},
+	} {
+		r.action, r.currSectors = c.action, 1024
+		r.members[2].inSync = !c.member
+		r.mu.Unlock()
+		if s := r.Status(); s != c.want {
+			t.Errorf("%s: %q, want %q", c.action, s, c.want)
+		}
+		r.mu.Lock()
+	}
+	r.action, r.currSectors, r.workerDone, r.members[2].inSync = actIdle, 0, nil, true
+	r.frozen = true
+	r.mu.Unlock()
+	if s := r.Status(); s != "raid1 3 AAA 0/8192 frozen 0 0 -" {
+		t.Errorf("frozen: %q", s)
+	}
+}

@@ -45,7 +45,7 @@ func TestGetopt(t *testing.T) {
 		{line: "info --sor", err: "option '--sort' requires an argument"},
 		{line: "info --noflush=1", err: "option '--noflush' doesn't allow an argument"},
 		{line: "info --noflu=1", err: "option '--noflush' doesn't allow an argument"},
-		{line: "info --no", err: "option '--no' is ambiguous; possibilities: '--noflush' '--noheadings' '--nolockfs' '--noopencount' '--notable' '--nomonitor' '--noudevrules' '--noudevsync'"},
+		{line: "info --no", err: "option '--no' is ambiguous; possibilities: '--nogroup' '--noflush' '--noheadings' '--nolockfs' '--noopencount' '--nosuffix' '--notable' '--notimesuffix' '--nomonitor' '--noudevrules' '--noudevsync'"},
 		{line: "info --ta=x", err: "option '--ta=x' is ambiguous; possibilities: '--table' '--target'"},
 		{line: "info --ver", err: "option '--ver' is ambiguous; possibilities: '--verbose' '--verifyudev' '--version'"},
 		{line: "--bogus -Z", err: "unrecognized option '--bogus'"},

@@ -38,9 +38,6 @@ func (r *Raid) build() error {
 	} else if r.flags&flagRebuild != 0 {
 		r.recoveryCp = maxSector
 	}
-	if r.flags&flagDeltaDisks != 0 || r.flags&flagDataOffset != 0 && r.dataOffset != 0 {
-		return targets.Errorf(syscall.EPERM, "Reshape not supported")
-	}
 	if err := r.run(); err != nil {
 		return err
 	}

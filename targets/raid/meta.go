@@ -143,18 +143,26 @@ var errInvalidSuperblocks = targets.Invalid("Unable to assemble array: Invalid s
 // magicless reports a superblock made up for members without one.
 func (s *superblock) magicless() bool { return s.numDevices == 0 }
 
-// checkLayout compares the table with the superblock: another level is a
-// takeover, another layout, chunk size or member count a reshape; both
-// are refused as md refuses a reshape its personality cannot start.
+// checkLayout compares the table with the superblock, which is
+// authoritative: another level is a takeover and another member count a
+// reshape, both refused (md takes over some levels and reshapes with
+// free space on the members: not done here); another layout or chunk
+// size without the free space a reshape needs is ignored, as md ignores
+// it: the array keeps the superblock's (the table line echoes the
+// superblock's chunk size). An interrupted reshape is refused too.
 func (r *Raid) checkLayout(sb *superblock) error {
-	if sb.flags&sbFlagReshape != 0 {
+	switch {
+	case sb.flags&sbFlagReshape != 0 && r.flags&flagDeltaDisks != 0:
 		r.logf("Reshape requested but raid set is still reshaping")
 		return errInvalidSuperblocks
-	}
-	if int(sb.level) != r.rt.level || int(sb.layout) != r.layout || uint64(sb.stripeSectors) != r.chunkSectors ||
-		int(sb.numDevices) != len(r.members) {
+	case sb.flags&sbFlagReshape != 0:
+		return targets.Errorf(syscall.EPERM, "Reshape not supported")
+	case int(sb.level) != r.rt.level:
+		return targets.Invalid("takeover not possible")
+	case int(sb.numDevices) != len(r.members):
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}
+	r.layout, r.chunkSectors = int(sb.layout), uint64(sb.stripeSectors)
 	return nil
 }
 

@@ -25,7 +25,12 @@ func (r *Raid) Status() string {
 	}
 	progress, inSyncFlag, resyncing := r.progress(state, maxSectors)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %d ", name, len(r.members))
+	devs := len(r.members)
+	if r.rt.level == 1 && !r.sb.persistent {
+		// rs_prepare_reshape counts raid1's delta_disks in at once
+		devs += r.deltaDisks
+	}
+	fmt.Fprintf(&b, "%s %d ", name, devs)
 	for _, m := range r.members {
 		switch {
 		case m.data == nil:

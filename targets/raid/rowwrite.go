@@ -196,25 +196,24 @@ func overlay(rw *row, bufs [][]byte, parts []rowPart, sg segment) {
 func (r *Raid) reconstructWrite(rw *row, parts []rowPart, sg segment) ([][]byte, error) {
 	n := (sg.hi - sg.lo) * sectorBytes
 	bufs := make([][]byte, len(r.members))
-	full := make([]bool, len(r.members))
+	var partial []rowPart
 	for _, pt := range parts {
 		if pt.offSectors <= sg.lo && pt.endSectors() >= sg.hi {
-			full[rw.data[pt.k]] = true
+			// a chunk the segment overwrites: its parity comes from the
+			// write's own bytes
+			bufs[rw.data[pt.k]] = pt.p[(sg.lo-pt.offSectors)*sectorBytes : (sg.hi-pt.offSectors)*sectorBytes]
+		} else {
+			partial = append(partial, pt)
 		}
 	}
-	if err := r.readMembers(rw, bufs, sg, func(i int) bool { return !full[i] && i != rw.pd && i != rw.qd }); err != nil {
+	if err := r.readMembers(rw, bufs, sg, func(i int) bool { return bufs[i] == nil && i != rw.pd && i != rw.qd }); err != nil {
 		return nil, err
-	}
-	for _, d := range rw.data {
-		if bufs[d] == nil {
-			bufs[d] = make([]byte, n)
-		}
 	}
 	bufs[rw.pd] = make([]byte, n)
 	if rw.qd >= 0 {
 		bufs[rw.qd] = make([]byte, n)
 	}
-	overlay(rw, bufs, parts, sg)
+	overlay(rw, bufs, partial, sg)
 	r.computeParity(rw, bufs)
 	return bufs, nil
 }

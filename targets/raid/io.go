@@ -222,9 +222,12 @@ func (r *Raid) failedCount() int {
 	return n
 }
 
-// Discard passes nothing down: raid4/5/6 refuse discards as the kernel
-// does without devices_handle_discard_safely; raid0/1/10 discard every
-// copy.
+// SupportsDiscards is num_discard_bios as configure_discard_support sets
+// it: raid0/1/10 whose members all take discards.
+func (r *Raid) SupportsDiscards() bool { return r.discards }
+
+// Discard discards every copy (raid0/1/10); raid4/5/6 take none (see
+// SupportsDiscards).
 func (r *Raid) Discard(sector, lenSectors uint64) error {
 	if !r.discards {
 		return nil

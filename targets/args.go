@@ -6,6 +6,10 @@ import (
 	"syscall"
 )
 
+// PowerOfTwo reports whether n is a power of two (1, 2, 4, ...), as table
+// arguments such as block and chunk sizes must be.
+func PowerOfTwo(n uint64) bool { return n != 0 && n&(n-1) == 0 }
+
 // ParseUint parses a decimal unsigned number the way the kernel's
 // kstrtoull / sscanf("%llu%c") accept a table argument: an optional '+',
 // decimal digits, nothing after them, no overflow of bits.

@@ -49,12 +49,12 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	e := &Ebs{offsetSector: off, lenSectors: ctx.Len}
 	// sscanf("%hu"): 16 bits, wrapping
 	e.emulatedSectors, ok = targets.ScanUint(args[2], 16)
-	if !ok || !powerOfTwo(e.emulatedSectors) || e.emulatedSectors*targets.SectorSize > pageBytes {
+	if !ok || !targets.PowerOfTwo(e.emulatedSectors) || e.emulatedSectors*targets.SectorSize > pageBytes {
 		return nil, targets.Invalid("Invalid emulated block size")
 	}
 	if len(args) > 3 {
 		e.underlyingSectors, ok = targets.ScanUint(args[3], 16)
-		if !ok || !powerOfTwo(e.underlyingSectors) {
+		if !ok || !targets.PowerOfTwo(e.underlyingSectors) {
 			return nil, targets.Invalid("Invalid underlying block size")
 		}
 		e.underlyingSet = true
@@ -80,8 +80,6 @@ func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	}
 	return e, nil
 }
-
-func powerOfTwo(n uint64) bool { return n != 0 && n&(n-1) == 0 }
 
 // EmulatedBlockBytes is targets.BlockEmulator: the logical block size.
 func (e *Ebs) EmulatedBlockBytes() int64 { return int64(e.emulatedSectors) * targets.SectorSize }

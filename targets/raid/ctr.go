@@ -82,7 +82,7 @@ func (r *Raid) parseParams(as *targets.ArgSet, nrParams int) error {
 			r.logf("Ignoring chunk size parameter for RAID 1")
 		}
 		value = 0
-	case value <= 0 || !isPowerOf2(uint64(value)):
+	case value <= 0 || !targets.PowerOfTwo(uint64(value)):
 		return targets.Invalid("Chunk size must be a power of 2")
 	case value < 8:
 		return targets.Invalid("Chunk size value is too small")
@@ -369,7 +369,7 @@ func (r *Raid) validateRegionSize(regionSize uint64) error {
 			r.logf("Supplied region_size (%d sectors) below minimum (%d)", regionSize, minRegion)
 			return targets.Invalid("Supplied region size is too small")
 		}
-		if !isPowerOf2(regionSize) {
+		if !targets.PowerOfTwo(regionSize) {
 			return targets.Invalid("Region size is not a power of 2")
 		}
 		if regionSize < r.chunkSectors {

@@ -254,9 +254,9 @@ func (r *Raid) writeSuperblocks() error {
 	defer copy(r.sb.diskBits, bits)
 	var first error
 	for _, o := range outs {
-		err := writeAll(o.dev, o.sb, 0)
+		_, err := o.dev.WriteAt(o.sb, 0)
 		if err == nil && o.bm != nil {
-			err = writeAll(o.dev, o.bm, bitmapOffsetBytes)
+			_, err = o.dev.WriteAt(o.bm, bitmapOffsetBytes)
 		}
 		if err == nil {
 			err = o.dev.Flush()
@@ -266,11 +266,6 @@ func (r *Raid) writeSuperblocks() error {
 		}
 	}
 	return first
-}
-
-func writeAll(dev targets.Dev, b []byte, offBytes int64) error {
-	_, err := dev.WriteAt(b, offBytes)
-	return err
 }
 
 // syncSectors is the bitmap's sync_size (resync_max_sectors): raid10
@@ -412,7 +407,7 @@ func (r *Raid) writeBitmapLocked() {
 	}
 	r.mu.Unlock()
 	for _, d := range devs {
-		if writeAll(d, page, bitmapOffsetBytes) == nil {
+		if _, err := d.WriteAt(page, bitmapOffsetBytes); err == nil {
 			d.Flush()
 		}
 	}

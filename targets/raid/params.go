@@ -95,8 +95,6 @@ func kstrtoint(s string) (int, bool) {
 	return int(v), true
 }
 
-func isPowerOf2(v uint64) bool { return v != 0 && v&(v-1) == 0 }
-
 // roundupPow2 is roundup_pow_of_two.
 func roundupPow2(v uint64) uint64 {
 	if v <= 1 {

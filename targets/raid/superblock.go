@@ -3,6 +3,8 @@ package raid
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // The metadata device's layout: dm-raid's superblock (struct
@@ -138,7 +140,7 @@ func parseBitmapSuper(b []byte) (bitmapSuper, error) {
 		return s, fmt.Errorf("bad magic")
 	case s.version < 3 || s.version > 5:
 		return s, fmt.Errorf("unrecognized superblock version %d", s.version)
-	case s.chunkBytes < 512 || !isPowerOf2(uint64(s.chunkBytes)):
+	case s.chunkBytes < 512 || !targets.PowerOfTwo(uint64(s.chunkBytes)):
 		return s, fmt.Errorf("bitmap chunksize %d invalid", s.chunkBytes)
 	}
 	return s, nil

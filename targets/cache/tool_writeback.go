@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -70,7 +71,7 @@ func CopyBlocks(copies []Copy, blockBytes int64, fast io.ReaderAt, origin io.Wri
 	for len(copies) > 0 {
 		batch := slices.Clone(copies[:min(perBatch, len(copies))])
 		copies = copies[len(batch):]
-		slices.SortFunc(batch, func(a, b Copy) int { return cmpU64(a.OBlock, b.OBlock) })
+		slices.SortFunc(batch, func(a, b Copy) int { return cmp.Compare(a.OBlock, b.OBlock) })
 		for len(batch) > 0 {
 			n := 1
 			for n < len(batch) && batch[n].CBlock == batch[0].CBlock+uint64(n) && batch[n].OBlock == batch[0].OBlock+uint64(n) {
@@ -93,16 +94,6 @@ func reportRun(run []Copy, err error, failed func(Copy, error)) {
 	for _, c := range run {
 		failed(c, err)
 	}
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ClearDirty is cache_writeback's metadata update, done with the target's

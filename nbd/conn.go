@@ -21,8 +21,9 @@ var errBroken = errors.New("connection broken by an earlier failed reply")
 // small write payloads arrive in few syscalls; large payloads bypass it.
 const readBufferBytes = 64 << 10
 
-// conn is one client connection. The reader goroutine (serve) owns br, the negotiation state
-// and the export fields; they are fixed before any worker starts. wmu serializes whole replies
+// conn is one client connection. The reader goroutine (serve) owns nc (replaced by its TLS
+// layer at NBD_OPT_STARTTLS), br, the negotiation state and the export fields; they are fixed
+// before any worker starts. wmu serializes whole replies
 // on nc. running counts requests read whose reply has not been written; inflight counts
 // validated requests being served and sem bounds them.
 type conn struct {
@@ -38,6 +39,7 @@ type conn struct {
 	holdTimer *time.Timer
 
 	noZeroes   bool
+	tls        bool // the connection was upgraded with NBD_OPT_STARTTLS
 	structured bool
 	metaAlloc  bool   // base:allocation selected for the export in use
 	metaName   string // export name the meta context was set for
@@ -70,14 +72,17 @@ func (s *Server) newConn(nc net.Conn) *conn {
 // flush, close and release.
 func (c *conn) serve(ctx context.Context) {
 	remote := c.nc.RemoteAddr()
-	defer c.nc.Close()
+	// Deadlines go to the socket, under the TLS layer if any: the same effect, and raw does
+	// not change while negotiate may replace nc.
+	raw := c.nc
+	defer func() { c.nc.Close() }()
 	stop := context.AfterFunc(ctx, func() {
-		c.nc.SetReadDeadline(time.Now())
-		c.nc.SetWriteDeadline(time.Now().Add(shutdownReplyGrace))
+		raw.SetReadDeadline(time.Now())
+		raw.SetWriteDeadline(time.Now().Add(shutdownReplyGrace))
 	})
 	defer stop()
 
-	c.nc.SetDeadline(time.Now().Add(c.s.handshakeTimeout()))
+	raw.SetDeadline(time.Now().Add(c.s.handshakeTimeout()))
 	ok, err := c.negotiate()
 	if err != nil {
 		c.s.logf("nbd: client %s: negotiation: %v", remote, err)
@@ -86,12 +91,12 @@ func (c *conn) serve(ctx context.Context) {
 		return
 	}
 	defer c.release()
-	c.nc.SetDeadline(time.Time{})
+	raw.SetDeadline(time.Time{})
 	if ctx.Err() != nil {
 		c.finish(remote)
 		return
 	}
-	c.s.logf("nbd: client %s: export %q open (%d bytes, read-only %v, structured %v)", remote, c.name, c.sizeB, c.readOnly, c.structured)
+	c.s.logf("nbd: client %s: export %q open (%d bytes, read-only %v, structured %v, TLS %v)", remote, c.name, c.sizeB, c.readOnly, c.structured, c.tls)
 	if err := c.transmit(); err != nil && ctx.Err() == nil {
 		c.s.logf("nbd: client %s: export %q: %v", remote, c.name, err)
 	}

@@ -103,22 +103,31 @@ func FuzzSession(f *testing.F) {
 	defer exp.Close()
 	srv := &Server{Exports: StaticExports{"": exp}, HandshakeTimeout: 5 * time.Second}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		client, server := net.Pipe()
-		c := srv.newConn(server)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		done := make(chan struct{})
-		go func() { c.serve(ctx); close(done) }()
+		client, wait := pipeConn(srv)
 		go func() { io.Copy(io.Discard, client) }()
 		client.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		client.Write(in)
 		client.Close()
+		wait(t)
+	})
+}
+
+// pipeConn serves one connection of srv over an in-memory pipe, for at most 10 s. It returns
+// the client's end and a wait that fails the test unless the connection ends within 15 s.
+func pipeConn(srv *Server) (net.Conn, func(t *testing.T)) {
+	client, server := net.Pipe()
+	c := srv.newConn(server)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	done := make(chan struct{})
+	go func() { c.serve(ctx); close(done) }()
+	return client, func(t *testing.T) {
+		defer cancel()
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
 			t.Fatal("connection did not end after the input was exhausted")
 		}
-	})
+	}
 }
 
 // tempFileF is a 64 KiB sparse file for fuzz targets.

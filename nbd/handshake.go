@@ -75,7 +75,15 @@ func (c *conn) option() (done bool, err error) {
 	if _, err := io.ReadFull(c.br, data); err != nil {
 		return false, fmt.Errorf("option %d data: %w", h.ID, err)
 	}
+	if c.s.RequireTLS && !c.tls && h.ID != optStartTLS && h.ID != optAbort {
+		if h.ID == optExportName {
+			return false, fmt.Errorf("NBD_OPT_EXPORT_NAME %q before NBD_OPT_STARTTLS: TLS is required", data)
+		}
+		return false, c.optReply(h.ID, repErrTLSReqd, []byte("TLS is required: send NBD_OPT_STARTTLS first"))
+	}
 	switch h.ID {
+	case optStartTLS:
+		return false, c.optStartTLS(data)
 	case optExportName:
 		return c.optExportName(data)
 	case optAbort:

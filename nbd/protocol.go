@@ -21,6 +21,7 @@ const (
 	optExportName       = uint32(1)
 	optAbort            = protocol.NEGOTIATION_ID_OPTION_ABORT
 	optList             = protocol.NEGOTIATION_ID_OPTION_LIST
+	optStartTLS         = uint32(5)
 	optInfo             = protocol.NEGOTIATION_ID_OPTION_INFO
 	optGo               = protocol.NEGOTIATION_ID_OPTION_GO
 	optStructuredReply  = uint32(8)
@@ -31,7 +32,9 @@ const (
 	repInfo             = protocol.NEGOTIATION_TYPE_REPLY_INFO
 	repMetaContext      = uint32(4)
 	repErrUnsupported   = protocol.NEGOTIATION_TYPE_REPLY_ERR_UNSUPPORTED
+	repErrPolicy        = uint32(2 | 1<<31)
 	repErrInvalid       = uint32(3 | 1<<31)
+	repErrTLSReqd       = uint32(5 | 1<<31)
 	repErrUnknown       = protocol.NEGOTIATION_TYPE_REPLY_ERR_UNKNOWN
 	repErrTooBig        = uint32(9 | 1<<31)
 	infoExport          = protocol.NEGOTIATION_TYPE_INFO_EXPORT

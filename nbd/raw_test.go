@@ -2,6 +2,7 @@ package nbd
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gdmsetup/gdmsetup/internal/tlstest"
 )
 
 // rawClient speaks NBD byte by byte, to send what real clients never would.
@@ -42,6 +45,13 @@ func (r *rawClient) send(b []byte) {
 	r.t.Helper()
 	if _, err := r.c.Write(b); err != nil {
 		r.t.Fatalf("send: %v", err)
+	}
+}
+
+// closeWrite ends what the client sends (with a TLS close_notify inside TLS).
+func (r *rawClient) closeWrite() {
+	if err := r.c.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		r.t.Fatalf("close write: %v", err)
 	}
 }
 
@@ -159,16 +169,18 @@ func (r *rawClient) expectClosed() {
 	}
 }
 
-func rawServer(t *testing.T) (*testServer, *countingExport) {
+// rawServer serves a read-write export "rw" and a read-only "ro" on TCP; with cfg, clients
+// must upgrade to TLS.
+func rawServer(t *testing.T, cfg *tls.Config) (*testServer, *countingExport) {
 	e := openCounting(t, tempFile(t, 1<<20, false), false)
 	ro := openCounting(t, tempFile(t, 1<<20, false), true)
-	return startServer(t, "tcp", &Server{Exports: StaticExports{"rw": e, "ro": ro}}), e
+	return startServer(t, "tcp", &Server{Exports: StaticExports{"rw": e, "ro": ro}, TLSConfig: cfg, RequireTLS: cfg != nil}), e
 }
 
 // TestMalformedNegotiation: hostile option traffic gets an error reply or a clean disconnect,
 // and the server keeps serving others.
 func TestMalformedNegotiation(t *testing.T) {
-	ts, _ := rawServer(t)
+	ts, _ := rawServer(t, nil)
 	cases := []struct {
 		name string
 		run  func(r *rawClient)
@@ -193,7 +205,7 @@ func TestMalformedNegotiation(t *testing.T) {
 			b := binary.BigEndian.AppendUint64(nil, magicOption)
 			r.send(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(b, optGo), 100))
 			r.send([]byte{1, 2, 3})
-			r.c.(*net.TCPConn).CloseWrite()
+			r.closeWrite()
 			r.expectClosed()
 		}},
 		{"unknown option then go", func(r *rawClient) {
@@ -284,12 +296,24 @@ func TestMalformedNegotiation(t *testing.T) {
 }
 
 // TestMalformedRequests: hostile requests get NBD errors, or a disconnect when the framing is
-// lost, and the server keeps serving others.
+// lost, and the server keeps serving others; in plain text and inside TLS.
 func TestMalformedRequests(t *testing.T) {
-	ts, _ := rawServer(t)
+	ca := tlstest.NewCA(t, "gdmsetup test CA")
+	cliCfg := tlstest.ClientConfig(t, ca.ClientDir(t, "", false))
+	t.Run("plain", func(t *testing.T) { malformedRequests(t, nil, nil) })
+	t.Run("tls", func(t *testing.T) { malformedRequests(t, tlsConfig(t, ca.ServerDir(t), false), cliCfg) })
+}
+
+// malformedRequests runs TestMalformedRequests' cases on a server with cfg, through
+// NBD_OPT_STARTTLS with cliCfg when cfg is set.
+func malformedRequests(t *testing.T, cfg, cliCfg *tls.Config) {
+	ts, _ := rawServer(t, cfg)
 	open := func(t *testing.T, name string) *rawClient {
 		r := dialRaw(t, ts.addr)
 		r.clientFlags(3)
+		if cliCfg != nil {
+			r.startTLS(cliCfg)
+		}
 		if sizeB, flags := r.goExport(name); sizeB != 1<<20 || flags&transHasFlags == 0 {
 			t.Fatalf("go %q: size %d flags %#x", name, sizeB, flags)
 		}
@@ -352,13 +376,13 @@ func TestMalformedRequests(t *testing.T) {
 		{"truncated request", func(t *testing.T) {
 			r := open(t, "rw")
 			r.send(binary.BigEndian.AppendUint32(nil, magicRequest))
-			r.c.(*net.TCPConn).CloseWrite()
+			r.closeWrite()
 			r.expectClosed()
 		}},
 		{"truncated write payload", func(t *testing.T) {
 			r := open(t, "rw")
 			r.request(0, cmdWrite, 1, 0, 4096, make([]byte, 100))
-			r.c.(*net.TCPConn).CloseWrite()
+			r.closeWrite()
 			r.expectClosed()
 		}},
 		{"disconnect", func(t *testing.T) {
@@ -376,7 +400,7 @@ func TestMalformedRequests(t *testing.T) {
 // TestPipelinedRequests: many requests sent before any reply all come back with their own
 // handle and data, and writes land.
 func TestPipelinedRequests(t *testing.T) {
-	ts, e := rawServer(t)
+	ts, e := rawServer(t, nil)
 	r := dialRaw(t, ts.addr)
 	r.clientFlags(3)
 	r.goExport("rw")

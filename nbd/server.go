@@ -2,6 +2,7 @@ package nbd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -31,8 +32,16 @@ type Server struct {
 	// counting once per started 64 KiB of data; 0 means DefaultMaxInFlight. The server stops
 	// reading requests from a client at the bound.
 	MaxInFlight int
-	// HandshakeTimeout bounds the whole option negotiation; 0 means DefaultHandshakeTimeout.
+	// HandshakeTimeout bounds the whole option negotiation, a TLS handshake included; 0 means
+	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// TLSConfig, when set, lets a client upgrade its connection to TLS with NBD_OPT_STARTTLS
+	// (see starttls.go); it must hold the server's certificate (LoadTLSCertificates makes one).
+	// When nil, STARTTLS is refused with NBD_REP_ERR_POLICY.
+	TLSConfig *tls.Config
+	// RequireTLS answers every option but STARTTLS and ABORT with NBD_REP_ERR_TLS_REQD until the
+	// connection is upgraded (the protocol's FORCEDTLS mode); it needs TLSConfig.
+	RequireTLS bool
 
 	pool bufPool
 }
@@ -47,6 +56,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	if s.MaxRequestBytes > 1<<maxClass {
 		return fmt.Errorf("nbd: MaxRequestBytes %d above the limit %d", s.MaxRequestBytes, 1<<maxClass)
+	}
+	if s.RequireTLS && s.TLSConfig == nil {
+		return errors.New("nbd: Server.RequireTLS without a TLSConfig")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -257,6 +257,15 @@ func (r *Raid) Flush() error { return r.flush(false) }
 func (r *Raid) flush(all bool) error {
 	r.ioMu.Lock()
 	defer r.ioMu.Unlock()
+	if err := r.flushMembers(); err != nil {
+		return err
+	}
+	return r.flushBitmap(all)
+}
+
+// flushMembers flushes every member that takes I/O; one that fails is
+// failed. The error is theirs when the array can no longer hold its data.
+func (r *Raid) flushMembers() error {
 	errs := make([]error, len(r.members))
 	parallel(len(r.members), func(i int) {
 		if r.usable(i) {
@@ -265,11 +274,10 @@ func (r *Raid) flush(all bool) error {
 			}
 		}
 	})
-	first := errors.Join(errs...)
 	if r.failedCount() > r.maxDegraded() {
-		return first
+		return errors.Join(errs...)
 	}
-	return r.flushBitmap(all)
+	return nil
 }
 
 // MaxIOSectors is dm_set_target_max_io_len: the chunk size, or raid1's

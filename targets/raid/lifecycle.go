@@ -54,10 +54,17 @@ func (r *Raid) build() error {
 		r.setupRaid10()
 	}
 	r.action = actIdle
+	if r.journal != nil {
+		// md_start: r5l_start loads (and recovers) the log at the load
+		r.jr = newJournal(r.journal)
+	}
 	if r.ctx.Restored && !r.ctx.Inactive {
 		if err := r.restore(r.ctx.Saved); err != nil {
 			return targets.Invalid(fmt.Sprintf("saved state of %s: %v", r.ctx.DevName, err))
 		}
+	}
+	if !r.ctx.Restored {
+		return r.ensureJournal()
 	}
 	return nil
 }
@@ -149,6 +156,9 @@ func (r *Raid) PreResume() error {
 	}
 	r.preresumed = true
 	r.mu.Unlock()
+	if err := r.ensureJournal(); err != nil {
+		return err
+	}
 	r.writeSuperblocks()
 	return nil
 }
@@ -196,6 +206,9 @@ func (r *Raid) quiesce() {
 	r.live = false
 	r.mu.Unlock()
 	r.flush(true)
+	if r.jr != nil {
+		r.jr.quiesce()
+	}
 	r.writeSuperblocks()
 }
 
@@ -227,6 +240,7 @@ type savedState struct {
 	Members                      [][3]uint64 // faulty, in sync, recovery offset
 	Bits, Need                   []byte
 	Stale                        bool
+	Journal                      [3]uint64 // the log's head, next seq and chain's seq (all 0: not loaded)
 }
 
 // SaveState is targets.StateSaver: the sync goes on for a while, then
@@ -242,6 +256,13 @@ func (r *Raid) SaveState() string {
 		Preresumed: r.preresumed, Events: r.sb.events, Bits: r.sb.bits, Need: r.sb.needResync, Stale: r.sb.stale}
 	for _, m := range r.members {
 		st.Members = append(st.Members, [3]uint64{b2u(m.faulty), b2u(m.inSync), m.recoveryOffset})
+	}
+	if j := r.jr; j != nil {
+		j.mu.Lock()
+		if j.loaded {
+			st.Journal = [3]uint64{j.start, j.seq, j.chainSeq}
+		}
+		j.mu.Unlock()
 	}
 	b, _ := json.Marshal(st) // plain values: cannot fail
 	return savedPrefix + string(b)
@@ -259,7 +280,7 @@ func b2u(b bool) uint64 {
 func (r *Raid) restore(saved string) error {
 	r.live, r.preresumed, r.resumed = true, true, true
 	if saved == "" {
-		return nil
+		return r.ensureJournal()
 	}
 	body, ok := strings.CutPrefix(saved, savedPrefix)
 	if !ok {
@@ -285,6 +306,12 @@ func (r *Raid) restore(saved string) error {
 	for i, x := range st.Members {
 		m := r.members[i]
 		m.faulty, m.inSync, m.recoveryOffset = x[0] == 1, x[1] == 1, x[2]
+	}
+	if j := r.jr; j != nil && st.Journal[1] != 0 {
+		j.loaded = true
+		j.start, j.seq, j.chainSeq = st.Journal[0], st.Journal[1], st.Journal[2]
+	} else if err := r.ensureJournal(); err != nil {
+		return err
 	}
 	if !r.ctx.Suspended {
 		r.startSync()

@@ -188,6 +188,7 @@ type Raid struct {
 	deltaDisks       int
 	journal          targets.Dev
 	journalWriteBack bool
+	jr               *journal // the log on journal (nil without one)
 	members          []*member
 	devSectors       uint64 // sectors used of each member
 	arraySectors     uint64

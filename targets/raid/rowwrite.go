@@ -75,15 +75,11 @@ func (r *Raid) writeRowWith(rw *row, parts []rowPart, lo, hi uint64, healthy boo
 	if rw.qd >= 0 {
 		parity = append(parity, rw.qd)
 	}
-	type out struct {
-		disk   int
-		buf    []byte
-		atSect uint64
-	}
-	var outs []out
+	var outs []memberWrite
 	for _, pt := range parts {
-		outs = append(outs, out{rw.data[pt.k], pt.p, pt.offSectors})
+		outs = append(outs, memberWrite{rw.data[pt.k], pt.p, pt.offSectors})
 	}
+	var logged []logStripe
 	for _, sg := range segs {
 		if !sg.written {
 			continue
@@ -106,23 +102,46 @@ func (r *Raid) writeRowWith(rw *row, parts []rowPart, lo, hi uint64, healthy boo
 			return err
 		}
 		for _, i := range parity {
-			outs = append(outs, out{i, bufs[i], sg.lo})
+			outs = append(outs, memberWrite{i, bufs[i], sg.lo})
+		}
+		if r.jr != nil {
+			logged = append(logged, r.logStripes(rw, parts, sg, bufs)...)
 		}
 	}
-	base := rw.stripe * r.chunkSectors
-	parallel(len(outs), func(i int) {
-		o := outs[i]
-		if !r.usable(o.disk) {
-			return
-		}
-		if _, err := r.members[o.disk].data.WriteAt(o.buf, int64(base+o.atSect)*sectorBytes); err != nil {
-			r.fail(o.disk)
-		}
-	})
+	if r.jr == nil {
+		r.writeMembers(rw, outs, 0, r.chunkSectors)
+	} else if err := r.writeJournaled(rw, outs, logged); err != nil {
+		return err
+	}
 	if r.failedCount() > r.rt.parityDevs {
 		return errIO
 	}
 	return nil
+}
+
+// memberWrite is a row's write to one member: buf at atSect sectors into
+// the member's chunk of the row.
+type memberWrite struct {
+	disk   int
+	buf    []byte
+	atSect uint64
+}
+
+// writeMembers writes, at once, what of the row's member writes falls in
+// [lo, hi) of the chunk; a member whose write fails is failed.
+func (r *Raid) writeMembers(rw *row, outs []memberWrite, lo, hi uint64) {
+	base := rw.stripe * r.chunkSectors
+	parallel(len(outs), func(i int) {
+		o := outs[i]
+		s, e := max(o.atSect, lo), min(o.atSect+uint64(len(o.buf))/sectorBytes, hi)
+		if s >= e || !r.usable(o.disk) {
+			return
+		}
+		b := o.buf[(s-o.atSect)*sectorBytes : (e-o.atSect)*sectorBytes]
+		if _, err := r.members[o.disk].data.WriteAt(b, int64(base+s)*sectorBytes); err != nil {
+			r.fail(o.disk)
+		}
+	})
 }
 
 // segment is a run of pages [lo, hi) of a row's chunks that the write

@@ -51,7 +51,10 @@ func (r *Raid) Status() string {
 	if r.journal != nil {
 		// __raid_dev_status of the journal: A for writethrough, a for writeback
 		journal = "A"
-		if r.journalWriteBack {
+		switch {
+		case r.jr != nil && r.jr.failed.Load():
+			journal = "D"
+		case r.journalWriteBack:
 			journal = "a"
 		}
 	}

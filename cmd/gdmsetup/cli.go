@@ -135,7 +135,7 @@ func init() {
 		"era":            {raw: eraSuite.run, help: "era COMMAND ...                                (era_dump, era_invalidate, ...: gdmsetup era help)"},
 		"help":           {run: cmdHelp, args: noArgs, help: "help"},
 		"shell":          {raw: runShell, help: "shell                                          (interactive; or a script on stdin, stopping at the first failure)"},
-		"serve":          {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly] [--direct]   (NBD export and control socket)"},
+		"serve":          {run: cmdServe, help: "serve [--listen ADDR] [--socket PATH] [--export NAME]... [--readonly] [--direct] [--tls=off|on|require] [--tls-certificates DIR] [--tls-verify-peer]   (NBD export and control socket)"},
 	}
 }
 

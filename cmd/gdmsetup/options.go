@@ -46,6 +46,7 @@ var longOptions = []longOption{
 	// gdmsetup's own
 	{name: "dir", arg: requiredArgument}, {name: "offset", arg: requiredArgument}, {name: "listen", arg: requiredArgument},
 	{name: "socket", arg: requiredArgument}, {name: "export", arg: requiredArgument}, {name: "direct"},
+	{name: "tls", arg: requiredArgument}, {name: "tls-certificates", arg: requiredArgument}, {name: "tls-verify-peer"}, {name: "tls-psk", arg: requiredArgument},
 }
 
 // shortOptions maps dmsetup's single-letter options to their long names.

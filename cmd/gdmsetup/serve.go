@@ -43,7 +43,8 @@ type server struct {
 func (s *server) logf(format string, args ...any) { s.log.Printf(format, args...) }
 
 // cmdServe is `serve [--listen ADDR] [--socket PATH] [--export NAME]...
-// [--readonly] [--direct]`: it runs in the foreground until SIGINT or SIGTERM, then
+// [--readonly] [--direct] [--tls=off|on|require] [--tls-certificates DIR]
+// [--tls-verify-peer]` (see serve_tls.go): it runs in the foreground until SIGINT or SIGTERM, then
 // stops accepting, lets NBD clients' requests finish, flushes and commits
 // every device, saves the registry and exits 0.
 func cmdServe(e *env) error {
@@ -88,6 +89,10 @@ func shutdownContext(stderr io.Writer) (context.Context, func()) {
 
 // serve runs the server until ctx is done.
 func serve(ctx context.Context, opts options, stderr io.Writer) error {
+	tlsPolicy, err := tlsOptions(opts)
+	if err != nil {
+		return err
+	}
 	dir, err := filepath.Abs(stateDir(opts))
 	if err != nil {
 		return err
@@ -128,9 +133,15 @@ func serve(ctx context.Context, opts options, stderr io.Writer) error {
 		s.reg.Close()
 		return err
 	}
-	srv := &nbd.Server{Exports: exports, ReadOnly: opts.has("readonly"), Logf: s.logf}
+	srv := &nbd.Server{Exports: exports, ReadOnly: opts.has("readonly"), Logf: s.logf, TLSConfig: tlsPolicy.config, RequireTLS: tlsPolicy.require}
 	for _, l := range listeners.nbd {
 		s.logf("NBD on %s %s", l.Addr().Network(), l.Addr())
+	}
+	if tlsPolicy.warning != "" {
+		s.logf("%s", tlsPolicy.warning)
+	}
+	if tlsPolicy.config != nil {
+		s.logf("%s", tlsPolicy)
 	}
 	s.logf("control socket %s", listeners.control.Addr())
 

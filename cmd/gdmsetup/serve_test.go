@@ -125,6 +125,21 @@ func (ls *liveServer) kill() {
 	<-ls.done
 }
 
+// tcpAddr is the address of the server's first TCP listener, from its log.
+func (ls *liveServer) tcpAddr() string {
+	ls.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		for _, l := range strings.Split(ls.stderr.String(), "\n") {
+			if _, a, ok := strings.Cut(l, "NBD on tcp "); ok {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			ls.t.Fatalf("no TCP address logged:\n%s", ls.stderr)
+		}
+	}
+}
+
 func (ls *liveServer) url(export string) string {
 	return "nbd+unix:///" + export + "?socket=" + ls.sock
 }
@@ -594,18 +609,7 @@ func TestServeTCP(t *testing.T) {
 	s := newSandbox(t)
 	s.ok("", "create", "z", "--table", "0 2048 zero")
 	srv := s.serve("--listen", "127.0.0.1:0")
-	var addr string
-	for deadline := time.Now().Add(5 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
-		for _, l := range strings.Split(srv.stderr.String(), "\n") {
-			if _, a, ok := strings.Cut(l, "NBD on tcp "); ok {
-				addr = a
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no TCP address logged:\n%s", srv.stderr)
-		}
-	}
-	if out := tool(t, "nbdinfo", "--size", "nbd://"+addr+"/z"); strings.TrimSpace(out) != "1048576" {
+	if out := tool(t, "nbdinfo", "--size", "nbd://"+srv.tcpAddr()+"/z"); strings.TrimSpace(out) != "1048576" {
 		t.Fatalf("nbdinfo --size over TCP: %q", out)
 	}
 }

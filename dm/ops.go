@@ -461,6 +461,16 @@ func (r *Registry) coreMessage(d *Device, args []string) (string, syscall.Errno)
 // (status=false) or `dmsetup status` (status=true) prints it. A device
 // without that table has no lines.
 func (r *Registry) Lines(name string, inactive, status bool) ([]Line, error) {
+	if status {
+		return r.LinesOf(name, inactive, StatusInfo)
+	}
+	return r.LinesOf(name, inactive, StatusTable)
+}
+
+// LinesOf returns a device's table (inactive or live) with each target's
+// string of type typ, as `dmsetup table`, `status` or `measure` prints
+// it. A device without that table has no lines.
+func (r *Registry) LinesOf(name string, inactive bool, typ StatusType) ([]Line, error) {
 	d, ok := r.Lookup(name)
 	if !ok {
 		return nil, r.ioctlErr("table", nil, name, syscall.ENXIO)
@@ -481,7 +491,7 @@ func (r *Registry) Lines(name string, inactive, status bool) ([]Line, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t.Lines(status), nil
+	return t.Lines(typ), nil
 }
 
 // Dep is a device a table uses: a mapped device (Mapped, Minor) or a file.

@@ -46,16 +46,11 @@ type Line struct {
 	Params     string
 }
 
-// Lines returns each target's STATUSTYPE_TABLE (status=false) or
-// STATUSTYPE_INFO (status=true) line.
-func (t *Table) Lines(status bool) []Line {
+// Lines returns each target's line with its string of type typ.
+func (t *Table) Lines(typ StatusType) []Line {
 	out := make([]Line, len(t.entries))
 	for i, e := range t.entries {
-		p := e.target.Table()
-		if status {
-			p = e.target.Status()
-		}
-		out[i] = Line{Start: e.start, Len: e.len, Type: e.typ.Name, Params: p}
+		out[i] = Line{Start: e.start, Len: e.len, Type: e.typ.Name, Params: typ.of(e.target)}
 	}
 	return out
 }

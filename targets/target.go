@@ -4,6 +4,8 @@
 // and the registry of target types.
 package targets
 
+import "fmt"
+
 // SectorSize is the size in bytes of a sector: the unit of tables and of target I/O.
 const SectorSize = 512
 
@@ -24,6 +26,29 @@ type Target interface {
 	Status() string
 	// Table is the STATUSTYPE_TABLE string (`dmsetup table` after the type).
 	Table() string
+}
+
+// Measurer is a target whose STATUSTYPE_IMA string (`dmsetup measure`
+// after the type, the key=value pairs the kernel's IMA records) is not
+// empty. A target without Measurer measures as "": the kernel's error and
+// zero targets have no status function at all, and most of its other
+// targets emit nothing for STATUSTYPE_IMA.
+type Measurer interface {
+	Measure() string
+}
+
+// MeasureHead is DMEMIT_TARGET_NAME_VERSION, how every non-empty
+// measurement starts: "target_name=NAME,target_version=A.B.C".
+func (t *Type) MeasureHead() string {
+	return fmt.Sprintf("target_name=%s,target_version=%d.%d.%d", t.Name, t.Version[0], t.Version[1], t.Version[2])
+}
+
+// MeasureFlag is a measurement's boolean: 'y' or 'n'.
+func MeasureFlag(b bool) byte {
+	if b {
+		return 'y'
+	}
+	return 'n'
 }
 
 // Closer is a target holding resources (files, metadata) released by Close,

@@ -18,7 +18,7 @@ var messageVerbs = []string{
 // devices (message and rename only the first).
 var deviceArgs = map[string]bool{
 	"load": true, "reload": true, "resume": true, "suspend": true, "remove": true, "clear": true,
-	"wipe_table": true, "table": true, "status": true, "info": true, "deps": true, "wait": true,
+	"wipe_table": true, "table": true, "status": true, "measure": true, "info": true, "deps": true, "wait": true,
 	"read": true, "write": true, "discard": true, "message": true, "rename": true,
 }
 

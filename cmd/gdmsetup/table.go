@@ -15,48 +15,63 @@ func cmdTable(e *env) error {
 	if e.opts.has("concise") {
 		return tableConcise(e)
 	}
-	return printLines(e, "table", false)
+	return printLines(e, "table", dm.StatusTable)
 }
 
-// printLines prints table or status lines of the named devices (or all),
-// each line prefixed "NAME: " when the command names other than one device
-// (the name as given, or as listed).
-func printLines(e *env, op string, status bool) error {
-	prefix := e.manyNames()
+// printLines is dmsetup's _status, which serves table, status and measure:
+// it prints the lines of the named devices (or all) with each target's
+// string of type typ, each line prefixed "NAME: " when the command names
+// other than one device (the name as given, or as listed). With -v a
+// device's info comes before its first line instead of the prefixes, and
+// with several devices an empty line after its last. A missing device
+// fails as the ioctl of op (table) or "Device does not exist." (status
+// and measure, which libdm's status task reports so).
+func printLines(e *env, op string, typ dm.StatusType) error {
+	verbose := e.opts.has("verbose")
+	many := e.manyNames()
 	return e.eachName(func(typed, kernel string) error {
 		d, ok := e.reg.Lookup(kernel)
 		if !ok {
-			if status {
+			if typ != dm.StatusTable {
 				return dm.ErrNoDevice
 			}
 			return &dm.IoctlError{Op: op, Name: kernel, Errno: enxio}
 		}
-		if _, err := e.shownInfo(d.Info()); err != nil {
-			return err
-		}
-		lines, err := e.reg.Lines(kernel, e.opts.has("inactive"), status)
+		in, err := e.shownInfo(d.Info())
 		if err != nil {
 			return err
 		}
-		if len(lines) == 0 && !e.opts.has("target") {
-			// dmsetup prints one empty line for a device without the table
-			if prefix {
+		lines, err := e.reg.LinesOf(kernel, e.opts.has("inactive"), typ)
+		if err != nil {
+			return err
+		}
+		matched := false
+		emit := func(line string) {
+			switch {
+			case verbose && !matched:
+				printInfo(e, in)
+			case many && !verbose:
 				fmt.Fprintf(e.stdout, "%s: ", typed)
 			}
-			fmt.Fprintln(e.stdout)
+			matched = true
+			fmt.Fprintln(e.stdout, line)
+		}
+		if len(lines) == 0 && !e.opts.has("target") {
+			// dmsetup prints one empty line for a device without the table
+			emit("")
 		}
 		for _, l := range lines {
 			if t := e.opts.str("target"); t != "" && l.Type != t {
 				continue
 			}
-			if prefix {
-				fmt.Fprintf(e.stdout, "%s: ", typed)
-			}
 			params := l.Params
-			if !status {
+			if typ == dm.StatusTable {
 				params = hideKey(l.Type, params, e.opts.has("showkeys"))
 			}
-			fmt.Fprintf(e.stdout, "%d %d %s %s\n", l.Start, l.Len, l.Type, params)
+			emit(fmt.Sprintf("%d %d %s %s", l.Start, l.Len, l.Type, params))
+		}
+		if many && verbose && matched {
+			fmt.Fprintln(e.stdout)
 		}
 		return nil
 	})

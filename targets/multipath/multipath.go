@@ -106,20 +106,9 @@ func (m *Multipath) Status() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "2 %d 0 0 %d %d ", b2i(m.queueIO), len(m.pgs), m.pgNum())
 	for _, pg := range m.pgs {
-		state := byte('E')
-		switch {
-		case pg.bypassed:
-			state = 'D'
-		case pg == m.currentPg:
-			state = 'A'
-		}
-		fmt.Fprintf(&b, "%c 0 %d %d ", state, len(pg.paths), pg.selType.infoArgs)
+		fmt.Fprintf(&b, "%c 0 %d %d ", m.pgState(pg), len(pg.paths), pg.selType.infoArgs)
 		for _, p := range pg.paths {
-			st := "A"
-			if !p.active {
-				st = "F"
-			}
-			fmt.Fprintf(&b, "%s %s %d %s", p.dev.Name(), st, p.failCount, pg.sel.pathStatus(p, false))
+			fmt.Fprintf(&b, "%s %c %d %s", p.dev.Name(), p.state(), p.failCount, pg.sel.pathStatus(p, false))
 		}
 	}
 	return b.String()

@@ -135,11 +135,7 @@ func (s *Striped) Status() string {
 	}
 	b.WriteString("1 ")
 	for _, st := range s.stripes {
-		if st.errors.Load() > 0 {
-			b.WriteByte('D')
-		} else {
-			b.WriteByte('A')
-		}
+		b.WriteByte(st.health())
 	}
 	return b.String()
 }

@@ -14,7 +14,9 @@ const benchMemberBytes = 64 << 20
 
 // benchTarget builds linear over one file, or raid1 (two members) or
 // raid5_ls (four members, 64 KiB chunks) with metadata devices and
-// nosync, over sparse files; it returns the target and the array's bytes.
+// nosync, or that raid5_ls with a 64 MiB journal (raid5j, writethrough)
+// and no metadata devices, over sparse files; it returns the target and
+// the array's bytes.
 func benchTarget(b *testing.B, name string) (targets.Target, int64) {
 	e := dmtest.NewTargetEnv[*Raid](b, b.TempDir(), New)
 	e.Args = e.FileArgs
@@ -22,6 +24,7 @@ func benchTarget(b *testing.B, name string) (targets.Target, int64) {
 		e.Sparse(n, benchMemberBytes)
 		e.Sparse("m"+n, 1<<20)
 	}
+	e.Sparse("j", 64<<20)
 	switch name {
 	case "linear":
 		tg, err := linear.New(e.Context(benchMemberBytes/512), strings.Fields(e.Path("a")+" 0"))
@@ -34,16 +37,21 @@ func benchTarget(b *testing.B, name string) (targets.Target, int64) {
 		b.Cleanup(func() { e.Remove(x) })
 		return x, benchMemberBytes
 	}
-	x := e.Create(3*benchMemberBytes/512, "raid5_ls 2 128 nosync 4 ma a mb b mc c md d")
+	table := "raid5_ls 2 128 nosync 4 ma a mb b mc c md d"
+	if name == "raid5j" {
+		table = "raid5_ls 4 128 nosync journal_dev j 4 - a - b - c - d"
+	}
+	x := e.Create(3*benchMemberBytes/512, table)
 	b.Cleanup(func() { e.Remove(x) })
 	return x, 3 * benchMemberBytes
 }
 
 // BenchmarkRandomWrite4K writes 4 KiB blocks at random (a flush every
-// 64) through linear, raid1 (both legs, the bitmap set once per region)
-// and raid5 (read of the row's other chunks, parity written).
+// 64) through linear, raid1 (both legs, the bitmap set once per region),
+// raid5 (read of the row's other chunks, parity written) and journaled
+// raid5 (the data and parity pages logged and the journal flushed first).
 func BenchmarkRandomWrite4K(b *testing.B) {
-	for _, name := range []string{"linear", "raid1", "raid5"} {
+	for _, name := range []string{"linear", "raid1", "raid5", "raid5j"} {
 		b.Run(name, func(b *testing.B) {
 			tg, span := benchTarget(b, name)
 			dmtest.RandomWrites(b, tg, span, dmtest.Random(4096))
@@ -72,10 +80,10 @@ func BenchmarkSequentialRead1M(b *testing.B) {
 
 // BenchmarkSequentialWrite1M writes 1 MiB at a time through the first
 // 48 MiB: raid5's rows are written whole (no read, parity computed from
-// the new data), raid1's on both legs.
+// the new data), journaled raid5's logged first, raid1's on both legs.
 func BenchmarkSequentialWrite1M(b *testing.B) {
 	const span = 48 << 20
-	for _, name := range []string{"linear", "raid1", "raid5"} {
+	for _, name := range []string{"linear", "raid1", "raid5", "raid5j"} {
 		b.Run(name, func(b *testing.B) {
 			tg, _ := benchTarget(b, name)
 			p := dmtest.Random(1 << 20)

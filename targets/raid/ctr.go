@@ -20,8 +20,9 @@ const minJournalSectors = 4 * 2048
 // device before its data device), the array and member sizes, the
 // superblocks on the metadata devices, and md_run's refusals (too few
 // members left to run). A reshape (delta_disks, a layout or chunk size
-// that differs from the superblocks') and a journal device are refused
-// as a kernel without the feature refuses them.
+// that differs from the superblocks') is refused as a kernel without the
+// feature refuses it. A journal device's log is recovered here, as
+// md_start does (journal_recovery.go).
 func New(ctx *targets.Context, args []string) (targets.Target, error) {
 	as := &targets.ArgSet{Args: args}
 	argc := uint64(len(args))

@@ -3,7 +3,9 @@ package raid
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,8 +50,83 @@ func crashEnv(t testing.TB, dir string) *env {
 func crashChild(t *testing.T, level string) {
 	crashTest(level).RunChild(t, func(dir string) targets.Target {
 		a := crashArrays[level]
-		return crashEnv(t, dir).Create(a.lenSectors, a.table)
+		e := crashEnv(t, dir)
+		if strings.HasSuffix(level, "j") {
+			e.Adjust = func(ctx *targets.Context) {
+				open := ctx.Open
+				ctx.Open = func(path string) (targets.Dev, error) {
+					d, err := open(path)
+					if err != nil || filepath.Base(path) == "j" {
+						return d, err
+					}
+					return &cachingDev{Dev: d}, nil
+				}
+			}
+		}
+		return e.Create(a.lenSectors, a.table)
 	})
+}
+
+// cachingDev is a member with a volatile write cache, as a disk has: every
+// other write stays in the cache until a flush, so a kill loses some of a
+// row's writes and not others (the write hole the journal closes).
+//
+// Concurrency: mu guards held and n.
+type cachingDev struct {
+	targets.Dev
+	mu   sync.Mutex
+	held []heldWrite
+	n    int
+}
+
+type heldWrite struct {
+	p   []byte
+	off int64
+}
+
+func (d *cachingDev) WriteAt(p []byte, off int64) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.n++
+	if d.n%2 == 0 {
+		d.held = append(d.held, heldWrite{append([]byte(nil), p...), off})
+		return len(p), nil
+	}
+	d.dropOverlaps(off, int64(len(p)))
+	return d.Dev.WriteAt(p, off)
+}
+
+// dropOverlaps writes back the held writes a new write overlaps (a later
+// write wins over the cache's older bytes). mu held.
+func (d *cachingDev) dropOverlaps(off, n int64) {
+	kept := d.held[:0]
+	for _, h := range d.held {
+		if h.off < off+n && off < h.off+int64(len(h.p)) {
+			d.Dev.WriteAt(h.p, h.off)
+			continue
+		}
+		kept = append(kept, h)
+	}
+	d.held = kept
+}
+
+func (d *cachingDev) ReadAt(p []byte, off int64) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dropOverlaps(off, int64(len(p)))
+	return d.Dev.ReadAt(p, off)
+}
+
+func (d *cachingDev) Flush() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, h := range d.held {
+		if _, err := d.Dev.WriteAt(h.p, h.off); err != nil {
+			return err
+		}
+	}
+	d.held = nil
+	return d.Dev.Flush()
 }
 
 // TestCrashChildRaid1 is TestCrash's raid1 child: it writes until killed.

@@ -2,14 +2,18 @@ package nbd
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"io"
 	"net"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/tlstest"
 )
 
-// benchConn opens a raw client to a server exporting a 64 MiB tmp file over a unix socket.
-func benchConn(b *testing.B) net.Conn {
+// benchConn opens a raw client to a server exporting a 64 MiB tmp file over a unix socket,
+// inside TLS (NBD_OPT_STARTTLS, then the handshake in the same process) when useTLS is set.
+func benchConn(b *testing.B, useTLS bool) net.Conn {
 	b.Helper()
 	p := b.TempDir() + "/bench.img"
 	if err := writeSparse(p, 64<<20); err != nil {
@@ -26,6 +30,12 @@ func benchConn(b *testing.B) net.Conn {
 		b.Fatal(err)
 	}
 	srv := &Server{Exports: StaticExports{"": exp}}
+	var cliCfg *tls.Config
+	if useTLS {
+		ca := tlstest.NewCA(b, "bench CA")
+		srv.TLSConfig, srv.RequireTLS = tlsConfig(b, ca.ServerDir(b), false), true
+		cliCfg = tlstest.ClientConfig(b, ca.ClientDir(b, "", false))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Serve(ctx, l); close(done) }()
@@ -38,6 +48,18 @@ func benchConn(b *testing.B) net.Conn {
 	var hello [18]byte
 	io.ReadFull(c, hello[:])
 	c.Write(binary.BigEndian.AppendUint32(nil, 3))
+	if useTLS {
+		c.Write(optBytes(optStartTLS, nil))
+		var rep [20]byte
+		if _, err := io.ReadFull(c, rep[:]); err != nil || binary.BigEndian.Uint32(rep[12:]) != repAck {
+			b.Fatalf("STARTTLS reply %x: %v", rep, err)
+		}
+		tc := tls.Client(c, cliCfg)
+		if err := tc.Handshake(); err != nil {
+			b.Fatal(err)
+		}
+		c = tc
+	}
 	c.Write(optBytes(optExportName, nil))
 	var info [10]byte
 	if _, err := io.ReadFull(c, info[:]); err != nil {
@@ -47,9 +69,10 @@ func benchConn(b *testing.B) net.Conn {
 }
 
 // benchmarkIO sends b.N requests of lenB bytes keeping depth in flight and reads the replies;
-// allocs/op counts client and server together (the client allocates nothing per request).
-func benchmarkIO(b *testing.B, typ uint16, lenB uint32, depth int) {
-	c := benchConn(b)
+// allocs/op counts client and server together (the client allocates nothing per request);
+// with useTLS the client's encryption and decryption count too.
+func benchmarkIO(b *testing.B, typ uint16, lenB uint32, depth int, useTLS bool) {
+	c := benchConn(b, useTLS)
 	reqs := make([]byte, 0, requestHeaderBytes*depth)
 	payload := make([]byte, lenB)
 	hdr := make([]byte, simpleReplyBytes)
@@ -93,8 +116,12 @@ func reqBytesInto(b []byte, typ uint16, offB uint64, lenB uint32) []byte {
 	return binary.BigEndian.AppendUint32(b, lenB)
 }
 
-func BenchmarkRead4KQD1(b *testing.B)   { benchmarkIO(b, cmdRead, 4096, 1) }
-func BenchmarkRead4KQD32(b *testing.B)  { benchmarkIO(b, cmdRead, 4096, 32) }
-func BenchmarkWrite4KQD1(b *testing.B)  { benchmarkIO(b, cmdWrite, 4096, 1) }
-func BenchmarkWrite4KQD32(b *testing.B) { benchmarkIO(b, cmdWrite, 4096, 32) }
-func BenchmarkRead1MQD8(b *testing.B)   { benchmarkIO(b, cmdRead, 1<<20, 8) }
+func BenchmarkRead4KQD1(b *testing.B)     { benchmarkIO(b, cmdRead, 4096, 1, false) }
+func BenchmarkRead4KQD32(b *testing.B)    { benchmarkIO(b, cmdRead, 4096, 32, false) }
+func BenchmarkWrite4KQD1(b *testing.B)    { benchmarkIO(b, cmdWrite, 4096, 1, false) }
+func BenchmarkWrite4KQD32(b *testing.B)   { benchmarkIO(b, cmdWrite, 4096, 32, false) }
+func BenchmarkRead1MQD8(b *testing.B)     { benchmarkIO(b, cmdRead, 1<<20, 8, false) }
+func BenchmarkWrite1MQD8(b *testing.B)    { benchmarkIO(b, cmdWrite, 1<<20, 8, false) }
+func BenchmarkRead4KQD32TLS(b *testing.B) { benchmarkIO(b, cmdRead, 4096, 32, true) }
+func BenchmarkRead1MQD8TLS(b *testing.B)  { benchmarkIO(b, cmdRead, 1<<20, 8, true) }
+func BenchmarkWrite1MQD8TLS(b *testing.B) { benchmarkIO(b, cmdWrite, 1<<20, 8, true) }

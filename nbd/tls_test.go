@@ -101,6 +101,28 @@ func TestTLSClients(t *testing.T) {
 	}
 }
 
+// TestTLSNbdClientList: nbd-client (the reference client, its own GnuTLS code) lists the
+// exports of a TLS-only server that verifies client certificates, and is refused without a
+// client certificate. (No kernel nbd module here: listing is what it can do without one.)
+func TestTLSNbdClientList(t *testing.T) {
+	needBin(t, "nbd-client")
+	ca := tlstest.NewCA(t, "gdmsetup test CA")
+	e := openCounting(t, tempFile(t, 1<<20, false), false)
+	ts := startServer(t, "tcp", &Server{Exports: StaticExports{"disk": e, "other": e}, TLSConfig: tlsConfig(t, ca.ServerDir(t), true), RequireTLS: true})
+	host, port, _ := net.SplitHostPort(ts.addr)
+	list := func(run func(*testing.T, string, ...string) string, dir string, withCert bool) string {
+		args := []string{"-cacertfile", filepath.Join(dir, CACertFile), "-tlshostname", "localhost"}
+		if withCert {
+			args = append(args, "-certfile", filepath.Join(dir, "client-cert.pem"), "-keyfile", filepath.Join(dir, "client-key.pem"))
+		}
+		return run(t, "nbd-client", append(args, "-l", host, port)...)
+	}
+	if out := list(runCmd, ca.ClientDir(t, "client", true), true); !strings.Contains(out, "disk\nother\n") {
+		t.Errorf("nbd-client -l over TLS:\n%s", out)
+	}
+	list(runFail, ca.ClientDir(t, "", false), false)
+}
+
 // startNbdkit runs nbdkit's file plugin on path with args on a unix socket for at most 2
 // minutes (killed at cleanup) and returns the socket's path.
 func startNbdkit(t *testing.T, path string, args ...string) string {

@@ -4,18 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/gdmsetup/gdmsetup/targets/gf256"
 )
 
 // Reed-Solomon over GF(2^8) as dm-verity's FEC uses it (the kernel's
-// init_rs(8, 0x11d, 0, 1, roots)): symbols are bytes, the field is built
-// on the polynomial x^8+x^4+x^3+x^2+1 (0x11d), the generator's roots are
-// alpha^0 .. alpha^(roots-1) (first consecutive root 0, primitive element
-// 1), and codewords are the full 255 symbols: 255-roots message bytes then
+// init_rs(8, 0x11d, 0, 1, roots)): symbols are bytes of the field
+// package gf256 builds on the polynomial x^8+x^4+x^3+x^2+1 (0x11d), the
+// generator's roots are alpha^0 .. alpha^(roots-1) (first consecutive
+// root 0, primitive element 1), and codewords are the full 255 symbols: 255-roots message bytes then
 // roots parity bytes.
 
-// rsNN is the symbols in a codeword; in index (logarithm) form it stands
-// for the log of zero.
-const rsNN = 255
+// rsNN is the symbols in a codeword, the field's non-zero elements; in
+// index (logarithm) form it stands for the log of zero (gf256.Log[0]).
+const rsNN = gf256.Order
 
 // rsMaxRoots is the most parity bytes a FEC table takes (fec_roots 24).
 const rsMaxRoots = fecRSM - fecMinRSN
@@ -23,25 +25,6 @@ const rsMaxRoots = fecRSM - fecMinRSN
 // errRSUncorrectable is decode_rs8's -EBADMSG: more errors than the
 // parity can locate.
 var errRSUncorrectable = errors.New("uncorrectable Reed-Solomon codeword")
-
-// gfExp[i] is alpha^i (gfExp[rsNN] is 0, alpha to the log of zero);
-// gfLog[x] is the log of x (gfLog[0] is rsNN).
-var gfExp, gfLog = gfTables(0x11d)
-
-func gfTables(poly int) (exp, log [256]int) {
-	log[0] = rsNN
-	exp[rsNN] = 0
-	x := 1
-	for i := 0; i < rsNN; i++ {
-		log[x] = i
-		exp[i] = x
-		x <<= 1
-		if x&0x100 != 0 {
-			x ^= poly
-		}
-	}
-	return exp, log
-}
 
 // modNN reduces a non-negative sum of logs modulo 255.
 func modNN(x int) int { return x % rsNN }
@@ -92,22 +75,22 @@ func buildRSCodec(roots int) *rsCodec {
 		gen[i+1] = 1
 		for j := i; j > 0; j-- {
 			if gen[j] != 0 {
-				gen[j] = gen[j-1] ^ gfExp[modNN(gfLog[gen[j]]+i)]
+				gen[j] = gen[j-1] ^ gf256.Exp[modNN(gf256.Log[gen[j]]+i)]
 			} else {
 				gen[j] = gen[j-1]
 			}
 		}
-		gen[0] = gfExp[modNN(gfLog[gen[0]]+i)]
+		gen[0] = gf256.Exp[modNN(gf256.Log[gen[0]]+i)]
 	}
 	for i := 0; i <= roots; i++ {
-		c.genLog[i] = gfLog[gen[i]]
+		c.genLog[i] = gf256.Log[gen[i]]
 	}
 	c.synTab = make([]uint64, rsNN*256*c.synWords)
 	for pos := 0; pos < rsNN; pos++ {
 		for b := 1; b < 256; b++ {
 			entry := c.synTab[(pos*256+b)*c.synWords:][:c.synWords]
 			for i := 0; i < roots; i++ {
-				s := gfExp[modNN(gfLog[b]+i*(rsNN-1-pos))]
+				s := gf256.Exp[modNN(gf256.Log[b]+i*(rsNN-1-pos))]
 				entry[i/8] |= uint64(s) << (8 * (i % 8))
 			}
 		}
@@ -193,14 +176,14 @@ func (c *rsCodec) encode(msg, par []byte) {
 	roots := c.roots
 	clear(par[:roots])
 	for _, m := range msg {
-		fb := gfLog[int(m^par[0])]
+		fb := gf256.Log[int(m^par[0])]
 		copy(par, par[1:roots])
 		par[roots-1] = 0
 		if fb != rsNN {
 			for j := 1; j < roots; j++ {
-				par[j-1] ^= byte(gfExp[modNN(fb+c.genLog[roots-j])])
+				par[j-1] ^= byte(gf256.Exp[modNN(fb+c.genLog[roots-j])])
 			}
-			par[roots-1] = byte(gfExp[modNN(fb+c.genLog[0])])
+			par[roots-1] = byte(gf256.Exp[modNN(fb+c.genLog[0])])
 		}
 	}
 }
@@ -275,7 +258,7 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 	roots := c.roots
 	var syn [rsMaxRoots]int
 	for i, s := range sp {
-		syn[i] = gfLog[s]
+		syn[i] = gf256.Log[s]
 	}
 	if len(erasures) == 0 && roots >= 2 {
 		if loc, ok := singleError(syn[:roots]); ok {
@@ -289,18 +272,18 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 	var lambda, b, t [rsMaxRoots + 1]int
 	lambda[0] = 1
 	if len(erasures) > 0 {
-		lambda[1] = gfExp[modNN(rsNN-1-erasures[0])]
+		lambda[1] = gf256.Exp[modNN(rsNN-1-erasures[0])]
 		for i := 1; i < len(erasures); i++ {
 			u := modNN(rsNN - 1 - erasures[i])
 			for j := i + 1; j > 0; j-- {
-				if tmp := gfLog[lambda[j-1]]; tmp != rsNN {
-					lambda[j] ^= gfExp[modNN(u+tmp)]
+				if tmp := gf256.Log[lambda[j-1]]; tmp != rsNN {
+					lambda[j] ^= gf256.Exp[modNN(u+tmp)]
 				}
 			}
 		}
 	}
 	for i := 0; i <= roots; i++ {
-		b[i] = gfLog[lambda[i]]
+		b[i] = gf256.Log[lambda[i]]
 	}
 
 	// Berlekamp-Massey: the error and erasure locator
@@ -309,10 +292,10 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 		discr := 0
 		for i := 0; i < r; i++ {
 			if lambda[i] != 0 && syn[r-i-1] != rsNN {
-				discr ^= gfExp[modNN(gfLog[lambda[i]]+syn[r-i-1])]
+				discr ^= gf256.Exp[modNN(gf256.Log[lambda[i]]+syn[r-i-1])]
 			}
 		}
-		discr = gfLog[discr]
+		discr = gf256.Log[discr]
 		if discr == rsNN {
 			copy(b[1:roots+1], b[:roots])
 			b[0] = rsNN
@@ -321,7 +304,7 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 		t[0] = lambda[0]
 		for i := 0; i < roots; i++ {
 			if b[i] != rsNN {
-				t[i+1] = lambda[i+1] ^ gfExp[modNN(discr+b[i])]
+				t[i+1] = lambda[i+1] ^ gf256.Exp[modNN(discr+b[i])]
 			} else {
 				t[i+1] = lambda[i+1]
 			}
@@ -332,7 +315,7 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 				if lambda[i] == 0 {
 					b[i] = rsNN
 				} else {
-					b[i] = modNN(gfLog[lambda[i]] - discr + rsNN)
+					b[i] = modNN(gf256.Log[lambda[i]] - discr + rsNN)
 				}
 			}
 		} else {
@@ -344,7 +327,7 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 
 	degLambda := 0
 	for i := 0; i <= roots; i++ {
-		lambda[i] = gfLog[lambda[i]]
+		lambda[i] = gf256.Log[lambda[i]]
 		if lambda[i] != rsNN {
 			degLambda = i
 		}
@@ -370,7 +353,7 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 					if reg[j] += j; reg[j] >= rsNN {
 						reg[j] -= rsNN
 					}
-					q ^= gfExp[reg[j]]
+					q ^= gf256.Exp[reg[j]]
 				}
 			}
 			if q != 0 {
@@ -393,10 +376,10 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 		tmp := 0
 		for j := i; j >= 0; j-- {
 			if syn[i-j] != rsNN && lambda[j] != rsNN {
-				tmp ^= gfExp[modNN(syn[i-j]+lambda[j])]
+				tmp ^= gf256.Exp[modNN(syn[i-j]+lambda[j])]
 			}
 		}
-		omega[i] = gfLog[tmp]
+		omega[i] = gf256.Log[tmp]
 	}
 
 	// Forney: the error values
@@ -405,21 +388,21 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 		num1 := 0
 		for i := degOmega; i >= 0; i-- {
 			if omega[i] != rsNN {
-				num1 ^= gfExp[modNN(omega[i]+i*root[j])]
+				num1 ^= gf256.Exp[modNN(omega[i]+i*root[j])]
 			}
 		}
 		if num1 == 0 {
 			fix.val[j] = 0
 			continue
 		}
-		num2 := gfExp[modNN(rsNN-root[j])] // root^(fcr-1), fcr 0
+		num2 := gf256.Exp[modNN(rsNN-root[j])] // root^(fcr-1), fcr 0
 		den := 0
 		for i := min(degLambda, roots-1) &^ 1; i >= 0; i -= 2 {
 			if lambda[i+1] != rsNN {
-				den ^= gfExp[modNN(lambda[i+1]+i*root[j])]
+				den ^= gf256.Exp[modNN(lambda[i+1]+i*root[j])]
 			}
 		}
-		fix.val[j] = byte(gfExp[modNN(gfLog[num1]+gfLog[num2]+rsNN-gfLog[den])])
+		fix.val[j] = byte(gf256.Exp[modNN(gf256.Log[num1]+gf256.Log[num2]+rsNN-gf256.Log[den])])
 		corrected++
 	}
 
@@ -428,10 +411,10 @@ func (c *rsCodec) correct(sp []byte, erasures []int, fix *rsCorrection) (int, er
 		tmp := 0
 		for j := 0; j < count; j++ {
 			if fix.val[j] != 0 {
-				tmp ^= gfExp[modNN(gfLog[fix.val[j]]+i*(rsNN-fix.loc[j]-1))]
+				tmp ^= gf256.Exp[modNN(gf256.Log[fix.val[j]]+i*(rsNN-fix.loc[j]-1))]
 			}
 		}
-		if tmp != gfExp[syn[i]] {
+		if tmp != gf256.Exp[syn[i]] {
 			return 0, errRSUncorrectable
 		}
 	}

@@ -28,6 +28,9 @@ type env struct {
 	// ownRegistry is set when this command opened reg itself (not a server's
 	// registry): it may then close and reopen it to let other processes in.
 	ownRegistry bool
+	// rep is the report setUp laid out for a command that shows columns
+	// (nil for others).
+	rep *fieldReport
 	// yield, when set, waits as pause does while letting others use reg
 	// (the server's control lock); nil: the command holds reg throughout.
 	yield func(time.Duration) error
@@ -188,6 +191,12 @@ func runWith(reg *dm.Registry, yield func(time.Duration) error, args []string, s
 		// as dmsetup: the mangle command takes and sees names as the kernel holds them
 		e.mangling = mangleNone
 	}
+	if !opts.has("help") && !opts.has("version") {
+		// as dmsetup: --help and --version run their command without set-up
+		if err := e.setUp(name); err != nil {
+			return report(stderr, err)
+		}
+	}
 	if c.needsRegistry && e.reg == nil {
 		r, err := dm.Open(stateDir(opts), stderr)
 		if err != nil {
@@ -244,9 +253,14 @@ func report(stderr io.Writer, err error) int {
 		return 0
 	}
 	var oe optionError
-	if errors.As(err, &oe) {
+	var se setupError
+	switch {
+	case errors.As(err, &oe):
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintln(stderr, "Couldn't process command line.")
+		return 1
+	case errors.As(err, &se):
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	printError(stderr, err)

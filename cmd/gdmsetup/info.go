@@ -103,18 +103,11 @@ const defaultInfoFields = "name,major,minor,attr,open,segments,events,uuid"
 
 // infoColumns is `info -c`: dmsetup's device report.
 func infoColumns(e *env, infos []dm.Info) error {
-	r, err := newReport(e, deviceReportSections, defaultInfoFields)
-	if err != nil {
-		if err == errReportHelp {
-			return nil
-		}
-		return err
-	}
 	objs, err := deviceReportObjs(e, infos)
 	if err != nil {
 		return err
 	}
-	return r.output(e.stdout, e.stderr, objs)
+	return e.rep.output(e.stdout, e.stderr, objs)
 }
 
 // readAheadOpenFailure is libdm's line when the read-ahead of a device the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"sort"
@@ -9,16 +10,31 @@ import (
 )
 
 // reportField is one column of a dmsetup report (libdm's report fields):
-// its id for -o, -O and -S, its heading, its minimum width when aligned, and
-// whether it is a number (right-aligned, sorted and compared numerically).
-// get returns the value for one object, or an error that drops the object's
-// row and fails the command once the other rows are out.
+// its id for -o, -O and -S, its heading, its minimum width when aligned,
+// and its kind. get returns the value for one object, or an error that
+// drops the object's row and fails the command once the other rows are out.
 type reportField struct {
 	id, heading string
 	width       int
-	num         bool
+	kind        fieldKind
 	desc        string
 	get         func(o *reportObj) (string, error)
+}
+
+// fieldKind is libdm's field type: text is left-aligned and compared
+// bytewise; numbers and sizes are right-aligned and sorted and compared by
+// value.
+type fieldKind int
+
+const (
+	textField fieldKind = iota
+	numberField
+	sizeField
+)
+
+// String is the type -S's field help shows.
+func (k fieldKind) String() string {
+	return [...]string{"string", "number", "size"}[k]
 }
 
 // reportSection is a group of fields of one object type; PREFIX_all
@@ -56,13 +72,10 @@ type reportRow struct {
 	cells, keys []string
 }
 
-// errReportHelp is returned by newReport after `-o help` printed the fields:
-// the command then succeeds without a report.
-var errReportHelp = fmt.Errorf("report help shown")
-
 // newReport reads -o/--options (defaults when absent, "+LIST" adds to
 // them), -O/--sort, -S/--select, --noheadings, --separator, --rows,
-// --nameprefixes and --unquoted.
+// --nameprefixes and --unquoted. With "help" in -o it prints every field
+// and gives a report of no fields, which prints nothing (the command runs).
 func newReport(e *env, sections []reportSection, defaults string) (*fieldReport, error) {
 	r := &fieldReport{sections: sections, aligned: true, headings: true, quoted: true, sep: " "}
 	if e.opts.has("noheadings") {
@@ -77,8 +90,8 @@ func newReport(e *env, sections []reportSection, defaults string) (*fieldReport,
 	if e.opts.has("options") {
 		o := e.opts.str("options")
 		if strings.Contains(o, "help") {
-			r.printHelp(e.stderr)
-			return nil, errReportHelp
+			printFieldHelp(e.stderr, false)
+			return r, nil
 		}
 		if rest, ok := strings.CutPrefix(o, "+"); ok {
 			spec = defaults + "," + rest
@@ -95,8 +108,8 @@ func newReport(e *env, sections []reportSection, defaults string) (*fieldReport,
 	for _, name := range strings.Split(spec, ",") {
 		fs, ok := r.lookup(name)
 		if !ok {
-			r.printHelp(e.stderr)
-			return nil, usageError("Unrecognised field: " + name)
+			printFieldHelp(e.stderr, false)
+			return nil, setupError("Unrecognised field: " + name)
 		}
 		r.fields = append(r.fields, fs...)
 	}
@@ -111,14 +124,14 @@ func newReport(e *env, sections []reportSection, defaults string) (*fieldReport,
 			}
 			fs, ok := r.lookup(name)
 			if !ok || len(fs) != 1 {
-				r.printHelp(e.stderr)
-				return nil, usageError("dm_report: Unrecognised field: " + name)
+				printFieldHelp(e.stderr, false)
+				return nil, setupError("dm_report: Unrecognised field: " + name)
 			}
 			r.keys = append(r.keys, sortKey{fs[0], desc})
 		}
 	}
 	if e.opts.has("select") {
-		sel, err := parseSelection(r, e.opts.str("select"))
+		sel, err := parseSelection(r, e.opts.str("select"), e.stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -174,28 +187,56 @@ func canonicalFieldID(s string) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "_", ""))
 }
 
-// printHelp lists the fields by section, as `-o help` does.
-func (r *fieldReport) printHelp(w io.Writer) {
+// specialFields are libdm's reserved fields, listed last by the field
+// help, with the type -S's help shows.
+var specialFields = []struct{ id, desc, kind string }{
+	{"selected", "Set if item passes selection criteria.", "number"},
+	{"help", "Show help.", "unselectable number"},
+	{"?", "Show help.", "unselectable number"},
+}
+
+// printFieldHelp lists every field by section as libdm does for any of
+// dmsetup's reports (one field table serves them all): consecutive
+// sections with the same title as one, then the special fields. -o help
+// shows each section's PREFIX_all; a selection naming an unknown field
+// shows each field's type instead (withTypes).
+func printFieldHelp(w io.Writer, withTypes bool) {
+	sections := append(append([]reportSection{}, deviceReportSections...), statsReportSections...)
 	width := 0
-	for _, s := range r.sections {
+	for _, s := range sections {
 		width = max(width, len(s.prefix)+len("all"))
 		for _, f := range s.fields {
 			width = max(width, len(f.id))
 		}
 	}
-	for i, s := range r.sections {
-		first := i == 0 || r.sections[i-1].title != s.title
-		if first {
-			fmt.Fprintf(w, "%s Fields\n%s\n", s.title, strings.Repeat("-", len(s.title)+len(" Fields")))
-			fmt.Fprintf(w, "  %-*s - %s\n", width, s.prefix+"all", "All fields in this section.")
+	heading := func(title string) {
+		fmt.Fprintf(w, "%s Fields\n%s\n", title, strings.Repeat("-", len(title)+len(" Fields")))
+	}
+	item := func(id, desc, kind string) {
+		if withTypes {
+			desc += " [" + kind + "]"
+		}
+		fmt.Fprintf(w, "  %-*s - %s\n", width, id, desc)
+	}
+	for i, s := range sections {
+		if i == 0 || sections[i-1].title != s.title {
+			heading(s.title)
+			if !withTypes {
+				item(s.prefix+"all", "All fields in this section.", "")
+			}
 		}
 		for _, f := range s.fields {
-			fmt.Fprintf(w, "  %-*s - %s\n", width, f.id, f.desc)
+			item(f.id, f.desc, f.kind.String())
 		}
-		if i == len(r.sections)-1 || r.sections[i+1].title != s.title {
+		if i == len(sections)-1 || sections[i+1].title != s.title {
 			fmt.Fprintln(w, " ")
 		}
 	}
+	heading("Special")
+	for _, f := range specialFields {
+		item(f.id, f.desc, f.kind)
+	}
+	fmt.Fprintln(w, " ")
 }
 
 // output prints the report of objs: selected rows, sorted by the keys
@@ -203,6 +244,9 @@ func (r *fieldReport) printHelp(w io.Writer) {
 // A field that cannot be read drops its row; the last such error is
 // returned (the others printed) after the other rows are printed.
 func (r *fieldReport) output(w, stderr io.Writer, objs []*reportObj) error {
+	if len(r.fields) == 0 {
+		return nil
+	}
 	var rows []reportRow
 	var failed error
 	for _, o := range objs {
@@ -239,7 +283,9 @@ func (r *fieldReport) row(o *reportObj) (reportRow, error) {
 	if err != nil {
 		return reportRow{}, err
 	}
-	kv, err := fieldValues(o, keys)
+	raw := *o
+	raw.rawSizes = true
+	kv, err := fieldValues(&raw, keys)
 	return reportRow{cells: cells, keys: kv}, err
 }
 
@@ -269,20 +315,15 @@ func (r *fieldReport) sortRows(rows []reportRow) {
 	})
 }
 
-// compareValues orders two values of f: numbers by value, strings bytewise.
+// compareValues orders two values of f: numbers and sizes by value (sort
+// keys read sizes as plain numbers, see reportObj.rawSizes), text bytewise.
 func compareValues(f *reportField, a, b string) int {
-	if f.num {
-		na, _ := strconv.ParseUint(a, 10, 64)
-		nb, _ := strconv.ParseUint(b, 10, 64)
-		switch {
-		case na < nb:
-			return -1
-		case na > nb:
-			return 1
-		}
-		return 0
+	if f.kind == textField {
+		return strings.Compare(a, b)
 	}
-	return strings.Compare(a, b)
+	na, _ := strconv.ParseFloat(a, 64)
+	nb, _ := strconv.ParseFloat(b, 64)
+	return cmp.Compare(na, nb)
 }
 
 // cell formats one value: aligned to width, or with its DM_FIELD= prefix.
@@ -296,7 +337,7 @@ func (r *fieldReport) cell(f *reportField, v string, width int) string {
 		return "DM_" + strings.ToUpper(f.id) + "=" + q + v + q
 	case !r.aligned:
 		return v
-	case f.num:
+	case f.kind != textField:
 		return fmt.Sprintf("%*s", width, v)
 	default:
 		return fmt.Sprintf("%-*s", width, v)

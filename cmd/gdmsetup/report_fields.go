@@ -22,6 +22,9 @@ type reportObj struct {
 	mangling nameMangling
 	// stats is a stats report's row: a region or one of its areas.
 	stats *statsRow
+	// rawSizes asks size fields for plain numbers (sectors, or sectors per
+	// second) in place of --units' text: what sort keys compare.
+	rawSizes bool
 }
 
 // splitName is a device name's components: the uuid's prefix names the
@@ -104,13 +107,13 @@ func nodeBlk(n *treeNode) string  { return n.blk }
 
 var deviceReportSections = []reportSection{
 	{"Mapped Device Name", "name_", []*reportField{
-		{"name", "Name", 16, false, "Device name.", text(func(o *reportObj) string { return o.info.Name })},
-		{"mangled_name", "MangledName", 16, false, "Device name with the characters udev rejects encoded as \\xNN.", func(o *reportObj) (string, error) { return mangledOf(o.info.Name, "name", o.mangling) }},
-		{"unmangled_name", "UnmangledName", 16, false, "Device name with \\xNN encodings decoded.", func(o *reportObj) (string, error) { return o.unmangled(o.info.Name, "name") }},
-		{"uuid", "UUID", 32, false, "Device uuid (may be empty).", text(func(o *reportObj) string { return o.info.UUID })},
-		{"mangled_uuid", "MangledUUID", 32, false, "Device uuid with the characters udev rejects encoded.", func(o *reportObj) (string, error) { return mangledOf(o.info.UUID, "UUID", o.mangling) }},
-		{"unmangled_uuid", "UnmangledUUID", 32, false, "Device uuid with \\xNN encodings decoded.", func(o *reportObj) (string, error) { return o.unmangled(o.info.UUID, "UUID") }},
-		{"read_ahead", "RAhead", 6, true, "Read-ahead in sectors.", number(func(o *reportObj) uint64 {
+		{"name", "Name", 16, textField, "Name of mapped device.", text(func(o *reportObj) string { return o.info.Name })},
+		{"mangled_name", "MangledName", 16, textField, "Mangled name of mapped device.", func(o *reportObj) (string, error) { return mangledOf(o.info.Name, "name", o.mangling) }},
+		{"unmangled_name", "UnmangledName", 16, textField, "Unmangled name of mapped device.", func(o *reportObj) (string, error) { return o.unmangled(o.info.Name, "name") }},
+		{"uuid", "UUID", 32, textField, "Unique (optional) identifier for mapped device.", text(func(o *reportObj) string { return o.info.UUID })},
+		{"mangled_uuid", "MangledUUID", 32, textField, "Mangled unique (optional) identifier for mapped device.", func(o *reportObj) (string, error) { return mangledOf(o.info.UUID, "UUID", o.mangling) }},
+		{"unmangled_uuid", "UnmangledUUID", 32, textField, "Unmangled unique (optional) identifier for mapped device.", func(o *reportObj) (string, error) { return o.unmangled(o.info.UUID, "UUID") }},
+		{"read_ahead", "RAhead", 6, numberField, "Read ahead value.", number(func(o *reportObj) uint64 {
 			if !o.info.Disk {
 				fmt.Fprintln(o.stderr, readAheadOpenFailure(o.info))
 				return 0
@@ -119,14 +122,14 @@ var deviceReportSections = []reportSection{
 		})},
 	}},
 	{"Mapped Device Information", "info_", []*reportField{
-		{"blkdevname", "BlkDevName", 16, false, "Block device name (dm-MINOR).", func(o *reportObj) (string, error) {
+		{"blkdevname", "BlkDevName", 16, textField, "Name of block device.", func(o *reportObj) (string, error) {
 			if !o.info.Disk {
 				return "", fmt.Errorf("Could not resolve block device name for %d:%d.", dm.Major, o.info.Minor)
 			}
 			return fmt.Sprintf("dm-%d", o.info.Minor), nil
 		}},
-		{"attr", "Stat", 4, false, "Live table (L), inactive table (I), suspended (s), read-only (r) or writable (w).", text(func(o *reportObj) string { return attr(o.info) })},
-		{"tables_loaded", "Tables", 6, false, "Tables present: Live, Inactive, Both or None.", text(func(o *reportObj) string {
+		{"attr", "Stat", 4, textField, "(L)ive, (I)nactive, (s)uspended, (r)ead-only, read-(w)rite.", text(func(o *reportObj) string { return attr(o.info) })},
+		{"tables_loaded", "Tables", 6, textField, "Which of the live and inactive table slots are filled.", text(func(o *reportObj) string {
 			switch {
 			case o.info.Live && o.info.Inactive:
 				return "Both"
@@ -137,40 +140,40 @@ var deviceReportSections = []reportSection{
 			}
 			return "None"
 		})},
-		{"suspended", "Suspended", 9, false, "Suspended or Active.", text(func(o *reportObj) string {
+		{"suspended", "Suspended", 9, textField, "Whether the device is suspended.", text(func(o *reportObj) string {
 			if o.info.Suspended {
 				return "Suspended"
 			}
 			return "Active"
 		})},
-		{"readonly", "Read-only", 9, false, "Read-only or Writeable.", text(func(o *reportObj) string {
+		{"readonly", "Read-only", 9, textField, "Whether the device is read-only or writeable.", text(func(o *reportObj) string {
 			if o.info.ReadOnly {
 				return "Read-only"
 			}
 			return "Writeable"
 		})},
-		{"devno", "DevNo", 5, false, "MAJOR:MINOR of the device.", text(func(o *reportObj) string { return devNo(o.info.Minor) })},
-		{"major", "Maj", 3, true, "Major number.", number(func(*reportObj) uint64 { return dm.Major })},
-		{"minor", "Min", 3, true, "Minor number.", number(func(o *reportObj) uint64 { return uint64(o.info.Minor) })},
-		{"open", "Open", 4, true, "How many holders have the device open.", number(func(o *reportObj) uint64 { return uint64(o.info.OpenCount) })},
-		{"segments", "Targ", 4, true, "Targets in the live table.", number(func(o *reportObj) uint64 { return uint64(o.info.Targets) })},
-		{"events", "Event", 6, true, "Event counter.", number(func(o *reportObj) uint64 { return uint64(o.info.EventNr) })},
+		{"devno", "DevNo", 5, textField, "Device major and minor numbers", text(func(o *reportObj) string { return devNo(o.info.Minor) })},
+		{"major", "Maj", 3, numberField, "Block device major number.", number(func(*reportObj) uint64 { return dm.Major })},
+		{"minor", "Min", 3, numberField, "Block device minor number.", number(func(o *reportObj) uint64 { return uint64(o.info.Minor) })},
+		{"open", "Open", 4, numberField, "Number of references to open device, if requested.", number(func(o *reportObj) uint64 { return uint64(o.info.OpenCount) })},
+		{"segments", "Targ", 4, numberField, "Number of segments in live table, if present.", number(func(o *reportObj) uint64 { return uint64(o.info.Targets) })},
+		{"events", "Event", 6, numberField, "Number of most recent event.", number(func(o *reportObj) uint64 { return uint64(o.info.EventNr) })},
 	}},
 	{"Mapped Device Relationship Information", "deps_", []*reportField{
-		{"device_count", "#Devs", 5, true, "How many devices the live table uses.", number(func(o *reportObj) uint64 { return uint64(len(o.node.uses)) })},
+		{"device_count", "#Devs", 5, numberField, "Number of devices used by this one.", number(func(o *reportObj) uint64 { return uint64(len(o.node.uses)) })},
 	}},
 	// devs_used and the reference fields are libdm tree fields (tree_all).
 	{"Mapped Device Relationship Information", "tree_", []*reportField{
-		{"devs_used", "DevNamesUsed", 16, false, "Names of the mapped devices the live table uses.", text(func(o *reportObj) string { return joinNodes(o.node.uses, nodeName) })},
+		{"devs_used", "DevNamesUsed", 16, textField, "List of names of mapped devices used by this one.", text(func(o *reportObj) string { return joinNodes(o.node.uses, nodeName) })},
 	}},
 	{"Mapped Device Relationship Information", "deps_", []*reportField{
-		{"devnos_used", "DevNosUsed", 16, false, "MAJOR:MINOR of the devices the live table uses (files by path).", text(func(o *reportObj) string { return joinNodes(o.node.uses, nodeDev) })},
-		{"blkdevs_used", "BlkDevNamesUsed", 16, false, "Block device names of the devices the live table uses (files by path).", text(func(o *reportObj) string { return joinNodes(o.node.uses, nodeBlk) })},
+		{"devnos_used", "DevNosUsed", 16, textField, "List of device numbers of devices used by this one.", text(func(o *reportObj) string { return joinNodes(o.node.uses, nodeDev) })},
+		{"blkdevs_used", "BlkDevNamesUsed", 16, textField, "List of names of block devices used by this one.", text(func(o *reportObj) string { return joinNodes(o.node.uses, nodeBlk) })},
 	}},
 	{"Mapped Device Relationship Information", "tree_", []*reportField{
-		{"device_ref_count", "#Refs", 5, true, "How many mapped devices use this one.", number(func(o *reportObj) uint64 { return uint64(len(o.node.usedBy)) })},
-		{"names_using_dev", "RefNames", 8, false, "Names of the mapped devices using this one.", text(func(o *reportObj) string { return joinNodes(o.node.usedBy, nodeName) })},
-		{"devnos_using_dev", "RefDevNos", 9, false, "MAJOR:MINOR of the mapped devices using this one.", text(func(o *reportObj) string { return joinNodes(o.node.usedBy, nodeDev) })},
+		{"device_ref_count", "#Refs", 5, numberField, "Number of mapped devices referencing this one.", number(func(o *reportObj) uint64 { return uint64(len(o.node.usedBy)) })},
+		{"names_using_dev", "RefNames", 8, textField, "List of names of mapped devices using this one.", text(func(o *reportObj) string { return joinNodes(o.node.usedBy, nodeName) })},
+		{"devnos_using_dev", "RefDevNos", 9, textField, "List of device numbers of mapped devices using this one.", text(func(o *reportObj) string { return joinNodes(o.node.usedBy, nodeDev) })},
 	}},
 	splitNameSection,
 }
@@ -178,10 +181,10 @@ var deviceReportSections = []reportSection{
 // splitNameSection is the fields of a name's components, the only ones
 // splitname reports.
 var splitNameSection = reportSection{"Mapped Device Name Components", "splitname_", []*reportField{
-	{"subsystem", "Subsys", 6, false, "Subsystem owning the device (uuid prefix).", text(func(o *reportObj) string { return o.split.subsystem })},
-	{"vg_name", "VG", 4, false, "LVM volume group.", text(func(o *reportObj) string { return o.split.vg })},
-	{"lv_name", "LV", 4, false, "LVM logical volume.", text(func(o *reportObj) string { return o.split.lv })},
-	{"lv_layer", "LVLayer", 7, false, "LVM layer.", text(func(o *reportObj) string { return o.split.layer })},
+	{"subsystem", "Subsys", 6, textField, "Userspace subsystem responsible for this device.", text(func(o *reportObj) string { return o.split.subsystem })},
+	{"vg_name", "VG", 4, textField, "LVM Volume Group name.", text(func(o *reportObj) string { return o.split.vg })},
+	{"lv_name", "LV", 4, textField, "LVM Logical Volume name.", text(func(o *reportObj) string { return o.split.lv })},
+	{"lv_layer", "LVLayer", 7, textField, "LVM device layer.", text(func(o *reportObj) string { return o.split.layer })},
 }}
 
 // deviceReportObjs reads what the report needs of infos' devices.

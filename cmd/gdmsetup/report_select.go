@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -74,19 +75,20 @@ func (s *selCmp) match(o *reportObj) bool {
 
 // selParser reads a selection string; pos is the next byte of s.
 type selParser struct {
-	r   *fieldReport
-	s   string
-	pos int
+	r      *fieldReport
+	s      string
+	pos    int
+	stderr io.Writer // where the field help goes for an unknown field
 }
 
 // selSyntaxError is how libdm reports a selection it cannot read.
 func selSyntaxError(at string, why string) error {
-	return usageError(fmt.Sprintf("%s\nSelection syntax error at '%s'.\nUse 'help' for selection to get more help.", why, at))
+	return setupError(fmt.Sprintf("%s\nSelection syntax error at '%s'.\nUse 'help' for selection to get more help.", why, at))
 }
 
 // parseSelection parses expr against r's fields.
-func parseSelection(r *fieldReport, expr string) (selection, error) {
-	p := &selParser{r: r, s: expr}
+func parseSelection(r *fieldReport, expr string, stderr io.Writer) (selection, error) {
+	p := &selParser{r: r, s: expr, stderr: stderr}
 	sel, err := p.or()
 	if err != nil {
 		return nil, err
@@ -146,19 +148,17 @@ func (p *selParser) joined(term func() (selection, error), combine func([]select
 
 func (p *selParser) factor() (selection, error) {
 	p.space()
-	start := p.pos
 	not := p.eat("!")
 	if not || p.eat("(") {
 		if not && !p.eat("(") {
-			return nil, usageError(fmt.Sprintf("Syntax error: left parenthesis expected at '%s'", p.s[p.pos:]))
+			return nil, setupError(fmt.Sprintf("Syntax error: left parenthesis expected at '%s'", p.s[p.pos:]))
 		}
 		inner, err := p.or()
 		if err != nil {
 			return nil, err
 		}
 		if !p.eat(")") {
-			p.pos = start
-			return nil, usageError(fmt.Sprintf("Syntax error: right parenthesis expected at '%s'", p.s[p.pos:]))
+			return nil, setupError(fmt.Sprintf("Syntax error: right parenthesis expected at '%s'", p.s[p.pos:]))
 		}
 		if not {
 			return selNot{inner}, nil
@@ -182,6 +182,7 @@ func (p *selParser) comparison() (selection, error) {
 	}
 	fs, ok := p.r.lookup(name)
 	if !ok || len(fs) != 1 {
+		printFieldHelp(p.stderr, true)
 		return nil, selSyntaxError(at, "Unrecognised selection field: "+name)
 	}
 	f := fs[0]
@@ -205,13 +206,13 @@ func (p *selParser) comparison() (selection, error) {
 	c := &selCmp{f: f, op: op, value: value}
 	switch {
 	case op == "=~" || op == "!~":
-		if f.num {
+		if f.kind != textField {
 			return nil, selSyntaxError(at, "Regular expression expected for selection field "+f.id)
 		}
 		if c.re, err = regexp.Compile(value); err != nil {
 			return nil, selSyntaxError(at, "Failed to parse regex value for selection field "+f.id+".")
 		}
-	case f.num:
+	case f.kind != textField:
 		if _, err = strconv.ParseUint(value, 10, 64); err != nil {
 			return nil, selSyntaxError(at, "Failed to parse numeric value for selection field "+f.id+".")
 		}

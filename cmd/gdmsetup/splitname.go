@@ -1,5 +1,8 @@
 package main
 
+// defaultSplitnameFields are the columns of splitname without -o.
+const defaultSplitnameFields = "vg_name,lv_name,lv_layer"
+
 // cmdSplitname is `splitname NAME [SUBSYSTEM]`: the name's components as a
 // report (default fields vg_name,lv_name,lv_layer). SUBSYSTEM defaults to
 // LVM; names of other subsystems are not split.
@@ -8,12 +11,5 @@ func cmdSplitname(e *env) error {
 	if len(e.args) == 2 {
 		subsystem = e.args[1]
 	}
-	r, err := newReport(e, []reportSection{splitNameSection}, "vg_name,lv_name,lv_layer")
-	if err != nil {
-		if err == errReportHelp {
-			return nil
-		}
-		return err
-	}
-	return r.output(e.stdout, e.stderr, []*reportObj{{split: splitDeviceName(subsystem, e.args[0]), stderr: e.stderr}})
+	return e.rep.output(e.stdout, e.stderr, []*reportObj{{split: splitDeviceName(subsystem, e.args[0]), stderr: e.stderr}})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -174,7 +175,12 @@ func statsNum(f func(r *statsRow) uint64) func(o *reportObj) (string, error) {
 }
 
 func statsSize(f func(r *statsRow) uint64) func(o *reportObj) (string, error) {
-	return func(o *reportObj) (string, error) { return o.stats.rep.units.sizeString(f(o.stats)), nil }
+	return func(o *reportObj) (string, error) {
+		if o.rawSizes {
+			return strconv.FormatUint(f(o.stats), 10), nil
+		}
+		return o.stats.rep.units.sizeString(f(o.stats)), nil
+	}
 }
 
 func statsCounter(f func(c *statsAreaCounters) uint64) func(o *reportObj) (string, error) {
@@ -190,50 +196,54 @@ func statsRate(f func(m statsMetrics) float64) func(o *reportObj) (string, error
 
 func statsSizeRate(f func(m statsMetrics) float64) func(o *reportObj) (string, error) {
 	return func(o *reportObj) (string, error) {
-		return o.stats.rep.units.sizeString(uint64(f(o.stats.metrics()))), nil
+		v := f(o.stats.metrics())
+		if o.rawSizes {
+			return strconv.FormatFloat(v, 'g', -1, 64), nil
+		}
+		return o.stats.rep.units.sizeString(uint64(v)), nil
 	}
 }
 
 // statsCounterSection is dmsetup's stats fields: counters, derived metrics,
 // histograms and the sampling interval.
 var statsCounterSection = reportSection{"Mapped Device Statistics", "stats_", []*reportField{
-	{"read_count", "#Reads", 6, true, "Count of reads completed.", statsCounter(func(c *statsAreaCounters) uint64 { return c.reads })},
-	{"reads_merged_count", "#RdMrgs", 7, true, "Count of read requests merged.", statsCounter(func(c *statsAreaCounters) uint64 { return c.readsMerged })},
-	{"read_sector_count", "#RdSectors", 10, true, "Count of sectors read.", statsCounter(func(c *statsAreaCounters) uint64 { return c.readSectors })},
-	{"read_time", "AccRdTime", 11, true, "Accumulated duration of all read requests (ns).", statsCounter(func(c *statsAreaCounters) uint64 { return c.readNsecs })},
-	{"write_count", "#Writes", 7, true, "Count of writes completed.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writes })},
-	{"writes_merged_count", "#WrMrgs", 7, true, "Count of write requests merged.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writesMerged })},
-	{"write_sector_count", "#WrSectors", 10, true, "Count of sectors written.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writeSectors })},
-	{"write_time", "AccWrTime", 11, true, "Accumulated duration of all writes (ns).", statsCounter(func(c *statsAreaCounters) uint64 { return c.writeNsecs })},
-	{"in_progress_count", "#InProg", 7, true, "Count of requests currently in progress.", statsCounter(func(c *statsAreaCounters) uint64 { return c.inProgress })},
-	{"io_ticks", "IoTicks", 7, true, "Nanoseconds spent servicing requests.", statsCounter(func(c *statsAreaCounters) uint64 { return c.ioNsecs })},
-	{"queue_ticks", "QueueTicks", 10, true, "Total nanoseconds spent in queue.", statsCounter(func(c *statsAreaCounters) uint64 { return c.weightedIONsecs })},
-	{"read_ticks", "RdTicks", 7, true, "Nanoseconds spent servicing reads.", statsCounter(func(c *statsAreaCounters) uint64 { return c.totalReadNsecs })},
-	{"write_ticks", "WrTicks", 7, true, "Nanoseconds spent servicing writes.", statsCounter(func(c *statsAreaCounters) uint64 { return c.totalWriteNsecs })},
-	{"reads_merged_per_sec", "RMrg/s", 6, true, "Read requests merged per second.", statsRate(statsMetrics.readMergesPerSec)},
-	{"writes_merged_per_sec", "WMrg/s", 6, true, "Write requests merged per second.", statsRate(statsMetrics.writeMergesPerSec)},
-	{"reads_per_sec", "R/s", 3, true, "Reads per second.", statsRate(statsMetrics.readsPerSec)},
-	{"writes_per_sec", "W/s", 3, true, "Writes per second.", statsRate(statsMetrics.writesPerSec)},
-	{"read_size_per_sec", "RSz/s", 5, true, "Size of data read per second.", statsSizeRate(statsMetrics.readSectorsPerSec)},
-	{"write_size_per_sec", "WSz/s", 5, true, "Size of data written per second.", statsSizeRate(statsMetrics.writeSectorsPerSec)},
-	{"avg_request_size", "AvgRqSz", 7, true, "Average request size.", statsSizeRate(statsMetrics.avgRequestSectors)},
-	{"queue_size", "QSize", 5, true, "Average queue size.", statsRate(statsMetrics.avgQueueSize)},
-	{"await", "AWait", 5, true, "Averate wait time.", statsRate(statsMetrics.await)},
-	{"read_await", "RdAWait", 7, true, "Averate read wait time.", statsRate(statsMetrics.readAwait)},
-	{"write_await", "WrAWait", 7, true, "Averate write wait time.", statsRate(statsMetrics.writeAwait)},
-	{"throughput", "Throughput", 10, true, "Throughput.", statsRate(statsMetrics.throughput)},
-	{"service_time", "SvcTm", 5, true, "Service time.", statsRate(statsMetrics.serviceTime)},
-	{"util", "Util%", 5, true, "Utilization.", func(o *reportObj) (string, error) {
+	{"read_count", "#Reads", 6, numberField, "Count of reads completed.", statsCounter(func(c *statsAreaCounters) uint64 { return c.reads })},
+	{"reads_merged_count", "#RdMrgs", 7, numberField, "Count of read requests merged.", statsCounter(func(c *statsAreaCounters) uint64 { return c.readsMerged })},
+	{"read_sector_count", "#RdSectors", 10, numberField, "Count of sectors read.", statsCounter(func(c *statsAreaCounters) uint64 { return c.readSectors })},
+	{"read_time", "AccRdTime", 11, numberField, "Accumulated duration of all read requests (ns).", statsCounter(func(c *statsAreaCounters) uint64 { return c.readNsecs })},
+	{"write_count", "#Writes", 7, numberField, "Count of writes completed.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writes })},
+	{"writes_merged_count", "#WrMrgs", 7, numberField, "Count of write requests merged.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writesMerged })},
+	{"write_sector_count", "#WrSectors", 10, numberField, "Count of sectors written.", statsCounter(func(c *statsAreaCounters) uint64 { return c.writeSectors })},
+	{"write_time", "AccWrTime", 11, numberField, "Accumulated duration of all writes (ns).", statsCounter(func(c *statsAreaCounters) uint64 { return c.writeNsecs })},
+	{"in_progress_count", "#InProg", 7, numberField, "Count of requests currently in progress.", statsCounter(func(c *statsAreaCounters) uint64 { return c.inProgress })},
+	{"io_ticks", "IoTicks", 7, numberField, "Nanoseconds spent servicing requests.", statsCounter(func(c *statsAreaCounters) uint64 { return c.ioNsecs })},
+	{"queue_ticks", "QueueTicks", 10, numberField, "Total nanoseconds spent in queue.", statsCounter(func(c *statsAreaCounters) uint64 { return c.weightedIONsecs })},
+	{"read_ticks", "RdTicks", 7, numberField, "Nanoseconds spent servicing reads.", statsCounter(func(c *statsAreaCounters) uint64 { return c.totalReadNsecs })},
+	{"write_ticks", "WrTicks", 7, numberField, "Nanoseconds spent servicing writes.", statsCounter(func(c *statsAreaCounters) uint64 { return c.totalWriteNsecs })},
+	{"reads_merged_per_sec", "RMrg/s", 6, numberField, "Read requests merged per second.", statsRate(statsMetrics.readMergesPerSec)},
+	{"writes_merged_per_sec", "WMrg/s", 6, numberField, "Write requests merged per second.", statsRate(statsMetrics.writeMergesPerSec)},
+	{"reads_per_sec", "R/s", 3, numberField, "Reads per second.", statsRate(statsMetrics.readsPerSec)},
+	{"writes_per_sec", "W/s", 3, numberField, "Writes per second.", statsRate(statsMetrics.writesPerSec)},
+	{"read_size_per_sec", "RSz/s", 5, numberField, "Size of data read per second.", statsSizeRate(statsMetrics.readSectorsPerSec)},
+	{"write_size_per_sec", "WSz/s", 5, numberField, "Size of data written per second.", statsSizeRate(statsMetrics.writeSectorsPerSec)},
+	{"avg_request_size", "AvgRqSz", 7, numberField, "Average request size.", statsSizeRate(statsMetrics.avgRequestSectors)},
+	{"queue_size", "QSize", 5, numberField, "Average queue size.", statsRate(statsMetrics.avgQueueSize)},
+	{"await", "AWait", 5, numberField, "Averate wait time.", statsRate(statsMetrics.await)},
+	{"read_await", "RdAWait", 7, numberField, "Averate read wait time.", statsRate(statsMetrics.readAwait)},
+	{"write_await", "WrAWait", 7, numberField, "Averate write wait time.", statsRate(statsMetrics.writeAwait)},
+	{"throughput", "Throughput", 10, numberField, "Throughput.", statsRate(statsMetrics.throughput)},
+	{"service_time", "SvcTm", 5, numberField, "Service time.", statsRate(statsMetrics.serviceTime)},
+	{"util", "Util%", 5, numberField, "Utilization.", func(o *reportObj) (string, error) {
 		return fmt.Sprintf("%.2f", percentToRoundFloat(o.stats.metrics().utilPercent())), nil
 	}},
-	{"hist_count", "Histogram Counts", 16, false, "Latency histogram counts.", histField(histValues)},
-	{"hist_count_bounds", "Histogram Counts", 16, false, "Latency histogram counts with bin boundaries.", histField(histValues | histBoundsLower)},
-	{"hist_count_ranges", "Histogram Counts", 16, false, "Latency histogram counts with bin ranges.", histField(histValues | histBoundsRange)},
-	{"hist_percent", "Histogram%", 10, false, "Relative latency histogram.", histField(histValues | histPercent)},
-	{"hist_percent_bounds", "Histogram%", 10, false, "Relative latency histogram with bin boundaries.", histField(histValues | histPercent | histBoundsLower)},
-	{"hist_percent_ranges", "Histogram%", 10, false, "Relative latency histogram with bin ranges.", histField(histValues | histPercent | histBoundsRange)},
-	{"interval_ns", "IntervalNs", 10, true, "Sampling interval in nanoseconds.", statsNum(func(r *statsRow) uint64 { return r.rep.intervalNs })},
-	{"interval", "Interval", 8, true, "Sampling interval.", statsText(func(r *statsRow) string {
+	{"hist_count", "Histogram Counts", 16, textField, "Latency histogram counts.", histField(histValues)},
+	{"hist_count_bounds", "Histogram Counts", 16, textField, "Latency histogram counts with bin boundaries.", histField(histValues | histBoundsLower)},
+	{"hist_count_ranges", "Histogram Counts", 16, textField, "Latency histogram counts with bin ranges.", histField(histValues | histBoundsRange)},
+	{"hist_percent", "Histogram%", 10, textField, "Relative latency histogram.", histField(histValues | histPercent)},
+	{"hist_percent_bounds", "Histogram%", 10, textField, "Relative latency histogram with bin boundaries.", histField(histValues | histPercent | histBoundsLower)},
+	{"hist_percent_ranges", "Histogram%", 10, textField, "Relative latency histogram with bin ranges.", histField(histValues | histPercent | histBoundsRange)},
+	{"interval_ns", "IntervalNs", 10, numberField, "Sampling interval in nanoseconds.", statsNum(func(r *statsRow) uint64 { return r.rep.intervalNs })},
+	{"interval", "Interval", 8, numberField, "Sampling interval.", statsText(func(r *statsRow) string {
 		return fmt.Sprintf("%2.6f", float64(r.rep.intervalNs)/nsPerSec)
 	})},
 }}
@@ -243,63 +253,63 @@ var statsCounterSection = reportSection{"Mapped Device Statistics", "stats_", []
 var statsReportSections = []reportSection{
 	statsCounterSection,
 	{"Mapped Device Statistics Region Information", "region_", []*reportField{
-		{"region_id", "RgID", 4, true, "Region ID.", statsText(func(r *statsRow) string {
+		{"region_id", "RgID", 4, numberField, "Region ID.", statsText(func(r *statsRow) string {
 			if r.kind == statsGroupObj {
 				return regionRanges(r.h.groups[r.id].members)
 			}
 			return strconv.FormatUint(r.id, 10)
 		})},
-		{"region_start", "RgStart", 7, true, "Region start.", statsSize(func(r *statsRow) uint64 { return r.region().startSectors })},
-		{"region_len", "RgSize", 6, true, "Region length.", statsSize((*statsRow).regionLen)},
-		{"area_id", "ArID", 4, true, "Area ID.", statsNum(func(r *statsRow) uint64 {
+		{"region_start", "RgStart", 7, sizeField, "Region start.", statsSize(func(r *statsRow) uint64 { return r.region().startSectors })},
+		{"region_len", "RgSize", 6, sizeField, "Region length.", statsSize((*statsRow).regionLen)},
+		{"area_id", "ArID", 4, numberField, "Area ID.", statsNum(func(r *statsRow) uint64 {
 			if r.kind == statsArea {
 				return r.area
 			}
 			return 0
 		})},
-		{"area_start", "ArStart", 7, true, "Area offset from start of device.", statsSize((*statsRow).areaStart)},
-		{"area_len", "ArSize", 6, true, "Area length.", statsSize((*statsRow).areaLen)},
-		{"area_offset", "ArOff", 5, true, "Area offset from start of region.", statsSize((*statsRow).areaOffset)},
-		{"area_count", "#Areas", 6, true, "Area count.", statsNum(func(r *statsRow) uint64 {
+		{"area_start", "ArStart", 7, sizeField, "Area offset from start of device.", statsSize((*statsRow).areaStart)},
+		{"area_len", "ArSize", 6, sizeField, "Area length.", statsSize((*statsRow).areaLen)},
+		{"area_offset", "ArOff", 5, sizeField, "Area offset from start of region.", statsSize((*statsRow).areaOffset)},
+		{"area_count", "#Areas", 6, numberField, "Area count.", statsNum(func(r *statsRow) uint64 {
 			if r.kind == statsGroupObj {
 				return 1
 			}
 			return r.region().areaCount()
 		})},
-		{"group_id", "GrpID", 5, true, "Group ID.", statsText(func(r *statsRow) string {
+		{"group_id", "GrpID", 5, numberField, "Group ID.", statsText(func(r *statsRow) string {
 			if g := r.groupID(); r.h.groups[g] != nil {
 				return strconv.FormatUint(g, 10)
 			}
 			return "-"
 		})},
-		{"program_id", "ProgID", 6, false, "Program ID.", statsText(func(r *statsRow) string {
+		{"program_id", "ProgID", 6, textField, "Program ID.", statsText(func(r *statsRow) string {
 			if r.kind == statsGroupObj {
 				return r.h.program
 			}
 			return r.region().programID
 		})},
-		{"user_data", "UserData", 8, false, "Auxiliary data.", statsText(func(r *statsRow) string {
+		{"user_data", "UserData", 8, textField, "Auxiliary data.", statsText(func(r *statsRow) string {
 			if r.kind == statsGroupObj {
 				return ""
 			}
 			return r.region().auxData
 		})},
-		{"precise", "Precise", 7, false, "Set if nanosecond precision counters are enabled.", statsText(func(r *statsRow) string {
+		{"precise", "Precise", 7, textField, "Set if nanosecond precision counters are enabled.", statsText(func(r *statsRow) string {
 			if r.region().precise {
 				return "1"
 			}
 			return "0"
 		})},
-		{"hist_bins", "#Bins", 9, false, "The number of histogram bins configured.", statsNum(func(r *statsRow) uint64 {
+		{"hist_bins", "#Bins", 9, textField, "The number of histogram bins configured.", statsNum(func(r *statsRow) uint64 {
 			if r.kind == statsGroupObj {
 				return 0
 			}
 			return uint64(len(r.region().bounds))
 		})},
-		{"hist_bounds", "Histogram Bounds", 16, false, "Latency histogram bin boundaries.", histField(histBoundsLower)},
-		{"hist_ranges", "Histogram Ranges", 16, false, "Latency histogram bin ranges.", histField(histBoundsRange)},
-		{"stats_name", "Name", 16, false, "Stats name of current object.", statsText((*statsRow).name)},
-		{"obj_type", "ObjType", 7, false, "Type of stats object being reported.", statsText(func(r *statsRow) string {
+		{"hist_bounds", "Histogram Bounds", 16, textField, "Latency histogram bin boundaries.", histField(histBoundsLower)},
+		{"hist_ranges", "Histogram Ranges", 16, textField, "Latency histogram bin ranges.", histField(histBoundsRange)},
+		{"stats_name", "Name", 16, textField, "Stats name of current object.", statsText((*statsRow).name)},
+		{"obj_type", "ObjType", 7, textField, "Type of stats object being reported.", statsText(func(r *statsRow) string {
 			return [...]string{"area", "region", "group"}[r.kind]
 		})},
 	}},
@@ -428,18 +438,11 @@ func (c *statsClock) sample() uint64 {
 // with --allprograms.
 func cmdStatsReport(e *env) error {
 	list := e.args[0] == "list"
-	rep, err := newReport(e, statsReportSections, statsDefaultFields(e, list))
-	if err == errReportHelp {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+	rep := e.rep
 	opts := &statsReportOptions{units: statsUnits{'h', 1}, noHeadings: e.opts.has("noheadings"), noTimeSuffix: e.opts.has("notimesuffix")}
-	if u := e.opts.str("units"); e.opts.has("units") {
-		if opts.units.factor, opts.units.unitType = unitsToFactor(u); opts.units.factor == 0 {
-			return usageError("Invalid --units argument.")
-		}
+	if e.opts.has("units") {
+		// setUp refused units that do not parse
+		opts.units.factor, opts.units.unitType = unitsToFactor(e.opts.str("units"))
 	}
 	program := defaultStatsProgram
 	if e.opts.has("programid") {
@@ -470,9 +473,13 @@ func cmdStatsReport(e *env) error {
 }
 
 // statsRepeats is --count (0: until stopped) and --interval (seconds, 1 by
-// default) as dmsetup reads them: one report unless either is given.
+// default) as dmsetup reads them: one report unless either is given, or
+// when -o asks for help.
 func statsRepeats(e *env) (count uint64, interval time.Duration) {
 	interval = time.Second
+	if strings.Contains(e.opts.str("options"), "help") {
+		return 1, interval
+	}
 	if e.opts.has("interval") {
 		interval = time.Duration(atoi(e.opts.str("interval"))) * time.Second
 	}

@@ -511,15 +511,28 @@ func (rc *releaseCounter) Open(name string) (Export, func(), error) {
 }
 
 // TestShutdown: cancelling Serve lets the in-flight request finish and reply, flushes the
-// export, closes the client and releases the export.
+// export, closes the client and releases the export; in plain text and inside TLS.
 func TestShutdown(t *testing.T) {
+	ca := tlstest.NewCA(t, "gdmsetup test CA")
+	t.Run("plain", func(t *testing.T) { shutdown(t, nil, nil) })
+	t.Run("tls", func(t *testing.T) {
+		shutdown(t, tlsConfig(t, ca.ServerDir(t), false), tlstest.ClientConfig(t, ca.ClientDir(t, "", false)))
+	})
+}
+
+// shutdown runs TestShutdown on a server with cfg, through NBD_OPT_STARTTLS with cliCfg when
+// cfg is set.
+func shutdown(t *testing.T, cfg, cliCfg *tls.Config) {
 	fe := openCounting(t, tempFile(t, 1<<20, false), false)
 	g := &gateExport{FileExport: fe.FileExport, gate: make(chan struct{})}
 	wrapped := &flushCounter{gateExport: g}
 	rc := &releaseCounter{StaticExports: StaticExports{"": wrapped}}
-	ts := startServer(t, "tcp", &Server{Exports: rc})
+	ts := startServer(t, "tcp", &Server{Exports: rc, TLSConfig: cfg, RequireTLS: cfg != nil})
 	r := dialRaw(t, ts.addr)
 	r.clientFlags(3)
+	if cliCfg != nil {
+		r.startTLS(cliCfg)
+	}
 	r.goExport("")
 	r.request(0, cmdRead, 1, 0, 4096, nil)
 	for g.running.Load() == 0 {

@@ -232,6 +232,7 @@ func TestSTARTTLSMalformed(t *testing.T) {
 	on := startServer(t, "tcp", &Server{Exports: StaticExports{"rw": e}, TLSConfig: cfg})
 	off := startServer(t, "tcp", &Server{Exports: StaticExports{"rw": e}})
 	required := startServer(t, "tcp", &Server{Exports: StaticExports{"rw": e}, TLSConfig: cfg, RequireTLS: true})
+	hasty := startServer(t, "tcp", &Server{Exports: StaticExports{"rw": e}, TLSConfig: cfg, HandshakeTimeout: 300 * time.Millisecond})
 	expectReply := func(r *rawClient, opt, want uint32) {
 		r.t.Helper()
 		if typ, data := r.optReply(opt); typ != want {
@@ -302,6 +303,15 @@ func TestSTARTTLSMalformed(t *testing.T) {
 		{"require: export name before starttls", required, func(r *rawClient) {
 			r.option(optExportName, []byte("rw"))
 			r.expectClosed()
+		}},
+		{"silence in the tls handshake", hasty, func(r *rawClient) {
+			r.option(optStartTLS, nil)
+			expectReply(r, optStartTLS, repAck)
+			start := time.Now()
+			r.expectClosed()
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("closed %v after STARTTLS, HandshakeTimeout is 300ms", d)
+			}
 		}},
 		{"require: abort", required, func(r *rawClient) {
 			r.option(optAbort, nil)

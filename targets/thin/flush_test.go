@@ -56,6 +56,24 @@ func TestFlushCommitsOnlyItsChangedDevice(t *testing.T) {
 // mode and a flush through a thin device gets EIO, as every other bio
 // (thin_bio_map), instead of flushing the data device.
 func TestFlushInFailModeFails(t *testing.T) {
+	reg, t0 := failedPool(t)
+	lines, err := reg.Lines("pool", false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 || lines[0].Params != "Fail" {
+		t.Fatalf("pool status %+v after its metadata device failed, want Fail", lines)
+	}
+	if err := t0.Flush(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("flush through a thin device of a failed pool: %v, want EIO", err)
+	}
+}
+
+// failedPool is a pool in fail mode, its metadata device ("lmeta", a
+// linear device) replaced by an error table after a write through its
+// thin device 0 (returned) was committed, then written to again.
+func failedPool(t *testing.T) (*dm.Registry, *dm.Device) {
+	t.Helper()
 	dir := t.TempDir()
 	meta, data := filepath.Join(dir, "meta.img"), filepath.Join(dir, "data.img")
 	dmtest.Sparse(t, meta, 4<<20)
@@ -64,7 +82,7 @@ func TestFlushInFailModeFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer reg.Close()
+	t.Cleanup(func() { reg.Close() })
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -87,12 +105,5 @@ func TestFlushInFailModeFails(t *testing.T) {
 	must(reg.Resume("lmeta"))
 	t0.WriteAt(make([]byte, blockBytes), blockBytes)
 	t0.Flush()
-	lines, err := reg.Lines("pool", false, true)
-	must(err)
-	if len(lines) != 1 || lines[0].Params != "Fail" {
-		t.Fatalf("pool status %+v after its metadata device failed, want Fail", lines)
-	}
-	if err := t0.Flush(); !errors.Is(err, syscall.EIO) {
-		t.Fatalf("flush through a thin device of a failed pool: %v, want EIO", err)
-	}
+	return reg, t0
 }

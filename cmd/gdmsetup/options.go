@@ -15,7 +15,8 @@ var enxio = syscall.ENXIO
 // dmsetup's table, then its own. Options about udev and device nodes, which
 // gdmsetup has none of, are taken and change nothing: --checks, --gid,
 // --mode, --uid, --nomonitor, --noudevrules, --noudevsync, --verifyudev,
-// --addnodeonresume, --addnodeoncreate.
+// --addnodeonresume, --addnodeoncreate; --udevcookie is checked (see
+// udev_cookie.go).
 // --verbose takes no value here, where dmsetup's table gives it one (so that
 // `dmsetup --verbose info` takes "info" as the value). Uses are recorded under the
 // long names.
@@ -36,7 +37,7 @@ var longOptions = []longOption{
 	{name: "help"}, {name: "histogram"}, {name: "inactive"}, {name: "interval", arg: requiredArgument},
 	{name: "length", arg: requiredArgument}, {name: "manglename", arg: requiredArgument}, {name: "major", arg: requiredArgument}, {name: "minor", arg: requiredArgument},
 	{name: "mode", arg: requiredArgument}, {name: "nameprefixes"}, {name: "nogroup"}, {name: "noflush"}, {name: "noheadings"}, {name: "nolockfs"},
-	{name: "noopencount"}, {name: "nosuffix"}, {name: "notable"}, {name: "notimesuffix"}, {name: "nomonitor"}, {name: "noudevrules"}, {name: "noudevsync"},
+	{name: "noopencount"}, {name: "nosuffix"}, {name: "notable"}, {name: "notimesuffix"}, {name: "udevcookie", arg: requiredArgument}, {name: "nomonitor"}, {name: "noudevrules"}, {name: "noudevsync"},
 	{name: "options", arg: requiredArgument}, {name: "precise"}, {name: "programid", arg: requiredArgument}, {name: "raw"},
 	{name: "readahead", arg: requiredArgument}, {name: "region"}, {name: "regions", arg: requiredArgument}, {name: "regionid", arg: requiredArgument},
 	{name: "relative"}, {name: "rows"}, {name: "segments"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},

@@ -71,7 +71,7 @@ func BenchmarkSequentialRead1M(b *testing.B) {
 				x.mu.Lock()
 				x.commit()
 				if x.j != nil {
-					x.j.writer()
+					x.j.drainWriter()
 				}
 				x.mu.Unlock()
 			}

@@ -146,7 +146,7 @@ func (b *bitmaps) stopFlush() {
 // has written the bitmap (the kernel's postsuspend cancels the work).
 func (b *bitmaps) flush() {
 	x := b.x
-	r := x.ranges.lock(0, x.geo.provided)
+	r := x.ranges.lock(0, x.geo.provided, rangeIO)
 	defer x.ranges.unlock(r)
 	if x.suspended {
 		return

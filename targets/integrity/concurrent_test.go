@@ -207,7 +207,7 @@ func TestBitmapFlushThroughSuspend(t *testing.T) {
 	x := e.Create(4096, "d 0 - B 2 internal_hash:crc32c sectors_per_bit:64")
 	dmtest.WriteAt(t, x, 64, pattern(5, 4096))
 	x.mu.Lock()
-	inFlight := x.ranges.lock(64, 8)
+	inFlight := x.ranges.lock(64, 8, rangeIO)
 	x.mu.Unlock()
 	done := make(chan struct{})
 	go func() {

@@ -16,7 +16,7 @@ import (
 func (x *Integrity) ReadAt(p []byte, sector uint64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	r, err := x.begin(sector, uint64(len(p))/512)
+	r, err := x.begin(sector, uint64(len(p))/512, rangeIO)
 	if err != nil {
 		return err
 	}
@@ -46,14 +46,14 @@ func (x *Integrity) ReadAt(p []byte, sector uint64) error {
 	return nil
 }
 
-// begin is dm_integrity_map's checks of an I/O on [sector, +n), then its
-// sectors locked (waiting for the I/O on any of them to end). The caller
-// holds mu, and unlocks the range when the I/O ends.
-func (x *Integrity) begin(sector, n uint64) (*sectorRange, error) {
+// begin is dm_integrity_map's checks of an I/O of kind on [sector, +n),
+// then its sectors locked (waiting for the I/O on any of them to end).
+// The caller holds mu, and unlocks the range when the I/O ends.
+func (x *Integrity) begin(sector, n uint64, kind rangeKind) (*sectorRange, error) {
 	if err := x.check(sector, n); err != nil {
 		return nil, err
 	}
-	return x.ranges.lock(sector, n), nil
+	return x.ranges.lock(sector, n, kind), nil
 }
 
 // checksumFailedLimit is the rate limit of the "Checksum failed" line
@@ -130,9 +130,13 @@ func (x *Integrity) WriteAt(p []byte, sector uint64) error {
 		return syscall.EIO
 	}
 	n := uint64(len(p)) / 512
+	kind := rangeIO
+	if x.cfg.mode == 'J' {
+		kind = rangeJournalWrite
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	r, err := x.begin(sector, n)
+	r, err := x.begin(sector, n, kind)
 	if err != nil {
 		return err
 	}
@@ -181,24 +185,30 @@ func (x *Integrity) writeInPlace(p []byte, sector uint64) (tagErr, err error) {
 }
 
 // Discard is a discard bio (allow_discards): the blocks' tags filled with
-// discardFiller and the data discarded. Mode J first writes into place
-// whatever the journal holds for the range. It runs under mu with its
-// sectors locked.
+// discardFiller and the data discarded. In mode J, when the journal holds
+// blocks of the range, the range is let go, the journal committed and
+// written into place (the writer waits for the range), and the range
+// locked again, once, as dm_integrity_map_continue's discard_retried. It
+// runs under mu with its sectors locked.
 func (x *Integrity) Discard(sector, lenSectors uint64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.cfg.mode == 'R' || !x.cfg.discards {
 		return syscall.EIO
 	}
-	r, err := x.begin(sector, lenSectors)
+	r, err := x.begin(sector, lenSectors, rangeIO)
 	if err != nil {
 		return err
 	}
-	defer x.ranges.unlock(r)
 	if x.cfg.mode == 'J' && x.j.holdsAny(sector, lenSectors) {
+		x.ranges.unlock(r)
 		x.j.commit()
-		x.j.writer()
+		x.j.drainWriter()
+		if r, err = x.begin(sector, lenSectors, rangeIO); err != nil {
+			return err
+		}
 	}
+	defer x.ranges.unlock(r)
 	if x.bitmap != nil {
 		x.bitmap.markDirty(sector, lenSectors)
 	}
@@ -255,14 +265,23 @@ func (x *Integrity) commit() {
 
 // flushBuffers is dm_integrity_flush_buffers: the tags written (they are
 // written through here) and the metadata device flushed; with a separate
-// metadata device the data device too when asked.
+// metadata device the data device too when asked. The caller holds mu.
 func (x *Integrity) flushBuffers(flushData bool) {
+	if what, errno := x.flushDevs(flushData); errno != 0 {
+		x.ioError(what, errno)
+	}
+}
+
+// flushDevs is flushBuffers' I/O, which needs no lock: the first error
+// it met (what failed and its errno), errno 0 when none.
+func (x *Integrity) flushDevs(flushData bool) (what string, errno syscall.Errno) {
 	if err := x.metaDev.Flush(); err != nil {
-		x.ioError("writing tags", errnoOf(err))
+		what, errno = "writing tags", errnoOf(err)
 	}
 	if flushData && x.geo.metaDev {
-		if err := x.dev.Flush(); err != nil {
-			x.ioError("flushing disk cache", syscall.EIO)
+		if err := x.dev.Flush(); err != nil && errno == 0 {
+			what, errno = "flushing disk cache", syscall.EIO
 		}
 	}
+	return what, errno
 }

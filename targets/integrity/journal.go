@@ -2,6 +2,7 @@ package integrity
 
 import (
 	"encoding/binary"
+	"sync"
 	"syscall"
 )
 
@@ -23,7 +24,9 @@ const (
 // which says in which pass over the journal the sector was committed.
 // Sections run from committedSection (committed, not yet written into
 // place) through uncommittedSection (filled, not committed) to
-// freeSection, the one being filled. Guarded by Integrity.mu.
+// freeSection, the one being filled. Guarded by Integrity.mu, but for the
+// bytes of the sections the writer is copying into place, which it reads
+// with mu released (nothing writes them until it frees them).
 type journal struct {
 	x   *Integrity
 	g   *geometry
@@ -40,6 +43,12 @@ type journal struct {
 	threshold          uint32 // free_sectors_threshold
 	wroteToJournal     bool
 
+	// writing is set while the writer's goroutine runs (runWriter: one at
+	// a time, as the kernel's writer_wq); writerDone is signalled (its
+	// lock is Integrity.mu) each time it frees sections, and when it ends.
+	writing    bool
+	writerDone *sync.Cond
+
 	ids   [nCommitIDs]uint64 // the commit ids (encrypted by a stream journal_crypt)
 	crypt *journalCrypt      // nil without journal_crypt
 
@@ -53,7 +62,7 @@ var commitIDs = [nCommitIDs]uint64{0x1111111111111111, 0x2222222222222222, 0x333
 
 func newJournal(x *Integrity) *journal {
 	g := &x.geo
-	j := &journal{x: x, g: g, ids: commitIDs, nodes: map[uint64][]uint32{}}
+	j := &journal{x: x, g: g, ids: commitIDs, nodes: map[uint64][]uint32{}, writerDone: sync.NewCond(&x.mu)}
 	// whole pages, as the kernel allocates them: mode B's bitmap may use them all
 	j.buf = make([]byte, roundUp64(uint64(g.journalSections)*uint64(g.sectionSectors)*512, 4096))
 	j.threshold = x.threshold()

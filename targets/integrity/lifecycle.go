@@ -90,7 +90,7 @@ func (x *Integrity) PostSuspend() error {
 	switch x.cfg.mode {
 	case 'J':
 		j := x.j
-		j.writer()
+		j.drainWriter()
 		x.flushBuffers(true)
 		if j.wroteToJournal {
 			j.initSections(j.freeSection, x.geo.journalSections-j.freeSection, j.commitSeq)
@@ -225,9 +225,10 @@ func (x *Integrity) recalcWriteSuper() {
 
 // StopBackground ends the process's background work and leaves on disk
 // what the next process needs to take the live table up: recalculation
-// is run to its end (the kernel's would go on), the bitmap is flushed, and
-// the journal's uncommitted sections are written with the ids their
-// commit will give them, the positions kept by SaveState.
+// is run to its end (the kernel's would go on), the bitmap is flushed, a
+// running journal writer ends, and the journal's uncommitted sections are
+// written with the ids their commit will give them, the positions kept by
+// SaveState.
 func (x *Integrity) StopBackground() {
 	x.stopBackground()
 	x.mu.Lock()
@@ -235,6 +236,9 @@ func (x *Integrity) StopBackground() {
 	x.stopAutocommit()
 	if x.bitmap != nil {
 		x.bitmap.stopFlush()
+	}
+	if x.j != nil {
+		x.j.waitWriter()
 	}
 	if x.suspended || x.j == nil || x.failed != 0 {
 		return
@@ -248,11 +252,15 @@ func (x *Integrity) StopBackground() {
 	}
 }
 
-// Close stops the background work; the kernel's destructor writes nothing.
+// Close stops the background work (a running journal writer ends first);
+// the kernel's destructor writes nothing.
 func (x *Integrity) Close() error {
 	x.stopBackground()
 	x.mu.Lock()
 	x.stopAutocommit()
+	if x.j != nil {
+		x.j.waitWriter()
+	}
 	if x.bitmap != nil {
 		x.bitmap.stopFlush()
 	}

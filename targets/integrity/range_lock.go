@@ -3,10 +3,37 @@ package integrity
 import "sync"
 
 // sectorRange is the sectors [start, end) an I/O covers (struct
-// dm_integrity_range).
-type sectorRange struct{ start, end uint64 }
+// dm_integrity_range), and what the I/O is.
+type sectorRange struct {
+	start, end uint64
+	kind       rangeKind
+}
 
-func (r *sectorRange) overlaps(o *sectorRange) bool { return r.start < o.end && o.start < r.end }
+// rangeKind is what a locked range does to its sectors, which decides
+// what it waits for.
+type rangeKind uint8
+
+const (
+	// rangeIO reads or changes the sectors in place: a read, a write in
+	// modes D and B, a discard, a recalculation chunk, the bitmap flush.
+	rangeIO rangeKind = iota
+	// rangeJournalWrite is a mode J write: it changes only the journal.
+	rangeJournalWrite
+	// rangeWriteBack is a run of journal entries the writer copies into
+	// place (do_journal_write's journal_io range).
+	rangeWriteBack
+)
+
+// waitsFor reports whether r, to be locked, waits for o, locked or
+// waiting before it: they overlap, unless r is a write-back and o a
+// journal write. The kernel's journal writes lock no range; here they
+// do, so that overlapping writes and reads are ordered whole, but the
+// writer passes them: a journal write may wait for the writer (for free
+// journal entries) while it holds its range, and the sectors the writer
+// copies into place are not those it changes.
+func (r *sectorRange) waitsFor(o *sectorRange) bool {
+	return r.start < o.end && o.start < r.end && !(r.kind == rangeWriteBack && o.kind == rangeJournalWrite)
+}
 
 // rangeLocks is the kernel's range locking (add_new_range,
 // wait_and_add_new_range, remove_range): each I/O locks the sectors it
@@ -14,7 +41,9 @@ func (r *sectorRange) overlaps(o *sectorRange) bool { return r.start < o.end && 
 // (the later waits for the earlier to end) while I/O on disjoint sectors
 // runs at once. A range waits also for the earlier waiting ranges it
 // overlaps (the kernel's wait_list), so that a range over the whole device
-// (the bitmap flush) is not starved by a stream of small ones.
+// (the bitmap flush) is not starved by a stream of small ones; except a
+// write-back, which waits only for the locked ranges (sectorRange.waitsFor):
+// what waits before it may wait for the writer.
 //
 // Concurrency: active and waiting are guarded by the mutex of cond
 // (Integrity.mu); lock releases that mutex while it waits.
@@ -24,10 +53,11 @@ type rangeLocks struct {
 	waiting []*sectorRange // in order of arrival
 }
 
-// lock waits until [start, start+n) overlaps no locked range and no range
-// waiting before it, then locks it. The caller holds cond's mutex.
-func (l *rangeLocks) lock(start, n uint64) *sectorRange {
-	r := &sectorRange{start, start + n}
+// lock waits until [start, start+n), an I/O of kind, waits for no locked
+// range and no range waiting before it, then locks it. The caller holds
+// cond's mutex.
+func (l *rangeLocks) lock(start, n uint64, kind rangeKind) *sectorRange {
+	r := &sectorRange{start, start + n, kind}
 	if l.free(r, len(l.waiting)) {
 		l.active = append(l.active, r)
 		return r
@@ -56,16 +86,19 @@ func (l *rangeLocks) unlock(r *sectorRange) {
 	}
 }
 
-// free reports whether r overlaps no locked range and none of the first
-// nEarlier waiting ones.
+// free reports whether r waits for no locked range and, unless it is a
+// write-back, for none of the first nEarlier waiting ones.
 func (l *rangeLocks) free(r *sectorRange, nEarlier int) bool {
 	for _, o := range l.active {
-		if r.overlaps(o) {
+		if r.waitsFor(o) {
 			return false
 		}
 	}
+	if r.kind == rangeWriteBack {
+		return true
+	}
 	for _, o := range l.waiting[:nEarlier] {
-		if r.overlaps(o) {
+		if r.waitsFor(o) {
 			return false
 		}
 	}

@@ -98,7 +98,7 @@ func (x *Integrity) recalcChunk(counter *int) bool {
 	if !g.metaDev {
 		n = min(n, 1<<g.log2Il-a.offset)
 	}
-	r := x.ranges.lock(ls, n)
+	r := x.ranges.lock(ls, n, rangeIO)
 	defer x.ranges.unlock(r)
 	rangeStart, rangeLen := ls, n
 	bs := g.blockSectors()

@@ -16,7 +16,8 @@ var enxio = syscall.ENXIO
 // gdmsetup has none of, are taken and change nothing: --checks, --gid,
 // --mode, --uid, --nomonitor, --noudevrules, --noudevsync, --verifyudev,
 // --addnodeonresume, --addnodeoncreate; --udevcookie is checked (see
-// udev_cookie.go).
+// udev_cookie.go). --unbuffered changes nothing either: dmsetup's reports
+// come out the same with it.
 // --verbose takes no value here, where dmsetup's table gives it one (so that
 // `dmsetup --verbose info` takes "info" as the value). Uses are recorded under the
 // long names.
@@ -40,9 +41,9 @@ var longOptions = []longOption{
 	{name: "noopencount"}, {name: "nosuffix"}, {name: "notable"}, {name: "notimesuffix"}, {name: "udevcookie", arg: requiredArgument}, {name: "nomonitor"}, {name: "noudevrules"}, {name: "noudevsync"},
 	{name: "options", arg: requiredArgument}, {name: "precise"}, {name: "programid", arg: requiredArgument}, {name: "raw"},
 	{name: "readahead", arg: requiredArgument}, {name: "region"}, {name: "regions", arg: requiredArgument}, {name: "regionid", arg: requiredArgument},
-	{name: "relative"}, {name: "rows"}, {name: "segments"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},
+	{name: "relative"}, {name: "retry"}, {name: "rows"}, {name: "segments"}, {name: "separator", arg: requiredArgument}, {name: "setuuid"},
 	{name: "showkeys"}, {name: "sort", arg: requiredArgument}, {name: "start", arg: requiredArgument}, {name: "table", arg: requiredArgument}, {name: "target", arg: requiredArgument},
-	{name: "tree"}, {name: "uid", arg: requiredArgument}, {name: "units", arg: requiredArgument}, {name: "uuid", arg: requiredArgument}, {name: "unquoted"}, {name: "userdata", arg: requiredArgument}, {name: "verbose"},
+	{name: "tree"}, {name: "uid", arg: requiredArgument}, {name: "units", arg: requiredArgument}, {name: "uuid", arg: requiredArgument}, {name: "unbuffered"}, {name: "unquoted"}, {name: "userdata", arg: requiredArgument}, {name: "verbose"},
 	{name: "verifyudev"}, {name: "version"}, {name: "yes"}, {name: "addnodeonresume"}, {name: "addnodeoncreate"},
 	// gdmsetup's own
 	{name: "dir", arg: requiredArgument}, {name: "offset", arg: requiredArgument}, {name: "listen", arg: requiredArgument},

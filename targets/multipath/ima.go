@@ -7,7 +7,9 @@ import (
 
 // Measure is multipath_status's STATUSTYPE_IMA: per priority group its
 // state, path count and selector, per path its device, state, fail count
-// and the selector's measurement of it.
+// and "path_selector_status_G_P=" with the selector's status of the path,
+// which round-robin, queue-length and service-time all leave empty for
+// STATUSTYPE_IMA.
 func (m *Multipath) Measure() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -16,17 +18,13 @@ func (m *Multipath) Measure() string {
 	for g, pg := range m.pgs {
 		fmt.Fprintf(&b, ",pg_state_%d=%c,nr_pgpaths_%d=%d,path_selector_name_%d=%s", g, m.pgState(pg), g, len(pg.paths), g, pg.selType.name)
 		for i, p := range pg.paths {
-			fmt.Fprintf(&b, ",path_name_%d_%d=%s,is_active_%d_%d=%c,fail_count_%d_%d=%d,path_selector_status_%d_%d=%s",
-				g, i, p.dev.Name(), g, i, p.state(), g, i, p.failCount, g, i, measurePath(pg.sel, p))
+			fmt.Fprintf(&b, ",path_name_%d_%d=%s,is_active_%d_%d=%c,fail_count_%d_%d=%d,path_selector_status_%d_%d=",
+				g, i, p.dev.Name(), g, i, p.state(), g, i, p.failCount, g, i)
 		}
 	}
 	b.WriteByte(';')
 	return b.String()
 }
-
-// measurePath is a selector's status of path p for STATUSTYPE_IMA:
-// round-robin, queue-length and service-time all emit nothing.
-func measurePath(selector, *pgpath) string { return "" }
 
 // pgState is a group's status character: 'D' bypassed (disabled), 'A'
 // the current group, else 'E' (enabled). The caller holds m.mu.

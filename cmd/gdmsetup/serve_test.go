@@ -144,18 +144,25 @@ func (ls *liveServer) url(export string) string {
 	return "nbd+unix:///" + export + "?socket=" + ls.sock
 }
 
-// tool runs a peer binary bounded in time and returns its combined output.
-func tool(t *testing.T, name string, args ...string) string {
+// peerOutput runs a peer binary bounded in time and returns its combined output.
+func peerOutput(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
 	dmtest.Peer(t, name)
 	cmd := exec.Command(name, args...)
 	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
 	defer timer.Stop()
 	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// tool runs a peer binary that must succeed and returns its output.
+func tool(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := peerOutput(t, name, args...)
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return out
 }
 
 func randomFile(t *testing.T, path string, size int) []byte {

@@ -3,28 +3,22 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/internal/tlstest"
 )
 
-// toolFails runs a peer binary bounded in time that must fail, and returns its output.
+// toolFails runs a peer binary that must fail and returns its output.
 func toolFails(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	dmtest.Peer(t, name)
-	cmd := exec.Command(name, args...)
-	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	defer timer.Stop()
-	out, err := cmd.CombinedOutput()
+	out, err := peerOutput(t, name, args...)
 	if err == nil {
 		t.Fatalf("%s %s succeeded, want a failure:\n%s", name, strings.Join(args, " "), out)
 	}
-	return string(out)
+	return out
 }
 
 // TestServeTLSRequire: `serve --tls=require --tls-certificates DIR --tls-verify-peer` on a

@@ -153,7 +153,8 @@ func runWorkers(t *testing.T, x *Integrity, st *concState) {
 // (overlapping ranges, ordered), in modes D, B (its bitmap flushed every
 // 5 ms meanwhile, which waits for all I/O), J (a small journal, so that
 // commits and writes into place happen under the I/O, and commits by
-// timer) and D with its tags being recalculated. Every write reads back
+// timer; and so with the journal encrypted and MACed) and D with its tags
+// being recalculated. Every write reads back
 // whole, before and after the table is removed and made again (tags
 // checked on every read, no mismatch counted, the target not failed).
 // Run with -race.
@@ -162,6 +163,8 @@ func TestConcurrentIO(t *testing.T) {
 		{"D", "D 1 internal_hash:crc32c", "D 1 internal_hash:crc32c"},
 		{"B", "B 1 internal_hash:crc32c sectors_per_bit:64 bitmap_flush_interval:5", "B 1 internal_hash:crc32c sectors_per_bit:64 bitmap_flush_interval:5"},
 		{"J", "J 3 internal_hash:crc32c journal_sectors:540 journal_watermark:60 commit_time:5", "J 3 internal_hash:crc32c journal_sectors:540 journal_watermark:60 commit_time:5"},
+		{"J-crypt-mac", "J 5 internal_hash:crc32c journal_sectors:540 journal_watermark:60 journal_crypt:ctr(aes):00112233445566778899aabbccddeeff journal_mac:hmac(sha256):2233",
+			"J 6 internal_hash:crc32c journal_sectors:540 journal_watermark:60 commit_time:5 journal_crypt:ctr(aes):00112233445566778899aabbccddeeff journal_mac:hmac(sha256):2233"},
 		{"D-recalculate", "D 1 internal_hash:crc32c", "D 2 internal_hash:crc32c recalculate"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -25,8 +25,9 @@ const (
 // Sections run from committedSection (committed, not yet written into
 // place) through uncommittedSection (filled, not committed) to
 // freeSection, the one being filled. Guarded by Integrity.mu, but for the
-// bytes of the sections the writer is copying into place, which it reads
-// with mu released (nothing writes them until it frees them).
+// bytes of the sections a commit is writing or the writer is copying into
+// place, which they read with mu released: nothing writes those until the
+// writer frees them.
 type journal struct {
 	x   *Integrity
 	g   *geometry
@@ -44,10 +45,12 @@ type journal struct {
 	wroteToJournal     bool
 
 	// writing is set while the writer's goroutine runs (runWriter: one at
-	// a time, as the kernel's writer_wq); writerDone is signalled (its
-	// lock is Integrity.mu) each time it frees sections, and when it ends.
-	writing    bool
-	writerDone *sync.Cond
+	// a time, as the kernel's writer_wq), committing while a commit writes
+	// its sections with mu released (one at a time, as commit_wq).
+	// progress is signalled (its lock is Integrity.mu) when the writer
+	// frees sections or ends, and when a commit ends.
+	writing, committing bool
+	progress            *sync.Cond
 
 	ids   [nCommitIDs]uint64 // the commit ids (encrypted by a stream journal_crypt)
 	crypt *journalCrypt      // nil without journal_crypt
@@ -62,7 +65,7 @@ var commitIDs = [nCommitIDs]uint64{0x1111111111111111, 0x2222222222222222, 0x333
 
 func newJournal(x *Integrity) *journal {
 	g := &x.geo
-	j := &journal{x: x, g: g, ids: commitIDs, nodes: map[uint64][]uint32{}, writerDone: sync.NewCond(&x.mu)}
+	j := &journal{x: x, g: g, ids: commitIDs, nodes: map[uint64][]uint32{}, progress: sync.NewCond(&x.mu)}
 	// whole pages, as the kernel allocates them: mode B's bitmap may use them all
 	j.buf = make([]byte, roundUp64(uint64(g.journalSections)*uint64(g.sectionSectors)*512, 4096))
 	j.threshold = x.threshold()
@@ -137,38 +140,67 @@ func (j *journal) initSections(start, n uint32, seq uint8) {
 }
 
 // write is write_journal: n sections from start (wrapping) get their MACs
-// and are written and flushed.
+// and are written and flushed. The caller holds mu.
 func (j *journal) write(start, n uint32) {
-	first := min(n, j.g.journalSections-start)
-	for k := uint32(0); k < n; k++ {
-		j.sectionMAC(j.wrap(start+k), true)
-	}
-	j.writeSections(start, first)
-	if first < n {
-		j.writeSections(0, n-first)
-	}
-	if err := j.x.metaDev.Flush(); err != nil {
+	if err := j.writeOut(j.seal(start, n)); err != nil {
 		j.x.ioError("writing journal", syscall.EIO)
 	}
 }
 
-// writeSections writes sections [start, start+n) of buf in place.
-func (j *journal) writeSections(start, n uint32) {
-	if n == 0 || j.x.failed != 0 {
-		return
+// sectionsIO is a write of consecutive journal sections: their bytes as
+// the device takes them and where they go.
+type sectionsIO struct {
+	data    []byte
+	atBytes int64
+}
+
+// seal is write_journal's part under mu: n sections from start
+// (wrapping) get their MACs and, with journal_crypt, their encrypted
+// copies; it returns the writes to make, none once the target has failed.
+func (j *journal) seal(start, n uint32) []sectionsIO {
+	for k := uint32(0); k < n; k++ {
+		j.sectionMAC(j.wrap(start+k), true)
 	}
-	lo, hi := j.sectorOff(start, 0), j.sectorOff(start+n, 0)
-	data := j.buf[lo:hi]
-	if j.crypt != nil {
-		for i := start; i < start+n; i++ {
-			j.crypt.encrypt(j.buf, i, j.sectorOff(i, 0), j.sectorOff(i+1, 0))
+	if j.x.failed != 0 {
+		return nil
+	}
+	var ios []sectionsIO
+	run := func(from, count uint32) {
+		if count == 0 {
+			return
 		}
-		data = j.crypt.io[lo:hi]
+		lo, hi := j.sectorOff(from, 0), j.sectorOff(from+count, 0)
+		data := j.buf[lo:hi]
+		if j.crypt != nil {
+			for i := from; i < from+count; i++ {
+				j.crypt.encrypt(j.buf, i, j.sectorOff(i, 0), j.sectorOff(i+1, 0))
+			}
+			data = j.crypt.io[lo:hi]
+		}
+		at := int64(j.g.journalSectorOnDisk(uint64(from)*uint64(j.g.sectionSectors))) * 512
+		ios = append(ios, sectionsIO{data, at})
 	}
-	at := int64(j.g.journalSectorOnDisk(uint64(start)*uint64(j.g.sectionSectors))) * 512
-	if _, err := j.x.metaDev.WriteAt(data, at); err != nil {
-		j.x.ioError("writing journal", syscall.EIO)
+	first := min(n, j.g.journalSections-start)
+	run(start, first)
+	run(0, n-first)
+	return ios
+}
+
+// writeOut is write_journal's I/O, which needs no lock (the bytes of the
+// sections do not change meanwhile): the writes, then the metadata device
+// flushed. It returns the first error.
+func (j *journal) writeOut(ios []sectionsIO) error {
+	var first error
+	for _, io := range ios {
+		if _, err := j.x.metaDev.WriteAt(io.data, io.atBytes); err != nil {
+			first = err
+			break
+		}
 	}
+	if err := j.x.metaDev.Flush(); err != nil && first == nil {
+		first = err
+	}
+	return first
 }
 
 // readAll reads the whole journal from the device into buf (through

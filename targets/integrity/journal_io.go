@@ -12,21 +12,25 @@ import (
 // the blocks' checksums, nil without internal_hash), its sector. As much
 // of the write as there are free entries goes in at a time, and with
 // none free it waits for the writer to free some (sleep_on_endio_wait);
-// below the watermark the journal is committed, and the writer started
-// when still below it.
+// below the watermark the journal is committed and the writer started,
+// unless a commit or the writer runs: the writer commits what was written
+// meanwhile when it is done (a commit here at each write would close a
+// section each time).
 func (j *journal) writeBlocks(p []byte, sector uint64, tags []byte) {
 	x, g := j.x, j.g
 	bs := g.blockSectors()
 	for len(p) > 0 && x.failed == 0 {
 		for j.freeSectors == 0 && x.failed == 0 {
-			j.commit()
+			j.commit() // mu released meanwhile: the writer may have freed some
 			j.kickWriter()
-			if !j.writing {
-				// nothing committed to free
+			switch {
+			case j.freeSectors > 0:
+			case j.writing:
+				j.progress.Wait()
+			default: // nothing committed to free
 				x.ioError("writing journal", syscall.EIO)
 				return
 			}
-			j.writerDone.Wait()
 		}
 		if x.failed != 0 {
 			return
@@ -53,7 +57,7 @@ func (j *journal) writeBlocks(p []byte, sector uint64, tags []byte) {
 				section = j.wrap(section + 1)
 			}
 		}
-		if j.freeSectors <= j.threshold {
+		if j.freeSectors <= j.threshold && !j.writing && !j.committing {
 			j.commit()
 		} else {
 			x.scheduleAutocommit()
@@ -126,10 +130,17 @@ func (j *journal) stampUncommitted(start, n uint32, seq uint8) uint8 {
 }
 
 // commit is integrity_commit in mode J: the filled sections get their
-// commit ids and are written; below the watermark the writer starts
-// writing them into place.
+// commit ids and are written and flushed with mu released, new writes
+// going on into the free sections meanwhile; once on the device they are
+// committed, and below the watermark the writer starts writing them into
+// place. One commit runs at a time: a second waits for the first, then
+// commits what was filled since. The caller holds mu.
 func (j *journal) commit() {
-	j.x.stopAutocommit()
+	x := j.x
+	x.stopAutocommit()
+	for j.committing {
+		j.progress.Wait()
+	}
 	j.padUncommitted()
 	start, n := j.uncommittedSection, j.nUncommitted
 	if n == 0 {
@@ -137,7 +148,16 @@ func (j *journal) commit() {
 	}
 	j.wroteToJournal = true
 	j.commitSeq = j.stampUncommitted(start, n, j.commitSeq)
-	j.write(start, n)
+	ios := j.seal(start, n)
+	j.committing = true
+	x.mu.Unlock()
+	err := j.writeOut(ios)
+	x.mu.Lock()
+	j.committing = false
+	j.progress.Broadcast()
+	if err != nil {
+		x.ioError("writing journal", syscall.EIO)
+	}
 	j.uncommittedSection = j.wrap(j.uncommittedSection + n)
 	j.nUncommitted -= n
 	j.nCommitted += n

@@ -26,7 +26,9 @@ func (j *journal) kickWriter() {
 }
 
 // runWriter is the writer's goroutine: the committed sections written
-// into place and freed, as long as there are some.
+// into place and freed, as long as there are some. When the writes made
+// meanwhile leave the journal below its watermark, it commits them and
+// goes on with them.
 func (j *journal) runWriter() {
 	x := j.x
 	x.mu.Lock()
@@ -37,10 +39,13 @@ func (j *journal) runWriter() {
 		j.committedSection = j.wrap(j.committedSection + n)
 		j.nCommitted -= n
 		j.freeSectors += n * j.g.sectionEntries
-		j.writerDone.Broadcast()
+		j.progress.Broadcast()
+		if j.freeSectors <= j.threshold {
+			j.commit()
+		}
 	}
 	j.writing = false
-	j.writerDone.Broadcast()
+	j.progress.Broadcast()
 }
 
 // drainWriter is queue_work and flush_workqueue(writer_wq): on return
@@ -48,20 +53,23 @@ func (j *journal) runWriter() {
 // caller holds mu (released while it waits).
 func (j *journal) drainWriter() {
 	j.kickWriter()
-	j.waitWriter()
+	for j.writing {
+		j.progress.Wait()
+	}
 }
 
-// waitWriter waits for a running writer to end. The caller holds mu
-// (released while it waits).
-func (j *journal) waitWriter() {
-	for j.writing {
-		j.writerDone.Wait()
+// waitIdle waits for a running writer and a running commit to end. The
+// caller holds mu (released while it waits).
+func (j *journal) waitIdle() {
+	for j.writing || j.committing {
+		j.progress.Wait()
 	}
 }
 
 // writeBack is do_journal_write: the entries of n sections from start
 // written to their places, runs of consecutive sectors of one area at a
-// time, tags then data, and the devices flushed. Each run's sectors are
+// time, tags then data, then dm_integrity_flush_buffers with the data
+// device (one flush when it holds the tags too). Each run's sectors are
 // locked first (rangeWriteBack); entries a newer committed entry
 // overwrites are then skipped at the run's ends, and the run's entries
 // leave the journal tree before their I/O. From a replay (resume: no
@@ -141,13 +149,9 @@ func (j *journal) writeBack(start, n uint32, fromReplay bool) {
 	}
 	x.mu.Unlock()
 	what, errno := x.flushDevs(true)
-	dataErr := x.dev.Flush()
 	x.mu.Lock()
 	if errno != 0 {
 		x.ioError(what, errno)
-	}
-	if dataErr != nil {
-		x.ioError("copying from journal", syscall.EIO)
 	}
 }
 

@@ -226,9 +226,9 @@ func (x *Integrity) recalcWriteSuper() {
 // StopBackground ends the process's background work and leaves on disk
 // what the next process needs to take the live table up: recalculation
 // is run to its end (the kernel's would go on), the bitmap is flushed, a
-// running journal writer ends, and the journal's uncommitted sections are
-// written with the ids their commit will give them, the positions kept by
-// SaveState.
+// running journal commit and writer end, and the journal's uncommitted
+// sections are written with the ids their commit will give them, the
+// positions kept by SaveState.
 func (x *Integrity) StopBackground() {
 	x.stopBackground()
 	x.mu.Lock()
@@ -238,7 +238,7 @@ func (x *Integrity) StopBackground() {
 		x.bitmap.stopFlush()
 	}
 	if x.j != nil {
-		x.j.waitWriter()
+		x.j.waitIdle()
 	}
 	if x.suspended || x.j == nil || x.failed != 0 {
 		return
@@ -252,14 +252,15 @@ func (x *Integrity) StopBackground() {
 	}
 }
 
-// Close stops the background work (a running journal writer ends first);
+// Close stops the background work (a running journal commit and writer
+// end first);
 // the kernel's destructor writes nothing.
 func (x *Integrity) Close() error {
 	x.stopBackground()
 	x.mu.Lock()
 	x.stopAutocommit()
 	if x.j != nil {
-		x.j.waitWriter()
+		x.j.waitIdle()
 	}
 	if x.bitmap != nil {
 		x.bitmap.stopFlush()

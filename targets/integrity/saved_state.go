@@ -53,7 +53,10 @@ func (x *Integrity) restore() {
 	var s savedState
 	if x.ctx.Saved == "" || json.Unmarshal([]byte(x.ctx.Saved), &s) != nil {
 		if !x.ctx.Inactive && !x.ctx.Suspended {
+			// the journal's replay releases mu for its I/O
+			x.mu.Lock()
 			x.resume()
+			x.mu.Unlock()
 		}
 		return
 	}

@@ -42,11 +42,13 @@ var Type = targets.Type{Name: "integrity", Version: [3]int{1, 10, 0}, New: New, 
 //     are under mu (the checksums are computed before), reads from the
 //     journal too; reads of what the journal does not hold go to the
 //     data device outside mu: the journal cannot take those sectors
-//     meanwhile (a write to them waits for the read's range). The
-//     journal's writer (journal_writer.go, a goroutine of its own) locks
-//     each run of entries it copies into place and writes it outside mu:
-//     it waits for the reads of those sectors, not for the writes into
-//     the journal (rangeKind), and a read of them waits for it.
+//     meanwhile (a write to them waits for the read's range). A commit
+//     writes its sections to the journal with mu released (one at a
+//     time). The journal's writer (journal_writer.go, a goroutine of its
+//     own) locks each run of entries it copies into place and writes it
+//     outside mu: it waits for the reads of those sectors, not for the
+//     writes into the journal (rangeKind), and a read of them waits for
+//     it.
 //   - tagMu serialises tag writes when they may read, patch and write
 //     whole sectors (a metadata device that is not a file), so that two
 //     ranges' tags sharing a sector do not undo each other.

@@ -26,6 +26,7 @@ const Order = 255
 // are filled once at init: callers only read them.
 var Exp, Log = tables()
 
+// tables builds Exp and Log by stepping through the powers of alpha.
 func tables() (exp, log [256]int) {
 	x := 1
 	for i := range Order {

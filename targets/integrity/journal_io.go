@@ -24,7 +24,7 @@ func (j *journal) writeBlocks(p []byte, sector uint64, tags []byte) {
 			j.commit() // mu released meanwhile: the writer may have freed some
 			j.kickWriter()
 			switch {
-			case j.freeSectors > 0:
+			case j.freeSectors > 0: // freed meanwhile
 			case j.writing:
 				j.progress.Wait()
 			default: // nothing committed to free

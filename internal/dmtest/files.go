@@ -27,6 +27,15 @@ func FileBytes(t testing.TB, path string, offBytes int64, n int) []byte {
 // dst and returns dst.
 func Gunzip(t testing.TB, src, dst string) string {
 	t.Helper()
+	if err := os.WriteFile(dst, GunzipBytes(t, src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// GunzipBytes returns the gzip file at src (a testdata image) uncompressed.
+func GunzipBytes(t testing.TB, src string) []byte {
+	t.Helper()
 	f, err := os.Open(src)
 	if err != nil {
 		t.Fatal(err)
@@ -40,8 +49,5 @@ func Gunzip(t testing.TB, src, dst string) string {
 	if err != nil {
 		t.Fatalf("%s: %v", src, err)
 	}
-	if err := os.WriteFile(dst, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dst
+	return raw
 }

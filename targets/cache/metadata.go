@@ -412,17 +412,14 @@ func (md *metadata) loadMappings(p policyID, fn func(loadedMapping) error) error
 	}
 }
 
-// loadDiscards is dm_cache_load_discards: fn gets every discard block's
-// bit (all clear unless the metadata was shut down cleanly).
+// loadDiscards is dm_cache_load_discards: after a clean shutdown fn gets
+// every discard block's bit. Otherwise every bit is clear, and fn gets
+// none of them: the kernel calls it for each with the bit clear, as many
+// times as the superblock's discard_nr_blocks says, which damage can make
+// 2^64.
 func (md *metadata) loadDiscards(fn func(dblock uint64, discarded bool)) error {
 	n := md.sb.discardNrBlocks
-	if n == 0 {
-		return nil
-	}
-	if !md.cleanWhenOpened {
-		for b := uint64(0); b < n; b++ {
-			fn(b, false)
-		}
+	if n == 0 || !md.cleanWhenOpened {
 		return nil
 	}
 	root, err := md.discards.Flush(md.sb.discardRoot)

@@ -339,6 +339,7 @@ func (x *Integrity) setup() error {
 		}
 		x.justFormatted = true
 	}
+	x.setMaxIOSectors()
 	if x.ctx.Restored {
 		x.restore()
 	}

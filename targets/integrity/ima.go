@@ -27,6 +27,6 @@ func (x *Integrity) Measure() string {
 		targets.MeasureFlag(x.sb.has(flagRecalculating)), targets.MeasureFlag(c.discards),
 		targets.MeasureFlag(x.sb.has(flagFixedPadding)), targets.MeasureFlag(x.sb.has(flagFixedHMAC)), targets.MeasureFlag(c.legacyRecalc))
 	fmt.Fprintf(&b, ",journal_sectors=%d,interleave_sectors=%d,buffer_sectors=%d;",
-		g.initialSectors-sbSectors, uint64(1)<<g.log2Il, uint64(1)<<g.log2Buf)
+		g.initialSectors-sbSectors, x.sb.interleaveSectors(), uint64(1)<<g.log2Buf)
 	return b.String()
 }

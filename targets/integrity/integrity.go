@@ -52,8 +52,9 @@ var Type = targets.Type{Name: "integrity", Version: [3]int{1, 10, 0}, New: New, 
 //   - tagMu serialises tag writes when they may read, patch and write
 //     whole sectors (a metadata device that is not a file), so that two
 //     ranges' tags sharing a sector do not undo each other.
-//   - mismatches is atomic; everything else is set by the constructor
-//     and read-only after.
+//   - mismatches is atomic; geo.log2Il is set by the constructor and
+//     again by a resume (under mu, while suspended: see adoptInterleave);
+//     everything else is set by the constructor and read-only after.
 type Integrity struct {
 	ctx          *targets.Context
 	dev, metaDev targets.Dev // metaDev is dev when there is no meta_device
@@ -63,6 +64,7 @@ type Integrity struct {
 	jmac         *cryptoapi.Hash // journal_mac, nil without one
 	dmName       string          // "dm-N", as the kernel's %pg prints the device
 	log2BPB      uint            // log2 blocks per bitmap bit (ic->log2_blocks_per_bitmap_bit)
+	maxIOSectors uint64          // ti->max_io_len, from the constructor's superblock; 0 for none
 	hmacSalt     []byte          // the superblock's salt with fix_hmac (checksums begin with it), else nil
 	tagsRMW      bool            // tag writes take tagMu
 
@@ -138,9 +140,14 @@ func (x *Integrity) ioError(what string, errno syscall.Errno) {
 // LogicalBlockBytes is dm_integrity_io_hints: the block size.
 func (x *Integrity) LogicalBlockBytes() int64 { return int64(x.geo.blockSectors()) * 512 }
 
-// MaxIOSectors is the target's max_io_len: an interleaved area (no I/O
-// crosses one), and in mode B the sectors one bitmap block covers.
-func (x *Integrity) MaxIOSectors() uint64 {
+// MaxIOSectors is the target's max_io_len, set by the constructor: an
+// interleaved area (no I/O crosses one), and in mode B the sectors one
+// bitmap block covers. A resume that reads another interleave from the
+// device does not change it.
+func (x *Integrity) MaxIOSectors() uint64 { return x.maxIOSectors }
+
+// setMaxIOSectors is dm_set_target_max_io_len at the constructor's end.
+func (x *Integrity) setMaxIOSectors() {
 	var n uint64
 	if !x.geo.metaDev {
 		n = 1 << x.geo.log2Il
@@ -154,7 +161,7 @@ func (x *Integrity) MaxIOSectors() uint64 {
 			n = b
 		}
 	}
-	return n
+	x.maxIOSectors = n
 }
 
 // Areas is dm_integrity_iterate_devices: the data device from the first

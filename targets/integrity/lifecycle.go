@@ -39,9 +39,24 @@ func (x *Integrity) sbMACOK() bool {
 }
 
 // rereadSuperblock is sync_rw_sb for a read (resume reads it again).
+// The device's copy replaces the constructor's even when it is no
+// superblock: mode R on a device without one goes on with zeroes.
 func (x *Integrity) rereadSuperblock() {
 	if _, err := x.metaDev.ReadAt(x.sb, int64(x.geo.startSector)*512); err != nil {
 		x.ioError("reading superblock", errnoOf(err))
+	}
+	x.adoptInterleave()
+}
+
+// adoptInterleave makes the data and tag positions follow the in-core
+// superblock's log2_interleave_sectors, as get_area_and_offset,
+// get_data_sector and get_metadata_sector_and_offset read it on every
+// I/O. The constructor's sizes (metadata_run, the journal, the provided
+// sectors, max_io_len) stay. A metadata device has no interleave. The
+// caller holds mu, with no I/O in flight (a resume, a restore).
+func (x *Integrity) adoptInterleave() {
+	if !x.geo.metaDev {
+		x.geo.log2Il = uint(x.sb.log2Interleave())
 	}
 }
 

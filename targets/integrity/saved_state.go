@@ -62,6 +62,7 @@ func (x *Integrity) restore() {
 	}
 	if sb, err := hex.DecodeString(s.Superblock); err == nil && len(sb) == 512 {
 		copy(x.sb, sb)
+		x.adoptInterleave()
 	}
 	x.mismatches.Store(s.Mismatches)
 	x.failed = syscall.Errno(s.Failed)

@@ -41,7 +41,7 @@ func (x *Integrity) Table() string {
 		add("allow_discards")
 	}
 	add("journal_sectors:%d", g.initialSectors-sbSectors)
-	add("interleave_sectors:%d", uint64(1)<<g.log2Il)
+	add("interleave_sectors:%d", x.sb.interleaveSectors())
 	add("buffer_sectors:%d", uint64(1)<<g.log2Buf)
 	if c.mode == 'J' {
 		entries := uint64(g.journalEntries)

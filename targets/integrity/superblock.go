@@ -55,6 +55,11 @@ func (s superblock) recalcSector() uint64    { return binary.LittleEndian.Uint64
 func (s superblock) salt() []byte            { return s[offSalt : offSalt+saltSize] }
 func (s superblock) has(flag uint32) bool    { return s.flags()&flag != 0 }
 
+// interleaveSectors is what the kernel prints as interleave_sectors:
+// 1U << log2_interleave_sectors, a 32-bit shift whose count x86 takes
+// modulo 32 (a superblock read back as zeroes gives 1).
+func (s superblock) interleaveSectors() uint32 { return 1 << (s.log2Interleave() & 31) }
+
 func (s superblock) setJournalSections(n uint32) {
 	binary.LittleEndian.PutUint32(s[offJournalSects:], n)
 }

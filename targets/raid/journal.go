@@ -70,29 +70,56 @@ var uuidChecksum = crc32cLE(^uint32(0), make([]byte, 16))
 
 // journal is the log on the journal device and where it goes on.
 //
-// Concurrency: mu guards every field below it; cond waits for inFlight
-// to fall to 0 (a log that is full starts again at 0 only once the
-// members hold everything logged). A writer appends under mu and writes
-// the members after it, counted in inFlight until done.
+// Appends are group commits, as md's io_units gather the stripes of
+// many writes: a writer's stripes join the pending group; the first of
+// its writers to find no group being written becomes the leader, packs
+// the group's stripes into meta blocks, writes and flushes them once for
+// all (mu released meanwhile, so that later writers gather the next
+// group) and wakes the others.
+//
+// Concurrency: mu guards every field below it; cond is broadcast when a
+// group is taken or written and when inFlight falls to 0 (a log that is
+// full starts again at 0 only once the members hold everything logged).
+// A writer whose group was written writes the members after it, counted
+// in inFlight until done.
 type journal struct {
 	dev         targets.Dev
 	sizeSectors uint64 // device_size: the device rounded down to blocks
 
 	mu       sync.Mutex
 	cond     *sync.Cond
-	loaded   bool   // the log was found or made (r5l_load_log)
-	start    uint64 // log_start: the sector of the next meta block
-	seq      uint64 // the next meta block's seq
-	chainSeq uint64 // the seq of the meta block at 0 that starts the chain
-	inFlight int    // logged stripes whose members are being written
+	loaded   bool      // the log was found or made (r5l_load_log)
+	start    uint64    // log_start: the sector of the next meta block
+	seq      uint64    // the next meta block's seq
+	chainSeq uint64    // the seq of the meta block at 0 that starts the chain
+	inFlight int       // logged writers whose members are being written
+	pending  *logGroup // the group gathering writers, nil when none is
+	writing  bool      // a leader is writing a group
 
 	failed atomic.Bool // a write or flush of the journal device failed
+}
+
+// logGroup is one group commit: the stripes of its writers, in the
+// order they joined, and, once written, the outcome they all share.
+type logGroup struct {
+	stripes []logStripe
+	size    logSize
+	writers int
+	written bool
+	err     error
 }
 
 func newJournal(dev targets.Dev) *journal {
 	j := &journal{dev: dev, sizeSectors: uint64(dev.SizeBytes()) / sectorBytes / logBlockSectors * logBlockSectors}
 	j.cond = sync.NewCond(&j.mu)
 	return j
+}
+
+// budgetSectors is the most one append logs: a quarter of the journal
+// (md's max_free_space, past which it reclaims), and at least one stripe
+// head of every member with its meta block.
+func (j *journal) budgetSectors(members int) uint64 {
+	return max(j.sizeSectors/4, logBlockSectors*uint64(2+members))
 }
 
 // logStripe is one stripe head as md logs it: its sector on the members,
@@ -119,19 +146,30 @@ func (s *logStripe) metaBytes() int {
 // pages is how many pages follow the stripe's payloads.
 func (s *logStripe) pages() int { return len(s.data) + len(s.parity) }
 
-// logSectors is the journal space the stripes take, packed into meta
-// blocks as r5l_get_meta packs them.
-func logSectors(stripes []logStripe) uint64 {
-	n, used := uint64(0), maxMetaBlockSize
-	for i := range stripes {
-		if used+stripes[i].metaBytes() > maxMetaBlockSize {
-			n += logBlockSectors
-			used = metaHeaderBytes
-		}
-		used += stripes[i].metaBytes()
-		n += uint64(stripes[i].pages()) * logBlockSectors
+// logSize counts the journal space of stripes packed into meta blocks
+// as r5l_get_meta packs them: a new meta block when the stripe's payloads
+// do not fit in the current one's page.
+type logSize struct {
+	sectors  uint64
+	metaUsed int // bytes used of the last meta block (0: none yet)
+}
+
+// add counts the stripe in.
+func (z *logSize) add(s *logStripe) {
+	if z.metaUsed == 0 || z.metaUsed+s.metaBytes() > maxMetaBlockSize {
+		z.sectors += logBlockSectors
+		z.metaUsed = metaHeaderBytes
 	}
-	return n
+	z.metaUsed += s.metaBytes()
+	z.sectors += uint64(s.pages()) * logBlockSectors
+}
+
+// with is the space once the stripes are counted in too.
+func (z logSize) with(stripes []logStripe) uint64 {
+	for i := range stripes {
+		z.add(&stripes[i])
+	}
+	return z.sectors
 }
 
 // metaBlock is a meta block being filled.
@@ -172,18 +210,52 @@ func (m *metaBlock) seal() []byte {
 	return m.b
 }
 
-// append logs the stripes: packed into meta blocks, each followed by its
-// pages, written at the log's head and flushed (writethrough: the journal
-// holds them before the members are written); the caller then writes the
-// members and calls done. A log without room for them starts again at 0
-// once the members hold everything logged before (flush flushes them).
-func (j *journal) append(stripes []logStripe, flush func() error) error {
+// append logs the stripes (at most budget sectors of them) in a group
+// commit: packed with those of the writers gathered with it into meta
+// blocks, each followed by its pages, written at the log's head and
+// flushed (writethrough: the journal holds them before the members are
+// written); the caller then writes the members and calls done. A log
+// without room for a group starts again at 0 once the members hold
+// everything logged before (flush flushes them).
+func (j *journal) append(stripes []logStripe, budget uint64, flush func() error) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	for j.pending != nil && j.pending.size.with(stripes) > budget && !j.failed.Load() {
+		j.cond.Wait()
+	}
 	if j.failed.Load() {
 		return errIO
 	}
-	need := logSectors(stripes)
+	if j.pending == nil {
+		j.pending = &logGroup{}
+	}
+	g := j.pending
+	g.stripes = append(g.stripes, stripes...)
+	for i := range stripes {
+		g.size.add(&stripes[i])
+	}
+	g.writers++
+	for !g.written && j.writing {
+		j.cond.Wait()
+	}
+	if g.written {
+		return g.err
+	}
+	j.writing, j.pending = true, nil
+	j.cond.Broadcast()
+	g.err = j.commit(g, flush)
+	if g.err == nil {
+		j.inFlight += g.writers
+	}
+	g.written, j.writing = true, false
+	j.cond.Broadcast()
+	return g.err
+}
+
+// commit writes a group at the log's head and flushes it, mu released
+// while the journal device writes; mu held.
+func (j *journal) commit(g *logGroup, flush func() error) error {
+	need := g.size.sectors
 	if j.start+need > j.sizeSectors {
 		for j.inFlight > 0 {
 			j.cond.Wait()
@@ -198,6 +270,19 @@ func (j *journal) append(stripes []logStripe, flush func() error) error {
 			return fmt.Errorf("journal %s: %d sectors of log do not fit in %d", j.dev.Name(), need, j.sizeSectors)
 		}
 	}
+	at := j.start
+	buf := j.encode(g.stripes, need)
+	j.start += need
+	j.mu.Unlock()
+	err := j.writeFlush(buf, at)
+	j.mu.Lock()
+	return err
+}
+
+// encode packs the stripes into meta blocks from the log's head, each
+// followed by its pages, taking seqs from j.seq; need is their logSize.
+// mu held.
+func (j *journal) encode(stripes []logStripe, need uint64) []byte {
 	buf := make([]byte, 0, need*sectorBytes)
 	var mb *metaBlock
 	metaAt := 0
@@ -225,15 +310,10 @@ func (j *journal) append(stripes []logStripe, flush func() error) error {
 		}
 	}
 	sealMeta()
-	if err := j.writeFlush(buf, j.start); err != nil {
-		return err
-	}
-	j.start += need
-	j.inFlight++
-	return nil
+	return buf
 }
 
-// done ends a stripe batch that append logged: its members are written.
+// done ends a writer's batch that append logged: its members are written.
 func (j *journal) done() {
 	j.mu.Lock()
 	j.inFlight--
@@ -307,31 +387,6 @@ func (r *Raid) logStripes(rw *row, parts []rowPart, sg segment, bufs [][]byte) [
 	return out
 }
 
-// writeJournaled is writethrough's order for a row: its stripes are
-// logged (meta blocks and pages written and flushed), then the members
-// are written. Stripes are logged in batches of at most a quarter of
-// the journal (md's max_free_space), each batch's members written before
-// the next is logged, so that a log that fills up can start again.
-func (r *Raid) writeJournaled(rw *row, outs []memberWrite, stripes []logStripe) error {
-	j := r.jr
-	budget := max(j.sizeSectors/4, logBlockSectors*uint64(2+len(r.members)))
-	base := rw.stripe * r.chunkSectors
-	for len(stripes) > 0 {
-		n := 1
-		for n < len(stripes) && logSectors(stripes[:n+1]) <= budget {
-			n++
-		}
-		batch := stripes[:n]
-		stripes = stripes[n:]
-		if err := j.append(batch, r.flushMembers); err != nil {
-			return err
-		}
-		r.writeMembers(rw, outs, batch[0].sector-base, batch[len(batch)-1].sector-base+pageSectors)
-		j.done()
-	}
-	return nil
-}
-
 // quiesce empties the log at a clean stop, the members flushed: a new
 // chain at 0 (none when nothing was logged since the last one began), so
 // that no load, gdmsetup's or the kernel's, replays writes older than
@@ -339,7 +394,7 @@ func (r *Raid) writeJournaled(rw *row, outs []memberWrite, stripes []logStripe) 
 func (j *journal) quiesce() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for j.inFlight > 0 {
+	for j.inFlight > 0 || j.writing || j.pending != nil {
 		j.cond.Wait()
 	}
 	if !j.loaded || j.start == logBlockSectors || j.failed.Load() {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
@@ -130,14 +131,39 @@ func TestKernelJournal(t *testing.T) {
 	}
 }
 
+// exportJournal copies, with GDMSETUP_RAID_JOURNAL_OUT set, the members
+// a..d and the journal j (as NAME.img) and the bytes the array must read
+// (want.img) into a directory there named for the test, for the kernel
+// to load them (docs/raid.md).
+func exportJournal(t *testing.T, e *env, want []byte) {
+	out := os.Getenv("GDMSETUP_RAID_JOURNAL_OUT")
+	if out == "" {
+		return
+	}
+	dir := filepath.Join(out, strings.ReplaceAll(t.Name(), "/", "-"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "want.img"), want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b", "c", "d", "j"} {
+		b, err := os.ReadFile(e.Path(n))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, n+".img"), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestJournalReplay writes through a journaled raid5 and raid6 whose
 // members drop every write after the first ones (the journal keeps
 // them), in a process after the one that made the array (the log's head
 // comes with the saved state): the next load replays the log, the
-// writes read back, the parity checks clean. With
-// GDMSETUP_RAID_JOURNAL_OUT set, raid5's files before that load are
-// copied there with the bytes written (want.bin), for the kernel to
-// load them.
+// writes read back, the parity checks clean. raid5's files before that
+// load are exported (exportJournal).
 func TestJournalReplay(t *testing.T) {
 	for _, tc := range []struct{ table string }{
 		{journalTable},
@@ -167,19 +193,8 @@ func TestJournalReplay(t *testing.T) {
 			}
 			e.EndProcess(r) // a crash: the table is not removed
 			drop.Store(false)
-			if dir := os.Getenv("GDMSETUP_RAID_JOURNAL_OUT"); dir != "" && !strings.HasPrefix(tc.table, "raid6") {
-				if err := os.WriteFile(filepath.Join(dir, "want.bin"), want, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				for _, n := range []string{"a", "b", "c", "d", "j"} {
-					b, err := os.ReadFile(e.Path(n))
-					if err == nil {
-						err = os.WriteFile(filepath.Join(dir, n+".img"), b, 0o644)
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-				}
+			if !strings.HasPrefix(tc.table, "raid6") {
+				exportJournal(t, e, want)
 			}
 			r = e.Create(lenSectors, tc.table)
 			checkArray(t, r, want)
@@ -223,6 +238,123 @@ func TestJournalFills(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.EndProcess(r)
+	r = e.Create(24576, journalTable)
+	checkArray(t, r, want)
+	e.Remove(r)
+}
+
+// flushCountDev counts the flushes of a device, each delayed by delay
+// (a disk's cache flush) so that writers pile up behind one.
+type flushCountDev struct {
+	targets.Dev
+	flushes *atomic.Int64
+	delay   time.Duration
+}
+
+func (d *flushCountDev) Flush() error {
+	d.flushes.Add(1)
+	time.Sleep(d.delay)
+	return d.Dev.Flush()
+}
+
+// groupEnv is journalEnv whose journal counts its flushes.
+func groupEnv(t *testing.T, drop *atomic.Bool, flushes *atomic.Int64, delay time.Duration) *env {
+	e := journalEnv(t, drop)
+	dropOpen := e.Adjust
+	e.Adjust = func(ctx *targets.Context) {
+		dropOpen(ctx)
+		open := ctx.Open
+		ctx.Open = func(path string) (targets.Dev, error) {
+			d, err := open(path)
+			if err != nil || filepath.Base(path) != "j" {
+				return d, err
+			}
+			return &flushCountDev{d, flushes, delay}, nil
+		}
+	}
+	return e
+}
+
+// TestJournalOneAppendPerWrite writes 768 KiB (32 rows, 64 stripe heads:
+// two meta blocks) at once: its stripes are logged in one append, one
+// flush of the journal; the members dropping the write, the next load's
+// replay brings it all back. The files before that load are exported
+// (exportJournal).
+func TestJournalOneAppendPerWrite(t *testing.T) {
+	var drop atomic.Bool
+	var flushes atomic.Int64
+	e := groupEnv(t, &drop, &flushes, 0)
+	r := e.Create(24576, journalTable)
+	want := make([]byte, 768<<10)
+	if err := r.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	r = e.Restore(r, 24576, journalTable)
+	drop.Store(true)
+	copy(want[4<<10:], dmtest.Random(len(want)-8<<10))
+	before := flushes.Load()
+	if err := r.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := flushes.Load() - before; n != 1 {
+		t.Fatalf("a write of 32 rows flushed the journal %d times, want 1", n)
+	}
+	e.EndProcess(r)
+	drop.Store(false)
+	exportJournal(t, e, want)
+	r = e.Create(24576, journalTable)
+	checkArray(t, r, want)
+	e.Remove(r)
+}
+
+// TestJournalGroupCommit has writers at once write rows apart while
+// each flush of the journal takes a while: writers that come while a
+// group is being written share the next group's flush (fewer flushes
+// than writes); the members dropping the writes, the next load replays
+// the groups (many writers' stripes in shared meta blocks) and every
+// write reads back.
+func TestJournalGroupCommit(t *testing.T) {
+	var drop atomic.Bool
+	var flushes atomic.Int64
+	e := groupEnv(t, &drop, &flushes, 2*time.Millisecond)
+	r := e.Create(24576, journalTable)
+	const writers, writes, rowBytes = 8, 8, 24 << 10
+	want := make([]byte, writers*writes*rowBytes)
+	if err := r.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	r = e.Restore(r, 24576, journalTable)
+	drop.Store(true)
+	before := flushes.Load()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range writes {
+				off := (i*writers+w)*rowBytes + w<<10
+				b := dmtest.Random(4 << 10)
+				copy(want[off:], b)
+				if err := r.WriteAt(b, uint64(off)/sectorBytes); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	n := flushes.Load() - before
+	t.Logf("%d writes, %d journal flushes", writers*writes, n)
+	if n >= writers*writes/2 {
+		t.Fatalf("%d writes at once flushed the journal %d times: no group commit", writers*writes, n)
+	}
+	e.EndProcess(r)
+	drop.Store(false)
 	r = e.Create(24576, journalTable)
 	checkArray(t, r, want)
 	e.Remove(r)

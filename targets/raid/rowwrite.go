@@ -24,43 +24,90 @@ type rowPart struct {
 
 func (pt *rowPart) endSectors() uint64 { return pt.offSectors + uint64(len(pt.p))/sectorBytes }
 
-// writeRows writes p at the array's sector, row by row.
+// rowWrite is one row's share of a write: its parts and, once prepared,
+// its member writes and the stripes md logs for it (journaled arrays).
+type rowWrite struct {
+	rw     *row
+	parts  []rowPart
+	outs   []memberWrite
+	logged []logStripe
+}
+
+// writeRows writes p at the array's sector, row by row; a journaled
+// array logs many rows at once (writeJournaled).
 func (r *Raid) writeRows(p []byte, sector uint64) error {
-	dataDisks := uint64(len(r.members) - r.rt.parityDevs)
-	for len(p) > 0 {
-		chunk := sector / r.chunkSectors
-		rw := r.rowOf(chunk)
-		rowEnd := (chunk/dataDisks + 1) * dataDisks * r.chunkSectors
-		var parts []rowPart
-		for len(p) > 0 && sector < rowEnd {
-			off := sector % r.chunkSectors
-			n := min(uint64(len(p))/sectorBytes, r.chunkSectors-off)
-			parts = append(parts, rowPart{int(sector / r.chunkSectors % dataDisks), off, p[:n*sectorBytes]})
-			p, sector = p[n*sectorBytes:], sector+n
-		}
-		if err := r.writeRow(rw, parts); err != nil {
+	ws := r.cutRows(p, sector)
+	if r.jr != nil {
+		return r.writeJournaled(ws)
+	}
+	for _, w := range ws {
+		if err := r.writeRow(w); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writeRow writes a row's parts and its parity, the degraded way when a
-// member is missing, being recovered, or fails a read now. Row lock taken.
-func (r *Raid) writeRow(rw *row, parts []rowPart) error {
-	defer r.rowLock(rw)()
-	lo, hi := r.chunkSectors, uint64(0)
+// cutRows cuts p at the array's sector into its rows' parts.
+func (r *Raid) cutRows(p []byte, sector uint64) []*rowWrite {
+	dataDisks := uint64(len(r.members) - r.rt.parityDevs)
+	var ws []*rowWrite
+	for len(p) > 0 {
+		chunk := sector / r.chunkSectors
+		w := &rowWrite{rw: r.rowOf(chunk)}
+		rowEnd := (chunk/dataDisks + 1) * dataDisks * r.chunkSectors
+		for len(p) > 0 && sector < rowEnd {
+			off := sector % r.chunkSectors
+			n := min(uint64(len(p))/sectorBytes, r.chunkSectors-off)
+			w.parts = append(w.parts, rowPart{int(sector / r.chunkSectors % dataDisks), off, p[:n*sectorBytes]})
+			p, sector = p[n*sectorBytes:], sector+n
+		}
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// writeRow writes a row's parts and its parity. Row lock taken.
+func (r *Raid) writeRow(w *rowWrite) error {
+	defer r.rowLock(w.rw)()
+	if err := r.prepareRow(w); err != nil {
+		return err
+	}
+	r.writeMembers(w.rw, w.outs, 0, r.chunkSectors)
+	return r.writeOutcome()
+}
+
+// writeOutcome is a write's error once its members are written: EIO when
+// more members failed than the parity covers.
+func (r *Raid) writeOutcome() error {
+	if r.failedCount() > r.rt.parityDevs {
+		return errIO
+	}
+	return nil
+}
+
+// pageSpan is the run of whole pages of the row's chunks the parts touch.
+func (r *Raid) pageSpan(parts []rowPart) (lo, hi uint64) {
+	lo = r.chunkSectors
 	for _, pt := range parts {
 		lo = min(lo, pt.offSectors/pageSectors*pageSectors)
 		hi = max(hi, min((pt.endSectors()+pageSectors-1)/pageSectors*pageSectors, r.chunkSectors))
 	}
+	return lo, hi
+}
+
+// prepareRow computes what a row's write puts on each member, the
+// degraded way when a member is missing, being recovered, or fails a
+// read now. Row lock held.
+func (r *Raid) prepareRow(w *rowWrite) error {
+	lo, hi := r.pageSpan(w.parts)
 	healthy := true
 	for i := range r.members {
-		healthy = healthy && r.holds(i, rw.stripe*r.chunkSectors+lo, hi-lo)
+		healthy = healthy && r.holds(i, w.rw.stripe*r.chunkSectors+lo, hi-lo)
 	}
-	err := r.writeRowWith(rw, parts, lo, hi, healthy)
+	err := r.prepareRowWith(w, lo, hi, healthy)
 	if err == errMemberFailed {
-		err = r.writeRowWith(rw, parts, lo, hi, false)
+		err = r.prepareRowWith(w, lo, hi, false)
 	}
 	return err
 }
@@ -69,17 +116,17 @@ func (r *Raid) writeRow(rw *row, parts []rowPart) error {
 // failed now and the row is written again the degraded way.
 var errMemberFailed = errors.New("a member failed")
 
-func (r *Raid) writeRowWith(rw *row, parts []rowPart, lo, hi uint64, healthy bool) error {
+func (r *Raid) prepareRowWith(w *rowWrite, lo, hi uint64, healthy bool) error {
+	rw, parts := w.rw, w.parts
 	segs := r.segments(rw, parts, lo, hi)
 	parity := []int{rw.pd}
 	if rw.qd >= 0 {
 		parity = append(parity, rw.qd)
 	}
-	var outs []memberWrite
+	w.outs, w.logged = nil, nil
 	for _, pt := range parts {
-		outs = append(outs, memberWrite{rw.data[pt.k], pt.p, pt.offSectors})
+		w.outs = append(w.outs, memberWrite{rw.data[pt.k], pt.p, pt.offSectors})
 	}
-	var logged []logStripe
 	for _, sg := range segs {
 		if !sg.written {
 			continue
@@ -102,19 +149,11 @@ func (r *Raid) writeRowWith(rw *row, parts []rowPart, lo, hi uint64, healthy boo
 			return err
 		}
 		for _, i := range parity {
-			outs = append(outs, memberWrite{i, bufs[i], sg.lo})
+			w.outs = append(w.outs, memberWrite{i, bufs[i], sg.lo})
 		}
 		if r.jr != nil {
-			logged = append(logged, r.logStripes(rw, parts, sg, bufs)...)
+			w.logged = append(w.logged, r.logStripes(rw, parts, sg, bufs)...)
 		}
-	}
-	if r.jr == nil {
-		r.writeMembers(rw, outs, 0, r.chunkSectors)
-	} else if err := r.writeJournaled(rw, outs, logged); err != nil {
-		return err
-	}
-	if r.failedCount() > r.rt.parityDevs {
-		return errIO
 	}
 	return nil
 }

@@ -122,6 +122,11 @@ func (ps *persistent) readHeader() (newSnapshot bool, err error) {
 		ps.logf("persistent snapshot: invalid on-disk chunk size %d: %v.", h.ChunkSectors, err)
 		return false, fmt.Errorf("%s: on-disk chunk size %d: %v: %w", ps.cow.Name(), h.ChunkSectors, err, syscall.EINVAL)
 	}
+	if cowSectors := devSectors(ps.cow); uint64(h.ChunkSectors) > cowSectors {
+		// the kernel allocates the chunk (up to 2 GiB) and fails reading
+		// the first area past the device's end
+		return false, fmt.Errorf("%s: on-disk chunk size %d is larger than the device (%d sectors): %w", ps.cow.Name(), h.ChunkSectors, cowSectors, syscall.EIO)
+	}
 	ps.chunk = uint64(h.ChunkSectors)
 	return false, nil
 }

@@ -83,6 +83,7 @@ type Integrity struct {
 	suspended       bool
 	autocommit      *time.Timer // armed by a write not yet committed
 	bg              *background // nil while no background work runs
+	recalcCounter   int         // chunks since the last superblock write (integrity_recalc's super_counter)
 }
 
 // config is what the table line sets, kept to print the line back.

@@ -245,7 +245,7 @@ func (x *Integrity) recalcWriteSuper() {
 // sections are written with the ids their commit will give them, the
 // positions kept by SaveState.
 func (x *Integrity) StopBackground() {
-	x.stopBackground()
+	x.haltBackground()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.stopAutocommit()
@@ -255,7 +255,7 @@ func (x *Integrity) StopBackground() {
 	if x.j != nil {
 		x.j.waitIdle()
 	}
-	if x.suspended || x.j == nil || x.failed != 0 {
+	if x.suspended || x.failed != 0 {
 		return
 	}
 	x.finishRecalc()

@@ -28,9 +28,9 @@ func (x *Integrity) startBackground() {
 	}
 	bg := &background{stop: make(chan struct{}), done: make(chan struct{})}
 	x.bg = bg
+	x.recalcCounter = 0
 	go func() {
 		defer close(bg.done)
-		counter := 0
 		for {
 			select {
 			case <-bg.stop:
@@ -38,7 +38,7 @@ func (x *Integrity) startBackground() {
 			default:
 			}
 			x.mu.Lock()
-			more := x.recalcChunk(&counter)
+			more := x.recalcChunk()
 			x.mu.Unlock()
 			if !more {
 				return
@@ -50,28 +50,36 @@ func (x *Integrity) startBackground() {
 // stopBackground stops the recalculation, waits for it and writes its
 // position (integrity_recalc's exit on a suspend).
 func (x *Integrity) stopBackground() {
+	if x.haltBackground() {
+		x.mu.Lock()
+		x.recalcWriteSuper()
+		x.mu.Unlock()
+	}
+}
+
+// haltBackground stops the recalculation and waits for it, writing
+// nothing; it reports whether one was running.
+func (x *Integrity) haltBackground() bool {
 	x.mu.Lock()
 	bg := x.bg
 	x.bg = nil
 	x.mu.Unlock()
 	if bg == nil {
-		return
+		return false
 	}
 	close(bg.stop)
 	<-bg.done
-	x.mu.Lock()
-	x.recalcWriteSuper()
-	x.mu.Unlock()
+	return true
 }
 
-// finishRecalc runs a pending recalculation to its end here (the last
-// chunk writes the superblock).
+// finishRecalc runs a pending recalculation to its end here, as the
+// kernel's worker would go on (its chunks counted on for the periodic
+// superblock writes; the last chunk writes the superblock).
 func (x *Integrity) finishRecalc() {
 	if !x.recalcPending() {
 		return
 	}
-	counter := 0
-	for x.recalcChunk(&counter) {
+	for x.recalcChunk() {
 	}
 }
 
@@ -79,7 +87,7 @@ func (x *Integrity) finishRecalc() {
 // recalcSectors (in one area; in mode B only the dirty part) computed
 // from the data and written, recalc_sector moved on. It reports whether
 // there is more; at the end the superblock is written.
-func (x *Integrity) recalcChunk(counter *int) bool {
+func (x *Integrity) recalcChunk() bool {
 	g := &x.geo
 	if x.failed != 0 {
 		return false
@@ -118,13 +126,13 @@ func (x *Integrity) recalcChunk(counter *int) bool {
 		}
 	}
 	if !skip {
-		*counter++
-		if *counter == recalcWriteSuper {
+		x.recalcCounter++
+		if x.recalcCounter == recalcWriteSuper {
 			x.recalcWriteSuper()
 			if x.bitmap != nil {
 				x.bitmap.scheduleFlush()
 			}
-			*counter = 0
+			x.recalcCounter = 0
 		}
 		if x.failed != 0 {
 			return false

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -81,5 +82,67 @@ func TestModeRUnformatted(t *testing.T) {
 
 	if _, err := e.Build(2048, "d 0 4 D 1 internal_hash:crc32c"); err == nil || !strings.Contains(err.Error(), "The device is not initialized") {
 		t.Fatalf("mode D over the written superblock: %v", err)
+	}
+}
+
+// fidelityPattern is the fidelity harness's write pattern for seed
+// (lib/scn.py pattern_bytes): SHA-256 in counter mode.
+func fidelityPattern(seed string, n int) []byte {
+	var out []byte
+	for i := 0; len(out) < n; i++ {
+		h := sha256.Sum256([]byte("gdmsetup-fidelity:" + seed + ":" + strconv.Itoa(i)))
+		out = append(out, h[:]...)
+	}
+	return out[:n]
+}
+
+// TestModeRRecalculate is mode R with recalculate on a device without a
+// superblock, against the oracle kernel's bytes: the first resume writes
+// the superblock to keep its recalculate flag (version 2, provided 0),
+// the recalculation runs through one-sector areas, writing tags where
+// the constructor's layout has data, until the data of area 31 lies past
+// the device's end (EIO, the target failed, position 31); the next
+// resume writes provided_data_sectors. The kernel loses data here; this
+// does the same.
+func TestModeRRecalculate(t *testing.T) {
+	const table = "f 0 4 R 2 internal_hash:crc32c recalculate"
+	e := newEnv(t)
+	f := e.Sparse("f", 4<<20)
+	dev := make([]byte, 4<<20)
+	copy(dev[4096:], fidelityPattern("a", len(dev)-4096))
+	if err := os.WriteFile(f, dev, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sha := func(off, n int) string {
+		s := sha256.Sum256(dmtest.FileBytes(t, f, int64(off), n))
+		return hex.EncodeToString(s[:])
+	}
+	x := e.Create(2048, table)
+	x = e.Restore(x, 2048, table)
+	if log := strings.Join(e.TakeLog(), "\n"); !strings.Contains(log, "integrity: Error on reading data: -5") {
+		t.Fatalf("kernel log %q, want the recalculation's read error", log)
+	}
+	if err := x.PostSuspend(); err != nil {
+		t.Fatal(err)
+	}
+	if s := x.Status(); s != "0 7752 31" {
+		t.Fatalf("status %q, want the kernel's 0 7752 31", s)
+	}
+	for _, c := range []struct {
+		what      string
+		off, n    int
+		kernelSHA string
+	}{
+		{"superblock after the first suspend", 0, 4096, "d0c7f531e2c9714f5f752d6d1dae2e2c69b397a743298ecb225ed09b2ddf4857"},
+		{"data after the recalculation", 4096, len(dev) - 4096, "ec366f904cab0715c8c8cb942a85697f914228914f25aee8c36c714eabe28d4d"},
+	} {
+		if got := sha(c.off, c.n); got != c.kernelSHA {
+			t.Fatalf("%s: sha256 %s, want the kernel's %s", c.what, got, c.kernelSHA)
+		}
+	}
+	e.Resume(x)
+	e.Remove(x)
+	if got, want := sha(0, 4096), "b82e1221bae5daf92b858186ace67474ec268c74fd070fff5e2a61af6fbc0b98"; got != want {
+		t.Fatalf("superblock after the second resume: sha256 %s, want the kernel's %s", got, want)
 	}
 }

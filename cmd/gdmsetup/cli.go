@@ -119,6 +119,7 @@ func init() {
 		"mangle":            {run: cmdMangle, needsRegistry: true, names: everyName, args: anyCount, help: "mangle [NAME...] [--manglename auto|hex|none]   (rename devices to the form of the mode)"},
 		"ls":                {run: cmdLs, needsRegistry: true, args: noArgs, help: "ls [--target TYPE] [--tree] [--exec COMMAND]"},
 		"table":             {run: cmdTable, names: everyName, needsRegistry: true, args: anyCount, help: "table [NAME] [--inactive] [--target TYPE] [--concise]"},
+		"measure":           {run: cmdMeasure, names: everyName, needsRegistry: true, args: anyCount, help: "measure [NAME...] [--inactive] [--target TYPE]   (what the kernel's IMA records of each target)"},
 		"status":            {run: cmdStatus, names: everyName, needsRegistry: true, args: anyCount, help: "status [NAME] [--inactive] [--target TYPE] [--noflush]"},
 		"info":              {run: cmdInfo, names: everyName, needsRegistry: true, args: anyCount, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
 		"deps":              {run: cmdDeps, names: everyName, needsRegistry: true, args: anyCount, help: "deps [NAME]"},

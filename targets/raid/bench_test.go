@@ -1,7 +1,9 @@
 package raid
 
 import (
+	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
@@ -94,6 +96,31 @@ func BenchmarkSequentialWrite1M(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkRandomWrite4KParallel writes 4 KiB blocks at random from 8
+// writers at once through raid5 and journaled raid5, whose writers share
+// the journal's flushes (group commit).
+func BenchmarkRandomWrite4KParallel(b *testing.B) {
+	for _, name := range []string{"raid5", "raid5j"} {
+		b.Run(name, func(b *testing.B) {
+			tg, span := benchTarget(b, name)
+			block := dmtest.Random(4096)
+			var seed atomic.Uint64
+			b.SetBytes(int64(len(block)))
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				rng := rand.New(rand.NewPCG(seed.Add(1), 2))
+				for pb.Next() {
+					if err := tg.WriteAt(block, uint64(rng.IntN(int(span/4096)))*8); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }

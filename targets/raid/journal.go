@@ -95,6 +95,10 @@ type journal struct {
 	inFlight int       // logged writers whose members are being written
 	pending  *logGroup // the group gathering writers, nil when none is
 	writing  bool      // a leader is writing a group
+	// preFlushing: a flush of the members runs in the background, started
+	// when the log passed half the device (preFlush)
+	preFlushing bool
+	preFlushed  sync.WaitGroup
 
 	failed atomic.Bool // a write or flush of the journal device failed
 }
@@ -273,10 +277,33 @@ func (j *journal) commit(g *logGroup, flush func() error) error {
 	at := j.start
 	buf := j.encode(g.stripes, need)
 	j.start += need
+	if half := j.sizeSectors / 2; at < half && j.start >= half {
+		j.preFlush(flush)
+	}
 	j.mu.Unlock()
 	err := j.writeFlush(buf, at)
 	j.mu.Lock()
 	return err
+}
+
+// preFlush starts flushing the members in the background, once at a
+// time, as md's reclaim thread flushes the raid disks before it moves the
+// log's tail: when the log fills up and starts again, the flush it needs
+// first finds less to write. It changes nothing the log relies on (that
+// flush is still made). mu held.
+func (j *journal) preFlush(flush func() error) {
+	if j.preFlushing {
+		return
+	}
+	j.preFlushing = true
+	j.preFlushed.Add(1)
+	go func() {
+		defer j.preFlushed.Done()
+		flush() // a member that fails is failed by flush; the restart's flush reports it
+		j.mu.Lock()
+		j.preFlushing = false
+		j.mu.Unlock()
+	}()
 }
 
 // encode packs the stripes into meta blocks from the log's head, each
@@ -392,6 +419,7 @@ func (r *Raid) logStripes(rw *row, parts []rowPart, sg segment, bufs [][]byte) [
 // that no load, gdmsetup's or the kernel's, replays writes older than
 // what the members hold.
 func (j *journal) quiesce() error {
+	j.preFlushed.Wait()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for j.inFlight > 0 || j.writing || j.pending != nil {

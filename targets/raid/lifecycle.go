@@ -219,11 +219,15 @@ func (r *Raid) Destroy() {
 	}
 }
 
-// Close stops the sync; the metadata is written as md leaves it.
+// Close stops the sync and waits for the journal's background flush;
+// the metadata is written as md leaves it.
 func (r *Raid) Close() error {
 	r.mu.Lock()
 	r.stopSync()
 	r.mu.Unlock()
+	if r.jr != nil {
+		r.jr.preFlushed.Wait()
+	}
 	return nil
 }
 

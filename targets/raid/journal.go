@@ -85,6 +85,10 @@ var uuidChecksum = crc32cLE(^uint32(0), make([]byte, 16))
 type journal struct {
 	dev         targets.Dev
 	sizeSectors uint64 // device_size: the device rounded down to blocks
+	// settle makes the members hold everything logged (writeback's cache
+	// written out, the members flushed) before the log starts again;
+	// flush only flushes the members.
+	settle, flush func() error
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -113,8 +117,9 @@ type logGroup struct {
 	err     error
 }
 
-func newJournal(dev targets.Dev) *journal {
-	j := &journal{dev: dev, sizeSectors: uint64(dev.SizeBytes()) / sectorBytes / logBlockSectors * logBlockSectors}
+func newJournal(dev targets.Dev, settle, flush func() error) *journal {
+	j := &journal{dev: dev, sizeSectors: uint64(dev.SizeBytes()) / sectorBytes / logBlockSectors * logBlockSectors,
+		settle: settle, flush: flush}
 	j.cond = sync.NewCond(&j.mu)
 	return j
 }
@@ -128,7 +133,8 @@ func (j *journal) budgetSectors(members int) uint64 {
 
 // logStripe is one stripe head as md logs it: its sector on the members,
 // the pages of the data members written (in member order) and the new
-// parity pages (P, then raid6's Q).
+// parity pages (P, then raid6's Q; none for writeback's data-only
+// stripes).
 type logStripe struct {
 	sector uint64
 	data   []logPage
@@ -141,10 +147,20 @@ type logPage struct {
 	page        []byte
 }
 
-// metaBytes is what the stripe takes in a meta block (r5l_log_stripe's
-// meta_size).
+// metaBytes is the room the stripe needs in a meta block (r5l_log_stripe's
+// meta_size, which counts a parity payload's header also for a data-only
+// stripe).
 func (s *logStripe) metaBytes() int {
 	return len(s.data)*(payloadHdrBytes+4) + payloadHdrBytes + 4*len(s.parity)
+}
+
+// metaUsed is what the stripe's payloads take in the meta block: no
+// parity payload for a data-only stripe (writeback's caching).
+func (s *logStripe) metaUsed() int {
+	if len(s.parity) == 0 {
+		return len(s.data) * (payloadHdrBytes + 4)
+	}
+	return s.metaBytes()
 }
 
 // pages is how many pages follow the stripe's payloads.
@@ -164,7 +180,7 @@ func (z *logSize) add(s *logStripe) {
 		z.sectors += logBlockSectors
 		z.metaUsed = metaHeaderBytes
 	}
-	z.metaUsed += s.metaBytes()
+	z.metaUsed += s.metaUsed()
 	z.sectors += uint64(s.pages()) * logBlockSectors
 }
 
@@ -218,10 +234,10 @@ func (m *metaBlock) seal() []byte {
 // commit: packed with those of the writers gathered with it into meta
 // blocks, each followed by its pages, written at the log's head and
 // flushed (writethrough: the journal holds them before the members are
-// written); the caller then writes the members and calls done. A log
-// without room for a group starts again at 0 once the members hold
-// everything logged before (flush flushes them).
-func (j *journal) append(stripes []logStripe, budget uint64, flush func() error) error {
+// written); the caller then writes the members (or caches the pages)
+// and calls done. A log without room for a group starts again at 0 once
+// the members hold everything logged before (settle).
+func (j *journal) append(stripes []logStripe, budget uint64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for j.pending != nil && j.pending.size.with(stripes) > budget && !j.failed.Load() {
@@ -247,7 +263,7 @@ func (j *journal) append(stripes []logStripe, budget uint64, flush func() error)
 	}
 	j.writing, j.pending = true, nil
 	j.cond.Broadcast()
-	g.err = j.commit(g, flush)
+	g.err = j.commit(g)
 	if g.err == nil {
 		j.inFlight += g.writers
 	}
@@ -258,13 +274,13 @@ func (j *journal) append(stripes []logStripe, budget uint64, flush func() error)
 
 // commit writes a group at the log's head and flushes it, mu released
 // while the journal device writes; mu held.
-func (j *journal) commit(g *logGroup, flush func() error) error {
+func (j *journal) commit(g *logGroup) error {
 	need := g.size.sectors
 	if j.start+need > j.sizeSectors {
 		for j.inFlight > 0 {
 			j.cond.Wait()
 		}
-		if err := flush(); err != nil {
+		if err := j.settle(); err != nil {
 			return err
 		}
 		if err := j.restart(j.seq + seqSkip); err != nil {
@@ -278,7 +294,7 @@ func (j *journal) commit(g *logGroup, flush func() error) error {
 	buf := j.encode(g.stripes, need)
 	j.start += need
 	if half := j.sizeSectors / 2; at < half && j.start >= half {
-		j.preFlush(flush)
+		j.preFlush()
 	}
 	j.mu.Unlock()
 	err := j.writeFlush(buf, at)
@@ -291,7 +307,7 @@ func (j *journal) commit(g *logGroup, flush func() error) error {
 // log's tail: when the log fills up and starts again, the flush it needs
 // first finds less to write. It changes nothing the log relies on (that
 // flush is still made). mu held.
-func (j *journal) preFlush(flush func() error) {
+func (j *journal) preFlush() {
 	if j.preFlushing {
 		return
 	}
@@ -299,7 +315,7 @@ func (j *journal) preFlush(flush func() error) {
 	j.preFlushed.Add(1)
 	go func() {
 		defer j.preFlushed.Done()
-		flush() // a member that fails is failed by flush; the restart's flush reports it
+		j.flush() // a member that fails is failed by flush; the restart's settle reports it
 		j.mu.Lock()
 		j.preFlushing = false
 		j.mu.Unlock()
@@ -331,7 +347,9 @@ func (j *journal) encode(stripes []logStripe, need uint64) []byte {
 			mb.payload(payloadData, d.arraySector, d.page)
 			buf = append(buf, d.page...)
 		}
-		mb.payload(payloadParity, s.sector, s.parity...)
+		if len(s.parity) > 0 {
+			mb.payload(payloadParity, s.sector, s.parity...)
+		}
 		for _, p := range s.parity {
 			buf = append(buf, p...)
 		}
@@ -386,9 +404,10 @@ func randomSeq() uint64 {
 
 // logStripes is what md logs for a segment of a row written: per page
 // (a stripe head), the new page of each data member written, in member
-// order, at its array sector, then the new parity pages. bufs holds the
-// segment's bytes of every member written and of the parity.
-func (r *Raid) logStripes(rw *row, parts []rowPart, sg segment, bufs [][]byte) []logStripe {
+// order, at its array sector, then, withParity, the new parity pages.
+// bufs holds the segment's bytes of every member written (and of the
+// parity).
+func (r *Raid) logStripes(rw *row, parts []rowPart, sg segment, bufs [][]byte, withParity bool) []logStripe {
 	dataDisks := uint64(len(rw.data))
 	chunkOf := make(map[int]uint64) // member -> its data chunk's index in the row
 	for _, pt := range parts {
@@ -405,9 +424,11 @@ func (r *Raid) logStripes(rw *row, parts []rowPart, sg segment, bufs [][]byte) [
 				st.data = append(st.data, logPage{(rw.stripe*dataDisks+k)*r.chunkSectors + pg, bufs[m][at : at+logBlockBytes]})
 			}
 		}
-		st.parity = append(st.parity, bufs[rw.pd][at:at+logBlockBytes])
-		if rw.qd >= 0 {
-			st.parity = append(st.parity, bufs[rw.qd][at:at+logBlockBytes])
+		if withParity {
+			st.parity = append(st.parity, bufs[rw.pd][at:at+logBlockBytes])
+			if rw.qd >= 0 {
+				st.parity = append(st.parity, bufs[rw.qd][at:at+logBlockBytes])
+			}
 		}
 		out = append(out, st)
 	}

@@ -66,7 +66,7 @@ func (r *Raid) loadJournal() error {
 	if journalReplay {
 		for _, st := range sc.order {
 			if err := r.replayStripe(st); err != nil {
-				return err
+				return fmt.Errorf("journal replay: %w", err)
 			}
 		}
 	}
@@ -213,7 +213,7 @@ func (r *Raid) analyseMeta(sc *journalScan, mb []byte) (uint64, error) {
 			st := sc.stripe(sector, rw)
 			if st.parity && journalReplay {
 				if err := r.replayStripe(st); err != nil {
-					return 0, err
+					return 0, fmt.Errorf("journal replay: %w", err)
 				}
 				sc.forget(sector)
 				st = sc.stripe(sector, rw)
@@ -300,7 +300,7 @@ func (r *Raid) replayStripe(st *recStripe) error {
 	if !st.parity {
 		bufs, err := r.readRow(rw, off, logBlockSectors)
 		if err != nil {
-			return fmt.Errorf("journal replay of stripe at sector %d: %w", st.sector, err)
+			return fmt.Errorf("stripe at sector %d: %w", st.sector, err)
 		}
 		for m, pg := range st.pages {
 			copy(bufs[m], pg)

@@ -6,7 +6,9 @@ import (
 )
 
 // writeJournaled is writethrough's order for a write's rows, as md's
-// io_unit gathers stripe heads: the rows are taken in groups whose log
+// io_unit gathers stripe heads (writeback's too, its cached rows' data
+// logged alone and cached instead of written): the rows are taken in
+// groups whose log
 // fits in the journal's budget (a quarter of it); a group's rows are
 // locked together, prepared, and their stripes logged in one append
 // (one flush, shared with the writers gathered with it), then the
@@ -14,6 +16,11 @@ import (
 // logged in several appends, each one's members written before the next
 // is logged, so that a log that fills up can start again.
 func (r *Raid) writeJournaled(ws []*rowWrite) error {
+	if r.wb != nil && r.wb.full() {
+		if err := r.wb.writeOutAll(); err != nil {
+			return err
+		}
+	}
 	budget := r.jr.budgetSectors(len(r.members))
 	for len(ws) > 0 {
 		n, est := 1, r.logBound(ws[0])
@@ -47,6 +54,16 @@ type stripeAt struct{ row, stripe int }
 func (r *Raid) writeJournaledGroup(ws []*rowWrite, budget uint64) error {
 	defer r.lockRows(ws)()
 	for _, w := range ws {
+		if r.wb != nil {
+			if r.wb.cacheable(w) {
+				w.cached, w.logged = true, r.dataOnlyStripes(w)
+				continue
+			}
+			lo, hi := r.pageSpan(w.parts)
+			if err := r.wb.writeOutRow(w.rw, lo, hi); err != nil {
+				return err
+			}
+		}
 		if err := r.prepareRow(w); err != nil {
 			return err
 		}
@@ -76,9 +93,9 @@ func (r *Raid) writeJournaledGroup(ws []*rowWrite, budget uint64) error {
 
 // logAndWrite logs the batch of stripes, those of the group from the
 // stripe from up to (not including) to, then writes their pages of the
-// members, row by row at once.
+// members (or caches them: writeback), row by row at once.
 func (r *Raid) logAndWrite(ws []*rowWrite, from, to stripeAt, batch []logStripe, budget uint64) error {
-	if err := r.jr.append(batch, budget, r.flushMembers); err != nil {
+	if err := r.jr.append(batch, budget); err != nil {
 		return err
 	}
 	last := to.row
@@ -96,6 +113,10 @@ func (r *Raid) logAndWrite(ws []*rowWrite, from, to stripeAt, batch []logStripe,
 			end = to.stripe
 		}
 		if first >= end {
+			return
+		}
+		if w.cached {
+			r.wb.put(w.logged[first:end])
 			return
 		}
 		base := w.rw.stripe * r.chunkSectors

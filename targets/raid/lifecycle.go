@@ -56,7 +56,10 @@ func (r *Raid) build() error {
 	r.action = actIdle
 	if r.journal != nil {
 		// md_start: r5l_start loads (and recovers) the log at the load
-		r.jr = newJournal(r.journal)
+		r.jr = newJournal(r.journal, r.settleJournal, r.flushMembers)
+		if r.journalWriteBack {
+			r.wb = newWBCache(r)
+		}
 	}
 	if r.ctx.Restored && !r.ctx.Inactive {
 		if err := r.restore(r.ctx.Saved); err != nil {
@@ -199,17 +202,35 @@ func (r *Raid) PostSuspend() error {
 	return nil
 }
 
-// quiesce stops the sync and leaves the metadata clean.
+// quiesce stops the sync and leaves the metadata clean: writeback's cache
+// written out (the log kept when that fails, for the next load to replay)
+// and the log emptied.
 func (r *Raid) quiesce() {
 	r.mu.Lock()
 	r.stopSync()
 	r.live = false
 	r.mu.Unlock()
+	var err error
+	if r.wb != nil {
+		err = r.wb.writeOutAll()
+	}
 	r.flush(true)
-	if r.jr != nil {
+	if r.jr != nil && err == nil {
 		r.jr.quiesce()
 	}
 	r.writeSuperblocks()
+}
+
+// settleJournal makes the members hold everything the journal logged
+// (writeback's cache written out, the members flushed), for the log to
+// start again.
+func (r *Raid) settleJournal() error {
+	if r.wb != nil {
+		if err := r.wb.writeOutAll(); err != nil {
+			return err
+		}
+	}
+	return r.flushMembers()
 }
 
 // Destroy is raid_dtr: md_stop.
@@ -251,6 +272,11 @@ type savedState struct {
 // stops where it is, and the array's state is returned for the next
 // process.
 func (r *Raid) SaveState() string {
+	if r.wb != nil {
+		// the next process starts with an empty cache; a stripe that
+		// cannot be written out (the array failed) stays in the log
+		r.wb.writeOutAll()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.drainSync()

@@ -23,19 +23,43 @@ func (r *Raid) rowLock(rw *row) func() {
 }
 
 // readParity reads a raid4/5/6 piece from its data member, or rebuilds
-// it from the rest of its row when the member does not hold it.
+// it from the rest of its row when the member does not hold it, with
+// writeback's cached pages laid over it (taken before the members are
+// read: see wbCache).
 func (r *Raid) readParity(p []byte, sector uint64) error {
 	rw, k, off := r.rowPiece(sector)
 	d := rw.data[k]
 	at := rw.stripe*r.chunkSectors + off
-	if r.holds(d, at, uint64(len(p))/sectorBytes) {
+	lenSectors := uint64(len(p)) / sectorBytes
+	var cached []cachedPage
+	if r.wb != nil {
+		cached = r.wb.lookup(d, at, lenSectors)
+	}
+	if err := r.readData(p, rw, d, off); err != nil {
+		return err
+	}
+	overlayCached(p, at, cached)
+	return nil
+}
+
+// readData reads the member's bytes at off into its chunk of the row,
+// rebuilt when it does not hold them (under the row's lock and, with
+// writeback, the cache's, so that no write-out changes the row meanwhile).
+func (r *Raid) readData(p []byte, rw *row, d int, off uint64) error {
+	at := rw.stripe*r.chunkSectors + off
+	lenSectors := uint64(len(p)) / sectorBytes
+	if r.holds(d, at, lenSectors) {
 		if _, err := r.members[d].data.ReadAt(p, int64(at)*sectorBytes); err == nil {
 			return nil
 		}
 		r.fail(d)
 	}
 	defer r.rowLock(rw)()
-	bufs, err := r.readRow(rw, off, uint64(len(p))/sectorBytes)
+	if r.wb != nil {
+		r.wb.mu.Lock()
+		defer r.wb.mu.Unlock()
+	}
+	bufs, err := r.readRow(rw, off, lenSectors)
 	if err != nil {
 		return err
 	}

@@ -189,6 +189,7 @@ type Raid struct {
 	journal          targets.Dev
 	journalWriteBack bool
 	jr               *journal // the log on journal (nil without one)
+	wb               *wbCache // journal_mode writeback's cache (nil without)
 	members          []*member
 	devSectors       uint64 // sectors used of each member
 	arraySectors     uint64

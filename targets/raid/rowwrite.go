@@ -25,12 +25,14 @@ type rowPart struct {
 func (pt *rowPart) endSectors() uint64 { return pt.offSectors + uint64(len(pt.p))/sectorBytes }
 
 // rowWrite is one row's share of a write: its parts and, once prepared,
-// its member writes and the stripes md logs for it (journaled arrays).
+// its member writes and the stripes md logs for it (journaled arrays),
+// or, cached (writeback), its data-only stripes.
 type rowWrite struct {
 	rw     *row
 	parts  []rowPart
 	outs   []memberWrite
 	logged []logStripe
+	cached bool
 }
 
 // writeRows writes p at the array's sector, row by row; a journaled
@@ -152,7 +154,7 @@ func (r *Raid) prepareRowWith(w *rowWrite, lo, hi uint64, healthy bool) error {
 			w.outs = append(w.outs, memberWrite{i, bufs[i], sg.lo})
 		}
 		if r.jr != nil {
-			w.logged = append(w.logged, r.logStripes(rw, parts, sg, bufs)...)
+			w.logged = append(w.logged, r.logStripes(rw, parts, sg, bufs, true)...)
 		}
 	}
 	return nil

@@ -1,0 +1,187 @@
+package raid
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// wbCache is journal_mode writeback's cache (md's r5c): the pages of
+// writes that are complete once their data alone is in the journal
+// (data-only stripes), kept until they are written out to the members
+// with their parity: when the cache holds more stripe heads than the
+// stripe cache (stripe_cache), before the log starts again at 0, before
+// a write that is not cached touches their stripes, and at a clean stop
+// or the end of the process. Only whole pages of a row whose members all
+// hold it are cached (md writes a stripe out when a write covers part
+// of a page); reads lay the cached pages over what the members hold.
+//
+// A write-out reads the stripe's other pages, computes the parity and
+// writes the data and parity pages, without logging the parity as md
+// does: until the log starts again its data-only stripes stay in the
+// chain, so a crash in the middle is recovered as a data-only stripe
+// (the parity computed again over the members' other data).
+//
+// Concurrency: mu guards stripes and is held through every write-out.
+// No one else touches a cached stripe's pages on the members meanwhile:
+// a write that is not cached writes its stripes out first, under its
+// row's lock, and holds that lock until its members are written, so no
+// cached stripe lies in its pages; readers take the cached pages before
+// they read the members (a page written out meanwhile is the same); a
+// read that rebuilds a failed member's pages holds mu while it does.
+// Lock order: a row's lock, then the journal's mu, then mu.
+type wbCache struct {
+	r       *Raid
+	mu      sync.Mutex
+	stripes map[uint64]map[int][]byte // a stripe head's sector on the members -> member -> its new page
+}
+
+func newWBCache(r *Raid) *wbCache {
+	return &wbCache{r: r, stripes: make(map[uint64]map[int][]byte)}
+}
+
+// cacheable reports whether a row's write goes to the cache: whole
+// pages, every member holding the row's pages written.
+func (c *wbCache) cacheable(w *rowWrite) bool {
+	r := c.r
+	for _, pt := range w.parts {
+		if pt.offSectors%pageSectors != 0 || uint64(len(pt.p))%logBlockBytes != 0 {
+			return false
+		}
+	}
+	lo, hi := r.pageSpan(w.parts)
+	for i := range r.members {
+		if !r.holds(i, w.rw.stripe*r.chunkSectors+lo, hi-lo) {
+			return false
+		}
+	}
+	return true
+}
+
+// dataOnlyStripes is what md logs for a cached row write: per stripe
+// head, the new page of each data member written, no parity.
+func (r *Raid) dataOnlyStripes(w *rowWrite) []logStripe {
+	lo, hi := r.pageSpan(w.parts)
+	var out []logStripe
+	for _, sg := range r.segments(w.rw, w.parts, lo, hi) {
+		if !sg.written {
+			continue
+		}
+		bufs := make([][]byte, len(r.members))
+		for _, pt := range w.parts {
+			if pt.offSectors < sg.hi && pt.endSectors() > sg.lo {
+				bufs[w.rw.data[pt.k]] = pt.p[(sg.lo-pt.offSectors)*sectorBytes : (sg.hi-pt.offSectors)*sectorBytes]
+			}
+		}
+		out = append(out, r.logStripes(w.rw, w.parts, sg, bufs, false)...)
+	}
+	return out
+}
+
+// put caches the logged stripes' data pages (copies: the write's buffer
+// goes back to its caller).
+func (c *wbCache) put(stripes []logStripe) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range stripes {
+		pages := c.stripes[s.sector]
+		if pages == nil {
+			pages = make(map[int][]byte)
+			c.stripes[s.sector] = pages
+		}
+		for _, d := range s.data {
+			_, member, _ := c.r.dataPlace(d.arraySector)
+			pages[member] = append([]byte(nil), d.page...)
+		}
+	}
+}
+
+// cachedPage is a cached page of one member: its sector on the member.
+type cachedPage struct {
+	sector uint64
+	page   []byte
+}
+
+// lookup returns the cached pages of the member over lenSectors from its
+// sector at (pages are never changed once cached: a later write caches a
+// new one).
+func (c *wbCache) lookup(member int, at, lenSectors uint64) []cachedPage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.stripes) == 0 {
+		return nil
+	}
+	var out []cachedPage
+	for pg := at / pageSectors * pageSectors; pg < at+lenSectors; pg += pageSectors {
+		if b, ok := c.stripes[pg][member]; ok {
+			out = append(out, cachedPage{pg, b})
+		}
+	}
+	return out
+}
+
+// overlay copies the cached pages over p, the member's bytes from its
+// sector at.
+func overlayCached(p []byte, at uint64, pages []cachedPage) {
+	end := at + uint64(len(p))/sectorBytes
+	for _, cp := range pages {
+		s, e := max(cp.sector, at), min(cp.sector+pageSectors, end)
+		copy(p[(s-at)*sectorBytes:(e-at)*sectorBytes], cp.page[(s-cp.sector)*sectorBytes:])
+	}
+}
+
+// writeOutRow writes out the cached stripes of the row's pages
+// [lo, hi) of its chunks. Row lock held.
+func (c *wbCache) writeOutRow(rw *row, lo, hi uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	base := rw.stripe * c.r.chunkSectors
+	for pg := lo; pg < hi; pg += pageSectors {
+		if err := c.writeOutLocked(base + pg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeOutAll writes out every cached stripe, in the members' order.
+func (c *wbCache) writeOutAll() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sectors := make([]uint64, 0, len(c.stripes))
+	for s := range c.stripes {
+		sectors = append(sectors, s)
+	}
+	slices.Sort(sectors)
+	for _, s := range sectors {
+		if err := c.writeOutLocked(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeOutLocked writes a cached stripe out (replayStripe's data-only
+// write: the other pages read or rebuilt, the parity computed) and
+// forgets it. mu held.
+func (c *wbCache) writeOutLocked(sector uint64) error {
+	pages, ok := c.stripes[sector]
+	if !ok {
+		return nil
+	}
+	r := c.r
+	st := &recStripe{sector: sector, rw: r.rowOf(sector / r.chunkSectors * uint64(r.dataStripes)), pages: pages}
+	if err := r.replayStripe(st); err != nil {
+		return fmt.Errorf("writeback cache: %w", err)
+	}
+	delete(c.stripes, sector)
+	return nil
+}
+
+// full reports whether the cache holds more stripe heads than the
+// stripe cache.
+func (c *wbCache) full() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.stripes) > c.r.stripeCache
+}

@@ -26,7 +26,7 @@ func TestBadCommandLines(t *testing.T) {
 	s.expect(args("info --no z"), "", "", "gdmsetup: option '--no' is ambiguous; possibilities: '--nogroup' '--noflush' '--noheadings' "+
 		"'--nolockfs' '--noopencount' '--nosuffix' '--notable' '--notimesuffix' '--nomonitor' '--noudevrules' '--noudevsync'"+cantProcess, 1)
 	s.expect(args("stats report --re z"), "", "", "gdmsetup: option '--re' is ambiguous; possibilities: '--readonly' '--readahead' '--region' "+
-		"'--regions' '--regionid' '--relative'"+cantProcess, 1)
+		"'--regions' '--regionid' '--relative' '--retry'"+cantProcess, 1)
 	s.expect(args("create x --table"), "", "", "gdmsetup: option '--table' requires an argument"+cantProcess, 1)
 	// the option error comes first, as getopt runs before the command is looked up
 	s.expect(args("bogus --bogus"), "", "", "gdmsetup: unrecognized option '--bogus'"+cantProcess, 1)

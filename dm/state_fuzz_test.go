@@ -31,7 +31,7 @@ func fuzzStateSeed(t testing.TB) (doc string, files map[string][]byte) {
 	}
 	p := func(name string) string { return g.Path(name) }
 	for _, c := range []struct {
-		name, typ string
+		name, typ  string
 		lenSectors uint64
 		args       []string
 		message    []string

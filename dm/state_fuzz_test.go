@@ -17,13 +17,14 @@ import (
 const fuzzDirMark = "@DIR@"
 
 // fuzzStateFiles are the files the seed's tables use, and their sizes.
-var fuzzStateFiles = map[string]int64{"data": 1 << 20, "meta": 1 << 20, "cdev": 1 << 20, "emeta": 1 << 20, "wcache": 256 << 10, "cow": 1 << 20}
+var fuzzStateFiles = map[string]int64{"data": 1 << 20, "meta": 1 << 20, "cdev": 1 << 20, "emeta": 1 << 20, "wcache": 256 << 10, "cow": 1 << 20, "log": 1 << 20}
 
 // fuzzStateSeed is the state file of a registry holding a device of each
 // type whose tables save state between processes (dust with bad blocks,
-// switch with its region mappings, cache, era, writecache, a snapshot and
-// its origin), live and suspended, with one inactive table, its files'
-// directory replaced by fuzzDirMark; and the files' contents it left.
+// switch with its region mappings, cache, era, writecache, a snapshot,
+// log-writes with a mark), live and suspended, with one inactive table,
+// its files' directory replaced by fuzzDirMark; and the files' contents
+// it left.
 func fuzzStateSeed(t testing.TB) (doc string, files map[string][]byte) {
 	g := dmtest.New(t)
 	for name, size := range fuzzStateFiles {
@@ -43,6 +44,7 @@ func fuzzStateSeed(t testing.TB) (doc string, files map[string][]byte) {
 		{"er", "era", 2048, []string{p("emeta"), p("data"), "8"}, []string{"checkpoint"}},
 		{"wc", "writecache", 2048, []string{"s", p("data"), p("wcache"), "4096", "0"}, nil},
 		{"sn", "snapshot", 2048, []string{p("data"), p("cow"), "P", "8"}, nil},
+		{"lw", "log-writes", 2048, []string{p("data"), p("log")}, []string{"mark", "m1"}},
 	} {
 		g.MustCreate(c.name, c.lenSectors, c.typ, c.args...)
 		d := g.Device(c.name)

@@ -85,6 +85,8 @@ func (r *Raid) run() error {
 	}
 	fail := func(errno syscall.Errno) error { return targets.Errorf(errno, "Failed to run raid array") }
 	switch {
+	case !r.chunkValid():
+		return fail(syscall.EINVAL)
 	case r.rt.level == 0 && failed > 0:
 		return fail(syscall.EINVAL)
 	case r.rt.level == 10 && !r.sb.persistent:
@@ -110,6 +112,22 @@ func (r *Raid) run() error {
 		return fail(syscall.EIO)
 	}
 	return nil
+}
+
+// chunkValid is the personalities' check of the chunk size, which a
+// superblock may give (checkLayout takes it): raid0 needs one; raid10 a
+// power of 2 of at least a page; raid4/5/6 a power of 2 in whole pages.
+func (r *Raid) chunkValid() bool {
+	c := r.chunkSectors
+	switch {
+	case r.rt.level == 0:
+		return c != 0
+	case r.rt.level == 10:
+		return c >= pageSectors && targets.PowerOfTwo(c)
+	case r.rt.level >= 4:
+		return c != 0 && c%pageSectors == 0 && targets.PowerOfTwo(c)
+	}
+	return true
 }
 
 // setStripeCache is rs_set_raid456_stripe_cache: at least half a chunk

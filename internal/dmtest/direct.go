@@ -20,8 +20,9 @@ type Direct struct {
 // NewDirect starts a Direct for t.
 func NewDirect(t testing.TB) *Direct { return &Direct{t: t} }
 
-// Context is a context for a line of lenSectors on device 253:0; the test
-// sets any other field (Inactive, Restored, Event...) on it.
+// Context is a context for a line of lenSectors on device 253:0, whose
+// table events go nowhere; the test sets any other field (Inactive,
+// Restored, Event...) on it.
 func (d *Direct) Context(lenSectors uint64) *targets.Context {
 	return &targets.Context{
 		Len: lenSectors, DevName: "253:0",
@@ -36,6 +37,7 @@ func (d *Direct) Context(lenSectors uint64) *targets.Context {
 		Logf:              func(format string, args ...any) { d.printk(fmt.Sprintf("device-mapper: "+format, args...)) },
 		Printk:            d.printk,
 		NoflushSuspending: func() bool { return false },
+		Event:             func() {},
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
 	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
-	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // metadataValidators are the validators of every kind of block cache
@@ -68,7 +67,6 @@ func FuzzCacheMetadata(f *testing.F) {
 func fuzzEnv(t testing.TB, img []byte) (e *dmtest.TargetEnv[*Cache], meta string) {
 	e = dmtest.NewTargetEnv[*Cache](t, t.TempDir(), New)
 	e.Args = e.FileArgs
-	e.Adjust = func(ctx *targets.Context) { ctx.Event = func() {} }
 	meta = e.Path("meta")
 	if err := os.WriteFile(meta, img, 0o600); err != nil {
 		t.Fatal(err)

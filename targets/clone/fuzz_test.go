@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/pdata/btree"
@@ -59,18 +60,7 @@ func fuzzImage(t testing.TB) []byte {
 	return dev.img
 }
 
-// resealBlock recomputes the checksum of a patched block with the validator
-// its unpatched contents passed, so the damage gets past the checksum.
-func resealBlock(blk []byte, nr uint64, old []byte) {
-	for _, v := range []block.Validator{sbValidator, btree.Validator, array.Validator, spacemap.BitmapValidator, spacemap.IndexValidator} {
-		if v.Check(old, nr) == nil {
-			v.Prepare(blk, nr)
-			return
-		}
-	}
-}
-
-// FuzzCloneMetadata damages one block of a committed clone metadata image
+// FuzzCloneMetadata damages one block in use of a committed clone metadata image
 // and opens it as a table load does, then hydrates regions and commits as
 // the target would: every outcome must be an error or a consistent result,
 // never a panic, and a refused open must not write to the device.
@@ -82,14 +72,8 @@ func FuzzCloneMetadata(f *testing.F) {
 	f.Add(uint8(3), uint16(24), []byte{9, 9, 9, 9}, true)
 	f.Add(uint8(5), uint16(100), []byte{1}, false)
 	f.Fuzz(func(t *testing.T, blockIdx uint8, off uint16, patch []byte, resealIt bool) {
-		bad := bytes.Clone(img)
-		nr := uint64(blockIdx) % fuzzMetaBlocks
-		blk := bad[nr*block.BlockSize : (nr+1)*block.BlockSize]
-		old := bytes.Clone(blk)
-		copy(blk[int(off)%block.BlockSize:], patch)
-		if resealIt {
-			resealBlock(blk, nr, old)
-		}
+		damage := dmtest.Damage{Pick: uint16(blockIdx), OffBytes: off, Patch: patch, Reseal: resealIt}
+		bad, _ := damage.Apply(img, block.BlockSize, sbValidator, btree.Validator, array.Validator, spacemap.BitmapValidator, spacemap.IndexValidator)
 		before := bytes.Clone(bad)
 		dev := &imageDev{img: bad}
 		md, bitmap, err := openMetadata(dev, fuzzTargetSectors, fuzzRegionSectors)

@@ -16,9 +16,9 @@ const benchMemberBytes = 64 << 20
 
 // benchTarget builds linear over one file, or raid1 (two members) or
 // raid5_ls (four members, 64 KiB chunks) with metadata devices and
-// nosync, or that raid5_ls with a 64 MiB journal (raid5j, writethrough)
-// and no metadata devices, over sparse files; it returns the target and
-// the array's bytes.
+// nosync, or that raid5_ls with a 64 MiB journal (raid5j: writethrough,
+// raid5jwb: writeback) and no metadata devices, over sparse files; it
+// returns the target and the array's bytes.
 func benchTarget(b *testing.B, name string) (targets.Target, int64) {
 	e := dmtest.NewTargetEnv[*Raid](b, b.TempDir(), New)
 	e.Args = e.FileArgs
@@ -40,8 +40,11 @@ func benchTarget(b *testing.B, name string) (targets.Target, int64) {
 		return x, benchMemberBytes
 	}
 	table := "raid5_ls 2 128 nosync 4 ma a mb b mc c md d"
-	if name == "raid5j" {
+	switch name {
+	case "raid5j":
 		table = "raid5_ls 4 128 nosync journal_dev j 4 - a - b - c - d"
+	case "raid5jwb":
+		table = "raid5_ls 6 128 nosync journal_dev j journal_mode writeback 4 - a - b - c - d"
 	}
 	x := e.Create(3*benchMemberBytes/512, table)
 	b.Cleanup(func() { e.Remove(x) })
@@ -53,7 +56,7 @@ func benchTarget(b *testing.B, name string) (targets.Target, int64) {
 // raid5 (read of the row's other chunks, parity written) and journaled
 // raid5 (the data and parity pages logged and the journal flushed first).
 func BenchmarkRandomWrite4K(b *testing.B) {
-	for _, name := range []string{"linear", "raid1", "raid5", "raid5j"} {
+	for _, name := range []string{"linear", "raid1", "raid5", "raid5j", "raid5jwb"} {
 		b.Run(name, func(b *testing.B) {
 			tg, span := benchTarget(b, name)
 			dmtest.RandomWrites(b, tg, span, dmtest.Random(4096))
@@ -85,7 +88,7 @@ func BenchmarkSequentialRead1M(b *testing.B) {
 // the new data), journaled raid5's logged first, raid1's on both legs.
 func BenchmarkSequentialWrite1M(b *testing.B) {
 	const span = 48 << 20
-	for _, name := range []string{"linear", "raid1", "raid5", "raid5j"} {
+	for _, name := range []string{"linear", "raid1", "raid5", "raid5j", "raid5jwb"} {
 		b.Run(name, func(b *testing.B) {
 			tg, _ := benchTarget(b, name)
 			p := dmtest.Random(1 << 20)
@@ -104,7 +107,7 @@ func BenchmarkSequentialWrite1M(b *testing.B) {
 // writers at once through raid5 and journaled raid5, whose writers share
 // the journal's flushes (group commit).
 func BenchmarkRandomWrite4KParallel(b *testing.B) {
-	for _, name := range []string{"raid5", "raid5j"} {
+	for _, name := range []string{"raid5", "raid5j", "raid5jwb"} {
 		b.Run(name, func(b *testing.B) {
 			tg, span := benchTarget(b, name)
 			block := dmtest.Random(4096)

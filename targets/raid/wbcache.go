@@ -135,16 +135,16 @@ func overlayCached(p []byte, at uint64, pages []cachedPage) {
 func (c *wbCache) writeOutRow(rw *row, lo, hi uint64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	base := rw.stripe * c.r.chunkSectors
+	var sectors []uint64
 	for pg := lo; pg < hi; pg += pageSectors {
-		if err := c.writeOutLocked(base + pg); err != nil {
-			return err
+		if _, ok := c.stripes[rw.stripe*c.r.chunkSectors+pg]; ok {
+			sectors = append(sectors, rw.stripe*c.r.chunkSectors+pg)
 		}
 	}
-	return nil
+	return c.writeOutLocked(sectors)
 }
 
-// writeOutAll writes out every cached stripe, in the members' order.
+// writeOutAll writes out every cached stripe.
 func (c *wbCache) writeOutAll() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -153,28 +153,84 @@ func (c *wbCache) writeOutAll() error {
 		sectors = append(sectors, s)
 	}
 	slices.Sort(sectors)
-	for _, s := range sectors {
-		if err := c.writeOutLocked(s); err != nil {
-			return err
+	return c.writeOutLocked(sectors)
+}
+
+// writeOutLocked writes out the cached stripes at the sectors (sorted),
+// in runs of stripe heads that follow each other in one row. mu held.
+func (c *wbCache) writeOutLocked(sectors []uint64) error {
+	r := c.r
+	for len(sectors) > 0 {
+		n := 1
+		for n < len(sectors) && sectors[n] == sectors[n-1]+pageSectors && sectors[n]/r.chunkSectors == sectors[0]/r.chunkSectors {
+			n++
 		}
+		if err := c.writeOutRun(sectors[:n]); err != nil {
+			return fmt.Errorf("writeback cache: stripes at sector %d: %w", sectors[0], err)
+		}
+		sectors = sectors[n:]
 	}
 	return nil
 }
 
-// writeOutLocked writes a cached stripe out (replayStripe's data-only
-// write: the other pages read or rebuilt, the parity computed) and
-// forgets it. mu held.
-func (c *wbCache) writeOutLocked(sector uint64) error {
-	pages, ok := c.stripes[sector]
-	if !ok {
-		return nil
-	}
+// writeOutRun writes out a run of cached stripe heads of one row, as
+// md's write-out of a cached stripe does (and the replay of a data-only
+// stripe): the row's other pages read, or rebuilt (none when the cache
+// holds every data page), the cached pages laid over them, the parity
+// computed; then the cached pages and the parity are written to the
+// members that take I/O, and the stripes forgotten. mu held.
+func (c *wbCache) writeOutRun(run []uint64) error {
 	r := c.r
-	st := &recStripe{sector: sector, rw: r.rowOf(sector / r.chunkSectors * uint64(r.dataStripes)), pages: pages}
-	if err := r.replayStripe(st); err != nil {
-		return fmt.Errorf("writeback cache: %w", err)
+	rw := r.rowOf(run[0] / r.chunkSectors * uint64(r.dataStripes))
+	off, lenBytes := run[0]%r.chunkSectors, len(run)*logBlockBytes
+	whole := true
+	for _, s := range run {
+		whole = whole && len(c.stripes[s]) == len(rw.data)
 	}
-	delete(c.stripes, sector)
+	var bufs [][]byte
+	if whole {
+		bufs = make([][]byte, len(r.members))
+		for m := range bufs {
+			bufs[m] = make([]byte, lenBytes)
+		}
+	} else {
+		var err error
+		if bufs, err = r.readRow(rw, off, uint64(len(run))*pageSectors); err != nil {
+			return err
+		}
+	}
+	for i, s := range run {
+		for m, pg := range c.stripes[s] {
+			copy(bufs[m][i*logBlockBytes:], pg)
+		}
+	}
+	r.computeParity(rw, bufs)
+	parallel(len(r.members), func(m int) {
+		if !r.usable(m) {
+			return
+		}
+		parity := m == rw.pd || m == rw.qd
+		for i := 0; i < len(run); {
+			if _, ok := c.stripes[run[i]][m]; !ok && !parity {
+				i++
+				continue
+			}
+			n := 1
+			for ; i+n < len(run); n++ {
+				if _, ok := c.stripes[run[i+n]][m]; !ok && !parity {
+					break
+				}
+			}
+			if _, err := r.members[m].data.WriteAt(bufs[m][i*logBlockBytes:(i+n)*logBlockBytes], int64(run[i])*sectorBytes); err != nil {
+				r.fail(m)
+				return
+			}
+			i += n
+		}
+	})
+	for _, s := range run {
+		delete(c.stripes, s)
+	}
 	return nil
 }
 

@@ -435,6 +435,17 @@ func (r *Raid) logStripes(rw *row, parts []rowPart, sg segment, bufs [][]byte, w
 	return out
 }
 
+// movedOn reports whether the log went on after the state restored
+// (start, seq, chainSeq) was saved: the chain at 0 is another one, or a
+// meta block with the next seq sits at the head.
+func (j *journal) movedOn() bool {
+	if _, ok := j.readMeta(0, j.chainSeq, true); !ok {
+		return true
+	}
+	_, ok := j.readMeta(j.start, j.seq, true)
+	return ok
+}
+
 // quiesce empties the log at a clean stop, the members flushed: a new
 // chain at 0 (none when nothing was logged since the last one began), so
 // that no load, gdmsetup's or the kernel's, replays writes older than

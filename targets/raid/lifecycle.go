@@ -356,9 +356,14 @@ func (r *Raid) restore(saved string) error {
 		m.faulty, m.inSync, m.recoveryOffset = x[0] == 1, x[1] == 1, x[2]
 	}
 	if j := r.jr; j != nil && st.Journal[1] != 0 {
-		j.loaded = true
 		j.start, j.seq, j.chainSeq = st.Journal[0], st.Journal[1], st.Journal[2]
-	} else if err := r.ensureJournal(); err != nil {
+		// a process that went on from this state and was killed before
+		// it saved its own left writes in the log the state does not
+		// know of (writeback's cache among them): they are recovered as
+		// at a load
+		j.loaded = !j.movedOn()
+	}
+	if err := r.ensureJournal(); err != nil {
 		return err
 	}
 	if !r.ctx.Suspended {

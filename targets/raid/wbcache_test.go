@@ -185,3 +185,41 @@ func TestKernelWritebackChain(t *testing.T) {
 		e.Remove(r)
 	}
 }
+
+// TestJournalKilledProcess goes on from a saved state, writes (cached
+// with writeback; logged, the members dropping the writes, with
+// writethrough) and is killed before it saves its own state: the next
+// process, given the older state, finds the log went on, recovers it as
+// a load does, and reads the writes back.
+func TestJournalKilledProcess(t *testing.T) {
+	for mode, table := range map[string]string{"writethrough": journalTable, "writeback": wbTable} {
+		t.Run(mode, func(t *testing.T) {
+			var drop atomic.Bool
+			e := journalEnv(t, &drop)
+			r := e.Create(24576, table)
+			want := make([]byte, 96<<10)
+			if err := r.WriteAt(want, 0); err != nil {
+				t.Fatal(err)
+			}
+			saved := e.EndProcess(r)
+			restore := func() *Raid {
+				ctx := e.Context(24576)
+				ctx.Restored, ctx.Saved = true, saved
+				return e.MustConstruct(ctx, table)
+			}
+			r = restore()
+			drop.Store(true)
+			copy(want[8<<10:], dmtest.Random(48<<10))
+			if err := r.WriteAt(want[8<<10:56<<10], 16); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Close(); err != nil { // killed: no SaveState
+				t.Fatal(err)
+			}
+			drop.Store(false)
+			r = restore()
+			checkArray(t, r, want)
+			e.Remove(r)
+		})
+	}
+}

@@ -16,13 +16,19 @@ type Cursor struct {
 }
 
 // NewCursor positions a cursor on element 0 of the array at root, which
-// holds size elements.
+// holds size elements; an array whose first block holds none fails.
 func (info *Info) NewCursor(root, size uint64) (*Cursor, error) {
 	c := &Cursor{info: info, root: root, size: size}
 	if size == 0 {
 		return c, nil
 	}
-	return c, c.load(0)
+	if err := c.load(0); err != nil {
+		return nil, err
+	}
+	if c.nr == 0 {
+		return nil, fmt.Errorf("array cursor: element 0 missing from array block 0 (0 entries)")
+	}
+	return c, nil
 }
 
 func (c *Cursor) load(blockIdx uint64) error {

@@ -38,7 +38,13 @@ func New(tm *transaction.Manager) *Bitset {
 func (s *Bitset) Array() *array.Info { return s.array }
 
 // NrWords returns the number of words holding nrBits bits.
-func NrWords(nrBits uint64) uint64 { return (nrBits + BitsPerWord - 1) / BitsPerWord }
+func NrWords(nrBits uint64) uint64 {
+	n := nrBits / BitsPerWord
+	if nrBits%BitsPerWord != 0 {
+		n++ // without nrBits+63, which wraps for counts near 2^64 (damaged metadata)
+	}
+	return n
+}
 
 // Empty creates an empty bitset and returns its root.
 func (s *Bitset) Empty() (uint64, error) { return s.array.Empty() }

@@ -14,7 +14,8 @@ import (
 // a write that is not cached touches their stripes, and at a clean stop
 // or the end of the process. Only whole pages of a row whose members all
 // hold it are cached (md writes a stripe out when a write covers part
-// of a page); reads lay the cached pages over what the members hold.
+// of a page), full stripes written through; reads lay the cached pages
+// over what the members hold.
 //
 // A write-out reads the stripe's other pages, computes the parity and
 // writes the data and parity pages, without logging the parity as md
@@ -41,13 +42,20 @@ func newWBCache(r *Raid) *wbCache {
 }
 
 // cacheable reports whether a row's write goes to the cache: whole
-// pages, every member holding the row's pages written.
+// pages, every member holding the row's pages written, and not every
+// data chunk written over the same pages (full stripes are written
+// through: they need no read, and md writes them out soon after).
 func (c *wbCache) cacheable(w *rowWrite) bool {
 	r := c.r
+	full := len(w.parts) == len(w.rw.data)
 	for _, pt := range w.parts {
 		if pt.offSectors%pageSectors != 0 || uint64(len(pt.p))%logBlockBytes != 0 {
 			return false
 		}
+		full = full && pt.offSectors == w.parts[0].offSectors && len(pt.p) == len(w.parts[0].p)
+	}
+	if full {
+		return false
 	}
 	lo, hi := r.pageSpan(w.parts)
 	for i := range r.members {

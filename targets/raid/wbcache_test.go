@@ -24,7 +24,7 @@ func membersBytes(t *testing.T, e *env) []byte {
 }
 
 // TestWritebackCaches writes whole pages over three rows through a
-// writeback journal: the writes read back while the members are still
+// writeback journal, no stripe head wholly: the writes read back while the members are still
 // untouched (the data is in the journal and the cache only); a clean
 // stop writes them out (the members change), and the next load reads
 // them back with a clean check.
@@ -38,9 +38,12 @@ func TestWritebackCaches(t *testing.T) {
 	}
 	r = e.Restore(r, 24576, wbTable) // the zeros written out
 	before := membersBytes(t, e)
-	copy(want[8<<10:], dmtest.Random(64<<10))
-	if err := r.WriteAt(want[8<<10:72<<10], 16); err != nil {
-		t.Fatal(err)
+	// none a full stripe (those are written through)
+	for _, w := range []struct{ off, n int }{{8 << 10, 16 << 10}, {28 << 10, 4 << 10}, {52 << 10, 16 << 10}} {
+		copy(want[w.off:], dmtest.Random(w.n))
+		if err := r.WriteAt(want[w.off:w.off+w.n], uint64(w.off)/sectorBytes); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got := make([]byte, len(want))
 	if err := r.ReadAt(got, 0); err != nil {

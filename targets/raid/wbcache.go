@@ -23,7 +23,8 @@ import (
 // chain, so a crash in the middle is recovered as a data-only stripe
 // (the parity computed again over the members' other data).
 //
-// Concurrency: mu guards stripes and is held through every write-out.
+// Concurrency: mu guards stripes and is held through every write-out of
+// a run of stripe heads.
 // No one else touches a cached stripe's pages on the members meanwhile:
 // a write that is not cached writes its stripes out first, under its
 // row's lock, and holds that lock until its members are written, so no
@@ -141,39 +142,46 @@ func overlayCached(p []byte, at uint64, pages []cachedPage) {
 // writeOutRow writes out the cached stripes of the row's pages
 // [lo, hi) of its chunks. Row lock held.
 func (c *wbCache) writeOutRow(rw *row, lo, hi uint64) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var sectors []uint64
 	for pg := lo; pg < hi; pg += pageSectors {
-		if _, ok := c.stripes[rw.stripe*c.r.chunkSectors+pg]; ok {
-			sectors = append(sectors, rw.stripe*c.r.chunkSectors+pg)
-		}
+		sectors = append(sectors, rw.stripe*c.r.chunkSectors+pg)
 	}
-	return c.writeOutLocked(sectors)
+	return c.writeOut(sectors)
 }
 
-// writeOutAll writes out every cached stripe.
+// writeOutAll writes out every stripe cached when it is called.
 func (c *wbCache) writeOutAll() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	sectors := make([]uint64, 0, len(c.stripes))
 	for s := range c.stripes {
 		sectors = append(sectors, s)
 	}
+	c.mu.Unlock()
 	slices.Sort(sectors)
-	return c.writeOutLocked(sectors)
+	return c.writeOut(sectors)
 }
 
-// writeOutLocked writes out the cached stripes at the sectors (sorted),
-// in runs of stripe heads that follow each other in one row. mu held.
-func (c *wbCache) writeOutLocked(sectors []uint64) error {
+// writeOut writes out the cached stripes among the sectors (sorted), in
+// runs of stripe heads that follow each other in one row, mu taken for
+// each run (writers caching pages meanwhile wait for one run, not all).
+func (c *wbCache) writeOut(sectors []uint64) error {
 	r := c.r
 	for len(sectors) > 0 {
-		n := 1
-		for n < len(sectors) && sectors[n] == sectors[n-1]+pageSectors && sectors[n]/r.chunkSectors == sectors[0]/r.chunkSectors {
+		c.mu.Lock()
+		for len(sectors) > 0 && c.stripes[sectors[0]] == nil {
+			sectors = sectors[1:]
+		}
+		n := min(1, len(sectors))
+		for n < len(sectors) && sectors[n] == sectors[n-1]+pageSectors && sectors[n]/r.chunkSectors == sectors[0]/r.chunkSectors &&
+			c.stripes[sectors[n]] != nil {
 			n++
 		}
-		if err := c.writeOutRun(sectors[:n]); err != nil {
+		var err error
+		if n > 0 {
+			err = c.writeOutRun(sectors[:n])
+		}
+		c.mu.Unlock()
+		if err != nil {
 			return fmt.Errorf("writeback cache: stripes at sector %d: %w", sectors[0], err)
 		}
 		sectors = sectors[n:]

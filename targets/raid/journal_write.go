@@ -8,13 +8,14 @@ import (
 // writeJournaled is writethrough's order for a write's rows, as md's
 // io_unit gathers stripe heads (writeback's too, its cached rows' data
 // logged alone and cached instead of written): the rows are taken in
-// groups whose log
-// fits in the journal's budget (a quarter of it); a group's rows are
-// locked together, prepared, and their stripes logged in one append
-// (one flush, shared with the writers gathered with it), then the
-// members are written. A row whose stripes alone pass the budget is
-// logged in several appends, each one's members written before the next
-// is logged, so that a log that fills up can start again.
+// groups whose log fits in the journal's budget (a quarter of it); a
+// group's rows are locked together, prepared, and their stripes logged
+// in one append (one flush, shared with the writers gathered with it),
+// then the members are written. A row whose stripes alone pass the
+// budget is logged in several appends, each one's members written
+// before the next is logged, so that a log that fills up can start
+// again. A writeback cache holding more than stripe_cache stripe heads
+// is written out first.
 func (r *Raid) writeJournaled(ws []*rowWrite) error {
 	if r.wb != nil && r.wb.full() {
 		if err := r.wb.writeOutAll(); err != nil {

@@ -23,15 +23,16 @@ import (
 // chain, so a crash in the middle is recovered as a data-only stripe
 // (the parity computed again over the members' other data).
 //
-// Concurrency: mu guards stripes and is held through every write-out of
-// a run of stripe heads.
-// No one else touches a cached stripe's pages on the members meanwhile:
-// a write that is not cached writes its stripes out first, under its
-// row's lock, and holds that lock until its members are written, so no
-// cached stripe lies in its pages; readers take the cached pages before
-// they read the members (a page written out meanwhile is the same); a
-// read that rebuilds a failed member's pages holds mu while it does.
-// Lock order: a row's lock, then the journal's mu, then mu.
+// Concurrency: mu guards stripes and is held through the write-out of
+// each run of stripe heads. No one else touches a cached stripe's pages
+// on the members meanwhile: a write that is not cached writes its
+// stripes out first, under its row's lock, and holds that lock until its
+// members are written, so no cached stripe lies in its pages; readers
+// take the cached pages before they read the members (a page written out
+// meanwhile is the same); a read that rebuilds a failed member's pages
+// holds mu while it does; the sync thread's steps exclude writes (ioMu),
+// and it stops before a clean stop writes the cache out. Lock order: a
+// row's lock, then the journal's mu, then mu.
 type wbCache struct {
 	r       *Raid
 	mu      sync.Mutex

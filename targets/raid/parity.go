@@ -1,6 +1,10 @@
 package raid
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/targets/gf256"
+)
 
 // This file is raid4/5/6's rows: reads, the rebuild of what members do
 // not hold, and the parity of a row's data (writes: rowwrite.go).
@@ -166,7 +170,7 @@ func (r *Raid) rebuild(rw *row, bufs [][]byte, n int) error {
 		pp, qq := make([]byte, n), make([]byte, n)
 		syndrome(r.bySlot(rw, bufs, x), pp, qq)
 		xorInto(qq, bufs[rw.qd])
-		mulXorInto(bufs[x], qq, gfInv(gfPow(rw.slot[x])))
+		gf256.MulXor(bufs[x], qq, gf256.Inv(gf256.Pow(rw.slot[x])))
 	default:
 		// two data chunks: Pxy = Dx^Dy, Qxy = g^x Dx ^ g^y Dy
 		x, y := lostData[0], lostData[1]
@@ -174,10 +178,10 @@ func (r *Raid) rebuild(rw *row, bufs [][]byte, n int) error {
 		syndrome(r.bySlot(rw, bufs, -1), pxy, qxy)
 		xorInto(pxy, bufs[rw.pd])
 		xorInto(qxy, bufs[rw.qd])
-		gx, gy := gfPow(rw.slot[x]), gfPow(rw.slot[y])
-		inv := gfInv(gx ^ gy)
-		mulXorInto(bufs[x], pxy, gfMul(gy, inv))
-		mulXorInto(bufs[x], qxy, inv)
+		gx, gy := gf256.Pow(rw.slot[x]), gf256.Pow(rw.slot[y])
+		inv := gf256.Inv(gx ^ gy)
+		gf256.MulXor(bufs[x], pxy, gf256.Mul(gy, inv))
+		gf256.MulXor(bufs[x], qxy, inv)
 		copy(bufs[y], pxy)
 		xorInto(bufs[y], bufs[x])
 	}

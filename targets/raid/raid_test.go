@@ -479,20 +479,6 @@ func TestFailingMembers(t *testing.T) {
 	}
 }
 
-// TestMul2: the word-at-a-time multiplication by g is the field's.
-func TestMul2(t *testing.T) {
-	b := make([]byte, 259)
-	for i := range b {
-		b[i] = byte(i)
-	}
-	mul2(b)
-	for i, v := range b {
-		if want := gfMul(byte(i), 2); v != want {
-			t.Fatalf("2*%#x = %#x, want %#x", byte(i), v, want)
-		}
-	}
-}
-
 // TestStatusWhileSyncing: rs_get_progress's health characters and ratio
 // for each sync action: a resync shows every member 'a' and its position,
 // a recovery only the members being recovered, a check 'A'; frozen after

@@ -1,6 +1,10 @@
 package raid
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/gdmsetup/gdmsetup/targets/gf256"
+)
 
 // A raid4/5/6 write, as raid5_make_request and handle_stripe_dirtying
 // do it: the write is cut into its rows; in each row, page by page (md's
@@ -302,7 +306,7 @@ func (r *Raid) readModifyWrite(rw *row, parts []rowPart, sg segment) ([][]byte, 
 		xorInto(o, bufs[i]) // the change
 		xorInto(bufs[rw.pd], o)
 		if rw.qd >= 0 {
-			mulXorInto(bufs[rw.qd], o, gfPow(rw.slot[i]))
+			gf256.MulXor(bufs[rw.qd], o, gf256.Pow(rw.slot[i]))
 		}
 	}
 	return bufs, nil

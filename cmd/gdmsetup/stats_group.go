@@ -253,6 +253,17 @@ func (h *statsHandle) deleteGroup(gid uint64, removeRegions bool) error {
 	return h.setAux(gid, h.regions[gid].auxData)
 }
 
+// listedStatsHandleShown is listedStatsHandle and the device's name as
+// dmsetup shows it, which group and ungroup print.
+func listedStatsHandleShown(e *env, name string) (*statsHandle, string, error) {
+	h, err := listedStatsHandle(e, name)
+	if err != nil {
+		return nil, "", err
+	}
+	shown, err := e.shown(name, "name")
+	return h, shown, err
+}
+
 // cmdStatsGroup is `stats group --regions LIST [--alias NAME]`: a group of
 // the dmstats regions listed.
 func cmdStatsGroup(e *env) error {
@@ -261,11 +272,7 @@ func cmdStatsGroup(e *env) error {
 	}
 	regions := e.opts.str("regions")
 	return statsEachDevice(e, e.opts.has("alldevices"), func(name string) error {
-		h, err := listedStatsHandle(e, name)
-		if err != nil {
-			return err
-		}
-		shown, err := e.shown(name, "name")
+		h, shown, err := listedStatsHandleShown(e, name)
 		if err != nil {
 			return err
 		}
@@ -286,11 +293,7 @@ func cmdStatsUngroup(e *env) error {
 	}
 	gid := statsNumber(e, "groupid")
 	return statsEachDevice(e, e.opts.has("alldevices"), func(name string) error {
-		h, err := listedStatsHandle(e, name)
-		if err != nil {
-			return err
-		}
-		shown, err := e.shown(name, "name")
+		h, shown, err := listedStatsHandleShown(e, name)
 		if err != nil {
 			return err
 		}

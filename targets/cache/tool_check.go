@@ -49,28 +49,16 @@ func Check(r io.ReaderAt, sizeBytes int64, opt CheckOptions, report io.Writer) (
 		return CheckResult{}, nil
 	}
 	rd := tooling.NewReader(r, sizeBytes)
-	c.Line("examining superblock")
-	c.Level++
-	sb, err := readToolSuperblock(rd)
-	if err != nil {
-		c.Nested("superblock is corrupt", err.Error())
-		c.Clean = false
-	} else {
-		for _, p := range sb.problems(rd.NrBlocks) {
-			c.Nested("superblock is invalid", p)
-			c.Clean = false
+	var sb ToolSuperblock
+	ok, err := c.CheckSuperblock(rd, "cache_check", func() ([]string, error) {
+		var err error
+		if sb, err = readToolSuperblock(rd); err != nil {
+			return nil, err
 		}
-	}
-	c.Level--
-	if !c.Clean {
-		raw, err := rd.Read(sbLocation)
-		if err != nil {
-			return CheckResult{}, err
-		}
-		if tooling.LooksLikeXML(raw) {
-			c.Line("This looks like XML.  cache_check only checks the binary metadata format.")
-		}
-		return CheckResult{}, nil
+		return sb.problems(rd.NrBlocks), nil
+	})
+	if !ok {
+		return CheckResult{}, err
 	}
 	m := &ToolMetadata{rd: rd, SB: sb}
 	if !opt.SkipMappings {

@@ -77,28 +77,16 @@ func Check(r io.ReaderAt, sizeBytes int64, report io.Writer) (clean bool, err er
 		return false, nil
 	}
 	rd := tooling.NewReader(r, sizeBytes)
-	c.Line("examining superblock")
-	c.Level++
-	sb, err := superblockAt(rd, sbLocation)
-	if err != nil {
-		c.Nested("superblock is corrupt", err.Error())
-		c.Clean = false
-	} else {
-		for _, p := range superblockProblems(sb, rd.NrBlocks) {
-			c.Nested("superblock is invalid", p)
-			c.Clean = false
+	var sb Superblock
+	ok, err := c.CheckSuperblock(rd, "era_check", func() ([]string, error) {
+		var err error
+		if sb, err = superblockAt(rd, sbLocation); err != nil {
+			return nil, err
 		}
-	}
-	c.Level--
-	if !c.Clean {
-		raw, err := rd.Read(sbLocation)
-		if err != nil {
-			return false, err
-		}
-		if tooling.LooksLikeXML(raw) {
-			c.Line("This looks like XML.  era_check only checks the binary metadata format.")
-		}
-		return false, nil
+		return superblockProblems(sb, rd.NrBlocks), nil
+	})
+	if !ok {
+		return false, err
 	}
 	if err := walkWritesets(rd, sb.WritesetTreeRoot, noWritesets{}, c.damage); err != nil {
 		return false, err

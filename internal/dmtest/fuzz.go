@@ -3,9 +3,20 @@ package dmtest
 import (
 	"bytes"
 
+	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
+	"github.com/gdmsetup/gdmsetup/pdata/btree"
+	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 	"github.com/gdmsetup/gdmsetup/targets"
 )
+
+// PdataValidators are the validators of every kind of block a
+// persistent-data metadata device holds, its superblock's (sb) first, then
+// btree nodes, array blocks and the space map's bitmaps and index: what
+// Damage.Apply reseals a block with.
+func PdataValidators(sb block.Validator) []block.Validator {
+	return []block.Validator{sb, btree.Validator, array.Validator, spacemap.BitmapValidator, spacemap.IndexValidator}
+}
 
 // Damage is one fuzzed change to a metadata image: Patch written at byte
 // OffBytes (modulo the block size) of the Pick'th block in use (modulo

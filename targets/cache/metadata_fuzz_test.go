@@ -8,15 +8,8 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
-	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
-	"github.com/gdmsetup/gdmsetup/pdata/btree"
-	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
-
-// metadataValidators are the validators of every kind of block cache
-// metadata holds, for resealing a damaged one.
-var metadataValidators = []block.Validator{sbValidator, btree.Validator, array.Validator, spacemap.BitmapValidator, spacemap.IndexValidator}
 
 // FuzzCacheMetadata damages one block of the metadata Linux 6.1 wrote
 // (testdata/kernel-meta1 and 2: format 1 and 2, three dirty blocks) and
@@ -43,7 +36,7 @@ func FuzzCacheMetadata(f *testing.F) {
 		if v2 {
 			img, feat = images[1], "2 metadata2 writeback"
 		}
-		bad, _ := dmtest.Damage{Pick: pick, OffBytes: offBytes, Patch: patch, Reseal: reseal}.Apply(img, block.BlockSize, metadataValidators...)
+		bad, _ := dmtest.Damage{Pick: pick, OffBytes: offBytes, Patch: patch, Reseal: reseal}.Apply(img, block.BlockSize, dmtest.PdataValidators(sbValidator)...)
 		e, meta := fuzzEnv(t, bad)
 		dmtest.Within(t, "cache tools and target on damaged metadata", func() error {
 			if err := fuzzTools(bad); err != nil {

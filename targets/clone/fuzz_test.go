@@ -8,10 +8,7 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
-	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
-	"github.com/gdmsetup/gdmsetup/pdata/btree"
-	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
 
 // imageDev is a metadata device held in memory, of fixed size: I/O past its
@@ -73,7 +70,7 @@ func FuzzCloneMetadata(f *testing.F) {
 	f.Add(uint8(5), uint16(100), []byte{1}, false)
 	f.Fuzz(func(t *testing.T, blockIdx uint8, off uint16, patch []byte, resealIt bool) {
 		damage := dmtest.Damage{Pick: uint16(blockIdx), OffBytes: off, Patch: patch, Reseal: resealIt}
-		bad, _ := damage.Apply(img, block.BlockSize, sbValidator, btree.Validator, array.Validator, spacemap.BitmapValidator, spacemap.IndexValidator)
+		bad, _ := damage.Apply(img, block.BlockSize, dmtest.PdataValidators(sbValidator)...)
 		before := bytes.Clone(bad)
 		dev := &imageDev{img: bad}
 		md, bitmap, err := openMetadata(dev, fuzzTargetSectors, fuzzRegionSectors)

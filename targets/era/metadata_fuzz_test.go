@@ -8,15 +8,8 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
-	"github.com/gdmsetup/gdmsetup/pdata/array"
 	"github.com/gdmsetup/gdmsetup/pdata/block"
-	"github.com/gdmsetup/gdmsetup/pdata/btree"
-	"github.com/gdmsetup/gdmsetup/pdata/spacemap"
 )
-
-// metadataValidators are the validators of every kind of block era
-// metadata holds, for resealing a damaged one.
-var metadataValidators = []block.Validator{sbValidator, btree.Validator, array.Validator, spacemap.BitmapValidator, spacemap.IndexValidator}
 
 // fuzzMessages are sent to an era built over damaged metadata: they walk
 // the writeset tree and the era array, and archive the current writeset.
@@ -47,7 +40,7 @@ func FuzzEraMetadata(f *testing.F) {
 		if nosnap {
 			img = images[1]
 		}
-		bad, _ := dmtest.Damage{Pick: pick, OffBytes: offBytes, Patch: patch, Reseal: reseal}.Apply(img, block.BlockSize, metadataValidators...)
+		bad, _ := dmtest.Damage{Pick: pick, OffBytes: offBytes, Patch: patch, Reseal: reseal}.Apply(img, block.BlockSize, dmtest.PdataValidators(sbValidator)...)
 		e, meta := fuzzEnv(t, bad)
 		dmtest.Within(t, "era tools and target on damaged metadata", func() error {
 			fuzzTools(bad)

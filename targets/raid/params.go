@@ -31,9 +31,6 @@ const (
 	flagJournalMode
 )
 
-// The parameters without an argument; every other takes one.
-const flagsNoArgs = flagSync | flagNosync | flagRaid10UseNearSets
-
 // The parameters each level accepts (RAID*_VALID_FLAGS).
 const (
 	raid0Valid  = flagDataOffset
@@ -58,12 +55,6 @@ func (rt *raidType) validFlags() ctrFlags {
 		return raid6Valid
 	}
 	return 0
-}
-
-// paramCount is how many words the flags take on a table line, one per
-// rebuild or write_mostly index counted once (raid_status adds the others).
-func (f ctrFlags) paramCount() int {
-	return bits.OnesCount32(uint32(f&flagsNoArgs)) + 2*bits.OnesCount32(uint32(f&^flagsNoArgs))
 }
 
 // kstrtoint is the kernel's kstrtoint(s, 10): an optional sign, decimal

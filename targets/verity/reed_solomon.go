@@ -169,25 +169,6 @@ func (c *rsCodec) unpackSyndromes(sp []byte, syn []uint64) bool {
 // msgBytes is the message length of a codeword.
 func (c *rsCodec) msgBytes() int { return rsNN - c.roots }
 
-// encode computes the parity of msg (msgBytes bytes) into par (roots
-// bytes), as the kernel's encode_rs8 and libcryptsetup's encode_rs_char
-// do: the remainder of msg(x)*x^roots divided by the generator.
-func (c *rsCodec) encode(msg, par []byte) {
-	roots := c.roots
-	clear(par[:roots])
-	for _, m := range msg {
-		fb := gf256.Log[int(m^par[0])]
-		copy(par, par[1:roots])
-		par[roots-1] = 0
-		if fb != rsNN {
-			for j := 1; j < roots; j++ {
-				par[j-1] ^= byte(gf256.Exp[modNN(fb+c.genLog[roots-j])])
-			}
-			par[roots-1] = byte(gf256.Exp[modNN(fb+c.genLog[0])])
-		}
-	}
-}
-
 // rsCorrection is what a decode changes in a codeword: the symbol at
 // position loc[i] xor val[i], for i < n.
 type rsCorrection struct {

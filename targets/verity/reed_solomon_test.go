@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/targets/gf256"
 )
 
 // randomCodeword is a message of random bytes and its parity.
@@ -198,5 +200,25 @@ func BenchmarkRSDecodeBlock(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// encode computes (for the tests: the decoder only reads the parity
+// veritysetup wrote) the parity of msg (msgBytes bytes) into par (roots
+// bytes), as the kernel's encode_rs8 and libcryptsetup's encode_rs_char
+// do: the remainder of msg(x)*x^roots divided by the generator.
+func (c *rsCodec) encode(msg, par []byte) {
+	roots := c.roots
+	clear(par[:roots])
+	for _, m := range msg {
+		fb := gf256.Log[int(m^par[0])]
+		copy(par, par[1:roots])
+		par[roots-1] = 0
+		if fb != rsNN {
+			for j := 1; j < roots; j++ {
+				par[j-1] ^= byte(gf256.Exp[modNN(fb+c.genLog[roots-j])])
+			}
+			par[roots-1] = byte(gf256.Exp[modNN(fb+c.genLog[0])])
+		}
 	}
 }

@@ -18,7 +18,6 @@ import (
 // semaphores are keyed with the magic in the high bits.
 const (
 	udevFlagsShift = 16
-	udevFlagsMask  = 0xffff << udevFlagsShift
 	cookieMagic    = 0x0d4d
 )
 

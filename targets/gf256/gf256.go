@@ -61,8 +61,8 @@ func Inv(a byte) byte {
 // Pow is alpha^e for any e, negative too (alpha^-1 is Inv(2)).
 func Pow(e int) byte { return byte(Exp[(e%Order+Order)%Order]) }
 
-// MulTable sets t to the table of multiplication by c: t[x] = c*x.
-func MulTable(t *[256]byte, c byte) {
+// mulTable sets t to the table of multiplication by c: t[x] = c*x.
+func mulTable(t *[256]byte, c byte) {
 	t[0] = 0
 	if c == 0 {
 		clear(t[:])
@@ -85,7 +85,7 @@ func MulXor(dst, src []byte, c byte) {
 		return
 	}
 	var t [256]byte
-	MulTable(&t, c)
+	mulTable(&t, c)
 	src = src[:len(dst)]
 	for i, v := range src {
 		dst[i] ^= t[v]

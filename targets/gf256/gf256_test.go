@@ -49,18 +49,18 @@ func TestTables(t *testing.T) {
 }
 
 // TestMulAgainstPolynomial: Mul is the polynomial product modulo Poly for
-// every pair, and MulTable is Mul.
+// every pair, and mulTable is Mul.
 func TestMulAgainstPolynomial(t *testing.T) {
 	var tab [256]byte
 	for a := range 256 {
-		MulTable(&tab, byte(a))
+		mulTable(&tab, byte(a))
 		for b := range 256 {
 			want := polyMul(byte(a), byte(b))
 			if got := Mul(byte(a), byte(b)); got != want {
 				t.Fatalf("Mul(%#x, %#x) = %#x, want %#x", a, b, got, want)
 			}
 			if tab[b] != want {
-				t.Fatalf("MulTable(%#x)[%#x] = %#x, want %#x", a, b, tab[b], want)
+				t.Fatalf("mulTable(%#x)[%#x] = %#x, want %#x", a, b, tab[b], want)
 			}
 		}
 	}

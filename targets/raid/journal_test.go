@@ -63,6 +63,22 @@ func (d *dropDev) WriteAt(p []byte, off int64) (int, error) {
 	return d.Dev.WriteAt(p, off)
 }
 
+// replayAfterCrash ends r's process as a crash does (the table is not
+// removed), lets the members take writes again, hands the journal to
+// exportJournal when export is set, and loads table again: the replay must
+// read want back. The array is removed at the end.
+func replayAfterCrash(t *testing.T, e *env, r *Raid, drop *atomic.Bool, lenSectors uint64, table string, want []byte, export bool) {
+	t.Helper()
+	e.EndProcess(r)
+	drop.Store(false)
+	if export {
+		exportJournal(t, e, want)
+	}
+	r = e.Create(lenSectors, table)
+	checkArray(t, r, want)
+	e.Remove(r)
+}
+
 // checkArray reads want from the array's start and runs a check that
 // must find the parity consistent.
 func checkArray(t *testing.T, r *Raid, want []byte) {
@@ -191,14 +207,7 @@ func TestJournalReplay(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			e.EndProcess(r) // a crash: the table is not removed
-			drop.Store(false)
-			if !strings.HasPrefix(tc.table, "raid6") {
-				exportJournal(t, e, want)
-			}
-			r = e.Create(lenSectors, tc.table)
-			checkArray(t, r, want)
-			e.Remove(r)
+			replayAfterCrash(t, e, r, &drop, lenSectors, tc.table, want, !strings.HasPrefix(tc.table, "raid6"))
 		})
 	}
 }
@@ -299,12 +308,7 @@ func TestJournalOneAppendPerWrite(t *testing.T) {
 	if n := flushes.Load() - before; n != 1 {
 		t.Fatalf("a write of 32 rows flushed the journal %d times, want 1", n)
 	}
-	e.EndProcess(r)
-	drop.Store(false)
-	exportJournal(t, e, want)
-	r = e.Create(24576, journalTable)
-	checkArray(t, r, want)
-	e.Remove(r)
+	replayAfterCrash(t, e, r, &drop, 24576, journalTable, want, true)
 }
 
 // TestJournalGroupCommit has writers at once write rows apart while
@@ -353,9 +357,5 @@ func TestJournalGroupCommit(t *testing.T) {
 	if n >= writers*writes/2 {
 		t.Fatalf("%d writes at once flushed the journal %d times: no group commit", writers*writes, n)
 	}
-	e.EndProcess(r)
-	drop.Store(false)
-	r = e.Create(24576, journalTable)
-	checkArray(t, r, want)
-	e.Remove(r)
+	replayAfterCrash(t, e, r, &drop, 24576, journalTable, want, false)
 }

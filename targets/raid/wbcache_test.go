@@ -85,12 +85,7 @@ func TestWritebackReplay(t *testing.T) {
 		}
 	}
 	drop.Store(true)
-	e.EndProcess(r)
-	drop.Store(false)
-	exportJournal(t, e, want)
-	r = e.Create(24576, wbTable)
-	checkArray(t, r, want)
-	e.Remove(r)
+	replayAfterCrash(t, e, r, &drop, 24576, wbTable, want, true)
 }
 
 // TestWritebackMixed has writers at once, each in its own rows, write
@@ -149,11 +144,7 @@ func TestWritebackMixed(t *testing.T) {
 		t.Fatal(err)
 	}
 	drop.Store(true)
-	e.EndProcess(r)
-	drop.Store(false)
-	r = e.Create(24576, table)
-	checkArray(t, r, want)
-	e.Remove(r)
+	replayAfterCrash(t, e, r, &drop, 24576, table, want, false)
 }
 
 // TestKernelWritebackChain loads a journal the kernel left in writeback

@@ -122,10 +122,10 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 			return err
 		}
 		if t.aligned(off, int64(len(p))) {
-			return t.rw(p, uint64(off)/targets.SectorSize, false)
+			return t.rw(p, uint64(off)/targets.SectorSize, xferRead)
 		}
 		start, buf := t.cover(off, int64(len(p)))
-		if err := t.rw(buf, uint64(start)/targets.SectorSize, false); err != nil {
+		if err := t.rw(buf, uint64(start)/targets.SectorSize, xferRead); err != nil {
 			return err
 		}
 		copy(p, buf[off-start:])
@@ -142,20 +142,30 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 // cache: the blocks they cover in part are read, patched and written with
 // the rest.
 func (d *Device) WriteAt(p []byte, off int64) (int, error) {
-	return d.write(p, off, targets.SectorSize)
+	return d.write(p, off, targets.SectorSize, xferWrite)
+}
+
+// WriteFUA is WriteAt with REQ_FUA, as an O_DIRECT write with O_DSYNC
+// sends it (or a client's NBD write with the FUA flag): each target the
+// write touches is sent its piece as a FUA write (targets.WriteFUA: its own
+// WriteFUA, else WriteAt then its Flush), and the write returns once every
+// piece is durable. The other targets of the table are not flushed.
+func (d *Device) WriteFUA(p []byte, off int64) (int, error) {
+	return d.write(p, off, targets.SectorSize, xferWriteFUA)
 }
 
 // WriteBuffered writes p at off as a buffered write to a block device does:
 // whole page-cache blocks (see cover) go straight through, a partly written
 // one is read, patched and written whole.
 func (d *Device) WriteBuffered(p []byte, off int64) (int, error) {
-	return d.write(p, off, 0)
+	return d.write(p, off, 0, xferWrite)
 }
 
-// write writes p at off directly when both are multiples of granuleBytes
-// (0: the page-cache block size; never less than the logical block size),
-// and by read-modify-write of the covering page-cache blocks otherwise.
-func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
+// write writes p at off (op: xferWrite or xferWriteFUA) directly when both
+// are multiples of granuleBytes (0: the page-cache block size; never less
+// than the logical block size), and by read-modify-write of the covering
+// page-cache blocks otherwise.
+func (d *Device) write(p []byte, off, granuleBytes int64, op xfer) (int, error) {
 	err := d.run(func(t *Table) error {
 		if t.readOnly {
 			return syscall.EPERM
@@ -168,14 +178,14 @@ func (d *Device) write(p []byte, off, granuleBytes int64) (int, error) {
 			granule = t.pageBlockBytes()
 		}
 		if off%granule == 0 && int64(len(p))%granule == 0 {
-			return t.rw(p, uint64(off)/targets.SectorSize, true)
+			return t.rw(p, uint64(off)/targets.SectorSize, op)
 		}
 		start, buf := t.cover(off, int64(len(p)))
 		if err := t.readPartialBlocks(buf, start, off, int64(len(p))); err != nil {
 			return err
 		}
 		copy(buf[off-start:], p)
-		return t.rw(buf, uint64(start)/targets.SectorSize, true)
+		return t.rw(buf, uint64(start)/targets.SectorSize, op)
 	})
 	if err != nil {
 		return 0, err
@@ -254,7 +264,7 @@ func (t *Table) writeZeros(sector, lenSectors uint64) error {
 	zeros := make([]byte, min(lenSectors*targets.SectorSize, zeroChunkBytes))
 	for lenSectors > 0 {
 		k := min(lenSectors, uint64(len(zeros))/targets.SectorSize)
-		if err := t.transfer(zeros[:k*targets.SectorSize], sector, true); err != nil {
+		if err := t.transfer(zeros[:k*targets.SectorSize], sector, xferWrite); err != nil {
 			return err
 		}
 		sector, lenSectors = sector+k, lenSectors-k
@@ -323,33 +333,50 @@ func (t *Table) readPartialBlocks(buf []byte, start, off, length int64) error {
 	bs := t.pageBlockBytes()
 	n := int64(len(buf))
 	if off%bs != 0 {
-		if err := t.rw(buf[:bs], uint64(start)/targets.SectorSize, false); err != nil {
+		if err := t.rw(buf[:bs], uint64(start)/targets.SectorSize, xferRead); err != nil {
 			return err
 		}
 	}
 	if (off+length)%bs != 0 && (n > bs || off%bs == 0) {
-		if err := t.rw(buf[n-bs:], uint64(start+n-bs)/targets.SectorSize, false); err != nil {
+		if err := t.rw(buf[n-bs:], uint64(start+n-bs)/targets.SectorSize, xferRead); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// xfer is what rw does with its buffer.
+type xfer uint8
+
+const (
+	xferRead xfer = iota
+	xferWrite
+	// xferWriteFUA is a write with REQ_FUA: each piece goes to its target
+	// as a FUA write (targets.WriteFUA).
+	xferWriteFUA
+)
+
 // rw reads or writes p at sector, split at target boundaries and at each
-// target's max_io_len, and counts it in the device's statistics.
-func (t *Table) rw(p []byte, sector uint64, write bool) error {
-	c := t.startCount(write, sector, uint64(len(p))/targets.SectorSize, true)
-	err := t.transfer(p, sector, write)
+// target's max_io_len, and counts it in the device's statistics. A FUA
+// write is counted as the write it is, its time until it is durable
+// included (dm_io_acct counts a bio with REQ_FUA as any write; an empty
+// flush, with no sectors, dm_stats_account_io does not count).
+func (t *Table) rw(p []byte, sector uint64, op xfer) error {
+	c := t.startCount(op != xferRead, sector, uint64(len(p))/targets.SectorSize, true)
+	err := t.transfer(p, sector, op)
 	c.finish()
 	return err
 }
 
 // transfer is rw without the statistics.
-func (t *Table) transfer(p []byte, sector uint64, write bool) error {
+func (t *Table) transfer(p []byte, sector uint64, op xfer) error {
 	return t.split(sector, uint64(len(p))/targets.SectorSize, true, func(e *entry, rel, n, done uint64) error {
 		piece := p[done*targets.SectorSize : (done+n)*targets.SectorSize]
-		if write {
+		switch op {
+		case xferWrite:
 			return e.target.WriteAt(piece, rel)
+		case xferWriteFUA:
+			return targets.WriteFUA(e.target, piece, rel)
 		}
 		return e.target.ReadAt(piece, rel)
 	})

@@ -21,6 +21,13 @@ func (m *mapped) ReadAt(p []byte, off int64) (int, error)  { return m.d.ReadAt(p
 func (m *mapped) WriteAt(p []byte, off int64) (int, error) { return m.d.WriteAt(p, off) }
 func (m *mapped) Discard(off, length int64) error          { return m.d.Discard(off, length) }
 
+// WriteFUA is targets.DevFUAWriter: the FUA write goes down to the targets
+// of the device's table it touches, as a REQ_FUA bio does (Device.WriteFUA).
+func (m *mapped) WriteFUA(p []byte, off int64) error {
+	_, err := m.d.WriteFUA(p, off)
+	return err
+}
+
 func (m *mapped) WriteZeroes(off, length int64, mayUnmap bool) error {
 	return m.d.WriteZeroes(off, length, mayUnmap)
 }

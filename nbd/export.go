@@ -37,6 +37,13 @@ type ZeroWriter interface {
 	WriteZeroes(offBytes, lenBytes int64, mayTrim bool) error
 }
 
+// FUAWriter is implemented by exports that make one write durable by itself: a WRITE with
+// NBD_CMD_FLAG_FUA goes to WriteFUA, which returns once the write is durable (a mapped device
+// sends its targets REQ_FUA writes), instead of to WriteAt and then Flush.
+type FUAWriter interface {
+	WriteFUA(p []byte, offBytes int64) (int, error)
+}
+
 // BlockStatuser is implemented by exports that know their allocation map. BlockStatus returns
 // consecutive extents starting at offBytes that cover at least one byte of the range; it may
 // stop short of lenBytes (the client asks again for the rest) and the last extent may run past

@@ -178,6 +178,7 @@ func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf, hold boo
 		defer c.s.pool.put(buf)
 	}
 	var err error
+	fua := h.CommandFlags&cmdFlagFUA != 0 && h.Type != cmdFlush
 	switch h.Type {
 	case cmdRead:
 		c.read(&h, hold)
@@ -187,7 +188,12 @@ func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf, hold boo
 		return
 	case cmdWrite:
 		start := time.Now()
-		_, err = c.exp.WriteAt(buf.data(int(h.Length)), int64(h.Offset))
+		if fw, ok := c.exp.(FUAWriter); ok && fua {
+			_, err = fw.WriteFUA(buf.data(int(h.Length)), int64(h.Offset))
+			fua = false
+		} else {
+			_, err = c.exp.WriteAt(buf.data(int(h.Length)), int64(h.Offset))
+		}
 		c.sample(start)
 	case cmdFlush:
 		if !c.readOnly {
@@ -198,7 +204,7 @@ func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf, hold boo
 	case cmdWriteZeroes:
 		err = c.writeZeroes(int64(h.Offset), int64(h.Length), h.CommandFlags&cmdFlagNoHole == 0)
 	}
-	if err == nil && h.CommandFlags&cmdFlagFUA != 0 && h.Type != cmdFlush {
+	if err == nil && fua {
 		err = c.exp.Flush()
 	}
 	if err != nil {

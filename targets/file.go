@@ -150,11 +150,35 @@ func (d *File) ReadAt(p []byte, off int64) (int, error) {
 // WriteAt writes p at off. A write that would end past the end of the file
 // is an I/O error and writes nothing, as on a disk: a regular file is never
 // extended.
-func (d *File) WriteAt(p []byte, off int64) (int, error) {
+func (d *File) WriteAt(p []byte, off int64) (int, error) { return d.write(p, off, false) }
+
+// WriteFUA is targets.DevFUAWriter: WriteAt with RWF_DSYNC, durable when
+// it returns (a REQ_FUA bio when the O_DIRECT descriptor of a block device
+// takes it).
+func (d *File) WriteFUA(p []byte, off int64) error {
+	_, err := d.write(p, off, true)
+	return err
+}
+
+// write is pwrite of p at off, or with dsync pwritev2 with RWF_DSYNC.
+func (d *File) write(p []byte, off int64, dsync bool) (int, error) {
 	if end := off + int64(len(p)); end > d.endBytes.Load() && end > d.SizeBytes() {
 		return 0, fmt.Errorf("%s: write of %d bytes at %d past the end: %w", d.path, len(p), off, syscall.EIO)
 	}
-	n, err := d.fd(p, off).WriteAt(p, off)
+	f := d.fd(p, off)
+	var n int
+	var err error
+	if !dsync {
+		n, err = f.WriteAt(p, off)
+	}
+	for dsync && n < len(p) && err == nil {
+		var k int
+		k, err = unix.Pwritev2(int(f.Fd()), [][]byte{p[n:]}, off+int64(n), unix.RWF_DSYNC)
+		if k <= 0 && err == nil {
+			err = io.ErrShortWrite
+		}
+		n += max(k, 0)
+	}
 	if err != nil {
 		return n, fmt.Errorf("%s: %w", d.path, errnoOrEIO(err))
 	}

@@ -137,7 +137,7 @@ func init() {
 		"udevcomplete":      {run: cmdUdevComplete, args: &argRange{1, 1}, help: "udevcomplete COOKIE"},
 		"udevcomplete_all":  {run: cmdUdevCompleteAll, args: &argRange{0, 1}, help: "udevcomplete_all [AGE_IN_MINUTES] [-y|--yes]"},
 		"read":              {run: cmdRead, names: firstName, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
-		"write":             {run: cmdWrite, names: firstName, needsRegistry: true, help: "write NAME [--offset BYTES]                   (stdin into the device)"},
+		"write":             {run: cmdWrite, names: firstName, needsRegistry: true, help: "write NAME [--offset BYTES] [--oflag direct,dsync] [--bs BYTES]   (stdin into the device; --oflag as dd's oflag=)"},
 		"discard":           {run: cmdDiscard, names: firstName, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
 		"demo":              {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
 		"thin":              {raw: thinSuite.run, help: "thin COMMAND ...                               (thin_dump, thin_repair, ...: gdmsetup thin help)"},

@@ -46,7 +46,7 @@ var longOptions = []longOption{
 	{name: "tree"}, {name: "uid", arg: requiredArgument}, {name: "units", arg: requiredArgument}, {name: "uuid", arg: requiredArgument}, {name: "unbuffered"}, {name: "unquoted"}, {name: "userdata", arg: requiredArgument}, {name: "verbose"},
 	{name: "verifyudev"}, {name: "version"}, {name: "yes"}, {name: "addnodeonresume"}, {name: "addnodeoncreate"},
 	// gdmsetup's own
-	{name: "dir", arg: requiredArgument}, {name: "offset", arg: requiredArgument}, {name: "listen", arg: requiredArgument},
+	{name: "dir", arg: requiredArgument}, {name: "offset", arg: requiredArgument}, {name: "oflag", arg: requiredArgument}, {name: "bs", arg: requiredArgument}, {name: "listen", arg: requiredArgument},
 	{name: "socket", arg: requiredArgument}, {name: "export", arg: requiredArgument}, {name: "direct"},
 	{name: "tls", arg: requiredArgument}, {name: "tls-certificates", arg: requiredArgument}, {name: "tls-verify-peer"}, {name: "tls-psk", arg: requiredArgument},
 }

@@ -114,6 +114,11 @@ type deviceExport struct {
 	readOnly  bool
 }
 
+// deviceExport takes a WRITE with the FUA flag as the device's FUA write
+// (dm.Device.WriteFUA: the targets it touches get REQ_FUA writes), not as a
+// write and then a flush of the whole device.
+var _ nbd.FUAWriter = (*deviceExport)(nil)
+
 func (e *deviceExport) Size() int64    { return e.sizeBytes }
 func (e *deviceExport) ReadOnly() bool { return e.readOnly }
 

@@ -136,6 +136,14 @@ func (d *Delay) WriteAt(p []byte, sector uint64) error {
 	return err
 }
 
+// WriteFUA is targets.FUAWriter: a FUA write is a write (delay_map takes
+// the flush class for REQ_PREFLUSH only), so it waits for the write delay,
+// then goes to the write device as a FUA write.
+func (d *Delay) WriteFUA(p []byte, sector uint64) error {
+	d.wait(&d.write)
+	return targets.DevWriteFUA(d.write.dev, p, d.write.byteOffset(sector))
+}
+
 // Discard is a write: it waits for the write delay, then discards on the
 // write device.
 func (d *Delay) Discard(sector, lenSectors uint64) error {

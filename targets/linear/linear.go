@@ -51,6 +51,12 @@ func (l *Linear) WriteAt(p []byte, sector uint64) error {
 	return err
 }
 
+// WriteFUA is targets.FUAWriter: linear_map keeps the bio's REQ_FUA, so
+// the write goes down to the device as a FUA write.
+func (l *Linear) WriteFUA(p []byte, sector uint64) error {
+	return targets.DevWriteFUA(l.dev, p, l.byteOffset(sector))
+}
+
 // Discard passes the discard down.
 func (l *Linear) Discard(sector, lenSectors uint64) error {
 	return l.dev.Discard(l.byteOffset(sector), int64(lenSectors)*targets.SectorSize)

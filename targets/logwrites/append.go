@@ -22,9 +22,9 @@ func (l *LogWrites) logBlocks(bs []*block) {
 // logBlock logs one entry: once logging has stopped it is dropped; else it
 // takes the next place in the log (an entry that would reach the end of
 // the log device stops the logging instead), then its sectors are written
-// and, after a mark, the super. A failed write to the log stops the
-// logging, but the entry's other writes are still made, as the kernel has
-// sent them all by then. l.mu must be held.
+// and, after a mark or a FUA write, the super. A failed write to the log
+// stops the logging, but the entry's other writes are still made, as the
+// kernel has sent them all by then. l.mu must be held.
 func (l *LogWrites) logBlock(b *block) {
 	if !l.enabled {
 		return
@@ -49,9 +49,10 @@ func (l *LogWrites) logBlock(b *block) {
 			piece := b.data[off:min(off+dataPieceBytes, len(b.data))]
 			l.writeLog(piece, sector+entrySectors+uint64(off)/targets.SectorSize)
 		}
-		return
 	}
-	l.writeLog(encodeSuper(l.loggedEntries), 0)
+	if b.flags&(flagMark|flagFUA) != 0 {
+		l.writeLog(encodeSuper(l.loggedEntries), 0)
+	}
 }
 
 // writeLog writes p at sector of the log device; a failure is

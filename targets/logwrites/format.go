@@ -16,8 +16,8 @@ import (
 //	                the data written (none for flushes, discards and marks)
 //
 // Entries follow each other in the order they were logged; nr_entries in
-// the super counts those logged up to the last mark (or FUA write), after
-// which the super is rewritten.
+// the super counts those logged up to the last mark or FUA write, after
+// each of which the super is rewritten.
 const (
 	// logSectorBytes is lc->sectorsize, the device's logical block size:
 	// 512 for every device gdmsetup maps onto.
@@ -25,10 +25,11 @@ const (
 	// entrySectors is an entry's header in sectors (dev_to_bio_sectors(1)).
 	entrySectors = logSectorBytes / targets.SectorSize
 
-	// flags of an entry: LOG_FLUSH_FLAG, LOG_DISCARD_FLAG, LOG_MARK_FLAG.
-	// LOG_FUA_FLAG (1 << 1) and LOG_METADATA_FLAG (1 << 4) are never set:
-	// gdmsetup's targets are not told of REQ_FUA or REQ_META.
+	// flags of an entry: LOG_FLUSH_FLAG, LOG_FUA_FLAG, LOG_DISCARD_FLAG,
+	// LOG_MARK_FLAG. LOG_METADATA_FLAG (1 << 4) is never set: gdmsetup's
+	// targets are not told of REQ_META.
 	flagFlush   = 1 << 0
+	flagFUA     = 1 << 1
 	flagDiscard = 1 << 2
 	flagMark    = 1 << 3
 

@@ -5,9 +5,11 @@ import "github.com/gdmsetup/gdmsetup/targets"
 // What log_writes_map and normal_end_io do with each kind of I/O: reads go
 // to dev untouched; a write or discard is taken as a block when sent (a
 // write's data copied then) and joins unflushed when it has completed,
-// whether dev failed it or not; a flush takes the blocks unflushed when it
-// is sent and, once dev has flushed, logs them and then itself. While
-// logging is disabled, I/O only goes to dev.
+// whether dev failed it or not; a FUA write is logged as soon as it has
+// completed, ahead of the unflushed ones, which stay unflushed; a flush
+// takes the blocks unflushed when it is sent and, once dev has flushed,
+// logs them and then itself. While logging is disabled, I/O only goes to
+// dev.
 
 func byteOffset(sector uint64) int64 { return int64(sector) * targets.SectorSize }
 
@@ -23,13 +25,39 @@ func (l *LogWrites) ReadAt(p []byte, sector uint64) error {
 
 // WriteAt writes p to dev and, once done, keeps a copy as an unflushed entry.
 func (l *LogWrites) WriteAt(p []byte, sector uint64) error {
+	return l.write(p, sector, false)
+}
+
+// WriteFUA is targets.FUAWriter: p goes to dev as a FUA write and, once
+// done, is logged at once with LOG_FUA_FLAG, the super after it
+// (normal_end_io puts a FUA write straight on the logging list: it is on
+// disk when it completes). The writes unflushed before it stay unflushed.
+func (l *LogWrites) WriteFUA(p []byte, sector uint64) error {
+	return l.write(p, sector, true)
+}
+
+// write is WriteAt, or WriteFUA with fua.
+func (l *LogWrites) write(p []byte, sector uint64, fua bool) error {
 	logging := l.logging()
 	var b *block
 	if logging {
 		b = &block{sector: l.devSector(sector), lenSectors: uint64(len(p)) / logSectorBytes, data: append([]byte(nil), p...)}
 	}
-	_, err := l.dev.WriteAt(p, byteOffset(l.devSector(sector)))
-	if b != nil {
+	off := byteOffset(l.devSector(sector))
+	var err error
+	if fua {
+		b.flags = flagFUA
+		err = targets.DevWriteFUA(l.dev, p, off)
+	} else {
+		_, err = l.dev.WriteAt(p, off)
+	}
+	switch {
+	case b == nil:
+	case fua:
+		l.mu.Lock()
+		l.logBlock(b)
+		l.mu.Unlock()
+	default:
 		l.completed(b)
 	}
 	return err

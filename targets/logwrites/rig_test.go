@@ -98,6 +98,7 @@ type logEntry struct {
 
 const (
 	flagFlush   = 1 << 0
+	flagFUA     = 1 << 1
 	flagDiscard = 1 << 2
 	flagMark    = 1 << 3
 )

@@ -101,6 +101,14 @@ func (s *Striped) WriteAt(p []byte, sector uint64) error {
 	return s.failed(st, err)
 }
 
+// WriteFUA is targets.FUAWriter: the write goes to its stripe as a FUA
+// write (stripe_map remaps the bio, REQ_FUA kept); the other stripes are
+// not flushed.
+func (s *Striped) WriteFUA(p []byte, sector uint64) error {
+	st, devSector := s.locate(sector)
+	return s.failed(st, targets.DevWriteFUA(st.dev, p, int64(devSector)*targets.SectorSize))
+}
+
 // Discard discards each chunk piece of the range on its stripe.
 func (s *Striped) Discard(sector, lenSectors uint64) error {
 	for lenSectors > 0 {

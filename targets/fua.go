@@ -1,0 +1,46 @@
+package targets
+
+// FUAWriter is a target that takes a write with REQ_FUA (forced unit
+// access) itself: WriteFUA writes p (a multiple of SectorSize) at the
+// target's sector and returns once the write is durable. A target passes
+// the flag on to the device it maps the write onto (DevWriteFUA), or does
+// what its kernel counterpart does for it (log-writes logs it at once).
+// A target without FUAWriter gets WriteAt then its own Flush (WriteFUA):
+// what the block layer does for a FUA bio sent to a device that has a
+// volatile cache and no FUA (blk_insert_flush's data then postflush).
+type FUAWriter interface {
+	WriteFUA(p []byte, sector uint64) error
+}
+
+// WriteFUA writes p at sector of t with FUA: t's own WriteFUA when t is a
+// FUAWriter, else WriteAt then t's Flush. Only t is flushed, not the other
+// targets of its table.
+func WriteFUA(t Target, p []byte, sector uint64) error {
+	if f, ok := t.(FUAWriter); ok {
+		return f.WriteFUA(p, sector)
+	}
+	if err := t.WriteAt(p, sector); err != nil {
+		return err
+	}
+	return t.Flush()
+}
+
+// DevFUAWriter is a Dev that takes a write with FUA: a mapped device sends
+// it to the targets the write touches as FUA writes of their own; a file or
+// block device writes it with RWF_DSYNC (O_DSYNC for one write: on a block
+// device opened O_DIRECT, a REQ_FUA bio).
+type DevFUAWriter interface {
+	WriteFUA(p []byte, offBytes int64) error
+}
+
+// DevWriteFUA writes p at offBytes of dev with FUA: dev's own WriteFUA when
+// dev is a DevFUAWriter, else WriteAt then dev's Flush.
+func DevWriteFUA(dev Dev, p []byte, offBytes int64) error {
+	if f, ok := dev.(DevFUAWriter); ok {
+		return f.WriteFUA(p, offBytes)
+	}
+	if _, err := dev.WriteAt(p, offBytes); err != nil {
+		return err
+	}
+	return dev.Flush()
+}

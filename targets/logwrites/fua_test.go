@@ -1,0 +1,132 @@
+package logwrites_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
+)
+
+// yes is `yes WORD | head -c n`.
+func yes(word string, n int) []byte {
+	return []byte(strings.Repeat(word+"\n", n/(len(word)+1)+1)[:n])
+}
+
+// TestKernelLogs: the I/O of testdata/fua-oracle.sh through gdmsetup's
+// devices gives logs byte for byte those Linux 6.1 wrote (kernel-fua.log,
+// kernel-plain.log), and the statuses its transcript shows. A write with
+// O_DIRECT|O_DSYNC is a FUA write then blkdev_fsync's flush: the FUA entry
+// goes in at once (the unflushed write before it waits for the flush) and
+// rewrites the super.
+func TestKernelLogs(t *testing.T) {
+	a, b := yes("fua-one", 8192), yes("plain-two", 8192)
+	for _, c := range []struct {
+		kernelLog string
+		dsync     bool
+		statuses  []string // after each write, then after the flush (plain only)
+	}{
+		{"kernel-fua.log", true, []string{"2 10", "2 10", "5 37"}},
+		{"kernel-plain.log", false, []string{"0 0", "0 0", "0 0", "4 36"}},
+	} {
+		t.Run(c.kernelLog, func(t *testing.T) {
+			g := newRig(t)
+			dev, log := g.File("dev", 1<<20, false), g.File("log", 64<<10, false)
+			g.MustCreate("lw", 2048, "log-writes", dev, log)
+			d := g.Device("lw")
+			for i, w := range []struct {
+				p      []byte
+				offset int64
+				dsync  bool
+			}{{a[:4096], 0, c.dsync}, {b[:4096], 8192, false}, {a, 16384, c.dsync}} {
+				var err error
+				if w.dsync {
+					if _, err = d.WriteFUA(w.p, w.offset); err == nil {
+						err = d.Flush()
+					}
+				} else {
+					_, err = d.WriteAt(w.p, w.offset)
+				}
+				if err != nil {
+					t.Fatalf("write %d: %v", i, err)
+				}
+				g.wantStatus("lw", c.statuses[i])
+			}
+			if !c.dsync {
+				g.flush("lw")
+				g.wantStatus("lw", c.statuses[3])
+			}
+			g.remove("lw")
+			got, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join("testdata", c.kernelLog))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				_, gotEntries := readLog(t, log, -1)
+				t.Errorf("log differs from the kernel's %s; gdmsetup's entries: %+v", c.kernelLog, gotEntries)
+			}
+		})
+	}
+}
+
+// TestFUAEntries: a FUA write is logged at once with LOG_FUA_FLAG and the
+// super rewritten to count it, ahead of the plain writes still
+// unflushed; a FUA write straddling two log-writes lines is one FUA entry
+// per line (each line's piece is a FUA bio of its own), each rewriting the
+// super of its log.
+func TestFUAEntries(t *testing.T) {
+	g := newRig(t)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 1<<20, false)
+	g.MustCreate("lw", 2048, "log-writes", dev, log)
+	d := g.Device("lw")
+	plain, fua := pattern(3, 1024), pattern(4, 2048)
+	g.write("lw", plain, 0)
+	if _, err := d.WriteFUA(fua, 4096); err != nil {
+		t.Fatal(err)
+	}
+	g.wantStatus("lw", "1 5")
+	s, got := readLog(t, log, -1)
+	wantSuper(t, s, 1)
+	wantEntries(t, got, []logEntry{{atSector: 1, sector: 8, lenSectors: 4, flags: flagFUA, data: fua}})
+	if on := dmtest.FileBytes(t, dev, 4096, len(fua)); !bytes.Equal(on, fua) {
+		t.Error("the FUA write is not on the device")
+	}
+	g.flush("lw")
+	s, got = readLog(t, log, 3)
+	wantSuper(t, s, 1) // a flush does not rewrite the super
+	wantEntries(t, got[1:], []logEntry{
+		{atSector: 6, sector: 0, lenSectors: 2, data: plain},
+		{atSector: 9, flags: flagFlush},
+	})
+
+	log2, log3 := g.File("log2", 1<<20, false), g.File("log3", 1<<20, false)
+	if err := g.Reg.Create("two", "", []dm.TargetLine{
+		{Len: 8, Type: "log-writes", Args: []string{dev, log2}},
+		{Start: 8, Len: 2040, Type: "log-writes", Args: []string{dev, log3}},
+	}, false); err != nil {
+		t.Fatal(err)
+	}
+	both := pattern(5, 4096)
+	if _, err := g.Device("two").WriteFUA(both, 2048); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []struct {
+		path string
+		want logEntry
+	}{
+		{log2, logEntry{atSector: 1, sector: 4, lenSectors: 4, flags: flagFUA, data: both[:2048]}},
+		{log3, logEntry{atSector: 1, sector: 8, lenSectors: 4, flags: flagFUA, data: both[2048:]}},
+	} {
+		s, got = readLog(t, l.path, -1)
+		wantSuper(t, s, 1)
+		wantEntries(t, got, []logEntry{l.want})
+	}
+	g.remove("two")
+}

@@ -1,6 +1,7 @@
 package nbd
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -9,13 +10,14 @@ import (
 
 // FileExport exports a regular file (or block device) with pread/pwrite. Flush is fdatasync,
 // Discard and WriteZeroes punch or zero holes with fallocate, BlockStatus reads the file's
-// holes with SEEK_DATA/SEEK_HOLE. With direct set, aligned requests bypass the page cache
-// through an O_DIRECT descriptor and unaligned ones use the buffered descriptor. The
-// descriptors are safe for concurrent use; FileExport holds no lock.
+// holes with SEEK_DATA/SEEK_HOLE, Cache is posix_fadvise WILLNEED. With direct set, aligned
+// requests bypass the page cache through an O_DIRECT descriptor and unaligned ones use the
+// buffered descriptor. The descriptors are safe for concurrent use; FileExport holds no lock.
 type FileExport struct {
 	f, direct *os.File
 	sizeB     int64
 	readOnly  bool
+	blockDev  bool // f is a block device, not a regular file
 }
 
 // OpenFileExport opens path for export. The file's size at open is the export size.
@@ -34,13 +36,14 @@ func OpenFileExport(path string, readOnly, direct bool) (*FileExport, error) {
 		return nil, fmt.Errorf("export file: %w", err)
 	}
 	sizeB := st.Size()
-	if st.Mode()&os.ModeDevice != 0 {
+	blockDev := st.Mode()&os.ModeDevice != 0
+	if blockDev {
 		if sizeB, err = f.Seek(0, 2); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("export file %s: size: %w", path, err)
 		}
 	}
-	e := &FileExport{f: f, sizeB: sizeB, readOnly: readOnly}
+	e := &FileExport{f: f, sizeB: sizeB, readOnly: readOnly, blockDev: blockDev}
 	if direct {
 		if e.direct, err = os.OpenFile(path, flags|unix.O_DIRECT, 0); err != nil {
 			f.Close()
@@ -92,14 +95,19 @@ func (e *FileExport) Discard(offBytes, lenBytes int64) error {
 	return e.fallocate(unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, offBytes, lenBytes)
 }
 
+// zeroMode is the fallocate mode that zeroes a range: a hole punched when mayTrim, else zeroed
+// blocks allocated (FALLOC_FL_ZERO_RANGE).
+func zeroMode(mayTrim bool) uint32 {
+	if mayTrim {
+		return unix.FALLOC_FL_PUNCH_HOLE | unix.FALLOC_FL_KEEP_SIZE
+	}
+	return unix.FALLOC_FL_ZERO_RANGE | unix.FALLOC_FL_KEEP_SIZE
+}
+
 // WriteZeroes punches a hole when mayTrim, else allocates zeroes (FALLOC_FL_ZERO_RANGE); if the
 // file system cannot, it writes zero buffers.
 func (e *FileExport) WriteZeroes(offBytes, lenBytes int64, mayTrim bool) error {
-	mode := uint32(unix.FALLOC_FL_ZERO_RANGE | unix.FALLOC_FL_KEEP_SIZE)
-	if mayTrim {
-		mode = unix.FALLOC_FL_PUNCH_HOLE | unix.FALLOC_FL_KEEP_SIZE
-	}
-	if e.fallocate(mode, offBytes, lenBytes) == nil {
+	if e.fallocate(zeroMode(mayTrim), offBytes, lenBytes) == nil {
 		return nil
 	}
 	for lenBytes > 0 {
@@ -108,6 +116,37 @@ func (e *FileExport) WriteZeroes(offBytes, lenBytes int64, mayTrim bool) error {
 			return fmt.Errorf("write zeroes %s at %d: %w", e.f.Name(), offBytes, err)
 		}
 		offBytes, lenBytes = offBytes+n, lenBytes-n
+	}
+	return nil
+}
+
+// WriteZeroesFast is WriteZeroes by fallocate alone, which the file system does by changing
+// its extent map rather than writing blocks: fast on a regular file, as qemu-nbd finds it (and
+// unlike nbdkit's file plugin, which never claims fast zeroes). On a block device only the
+// hole punch (mayTrim) counts, since the kernel fails it when the device cannot zero by
+// itself, where it would write zero pages for FALLOC_FL_ZERO_RANGE. Anything fallocate
+// cannot do (EOPNOTSUPP, a range a block device finds unaligned) is refused with EOPNOTSUPP,
+// before anything is written.
+func (e *FileExport) WriteZeroesFast(offBytes, lenBytes int64, mayTrim bool) error {
+	if e.blockDev && !mayTrim {
+		return fmt.Errorf("fast zero %s at %d+%d: a block device may fall back to writing zeroes without a hole punch: %w", e.f.Name(), offBytes, lenBytes, unix.EOPNOTSUPP)
+	}
+	err := e.fallocate(zeroMode(mayTrim), offBytes, lenBytes)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOSYS) {
+		return fmt.Errorf("%w (%w)", unix.EOPNOTSUPP, err)
+	}
+	return err
+}
+
+// Cache starts read-ahead of the range into the page cache (posix_fadvise WILLNEED), as
+// nbdkit's file plugin does. With direct set it does nothing: aligned reads bypass the page
+// cache.
+func (e *FileExport) Cache(offBytes, lenBytes int64) error {
+	if e.direct != nil {
+		return nil
+	}
+	if err := unix.Fadvise(int(e.f.Fd()), offBytes, lenBytes, unix.FADV_WILLNEED); err != nil {
+		return fmt.Errorf("cache %s at %d+%d: posix_fadvise: %w", e.f.Name(), offBytes, lenBytes, err)
 	}
 	return nil
 }

@@ -16,6 +16,11 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add(reqBytes(cmdFlagFUA, cmdWrite, 1<<20-512, 512), int64(1<<20), false, true)
 	f.Add(reqBytes(cmdFlagReqOne, cmdBlockStatus, 0, 1<<30), int64(1<<40), true, true)
 	f.Add(reqBytes(0, 99, 1<<63, 0xffffffff), int64(0), true, false)
+	f.Add(reqBytes(0, cmdCache, 1<<20-512, 1024), int64(1<<20), true, false)
+	f.Add(reqBytes(cmdFlagFastZero, cmdCache, 0, 512), int64(1<<20), false, true)
+	f.Add(reqBytes(cmdFlagFastZero|cmdFlagNoHole, cmdWriteZeroes, 0, 1<<20), int64(1<<20), false, true)
+	f.Add(reqBytes(cmdFlagFastZero, cmdWriteZeroes, 0, 4096), int64(1<<20), true, false)
+	f.Add(reqBytes(cmdFlagFastZero, cmdWrite, 0, 512), int64(1<<20), false, false)
 	f.Fuzz(func(t *testing.T, b []byte, sizeB int64, readOnly, structured bool) {
 		if sizeB < 0 {
 			sizeB = -sizeB
@@ -33,6 +38,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		if (h.Type == cmdRead || h.Type == cmdWrite) && h.Length > DefaultMaxRequestBytes {
 			t.Fatalf("accepted oversized %+v", h)
+		}
+		if h.CommandFlags&cmdFlagFastZero != 0 && (h.Type != cmdWriteZeroes || readOnly) {
+			t.Fatalf("accepted FAST_ZERO on %+v (read-only %v): it goes with WRITE_ZEROES on a writable export only", h, readOnly)
 		}
 	})
 }
@@ -86,6 +94,11 @@ func FuzzSession(f *testing.F) {
 	seed = append(seed, reqBytes(0, cmdRead, 0, 4096)...)
 	seed = append(seed, append(reqBytes(cmdFlagFUA, cmdWrite, 512, 4), 1, 2, 3, 4)...)
 	seed = append(seed, reqBytes(0, cmdTrim, 0, 512)...)
+	seed = append(seed, reqBytes(0, cmdCache, 0, 65536)...)
+	seed = append(seed, reqBytes(0, cmdCache, 65536-512, 1024)...)
+	seed = append(seed, reqBytes(cmdFlagFastZero, cmdWriteZeroes, 4096, 8192)...)
+	seed = append(seed, reqBytes(cmdFlagFastZero|cmdFlagNoHole, cmdWriteZeroes, 100, 1000)...)
+	seed = append(seed, append(reqBytes(cmdFlagFastZero, cmdWrite, 0, 4), 1, 2, 3, 4)...)
 	f.Add(seed)
 	structured := append(append([]byte{}, hello...), optBytes(optStructuredReply, nil)...)
 	structured = append(structured, optBytes(optSetMetaContext, []byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 15, 'b', 'a', 's', 'e', ':', 'a', 'l', 'l', 'o', 'c', 'a', 't', 'i', 'o', 'n'})...)

@@ -234,13 +234,14 @@ func (c *conn) open(name string) error {
 	return nil
 }
 
-// transmissionFlags are the flags advertised for the open export.
+// transmissionFlags are the flags advertised for the open export. CACHE is offered on every
+// export (see conn.cache); FAST_ZERO with WRITE_ZEROES on writable ones (see writeZeroesFast).
 func (c *conn) transmissionFlags() uint16 {
-	f := transHasFlags | transSendFlush | transSendFUA | transCanMultiConn
+	f := transHasFlags | transSendFlush | transSendFUA | transCanMultiConn | transSendCache
 	if c.readOnly {
 		f |= transReadOnly
 	} else {
-		f |= transSendTrim | transSendWriteZeros
+		f |= transSendTrim | transSendWriteZeros | transSendFastZero
 	}
 	if c.structured {
 		f |= transSendDF

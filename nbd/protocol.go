@@ -51,6 +51,8 @@ const (
 	transSendWriteZeros = uint16(1 << 6)
 	transSendDF         = uint16(1 << 7)
 	transCanMultiConn   = protocol.NEGOTIATION_REPLY_FLAGS_CAN_MULTI_CONN
+	transSendCache      = uint16(1 << 10)
+	transSendFastZero   = uint16(1 << 11)
 
 	// commands
 	cmdRead        = protocol.TRANSMISSION_TYPE_REQUEST_READ
@@ -58,6 +60,7 @@ const (
 	cmdDisc        = protocol.TRANSMISSION_TYPE_REQUEST_DISC
 	cmdFlush       = uint16(3)
 	cmdTrim        = uint16(4)
+	cmdCache       = uint16(5)
 	cmdWriteZeroes = uint16(6)
 	cmdBlockStatus = uint16(7)
 
@@ -66,6 +69,9 @@ const (
 	cmdFlagNoHole = uint16(1 << 1)
 	cmdFlagDF     = uint16(1 << 2)
 	cmdFlagReqOne = uint16(1 << 3)
+	// cmdFlagFastZero asks a WRITE_ZEROES to fail with NBD_ENOTSUP unless it is faster than
+	// writing zeroes (see FastZeroWriter).
+	cmdFlagFastZero = uint16(1 << 4)
 
 	// structured reply chunk types and flags
 	chunkFlagDone       = uint16(1)

@@ -314,7 +314,8 @@ func malformedRequests(t *testing.T, cfg, cliCfg *tls.Config) {
 		if cliCfg != nil {
 			r.startTLS(cliCfg)
 		}
-		if sizeB, flags := r.goExport(name); sizeB != 1<<20 || flags&transHasFlags == 0 {
+		sizeB, flags := r.goExport(name)
+		if sizeB != 1<<20 || flags&(transHasFlags|transSendCache) != transHasFlags|transSendCache || (flags&transSendFastZero != 0) != (name == "rw") {
 			t.Fatalf("go %q: size %d flags %#x", name, sizeB, flags)
 		}
 		return r
@@ -331,7 +332,7 @@ func malformedRequests(t *testing.T, cfg, cliCfg *tls.Config) {
 		{"unknown command", func(t *testing.T) {
 			r := open(t, "rw")
 			r.expectErrno(errInval, 0, 99, 0, 4096, nil)
-			r.expectErrno(errInval, 0, 5, 0, 4096, nil) // NBD_CMD_CACHE is not advertised
+			r.expectErrno(errInval, 0, 8, 0, 4096, nil) // NBD_CMD_RESIZE is not advertised
 			r.expectAlive()
 		}},
 		{"range past the end", func(t *testing.T) {
@@ -364,6 +365,25 @@ func malformedRequests(t *testing.T, cfg, cliCfg *tls.Config) {
 			r.expectErrno(errInval, 0, cmdFlush, 4096, 0, nil)
 			r.expectErrno(errInval, 0, cmdBlockStatus, 0, 4096, nil)
 			r.expectAlive()
+		}},
+		{"cache and fast zero", func(t *testing.T) {
+			r := open(t, "rw")
+			r.expectErrno(0, 0, cmdCache, 0, 1<<20, nil)
+			r.expectErrno(errInval, 0, cmdCache, 1<<20-512, 1024, nil)
+			r.expectErrno(errInval, 0, cmdCache, 1<<63, 512, nil)
+			r.expectErrno(errInval, 0, cmdCache, 0, 0, nil)
+			r.expectErrno(errInval, cmdFlagFUA, cmdCache, 0, 512, nil)
+			r.expectErrno(errInval, cmdFlagFastZero, cmdCache, 0, 512, nil)
+			r.expectErrno(errInval, cmdFlagFastZero, cmdWrite, 0, 512, make([]byte, 512))
+			r.expectErrno(errInval, cmdFlagFastZero, cmdTrim, 0, 512, nil)
+			r.expectErrno(errInval, cmdFlagFastZero, cmdRead, 0, 512, nil)
+			r.expectErrno(errNoSpc, cmdFlagFastZero, cmdWriteZeroes, 1<<20, 512, nil)
+			r.expectErrno(0, cmdFlagFastZero|cmdFlagNoHole|cmdFlagFUA, cmdWriteZeroes, 0, 4096, nil)
+			r.expectAlive()
+			ro := open(t, "ro")
+			ro.expectErrno(0, 0, cmdCache, 0, 4096, nil)
+			ro.expectErrno(errInval, cmdFlagFastZero, cmdWriteZeroes, 0, 4096, nil) // not negotiated
+			ro.expectAlive()
 		}},
 		{"writes on read-only", func(t *testing.T) {
 			r := open(t, "ro")
@@ -576,7 +596,7 @@ func TestProbe(t *testing.T) {
 	ts := startServer(t, "tcp", &Server{Exports: StaticExports{"": e}})
 	want := map[string]string{
 		"flush": "flush: OK", "pwrite_fua": "pwrite_fua: OK", "trim_1M": "trim_1M: OK", "zero_1M": "zero_1M: OK",
-		"cache_1M":       "cache_1M: ERROR nbd_cache: cache: command failed: Invalid argument",
+		"cache_1M":       "cache_1M: OK",
 		"block_status":   "block_status: ERROR nbd_block_status: block-status: command failed: Invalid argument",
 		"pread_past_eof": "pread_past_eof: ERROR nbd_pread: read: command failed: Invalid argument",
 		"pread_64M":      "pread_64M: ERROR nbd_pread: read: command failed: Value too large",

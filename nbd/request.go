@@ -36,8 +36,10 @@ func payloadBytes(h *protocol.TransmissionRequestHeader) uint32 {
 	return 0
 }
 
-// allowedFlags lists, per command, the command flags the server accepts.
-func allowedFlags(cmd uint16, structured bool) (uint16, bool) {
+// allowedFlags lists, per command, the command flags the server accepts. FAST_ZERO goes with
+// WRITE_ZEROES on a writable export, where transmissionFlags advertises NBD_FLAG_SEND_FAST_ZERO;
+// anywhere else it is an unknown flag (EINVAL), as the protocol asks.
+func allowedFlags(cmd uint16, structured, readOnly bool) (uint16, bool) {
 	switch cmd {
 	case cmdRead:
 		if structured {
@@ -47,7 +49,12 @@ func allowedFlags(cmd uint16, structured bool) (uint16, bool) {
 	case cmdWrite, cmdTrim, cmdFlush:
 		return cmdFlagFUA, true
 	case cmdWriteZeroes:
-		return cmdFlagFUA | cmdFlagNoHole, true
+		if readOnly {
+			return cmdFlagFUA | cmdFlagNoHole, true
+		}
+		return cmdFlagFUA | cmdFlagNoHole | cmdFlagFastZero, true
+	case cmdCache:
+		return 0, true
 	case cmdBlockStatus:
 		return cmdFlagReqOne, true
 	case cmdDisc:
@@ -59,7 +66,7 @@ func allowedFlags(cmd uint16, structured bool) (uint16, bool) {
 // checkRequest validates a decoded request against an export of sizeBytes, returning the NBD
 // error number to reply with (0 if the request is acceptable) and a description for the log.
 func checkRequest(h *protocol.TransmissionRequestHeader, sizeBytes int64, readOnly, structured, metaAlloc bool, maxBytes uint32) (uint32, string) {
-	allowed, known := allowedFlags(h.Type, structured)
+	allowed, known := allowedFlags(h.Type, structured, readOnly)
 	if !known {
 		return errInval, fmt.Sprintf("unknown or unsupported command %d", h.Type)
 	}

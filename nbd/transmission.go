@@ -202,13 +202,22 @@ func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf, hold boo
 	case cmdTrim:
 		err = c.exp.Discard(int64(h.Offset), int64(h.Length))
 	case cmdWriteZeroes:
-		err = c.writeZeroes(int64(h.Offset), int64(h.Length), h.CommandFlags&cmdFlagNoHole == 0)
+		mayTrim := h.CommandFlags&cmdFlagNoHole == 0
+		if h.CommandFlags&cmdFlagFastZero != 0 {
+			err = c.writeZeroesFast(int64(h.Offset), int64(h.Length), mayTrim)
+		} else {
+			err = c.writeZeroes(int64(h.Offset), int64(h.Length), mayTrim)
+		}
+	case cmdCache:
+		err = c.cache(int64(h.Offset), int64(h.Length))
 	}
 	if err == nil && fua {
 		err = c.exp.Flush()
 	}
 	if err != nil {
-		c.s.logf("nbd: export %q: command %d at %d+%d: %v", c.name, h.Type, h.Offset, h.Length, err)
+		if !fastZeroRefused(h.CommandFlags, err) {
+			c.s.logf("nbd: export %q: command %d at %d+%d: %v", c.name, h.Type, h.Offset, h.Length, err)
+		}
 		c.replyError(&h, errnoOf(err), err.Error())
 		return
 	}

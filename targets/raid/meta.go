@@ -26,6 +26,7 @@ type superState struct {
 	stale       bool   // every region is to be resynchronised
 	metaMu      sync.Mutex
 	bitmapReady bool // the bitmap has been loaded (preresume)
+	newBitmap   bool // a takeover adding members: the bitmap is made anew, not read
 }
 
 // analyseSuperblocks is analyse_superblocks with super_load,
@@ -52,7 +53,8 @@ func (r *Raid) analyseSuperblocks() error {
 		b := make([]byte, sbBytes)
 		if _, err := m.meta.ReadAt(b, 0); err != nil {
 			r.logf("Failed to read superblock of device at position %d", i)
-			m.faulty = true
+			// raid0 keeps the member: md would not start the set without it
+			m.faulty = r.rt.level != 0
 			continue
 		}
 		sb, ok := parseSuperblock(b)
@@ -72,6 +74,21 @@ func (r *Raid) analyseSuperblocks() error {
 		return nil
 	}
 	r.sb.persistent = true
+	if r.rt.level == 0 {
+		// super_validate returns at once for a raid0 table: no superblock
+		// is validated, the table's level, chunk size and members rule
+		// (any level's superblocks are taken over to raid0 this way) and
+		// the superblocks are rewritten at the first resume
+		return nil
+	}
+	var takeover *superblock
+	if r.journal != nil {
+		// super_init_validation skips the journal by the freshest
+		// member's flags, not its own: the journal counts as a member
+		// to rebuild, at position -1, listed first
+		r.logf("Device -1 specified for rebuild; clearing superblock")
+		rebuilds++
+	}
 	for i, m := range r.members {
 		if m.data == nil {
 			continue
@@ -85,6 +102,9 @@ func (r *Raid) analyseSuperblocks() error {
 		}
 	}
 	if !freshest.magicless() {
+		if int(freshest.level) != r.rt.level {
+			takeover = freshest
+		}
 		if err := r.checkLayout(freshest); err != nil {
 			return err
 		}
@@ -111,8 +131,13 @@ func (r *Raid) analyseSuperblocks() error {
 		if sb == nil {
 			continue
 		}
-		if int(sb.position) != i && r.rt.level != 1 {
-			return targets.Invalid("Cannot change device positions in raid set")
+		if int(sb.position) != i {
+			// raid1 tables and raid0 sets taken over to raid10 place
+			// their members as they like
+			if r.rt.level != 1 && (takeover == nil || takeover.level != 0 || r.rt.level != 10) {
+				return targets.Invalid("Cannot change device positions in raid set")
+			}
+			r.logf("raid device #%d now at position #%d", sb.position, i)
 		}
 		if sb.compat != 0 && sb.compat != featureV190 {
 			return targets.Invalid("Unable to assemble array: Unknown flag(s) in compatible feature flags")
@@ -125,14 +150,16 @@ func (r *Raid) analyseSuperblocks() error {
 			m.recoveryOffset = sb.recoveryOffset
 			m.inSync = m.recoveryOffset == maxSector
 		}
-		if !freshest.magicless() && freshest.failedBit(i) {
+		if !freshest.magicless() && freshest.failedBit(int(sb.position)) {
 			// a member that comes back is recovered
 			m.recoveryOffset, m.inSync = 0, false
 		}
 	}
-	if !r.redundant() {
-
+	if !r.redundant(freshest) {
 		return targets.Invalid("Insufficient redundancy to activate array")
+	}
+	if takeover != nil {
+		return r.takeOver(takeover)
 	}
 	return nil
 }
@@ -144,12 +171,14 @@ var errInvalidSuperblocks = targets.Invalid("Unable to assemble array: Invalid s
 func (s *superblock) magicless() bool { return s.numDevices == 0 }
 
 // checkLayout compares the table with the superblock, which is
-// authoritative: another level is a takeover and another member count a
-// reshape, both refused (md takes over some levels and reshapes with
-// free space on the members: not done here); another layout or chunk
-// size without the free space a reshape needs is ignored, as md ignores
-// it: the array keeps the superblock's (the table line echoes the
-// superblock's chunk size). An interrupted reshape is refused too.
+// authoritative: another level is a takeover (takeover.go, decided once
+// the members are validated; refused here over superblocks without the
+// v1.9.0 fields, as md refuses it), another member count a reshape,
+// refused (md reshapes with free space on the members: not done here);
+// another layout or chunk size without the free space a reshape needs is
+// ignored, as md ignores it: the array keeps the superblock's (the table
+// line echoes the superblock's chunk size). An interrupted reshape is
+// refused too.
 func (r *Raid) checkLayout(sb *superblock) error {
 	switch {
 	case sb.flags&sbFlagReshape != 0 && r.flags&flagDeltaDisks != 0:
@@ -157,8 +186,10 @@ func (r *Raid) checkLayout(sb *superblock) error {
 		return errInvalidSuperblocks
 	case sb.flags&sbFlagReshape != 0:
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
+	case int(sb.level) != r.rt.level && sb.compat&featureV190 == 0:
+		return r.takeoverUnsupported(sb)
 	case int(sb.level) != r.rt.level:
-		return targets.Invalid("takeover not possible")
+		return nil
 	case int(sb.numDevices) != len(r.members):
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}
@@ -167,8 +198,10 @@ func (r *Raid) checkLayout(sb *superblock) error {
 }
 
 // redundant is validate_raid_redundancy: members to rebuild or without a
-// superblock within what the level survives (raid10 per mirror group).
-func (r *Raid) redundant() bool {
+// superblock within what the level survives (raid10 per mirror group),
+// the level and raid10 layout the superblock sb gives (the set's before
+// a takeover), the parity members the table's type has.
+func (r *Raid) redundant(sb *superblock) bool {
 	lost := func(m *member) bool { return !m.firstUse && (!m.inSync || m.meta == nil) }
 	count := 0
 	for _, m := range r.members {
@@ -176,13 +209,17 @@ func (r *Raid) redundant() bool {
 			count++
 		}
 	}
-	switch r.rt.level {
+	level, layout, devs := r.rt.level, r.layout, len(r.members)
+	if !sb.magicless() {
+		level, layout, devs = int(sb.level), int(sb.layout), int(sb.numDevices)
+	}
+	switch level {
 	case 0:
 		return true
 	case 1:
-		return count < len(r.members)
+		return count < devs
 	case 10:
-		copies := raid10Copies(r.layout)
+		copies := raid10Copies(layout)
 		if count < copies {
 			return true
 		}
@@ -328,7 +365,7 @@ func (r *Raid) loadBitmap() error {
 			break
 		}
 	}
-	if src == nil || r.firstUse {
+	if src == nil || r.firstUse || r.sb.newBitmap {
 		return nil
 	}
 	b := make([]byte, bitmapSuperBytes+len(r.sb.bits))

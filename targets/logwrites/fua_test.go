@@ -130,3 +130,37 @@ func TestFUAEntries(t *testing.T) {
 	}
 	g.remove("two")
 }
+
+// TestFUAStacked: a FUA write to a linear line over a mapped log-writes
+// device reaches it as a FUA write (one FUA entry below, no flush), and
+// flushes nothing else: the log-writes line beside it, which the write
+// does not touch, keeps its write unflushed (the old whole-device flush
+// logged it and a flush entry).
+func TestFUAStacked(t *testing.T) {
+	g := newRig(t)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 1<<20, false)
+	dev2, log2 := g.File("dev2", 1<<20, false), g.File("log2", 1<<20, false)
+	g.MustCreate("lw", 2048, "log-writes", dev, log)
+	if err := g.Reg.Create("top", "", []dm.TargetLine{
+		{Len: 1024, Type: "linear", Args: []string{"/dev/mapper/lw", "16"}},
+		{Start: 1024, Len: 1024, Type: "log-writes", Args: []string{dev2, log2}},
+	}, false); err != nil {
+		t.Fatal(err)
+	}
+	top := g.Device("top")
+	beside, fua := pattern(6, 512), pattern(7, 4096)
+	g.write("top", beside, 1024*512)
+	if _, err := top.WriteFUA(fua, 4096); err != nil {
+		t.Fatal(err)
+	}
+	g.wantStatus("lw", "1 9")
+	s, got := readLog(t, log, -1)
+	wantSuper(t, s, 1)
+	wantEntries(t, got, []logEntry{{atSector: 1, sector: 24, lenSectors: 8, flags: flagFUA, data: fua}})
+	if lines, err := g.Reg.Lines("top", false, true); err != nil || len(lines) != 2 || lines[1].Params != "0 0" {
+		t.Errorf("status of top %v %v: the log-writes line beside the FUA write logged something", lines, err)
+	}
+	g.flush("top")
+	_, got = readLog(t, log2, 2)
+	wantEntries(t, got, []logEntry{{atSector: 1, sector: 1024, lenSectors: 1, data: beside}, {atSector: 3, flags: flagFlush}})
+}

@@ -68,6 +68,7 @@ func (r *Registry) Create(name, uuid string, lines []TargetLine, readOnly bool) 
 	if e := r.resume(d, false); e != 0 {
 		return undo("resume", e)
 	}
+	d.st.Node = true
 	return nil
 }
 

@@ -65,8 +65,9 @@ type deviceState struct {
 	// DeferredRemove marks a device `remove --deferred` left because it was
 	// open: it is removed when its last opener goes.
 	DeferredRemove bool `json:"deferred_remove,omitempty"`
-	// Node is set once a resume succeeded: libdm makes the device's node
-	// under /dev/mapper then, table or no table.
+	// Node is set once a resume succeeded or libdm's mknodes named the
+	// device: the device's node under /dev/mapper exists from then on,
+	// table or no table.
 	Node     bool       `json:"node,omitempty"`
 	Live     *tableSpec `json:"live,omitempty"`
 	Inactive *tableSpec `json:"inactive,omitempty"`

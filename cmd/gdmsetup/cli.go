@@ -124,7 +124,7 @@ func init() {
 		"info":              {run: cmdInfo, names: everyName, needsRegistry: true, args: anyCount, help: "info [NAME] [-c|-C|--columns [-o FIELDS] [--noheadings]]"},
 		"deps":              {run: cmdDeps, names: everyName, needsRegistry: true, args: anyCount, help: "deps [NAME]"},
 		"splitname":         {run: cmdSplitname, args: &argRange{1, 2}, help: "splitname NAME [SUBSYSTEM]                     (LVM name components as a report)"},
-		"mknodes":           {run: cmdMknodes, names: everyName, needsRegistry: true, args: anyCount, help: "mknodes [NAME...]                              (nothing to do: no nodes in /dev)"},
+		"mknodes":           {run: cmdMknodes, names: everyName, needsRegistry: true, args: anyCount, help: "mknodes [NAME...]                              (no nodes in /dev: records them)"},
 		"setgeometry":       {run: cmdSetGeometry, names: firstName, needsRegistry: true, args: &argRange{5, 5}, help: "setgeometry NAME CYL HEAD SECT START"},
 		"wait":              {run: cmdWait, names: firstName, args: &argRange{0, 2}, help: "wait NAME [EVENT_NR]"},
 		"targets":           {run: cmdTargets, args: noArgs, help: "targets"},
@@ -185,8 +185,8 @@ func runWith(reg *dm.Registry, yield func(time.Duration) error, args []string, s
 	case !c.args.allows(len(pos)):
 		return refuse(stderr, "Incorrect number of arguments.", c.help)
 	}
-	if name == "ls" && opts.has("exec") {
-		return lsExec(reg, opts, stdin, stdout, stderr)
+	if execCommands[name] && opts.has("exec") {
+		return runExec(reg, name, opts, pos, stdin, stdout, stderr)
 	}
 	if reg == nil && c.forwarded(name) {
 		if code, ok := forward(stateDir(opts), args, stdin, stdout, stderr); ok {

@@ -1,15 +1,22 @@
 package main
 
 // cmdMknodes is `mknodes [NAME...]`: dmsetup makes the device nodes under
-// /dev/mapper that udev has not; gdmsetup's devices have no nodes (they are
-// reached by name, through read, write and serve), so there is nothing to
-// make or remove, for any name, as with dmsetup on a name that does not
-// exist: it succeeds silently. What it reports is libdm's: a NAME refused
+// /dev/mapper that udev has not, of the named devices or of all.
+// gdmsetup's devices are reached by name (read, write, serve), not through
+// nodes, but it records that a node was made (dm.Registry.MakeNode), as
+// opening one shows; a name that is not a device's is passed over
+// silently, as by dmsetup. What it reports is libdm's: a NAME refused
 // (mangling, a missing /dev/mapper path: see takeNames), and without
 // names the refusals of checkNodes.
 func cmdMknodes(e *env) error {
 	if len(e.typed) > 0 {
+		for _, k := range e.args {
+			e.reg.MakeNode(k)
+		}
 		return nil
+	}
+	for _, d := range e.reg.Devices() {
+		e.reg.MakeNode(d.Name())
 	}
 	return e.checkNodes(nil)
 }

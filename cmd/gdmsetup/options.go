@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -63,6 +64,28 @@ var shortOptions = map[byte]string{
 type options map[string][]string
 
 func (o options) has(name string) bool { return len(o[name]) > 0 }
+
+// args is a command line that gives the options o holds, less those named
+// in drop: each use as --NAME or --NAME=VALUE, in longOptions' order.
+func (o options) args(drop ...string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range longOptions {
+		key := l.keyOf()
+		if seen[key] || slices.Contains(drop, key) {
+			continue
+		}
+		seen[key] = true
+		for _, v := range o[key] {
+			if l.arg == noArgument {
+				out = append(out, "--"+l.name)
+			} else {
+				out = append(out, "--"+l.name+"="+v)
+			}
+		}
+	}
+	return out
+}
 
 // str is the last value given for name ("" if none).
 func (o options) str(name string) string {

@@ -22,14 +22,17 @@ func cmdTable(e *env) error {
 // it prints the lines of the named devices (or all) with each target's
 // string of type typ, each line prefixed "NAME: " when the command names
 // other than one device (the name as given, or as listed). With -v a
-// device's info comes before its first line instead of the prefixes, and
-// with several devices an empty line after its last. A missing device
+// device's info comes before its first line instead of the prefixes (with
+// -c, as one report of every device shown, after all lines, also when a
+// later device failed), and with several devices an empty line after its
+// last. A missing device
 // fails as the ioctl of op (table) or "Device does not exist." (status
 // and measure, which libdm's status task reports so).
 func printLines(e *env, op string, typ dm.StatusType) error {
-	verbose := e.opts.has("verbose")
+	verbose, columns := e.opts.has("verbose"), e.opts.has("columns")
 	many := e.manyNames()
-	return e.eachName(func(typed, kernel string) error {
+	var infos []dm.Info
+	err := e.eachName(func(typed, kernel string) error {
 		d, ok := e.reg.Lookup(kernel)
 		if !ok {
 			if typ != dm.StatusTable {
@@ -48,6 +51,8 @@ func printLines(e *env, op string, typ dm.StatusType) error {
 		matched := false
 		emit := func(line string) {
 			switch {
+			case verbose && !matched && columns:
+				infos = append(infos, in)
 			case verbose && !matched:
 				printInfo(e, in)
 			case many && !verbose:
@@ -75,6 +80,12 @@ func printLines(e *env, op string, typ dm.StatusType) error {
 		}
 		return nil
 	})
+	if len(infos) > 0 {
+		if cerr := infoColumns(e, infos); cerr != nil {
+			return cerr
+		}
+	}
+	return err
 }
 
 // tableConcise prints every device (or the named ones) as one concise

@@ -44,3 +44,13 @@ func DevWriteFUA(dev Dev, p []byte, offBytes int64) error {
 	}
 	return dev.Flush()
 }
+
+// DevWrite writes p at offBytes of dev: with FUA (DevWriteFUA) when fua,
+// else a plain WriteAt.
+func DevWrite(dev Dev, p []byte, offBytes int64, fua bool) error {
+	if fua {
+		return DevWriteFUA(dev, p, offBytes)
+	}
+	_, err := dev.WriteAt(p, offBytes)
+	return err
+}

@@ -164,3 +164,24 @@ func TestFUAStacked(t *testing.T) {
 	_, got = readLog(t, log2, 2)
 	wantEntries(t, got, []logEntry{{atSector: 1, sector: 1024, lenSectors: 1, data: beside}, {atSector: 3, flags: flagFlush}})
 }
+
+// TestFUAWriteLoggingDisabled: once logging has stopped (the log device
+// full), a FUA write still goes to the device and logs nothing.
+func TestFUAWriteLoggingDisabled(t *testing.T) {
+	g := newRig(t)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 8<<10, false)
+	g.MustCreate("lw", 2048, "log-writes", dev, log)
+	big := pattern(8, 8192)
+	if _, err := g.Device("lw").WriteFUA(big, 0); err != nil {
+		t.Fatal(err)
+	}
+	g.wantStatus("lw", "0 17 logging_disabled")
+	p := pattern(9, 4096)
+	if _, err := g.Device("lw").WriteFUA(p, 65536); err != nil {
+		t.Fatal(err)
+	}
+	if got := dmtest.FileBytes(t, dev, 65536, len(p)); !bytes.Equal(got, p) {
+		t.Error("the FUA write with logging stopped is not on the device")
+	}
+	g.wantStatus("lw", "0 17 logging_disabled")
+}

@@ -43,14 +43,10 @@ func (l *LogWrites) write(p []byte, sector uint64, fua bool) error {
 	if logging {
 		b = &block{sector: l.devSector(sector), lenSectors: uint64(len(p)) / logSectorBytes, data: append([]byte(nil), p...)}
 	}
-	off := byteOffset(l.devSector(sector))
-	var err error
-	if fua {
+	if b != nil && fua {
 		b.flags = flagFUA
-		err = targets.DevWriteFUA(l.dev, p, off)
-	} else {
-		_, err = l.dev.WriteAt(p, off)
 	}
+	err := targets.DevWrite(l.dev, p, byteOffset(l.devSector(sector)), fua)
 	switch {
 	case b == nil:
 	case fua:

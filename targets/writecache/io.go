@@ -64,14 +64,24 @@ func (w *Writecache) uptoCached(lenBytes int, sector uint64, e int32, ok bool) i
 // with the cleaner, or with metadata_only, it goes around the cache to the
 // origin, up to the next cached block. autocommit_blocks uncommitted
 // blocks commit; fewer arm the autocommit timer.
-func (w *Writecache) WriteAt(p []byte, sector uint64) error {
+func (w *Writecache) WriteAt(p []byte, sector uint64) error { return w.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter, writecache_map_write of a REQ_FUA bio in
+// SSD mode: each piece goes to the cache device or around it to the origin
+// as a FUA write (the remapped bio keeps the flag); nothing more is
+// committed than for a plain write, and no flush is counted (6.1 commits
+// for REQ_FUA only in pmem mode, which gdmsetup does not build).
+func (w *Writecache) WriteFUA(p []byte, sector uint64) error { return w.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (w *Writecache) write(p []byte, sector uint64, fua bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.checkIO("write", sector, len(p)); err != nil {
 		return err
 	}
 	for len(p) > 0 {
-		n, err := w.mapWrite(p, sector)
+		n, err := w.mapWrite(p, sector, fua)
 		if err != nil {
 			return err
 		}
@@ -80,7 +90,7 @@ func (w *Writecache) WriteAt(p []byte, sector uint64) error {
 	return nil
 }
 
-func (w *Writecache) mapWrite(p []byte, sector uint64) (int, error) {
+func (w *Writecache) mapWrite(p []byte, sector uint64, fua bool) (int, error) {
 	x := &w.idx
 	if w.errno != 0 {
 		w.stats.Writes += uint64(len(p)) >> w.blockShift
@@ -94,18 +104,18 @@ func (w *Writecache) mapWrite(p []byte, sector uint64) (int, error) {
 		} else {
 			w.stats.WriteHitsUncommitted++
 		}
-		return w.copyToCache(p, sector, e, true)
+		return w.copyToCache(p, sector, e, true, fua)
 	}
 	if w.cleaner || w.cfg.metadataOnly {
-		return w.writeAround(p, sector)
+		return w.writeAround(p, sector, fua)
 	}
 	e, ok := w.popFree(none)
 	if !ok {
-		return w.writeAround(p, sector)
+		return w.writeAround(p, sector, fua)
 	}
 	w.allocate(e, sector)
 	w.stats.WritesAllocate++
-	return w.copyToCache(p, sector, e, false)
+	return w.copyToCache(p, sector, e, false, fua)
 }
 
 // popFree takes a free block (want: only that one) and checks the high
@@ -128,8 +138,8 @@ func (w *Writecache) allocate(e int32, sector uint64) {
 // copyToCache is writecache_bio_copy_ssd: the piece starts at block e and
 // takes the blocks after it while they are next on the cache device (used
 // ones: cached at the next sectors; free ones: the free cursor's), then
-// its data is written to the cache device.
-func (w *Writecache) copyToCache(p []byte, sector uint64, e int32, used bool) (int, error) {
+// its data is written to the cache device (with FUA when fua).
+func (w *Writecache) copyToCache(p []byte, sector uint64, e int32, used, fua bool) (int, error) {
 	x := &w.idx
 	bs := int(w.cfg.blockBytes)
 	first, last := e, e
@@ -156,7 +166,7 @@ func (w *Writecache) copyToCache(p []byte, sector uint64, e int32, used bool) (i
 		last = next
 		n += bs
 	}
-	if _, err := w.cache.WriteAt(p[:n], int64(w.cacheSector(first)*targets.SectorSize)); err != nil {
+	if err := targets.DevWrite(w.cache, p[:n], int64(w.cacheSector(first)*targets.SectorSize), fua); err != nil {
 		return 0, fmt.Errorf("writecache %s: writing block %d to the cache device: %w", w.ctx.DevName, first, err)
 	}
 	w.stats.Writes += uint64(n) >> w.blockShift
@@ -170,13 +180,14 @@ func (w *Writecache) copyToCache(p []byte, sector uint64, e int32, used bool) (i
 	return n, nil
 }
 
-// writeAround writes to the origin up to the next cached block.
-func (w *Writecache) writeAround(p []byte, sector uint64) (int, error) {
+// writeAround writes to the origin up to the next cached block (with FUA
+// when fua).
+func (w *Writecache) writeAround(p []byte, sector uint64, fua bool) (int, error) {
 	e, ok := w.idx.firstFrom(sector, uint64(len(p))/targets.SectorSize, w.blockSectors())
 	n := w.uptoCached(len(p), sector, e, ok)
 	w.stats.WritesAround += uint64(n) >> w.blockShift
 	w.stats.Writes += uint64(n) >> w.blockShift
-	_, err := w.origin.WriteAt(p[:n], int64(sector*targets.SectorSize))
+	err := targets.DevWrite(w.origin, p[:n], int64(sector*targets.SectorSize), fua)
 	w.lastOriginWrite = time.Now()
 	if err != nil {
 		return 0, fmt.Errorf("writecache %s: writing sector %d to the origin: %w", w.ctx.DevName, sector, err)

@@ -2,72 +2,14 @@ package nbd
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/gdmsetup/gdmsetup/internal/nbdshtest"
 )
-
-// pythonWithNBD is a python3 that imports libnbd's module, which nbdsh (`python3 -m nbd`)
-// needs: the first python3 on PATH may be another one (pyenv's). It skips the test when there
-// is none, unless CI=true.
-func pythonWithNBD(t *testing.T) string {
-	t.Helper()
-	needBin(t, "nbdsh")
-	var candidates []string
-	if p, err := exec.LookPath("python3"); err == nil {
-		candidates = append(candidates, p)
-	}
-	for _, p := range append(candidates, "/usr/bin/python3") {
-		if exec.Command(p, "-c", "import nbd").Run() == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no python3 with libnbd's nbd module (CI=true)")
-	}
-	t.Skip("no python3 with libnbd's nbd module")
-	return ""
-}
-
-// nbdshPrelude defines try(name, f) for nbdsh scripts: it runs f and prints "name ok" or
-// "name errno N".
-const nbdshPrelude = `
-def try_(name, f):
-    try:
-        f()
-        print(name, "ok")
-    except nbd.Error as e:
-        print(name, "errno", e.errnum)
-`
-
-// runNbdsh runs nbdsh connected to uri with script (after nbdshPrelude), bounded to 60 s, and
-// returns its output lines.
-func runNbdsh(t *testing.T, uri, script string) []string {
-	t.Helper()
-	python := pythonWithNBD(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "nbdsh", "-u", uri, "-c", nbdshPrelude+script)
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(python)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("nbdsh %s: %v\n%s", uri, err, out)
-	}
-	return strings.Split(strings.TrimSpace(string(out)), "\n")
-}
-
-// expectLines fails unless got holds exactly want, in order.
-func expectLines(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("%s: got\n%s\nwant\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-}
 
 // plainExport hides every optional interface of the export it wraps (Cacher, ZeroWriter,
 // FastZeroWriter, BlockStatuser): the server's own fallbacks serve it.
@@ -132,7 +74,7 @@ try_("read after", lambda: h.pread(4096, 0))
 `
 	want := []string{"cache ok", "past the end errno 22", "straddling the end errno 22", "fast zero flag errno 22", "zero length errno 22", "read after ok"}
 	for _, name := range []string{"file", "plain", "ro"} {
-		expectLines(t, name, runNbdsh(t, "nbd+unix:///"+name+"?socket="+ts.addr, script), want)
+		nbdshtest.Expect(t, "nbd+unix:///"+name+"?socket="+ts.addr, script, want...)
 	}
 	if got := file.readBytes.Load(); got != 4096 {
 		t.Errorf("file export: %d bytes read, want 4096 (the read after; CACHE is posix_fadvise)", got)
@@ -167,8 +109,7 @@ try_("on write", lambda: h.pwrite(b"x" * 512, 0, flags=nbd.CMD_FLAG_FAST_ZERO))
 try_("past the end", lambda: h.zero(65536, 4 << 20, flags=nbd.CMD_FLAG_FAST_ZERO))
 try_("read after", lambda: h.pread(4096, 0))
 `
-	expectLines(t, "file", runNbdsh(t, uri("file"), fileScript),
-		[]string{"trim ok", "no hole ok", "fua ok", "on write errno 22", "past the end errno 28", "read after ok"})
+	nbdshtest.Expect(t, uri("file"), fileScript, "trim ok", "no hole ok", "fua ok", "on write errno 22", "past the end errno 28", "read after ok")
 	if got := file.fastZeroes.Load(); got != 3 {
 		t.Errorf("%d FAST_ZERO requests reached WriteZeroesFast, want 3", got)
 	}
@@ -192,11 +133,11 @@ try_("fast", lambda: h.zero(1 << 20, 0, flags=nbd.CMD_FLAG_FAST_ZERO))
 try_("fast no hole", lambda: h.zero(1 << 20, 0, flags=nbd.CMD_FLAG_FAST_ZERO | nbd.CMD_FLAG_NO_HOLE))
 try_("read after", lambda: h.pread(4096, 0))
 `
-	expectLines(t, "plain", runNbdsh(t, uri("plain"), plainScript), []string{"fast errno 95", "fast no hole errno 95", "read after ok"})
+	nbdshtest.Expect(t, uri("plain"), plainScript, "fast errno 95", "fast no hole errno 95", "read after ok")
 	if data, _ := os.ReadFile(plainPath); !bytes.Equal(data, bytes.Repeat([]byte{0x5a}, 4<<20)) {
 		t.Error("a refused fast zero changed the export")
 	}
-	expectLines(t, "plain, slow zero", runNbdsh(t, uri("plain"), `try_("zero", lambda: h.zero(1 << 20, 0))`), []string{"zero ok"})
+	nbdshtest.Expect(t, uri("plain"), `try_("zero", lambda: h.zero(1 << 20, 0))`, "zero ok")
 	if data, _ := os.ReadFile(plainPath); !bytes.Equal(data[:1<<20], make([]byte, 1<<20)) {
 		t.Error("WRITE_ZEROES without FAST_ZERO did not zero")
 	}
@@ -207,7 +148,7 @@ h.set_strict_mode(0)
 try_("fast zero", lambda: h.zero(4096, 0, flags=nbd.CMD_FLAG_FAST_ZERO))
 try_("read after", lambda: h.pread(4096, 0))
 `
-	expectLines(t, "ro", runNbdsh(t, uri("ro"), roScript), []string{"can_fast_zero False", "fast zero errno 22", "read after ok"})
+	nbdshtest.Expect(t, uri("ro"), roScript, "can_fast_zero False", "fast zero errno 22", "read after ok")
 }
 
 // TestQemuImgConvertOverData: qemu-img convert of a sparse image into an export full of data

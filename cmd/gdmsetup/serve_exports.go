@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gdmsetup/gdmsetup/dm"
@@ -146,9 +147,38 @@ func (e *deviceExport) Discard(offBytes, lenBytes int64) error {
 // written with zeros. mayTrim (no NBD_CMD_FLAG_NO_HOLE) lets the device
 // deallocate.
 func (e *deviceExport) WriteZeroes(offBytes, lenBytes int64, mayTrim bool) error {
+	return e.zeroes(offBytes, lenBytes, mayTrim, false)
+}
+
+// WriteZeroesFast is WRITE_ZEROES with NBD_CMD_FLAG_FAST_ZERO: fast when the
+// range holds a whole logical block and every target under those blocks
+// zeroes without writing zeros (dm.Device.WriteZeroesFast: linear over
+// files, through stacked devices too); the partial blocks at either end, less
+// than a block each, are written with zeros after. Anything else (thin,
+// striped, zero, a range inside one block) is refused at once with an error
+// matching errors.ErrUnsupported.
+func (e *deviceExport) WriteZeroesFast(offBytes, lenBytes int64, mayTrim bool) error {
+	return e.zeroes(offBytes, lenBytes, mayTrim, true)
+}
+
+// zeroes zeroes the whole logical blocks inside the range with the device's
+// WriteZeroes (or WriteZeroesFast when fast), then writes zeros over the
+// partial blocks at either end; a range with no whole block inside is
+// written with zeros, or refused when fast.
+func (e *deviceExport) zeroes(offBytes, lenBytes int64, mayTrim, fast bool) error {
 	start, end := e.inner(offBytes, lenBytes)
 	if end <= start {
+		if fast {
+			return fmt.Errorf("fast zero %d+%d: no whole %d-byte block inside: %w", offBytes, lenBytes, e.LogicalBlockBytes(), errors.ErrUnsupported)
+		}
 		_, err := e.Device.WriteAt(make([]byte, lenBytes), offBytes)
+		return err
+	}
+	zero := e.Device.WriteZeroes
+	if fast {
+		zero = e.Device.WriteZeroesFast
+	}
+	if err := zero(start, end-start, mayTrim); err != nil {
 		return err
 	}
 	if start > offBytes {
@@ -161,7 +191,7 @@ func (e *deviceExport) WriteZeroes(offBytes, lenBytes int64, mayTrim bool) error
 			return err
 		}
 	}
-	return e.Device.WriteZeroes(start, end-start, mayTrim)
+	return nil
 }
 
 // BlockStatus is NBD's base:allocation: the device's holes (unprovisioned

@@ -112,9 +112,9 @@ func (r *Raid) takeOver(from *superblock) error {
 // takeoverUnsupported is super_init_validation's refusal of a level
 // change over superblocks older than the v1.9.0 format (no new_level).
 func (r *Raid) takeoverUnsupported(from *superblock) error {
-	cur := raidTypeByLevelLayout(int(from.level), int(from.layout))
-	if cur != nil {
-		r.logf("Takeover raid sets from %s to %s not yet supported by metadata. (raid level change)", cur.name, r.rt.name)
+	cur, next := raidTypeByLevelLayout(int(from.level), int(from.layout)), raidTypeByLevelLayout(r.rt.level, r.layout)
+	if cur != nil && next != nil {
+		r.logf("Takeover raid sets from %s to %s not yet supported by metadata. (raid level change)", cur.name, next.name)
 	} else {
 		r.logf("Takeover raid sets not yet supported by metadata. (raid level change)")
 	}

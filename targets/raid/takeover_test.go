@@ -3,6 +3,7 @@ package raid
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -134,5 +135,31 @@ func TestTakeoverRefused(t *testing.T) {
 				t.Errorf("log %q lacks %q", log, c.log)
 			}
 		})
+	}
+}
+
+// TestTakeoverOldFormat: superblocks without the v1.9.0 fields refuse a
+// level change as super_init_validation refuses it.
+func TestTakeoverOldFormat(t *testing.T) {
+	e := newEnv(t)
+	r := e.Create(8192, "raid1 1 0 2 ma a mb b")
+	waitIdle(t, r)
+	e.Remove(r)
+	for _, m := range []string{"ma", "mb"} {
+		f, err := os.OpenFile(e.Path(m), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt([]byte{0, 0, 0, 0}, 4) // compat_features
+		f.Close()
+	}
+	e.TakeLog()
+	_, err := e.Build(8192, "raid5_ls 1 64 2 ma a mb b")
+	if err == nil || !strings.Contains(err.Error(), "Unable to assemble array: Invalid superblocks") {
+		t.Errorf("error %v", err)
+	}
+	want := "Takeover raid sets from raid1 to raid5_ls not yet supported by metadata. (raid level change)"
+	if log := strings.Join(e.TakeLog(), "\n"); !strings.Contains(log, want) {
+		t.Errorf("log %q lacks %q", log, want)
 	}
 }

@@ -29,24 +29,39 @@ type mapping struct {
 }
 
 // ReadAt reads p from the target's sector onwards (no cache block crossed).
-func (c *Cache) ReadAt(p []byte, sector uint64) error { return c.bio(p, sector, false) }
+func (c *Cache) ReadAt(p []byte, sector uint64) error { return c.bio(p, sector, false, false) }
 
 // WriteAt writes p at the target's sector (no cache block crossed).
-func (c *Cache) WriteAt(p []byte, sector uint64) error { return c.bio(p, sector, true) }
+func (c *Cache) WriteAt(p []byte, sector uint64) error { return c.bio(p, sector, true, false) }
+
+// WriteFUA is targets.FUAWriter: as cache_map does with a REQ_FUA bio
+// (issue_after_commit), the write is mapped, the metadata committed if the
+// transaction changed, and then the write goes to where it was mapped as a
+// FUA write; a failed commit fails it unwritten. The devices are not
+// flushed as a whole.
+func (c *Cache) WriteFUA(p []byte, sector uint64) error { return c.bio(p, sector, true, true) }
 
 // bio is cache_map and its completion (cache_end_io): the bio is mapped
 // under mu, its data moved without it, then the policy ticks if the bio
 // carried the tick, and the migration worker runs if the mapping queued
-// background work.
-func (c *Cache) bio(p []byte, sector uint64, write bool) error {
+// background work. A FUA write (fua) waits for the commit of what its
+// mapping changed before it is sent.
+func (c *Cache) bio(p []byte, sector uint64, write, fua bool) error {
 	c.wakerIfDue()
 	c.ioMu.RLock()
 	m := c.mapBio(p, sector, write)
 	err := m.err
+	if err == nil && fua {
+		c.mu.Lock()
+		if err = c.commitIfChanged(); err != nil {
+			err = fmt.Errorf("cache %s: FUA write to sector %d: %w", c.devName(), sector, err)
+		}
+		c.mu.Unlock()
+	}
 	if err == nil {
 		for _, t := range m.to {
 			if write {
-				_, err = t.dev.WriteAt(p, t.offBytes)
+				err = targets.DevWrite(t.dev, p, t.offBytes, fua)
 			} else {
 				_, err = t.dev.ReadAt(p, t.offBytes)
 			}

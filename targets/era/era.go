@@ -74,12 +74,20 @@ func (e *Era) ReadAt(p []byte, sector uint64) error {
 // WriteAt writes through to the origin; a write to a block not yet marked
 // in the current era waits until the worker has marked it and committed
 // the metadata (era_map deferring to process_deferred_bios).
-func (e *Era) WriteAt(p []byte, sector uint64) error {
+func (e *Era) WriteAt(p []byte, sector uint64) error { return e.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: era_map treats a REQ_FUA write as any
+// write (only REQ_PREFLUSH bios are passed by unmarked), so it is marked
+// as WriteAt marks, then goes to the origin as a FUA write; the origin is
+// not flushed as a whole.
+func (e *Era) WriteFUA(p []byte, sector uint64) error { return e.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (e *Era) write(p []byte, sector uint64, fua bool) error {
 	if err := e.mark(sector); err != nil {
 		return err
 	}
-	_, err := e.origin.WriteAt(p, int64(sector*targets.SectorSize))
-	return err
+	return targets.DevWrite(e.origin, p, int64(sector*targets.SectorSize), fua)
 }
 
 // Discard is a write for era (it marks the block of its first sector) and

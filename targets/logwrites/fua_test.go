@@ -2,6 +2,7 @@ package logwrites_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,4 +185,89 @@ func TestFUAWriteLoggingDisabled(t *testing.T) {
 		t.Error("the FUA write with logging stopped is not on the device")
 	}
 	g.wantStatus("lw", "0 17 logging_disabled")
+}
+
+// TestFUAThroughTargets: a FUA write through each target over a mapped
+// log-writes device reaches it as Linux 6.1's target sends it on: as a FUA
+// write (one FUA entry below, no flush); thin's first write to a block
+// provisions it, so its commit then flushes the data device (a flush
+// entry), and a later FUA write to the block is a FUA write alone.
+func TestFUAThroughTargets(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		table func(g *rig) []string // the line over /dev/mapper/lw, 1024 sectors
+		setup func(g *rig)
+		// writes are FUA writes of lenBytes at 0, then entries are the
+		// log's entries after them
+		writes  []int
+		entries []string
+	}{
+		{"linear", func(g *rig) []string { return []string{"linear", "/dev/mapper/lw", "0"} }, nil,
+			[]int{4096}, []string{"fua 0+8"}},
+		{"striped", func(g *rig) []string {
+			return []string{"striped", "2", "8", "/dev/mapper/lw", "0", "/dev/mapper/lw", "1024"}
+		}, nil, []int{8192}, []string{"fua 0+8", "fua 1024+8"}},
+		{"delay", func(g *rig) []string { return []string{"delay", "/dev/mapper/lw", "0", "0"} }, nil,
+			[]int{4096}, []string{"fua 0+8"}},
+		{"era", func(g *rig) []string {
+			return []string{"era", g.File("meta", 1<<20, false), "/dev/mapper/lw", "128"}
+		}, nil, []int{4096}, []string{"fua 0+8"}},
+		{"writecache", func(g *rig) []string {
+			return []string{"writecache", "s", "/dev/mapper/lw", g.File("cdev", 1<<20, false), "4096", "1", "cleaner"}
+		}, nil, []int{4096}, []string{"fua 0+8"}},
+		{"cache", func(g *rig) []string {
+			return []string{"cache", g.File("meta", 1<<20, false), g.File("cdev", 1<<20, false), "/dev/mapper/lw", "128", "0", "default", "0"}
+		}, nil, []int{4096}, []string{"fua 0+8"}},
+		{"thin", func(g *rig) []string { return []string{"thin", "/dev/mapper/pool", "0"} }, func(g *rig) {
+			if err := g.Reg.Create("pool", "", []dm.TargetLine{{Len: 2048, Type: "thin-pool",
+				Args: []string{g.File("meta", 1<<20, false), "/dev/mapper/lw", "128", "0"}}}, false); err != nil {
+				g.T.Fatal(err)
+			}
+			if err := g.message("pool", "create_thin", "0"); err != nil {
+				g.T.Fatal(err)
+			}
+		}, []int{65536, 4096}, []string{"fua 0+128", "flush", "fua 0+8"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := newRig(t)
+			dev, log := g.File("dev", 1<<20, false), g.File("log", 1<<20, false)
+			g.MustCreate("lw", 2048, "log-writes", dev, log)
+			if c.setup != nil {
+				c.setup(g)
+			}
+			table := c.table(g)
+			if err := g.Reg.Create("top", "", []dm.TargetLine{{Len: 1024, Type: table[0], Args: table[1:]}}, false); err != nil {
+				t.Fatalf("%v: %v\n%s", table, err, g.Klog.String())
+			}
+			lines, err := g.Reg.Lines("lw", false, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var before int
+			fmt.Sscan(lines[0].Params, &before) // the setup's own entries (thin-pool's commits flush its data device)
+			for _, n := range c.writes {
+				if _, err := g.Device("top").WriteFUA(pattern(byte(n), n), 0); err != nil {
+					t.Fatalf("FUA write of %d bytes: %v", n, err)
+				}
+			}
+			_, entries := readLog(t, log, before+len(c.entries))
+			var got []string
+			for _, e := range entries[before:] {
+				switch e.flags {
+				case flagFUA:
+					got = append(got, fmt.Sprintf("fua %d+%d", e.sector, e.lenSectors))
+				case flagFlush:
+					got = append(got, "flush")
+				default:
+					got = append(got, fmt.Sprintf("flags %d %d+%d", e.flags, e.sector, e.lenSectors))
+				}
+			}
+			if strings.Join(got, "; ") != strings.Join(c.entries, "; ") {
+				t.Errorf("log entries %q, want %q", got, c.entries)
+			}
+			if lines, err := g.Reg.Lines("lw", false, true); err != nil || !strings.HasPrefix(lines[0].Params, fmt.Sprint(before+len(c.entries), " ")) {
+				t.Errorf("status of lw %v %v: want %d entries logged", lines, err, before+len(c.entries))
+			}
+		})
+	}
 }

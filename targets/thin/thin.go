@@ -133,7 +133,25 @@ func (t *Thin) readOrigin(p []byte, sector uint64) error {
 }
 
 // WriteAt writes one piece inside a block, provisioning or unsharing it.
-func (t *Thin) WriteAt(p []byte, sector uint64) error {
+func (t *Thin) WriteAt(p []byte, sector uint64) error { return t.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: the piece goes to the data device as a
+// FUA write (thin remaps the bio, REQ_FUA kept), then, as
+// bio_triggers_commit holds a REQ_FUA bio back for a commit when the
+// transaction changed (op_is_flush includes REQ_FUA), the pool commits if
+// anything changed; the data device is not flushed otherwise.
+func (t *Thin) WriteFUA(p []byte, sector uint64) error {
+	if err := t.write(p, sector, true); err != nil {
+		return err
+	}
+	if t.td.ChangedThisTransaction() {
+		return t.pool.CommitChanged()
+	}
+	return nil
+}
+
+// write is WriteAt, the data written with FUA when fua.
+func (t *Thin) write(p []byte, sector uint64, fua bool) error {
 	pool := t.pool
 	if pool.Mode() == thinpool.ModeFail {
 		return syscall.EIO
@@ -141,12 +159,12 @@ func (t *Thin) WriteAt(p []byte, sector uint64) error {
 	vblock, in := sector/t.blockSectors, sector%t.blockSectors
 	// fast path: an unshared mapped block is written in place; otherwise
 	// look again under the pool's lock, then provision or unshare
-	if _, _, done, err := t.writeMapped(p, vblock, in); done {
+	if _, _, done, err := t.writeMapped(p, vblock, in, fua); done {
 		return err
 	}
 	pool.Lock()
 	defer pool.Unlock()
-	m, ok, done, err := t.writeMapped(p, vblock, in)
+	m, ok, done, err := t.writeMapped(p, vblock, in, fua)
 	if done {
 		return err
 	}
@@ -163,7 +181,7 @@ func (t *Thin) WriteAt(p []byte, sector uint64) error {
 			return err
 		}
 	}
-	if _, err := pool.DataDev().WriteAt(p, t.dataOffset(nb, in)); err != nil {
+	if err := targets.DevWrite(pool.DataDev(), p, t.dataOffset(nb, in), fua); err != nil {
 		return err
 	}
 	if !pool.Writable() {
@@ -179,10 +197,10 @@ func (t *Thin) WriteAt(p []byte, sector uint64) error {
 	return nil
 }
 
-// writeMapped writes p in place when vblock maps to an unshared data block;
-// done is false when the block needs provisioning or unsharing, and then
-// m and ok are its lookup.
-func (t *Thin) writeMapped(p []byte, vblock, in uint64) (m metadata.Mapping, ok, done bool, err error) {
+// writeMapped writes p in place (with FUA when fua) when vblock maps to
+// an unshared data block; done is false when the block needs provisioning
+// or unsharing, and then m and ok are its lookup.
+func (t *Thin) writeMapped(p []byte, vblock, in uint64, fua bool) (m metadata.Mapping, ok, done bool, err error) {
 	m, ok, err = t.td.FindBlock(vblock)
 	if err != nil {
 		return m, ok, true, syscall.EIO
@@ -190,7 +208,7 @@ func (t *Thin) writeMapped(p []byte, vblock, in uint64) (m metadata.Mapping, ok,
 	if !ok || m.Shared {
 		return m, ok, false, nil
 	}
-	_, err = t.pool.DataDev().WriteAt(p, t.dataOffset(m.DataBlock, in))
+	err = targets.DevWrite(t.pool.DataDev(), p, t.dataOffset(m.DataBlock, in), fua)
 	return m, ok, true, err
 }
 

@@ -25,8 +25,10 @@ const (
 // then any intermediate ones), ServerKeyFile (its private key, which must match) and, when
 // present, CACRLFile (a revocation list signed by one of the CAs). With verifyPeer a client
 // must present a certificate that chains to a CA, is valid now and whose serial the CRL does
-// not revoke; without it no client certificate is asked for. TLS 1.2 is the oldest version
-// offered. Every error names the file at fault.
+// not revoke; without it no client certificate is asked for. The CRL's own dates are not
+// checked, as gnutls does not check them for nbdkit: a stale list (NextUpdate past) or one
+// issued in the future (ThisUpdate ahead) still revokes what it lists, and only that. TLS
+// 1.2 is the oldest version offered. Every error names the file at fault.
 func LoadTLSCertificates(dir string, verifyPeer bool) (*tls.Config, error) {
 	read := func(name string) ([]byte, error) {
 		return os.ReadFile(filepath.Join(dir, name))

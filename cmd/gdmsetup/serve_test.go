@@ -51,7 +51,8 @@ func (s *syncBuffer) String() string {
 }
 
 // serve starts a server on the sandbox's state directory with an NBD unix
-// socket and waits until its control socket answers. It is killed at
+// socket, the sandbox's env added to the environment, and waits until its
+// control socket answers. It is killed at
 // serverLimit, when the test binary dies, and stopped at the test's end.
 func (s *sandbox) serve(extra ...string) *liveServer {
 	s.t.Helper()
@@ -59,6 +60,7 @@ func (s *sandbox) serve(extra ...string) *liveServer {
 	args := append([]string{"--dir", filepath.Join(s.dir, "state"), "serve", "--socket", ls.sock}, extra...)
 	ls.cmd = exec.Command(binary, args...)
 	ls.cmd.Dir = s.dir
+	ls.cmd.Env = append(os.Environ(), s.env...)
 	ls.cmd.Stderr = ls.stderr
 	ls.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := ls.cmd.Start(); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"fmt"
+	"os"
 
 	"github.com/gdmsetup/gdmsetup/nbd"
 )
@@ -18,10 +19,13 @@ type serveTLS struct {
 
 // tlsOptions reads serve's TLS options and loads the certificates, before anything
 // listens. As with nbdkit: --tls defaults to on when --tls-certificates is given and
-// to off otherwise; --tls=on without certificates serves in plain text with a
-// warning; --tls=require without them, and any file missing, unreadable or not
-// matching, is an error naming it. nbdkit's built-in certificate directories are not
-// searched, and --tls-psk is refused: Go's crypto/tls has no TLS-PSK.
+// to off otherwise; --tls=on or --tls=require without --tls-certificates searches
+// nbdkit's directories (nbd.DefaultTLSCertificateDirs: ~/.pki/nbdkit and
+// ~/.config/pki/nbdkit, /etc/pki/nbdkit for root) for the first holding the three
+// files; when none does, --tls=on serves in plain text with a warning and
+// --tls=require is an error, both naming the directories searched. A file missing,
+// unreadable or not matching in a directory given or found is an error naming it.
+// --tls-psk is refused: Go's crypto/tls has no TLS-PSK.
 func tlsOptions(opts options) (serveTLS, error) {
 	if opts.has("tls-psk") {
 		return serveTLS{}, usageError(fmt.Sprintf("--tls-psk %s: TLS with pre-shared keys is not supported (Go's crypto/tls has no PSK cipher suites); use --tls-certificates DIR", opts.str("tls-psk")))
@@ -45,10 +49,14 @@ func tlsOptions(opts options) (serveTLS, error) {
 		return serveTLS{}, usageError(fmt.Sprintf("--tls=%s: want off, on or require", mode))
 	}
 	if dir == "" {
-		if mode == "require" {
-			return serveTLS{}, usageError("--tls=require needs --tls-certificates DIR (holding ca-cert.pem, server-cert.pem, server-key.pem)")
+		found, err := nbd.FindTLSCertificates(nbd.DefaultTLSCertificateDirs(os.Geteuid(), os.Getenv("HOME")))
+		if err != nil {
+			if mode == "require" {
+				return serveTLS{}, fmt.Errorf("--tls=require without --tls-certificates DIR: %w", err)
+			}
+			return serveTLS{warning: fmt.Sprintf("--tls=on without --tls-certificates: %v: serving without TLS", err)}, nil
 		}
-		return serveTLS{warning: "--tls=on without --tls-certificates: serving without TLS"}, nil
+		dir = found
 	}
 	cfg, err := nbd.LoadTLSCertificates(dir, opts.has("tls-verify-peer"))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/internal/tlstest"
+	"github.com/gdmsetup/gdmsetup/nbd"
 )
 
 // toolFails runs a peer binary that must fail and returns its output.
@@ -19,6 +20,18 @@ func toolFails(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %s succeeded, want a failure:\n%s", name, strings.Join(args, " "), out)
 	}
 	return out
+}
+
+// searchedDirs is how the error of a search for certificates (see tlsOptions) lists the
+// directories gdmsetup run by this test with HOME=home searches; a test that expects the
+// search to fail is skipped when certificates are installed there (as root: /etc/pki/nbdkit).
+func searchedDirs(t *testing.T, home string) string {
+	t.Helper()
+	dirs := nbd.DefaultTLSCertificateDirs(os.Geteuid(), home)
+	if dir, err := nbd.FindTLSCertificates(dirs); err == nil {
+		t.Skipf("TLS certificates installed in %s: a search for them does not fail", dir)
+	}
+	return strings.Join(dirs, ", ")
 }
 
 // TestServeTLSRequire: `serve --tls=require --tls-certificates DIR --tls-verify-peer` on a
@@ -84,12 +97,15 @@ func TestServeTLSOn(t *testing.T) {
 	}
 	srv.stop()
 
+	home := t.TempDir()
+	s.env = append(s.env, "HOME="+home)
+	searched := searchedDirs(t, home)
 	srv = s.serve("--tls=on")
 	if out := tool(t, "nbdinfo", srv.url("z")); strings.Contains(out, "with TLS") {
 		t.Errorf("plain nbdinfo:\n%s", out)
 	}
-	if !strings.Contains(srv.stderr.String(), "--tls=on without --tls-certificates: serving without TLS") {
-		t.Errorf("no warning in the log:\n%s", srv.stderr)
+	if log := srv.stderr.String(); !strings.Contains(log, "--tls=on without --tls-certificates: no TLS certificates found: searched "+searched) || !strings.Contains(log, ": serving without TLS") {
+		t.Errorf("no warning naming %s in the log:\n%s", searched, log)
 	}
 }
 
@@ -97,6 +113,9 @@ func TestServeTLSOn(t *testing.T) {
 // message naming the option or file, before it listens or opens its state directory.
 func TestServeTLSOptionErrors(t *testing.T) {
 	s := newSandbox(t)
+	home := t.TempDir()
+	s.env = append(s.env, "HOME="+home)
+	searched := searchedDirs(t, home)
 	ca := tlstest.NewCA(t, "gdmsetup test CA")
 	good := ca.ServerDir(t)
 	// dirWith is a copy of good with name replaced by the bytes b (a directory when b is nil).
@@ -136,7 +155,7 @@ func TestServeTLSOptionErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--tls=require"}, "--tls=require needs --tls-certificates DIR"},
+		{[]string{"--tls=require"}, "--tls=require without --tls-certificates DIR: no TLS certificates found: searched " + searched + " (each needs ca-cert.pem, server-cert.pem and server-key.pem)"},
 		{[]string{"--tls=yes"}, "--tls=yes: want off, on or require"},
 		{[]string{"--tls-verify-peer"}, "--tls-verify-peer needs --tls=on or --tls=require"},
 		{[]string{"--tls=require", "--tls-psk=keys.psk"}, "--tls-psk keys.psk: TLS with pre-shared keys is not supported"},

@@ -72,8 +72,16 @@ func (ca *CA) ClientDir(t testing.TB, cn string, withCert bool) string {
 }
 
 // Revoke writes dir/ca-crl.pem, a revocation list of the CA's listing the certificate in
-// certFile.
+// certFile, issued an hour ago with its next update due in a day.
 func (ca *CA) Revoke(t testing.TB, dir, certFile string) {
+	t.Helper()
+	now := time.Now()
+	ca.RevokeDated(t, dir, certFile, now.Add(-time.Hour), now.Add(24*time.Hour))
+}
+
+// RevokeDated is Revoke with the list's own dates: thisUpdate (when it was issued) and
+// nextUpdate (when the next one is due; past it, the list is stale).
+func (ca *CA) RevokeDated(t testing.TB, dir, certFile string, thisUpdate, nextUpdate time.Time) {
 	t.Helper()
 	b, err := os.ReadFile(certFile)
 	if err != nil {
@@ -87,13 +95,12 @@ func (ca *CA) Revoke(t testing.TB, dir, certFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
 	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
 		Number:     big.NewInt(1),
-		ThisUpdate: now.Add(-time.Hour),
-		NextUpdate: now.Add(24 * time.Hour),
+		ThisUpdate: thisUpdate,
+		NextUpdate: nextUpdate,
 		RevokedCertificateEntries: []x509.RevocationListEntry{
-			{SerialNumber: cert.SerialNumber, RevocationTime: now.Add(-time.Minute)},
+			{SerialNumber: cert.SerialNumber, RevocationTime: thisUpdate},
 		},
 	}, ca.cert, ca.key)
 	if err != nil {

@@ -49,7 +49,24 @@ func (c *Clone) ReadAt(p []byte, sector uint64) error {
 // first: copied from the source with the write laid over it, or, when the
 // write covers the whole region, just written. The region counts as
 // hydrated once the destination has it.
-func (c *Clone) WriteAt(p []byte, sector uint64) error {
+func (c *Clone) WriteAt(p []byte, sector uint64) error { return c.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: the write goes to the destination as a
+// FUA write (an unhydrated region's copy with the write laid over it too),
+// then, as bio_triggers_commit and complete_overwrite_bio hold a REQ_FUA
+// bio back for a commit while the hydration bitmap has changes, the worker
+// commits them (the destination flushed first). Where 6.1 writes a partly
+// written region's copy, commits, then sends the write with FUA, the one
+// write of the region here carries the flag.
+func (c *Clone) WriteFUA(p []byte, sector uint64) error {
+	if err := c.write(p, sector, true); err != nil {
+		return err
+	}
+	return c.commit(false, true)
+}
+
+// write is WriteAt, the destination written with FUA when fua.
+func (c *Clone) write(p []byte, sector uint64, fua bool) error {
 	r := sector >> c.regionShift
 	off := int64(sector) * targets.SectorSize
 	c.mu.Lock()
@@ -60,8 +77,7 @@ func (c *Clone) WriteAt(p []byte, sector uint64) error {
 		}
 		if c.hydrated(r) {
 			c.mu.Unlock()
-			_, err := c.dest.WriteAt(p, off)
-			return err
+			return targets.DevWrite(c.dest, p, off, fua)
 		}
 		ch := c.busy[r]
 		if ch == nil {
@@ -78,13 +94,13 @@ func (c *Clone) WriteAt(p []byte, sector uint64) error {
 	var err error
 	overwrite := uint64(len(p))/targets.SectorSize == c.regionSectors
 	if overwrite {
-		_, err = c.dest.WriteAt(p, off)
+		err = targets.DevWrite(c.dest, p, off, fua)
 	} else {
 		rOff, n := c.regionBytes(r, 1)
 		buf := make([]byte, n)
 		if _, err = c.src.ReadAt(buf, rOff); err == nil {
 			copy(buf[off-rOff:], p)
-			_, err = c.dest.WriteAt(buf, rOff)
+			err = targets.DevWrite(c.dest, buf, rOff, fua)
 		}
 		if err != nil {
 			// the region copy failed (an overwrite's own error is not

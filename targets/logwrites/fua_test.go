@@ -189,9 +189,10 @@ func TestFUAWriteLoggingDisabled(t *testing.T) {
 
 // TestFUAThroughTargets: a FUA write through each target over a mapped
 // log-writes device reaches it as Linux 6.1's target sends it on: as a FUA
-// write (one FUA entry below, no flush); thin's first write to a block
-// provisions it, so its commit then flushes the data device (a flush
-// entry), and a later FUA write to the block is a FUA write alone.
+// write (one FUA entry below, no flush); clone's and thin's first write to
+// a region or block hydrates or provisions it, so their commit then
+// flushes the device (a flush entry), and a later FUA write there is a FUA
+// write alone.
 func TestFUAThroughTargets(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -218,6 +219,9 @@ func TestFUAThroughTargets(t *testing.T) {
 		{"cache", func(g *rig) []string {
 			return []string{"cache", g.File("meta", 1<<20, false), g.File("cdev", 1<<20, false), "/dev/mapper/lw", "128", "0", "default", "0"}
 		}, nil, []int{4096}, []string{"fua 0+8"}},
+		{"clone", func(g *rig) []string {
+			return []string{"clone", g.File("meta", 1<<20, false), "/dev/mapper/lw", g.File("src", 1<<20, false), "8", "1", "no_hydration"}
+		}, nil, []int{4096, 4096}, []string{"fua 0+8", "flush", "fua 0+8"}},
 		{"thin", func(g *rig) []string { return []string{"thin", "/dev/mapper/pool", "0"} }, func(g *rig) {
 			if err := g.Reg.Create("pool", "", []dm.TargetLine{{Len: 2048, Type: "thin-pool",
 				Args: []string{g.File("meta", 1<<20, false), "/dev/mapper/lw", "128", "0"}}}, false); err != nil {

@@ -44,6 +44,9 @@ func FuzzRaidMetadata(f *testing.F) {
 	f.Add(false, uint8(0), uint16(1), uint16(16), []byte{0, 0, 0, 0, 0, 0, 0, 0})  // bitmap chunk size
 	f.Add(true, uint8(1), uint16(1), uint16(40), []byte{0xff, 0xff, 0xff, 0xff})   // bitmap sync size
 	f.Add(false, uint8(1), uint16(1), uint16(256), bytes.Repeat([]byte{0xff}, 16)) // dirty bits
+	f.Add(false, uint8(0), uint16(0), uint16(48), []byte{10, 0, 0, 0, 2, 1, 0, 0}) // level and layout: raid10 near taken over
+	f.Add(true, uint8(0), uint16(0), uint16(48), []byte{6, 0, 0, 0, 18, 0, 0, 0})  // raid6_ls_6 taken over
+	f.Add(true, uint8(1), uint16(0), uint16(12), []byte{0xff, 0xff, 0xff, 0x7f})   // array_position past the failed bits
 	f.Fuzz(func(t *testing.T, raid5 bool, member uint8, pick, offBytes uint16, patch []byte) {
 		which := 0
 		if raid5 {

@@ -102,7 +102,11 @@ func parseSuperblock(b []byte) (s superblock, ok bool) {
 	return s, true
 }
 
-func (s *superblock) failedBit(i int) bool { return s.failed[i/64]&(1<<(i%64)) != 0 }
+// failedBit reports member i among the failed devices (a position past
+// the 256 the format holds, as a damaged superblock may give, is not).
+func (s *superblock) failedBit(i int) bool {
+	return i >= 0 && i < 64*len(s.failed) && s.failed[i/64]&(1<<(i%64)) != 0
+}
 
 // bitmapSuper is the fields of bitmap_super_t this target uses.
 type bitmapSuper struct {

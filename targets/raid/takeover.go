@@ -81,7 +81,8 @@ func (r *Raid) takeoverPossible(from *superblock) bool {
 }
 
 // takeOver is raid_ctr's takeover branch after the superblocks are
-// analysed (rs_check_takeover, rs_setup_takeover): a journaled table and
+// analysed (rs_check_takeover, rs_setup_takeover): a set still
+// resynchronising (gdmsetup does not take it over), a journaled table and
 // a pair md does not take over are refused; otherwise the array runs at
 // the table's level, layout and chunk size over the table's members (the
 // superblocks are rewritten so at the first resume), without a resync,

@@ -188,7 +188,11 @@ func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf, hold boo
 		return
 	case cmdWrite:
 		start := time.Now()
-		if fw, ok := c.exp.(FUAWriter); ok && fua {
+		var fw FUAWriter
+		if fua {
+			fw, _ = c.exp.(FUAWriter)
+		}
+		if fw != nil {
 			_, err = fw.WriteFUA(buf.data(int(h.Length)), int64(h.Offset))
 			fua = false
 		} else {

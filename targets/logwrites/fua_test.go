@@ -275,3 +275,20 @@ func TestFUAThroughTargets(t *testing.T) {
 		})
 	}
 }
+
+// TestFUAWriteUnaligned: a FUA write not aligned to sectors (an NBD client
+// may send one) reads the page-cache block it covers in part and writes it
+// whole, as one FUA write: one FUA entry of the whole block.
+func TestFUAWriteUnaligned(t *testing.T) {
+	g := newRig(t)
+	dev, log := g.File("dev", 1<<20, false), g.File("log", 1<<20, false)
+	g.MustCreate("lw", 2048, "log-writes", dev, log)
+	p := pattern(10, 100)
+	if _, err := g.Device("lw").WriteFUA(p, 4096+10); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, 4096)
+	copy(want[10:], p)
+	_, got := readLog(t, log, -1)
+	wantEntries(t, got, []logEntry{{atSector: 1, sector: 8, lenSectors: 8, flags: flagFUA, data: want}})
+}

@@ -6,8 +6,8 @@
 //
 // As in the kernel, a write or discard is logged only once a flush sent
 // after it completed has completed (then in the order they completed, the
-// flush's entry last); marks are logged at once, and the super block is
-// rewritten after each. Destroying the table logs what is still unflushed
+// flush's entry last); FUA writes and marks are logged at once, and the
+// super block is rewritten after each. Destroying the table logs what is still unflushed
 // and a last mark, "dm-log-writes-end".
 package logwrites
 

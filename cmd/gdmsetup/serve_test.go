@@ -52,7 +52,7 @@ func (s *syncBuffer) String() string {
 
 // serve starts a server on the sandbox's state directory with an NBD unix
 // socket, the sandbox's env added to the environment, and waits until its
-// control socket answers. It is killed at
+// control socket answers and its start-up log is written. It is killed at
 // serverLimit, when the test binary dies, and stopped at the test's end.
 func (s *sandbox) serve(extra ...string) *liveServer {
 	s.t.Helper()
@@ -75,9 +75,13 @@ func (s *sandbox) serve(extra ...string) *liveServer {
 	s.t.Cleanup(func() { ls.stop() })
 	ctl := filepath.Join(s.dir, "state", controlSocket)
 	for deadline := time.Now().Add(10 * time.Second); ; {
+		// the control socket's line is the last of the start-up log: the
+		// socket may answer before the lines are written
 		if c, err := net.Dial("unix", ctl); err == nil {
 			c.Close()
-			break
+			if strings.Contains(ls.stderr.String(), "control socket ") {
+				break
+			}
 		}
 		select {
 		case <-ls.done:

@@ -409,7 +409,7 @@ func (r *Raid) parseDevs(as *targets.ArgSet) error {
 		if err != nil {
 			return targets.Errorf(targets.OpenErrno(err), "RAID device lookup failure")
 		}
-		m.data = dev
+		m.data, m.raw = dev, dev
 	}
 	return nil
 }

@@ -24,7 +24,23 @@ var errIO = syscall.EIO
 func (r *Raid) ReadAt(p []byte, sector uint64) error {
 	r.ioMu.RLock()
 	defer r.ioMu.RUnlock()
+	if err := r.servable(p, sector); err != nil {
+		return err
+	}
+	if r.rs != nil {
+		return r.reshapeIO(p, sector, false)
+	}
 	return r.eachPiece(p, sector, r.readPiece)
+}
+
+// servable refuses I/O past the array md serves, smaller than the table
+// while a reshape adds members and until the next load (raid_map
+// requeues it: the kernel's I/O waits, gdmsetup's fails). ioMu held.
+func (r *Raid) servable(p []byte, sector uint64) error {
+	if sector+uint64(len(p))/sectorBytes > r.mdArraySectors && r.mdArraySectors < r.arraySectors {
+		return errIO
+	}
+	return nil
 }
 
 // WriteAt is raid_map for a write: to every copy (raid1, raid10), to the
@@ -34,7 +50,13 @@ func (r *Raid) ReadAt(p []byte, sector uint64) error {
 func (r *Raid) WriteAt(p []byte, sector uint64) error {
 	r.ioMu.RLock()
 	defer r.ioMu.RUnlock()
+	if err := r.servable(p, sector); err != nil {
+		return err
+	}
 	r.markDirty(sector, uint64(len(p))/sectorBytes)
+	if r.rs != nil {
+		return r.reshapeIO(p, sector, true)
+	}
 	if r.rt.level >= 4 && r.rt.level <= 6 {
 		return r.writeRows(p, sector)
 	}

@@ -27,32 +27,34 @@ type row struct {
 
 // rowOf is raid5_compute_sector for the row of the array's chunk number
 // chunk: which row it falls in and where each of that row's chunks go.
-func (r *Raid) rowOf(chunk uint64) *row {
-	n := len(r.members)
+func (r *Raid) rowOf(chunk uint64) *row { return r.rowIn(len(r.members), r.layout, chunk) }
+
+// rowIn is rowOf for an array of n members laid out by layout (the
+// geometry before or after a reshape).
+func (r *Raid) rowIn(n, layout int, chunk uint64) *row {
 	dataDisks := n - r.rt.parityDevs
 	rw := &row{stripe: chunk / uint64(dataDisks), qd: -1}
 	for k := range dataDisks {
-		d, pd, qd, _ := r.placement(rw.stripe, k)
+		d, pd, qd, _ := r.placement(n, layout, rw.stripe, k)
 		rw.data = append(rw.data, d)
 		rw.pd, rw.qd = pd, qd
 	}
 	if r.rt.level == 6 {
-		_, _, _, ddf := r.placement(rw.stripe, 0)
+		_, _, _, ddf := r.placement(n, layout, rw.stripe, 0)
 		rw.slot = syndromeSlots(n, rw.pd, rw.qd, ddf)
 	}
 	return rw
 }
 
-// placement is the switch of raid5_compute_sector: for the row stripe and
-// its k-th data chunk, the member holding it, P's and Q's members and
-// whether the layout is a DDF one.
-func (r *Raid) placement(stripe uint64, k int) (dd, pd, qd int, ddf bool) {
-	n := len(r.members)
+// placement is the switch of raid5_compute_sector: for n members laid out
+// by layout, the row stripe and its k-th data chunk, the member holding
+// it, P's and Q's members and whether the layout is a DDF one.
+func (r *Raid) placement(n, layout int, stripe uint64, k int) (dd, pd, qd int, ddf bool) {
 	dataDisks := n - r.rt.parityDevs
 	s := int(stripe % uint64(n))
 	dd, qd = k, -1
 	if r.rt.level != 6 {
-		switch r.layout {
+		switch layout {
 		case algLeftAsymmetric:
 			pd = dataDisks - s
 			if dd >= pd {
@@ -87,7 +89,7 @@ func (r *Raid) placement(stripe uint64, k int) (dd, pd, qd int, ddf bool) {
 		}
 	}
 	s1 := int(stripe % uint64(n-1))
-	switch r.layout {
+	switch layout {
 	case algLeftAsymmetric:
 		asym(n - 1 - s)
 	case algRightAsymmetric:

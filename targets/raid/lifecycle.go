@@ -17,8 +17,12 @@ func (r *Raid) build() error {
 	if err := r.setSizes(r.ctx.Len); err != nil {
 		return err
 	}
+	r.rdevSectors, r.mdArraySectors = r.devSectors, r.arraySectors
 	if err := r.analyseSuperblocks(); err != nil {
 		return err
+	}
+	for _, m := range r.members {
+		m.data = atOffset(m.raw, r.offSectors)
 	}
 	hasData := false
 	for _, m := range r.members {
@@ -39,6 +43,9 @@ func (r *Raid) build() error {
 		r.recoveryCp = maxSector
 	}
 	if err := r.run(); err != nil {
+		return err
+	}
+	if err := r.checkReshape(); err != nil {
 		return err
 	}
 	if err := r.loadBitmap(); err != nil {

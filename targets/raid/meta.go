@@ -27,6 +27,7 @@ type superState struct {
 	metaMu      sync.Mutex
 	bitmapReady bool // the bitmap has been loaded (preresume)
 	newBitmap   bool // a takeover adding members: the bitmap is made anew, not read
+	padClear    bool // the bits past the last region are clear (md sets them on a new bitmap)
 }
 
 // analyseSuperblocks is analyse_superblocks with super_load,
@@ -161,6 +162,9 @@ func (r *Raid) analyseSuperblocks() error {
 	if takeover != nil {
 		return r.takeOver(takeover)
 	}
+	if r.rs == nil && !freshest.magicless() && int(freshest.numDevices) != len(r.members) {
+		return r.prepareReshape(freshest)
+	}
 	return nil
 }
 
@@ -173,27 +177,39 @@ func (s *superblock) magicless() bool { return s.numDevices == 0 }
 // checkLayout compares the table with the superblock, which is
 // authoritative: another level is a takeover (takeover.go, decided once
 // the members are validated; refused here over superblocks without the
-// v1.9.0 fields, as md refuses it), another member count a reshape,
-// refused (md reshapes with free space on the members: not done here);
-// another layout or chunk size without the free space a reshape needs is
-// ignored, as md ignores it: the array keeps the superblock's (the table
-// line echoes the superblock's chunk size). An interrupted reshape is
-// refused too.
+// v1.9.0 fields, as md refuses it), another member count a reshape
+// (reshape.go: raid4/5/6 adding members; refused otherwise); another
+// layout or chunk size is ignored (md changes them with free space on
+// the members: not done here): the array keeps the superblock's (the
+// table line echoes the superblock's chunk size). An interrupted reshape
+// goes on (or is refused when gdmsetup does not carry it out); the data
+// of raid4/5/6 sits at the superblocks' data offset.
 func (r *Raid) checkLayout(sb *superblock) error {
 	switch {
-	case sb.flags&sbFlagReshape != 0 && r.flags&flagDeltaDisks != 0:
+	case sb.flags&sbFlagReshape != 0 && r.flags&flagDeltaDisks != 0 && !r.rebuilding:
 		r.logf("Reshape requested but raid set is still reshaping")
 		return errInvalidSuperblocks
 	case sb.flags&sbFlagReshape != 0:
-		return targets.Errorf(syscall.EPERM, "Reshape not supported")
+		// the table that asked for it, rebuilt in a later process, still
+		// waits for the next load
+		return r.loadReshape(sb, r.flags&flagDeltaDisks != 0)
 	case int(sb.level) != r.rt.level && sb.compat&featureV190 == 0:
 		return r.takeoverUnsupported(sb)
 	case int(sb.level) != r.rt.level:
 		return nil
-	case int(sb.numDevices) != len(r.members):
+	case int(sb.numDevices) != len(r.members) && !r.reshapeRequested(sb):
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}
 	r.layout, r.chunkSectors = int(sb.layout), uint64(sb.stripeSectors)
+	if r.rt.level >= 4 && r.rt.level <= 6 {
+		// super_validate: the data sits at the superblocks' offset
+		r.offSectors = sb.dataOffset
+		if r.rebuilding && sb.arraySectors < r.arraySectors {
+			// the live table that ran a reshape adding members: md
+			// serves the old size until the next load
+			r.mdArraySectors, r.rdevSectors = sb.arraySectors, sb.sectors
+		}
+	}
 	return nil
 }
 
@@ -247,7 +263,12 @@ func (r *Raid) superblockFor(i int) superblock {
 		events: r.sb.events, recoveryOffset: r.members[i].recoveryOffset, resyncOffset: r.recoveryCp,
 		level: uint32(r.rt.level), layout: uint32(r.layout), stripeSectors: uint32(r.chunkSectors),
 		reshapePosition: maxSector, newLevel: uint32(r.rt.level), newLayout: uint32(r.layout),
-		newStripeSectors: uint32(r.chunkSectors), arraySectors: r.arraySectors, sectors: r.devSectors}
+		newStripeSectors: uint32(r.chunkSectors), arraySectors: r.mdArraySectors, sectors: r.rdevSectors,
+		dataOffset: r.offSectors, newDataOffset: r.offSectors}
+	if rs := r.rs; rs != nil {
+		s.flags, s.reshapePosition, s.deltaDisks = sbFlagReshape, rs.posSectors, uint32(rs.deltaDisks)
+		s.newLayout, s.newStripeSectors, s.newDataOffset = uint32(rs.new.layout), uint32(rs.new.chunkSectors), rs.new.offSectors
+	}
 	for j, m := range r.members {
 		if m.data == nil || m.faulty {
 			s.failed[j/64] |= 1 << (j % 64)
@@ -334,7 +355,7 @@ func (r *Raid) bitmapPage() (page, bits []byte) {
 	bs.put(b)
 	onDisk := b[bitmapSuperBytes:]
 	copy(onDisk, r.sb.bits)
-	for i := r.sb.regions; i < uint64(len(onDisk))*8; i++ {
+	for i := r.sb.regions; i < uint64(len(onDisk))*8 && !r.sb.padClear; i++ {
 		onDisk[i/8] |= 1 << (i % 8)
 	}
 	return b, append([]byte(nil), r.sb.bits...)
@@ -381,6 +402,10 @@ func (r *Raid) loadBitmap() error {
 		return nil
 	}
 	copy(r.sb.needResync, b[bitmapSuperBytes:])
+	if r.sb.regions%8 != 0 {
+		// md writes back the page it read: a reshape's clear padding stays
+		r.sb.padClear = r.sb.padClear || r.sb.needResync[r.sb.regions/8]&(1<<(r.sb.regions%8)) == 0
+	}
 	for i := r.sb.regions; i < uint64(len(r.sb.needResync))*8; i++ {
 		r.sb.needResync[i/8] &^= 1 << (i % 8) // md's padding past the last region
 	}

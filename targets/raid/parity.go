@@ -109,7 +109,7 @@ func (r *Raid) computeParity(rw *row, bufs [][]byte) {
 // bySlot orders the row's data buffers by their Q syndrome slot, the
 // member skip (-1: none) left out as zeros.
 func (r *Raid) bySlot(rw *row, bufs [][]byte, skip int) [][]byte {
-	n := len(r.members) - 2
+	n := len(rw.slot) - 2
 	for _, s := range rw.slot {
 		n = max(n, s+1)
 	}

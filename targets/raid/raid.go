@@ -150,7 +150,8 @@ func raid10Format(layout int) string {
 
 // member is one raid device: struct raid_dev with its md_rdev's state.
 type member struct {
-	meta, data     targets.Dev // nil for '-'
+	meta, data     targets.Dev // nil for '-'; data seen from the data offset
+	raw            targets.Dev // the data device itself (reshapes address it)
 	faulty         bool        // md's Faulty: failed, no I/O goes to it
 	inSync         bool        // md's In_sync
 	recoveryOffset uint64      // sectors of the member rebuilt (maxSector: all)
@@ -197,6 +198,15 @@ type Raid struct {
 	rebuilding       bool // building a table restored in a later process
 	discards         bool // discards pass to the members (raid0/1/10)
 	geo10            raid10Geometry
+
+	// what md holds beside the table (reshape.go): the members' data
+	// offset (rdev->data_offset) and used sectors (rdev->sectors), the
+	// array's size as md serves it, and the reshape in progress (nil
+	// without one)
+	offSectors     uint64
+	rdevSectors    uint64
+	mdArraySectors uint64
+	rs             *reshape
 
 	ioMu    sync.RWMutex
 	stripes [stripeLocks]sync.Mutex

@@ -58,7 +58,7 @@ func (r *Raid) Status() string {
 			journal = "a"
 		}
 	}
-	fmt.Fprintf(&b, " %d/%d %s %d %d %s", progress, maxSectors, state, mism, 0, journal)
+	fmt.Fprintf(&b, " %d/%d %s %d %d %s", progress, maxSectors, state, mism, r.offSectors, journal)
 	return b.String()
 }
 
@@ -67,6 +67,9 @@ func (r *Raid) syncAction() string {
 	switch {
 	case r.frozen || !r.live:
 		return actFrozen
+	case r.rs != nil:
+		// reshape_position is set: the reshape runs or waits to
+		return actReshape
 	case r.action != actIdle && r.action != "":
 		return r.action
 	case r.nextAction() != "":
@@ -92,7 +95,7 @@ func (r *Raid) progress(state string, maxSectors uint64) (p uint64, inSync, resy
 	case state == actIdle && p >= maxSectors:
 		inSync = r.recoverDone
 	case state == actRecover:
-	case state == actResync:
+	case state == actResync || state == actReshape:
 		resyncing = true
 	case state == actCheck || state == actRepair:
 		inSync = true

@@ -73,6 +73,10 @@ func (r *Raid) nextAction() string {
 	switch {
 	case r.rt.level == 0 || r.frozen || !r.live:
 		return ""
+	case r.rs != nil && r.rs.waiting:
+		return ""
+	case r.rs != nil:
+		return actReshape
 	case r.requested != "":
 		return r.requested
 	}
@@ -168,6 +172,13 @@ func (r *Raid) syncWorker(done chan struct{}) {
 			return
 		}
 		r.action, r.lastAction, r.interrupted, r.recoverDone = act, act, false, false
+		if act == actReshape {
+			if !r.runReshape() {
+				return
+			}
+			r.event()
+			continue
+		}
 		start := uint64(0)
 		switch act {
 		case actResync:

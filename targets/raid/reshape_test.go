@@ -1,0 +1,335 @@
+package raid
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// reshapeEnv is newEnv with the set table (on members la, lb, ...)
+// written with random bytes, its data then offSectors into members a, b,
+// ... (as LVM leaves them once it has moved the free space to the
+// members' start); the array's bytes are returned.
+func reshapeEnv(t *testing.T, table string, lenSectors, offSectors uint64) (*env, []byte) {
+	return reshapeEnvWith(t, table, dmtest.Random(int(lenSectors)*sectorBytes), offSectors)
+}
+
+// reshapeEnvWith is reshapeEnv writing want.
+func reshapeEnvWith(t *testing.T, table string, want []byte, offSectors uint64) (*env, []byte) {
+	lenSectors := uint64(len(want)) / sectorBytes
+	e := newEnv(t)
+	var old []string
+	for _, n := range []string{"a", "b", "c", "d"} {
+		if bytes.Contains([]byte(table), []byte(" l"+n)) {
+			e.Sparse("l"+n, 4<<20-int64(offSectors)*sectorBytes)
+			old = append(old, n)
+		}
+	}
+	r := e.Create(lenSectors, table)
+	waitIdle(t, r)
+	if err := r.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.Remove(r)
+	for _, n := range old {
+		b, err := os.ReadFile(e.Path("l" + n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(e.Path(n), append(make([]byte, offSectors*sectorBytes), b...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, want
+}
+
+// sbOf is the superblock on metadata file name.
+func sbOf(t *testing.T, e *env, name string) superblock {
+	t.Helper()
+	sb, ok := parseSuperblock(dmtest.FileBytes(t, e.Path(name), 0, sbBytes))
+	if !ok {
+		t.Fatalf("%s: no superblock", name)
+	}
+	return sb
+}
+
+// wantSB compares the reshape fields of every metadata file's superblock
+// with Linux 6.1's (the oracle's run of raid-reshape.scn).
+func wantSB(t *testing.T, e *env, when string, want superblock) {
+	t.Helper()
+	for i, n := range []string{"ma", "mb", "mc", "md"}[:want.numDevices] {
+		got := sbOf(t, e, n)
+		want.position = uint32(i)
+		got.events, got.failed = 0, [4]uint64{}
+		if got != want {
+			t.Errorf("%s: %s: superblock %+v, want %+v", when, n, got, want)
+		}
+	}
+}
+
+// TestReshapeAddMember: a raid5_ls set of three members gets a fourth as
+// Linux 6.1 adds it (the oracle's raid-reshape.scn): the table with
+// delta_disks and data_offset writes the superblocks with the reshape
+// flag and waits, a later process rebuilding it still waits, the next
+// load moves the data to the new geometry at offset 0; the superblocks
+// at each stage are the kernel's (but for the events), the array's data
+// stays, and the load after serves the grown array with its parity right.
+func TestReshapeAddMember(t *testing.T) {
+	e, want := reshapeEnv(t, "raid5_ls 1 64 3 ma la mb lb mc lc", 8192, 2048)
+	grow := "raid5_ls 5 64 delta_disks 1 data_offset 2048 4 ma a mb b mc c md d"
+	r := e.Create(12288, grow)
+	reshaping := superblock{compat: featureV190, numDevices: 4, recoveryOffset: maxSector, resyncOffset: maxSector,
+		level: 5, layout: algLeftSymmetric, stripeSectors: 64, flags: sbFlagReshape, reshapePosition: 0,
+		newLevel: 5, newLayout: algLeftSymmetric, newStripeSectors: 64, deltaDisks: 1,
+		arraySectors: 8192, dataOffset: 2048, sectors: 6144}
+	wantSB(t, e, "reshape set up", reshaping)
+	const waiting = "raid5_ls 4 aaaa 0/4096 reshape 0 2048 -"
+	if s := r.Status(); s != waiting {
+		t.Errorf("status %q, want %q", s, waiting)
+	}
+	if _, err := r.Message([]string{"check"}); err != syscall.EBUSY {
+		t.Errorf("check while reshaping: %v, want EBUSY", err)
+	}
+	got := make([]byte, len(want))
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the old geometry does not read back (%v)", err)
+	}
+	if err := r.ReadAt(make([]byte, 4096), 8192); err == nil {
+		t.Error("a read past the array md serves succeeded")
+	}
+	r = e.Restore(r, 12288, grow)
+	if s := r.Status(); s != waiting {
+		t.Errorf("rebuilt in a later process: status %q, want %q", s, waiting)
+	}
+	e.Remove(r)
+
+	plain := "raid5_ls 1 64 4 ma a mb b mc c md d"
+	r = e.Create(12288, plain)
+	waitIdle(t, r)
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("after the reshape the array does not read back (%v)", err)
+	}
+	e.Remove(r)
+	done := reshaping
+	done.flags, done.reshapePosition, done.deltaDisks, done.dataOffset, done.sectors = 0, maxSector, 0, 0, 8192
+	wantSB(t, e, "reshape done", done)
+
+	r = e.Create(12288, plain)
+	if s, w := r.Status(), "raid5_ls 4 AAAA 4096/4096 idle 0 0 -"; s != w {
+		t.Errorf("next load: status %q, want %q", s, w)
+	}
+	checkArray(t, r, append(want, make([]byte, 4096*sectorBytes)...))
+	e.Remove(r)
+	grown := done
+	grown.arraySectors, grown.sectors = 12288, 4096
+	wantSB(t, e, "next load", grown)
+}
+
+// TestReshapeWhileWriting: writes during the reshape (a small data
+// offset makes it many steps) land in the geometry the position gives
+// them; at the end the array holds every write and its parity is right.
+func TestReshapeWhileWriting(t *testing.T) {
+	e, want := reshapeEnv(t, "raid6_ls_6 1 64 4 ma la mb lb mc lc md ld", 8192, 128)
+	r := e.Create(12288, "raid6_ls_6 5 64 delta_disks 1 data_offset 128 5 ma a mb b mc c md d me e")
+	e.Remove(r)
+	r = e.Create(12288, "raid6_ls_6 1 64 5 ma a mb b mc c md d me e")
+	buf := make([]byte, 12*sectorBytes)
+	for i := range 200 {
+		sector := uint64(i*97) % (8192 - 12)
+		copy(buf, dmtest.Random(len(buf)))
+		if err := r.WriteAt(buf, sector); err != nil {
+			t.Fatalf("write %d at %d: %v", i, sector, err)
+		}
+		copy(want[sector*sectorBytes:], buf)
+	}
+	waitIdle(t, r)
+	e.Remove(r)
+	r = e.Create(12288, "raid6_ls_6 1 64 5 ma a mb b mc c md d me e")
+	checkArray(t, r, append(want, make([]byte, 4096*sectorBytes)...))
+	e.Remove(r)
+}
+
+// TestReshapeCrash: a step's rows written to the new place, the process
+// gone before the superblocks say so (a crash), the next load moves the
+// step again from the old place, which the step did not write over:
+// nothing is lost.
+func TestReshapeCrash(t *testing.T) {
+	e, want := reshapeEnv(t, "raid5_ls 1 64 3 ma la mb lb mc lc", 8192, 128)
+	r := e.Create(12288, "raid5_ls 5 64 delta_disks 1 data_offset 128 4 ma a mb b mc c md d")
+	e.Remove(r)
+	ctx := e.LoadContext(12288)
+	r = e.MustConstruct(ctx, "raid5_ls 1 64 4 ma a mb b mc c md d")
+	step := r.reshapeRowsPerStep()
+	if step != 2 {
+		t.Fatalf("%d rows per step, want 2", step)
+	}
+	for first := uint64(0); first < 6; first += step {
+		r.ioMu.Lock()
+		err := r.moveRows(first, step)
+		r.ioMu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == 2 {
+			break
+		}
+		r.mu.Lock()
+		r.rs.posSectors = (first + step) * 3 * 64
+		r.mu.Unlock()
+		r.writeSuperblocks()
+	}
+	// the crash: rows 2 and 3 moved, the superblocks at row 2
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if p := sbOf(t, e, "ma").reshapePosition; p != 2*3*64 {
+		t.Fatalf("reshape position %d after the crash, want %d", p, 2*3*64)
+	}
+	r = e.Create(12288, "raid5_ls 1 64 4 ma a mb b mc c md d")
+	waitIdle(t, r)
+	e.Remove(r)
+	r = e.Create(12288, "raid5_ls 1 64 4 ma a mb b mc c md d")
+	checkArray(t, r, append(want, make([]byte, 4096*sectorBytes)...))
+	e.Remove(r)
+}
+
+// TestReshapeRefusals: what Linux 6.1 refuses (the oracle's
+// raid-reshape.scn) and what gdmsetup does not carry out.
+func TestReshapeRefusals(t *testing.T) {
+	e, _ := reshapeEnv(t, "raid5_ls 1 64 3 ma la mb lb mc lc", 8192, 2048)
+	e.Sparse("s", 4100*sectorBytes)
+	for _, c := range []struct {
+		table, error string
+		errno        syscall.Errno
+	}{
+		{"raid5_ls 5 64 delta_disks 1 data_offset 2048 4 ma s mb b mc c md d", "No space for forward reshape", syscall.ENOSPC},
+		{"raid5_ls 5 64 delta_disks 1 data_offset 2048 4 ma a - - mc c md d", "Can't reshape degraded raid set", syscall.EPERM},
+		{"raid5_ls 3 64 delta_disks 1 4 ma a mb b mc c md d", "Reshape not supported", syscall.EPERM},
+		{"raid5_ls 5 64 delta_disks 1 data_offset 32 4 ma a mb b mc c md d", "data_offset 32 below the chunk size 64: reshape not supported", syscall.EPERM},
+	} {
+		_, err := e.Build(12288, c.table)
+		e.TakeLog()
+		var ce *targets.CtrError
+		if !errors.As(err, &ce) || ce.Msg != c.error || ce.Errno != c.errno {
+			t.Errorf("%q: %v, want %q (%v)", c.table, err, c.error, c.errno)
+		}
+	}
+	r := e.Create(12288, "raid5_ls 5 64 delta_disks 1 data_offset 2048 4 ma a mb b mc c md d")
+	e.Remove(r)
+	_, err := e.Build(12288, "raid5_ls 5 64 delta_disks 1 data_offset 2048 4 ma a mb b mc c md d")
+	var ce *targets.CtrError
+	if !errors.As(err, &ce) || ce.Msg != "Unable to assemble array: Invalid superblocks" {
+		t.Errorf("delta_disks again while reshaping: %v", err)
+	}
+	if log := e.TakeLog(); !bytes.Contains([]byte(joinLines(log)), []byte("Reshape requested but raid set is still reshaping")) {
+		t.Errorf("log %q", log)
+	}
+}
+
+func joinLines(lines []string) string {
+	var b bytes.Buffer
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	return b.String()
+}
+
+// kernelReshapeMembers are the sha256 of the data members Linux 6.1 left
+// at the end of testdata/kernel-reshape.sh's reshape (4 MiB each).
+var kernelReshapeMembers = map[string]string{
+	"a": "68c4b04eb79013e54fde2b53f72d16e810472f4cc4dac5ac4aba9b024af7dcdd",
+	"b": "76dc1887a342e8f2f7b629c81bd1533c3f14b8ee1d5c981dca3ca4b61646f193",
+	"c": "1eead8755a40baad8bb382f10d028fb2725d43cefe9e74e1aa9ceb7a1f9276b1",
+	"d": "a131f83584432e3631a879e283675e70ff8ba19a9c472965260bc69854d6fbc5",
+}
+
+// reshapePattern is what testdata/kernel-reshape.sh writes: the first
+// 4 MiB of `seq 1 1000000`.
+func reshapePattern() []byte {
+	var b bytes.Buffer
+	for i := 1; b.Len() < 4<<20; i++ {
+		fmt.Fprintf(&b, "%d\n", i)
+	}
+	return b.Bytes()[:4<<20]
+}
+
+// sameMembers checks the data members prefix+"a".."d" hash as the
+// kernel's did at the end of its reshape.
+func sameMembers(t *testing.T, e *env, prefix string) {
+	t.Helper()
+	for n, want := range kernelReshapeMembers {
+		sum := sha256.Sum256(dmtest.FileBytes(t, e.Path(prefix+n), 0, 4<<20))
+		if got := hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("member %s%s differs from the kernel's", prefix, n)
+		}
+	}
+}
+
+// sameMetadata checks the metadata files prefix+"ma".."md" against the
+// kernel's testdata/kernel-reshape-<kernel>*.img.gz but for the events.
+func sameMetadata(t *testing.T, e *env, prefix, kernel string) {
+	t.Helper()
+	for _, n := range []string{"a", "b", "c", "d"} {
+		theirs := dmtest.GunzipBytes(t, "testdata/kernel-reshape-"+kernel+n+".img.gz")[:8192]
+		mine := dmtest.FileBytes(t, e.Path(prefix+"m"+n), 0, 8192)
+		for _, events := range [][2]int{{16, 24}, {4096 + 24, 4096 + 40}} {
+			clear(theirs[events[0]:events[1]])
+			clear(mine[events[0]:events[1]])
+		}
+		if d := firstDiff(theirs, mine); d >= 0 {
+			t.Errorf("%sm%s: metadata differs from the kernel's (%s) at byte %d", prefix, n, kernel, d)
+		}
+	}
+}
+
+// TestKernelReshape: both ways with Linux 6.1 (testdata/kernel-reshape.sh).
+// gdmsetup adding a fourth member to a raid5_ls set writes the kernel's
+// superblocks and bitmap while the reshape waits and at its end (but for
+// the events), and leaves the members byte for byte as the kernel left
+// its own; gdmsetup goes on with the reshape the kernel set up (its
+// superblocks) to the same members, the data read back.
+func TestKernelReshape(t *testing.T) {
+	e, want := reshapeEnvWith(t, "raid5_ls 1 64 3 ma la mb lb mc lc", reshapePattern(), 2048)
+	for _, n := range []string{"a", "b", "c"} {
+		b, err := os.ReadFile(e.Path(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(e.Path("k"+n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Sparse("kd", 4<<20)
+	r := e.Create(12288, "raid5_ls 5 64 delta_disks 1 data_offset 2048 4 ma a mb b mc c md d")
+	e.Remove(r)
+	sameMetadata(t, e, "", "wm")
+	r = e.Create(12288, "raid5_ls 1 64 4 ma a mb b mc c md d")
+	waitIdle(t, r)
+	if s, w := r.Status(), "raid5_ls 4 AAAA 4096/4096 idle 0 0 -"; s != w {
+		t.Errorf("status %q, want %q", s, w)
+	}
+	e.Remove(r)
+	sameMetadata(t, e, "", "m")
+	sameMembers(t, e, "")
+
+	for _, n := range []string{"a", "b", "c", "d"} {
+		dmtest.Gunzip(t, "testdata/kernel-reshape-wm"+n+".img.gz", e.Path("km"+n))
+	}
+	r = e.Create(12288, "raid5_ls 1 64 4 kma ka kmb kb kmc kc kmd kd")
+	waitIdle(t, r)
+	got := make([]byte, len(want))
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the kernel's set reshaped does not read back (%v)", err)
+	}
+	e.Remove(r)
+	sameMembers(t, e, "k")
+	sameMetadata(t, e, "k", "m")
+}

@@ -133,26 +133,46 @@ func TestReshapeAddMember(t *testing.T) {
 	wantSB(t, e, "next load", grown)
 }
 
-// TestReshapeWhileWriting: writes during the reshape (a small data
-// offset makes it many steps) land in the geometry the position gives
-// them; at the end the array holds every write and its parity is right.
+// TestReshapeWhileWriting: writes while a reshape is half done (the
+// position mid-way: a small data offset makes it many steps) land in the
+// geometry the position gives them, rows on either side of it; the
+// reshape goes on to the end and the array holds every write, its parity
+// and Q right.
 func TestReshapeWhileWriting(t *testing.T) {
 	e, want := reshapeEnv(t, "raid6_ls_6 1 64 4 ma la mb lb mc lc md ld", 8192, 128)
 	r := e.Create(12288, "raid6_ls_6 5 64 delta_disks 1 data_offset 128 5 ma a mb b mc c md d me e")
 	e.Remove(r)
-	r = e.Create(12288, "raid6_ls_6 1 64 5 ma a mb b mc c md d me e")
+	table := "raid6_ls_6 1 64 5 ma a mb b mc c md d me e"
+	r = e.MustConstruct(e.LoadContext(12288), table)
+	for first := uint64(0); first < 10; first += 2 {
+		r.ioMu.Lock()
+		if err := r.moveRows(first, 2); err != nil {
+			t.Fatal(err)
+		}
+		r.rs.posSectors = (first + 2) * 3 * 64
+		r.ioMu.Unlock()
+		r.writeSuperblocks()
+	}
 	buf := make([]byte, 12*sectorBytes)
-	for i := range 200 {
+	for i := range 300 {
 		sector := uint64(i*97) % (8192 - 12)
+		if i%3 == 0 {
+			sector = uint64(i*13) % (3*64*12 - 12) // around the position
+		}
 		copy(buf, dmtest.Random(len(buf)))
 		if err := r.WriteAt(buf, sector); err != nil {
 			t.Fatalf("write %d at %d: %v", i, sector, err)
 		}
 		copy(want[sector*sectorBytes:], buf)
 	}
+	got := make([]byte, len(want))
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("reads mid-reshape differ from the writes (%v)", err)
+	}
+	e.Resume(r)
 	waitIdle(t, r)
 	e.Remove(r)
-	r = e.Create(12288, "raid6_ls_6 1 64 5 ma a mb b mc c md d me e")
+	r = e.Create(12288, table)
 	checkArray(t, r, append(want, make([]byte, 4096*sectorBytes)...))
 	e.Remove(r)
 }

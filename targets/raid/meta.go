@@ -236,6 +236,11 @@ func (r *Raid) redundant(sb *superblock) bool {
 		return count < devs
 	case 10:
 		copies := raid10Copies(layout)
+		if copies < 2 {
+			// a superblock's layout the table did not check
+			r.logf("Bogus raid10 data copies < 2!")
+			return false
+		}
 		if count < copies {
 			return true
 		}

@@ -271,21 +271,28 @@ var kernelReshapeMembers = map[string]string{
 	"d": "a131f83584432e3631a879e283675e70ff8ba19a9c472965260bc69854d6fbc5",
 }
 
-// reshapePattern is what testdata/kernel-reshape.sh writes: the first
-// 4 MiB of `seq 1 1000000`.
-func reshapePattern() []byte {
+// reshapePattern is what testdata/kernel-reshape*.sh write: the first n
+// bytes of `seq 1 N`.
+func reshapePattern(n int) []byte {
 	var b bytes.Buffer
-	for i := 1; b.Len() < 4<<20; i++ {
+	for i := 1; b.Len() < n; i++ {
 		fmt.Fprintf(&b, "%d\n", i)
 	}
-	return b.Bytes()[:4<<20]
+	return b.Bytes()[:n]
 }
 
 // sameMembers checks the data members prefix+"a".."d" hash as the
 // kernel's did at the end of its reshape.
 func sameMembers(t *testing.T, e *env, prefix string) {
 	t.Helper()
-	for n, want := range kernelReshapeMembers {
+	sameHashes(t, e, prefix, kernelReshapeMembers)
+}
+
+// sameHashes checks the sha256 of each data member prefix+name against
+// the kernel's.
+func sameHashes(t *testing.T, e *env, prefix string, members map[string]string) {
+	t.Helper()
+	for n, want := range members {
 		sum := sha256.Sum256(dmtest.FileBytes(t, e.Path(prefix+n), 0, 4<<20))
 		if got := hex.EncodeToString(sum[:]); got != want {
 			t.Errorf("member %s%s differs from the kernel's", prefix, n)
@@ -317,7 +324,7 @@ func sameMetadata(t *testing.T, e *env, prefix, kernel string) {
 // its own; gdmsetup goes on with the reshape the kernel set up (its
 // superblocks) to the same members, the data read back.
 func TestKernelReshape(t *testing.T) {
-	e, want := reshapeEnvWith(t, "raid5_ls 1 64 3 ma la mb lb mc lc", reshapePattern(), 2048)
+	e, want := reshapeEnvWith(t, "raid5_ls 1 64 3 ma la mb lb mc lc", reshapePattern(4<<20), 2048)
 	for _, n := range []string{"a", "b", "c"} {
 		b, err := os.ReadFile(e.Path(n))
 		if err != nil {
@@ -352,4 +359,45 @@ func TestKernelReshape(t *testing.T) {
 	e.Remove(r)
 	sameMembers(t, e, "k")
 	sameMetadata(t, e, "k", "m")
+}
+
+// TestKernelReshapeLevels: members added to raid6_zr (four to five) and
+// raid4 (three to four, chunk 32, the new member named by rebuild) leave
+// every member byte for byte as Linux 6.1 left them
+// (testdata/kernel-reshape-levels.sh: the sha256 below), the data read
+// back.
+func TestKernelReshapeLevels(t *testing.T) {
+	for _, c := range []struct {
+		old, grow, plain    string
+		oldLen, newLen, off uint64
+		members             map[string]string
+	}{
+		{"raid6_zr 1 64 4 ma la mb lb mc lc md ld", "raid6_zr 5 64 delta_disks 1 data_offset 1024 5 ma a mb b mc c md d me e",
+			"raid6_zr 1 64 5 ma a mb b mc c md d me e", 12288, 18432, 1024, map[string]string{
+				"a": "3bea21424d96c5acebbf156626332a07e00efcd78b037fb6611ffa19f6320038",
+				"b": "374d00ec6589b938699eb9fb0ec6435121533f3439082f34c5330beb1294c800",
+				"c": "bbddf1f356cef36dbee492e063665b79eef4f959c467e56aac210b5b8a0ac2d1",
+				"d": "440e46656624e8ed6c14453565abdeb8236b05e66e5621c82c5b88f6be070916",
+				"e": "4dba84b9969d1f701f2fb1a08be2457e035e9d34ebc4c599837d8b0ec26f9ad8"}},
+		{"raid4 1 32 3 ma la mb lb mc lc", "raid4 7 32 rebuild 3 delta_disks 1 data_offset 512 4 ma a mb b mc c md d",
+			"raid4 1 32 4 ma a mb b mc c md d", 14336, 21504, 512, map[string]string{
+				"a": "454229ef691ef4fa0e0ac463f5f597fef0602569e7719b82eb240d264d7d1180",
+				"b": "524534f06c0fc9c1c3286ccdca58ab0d13da9939a9f9f9e1cc79e12cbcd292a3",
+				"c": "4157974d53819ad8591ed9c71f7f2fed2dee9e9b5ce02df960885bef864cd882",
+				"d": "f9e825e0ab5d8b401e05b935d0bd09d8bc7e6292b53cba2b198a04e1dac48ee5"}},
+	} {
+		t.Run(c.old[:5], func(t *testing.T) {
+			e, want := reshapeEnvWith(t, c.old, reshapePattern(int(c.oldLen)*sectorBytes), c.off)
+			r := e.Create(c.newLen, c.grow)
+			e.Remove(r)
+			r = e.Create(c.newLen, c.plain)
+			waitIdle(t, r)
+			got := make([]byte, len(want))
+			if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("the data does not read back (%v)", err)
+			}
+			e.Remove(r)
+			sameHashes(t, e, "", c.members)
+		})
+	}
 }

@@ -162,7 +162,7 @@ func (r *Raid) analyseSuperblocks() error {
 	if takeover != nil {
 		return r.takeOver(takeover)
 	}
-	if r.rs == nil && !freshest.magicless() && int(freshest.numDevices) != len(r.members) {
+	if r.rs == nil && !freshest.magicless() && r.reshapeRequested(freshest) {
 		return r.prepareReshape(freshest)
 	}
 	return nil
@@ -185,6 +185,7 @@ func (s *superblock) magicless() bool { return s.numDevices == 0 }
 // goes on (or is refused when gdmsetup does not carry it out); the data
 // of raid4/5/6 sits at the superblocks' data offset.
 func (r *Raid) checkLayout(sb *superblock) error {
+	r.askGeometry()
 	switch {
 	case sb.flags&sbFlagReshape != 0 && r.flags&flagDeltaDisks != 0 && !r.rebuilding:
 		r.logf("Reshape requested but raid set is still reshaping")
@@ -272,6 +273,9 @@ func (r *Raid) superblockFor(i int) superblock {
 		dataOffset: r.offSectors, newDataOffset: r.offSectors}
 	if rs := r.rs; rs != nil {
 		s.flags, s.reshapePosition, s.deltaDisks = sbFlagReshape, rs.posSectors, uint32(rs.deltaDisks)
+		if rs.backwards {
+			s.flags |= sbFlagBackwards
+		}
 		s.newLayout, s.newStripeSectors, s.newDataOffset = uint32(rs.new.layout), uint32(rs.new.chunkSectors), rs.new.offSectors
 	}
 	for j, m := range r.members {

@@ -207,6 +207,8 @@ type Raid struct {
 	rdevSectors    uint64
 	mdArraySectors uint64
 	rs             *reshape
+	asked          *geometry // the table's own layout and chunk size
+	shownType      *raidType // the type the table line names, when not the table's
 
 	ioMu    sync.RWMutex
 	stripes [stripeLocks]sync.Mutex

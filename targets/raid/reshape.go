@@ -7,27 +7,41 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets"
 )
 
-// A reshape adds members to a raid4/5/6 set (LVM's lvconvert --stripes):
-// the table names the members, delta_disks how many are new, data_offset
-// where the data sits on the members now, free space before it (LVM
-// remaps the members' first extents there). As Linux 6.1 does it
+// A reshape changes a raid4/5/6 set's geometry as Linux 6.1 does it
 // (dm-raid's rs_prepare_reshape, rs_adjust_data_offsets,
-// rs_setup_reshape; raid5's reshape_request): the table that asks for it
-// writes the superblocks with the reshape flag, position 0, the new
-// member count, the data at data_offset and the new data offset 0, and
-// the reshape waits (MD_RECOVERY_WAIT) until the set is loaded again;
-// then it copies the array row by row from the old geometry to the new
-// one (the new place below the old: nothing not yet copied is written
-// over), reshape_position in the superblocks following each step, so
-// that a crash or a load mid-way goes on from there. I/O below the
-// position goes to the new geometry, above it to the old one. At the end
-// the members hold the data at offset 0 and the superblocks say so; the
-// array md serves keeps its old size until the next load (md does not
-// resize a dm-raid set: its mddev has no queue), I/O past it failing
-// (the kernel requeues it).
+// rs_setup_reshape; raid5's reshape_request), out of place, through free
+// space on the members given by data_offset:
+//
+//   - members added (LVM's lvconvert --stripes): delta_disks new members,
+//     the data data_offset sectors into the old ones (LVM moves the free
+//     space to their start); the reshape goes forwards, the data to
+//     offset 0;
+//   - another layout or chunk size, the same members (lvconvert --type
+//     raid5_ra, --stripesize): with the data at offset 0 (free space at
+//     the members' end) the reshape goes backwards, from the array's end,
+//     the data to data_offset; with the data at an offset it goes
+//     forwards, the data to offset 0.
+//
+// The table that asks for it writes the superblocks with the reshape flag
+// (and the backwards one), the position where it starts, the new
+// geometry, delta_disks, the old and new data offsets, and the reshape
+// waits (MD_RECOVERY_WAIT) until the set is loaded again; then it moves
+// the array unit by unit (a unit: the larger chunk of each member) from
+// the old geometry to the new one, reshape_position in the superblocks
+// following each step, so that a crash or a load mid-way goes on from
+// there: a step never writes where it has still to read (the offsets
+// differ by at least the step). I/O on the done side of the position
+// goes to the new geometry, the rest to the old one. At the end the
+// members hold the data at the new offset and the superblocks say so; the
+// array md serves keeps its size until the next load (md does not resize
+// a dm-raid set: its mddev has no queue), I/O past it failing (the kernel
+// requeues it).
 
 // actReshape is the reshape sync action.
 const actReshape = "reshape"
+
+// sbFlagBackwards is SB_FLAG_RESHAPE_BACKWARDS.
+const sbFlagBackwards = 2
 
 // geometry is where a raid4/5/6 array's chunks lie: on how many members,
 // laid out by which algorithm, in chunks of how many sectors, from which
@@ -39,25 +53,59 @@ type geometry struct {
 }
 
 // reshape is a reshape in progress (the mddev's reshape fields).
-// Concurrency: the Raid's mu guards it; the geometry is read under ioMu
-// too, which a reshape step holds exclusively while it moves the data and
-// advances posSectors.
+// Concurrency: the Raid's mu guards it; the geometry and position are
+// read under ioMu too, which a reshape step holds exclusively while it
+// moves the data and advances posSectors.
 type reshape struct {
 	waiting    bool   // set up by this table: runs after the next load
-	posSectors uint64 // reshape_position: the array below is in the new geometry
+	backwards  bool   // from the array's end down
+	posSectors uint64 // reshape_position: the array on its done side is in the new geometry
 	old, new   geometry
 	deltaDisks int
+}
+
+// unitSectors is a reshape step's unit on each member: md's
+// reshape_sectors, the larger chunk.
+func (rs *reshape) unitSectors() uint64 { return max(rs.old.chunkSectors, rs.new.chunkSectors) }
+
+// moved reports whether the array sector is on the done side of the
+// position.
+func (rs *reshape) moved(sector uint64) bool {
+	if rs.backwards {
+		return sector >= rs.posSectors
+	}
+	return sector < rs.posSectors
+}
+
+// offsetsApart is how far the old and new data offsets are.
+func (rs *reshape) offsetsApart() uint64 {
+	return max(rs.old.offSectors, rs.new.offSectors) - min(rs.old.offSectors, rs.new.offSectors)
 }
 
 // dataDisks is the geometry's data members.
 func (r *Raid) dataDisks(g geometry) uint64 { return uint64(g.disks - r.rt.parityDevs) }
 
+// askGeometry records the geometry the table asks for (asked), before
+// the superblocks' replaces it (checkLayout).
+func (r *Raid) askGeometry() {
+	if r.asked == nil {
+		r.asked = &geometry{disks: len(r.members), layout: r.layout, chunkSectors: r.chunkSectors}
+	}
+}
+
 // reshapeRequested is rs_reshape_requested for what gdmsetup carries
 // out: a raid4/5/6 table adding delta_disks members to the superblocks'
-// count, with the superblocks' layout and chunk size.
+// count, or naming another layout or chunk size with data_offset on the
+// same members.
 func (r *Raid) reshapeRequested(sb *superblock) bool {
-	return r.rt.level >= 4 && r.rt.level <= 6 && r.deltaDisks > 0 &&
-		int(sb.numDevices)+r.deltaDisks == len(r.members)
+	if r.rt.level < 4 || r.rt.level > 6 || int(sb.level) != r.rt.level {
+		return false
+	}
+	if r.deltaDisks > 0 && int(sb.numDevices)+r.deltaDisks == len(r.members) {
+		return true
+	}
+	return int(sb.numDevices) == len(r.members) && r.flags&flagDataOffset != 0 && r.deltaDisks == 0 &&
+		(r.asked.layout != int(sb.layout) || r.asked.chunkSectors != uint64(sb.stripeSectors))
 }
 
 // prepareReshape is raid_ctr's reshape branch before md_run: a journaled
@@ -73,22 +121,67 @@ func (r *Raid) prepareReshape(sb *superblock) error {
 	if r.dataOffset == 0 {
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}
+	old := geometry{int(sb.numDevices), int(sb.layout), uint64(sb.stripeSectors), sb.dataOffset}
+	nw := geometry{len(r.members), r.asked.layout, r.asked.chunkSectors, 0}
+	reshapeSectors := uint64(r.dataOffset)
+	if r.deltaDisks > 0 {
+		// rs_adjust_data_offsets: the data is at the table's offset
+		old.offSectors = uint64(r.dataOffset)
+		if nw.layout != old.layout {
+			r.logf("Ignoring invalid layout change with delta_disks=%d", r.deltaDisks)
+			nw.layout = old.layout
+		}
+	} else if old.offSectors == 0 {
+		nw.offSectors = uint64(r.dataOffset)
+	} else {
+		reshapeSectors = max(reshapeSectors, old.offSectors)
+	}
 	if dev := r.members[0].raw; dev != nil && uint64(dev.SizeBytes()/sectorBytes)-r.devSectors < minFreeReshapeSectors {
-		return targets.Errorf(syscall.ENOSPC, "No space for forward reshape")
+		if old.offSectors != 0 {
+			return targets.Errorf(syscall.ENOSPC, "No space for forward reshape")
+		}
+		return targets.Errorf(syscall.ENOSPC, "No space for backward reshape")
 	}
-	if uint64(r.dataOffset) < r.chunkSectors {
-		return targets.Errorf(syscall.EPERM, "data_offset %d below the chunk size %d: reshape not supported", r.dataOffset, r.chunkSectors)
+	rs := &reshape{waiting: true, backwards: old.offSectors == 0, old: old, new: nw, deltaDisks: r.deltaDisks}
+	if err := r.reshapeFits(rs); err != nil {
+		return err
 	}
-	old := geometry{int(sb.numDevices), int(sb.layout), uint64(sb.stripeSectors), uint64(r.dataOffset)}
-	r.rs = &reshape{waiting: true, old: old, new: geometry{len(r.members), old.layout, old.chunkSectors, 0}, deltaDisks: r.deltaDisks}
+	r.rs = rs
 	r.layout, r.chunkSectors = old.layout, old.chunkSectors
 	r.offSectors = old.offSectors
-	r.rdevSectors = r.devSectors + old.offSectors
+	r.rdevSectors = r.devSectors
+	if !rs.backwards {
+		// rs_setup_reshape: md_finish_reshape takes it off again
+		r.rdevSectors += reshapeSectors
+	}
 	r.mdArraySectors = sb.arraySectors
+	if rs.backwards {
+		rs.posSectors = r.reshapeEnd()
+	}
 	r.recoveryCp = maxSector
 	r.sb.padClear = true // as 6.1 leaves the bitmap of a set it reshapes
 	r.newMembersInSync()
 	return nil
+}
+
+// reshapeFits refuses a reshape whose step would write over what it
+// still has to read: the offsets less than a unit apart.
+func (r *Raid) reshapeFits(rs *reshape) error {
+	if rs.offsetsApart() < rs.unitSectors() {
+		return targets.Errorf(syscall.EPERM, "data offsets %d and %d less than %d sectors apart: reshape not supported",
+			rs.old.offSectors, rs.new.offSectors, rs.unitSectors())
+	}
+	return nil
+}
+
+// reshapeEnd is the array sectors the reshape goes through: every unit
+// of the members' used sectors in the new geometry.
+func (r *Raid) reshapeEnd() uint64 {
+	rs := r.rs
+	if rs == nil {
+		return 0
+	}
+	return r.devSectors / rs.unitSectors() * rs.unitSectors() * r.dataDisks(rs.new)
 }
 
 // newMembersInSync is rs_setup_reshape's for the members a reshape adds:
@@ -117,64 +210,99 @@ func (r *Raid) checkReshape() error {
 }
 
 // loadReshape takes an interrupted reshape from the superblock sb
-// (super_init_validation): the table runs it on at the superblocks'
-// geometry. gdmsetup goes on with the reshapes it starts: raid4/5/6 sets
-// adding members forwards. waiting is set for the table that asked for
-// it, rebuilt in a later process.
+// (super_init_validation): the table runs it on from the superblocks'
+// geometry to the one the table names (rs_config_restore: before the
+// reshape has moved anything the table may change it; after, gdmsetup
+// refuses another). Members removed are not carried out. waiting is set
+// for the table that asked for it, rebuilt in a later process.
 func (r *Raid) loadReshape(sb *superblock, waiting bool) error {
 	delta := int(int32(sb.deltaDisks))
-	if r.rt.level < 4 || r.rt.level > 6 || int(sb.level) != r.rt.level || delta <= 0 ||
-		int(sb.numDevices) != len(r.members) || sb.layout != sb.newLayout || sb.stripeSectors != sb.newStripeSectors ||
-		sb.dataOffset <= sb.newDataOffset {
-		return targets.Errorf(syscall.EPERM, "Reshape not supported")
+	unsupported := targets.Errorf(syscall.EPERM, "Reshape not supported")
+	if r.rt.level < 4 || r.rt.level > 6 || int(sb.level) != r.rt.level || sb.newLevel != sb.level || delta < 0 ||
+		int(sb.numDevices) != len(r.members) {
+		return unsupported
 	}
-	chunk := uint64(sb.stripeSectors)
-	old := geometry{len(r.members) - delta, int(sb.layout), chunk, sb.dataOffset}
-	rs := &reshape{waiting: waiting, posSectors: sb.reshapePosition, old: old,
-		new: geometry{len(r.members), old.layout, chunk, sb.newDataOffset}, deltaDisks: delta}
-	if rs.posSectors%(r.dataDisks(rs.new)*chunk) != 0 {
-		return targets.Invalid(fmt.Sprintf("reshape position %d not on a row of the new geometry", rs.posSectors))
-	}
+	rs := &reshape{waiting: waiting, backwards: sb.flags&sbFlagBackwards != 0, posSectors: sb.reshapePosition,
+		old:        geometry{len(r.members) - delta, int(sb.layout), uint64(sb.stripeSectors), sb.dataOffset},
+		new:        geometry{len(r.members), int(sb.newLayout), uint64(sb.newStripeSectors), sb.newDataOffset},
+		deltaDisks: delta}
 	r.rs = rs
-	r.layout, r.chunkSectors = old.layout, chunk
-	r.offSectors, r.rdevSectors, r.mdArraySectors = old.offSectors, sb.sectors, sb.arraySectors
-	r.currSectors = rs.posSectors / r.dataDisks(rs.new)
+	atStart := rs.posSectors == 0 && !rs.backwards || rs.backwards && rs.posSectors == r.reshapeEnd()
+	if rs.new.layout != r.asked.layout || rs.new.chunkSectors != r.asked.chunkSectors {
+		if !atStart || delta != 0 && rs.new.layout != r.asked.layout {
+			r.rs = nil
+			return unsupported
+		}
+		rs.new.layout, rs.new.chunkSectors = r.asked.layout, r.asked.chunkSectors
+	}
+	if rs.posSectors%(rs.unitSectors()*r.dataDisks(rs.new)) != 0 || rs.posSectors > r.reshapeEnd() {
+		r.rs = nil
+		return targets.Invalid(fmt.Sprintf("reshape position %d not on a unit of the new geometry", rs.posSectors))
+	}
+	if err := r.reshapeFits(rs); err != nil {
+		r.rs = nil
+		return err
+	}
+	if !waiting {
+		// super_init_validation names the set by its old layout
+		r.shownType = raidTypeByLevelLayout(int(sb.level), int(sb.layout))
+	}
+	r.layout, r.chunkSectors = rs.old.layout, rs.old.chunkSectors
+	r.offSectors, r.rdevSectors, r.mdArraySectors = rs.old.offSectors, sb.sectors, sb.arraySectors
+	r.currSectors = r.reshapeDone() / r.dataDisks(rs.new)
 	r.newMembersInSync()
 	return nil
 }
 
-// reshapeRowsPerStep is how many rows of the new geometry a step moves:
-// at most as many as the space between the offsets holds, so that a step
-// writes nothing it has still to read (a crash mid-step finds its rows
-// where they were), and about syncStepSectors of each member.
-func (r *Raid) reshapeRowsPerStep() uint64 {
+// reshapeDone is how much of the array the reshape has moved.
+func (r *Raid) reshapeDone() uint64 {
 	rs := r.rs
-	return max(1, min(rs.old.offSectors-rs.new.offSectors, syncStepSectors)/rs.new.chunkSectors)
+	if rs.backwards {
+		return r.reshapeEnd() - rs.posSectors
+	}
+	return rs.posSectors
+}
+
+// reshapeUnitsPerStep is how many units a step moves: at most as many as
+// the space between the offsets holds, so that a step writes nothing it
+// has still to read (a crash mid-step finds its units where they were),
+// and about syncStepSectors of each member.
+func (r *Raid) reshapeUnitsPerStep() uint64 {
+	rs := r.rs
+	return max(1, min(rs.offsetsApart(), syncStepSectors)/rs.unitSectors())
 }
 
 // runReshape is the reshape's sync action (raid5's reshape_request, step
-// by step): rows moved under the exclusive I/O lock, the position
+// by step): units moved under the exclusive I/O lock, the position
 // advanced and the superblocks written before any I/O sees it. It
 // returns whether the reshape finished. mu held; released while working.
 func (r *Raid) runReshape() bool {
 	rs := r.rs
-	chunk := rs.new.chunkSectors
-	rowSectors := r.dataDisks(rs.new) * chunk
-	rows := r.devSectors / chunk
-	step := r.reshapeRowsPerStep()
-	for row := rs.posSectors / rowSectors; row < rows; {
+	unitArray := rs.unitSectors() * r.dataDisks(rs.new)
+	units := r.reshapeEnd() / unitArray
+	step := r.reshapeUnitsPerStep()
+	for {
+		done := r.reshapeDone() / unitArray
+		if done >= units {
+			break
+		}
 		if r.stopWorker || r.frozen {
 			r.interrupted = true
 			return false
 		}
-		n := min(step, rows-row)
+		n := min(step, units-done)
+		first, pos := done, (done+n)*unitArray
+		if rs.backwards {
+			first = units - done - n
+			pos = first * unitArray
+		}
 		r.mu.Unlock()
 		r.ioMu.Lock()
-		err := r.moveRows(row, n)
+		err := r.moveUnits(first, n)
 		if err == nil {
 			r.mu.Lock()
-			rs.posSectors = (row + n) * rowSectors
-			r.currSectors = (row + n) * chunk
+			rs.posSectors = pos
+			r.currSectors = r.reshapeDone() / r.dataDisks(rs.new)
 			r.mu.Unlock()
 			err = r.writeSuperblocks()
 		}
@@ -185,7 +313,6 @@ func (r *Raid) runReshape() bool {
 			r.interrupted = true
 			return false
 		}
-		row += n
 	}
 	r.mu.Unlock()
 	r.ioMu.Lock()
@@ -200,11 +327,11 @@ func (r *Raid) runReshape() bool {
 
 // finishReshape is end_reshape and md_finish_reshape: the array is in the
 // new geometry, the members' data at the new offset (their used sectors
-// grown by what the offset moved), the array's size unchanged. ioMu held
-// exclusively and mu held.
+// changed by what the offset moved), the array's size unchanged. ioMu
+// held exclusively and mu held.
 func (r *Raid) finishReshape() {
 	rs := r.rs
-	r.rdevSectors += rs.old.offSectors - rs.new.offSectors
+	r.rdevSectors = r.rdevSectors + rs.old.offSectors - rs.new.offSectors
 	r.offSectors = rs.new.offSectors
 	r.layout, r.chunkSectors = rs.new.layout, rs.new.chunkSectors
 	for _, m := range r.members {
@@ -214,43 +341,41 @@ func (r *Raid) finishReshape() {
 	r.action, r.currSectors = actIdle, 0
 }
 
-// moveRows copies the new geometry's rows [first, first+n) from where
-// the old geometry holds their chunks: every chunk read before any row is
-// written, the rows' parity computed, the members flushed. ioMu held
-// exclusively.
-func (r *Raid) moveRows(first, n uint64) error {
+// moveUnits moves the units [first, first+n) of the new geometry from
+// where the old geometry holds their array: all of it read before any
+// member is written, the new rows' parity computed, the members flushed.
+// ioMu held exclusively.
+func (r *Raid) moveUnits(first, n uint64) error {
 	rs := r.rs
-	chunk := rs.new.chunkSectors
-	newData, oldData := r.dataDisks(rs.new), r.dataDisks(rs.old)
-	rows := make([][][]byte, n)
-	nrw := make([]*row, n)
-	for i := range n {
-		s := first + i
-		nrw[i] = r.rowIn(rs.new.disks, rs.new.layout, s*newData)
-		bufs := make([][]byte, rs.new.disks)
-		for k := range newData {
-			c := s*newData + k
-			orw := r.rowIn(rs.old.disks, rs.old.layout, c)
-			b, err := r.readOld(orw.data[c%oldData], rs.old.offSectors+orw.stripe*chunk, chunk)
-			if err != nil {
-				return err
-			}
-			bufs[nrw[i].data[k]] = b
-		}
-		bufs[nrw[i].pd] = make([]byte, chunk*sectorBytes)
-		if nrw[i].qd >= 0 {
-			bufs[nrw[i].qd] = make([]byte, chunk*sectorBytes)
-		}
-		r.computeParity(nrw[i], bufs)
-		rows[i] = bufs
+	unit, chunk := rs.unitSectors(), rs.new.chunkSectors
+	newData := r.dataDisks(rs.new)
+	data, err := r.readArray(rs.old, first*unit*newData, n*unit*newData)
+	if err != nil {
+		return err
 	}
-	for i, bufs := range rows {
-		at := int64(rs.new.offSectors+(first+uint64(i))*chunk) * sectorBytes
-		for d, b := range bufs {
-			if _, err := r.members[d].raw.WriteAt(b, at); err != nil {
-				r.fail(d)
-				return fmt.Errorf("member %d: write at sector %d: %w", d, at/sectorBytes, err)
-			}
+	out := make([][]byte, rs.new.disks)
+	for d := range out {
+		out[d] = make([]byte, n*unit*sectorBytes)
+	}
+	rowBytes := chunk * sectorBytes
+	for s := first * unit / chunk; s < (first+n)*unit/chunk; s++ {
+		rw := r.rowIn(rs.new.disks, rs.new.layout, s*newData)
+		at := (s - first*unit/chunk) * rowBytes
+		bufs := make([][]byte, rs.new.disks)
+		for d := range bufs {
+			bufs[d] = out[d][at : at+rowBytes]
+		}
+		for k := range newData {
+			c := s*newData + k - first*unit/chunk*newData
+			copy(bufs[rw.data[k]], data[c*rowBytes:(c+1)*rowBytes])
+		}
+		r.computeParity(rw, bufs)
+	}
+	at := int64(rs.new.offSectors+first*unit) * sectorBytes
+	for d, b := range out {
+		if _, err := r.members[d].raw.WriteAt(b, at); err != nil {
+			r.fail(d)
+			return fmt.Errorf("member %d: write at sector %d: %w", d, at/sectorBytes, err)
 		}
 	}
 	for d, m := range r.members {
@@ -262,7 +387,25 @@ func (r *Raid) moveRows(first, n uint64) error {
 	return nil
 }
 
-// readOld reads a chunk of the old geometry from member d's device at
+// readArray reads lenSectors of the array from sector as the geometry g
+// lays them out, chunk by chunk from the members' devices.
+func (r *Raid) readArray(g geometry, sector, lenSectors uint64) ([]byte, error) {
+	out := make([]byte, lenSectors*sectorBytes)
+	for done := uint64(0); done < lenSectors; {
+		c, off := (sector+done)/g.chunkSectors, (sector+done)%g.chunkSectors
+		n := min(lenSectors-done, g.chunkSectors-off)
+		rw := r.rowIn(g.disks, g.layout, c)
+		b, err := r.readOld(rw.data[c%r.dataDisks(g)], g.offSectors+rw.stripe*g.chunkSectors+off, n)
+		if err != nil {
+			return nil, err
+		}
+		copy(out[done*sectorBytes:], b)
+		done += n
+	}
+	return out, nil
+}
+
+// readOld reads lenSectors of the old geometry from member d's device at
 // atSectors; what lies past the device's end (the rows beyond the old
 // array md moves too) reads as zeros.
 func (r *Raid) readOld(d int, atSectors, lenSectors uint64) ([]byte, error) {
@@ -289,7 +432,7 @@ func (r *Raid) reshapeIO(p []byte, sector uint64, write bool) error {
 	rs := r.rs
 	for len(p) > 0 {
 		g := rs.old
-		if sector < rs.posSectors {
+		if rs.moved(sector) {
 			g = rs.new
 		}
 		chunk := g.chunkSectors

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -146,7 +147,7 @@ func TestReshapeWhileWriting(t *testing.T) {
 	r = e.MustConstruct(e.LoadContext(12288), table)
 	for first := uint64(0); first < 10; first += 2 {
 		r.ioMu.Lock()
-		if err := r.moveRows(first, 2); err != nil {
+		if err := r.moveUnits(first, 2); err != nil {
 			t.Fatal(err)
 		}
 		r.rs.posSectors = (first + 2) * 3 * 64
@@ -187,13 +188,13 @@ func TestReshapeCrash(t *testing.T) {
 	e.Remove(r)
 	ctx := e.LoadContext(12288)
 	r = e.MustConstruct(ctx, "raid5_ls 1 64 4 ma a mb b mc c md d")
-	step := r.reshapeRowsPerStep()
+	step := r.reshapeUnitsPerStep()
 	if step != 2 {
 		t.Fatalf("%d rows per step, want 2", step)
 	}
 	for first := uint64(0); first < 6; first += step {
 		r.ioMu.Lock()
-		err := r.moveRows(first, step)
+		err := r.moveUnits(first, step)
 		r.ioMu.Unlock()
 		if err != nil {
 			t.Fatal(err)
@@ -233,7 +234,7 @@ func TestReshapeRefusals(t *testing.T) {
 		{"raid5_ls 5 64 delta_disks 1 data_offset 2048 4 ma s mb b mc c md d", "No space for forward reshape", syscall.ENOSPC},
 		{"raid5_ls 5 64 delta_disks 1 data_offset 2048 4 ma a - - mc c md d", "Can't reshape degraded raid set", syscall.EPERM},
 		{"raid5_ls 3 64 delta_disks 1 4 ma a mb b mc c md d", "Reshape not supported", syscall.EPERM},
-		{"raid5_ls 5 64 delta_disks 1 data_offset 32 4 ma a mb b mc c md d", "data_offset 32 below the chunk size 64: reshape not supported", syscall.EPERM},
+		{"raid5_ls 5 64 delta_disks 1 data_offset 32 4 ma a mb b mc c md d", "data offsets 32 and 0 less than 64 sectors apart: reshape not supported", syscall.EPERM},
 	} {
 		_, err := e.Build(12288, c.table)
 		e.TakeLog()
@@ -398,6 +399,107 @@ func TestKernelReshapeLevels(t *testing.T) {
 			}
 			e.Remove(r)
 			sameHashes(t, e, "", c.members)
+		})
+	}
+}
+
+// TestKernelReshapeLayout: layout and chunk size reshapes on the same
+// members as Linux 6.1 does them (testdata/kernel-reshape-layout.sh):
+// raid5_ls to raid5_ra with the data at offset 0 (backwards, to 2048),
+// raid5_ra to raid5_ls with chunk 128 (forwards, back to 0), raid6_zr to
+// raid6_nc with chunk 32 (backwards). The waiting table's status, table
+// line and superblock, the reshaped set's, the members byte for byte and
+// the load after are the kernel's (but for the events and device names).
+func TestKernelReshapeLayout(t *testing.T) {
+	e := newEnv(t)
+	pattern := reshapePattern(4 << 20)
+	m3, m4 := " 3 ma a mb b mc c", " 4 ma a mb b mc c md d"
+	sb := func(devs, level, layout, chunk, flags uint32, pos uint64, newLayout, newChunk uint32, off, newOff, sectors uint64) superblock {
+		return superblock{compat: featureV190, numDevices: devs, recoveryOffset: maxSector, resyncOffset: maxSector,
+			level: level, layout: layout, stripeSectors: chunk, flags: flags, reshapePosition: pos, newLevel: level,
+			newLayout: newLayout, newStripeSectors: newChunk, arraySectors: 8192, dataOffset: off, newDataOffset: newOff, sectors: sectors}
+	}
+	for _, c := range []struct {
+		name, create, grow, plain                    string
+		waitStatus, waitTable, doneStatus, doneTable string
+		waiting, done                                superblock
+		members                                      map[string]string
+	}{
+		{"raid5_ls-raid5_ra", "raid5_ls 1 64" + m3, "raid5_ra 3 64 data_offset 2048" + m3, "raid5_ra 1 64" + m3,
+			"raid5_ra 3 aaa 0/4096 reshape 0 0 -", "raid5_ra 3 64 data_offset 2048 3",
+			"raid5_ra 3 AAA 4096/4096 idle 0 2048 -", "raid5_ls 1 64 3",
+			sb(3, 5, algLeftSymmetric, 64, 3, 8192, algRightAsymmetric, 64, 0, 2048, 4096),
+			sb(3, 5, algRightAsymmetric, 64, 0, maxSector, algRightAsymmetric, 64, 2048, 2048, 2048),
+			map[string]string{
+				"a": "ca786ae88b7b41fb22bb624abf52aeef4627cb65b7c9cb8d792c4dd096bcaadb",
+				"b": "d7fc54cb5a84872115546ff45409657fff578f7dadd64b229bb9eed4ed204460",
+				"c": "e478df67f694d672446cc83fb4e27a50e111522c4b314e8eea588a2d6f135545"}},
+		{"raid5_ra-raid5_ls-128", "", "raid5_ls 3 128 data_offset 2048" + m3, "raid5_ls 1 128" + m3,
+			"raid5_ls 3 aaa 0/4096 reshape 0 2048 -", "raid5_ls 3 128 data_offset 2048 3",
+			"raid5_ls 3 AAA 4096/4096 idle 0 0 -", "raid5_ra 1 128 3",
+			sb(3, 5, algRightAsymmetric, 64, 1, 0, algLeftSymmetric, 128, 2048, 0, 6144),
+			sb(3, 5, algLeftSymmetric, 128, 0, maxSector, algLeftSymmetric, 128, 0, 0, 8192),
+			map[string]string{
+				"a": "57535d9316bab697dace6cbc1dc2329d5bdeafa8354eb8e99118ebe110b0c810",
+				"b": "eaa04ae1ad652c4c1fcf3e97fff9a2e6342030b8654c728122bc644e2af0f2b5",
+				"c": "d85c9dc8348a50b289bfe005e8712b52b51a7319193a7f8eb8c741439c2a0c7f"}},
+		{"raid6_zr-raid6_nc-32", "raid6_zr 1 64" + m4, "raid6_nc 3 32 data_offset 2048" + m4, "raid6_nc 1 32" + m4,
+			"raid6_nc 4 aaaa 0/4096 reshape 0 0 -", "raid6_nc 3 32 data_offset 2048 4",
+			"raid6_nc 4 AAAA 4096/4096 idle 0 2048 -", "raid6_zr 1 32 4",
+			sb(4, 6, algRotZeroRestart, 64, 3, 8192, algRotNContinue, 32, 0, 2048, 4096),
+			sb(4, 6, algRotNContinue, 32, 0, maxSector, algRotNContinue, 32, 2048, 2048, 2048),
+			map[string]string{
+				"a": "9ee95580e6fe100b7ee562c65adcbae9720388dd53965c587050ec0e359f27b8",
+				"b": "034e634d0a2554351be06df867df9f9f5ef393b1a74f53e532a6041cced01fb6",
+				"c": "6a24ec1700354e42342c7bd3c4f31c1e44cdd533f6dadc58692780e3c6192f01",
+				"d": "cc6ed29332a30b1739b9c4039133a54daf93b83b5e5f0de24f75267ac652ccfa"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.create != "" {
+				for _, n := range []string{"a", "b", "c", "d", "ma", "mb", "mc", "md"} {
+					e.Sparse(n, map[bool]int64{true: 1 << 20, false: 4 << 20}[n[0] == 'm'])
+				}
+				r := e.Create(8192, c.create)
+				waitIdle(t, r)
+				if err := r.WriteAt(pattern, 0); err != nil {
+					t.Fatal(err)
+				}
+				e.Remove(r)
+			}
+			lines := func(r *Raid, when, status, table string) {
+				t.Helper()
+				if s := r.Status(); s != status {
+					t.Errorf("%s: status %q, want %q", when, s, status)
+				}
+				if got := strings.Join(strings.Fields(r.Table())[:len(strings.Fields(table))], " "); got != table {
+					t.Errorf("%s: table %q, want %q", when, got, table)
+				}
+			}
+			r := e.Create(8192, c.grow)
+			lines(r, "reshape table", c.waitStatus, c.waitTable)
+			e.Remove(r)
+			wantSB(t, e, "reshape table", c.waiting)
+			r = e.Create(8192, c.plain)
+			waitIdle(t, r)
+			lines(r, "reshaped", c.doneStatus, c.doneTable)
+			got := make([]byte, len(pattern))
+			if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, pattern) {
+				t.Fatalf("the data does not read back (%v)", err)
+			}
+			if _, err := r.Message([]string{"check"}); err != nil {
+				t.Fatal(err)
+			}
+			waitIdle(t, r)
+			if f := strings.Fields(r.Status()); f[4] != "idle" || f[5] != "0" {
+				t.Errorf("check: %s", r.Status())
+			}
+			e.Remove(r)
+			c.done.events = 0
+			wantSB(t, e, "reshaped", c.done)
+			sameHashes(t, e, "", c.members)
+			r = e.Create(8192, c.plain)
+			lines(r, "next load", c.doneStatus, strings.Replace(c.doneTable, strings.Fields(c.doneTable)[0], strings.Fields(c.plain)[0], 1))
+			e.Remove(r)
 		})
 	}
 }

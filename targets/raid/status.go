@@ -14,8 +14,11 @@ import (
 func (r *Raid) Status() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := r.rt.name
-	if rt := raidTypeByLevelLayout(r.rt.level, r.layout); rt != nil {
+	name, layout := r.rt.name, r.layout
+	if r.rs != nil {
+		layout = r.rs.new.layout
+	}
+	if rt := raidTypeByLevelLayout(r.rt.level, layout); rt != nil {
 		name = rt.name
 	}
 	state := r.syncAction()
@@ -150,7 +153,14 @@ func (r *Raid) Table() string {
 	}
 	add(flagJournalMode, "journal_mode", mode)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %d %d", r.rt.name, 1+len(params), r.chunkSectors)
+	name, chunk := r.rt.name, r.chunkSectors
+	if r.shownType != nil {
+		name = r.shownType.name
+	}
+	if r.rs != nil {
+		chunk = r.rs.new.chunkSectors // mddev's new_chunk_sectors
+	}
+	fmt.Fprintf(&b, "%s %d %d", name, 1+len(params), chunk)
 	for _, p := range params {
 		b.WriteString(" " + p)
 	}

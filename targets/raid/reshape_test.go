@@ -134,92 +134,131 @@ func TestReshapeAddMember(t *testing.T) {
 	wantSB(t, e, "next load", grown)
 }
 
-// TestReshapeWhileWriting: writes while a reshape is half done (the
-// position mid-way: a small data offset makes it many steps) land in the
-// geometry the position gives them, rows on either side of it; the
-// reshape goes on to the end and the array holds every write, its parity
-// and Q right.
-func TestReshapeWhileWriting(t *testing.T) {
-	e, want := reshapeEnv(t, "raid6_ls_6 1 64 4 ma la mb lb mc lc md ld", 8192, 128)
-	r := e.Create(12288, "raid6_ls_6 5 64 delta_disks 1 data_offset 128 5 ma a mb b mc c md d me e")
-	e.Remove(r)
-	table := "raid6_ls_6 1 64 5 ma a mb b mc c md d me e"
-	r = e.MustConstruct(e.LoadContext(12288), table)
-	for first := uint64(0); first < 10; first += 2 {
-		r.ioMu.Lock()
-		if err := r.moveUnits(first, 2); err != nil {
-			t.Fatal(err)
-		}
-		r.rs.posSectors = (first + 2) * 3 * 64
-		r.ioMu.Unlock()
-		r.writeSuperblocks()
+// reshapeStep moves the reshape's next step as runReshape does and, with
+// commit, advances the position and writes the superblocks (without: a
+// crash after the step's writes).
+func reshapeStep(t *testing.T, r *Raid, commit bool) {
+	t.Helper()
+	rs := r.rs
+	unitArray := rs.unitSectors() * r.dataDisks(rs.new)
+	units, done := r.reshapeEnd()/unitArray, r.reshapeDone()/unitArray
+	n := min(r.reshapeUnitsPerStep(), units-done)
+	first, pos := done, (done+n)*unitArray
+	if rs.backwards {
+		first = units - done - n
+		pos = first * unitArray
 	}
-	buf := make([]byte, 12*sectorBytes)
-	for i := range 300 {
-		sector := uint64(i*97) % (8192 - 12)
-		if i%3 == 0 {
-			sector = uint64(i*13) % (3*64*12 - 12) // around the position
-		}
-		copy(buf, dmtest.Random(len(buf)))
-		if err := r.WriteAt(buf, sector); err != nil {
-			t.Fatalf("write %d at %d: %v", i, sector, err)
-		}
-		copy(want[sector*sectorBytes:], buf)
-	}
-	got := make([]byte, len(want))
-	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("reads mid-reshape differ from the writes (%v)", err)
-	}
-	e.Resume(r)
-	waitIdle(t, r)
-	e.Remove(r)
-	r = e.Create(12288, table)
-	checkArray(t, r, append(want, make([]byte, 4096*sectorBytes)...))
-	e.Remove(r)
-}
-
-// TestReshapeCrash: a step's rows written to the new place, the process
-// gone before the superblocks say so (a crash), the next load moves the
-// step again from the old place, which the step did not write over:
-// nothing is lost.
-func TestReshapeCrash(t *testing.T) {
-	e, want := reshapeEnv(t, "raid5_ls 1 64 3 ma la mb lb mc lc", 8192, 128)
-	r := e.Create(12288, "raid5_ls 5 64 delta_disks 1 data_offset 128 4 ma a mb b mc c md d")
-	e.Remove(r)
-	ctx := e.LoadContext(12288)
-	r = e.MustConstruct(ctx, "raid5_ls 1 64 4 ma a mb b mc c md d")
-	step := r.reshapeUnitsPerStep()
-	if step != 2 {
-		t.Fatalf("%d rows per step, want 2", step)
-	}
-	for first := uint64(0); first < 6; first += step {
-		r.ioMu.Lock()
-		err := r.moveUnits(first, step)
-		r.ioMu.Unlock()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if first == 2 {
-			break
-		}
-		r.mu.Lock()
-		r.rs.posSectors = (first + step) * 3 * 64
-		r.mu.Unlock()
-		r.writeSuperblocks()
-	}
-	// the crash: rows 2 and 3 moved, the superblocks at row 2
-	if err := r.Close(); err != nil {
+	r.ioMu.Lock()
+	defer r.ioMu.Unlock()
+	if err := r.moveUnits(first, n); err != nil {
 		t.Fatal(err)
 	}
-	if p := sbOf(t, e, "ma").reshapePosition; p != 2*3*64 {
-		t.Fatalf("reshape position %d after the crash, want %d", p, 2*3*64)
+	if commit {
+		rs.posSectors = pos
+		r.writeSuperblocks()
 	}
-	r = e.Create(12288, "raid5_ls 1 64 4 ma a mb b mc c md d")
+}
+
+// checkReshaped checks the array reads want and a check finds no
+// mismatch (whatever the members' data offset).
+func checkReshaped(t *testing.T, r *Raid, want []byte) {
+	t.Helper()
+	got := make([]byte, len(want))
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the array does not read back (%v)", err)
+	}
+	if _, err := r.Message([]string{"check"}); err != nil {
+		t.Fatal(err)
+	}
 	waitIdle(t, r)
-	e.Remove(r)
-	r = e.Create(12288, "raid5_ls 1 64 4 ma a mb b mc c md d")
-	checkArray(t, r, append(want, make([]byte, 4096*sectorBytes)...))
-	e.Remove(r)
+	if f := strings.Fields(r.Status()); f[4] != "idle" || f[5] != "0" {
+		t.Errorf("check: %s", r.Status())
+	}
+}
+
+// reshapeCases are a forward reshape adding a member and a backward one
+// changing the layout and chunk size, each with a small data offset
+// (many steps).
+var reshapeCases = []struct {
+	name, old, grow, plain string
+	oldLen, newLen, off    uint64
+}{
+	{"raid6-add", "raid6_ls_6 1 64 4 ma la mb lb mc lc md ld", "raid6_ls_6 5 64 delta_disks 1 data_offset 128 5 ma a mb b mc c md d me e",
+		"raid6_ls_6 1 64 5 ma a mb b mc c md d me e", 8192, 12288, 128},
+	{"raid5-layout-backwards", "raid5_ls 1 64 4 ma la mb lb mc lc md ld", "raid5_la 3 32 data_offset 256 4 ma a mb b mc c md d",
+		"raid5_la 1 32 4 ma a mb b mc c md d", 12288, 12288, 0},
+}
+
+// TestReshapeWhileWriting: writes while a reshape is half done (the
+// position mid-way) land in the geometry the position gives them, units
+// on either side of it; the reshape goes on to the end and the array
+// holds every write, its parity right.
+func TestReshapeWhileWriting(t *testing.T) {
+	for _, c := range reshapeCases {
+		t.Run(c.name, func(t *testing.T) {
+			e, want := reshapeEnv(t, c.old, c.oldLen, c.off)
+			r := e.Create(c.newLen, c.grow)
+			e.Remove(r)
+			r = e.MustConstruct(e.LoadContext(c.newLen), c.plain)
+			for range 5 {
+				reshapeStep(t, r, true)
+			}
+			pos := r.rs.posSectors
+			buf := make([]byte, 12*sectorBytes)
+			for i := range 300 {
+				sector := uint64(i*97) % (c.oldLen - 12)
+				if i%3 == 0 {
+					sector = (pos + uint64(i*13)%600 - 300) % (c.oldLen - 12) // around the position
+				}
+				copy(buf, dmtest.Random(len(buf)))
+				if err := r.WriteAt(buf, sector); err != nil {
+					t.Fatalf("write %d at %d: %v", i, sector, err)
+				}
+				copy(want[sector*sectorBytes:], buf)
+			}
+			got := make([]byte, len(want))
+			if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("reads mid-reshape differ from the writes (%v)", err)
+			}
+			e.Resume(r)
+			waitIdle(t, r)
+			e.Remove(r)
+			r = e.Create(c.newLen, c.plain)
+			checkReshaped(t, r, append(want, make([]byte, (c.newLen-c.oldLen)*sectorBytes)...))
+			e.Remove(r)
+		})
+	}
+}
+
+// TestReshapeCrash: a step's units written to the new place, the process
+// gone before the superblocks say so (a crash), the next load moves the
+// step again from the old place, which the step did not write over:
+// nothing is lost, forwards and backwards.
+func TestReshapeCrash(t *testing.T) {
+	for _, c := range reshapeCases {
+		t.Run(c.name, func(t *testing.T) {
+			e, want := reshapeEnv(t, c.old, c.oldLen, c.off)
+			r := e.Create(c.newLen, c.grow)
+			e.Remove(r)
+			r = e.MustConstruct(e.LoadContext(c.newLen), c.plain)
+			reshapeStep(t, r, true)
+			reshapeStep(t, r, true)
+			pos := r.rs.posSectors
+			reshapeStep(t, r, false)
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if p := sbOf(t, e, "ma").reshapePosition; p != pos {
+				t.Fatalf("reshape position %d after the crash, want %d", p, pos)
+			}
+			r = e.Create(c.newLen, c.plain)
+			waitIdle(t, r)
+			e.Remove(r)
+			r = e.Create(c.newLen, c.plain)
+			checkReshaped(t, r, append(want, make([]byte, (c.newLen-c.oldLen)*sectorBytes)...))
+			e.Remove(r)
+		})
+	}
 }
 
 // TestReshapeRefusals: what Linux 6.1 refuses (the oracle's
@@ -482,17 +521,7 @@ func TestKernelReshapeLayout(t *testing.T) {
 			r = e.Create(8192, c.plain)
 			waitIdle(t, r)
 			lines(r, "reshaped", c.doneStatus, c.doneTable)
-			got := make([]byte, len(pattern))
-			if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, pattern) {
-				t.Fatalf("the data does not read back (%v)", err)
-			}
-			if _, err := r.Message([]string{"check"}); err != nil {
-				t.Fatal(err)
-			}
-			waitIdle(t, r)
-			if f := strings.Fields(r.Status()); f[4] != "idle" || f[5] != "0" {
-				t.Errorf("check: %s", r.Status())
-			}
+			checkReshaped(t, r, pattern)
 			e.Remove(r)
 			c.done.events = 0
 			wantSB(t, e, "reshaped", c.done)

@@ -291,6 +291,8 @@ type savedState struct {
 	Bits, Need                   []byte
 	Stale                        bool
 	Journal                      [3]uint64 // the log's head, next seq and chain's seq (all 0: not loaded)
+	Shown                        string    // the type the table line names, when not the table's (a reshape's old one)
+	ReshapeWaits                 bool      // the table set a reshape up: it runs after the next load
 }
 
 // SaveState is targets.StateSaver: the sync goes on for a while, then
@@ -312,6 +314,10 @@ func (r *Raid) SaveState() string {
 	for _, m := range r.members {
 		st.Members = append(st.Members, [3]uint64{b2u(m.faulty), b2u(m.inSync), m.recoveryOffset})
 	}
+	if r.shownType != nil {
+		st.Shown = r.shownType.name
+	}
+	st.ReshapeWaits = r.rs != nil && r.rs.waiting
 	if j := r.jr; j != nil {
 		j.mu.Lock()
 		if j.loaded {
@@ -354,6 +360,16 @@ func (r *Raid) restore(saved string) error {
 	r.recoveryCp, r.currSectors, r.mismatches, r.requested = st.RecoveryCp, st.Curr, st.Mismatches, st.Requested
 	r.lastAction, r.recoverDone, r.frozen, r.interrupted = st.LastAction, st.RecoverDone, st.Frozen, st.Interrupted
 	r.sb.events, r.sb.stale = st.Events, st.Stale
+	r.shownType = nil
+	if st.Shown != "" {
+		if r.shownType = raidTypeByName(st.Shown); r.shownType == nil {
+			return fmt.Errorf("saved raid state names type %q", st.Shown)
+		}
+	}
+	if r.rs != nil {
+		// the superblocks cannot tell the table that set the reshape up
+		r.rs.waiting = st.ReshapeWaits
+	}
 	if r.sb.bitmap {
 		copy(r.sb.bits, st.Bits)
 		copy(r.sb.needResync, st.Need)

@@ -516,6 +516,9 @@ func TestKernelReshapeLayout(t *testing.T) {
 			}
 			r := e.Create(8192, c.grow)
 			lines(r, "reshape table", c.waitStatus, c.waitTable)
+			r = e.Restore(r, 8192, c.grow)
+			waitIdle(t, r) // nothing to wait for: the reshape waits for the next load
+			lines(r, "reshape table in a later process", c.waitStatus, c.waitTable)
 			e.Remove(r)
 			wantSB(t, e, "reshape table", c.waiting)
 			r = e.Create(8192, c.plain)

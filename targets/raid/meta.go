@@ -159,6 +159,9 @@ func (r *Raid) analyseSuperblocks() error {
 	if !r.redundant(freshest) {
 		return targets.Invalid("Insufficient redundancy to activate array")
 	}
+	if r.noRdevSectors(sbs) {
+		return targets.Invalid("Invalid rdev size")
+	}
 	if takeover != nil {
 		return r.takeOver(takeover)
 	}
@@ -166,6 +169,22 @@ func (r *Raid) analyseSuperblocks() error {
 		return r.prepareReshape(freshest)
 	}
 	return nil
+}
+
+// noRdevSectors is raid_ctr's __rdev_sectors finding none: every member
+// with a data device has a superblock saying it uses no sectors (a
+// backward reshape whose new data offset took them all leaves that:
+// md_finish_reshape takes the offset's move off them).
+func (r *Raid) noRdevSectors(sbs []*superblock) bool {
+	for i, m := range r.members {
+		if m.data == nil {
+			continue
+		}
+		if sb := sbs[i]; sb == nil || m.firstUse || sb.compat&featureV190 == 0 || sb.sectors != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // errInvalidSuperblocks is what raid_ctr says when super_validate fails.

@@ -535,3 +535,31 @@ func TestKernelReshapeLayout(t *testing.T) {
 		})
 	}
 }
+
+// TestReshapeNoSectorsLeft: a backward reshape whose new data offset is
+// the members' used sectors leaves them none in the superblocks
+// (md_finish_reshape), and the next load is refused as 6.1 refuses it
+// (the oracle: raid5_ls to raid5_ra with data_offset 4096 on 4096-sector
+// members).
+func TestReshapeNoSectorsLeft(t *testing.T) {
+	e := newEnv(t)
+	r := e.Create(8192, "raid5_ls 1 64 3 ma a mb b mc c")
+	waitIdle(t, r)
+	e.Remove(r)
+	r = e.Create(8192, "raid5_ra 3 64 data_offset 4096 3 ma a mb b mc c")
+	e.Remove(r)
+	r = e.Create(8192, "raid5_ra 1 64 3 ma a mb b mc c")
+	waitIdle(t, r)
+	if s, w := r.Status(), "raid5_ra 3 AAA 4096/4096 idle 0 4096 -"; s != w {
+		t.Errorf("status %q, want %q", s, w)
+	}
+	e.Remove(r)
+	if n := sbOf(t, e, "ma").sectors; n != 0 {
+		t.Errorf("superblock sectors %d, want 0", n)
+	}
+	_, err := e.Build(8192, "raid5_ra 1 64 3 ma a mb b mc c")
+	var ce *targets.CtrError
+	if !errors.As(err, &ce) || ce.Msg != "Invalid rdev size" {
+		t.Errorf("next load: %v, want Invalid rdev size", err)
+	}
+}

@@ -222,6 +222,10 @@ func (r *Raid) loadReshape(sb *superblock, waiting bool) error {
 		int(sb.numDevices) != len(r.members) {
 		return unsupported
 	}
+	if len(r.members)-delta < r.rt.minimalDevs || !r.validGeometry(int(sb.layout), uint64(sb.stripeSectors)) ||
+		!r.validGeometry(int(sb.newLayout), uint64(sb.newStripeSectors)) {
+		return targets.Invalid("Unable to assemble array: Invalid superblocks")
+	}
 	rs := &reshape{waiting: waiting, backwards: sb.flags&sbFlagBackwards != 0, posSectors: sb.reshapePosition,
 		old:        geometry{len(r.members) - delta, int(sb.layout), uint64(sb.stripeSectors), sb.dataOffset},
 		new:        geometry{len(r.members), int(sb.newLayout), uint64(sb.newStripeSectors), sb.newDataOffset},
@@ -252,6 +256,14 @@ func (r *Raid) loadReshape(sb *superblock, waiting bool) error {
 	r.currSectors = r.reshapeDone() / r.dataDisks(rs.new)
 	r.newMembersInSync()
 	return nil
+}
+
+// validGeometry reports whether a superblock's layout and chunk size are
+// ones md's raid4/5/6 runs: a layout a raid type of the level names, a
+// chunk of whole pages and a power of 2.
+func (r *Raid) validGeometry(layout int, chunkSectors uint64) bool {
+	return raidTypeByLevelLayout(r.rt.level, layout) != nil && chunkSectors != 0 &&
+		chunkSectors%pageSectors == 0 && targets.PowerOfTwo(chunkSectors)
 }
 
 // reshapeDone is how much of the array the reshape has moved.

@@ -185,11 +185,15 @@ type raid10Geometry struct {
 }
 
 // setupRaid10 is setup_geo and calc_sectors for the table's layout.
-func (r *Raid) setupRaid10() {
-	g := &r.geo10
-	g.disks = len(r.members)
-	g.near, g.far, g.offset = raid10NearCopies(r.layout), raid10FarCopies(r.layout), raid10IsOffset(r.layout)
-	switch r.layout >> 17 {
+func (r *Raid) setupRaid10() { r.geo10 = r.raid10GeoFor(len(r.members), r.layout) }
+
+// raid10GeoFor is setup_geo and calc_sectors for disks members laid out
+// by layout (the geometry before or after a reshape).
+func (r *Raid) raid10GeoFor(disks, layout int) raid10Geometry {
+	var g raid10Geometry
+	g.disks = disks
+	g.near, g.far, g.offset = raid10NearCopies(layout), raid10FarCopies(layout), raid10IsOffset(layout)
+	switch layout >> 17 {
 	case 0:
 		g.farSetSize = g.disks
 	case 1:
@@ -208,11 +212,14 @@ func (r *Raid) setupRaid10() {
 	} else {
 		g.strideSectors = chunks / uint64(g.far) * r.chunkSectors
 	}
+	return g
 }
 
 // raid10Locs is __raid10_find_phys: every copy of the array's sector.
-func (r *Raid) raid10Locs(sector uint64) []loc {
-	g := &r.geo10
+func (r *Raid) raid10Locs(sector uint64) []loc { return r.raid10LocsIn(&r.geo10, sector) }
+
+// raid10LocsIn is raid10Locs in the geometry g.
+func (r *Raid) raid10LocsIn(g *raid10Geometry, sector uint64) []loc {
 	lastFarSetStart := (g.disks/g.farSetSize - 1) * g.farSetSize
 	lastFarSetSize := g.farSetSize + g.disks%g.farSetSize
 	chunk, s := sector/r.chunkSectors, sector%r.chunkSectors

@@ -358,7 +358,7 @@ func (r *Raid) writeSuperblocks() error {
 // resyncs the array's sectors, the others each member's.
 func (r *Raid) syncSectors() uint64 {
 	if r.rt.level == 10 {
-		return r.arraySectors
+		return r.mdArraySectors
 	}
 	return r.devSectors
 }

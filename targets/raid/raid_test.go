@@ -21,7 +21,7 @@ type env = dmtest.TargetEnv[*Raid]
 func newEnv(t testing.TB) *env {
 	e := dmtest.NewTargetEnv[*Raid](t, t.TempDir(), New)
 	e.Args = e.FileArgs
-	for _, n := range []string{"a", "b", "c", "d", "e"} {
+	for _, n := range []string{"a", "b", "c", "d", "e", "f"} {
 		e.Sparse(n, 4<<20)
 		e.Sparse("m"+n, 1<<20)
 	}

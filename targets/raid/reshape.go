@@ -98,7 +98,16 @@ func (r *Raid) askGeometry() {
 // count, or naming another layout or chunk size with data_offset on the
 // same members.
 func (r *Raid) reshapeRequested(sb *superblock) bool {
-	if r.rt.level < 4 || r.rt.level > 6 || int(sb.level) != r.rt.level {
+	if int(sb.level) != r.rt.level {
+		return false
+	}
+	if r.rt.level == 10 {
+		// a near set given members, its copies kept (other raid10 member
+		// counts are refused)
+		return r.deltaDisks > 0 && int(sb.numDevices)+r.deltaDisks == len(r.members) &&
+			raid10Reshapable(int(sb.layout)) && r.asked.layout == int(sb.layout) && r.asked.chunkSectors == uint64(sb.stripeSectors)
+	}
+	if r.rt.level < 4 || r.rt.level > 6 {
 		return false
 	}
 	if r.deltaDisks > 0 && int(sb.numDevices)+r.deltaDisks == len(r.members) {
@@ -167,11 +176,34 @@ func (r *Raid) prepareReshape(sb *superblock) error {
 // reshapeFits refuses a reshape whose step would write over what it
 // still has to read: the offsets less than a unit apart.
 func (r *Raid) reshapeFits(rs *reshape) error {
-	if rs.offsetsApart() < rs.unitSectors() {
+	least := rs.unitSectors()
+	if r.rt.level == 10 {
+		least = 3 * rs.new.chunkSectors
+	}
+	if rs.offsetsApart() < least {
 		return targets.Errorf(syscall.EPERM, "data offsets %d and %d less than %d sectors apart: reshape not supported",
-			rs.old.offSectors, rs.new.offSectors, rs.unitSectors())
+			rs.old.offSectors, rs.new.offSectors, least)
 	}
 	return nil
+}
+
+// unitArraySectors is the array sectors of a reshape's unit: raid10's
+// chunk, raid4/5/6's unit times the new data members.
+func (r *Raid) unitArraySectors() uint64 {
+	rs := r.rs
+	if r.rt.level == 10 {
+		return rs.new.chunkSectors
+	}
+	return rs.unitSectors() * r.dataDisks(rs.new)
+}
+
+// reshapeProgress is the reshape's progress as status shows it: the
+// array sectors moved (raid10) or each member's.
+func (r *Raid) reshapeProgress() uint64 {
+	if r.rt.level == 10 {
+		return r.reshapeDone()
+	}
+	return r.reshapeDone() / r.dataDisks(r.rs.new)
 }
 
 // reshapeEnd is the array sectors the reshape goes through: every unit
@@ -180,6 +212,10 @@ func (r *Raid) reshapeEnd() uint64 {
 	rs := r.rs
 	if rs == nil {
 		return 0
+	}
+	if r.rt.level == 10 {
+		// raid10 moves the array md serves (resync_max_sectors)
+		return min(r.raid10ArraySectors(rs.new), r.mdArraySectors/rs.new.chunkSectors*rs.new.chunkSectors)
 	}
 	return r.devSectors / rs.unitSectors() * rs.unitSectors() * r.dataDisks(rs.new)
 }
@@ -218,8 +254,9 @@ func (r *Raid) checkReshape() error {
 func (r *Raid) loadReshape(sb *superblock, waiting bool) error {
 	delta := int(int32(sb.deltaDisks))
 	unsupported := targets.Errorf(syscall.EPERM, "Reshape not supported")
-	if r.rt.level < 4 || r.rt.level > 6 || int(sb.level) != r.rt.level || sb.newLevel != sb.level || delta < 0 ||
-		int(sb.numDevices) != len(r.members) {
+	if (r.rt.level < 4 || r.rt.level > 6) && r.rt.level != 10 || int(sb.level) != r.rt.level || sb.newLevel != sb.level ||
+		delta < 0 || int(sb.numDevices) != len(r.members) ||
+		r.rt.level == 10 && (delta == 0 || sb.layout != sb.newLayout || sb.stripeSectors != sb.newStripeSectors) {
 		return unsupported
 	}
 	if len(r.members)-delta < r.rt.minimalDevs || !r.validGeometry(int(sb.layout), uint64(sb.stripeSectors)) ||
@@ -233,13 +270,13 @@ func (r *Raid) loadReshape(sb *superblock, waiting bool) error {
 	r.rs = rs
 	atStart := rs.posSectors == 0 && !rs.backwards || rs.backwards && rs.posSectors == r.reshapeEnd()
 	if rs.new.layout != r.asked.layout || rs.new.chunkSectors != r.asked.chunkSectors {
-		if !atStart || delta != 0 && rs.new.layout != r.asked.layout {
+		if !atStart || delta != 0 && rs.new.layout != r.asked.layout || r.rt.level == 10 {
 			r.rs = nil
 			return unsupported
 		}
 		rs.new.layout, rs.new.chunkSectors = r.asked.layout, r.asked.chunkSectors
 	}
-	if rs.posSectors%(rs.unitSectors()*r.dataDisks(rs.new)) != 0 || rs.posSectors > r.reshapeEnd() {
+	if rs.posSectors%r.unitArraySectors() != 0 || rs.posSectors > r.reshapeEnd() {
 		r.rs = nil
 		return targets.Invalid(fmt.Sprintf("reshape position %d not on a unit of the new geometry", rs.posSectors))
 	}
@@ -253,7 +290,7 @@ func (r *Raid) loadReshape(sb *superblock, waiting bool) error {
 	}
 	r.layout, r.chunkSectors = rs.old.layout, rs.old.chunkSectors
 	r.offSectors, r.rdevSectors, r.mdArraySectors = rs.old.offSectors, sb.sectors, sb.arraySectors
-	r.currSectors = r.reshapeDone() / r.dataDisks(rs.new)
+	r.currSectors = r.reshapeProgress()
 	r.newMembersInSync()
 	return nil
 }
@@ -262,6 +299,9 @@ func (r *Raid) loadReshape(sb *superblock, waiting bool) error {
 // ones md's raid4/5/6 runs: a layout a raid type of the level names, a
 // chunk of whole pages and a power of 2.
 func (r *Raid) validGeometry(layout int, chunkSectors uint64) bool {
+	if r.rt.level == 10 && (!raid10Reshapable(layout) || raid10Copies(layout) > len(r.members)) {
+		return false
+	}
 	return raidTypeByLevelLayout(r.rt.level, layout) != nil && chunkSectors != 0 &&
 		chunkSectors%pageSectors == 0 && targets.PowerOfTwo(chunkSectors)
 }
@@ -281,7 +321,19 @@ func (r *Raid) reshapeDone() uint64 {
 // and about syncStepSectors of each member.
 func (r *Raid) reshapeUnitsPerStep() uint64 {
 	rs := r.rs
+	if r.rt.level == 10 {
+		return r.raid10ChunksPerStep()
+	}
 	return max(1, min(rs.offsetsApart(), syncStepSectors)/rs.unitSectors())
+}
+
+// moveStep moves the units [first, first+n) to the new geometry.
+// ioMu held exclusively.
+func (r *Raid) moveStep(first, n uint64) error {
+	if r.rt.level == 10 {
+		return r.moveChunks10(first, n)
+	}
+	return r.moveUnits(first, n)
 }
 
 // runReshape is the reshape's sync action (raid5's reshape_request, step
@@ -290,7 +342,7 @@ func (r *Raid) reshapeUnitsPerStep() uint64 {
 // returns whether the reshape finished. mu held; released while working.
 func (r *Raid) runReshape() bool {
 	rs := r.rs
-	unitArray := rs.unitSectors() * r.dataDisks(rs.new)
+	unitArray := r.unitArraySectors()
 	units := r.reshapeEnd() / unitArray
 	step := r.reshapeUnitsPerStep()
 	for {
@@ -310,11 +362,11 @@ func (r *Raid) runReshape() bool {
 		}
 		r.mu.Unlock()
 		r.ioMu.Lock()
-		err := r.moveUnits(first, n)
+		err := r.moveStep(first, n)
 		if err == nil {
 			r.mu.Lock()
 			rs.posSectors = pos
-			r.currSectors = r.reshapeDone() / r.dataDisks(rs.new)
+			r.currSectors = r.reshapeProgress()
 			r.mu.Unlock()
 			err = r.writeSuperblocks()
 		}
@@ -328,6 +380,15 @@ func (r *Raid) runReshape() bool {
 	}
 	r.mu.Unlock()
 	r.ioMu.Lock()
+	if r.rt.level == 10 {
+		if err := r.resyncGrown10(); err != nil {
+			r.ioMu.Unlock()
+			r.mu.Lock()
+			r.logf("reshape stopped: %v", err)
+			r.interrupted = true
+			return false
+		}
+	}
 	r.mu.Lock()
 	r.finishReshape()
 	r.mu.Unlock()
@@ -348,6 +409,12 @@ func (r *Raid) finishReshape() {
 	r.layout, r.chunkSectors = rs.new.layout, rs.new.chunkSectors
 	for _, m := range r.members {
 		m.data = atOffset(m.raw, r.offSectors)
+	}
+	if r.rt.level == 10 {
+		// do_table_event's rs_set_rdev_sectors: raid10's members use the
+		// set's sectors again
+		r.rdevSectors = r.devSectors
+		r.setupRaid10()
 	}
 	r.rs = nil
 	r.action, r.currSectors = actIdle, 0
@@ -441,6 +508,9 @@ func (r *Raid) readOld(d int, atSectors, lenSectors uint64) ([]byte, error) {
 // row's data members. A member that fails fails the I/O. ioMu held
 // shared.
 func (r *Raid) reshapeIO(p []byte, sector uint64, write bool) error {
+	if r.rt.level == 10 {
+		return r.reshapeIO10(p, sector, write)
+	}
 	rs := r.rs
 	for len(p) > 0 {
 		g := rs.old

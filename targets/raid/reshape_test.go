@@ -66,7 +66,7 @@ func sbOf(t *testing.T, e *env, name string) superblock {
 // with Linux 6.1's (the oracle's run of raid-reshape.scn).
 func wantSB(t *testing.T, e *env, when string, want superblock) {
 	t.Helper()
-	for i, n := range []string{"ma", "mb", "mc", "md"}[:want.numDevices] {
+	for i, n := range []string{"ma", "mb", "mc", "md", "me", "mf"}[:want.numDevices] {
 		got := sbOf(t, e, n)
 		want.position = uint32(i)
 		got.events, got.failed = 0, [4]uint64{}
@@ -140,7 +140,7 @@ func TestReshapeAddMember(t *testing.T) {
 func reshapeStep(t *testing.T, r *Raid, commit bool) {
 	t.Helper()
 	rs := r.rs
-	unitArray := rs.unitSectors() * r.dataDisks(rs.new)
+	unitArray := r.unitArraySectors()
 	units, done := r.reshapeEnd()/unitArray, r.reshapeDone()/unitArray
 	n := min(r.reshapeUnitsPerStep(), units-done)
 	first, pos := done, (done+n)*unitArray
@@ -150,7 +150,7 @@ func reshapeStep(t *testing.T, r *Raid, commit bool) {
 	}
 	r.ioMu.Lock()
 	defer r.ioMu.Unlock()
-	if err := r.moveUnits(first, n); err != nil {
+	if err := r.moveStep(first, n); err != nil {
 		t.Fatal(err)
 	}
 	if commit {
@@ -187,6 +187,9 @@ var reshapeCases = []struct {
 		"raid6_ls_6 1 64 5 ma a mb b mc c md d me e", 8192, 12288, 128},
 	{"raid5-layout-backwards", "raid5_ls 1 64 4 ma la mb lb mc lc md ld", "raid5_la 3 32 data_offset 256 4 ma a mb b mc c md d",
 		"raid5_la 1 32 4 ma a mb b mc c md d", 12288, 12288, 0},
+	{"raid10-add", "raid10 3 64 raid10_copies 2 4 ma la mb lb mc lc md ld",
+		"raid10 7 64 raid10_copies 2 delta_disks 2 data_offset 256 6 ma a mb b mc c md d me e mf f",
+		"raid10 3 64 raid10_copies 2 6 ma a mb b mc c md d me e mf f", 8192, 12288, 256},
 }
 
 // TestReshapeWhileWriting: writes while a reshape is half done (the
@@ -224,7 +227,7 @@ func TestReshapeWhileWriting(t *testing.T) {
 			waitIdle(t, r)
 			e.Remove(r)
 			r = e.Create(c.newLen, c.plain)
-			checkReshaped(t, r, append(want, make([]byte, (c.newLen-c.oldLen)*sectorBytes)...))
+			checkReshaped(t, r, want) // past it: what the old geometry held there (raid10: the members' old bytes)
 			e.Remove(r)
 		})
 	}
@@ -255,7 +258,7 @@ func TestReshapeCrash(t *testing.T) {
 			waitIdle(t, r)
 			e.Remove(r)
 			r = e.Create(c.newLen, c.plain)
-			checkReshaped(t, r, append(want, make([]byte, (c.newLen-c.oldLen)*sectorBytes)...))
+			checkReshaped(t, r, want) // past it: what the old geometry held there (raid10: the members' old bytes)
 			e.Remove(r)
 		})
 	}
@@ -562,4 +565,43 @@ func TestReshapeNoSectorsLeft(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Msg != "Invalid rdev size" {
 		t.Errorf("next load: %v, want Invalid rdev size", err)
 	}
+}
+
+// TestKernelReshapeRaid10: a raid10 near set (two copies) on four members
+// given two more as Linux 6.1 does it (the oracle: the data 1 MiB into
+// the members, delta_disks 2, data_offset 2048): the waiting table's
+// status and superblocks, the reshaped set's status and superblocks (the
+// members' sectors back to the set's), the data read back and the
+// members byte for byte the kernel's.
+func TestKernelReshapeRaid10(t *testing.T) {
+	e, want := reshapeEnvWith(t, "raid10 3 64 raid10_copies 2 4 ma la mb lb mc lc md ld", reshapePattern(4<<20), 2048)
+	members := " 6 ma a mb b mc c md d me e mf f"
+	r := e.Create(12288, "raid10 7 64 raid10_copies 2 delta_disks 2 data_offset 2048"+members)
+	if s, w := r.Status(), "raid10 6 aaaaaa 0/8192 reshape 0 2048 -"; s != w {
+		t.Errorf("reshape table: status %q, want %q", s, w)
+	}
+	e.Remove(r)
+	sb := superblock{compat: featureV190, numDevices: 6, recoveryOffset: maxSector, resyncOffset: maxSector,
+		level: 10, layout: 0x102, stripeSectors: 64, flags: sbFlagReshape, newLevel: 10, newLayout: 0x102,
+		newStripeSectors: 64, deltaDisks: 2, arraySectors: 8192, dataOffset: 2048, sectors: 6144}
+	wantSB(t, e, "reshape table", sb)
+	r = e.Create(12288, "raid10 3 64 raid10_copies 2"+members)
+	waitIdle(t, r)
+	if s, w := r.Status(), "raid10 6 AAAAAA 8192/8192 idle 0 0 -"; s != w {
+		t.Errorf("reshaped: status %q, want %q", s, w)
+	}
+	got := make([]byte, len(want))
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the data does not read back (%v)", err)
+	}
+	e.Remove(r)
+	sb.flags, sb.reshapePosition, sb.deltaDisks, sb.dataOffset, sb.sectors = 0, maxSector, 0, 0, 4096
+	wantSB(t, e, "reshaped", sb)
+	sameHashes(t, e, "", map[string]string{
+		"a": "efca6006ad959ee123510d317f2e694786196783af77aefe22c3b1a073ae710f",
+		"b": "efca6006ad959ee123510d317f2e694786196783af77aefe22c3b1a073ae710f",
+		"c": "e6c91dfc8d274108c959a10eea4b90ba26277261e30b2d3c9783016b2aa62158",
+		"d": "e6c91dfc8d274108c959a10eea4b90ba26277261e30b2d3c9783016b2aa62158",
+		"e": "ca812c6fb189c0651a6a4383bd4b549b1c2c92efbd6bb8a898a68465b5209f12",
+		"f": "ca812c6fb189c0651a6a4383bd4b549b1c2c92efbd6bb8a898a68465b5209f12"})
 }

@@ -10,7 +10,8 @@ import (
 // A reshape changes a raid4/5/6 set's geometry as Linux 6.1 does it
 // (dm-raid's rs_prepare_reshape, rs_adjust_data_offsets,
 // rs_setup_reshape; raid5's reshape_request), out of place, through free
-// space on the members given by data_offset:
+// space on the members given by data_offset (raid10 near sets given
+// members: reshape10.go):
 //
 //   - members added (LVM's lvconvert --stripes): delta_disks new members,
 //     the data data_offset sectors into the old ones (LVM moves the free
@@ -43,9 +44,9 @@ const actReshape = "reshape"
 // sbFlagBackwards is SB_FLAG_RESHAPE_BACKWARDS.
 const sbFlagBackwards = 2
 
-// geometry is where a raid4/5/6 array's chunks lie: on how many members,
-// laid out by which algorithm, in chunks of how many sectors, from which
-// data offset.
+// geometry is where a raid4/5/6 (or raid10) array's chunks lie: on how
+// many members, laid out by which algorithm (raid10: which copies), in
+// chunks of how many sectors, from which data offset.
 type geometry struct {
 	disks, layout int
 	chunkSectors  uint64
@@ -94,9 +95,9 @@ func (r *Raid) askGeometry() {
 }
 
 // reshapeRequested is rs_reshape_requested for what gdmsetup carries
-// out: a raid4/5/6 table adding delta_disks members to the superblocks'
-// count, or naming another layout or chunk size with data_offset on the
-// same members.
+// out: a raid4/5/6 or raid10 near table adding delta_disks members to the
+// superblocks' count, or a raid4/5/6 one naming another layout or chunk
+// size with data_offset on the same members.
 func (r *Raid) reshapeRequested(sb *superblock) bool {
 	if int(sb.level) != r.rt.level {
 		return false

@@ -224,11 +224,11 @@ func (r *Raid) checkLayout(sb *superblock) error {
 	if r.rt.level >= 4 && r.rt.level <= 6 {
 		// super_validate: the data sits at the superblocks' offset
 		r.offSectors = sb.dataOffset
-		if r.rebuilding && sb.arraySectors < r.arraySectors {
-			// the live table that ran a reshape adding members: md
-			// serves the old size until the next load
-			r.mdArraySectors, r.rdevSectors = sb.arraySectors, sb.sectors
-		}
+	}
+	if r.rt.level >= 4 && r.rebuilding && sb.arraySectors < r.arraySectors {
+		// the live table that ran a reshape adding members: md serves
+		// the old size until the next load
+		r.mdArraySectors, r.rdevSectors = sb.arraySectors, sb.sectors
 	}
 	return nil
 }

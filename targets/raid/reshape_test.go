@@ -590,6 +590,10 @@ func TestKernelReshapeRaid10(t *testing.T) {
 	if s, w := r.Status(), "raid10 6 AAAAAA 8192/8192 idle 0 0 -"; s != w {
 		t.Errorf("reshaped: status %q, want %q", s, w)
 	}
+	r = e.Restore(r, 12288, "raid10 3 64 raid10_copies 2"+members)
+	if s, w := r.Status(), "raid10 6 AAAAAA 8192/8192 idle 0 0 -"; s != w {
+		t.Errorf("reshaped, in a later process: status %q, want %q", s, w)
+	}
 	got := make([]byte, len(want))
 	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
 		t.Errorf("the data does not read back (%v)", err)

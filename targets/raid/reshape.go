@@ -262,7 +262,7 @@ func (r *Raid) loadReshape(sb *superblock, waiting bool) error {
 	}
 	if len(r.members)-delta < r.rt.minimalDevs || !r.validGeometry(int(sb.layout), uint64(sb.stripeSectors)) ||
 		!r.validGeometry(int(sb.newLayout), uint64(sb.newStripeSectors)) {
-		return targets.Invalid("Unable to assemble array: Invalid superblocks")
+		return errInvalidSuperblocks
 	}
 	rs := &reshape{waiting: waiting, backwards: sb.flags&sbFlagBackwards != 0, posSectors: sb.reshapePosition,
 		old:        geometry{len(r.members) - delta, int(sb.layout), uint64(sb.stripeSectors), sb.dataOffset},

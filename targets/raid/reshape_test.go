@@ -176,6 +176,19 @@ func checkReshaped(t *testing.T, r *Raid, want []byte) {
 	}
 }
 
+// finishReshape lets the reshape running in r end, loads the set again
+// with the table plain of lenSectors and checks it reads want (past the
+// array md served: what the old geometry held there, for raid10 the
+// members' old bytes).
+func finishReshape(t *testing.T, e *env, r *Raid, lenSectors uint64, plain string, want []byte) {
+	t.Helper()
+	waitIdle(t, r)
+	e.Remove(r)
+	r = e.Create(lenSectors, plain)
+	checkReshaped(t, r, want)
+	e.Remove(r)
+}
+
 // reshapeCases are a forward reshape adding a member and a backward one
 // changing the layout and chunk size, each with a small data offset
 // (many steps).
@@ -224,11 +237,7 @@ func TestReshapeWhileWriting(t *testing.T) {
 				t.Fatalf("reads mid-reshape differ from the writes (%v)", err)
 			}
 			e.Resume(r)
-			waitIdle(t, r)
-			e.Remove(r)
-			r = e.Create(c.newLen, c.plain)
-			checkReshaped(t, r, want) // past it: what the old geometry held there (raid10: the members' old bytes)
-			e.Remove(r)
+			finishReshape(t, e, r, c.newLen, c.plain, want)
 		})
 	}
 }
@@ -254,12 +263,7 @@ func TestReshapeCrash(t *testing.T) {
 			if p := sbOf(t, e, "ma").reshapePosition; p != pos {
 				t.Fatalf("reshape position %d after the crash, want %d", p, pos)
 			}
-			r = e.Create(c.newLen, c.plain)
-			waitIdle(t, r)
-			e.Remove(r)
-			r = e.Create(c.newLen, c.plain)
-			checkReshaped(t, r, want) // past it: what the old geometry held there (raid10: the members' old bytes)
-			e.Remove(r)
+			finishReshape(t, e, e.Create(c.newLen, c.plain), c.newLen, c.plain, want)
 		})
 	}
 }
@@ -292,17 +296,9 @@ func TestReshapeRefusals(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Msg != "Unable to assemble array: Invalid superblocks" {
 		t.Errorf("delta_disks again while reshaping: %v", err)
 	}
-	if log := e.TakeLog(); !bytes.Contains([]byte(joinLines(log)), []byte("Reshape requested but raid set is still reshaping")) {
+	if log := strings.Join(e.TakeLog(), "\n"); !strings.Contains(log, "Reshape requested but raid set is still reshaping") {
 		t.Errorf("log %q", log)
 	}
-}
-
-func joinLines(lines []string) string {
-	var b bytes.Buffer
-	for _, l := range lines {
-		b.WriteString(l + "\n")
-	}
-	return b.String()
 }
 
 // kernelReshapeMembers are the sha256 of the data members Linux 6.1 left

@@ -458,6 +458,13 @@ func (r *Raid) moveUnits(first, n uint64) error {
 			return fmt.Errorf("member %d: write at sector %d: %w", d, at/sectorBytes, err)
 		}
 	}
+	return r.flushReshaped()
+}
+
+// flushReshaped flushes every member's device after a reshape step wrote
+// to it, before the superblocks may say the step is done: a member that
+// fails is failed, and so is the step.
+func (r *Raid) flushReshaped() error {
 	for d, m := range r.members {
 		if err := m.raw.Flush(); err != nil {
 			r.fail(d)

@@ -55,13 +55,7 @@ func (r *Raid) moveChunks10(first, n uint64) error {
 			}
 		}
 	}
-	for d, m := range r.members {
-		if err := m.raw.Flush(); err != nil {
-			r.fail(d)
-			return fmt.Errorf("member %d: flush: %w", d, err)
-		}
-	}
-	return nil
+	return r.flushReshaped()
 }
 
 // readArray10 reads lenSectors of the array from sector as the raid10
@@ -140,11 +134,5 @@ func (r *Raid) resyncGrown10() error {
 			}
 		}
 	}
-	for d, m := range r.members {
-		if err := m.raw.Flush(); err != nil {
-			r.fail(d)
-			return fmt.Errorf("member %d: flush: %w", d, err)
-		}
-	}
-	return nil
+	return r.flushReshaped()
 }

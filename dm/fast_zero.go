@@ -15,15 +15,7 @@ import (
 // the range holds its old data or zeros, nothing else. The checks and other errors are
 // WriteZeroes's.
 func (d *Device) WriteZeroesFast(off, length int64, mayUnmap bool) error {
-	return d.rangeOp(false, off, length, func(t *Table, sector, n uint64) error {
-		if err := t.zeroesFast(sector, n); err != nil {
-			return fmt.Errorf("device %s: fast zero %d+%d: %w", d.st.Name, off, length, err)
-		}
-		defer t.startCount(true, sector, n, false).finish()
-		return t.split(sector, n, false, func(e *entry, rel, n, _ uint64) error {
-			return e.target.(targets.Zeroer).WriteZeroes(rel, n, mayUnmap)
-		})
-	})
+	return d.writeZeroes(off, length, mayUnmap, true)
 }
 
 // zeroesFast checks that every target under lenSectors from sector is a targets.Zeroer and,

@@ -208,11 +208,23 @@ func (d *Device) Discard(off, length int64) error {
 // others. mayUnmap lets targets deallocate the range
 // (REQ_OP_WRITE_ZEROES without REQ_NOUNMAP); it reads back as zeros either way.
 func (d *Device) WriteZeroes(off, length int64, mayUnmap bool) error {
+	return d.writeZeroes(off, length, mayUnmap, false)
+}
+
+// writeZeroes is WriteZeroes, and with fast WriteZeroesFast: the range is
+// first checked to zero fast throughout, and a Zeroer's refusal is the
+// call's instead of a reason to write zeros.
+func (d *Device) writeZeroes(off, length int64, mayUnmap, fast bool) error {
 	return d.rangeOp(false, off, length, func(t *Table, sector, n uint64) error {
+		if fast {
+			if err := t.zeroesFast(sector, n); err != nil {
+				return fmt.Errorf("device %s: fast zero %d+%d: %w", d.st.Name, off, length, err)
+			}
+		}
 		defer t.startCount(true, sector, n, false).finish()
 		return t.split(sector, n, false, func(e *entry, rel, n, _ uint64) error {
 			if z, ok := e.target.(targets.Zeroer); ok {
-				if err := z.WriteZeroes(rel, n, mayUnmap); !errors.Is(err, errors.ErrUnsupported) {
+				if err := z.WriteZeroes(rel, n, mayUnmap); fast || !errors.Is(err, errors.ErrUnsupported) {
 					return err
 				}
 			}

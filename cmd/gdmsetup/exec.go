@@ -45,28 +45,27 @@ func runExec(reg *dm.Registry, name string, opts options, pos []string, stdin io
 		defer b.Flush()
 		out = b
 	}
-	names, listed, failed := pos, len(pos) == 0, false
-	var minors []uint32
+	devs := make([]execDevice, len(pos))
+	for i, n := range pos {
+		devs[i].shown = n
+	}
+	listed, failed := len(pos) == 0, false
 	if listed {
-		devs, lfailed, code := execDevices(reg, opts, out, stderr)
-		if code != 0 {
+		var code int
+		if devs, failed, code = execDevices(reg, opts, out, stderr); code != 0 {
 			return code
-		}
-		failed = lfailed
-		names = names[:0:0]
-		for _, d := range devs {
-			names, minors = append(names, d.shown), append(minors, d.minor)
 		}
 	}
 	verbose, columns := opts.has("verbose"), opts.has("columns") && name != "ls"
 	argv := strings.FieldsFunc(opts.str("exec"), func(r rune) bool { return r < utf8.RuneSelf && cSpace(byte(r)) })
 	execFailed := false
 	var reported []string
-	for i, dev := range names {
+	for _, d := range devs {
+		dev := d.shown
 		if name == "ls" {
 			if verbose {
 				// dmsetup prints the device number here as `ls --target` does
-				fmt.Fprintf(out, "%s\t(%d, %d)\n", dev, dm.Major, minors[i])
+				fmt.Fprintf(out, "%s\t(%d, %d)\n", dev, dm.Major, d.minor)
 			}
 		} else {
 			lines, ok := execLines(reg, name, opts, dev, stderr)
@@ -82,7 +81,7 @@ func runExec(reg *dm.Registry, name string, opts options, pos []string, stdin io
 			}
 			if verbose {
 				out.Write(lines)
-				if listed || len(names) > 1 {
+				if listed || len(devs) > 1 {
 					fmt.Fprintln(out)
 				}
 				if columns {
@@ -149,8 +148,8 @@ func execLines(reg *dm.Registry, name string, opts options, dev string, stderr i
 // terminal (a pipe's or a file's st_blksize here).
 const stdioBufferBytes = 4096
 
-// execDevice is a device --exec runs its command on when no name is given: its name as the
-// mode shows it and its minor.
+// execDevice is a device --exec runs its command on: its name as given, or,
+// listed when no name is given, as the mode shows it, with its minor.
 type execDevice struct {
 	shown string
 	minor uint32

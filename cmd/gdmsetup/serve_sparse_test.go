@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // TestServeSparseThin: a thin device's unprovisioned blocks are holes in
@@ -51,4 +54,58 @@ func statBlocks(st os.FileInfo) int64 {
 		return s.Blocks
 	}
 	return 0
+}
+
+// TestServeSparseRestoreToThin copies a sparse image over a thin device
+// full of data, with nbdcopy and with qemu-img convert: the device then
+// holds the image's bytes, and its holes, sent as WRITE_ZEROES without
+// NO_HOLE, unmapped the blocks they cover whole, so the pool's used data
+// blocks fall to those the image's data needs. thin_check passes after.
+func TestServeSparseRestoreToThin(t *testing.T) {
+	s := newSandbox(t)
+	s.thinPool(65536) // 32 MiB virtual, 64 KiB blocks
+	img := filepath.Join(s.dir, "backup.img")
+	want := make([]byte, 32<<20)
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 128 KiB at 8 MiB (two blocks), 100 bytes inside the block at 20 MiB
+	for _, p := range [][2]int{{8 << 20, 128 << 10}, {20<<20 + 4096, 100}} {
+		b := bytes.Repeat([]byte{0x3c}, p[1])
+		copy(want[p[0]:], b)
+		if _, err := f.WriteAt(b, int64(p[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Truncate(32 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	used := func() string { return strings.Fields(s.ok("", "status", "pool"))[5] }
+	for _, copier := range [][]string{
+		{"nbdcopy", img, "URL"},
+		{"qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", img, "URL"},
+	} {
+		t.Run(copier[0], func(t *testing.T) {
+			srv := s.serve()
+			tool(t, "qemu-io", "-f", "raw", "-c", "write -P 0x77 0 32M", "-c", "flush", srv.url("thin"))
+			if u := used(); u != "512/1024" {
+				t.Fatalf("pool used data blocks after filling the thin device: %s", u)
+			}
+			args := slices.Clone(copier[1:])
+			args[len(args)-1] = srv.url("thin")
+			tool(t, copier[0], args...)
+			if code := srv.stop(); code != 0 {
+				t.Fatalf("SIGTERM: exit %d\n%s", code, srv.stderr)
+			}
+			if got := []byte(s.ok("", "read", "thin")); !bytes.Equal(got, want) {
+				t.Fatalf("thin device after %s: %d bytes differ from the image", copier[0], countDiff(got, want))
+			}
+			if u := used(); u != "3/1024" {
+				t.Fatalf("pool used data blocks after %s of a 3-block sparse image: %s", copier[0], u)
+			}
+			dmtest.RunPeer(t, "thin_check", filepath.Join(s.dir, "meta.img"))
+		})
+	}
 }

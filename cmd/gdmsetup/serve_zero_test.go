@@ -24,7 +24,9 @@ func allocatedBytes(t *testing.T, path string) int64 {
 // are zeros exactly there. With -u (no NBD_CMD_FLAG_NO_HOLE) the linear
 // device punches holes in its files, which shows the zeroing reached the
 // file as fallocate rather than as written zeros, also through a linear
-// device stacked on it. On a thin device (no passthrough) zeros are written.
+// device stacked on it. On a thin device, unaligned, the blocks covered
+// whole are unmapped and the parts of the others zeroed
+// (TestServeSparseRestoreToThin counts the blocks).
 func TestServeWriteZeroes(t *testing.T) {
 	dmtest.Peer(t, "qemu-io")
 	s := newSandbox(t)

@@ -6,6 +6,7 @@
 package thin
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"syscall"
@@ -239,30 +240,89 @@ func (t *Thin) fillNewBlock(nb, vblock uint64, old metadata.Mapping, shared bool
 func (t *Thin) SupportsDiscards() bool { return t.pool.Features().DiscardEnabled }
 
 // Discard unmaps the blocks the range covers whole, as the kernel's thin
-// discard does. Without passdown the whole range goes in one
-// dm_thin_remove_range. With passdown each mapped run (contiguous virtual
-// and data blocks, equally shared) is removed and its data blocks counted
-// once more (process_prepared_discard_passdown_pt1), the blocks no other
-// mapping holds are discarded on the data device, and only after every
-// run the extra counts are dropped (pt2, when the data device's discards
-// complete).
+// discard does; on a pool that is not writable it does nothing and
+// succeeds, as the kernel's read-only mode completes discards.
 func (t *Thin) Discard(sector, lenSectors uint64) error {
-	pool := t.pool
-	pf := pool.Features()
-	if !pf.DiscardEnabled {
+	if !t.pool.Features().DiscardEnabled {
 		return syscall.EOPNOTSUPP
 	}
-	if !pool.Writable() {
+	if !t.pool.Writable() {
 		return nil
 	}
-	first := (sector + t.blockSectors - 1) / t.blockSectors
-	end := (sector + lenSectors) / t.blockSectors
+	first, end := t.wholeBlocks(sector, lenSectors)
+	return t.unmap(first, end, false)
+}
+
+// WriteZeroes is targets.Zeroer, for NBD's WRITE_ZEROES: with mayUnmap,
+// on a writable pool that takes discards and without an external origin,
+// the blocks the range covers whole are unmapped as Discard does, and the
+// parts of blocks at either end get zeros written where the block is
+// provisioned (an unprovisioned one reads as zeros already). Anything
+// else is errors.ErrUnsupported, and the core writes zeros, provisioning
+// blocks, as Linux 6.1 does for every REQ_OP_WRITE_ZEROES to a thin
+// device (dm-thin takes none).
+func (t *Thin) WriteZeroes(sector, lenSectors uint64, mayUnmap bool) error {
+	pool := t.pool
+	if pool.Mode() == thinpool.ModeFail {
+		return syscall.EIO
+	}
+	if !mayUnmap || t.origin != nil || !pool.Features().DiscardEnabled || !pool.Writable() {
+		return errors.ErrUnsupported
+	}
+	endSector := sector + lenSectors
+	first, end := t.wholeBlocks(sector, lenSectors)
+	headEnd := min(first*t.blockSectors, endSector)
+	tailStart := max(end*t.blockSectors, headEnd)
+	if err := t.zeroPart(sector, headEnd-sector); err != nil {
+		return err
+	}
+	if err := t.zeroPart(tailStart, endSector-tailStart); err != nil {
+		return err
+	}
+	return t.unmap(first, end, true)
+}
+
+// zeroPart zeroes lenSectors (none or more) inside one block: zeros are
+// written when it is provisioned, nothing is done when it is not.
+func (t *Thin) zeroPart(sector, lenSectors uint64) error {
+	if lenSectors == 0 {
+		return nil
+	}
+	_, mapped, err := t.td.FindBlock(sector / t.blockSectors)
+	if err != nil {
+		return syscall.EIO
+	}
+	if !mapped {
+		return nil
+	}
+	return t.write(make([]byte, lenSectors*targets.SectorSize), sector, false)
+}
+
+// wholeBlocks is the virtual blocks [first, end) a sector range covers
+// whole; first >= end when it covers none.
+func (t *Thin) wholeBlocks(sector, lenSectors uint64) (first, end uint64) {
+	return (sector + t.blockSectors - 1) / t.blockSectors, (sector + lenSectors) / t.blockSectors
+}
+
+// unmap removes the mappings of virtual blocks [first, end) under the
+// pool's lock, as the kernel's thin discard does. Without passdown the
+// whole range goes in one dm_thin_remove_range. With passdown each mapped
+// run (contiguous virtual and data blocks, equally shared) is removed and
+// its data blocks counted once more
+// (process_prepared_discard_passdown_pt1), the blocks no other mapping
+// holds are discarded on the data device, and only after every run the
+// extra counts are dropped (pt2, when the data device's discards
+// complete). A metadata error while looking for the next mapped run stops
+// it quietly, as break_up_discard_bio does, unless strict: then, once the
+// runs found so far are complete, it is EIO.
+func (t *Thin) unmap(first, end uint64, strict bool) error {
 	if first >= end {
 		return nil
 	}
+	pool := t.pool
 	pool.Lock()
 	defer pool.Unlock()
-	if !pf.DiscardPassdown {
+	if !pool.Features().DiscardPassdown {
 		if err := t.td.RemoveRange(first, end); err != nil {
 			pool.OperationFailed("dm_thin_remove_range", err)
 			return syscall.EIO
@@ -271,12 +331,13 @@ func (t *Thin) Discard(sector, lenSectors uint64) error {
 	}
 	md := pool.Metadata()
 	var runs []metadata.MappedRange
-	var passdownErr error
+	var runErr error
 	for begin := first; begin < end; {
 		r, ok, err := t.td.FindMappedRange(begin, end)
+		if err != nil && strict {
+			runErr = err
+		}
 		if err != nil || !ok {
-			// break_up_discard_bio stops quietly: the runs found so far
-			// complete.
 			break
 		}
 		if err := t.td.RemoveRange(r.VirtBegin, r.VirtEnd); err != nil {
@@ -287,8 +348,8 @@ func (t *Thin) Discard(sector, lenSectors uint64) error {
 			pool.OperationFailed("dm_pool_inc_data_range", err)
 			return syscall.EIO
 		}
-		if err := t.passdown(r); err != nil && passdownErr == nil {
-			passdownErr = err
+		if err := t.passdown(r); err != nil && runErr == nil {
+			runErr = err
 		}
 		runs = append(runs, r)
 		begin = r.VirtEnd
@@ -299,7 +360,7 @@ func (t *Thin) Discard(sector, lenSectors uint64) error {
 			return syscall.EIO
 		}
 	}
-	if passdownErr != nil {
+	if runErr != nil {
 		return syscall.EIO
 	}
 	return nil

@@ -79,8 +79,9 @@ func (m model) clone(id int) map[uint64][]byte {
 	return out
 }
 
-// TestRandomWorkload runs random writes, discards, snapshots of snapshots,
-// deletes and flushes on several thin devices; every read equals the model
+// TestRandomWorkload runs random writes, discards, write zeroes (with and
+// without unmapping), snapshots of snapshots, deletes and flushes on several
+// thin devices; every read equals the model
 // and after each commit the real thin_check passes and thin_dump's mapped
 // blocks equal the model's.
 func TestRandomWorkload(t *testing.T) {
@@ -122,7 +123,16 @@ func TestRandomWorkload(t *testing.T) {
 	create(-1)
 	create(-1)
 	for step := 0; step < steps; step++ {
-		switch op := rng.Intn(20); {
+		switch op := rng.Intn(22); {
+		case op >= 20:
+			id := pick()
+			off := int64(rng.Intn(thinBlocks*blockSectors)) * 512
+			n := min(int64(1+rng.Intn(5*blockSectors))*512, thinBlocks*blockBytes-off)
+			mayUnmap := op == 20
+			if err := devs[id].WriteZeroes(off, n, mayUnmap); err != nil {
+				t.Fatalf("step %d: write zeroes thin%d %d+%d (may unmap %v): %v", step, id, off, n, mayUnmap, err)
+			}
+			m.zero(id, off, n, mayUnmap)
 		case op < 12:
 			id := pick()
 			vb := uint64(rng.Intn(thinBlocks))
@@ -174,6 +184,30 @@ func TestRandomWorkload(t *testing.T) {
 		}
 	}
 	checkAgainstModel(t, devs, m)
+}
+
+// zero is a WriteZeroes of n bytes at off on thin device id: with mayUnmap
+// the blocks covered whole are unmapped and the parts of others zeroed where
+// they are mapped; without it every block touched is mapped and zeroed there.
+func (m model) zero(id int, off, n int64, mayUnmap bool) {
+	for vb := uint64(off / blockBytes); int64(vb)*blockBytes < off+n; vb++ {
+		start := max(off, int64(vb)*blockBytes) - int64(vb)*blockBytes
+		end := min(off+n, int64(vb+1)*blockBytes) - int64(vb)*blockBytes
+		blk, ok := m[id][vb]
+		switch {
+		case mayUnmap && start == 0 && end == blockBytes:
+			delete(m[id], vb)
+			continue
+		case mayUnmap && !ok:
+			continue
+		case !ok:
+			blk = make([]byte, blockBytes)
+		default:
+			blk = bytes.Clone(blk)
+		}
+		clear(blk[start:end])
+		m[id][vb] = blk
+	}
 }
 
 func checkAgainstModel(t *testing.T, devs map[int]*dm.Device, m model) {

@@ -9,14 +9,16 @@ import (
 	"github.com/gdmsetup/gdmsetup/targets"
 )
 
-// The operations a bio's bi_opf carries here, which corrupt_bio_byte's
-// flags mask is matched against ((bi_opf & flags) == flags): the op alone
-// (REQ_OP_READ, REQ_OP_WRITE). The kernel's callers add request flags
+// The bits of a bio's bi_opf here, which corrupt_bio_byte's flags mask is
+// matched against ((bi_opf & flags) == flags): the op (REQ_OP_READ,
+// REQ_OP_WRITE) and, on a FUA write, REQ_FUA (bit 17 in Linux 6.1's
+// include/linux/blk_types.h). The kernel's callers add other request flags
 // (an O_DIRECT write carries REQ_SYNC|REQ_IDLE); gdmsetup's targets see
 // none. Flushes and discards carry no data, so they are never corrupted.
 const (
 	opRead  uint32 = 0
 	opWrite uint32 = 1
+	reqFUA  uint32 = 1 << 17
 )
 
 // mapWrite is flakey_map for a bio whose direction is WRITE: writes, and
@@ -37,10 +39,10 @@ func (f *Flakey) mapWrite(down bool, op string, sector uint64) (pass bool, err e
 	return true, nil
 }
 
-// corrupts reports whether corrupt_bio_byte applies to a bio of operation
-// op (opRead or opWrite) submitted while down.
-func (f *Flakey) corrupts(op uint32) bool {
-	return f.corruptByte > 0 && f.corruptWrite == (op == opWrite) && op&f.corruptFlags == f.corruptFlags
+// corrupts reports whether corrupt_bio_byte applies to a bio whose bi_opf
+// is opf (opRead, or opWrite with reqFUA or not) submitted while down.
+func (f *Flakey) corrupts(opf uint32) bool {
+	return f.corruptByte > 0 && f.corruptWrite == (opf&^reqFUA == opWrite) && opf&f.corruptFlags == f.corruptFlags
 }
 
 // corrupt is corrupt_bio_data: the Nth byte of p, when p has that many,
@@ -98,17 +100,28 @@ func (f *Flakey) corruptRead(p []byte, off int64) {
 
 // WriteAt writes to the device as mapWrite says; a matching write while
 // down is corrupted in a copy (p is the caller's and stays as it is).
-func (f *Flakey) WriteAt(p []byte, sector uint64) error {
+func (f *Flakey) WriteAt(p []byte, sector uint64) error { return f.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: flakey_map passes a REQ_FUA write on as
+// it is (when down, dropped or errored as any write), and its bi_opf has
+// REQ_FUA for corrupt_bio_byte's flags to match.
+func (f *Flakey) WriteFUA(p []byte, sector uint64) error { return f.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (f *Flakey) write(p []byte, sector uint64, fua bool) error {
 	down := f.down()
 	if pass, err := f.mapWrite(down, "write", sector); !pass {
 		return err
 	}
-	if down && f.corrupts(opWrite) {
+	opf := opWrite
+	if fua {
+		opf |= reqFUA
+	}
+	if down && f.corrupts(opf) {
 		p = slices.Clone(p)
 		f.corrupt(p)
 	}
-	_, err := f.dev.WriteAt(p, f.byteOffset(sector))
-	return err
+	return targets.DevWrite(f.dev, p, f.byteOffset(sector), fua)
 }
 
 // Discard passes the discard down as mapWrite says (num_discard_bios = 1).

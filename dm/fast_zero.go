@@ -21,12 +21,18 @@ func (d *Device) WriteZeroesFast(off, length int64, mayUnmap bool) error {
 // zeroesFast checks that every target under lenSectors from sector is a targets.Zeroer and,
 // where one maps onto a mapped device (stacking), that the device's live table zeroes fast
 // over the whole area it maps: a stacked device's WriteZeroes would otherwise write zeros
-// below. The lower tables are read without their I/O gates: a reload racing the check makes
-// one request slow or refused, never wrong.
-func (t *Table) zeroesFast(sector, lenSectors uint64) error {
+// below. A targets.FastZeroer answers for itself instead. The lower tables are read without
+// their I/O gates: a reload racing the check makes one request slow or refused, never wrong.
+func (t *Table) zeroesFast(sector, lenSectors uint64, mayUnmap bool) error {
 	return t.split(sector, lenSectors, false, func(e *entry, rel, n, _ uint64) error {
 		if _, ok := e.target.(targets.Zeroer); !ok {
 			return fmt.Errorf("sectors %d+%d: %s zeroes only by writing zeros: %w", e.start+rel, n, e.typ.Name, errors.ErrUnsupported)
+		}
+		if fz, ok := e.target.(targets.FastZeroer); ok {
+			if !fz.ZeroesFast(mayUnmap) {
+				return fmt.Errorf("sectors %d+%d: %s cannot zero them without writing zeros here: %w", e.start+rel, n, e.typ.Name, errors.ErrUnsupported)
+			}
+			return nil
 		}
 		ai, ok := e.target.(targets.AreaIterator)
 		if !ok {
@@ -41,7 +47,7 @@ func (t *Table) zeroesFast(sector, lenSectors uint64) error {
 			if lower == nil || a.StartSector+a.LenSectors > lower.lenSectors {
 				return fmt.Errorf("%s: no live table over sectors %d+%d: %w", m.Name(), a.StartSector, a.LenSectors, errors.ErrUnsupported)
 			}
-			if err := lower.zeroesFast(a.StartSector, a.LenSectors); err != nil {
+			if err := lower.zeroesFast(a.StartSector, a.LenSectors, mayUnmap); err != nil {
 				return fmt.Errorf("%s: %w", m.Name(), err)
 			}
 		}

@@ -217,7 +217,7 @@ func (d *Device) WriteZeroes(off, length int64, mayUnmap bool) error {
 func (d *Device) writeZeroes(off, length int64, mayUnmap, fast bool) error {
 	return d.rangeOp(false, off, length, func(t *Table, sector, n uint64) error {
 		if fast {
-			if err := t.zeroesFast(sector, n); err != nil {
+			if err := t.zeroesFast(sector, n, mayUnmap); err != nil {
 				return fmt.Errorf("device %s: fast zero %d+%d: %w", d.st.Name, off, length, err)
 			}
 		}

@@ -122,6 +122,15 @@ type Zeroer interface {
 	WriteZeroes(sector, lenSectors uint64, mayUnmap bool) error
 }
 
+// FastZeroer is a Zeroer that says itself whether its WriteZeroes would
+// zero without writing zeros below it, whatever the length (NBD's
+// FAST_ZERO): thin unmaps. A Zeroer without it is fast when the devices it
+// maps onto are (a file's fallocate, a stacked device's table).
+type FastZeroer interface {
+	Zeroer
+	ZeroesFast(mayUnmap bool) bool
+}
+
 // IOHinter is a target whose io_hints set its optimal I/O size (io_opt),
 // which sets the device's read-ahead as in the kernel. The core passes it
 // stackedBytes, what the devices its Areas name stack to (the lcm of their

@@ -11,10 +11,11 @@ import (
 
 // TestServeFastZeroAndCache sends NBD FAST_ZERO and CACHE with nbdsh to served devices: a
 // linear device over files zeroes fast (fallocate), also unaligned (the partial sectors at
-// either end written) and through a linear device stacked on it; a thin device, a zero
-// target and a linear device stacked on the thin one refuse with ENOTSUP, their data
-// untouched; a range inside one sector is refused. CACHE succeeds on every device (the range
-// is read) and a range past the end is EINVAL; the connections go on serving.
+// either end written) and through a linear device stacked on it; a thin device, and a linear
+// device stacked on it, zero fast by unmapping when a hole is allowed and refuse with ENOTSUP
+// under NO_HOLE, their data untouched; a zero target refuses both; a range inside one sector
+// is refused. CACHE succeeds on every device (the range is read) and a range past the end is
+// EINVAL; the connections go on serving.
 func TestServeFastZeroAndCache(t *testing.T) {
 	s := newSandbox(t)
 	a := randomFile(t, filepath.Join(s.dir, "a.img"), 4<<20)
@@ -48,15 +49,31 @@ try_("read after", lambda: h.pread(4096, 0))
 	}
 
 	tool(t, "qemu-io", "-f", "raw", "-c", "write -P 0x5c 0 8M", "-c", "flush", srv.url("thin"))
-	for _, name := range []string{"thin", "onthin", "z"} {
-		nbdshtest.Expect(t, uri(name), `
-try_("fast", lambda: h.zero(1 << 20, 0, flags=nbd.CMD_FLAG_FAST_ZERO))
+	used := func() string { return strings.Fields(s.ok("", "status", "pool"))[5] }
+	if u := used(); u != "128/1024" {
+		t.Fatalf("pool used data blocks after filling the thin device: %s", u)
+	}
+	// thin zeroes fast by unmapping, when a hole is allowed; so does a linear device on it
+	for _, c := range []struct{ name, offset string }{{"thin", "0"}, {"onthin", "4 << 20"}, {"z", "0"}} {
+		want := []string{"fast ok", "no hole errno 95"}
+		if c.name == "z" {
+			want[0] = "fast errno 95"
+		}
+		nbdshtest.Expect(t, uri(c.name), `
+try_("fast", lambda: h.zero(1 << 20, `+c.offset+`, flags=nbd.CMD_FLAG_FAST_ZERO))
+try_("no hole", lambda: h.zero(1 << 20, (2 << 20) + 512, flags=nbd.CMD_FLAG_FAST_ZERO | nbd.CMD_FLAG_NO_HOLE))
 try_("cache", lambda: h.cache(1 << 20, 0))
 try_("read after", lambda: h.pread(4096, 0))
-`, "fast errno 95", "cache ok", "read after ok")
+`, append(want, "cache ok", "read after ok")...)
 	}
-	if got := []byte(s.ok("", "read", "thin")); !bytes.Equal(got, bytes.Repeat([]byte{0x5c}, 8<<20)) {
-		t.Fatal("a refused fast zero changed the thin device")
+	thin := bytes.Repeat([]byte{0x5c}, 8<<20)
+	clear(thin[:1<<20])
+	clear(thin[4<<20 : 5<<20])
+	if got := []byte(s.ok("", "read", "thin")); !bytes.Equal(got, thin) {
+		t.Fatalf("thin device after fast zeroes: %d bytes differ", countDiff(got, thin))
+	}
+	if u := used(); u != "96/1024" {
+		t.Fatalf("pool used data blocks after fast zeroes of 2 MiB: %s, want 96/1024", u)
 	}
 	if code := srv.stop(); code != 0 {
 		t.Fatalf("SIGTERM: exit %d\n%s", code, srv.stderr)

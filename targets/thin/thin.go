@@ -262,11 +262,10 @@ func (t *Thin) Discard(sector, lenSectors uint64) error {
 // blocks, as Linux 6.1 does for every REQ_OP_WRITE_ZEROES to a thin
 // device (dm-thin takes none).
 func (t *Thin) WriteZeroes(sector, lenSectors uint64, mayUnmap bool) error {
-	pool := t.pool
-	if pool.Mode() == thinpool.ModeFail {
+	if t.pool.Mode() == thinpool.ModeFail {
 		return syscall.EIO
 	}
-	if !mayUnmap || t.origin != nil || !pool.Features().DiscardEnabled || !pool.Writable() {
+	if !t.ZeroesFast(mayUnmap) {
 		return errors.ErrUnsupported
 	}
 	endSector := sector + lenSectors
@@ -280,6 +279,15 @@ func (t *Thin) WriteZeroes(sector, lenSectors uint64, mayUnmap bool) error {
 		return err
 	}
 	return t.unmap(first, end, true)
+}
+
+// ZeroesFast is targets.FastZeroer: WriteZeroes unmaps (the provisioned
+// parts of blocks at either end, less than two blocks, get zeros written)
+// when holes are allowed, without an external origin, on a writable pool
+// that takes discards.
+func (t *Thin) ZeroesFast(mayUnmap bool) bool {
+	pool := t.pool
+	return mayUnmap && t.origin == nil && pool.Features().DiscardEnabled && pool.Writable()
 }
 
 // zeroPart zeroes lenSectors (none or more) inside one block: zeros are

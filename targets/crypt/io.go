@@ -24,7 +24,15 @@ func (c *Crypt) ReadAt(p []byte, sector uint64) error {
 }
 
 // WriteAt encrypts p into a buffer of its own (p is not changed) and writes that.
-func (c *Crypt) WriteAt(p []byte, sector uint64) error {
+func (c *Crypt) WriteAt(p []byte, sector uint64) error { return c.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: crypt_alloc_buffer makes the encrypted
+// clone with the bio's bi_opf, so the ciphertext goes to the device as a
+// FUA write.
+func (c *Crypt) WriteFUA(p []byte, sector uint64) error { return c.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (c *Crypt) write(p []byte, sector uint64, fua bool) error {
 	if err := c.checkAligned(p, sector); err != nil {
 		return err
 	}
@@ -35,8 +43,7 @@ func (c *Crypt) WriteAt(p []byte, sector uint64) error {
 	defer putBuf(buf)
 	out := (*buf)[:len(p)]
 	c.convert(out, p, sector, true)
-	_, err := c.dev.WriteAt(out, c.byteOffset(sector))
-	return err
+	return targets.DevWrite(c.dev, out, c.byteOffset(sector), fua)
 }
 
 // convert encrypts (or decrypts) src into dst one encryption sector at a

@@ -48,7 +48,15 @@ func (d *Dust) ReadAt(p []byte, sector uint64) error {
 }
 
 // WriteAt writes each piece that dust_map_write lets through.
-func (d *Dust) WriteAt(p []byte, sector uint64) error {
+func (d *Dust) WriteAt(p []byte, sector uint64) error { return d.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: dust_map remaps each piece of a REQ_FUA
+// write with its flags, so each piece dust_map_write lets through is a FUA
+// write to the device.
+func (d *Dust) WriteFUA(p []byte, sector uint64) error { return d.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (d *Dust) write(p []byte, sector uint64, fua bool) error {
 	var first error
 	d.pieces(sector, uint64(len(p))/targets.SectorSize, func(s, n uint64) {
 		var err error
@@ -56,7 +64,7 @@ func (d *Dust) WriteAt(p []byte, sector uint64) error {
 			err = d.killed("write", s)
 		} else {
 			done := (s - sector) * targets.SectorSize
-			_, err = d.dev.WriteAt(p[done:done+n*targets.SectorSize], d.byteOffset(s))
+			err = targets.DevWrite(d.dev, p[done:done+n*targets.SectorSize], d.byteOffset(s), fua)
 		}
 		if first == nil {
 			first = err

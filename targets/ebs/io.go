@@ -95,6 +95,20 @@ func (e *Ebs) WriteAt(p []byte, sector uint64) error {
 	return readErr
 }
 
+// WriteFUA is targets.FUAWriter, as Linux 6.1 does it: ebs_map remaps a
+// write aligned to the underlying blocks with its flags, a FUA write to the
+// device, unless e_bs equals u_bs. Every other write goes to the worker,
+// where dm-bufio patches its buffers and dm_bufio_write_dirty_buffers
+// writes them before the bio completes: plain writes, no REQ_FUA and no
+// flush. Such a FUA write is the plain write WriteAt does.
+func (e *Ebs) WriteFUA(p []byte, sector uint64) error {
+	devSector, n := e.offsetSector+sector, uint64(len(p))/targets.SectorSize
+	if e.aligned(devSector, n) && e.emulatedSectors != e.underlyingSectors {
+		return targets.DevWriteFUA(e.dev, p, int64(devSector)*targets.SectorSize)
+	}
+	return e.WriteAt(p, sector)
+}
+
 // Discard discards the underlying blocks the range covers whole; blocks
 // it covers in part keep their data.
 func (e *Ebs) Discard(sector, lenSectors uint64) error {

@@ -222,6 +222,23 @@ func TestFUAThroughTargets(t *testing.T) {
 		{"clone", func(g *rig) []string {
 			return []string{"clone", g.File("meta", 1<<20, false), "/dev/mapper/lw", g.File("src", 1<<20, false), "8", "1", "no_hydration"}
 		}, nil, []int{4096, 4096}, []string{"fua 0+8", "flush", "fua 0+8"}},
+		{"flakey", func(g *rig) []string { return []string{"flakey", "/dev/mapper/lw", "0", "3600", "0"} }, nil,
+			[]int{4096}, []string{"fua 0+8"}},
+		{"dust", func(g *rig) []string { return []string{"dust", "/dev/mapper/lw", "0", "4096"} }, nil,
+			[]int{8192}, []string{"fua 0+8", "fua 8+8"}},
+		{"ebs", func(g *rig) []string { return []string{"ebs", "/dev/mapper/lw", "0", "1", "8"} }, nil,
+			[]int{4096}, []string{"fua 0+8"}},
+		// through the worker and dm-bufio: plain writes (unlogged until a flush), no flush
+		{"ebs/partial", func(g *rig) []string { return []string{"ebs", "/dev/mapper/lw", "0", "1", "8"} }, nil,
+			[]int{512}, nil},
+		{"ebs/superfluous", func(g *rig) []string { return []string{"ebs", "/dev/mapper/lw", "0", "8", "8"} }, nil,
+			[]int{4096}, nil},
+		{"multipath", func(g *rig) []string {
+			return []string{"multipath", "2", "queue_mode", "bio", "0", "1", "1", "round-robin", "0", "1", "0", "/dev/mapper/lw"}
+		}, nil, []int{4096}, []string{"fua 0+8"}},
+		{"crypt", func(g *rig) []string {
+			return []string{"crypt", "aes-xts-plain64", strings.Repeat("0123456789abcdef", 4), "0", "/dev/mapper/lw", "0"}
+		}, nil, []int{4096}, []string{"fua 0+8"}},
 		{"thin", func(g *rig) []string { return []string{"thin", "/dev/mapper/pool", "0"} }, func(g *rig) {
 			if err := g.Reg.Create("pool", "", []dm.TargetLine{{Len: 2048, Type: "thin-pool",
 				Args: []string{g.File("meta", 1<<20, false), "/dev/mapper/lw", "128", "0"}}}, false); err != nil {

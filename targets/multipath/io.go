@@ -17,10 +17,17 @@ func (m *Multipath) ReadAt(p []byte, sector uint64) error {
 }
 
 // WriteAt writes through a path chosen for the write.
-func (m *Multipath) WriteAt(p []byte, sector uint64) error {
+func (m *Multipath) WriteAt(p []byte, sector uint64) error { return m.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: __multipath_map_bio remaps the REQ_FUA
+// bio to the path chosen for it, flags kept, so the write is a FUA write
+// on that path (and on the next one chosen when a path error fails it).
+func (m *Multipath) WriteFUA(p []byte, sector uint64) error { return m.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (m *Multipath) write(p []byte, sector uint64, fua bool) error {
 	return m.do("write", sector, uint64(len(p)), func(dev targets.Dev) error {
-		_, err := dev.WriteAt(p, int64(sector)*targets.SectorSize)
-		return err
+		return targets.DevWrite(dev, p, int64(sector)*targets.SectorSize, fua)
 	})
 }
 

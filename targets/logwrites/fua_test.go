@@ -239,6 +239,9 @@ func TestFUAThroughTargets(t *testing.T) {
 		{"crypt", func(g *rig) []string {
 			return []string{"crypt", "aes-xts-plain64", strings.Repeat("0123456789abcdef", 4), "0", "/dev/mapper/lw", "0"}
 		}, nil, []int{4096}, []string{"fua 0+8"}},
+		{"mirror", func(g *rig) []string {
+			return []string{"mirror", "core", "2", "64", "nosync", "2", "/dev/mapper/lw", "0", g.File("leg", 1<<20, false), "0"}
+		}, nil, []int{4096}, []string{"fua 0+8"}},
 		{"thin", func(g *rig) []string { return []string{"thin", "/dev/mapper/pool", "0"} }, func(g *rig) {
 			if err := g.Reg.Create("pool", "", []dm.TargetLine{{Len: 2048, Type: "thin-pool",
 				Args: []string{g.File("meta", 1<<20, false), "/dev/mapper/lw", "128", "0"}}}, false); err != nil {

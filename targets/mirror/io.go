@@ -34,7 +34,16 @@ func (m *Mirror) offBytes(l *leg, sector uint64) int64 {
 // of sync. In a region out of sync it goes to the default leg only. Then
 // what do_failures does: with handle_errors and without keep_log, after a
 // leg failed, writes are held until the device suspends and then fail.
-func (m *Mirror) WriteAt(p []byte, sector uint64) error {
+func (m *Mirror) WriteAt(p []byte, sector uint64) error { return m.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: do_write sends every leg the write with
+// the bio's REQ_FUA (dm_io's bi_opf), and a write out of sync goes to the
+// default leg as the bio it is; the log is marked and flushed as for any
+// write, nothing more.
+func (m *Mirror) WriteFUA(p []byte, sector uint64) error { return m.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (m *Mirror) write(p []byte, sector uint64, fua bool) error {
 	r := sector >> m.regionShift
 	m.mu.Lock()
 	defer m.unlock()
@@ -50,10 +59,7 @@ func (m *Mirror) WriteAt(p []byte, sector uint64) error {
 	case inSync && m.logFailure && m.handleErrors:
 		return m.failedWrite(r, opWrite)
 	case inSync:
-		errs := m.toLegs(func(l *leg) error {
-			_, err := l.dev.WriteAt(p, m.offBytes(l, sector))
-			return err
-		})
+		errs := m.toLegs(func(l *leg) error { return targets.DevWrite(l.dev, p, m.offBytes(l, sector), fua) })
 		if m.failLegs(errs, writeError) {
 			return m.failedWrite(r, opWrite)
 		}
@@ -63,7 +69,7 @@ func (m *Mirror) WriteAt(p []byte, sector uint64) error {
 	}
 	l := m.legs[m.defaultLeg]
 	m.mu.Unlock()
-	_, err := l.dev.WriteAt(p, m.offBytes(l, sector))
+	err := targets.DevWrite(l.dev, p, m.offBytes(l, sector), fua)
 	m.mu.Lock()
 	if err != nil {
 		return fmt.Errorf("mirror %s: write of region %d on %s: %w", m.ctx.DevName, r, l.dev.Name(), err)

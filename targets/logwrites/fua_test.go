@@ -242,6 +242,20 @@ func TestFUAThroughTargets(t *testing.T) {
 		{"mirror", func(g *rig) []string {
 			return []string{"mirror", "core", "2", "64", "nosync", "2", "/dev/mapper/lw", "0", g.File("leg", 1<<20, false), "0"}
 		}, nil, []int{4096}, []string{"fua 0+8"}},
+		// a whole chunk: the exception's data (FUA), then the commit (a
+		// flush, which logs the new store's header and zeroed area, then the
+		// area with FUA); then a write to the exception
+		{"snapshot", func(g *rig) []string {
+			return []string{"snapshot", g.File("origin", 1<<20, false), "/dev/mapper/lw", "P", "8"}
+		}, nil, []int{4096, 4096}, []string{"fua 16+8", "flags 0 0+8", "flags 0 8+8", "flush", "fua 8+8", "fua 16+8"}},
+		// part of a chunk: the copy, the commit, then the write (FUA)
+		{"snapshot/partial", func(g *rig) []string {
+			return []string{"snapshot", g.File("origin", 1<<20, false), "/dev/mapper/lw", "P", "16"}
+		}, nil, []int{4096}, []string{"flags 0 0+16", "flags 0 16+16", "flags 0 32+16", "flush", "fua 16+16", "fua 32+8"}},
+		// the snapshot's copy goes to its COW file; the write to lw with FUA
+		{"snapshot-origin", func(g *rig) []string { return []string{"snapshot-origin", "/dev/mapper/lw"} }, func(g *rig) {
+			g.MustCreate("snap", 2048, "snapshot", "/dev/mapper/lw", g.File("cow", 1<<20, false), "P", "8")
+		}, []int{4096}, []string{"fua 0+8"}},
 		{"thin", func(g *rig) []string { return []string{"thin", "/dev/mapper/pool", "0"} }, func(g *rig) {
 			if err := g.Reg.Create("pool", "", []dm.TargetLine{{Len: 2048, Type: "thin-pool",
 				Args: []string{g.File("meta", 1<<20, false), "/dev/mapper/lw", "128", "0"}}}, false); err != nil {

@@ -95,14 +95,25 @@ func (s *Snapshot) readChunks(p []byte, sector uint64, lookup func(chunk uint64)
 // on the COW device; otherwise an exception is made first (a write of the
 // whole chunk is the exception's data; a partial one copies the chunk from
 // the origin, then writes over the copy).
-func (s *Snapshot) WriteAt(p []byte, sector uint64) error {
+func (s *Snapshot) WriteAt(p []byte, sector uint64) error { return s.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: snapshot_map remaps a REQ_FUA write as it
+// is, so the COW device gets a FUA write: at once to a chunk with an
+// exception; for a whole chunk without one, as the exception's data
+// (start_full_bio), committed after it; for part of one, after the chunk
+// is copied and the exception committed (the bio waits in snapshot_bios).
+// A commit is a flush and the metadata area written with FUA.
+func (s *Snapshot) WriteFUA(p []byte, sector uint64) error { return s.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (s *Snapshot) write(p []byte, sector uint64, fua bool) error {
 	return s.pieces(s.beginSectors+sector, uint64(len(p))/targets.SectorSize, func(chunk, sector, n uint64, off int64) error {
 		buf := p[off : off+int64(n)*targets.SectorSize]
 		lk := s.chunkLock(chunk)
 		lk.RLock()
 		newChunk, found, err := s.lookup(chunk, true)
 		if err == nil && found {
-			_, err = s.cow.WriteAt(buf, s.cowOffBytes(newChunk, sector))
+			err = targets.DevWrite(s.cow, buf, s.cowOffBytes(newChunk, sector), fua)
 		}
 		lk.RUnlock()
 		if err != nil || found {
@@ -115,31 +126,29 @@ func (s *Snapshot) WriteAt(p []byte, sector uint64) error {
 			return err
 		}
 		if found {
-			_, err = s.cow.WriteAt(buf, s.cowOffBytes(newChunk, sector))
-			return err
+			return targets.DevWrite(s.cow, buf, s.cowOffBytes(newChunk, sector), fua)
 		}
 		var full []byte
 		if n == s.chunkSectors() {
 			full = buf
 		}
-		made, err := s.makeExceptions([]uint64{chunk}, full, true)
+		made, err := s.makeExceptions([]uint64{chunk}, full, fua, true)
 		if err != nil || full != nil {
 			return err
 		}
-		_, err = s.cow.WriteAt(buf, s.cowOffBytes(made[0], sector))
-		return err
+		return targets.DevWrite(s.cow, buf, s.cowOffBytes(made[0], sector), fua)
 	})
 }
 
 // makeExceptions creates the exceptions of chunks, in order (the caller
 // holds their locks for writing): allocation, then each chunk's data on
-// the COW device (full, for one whole chunk written to the snapshot, or
-// copied from the origin), one commit for them all (the kernel's pending
+// the COW device (full, for one whole chunk written to the snapshot, a FUA
+// write with fullFUA; or copied from the origin), one commit for them all (the kernel's pending
 // exceptions completing together), then the exceptions inserted. A COW
 // device too full for a chunk invalidates the snapshot, or for a write to
 // a PO snapshot (fromSnapshot) marks it overflowed; the chunks allocated
 // before it are committed to an invalid store, which writes nothing.
-func (s *Snapshot) makeExceptions(chunks []uint64, full []byte, fromSnapshot bool) ([]uint64, error) {
+func (s *Snapshot) makeExceptions(chunks []uint64, full []byte, fullFUA, fromSnapshot bool) ([]uint64, error) {
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	s.mu.RLock()
@@ -169,7 +178,7 @@ func (s *Snapshot) makeExceptions(chunks []uint64, full []byte, fromSnapshot boo
 	for i := range batch {
 		var e error
 		if full != nil {
-			_, e = s.cow.WriteAt(full, s.cowOffBytes(batch[i].newChunk, 0))
+			e = targets.DevWrite(s.cow, full, s.cowOffBytes(batch[i].newChunk, 0), fullFUA)
 		} else {
 			e = s.copyChunk(batch[i].oldChunk, batch[i].newChunk)
 		}
@@ -314,6 +323,6 @@ func (s *Snapshot) originWrite(sector, lenSectors uint64) {
 	}
 	s.mu.RUnlock()
 	if len(missing) > 0 {
-		s.makeExceptions(missing, nil, false)
+		s.makeExceptions(missing, nil, false, false)
 	}
 }

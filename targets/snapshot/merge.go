@@ -87,19 +87,27 @@ func (m *Merge) ReadAt(p []byte, sector uint64) error {
 
 // WriteAt is snapshot_merge_map for writes: the COW device for a chunk
 // with an exception, else the origin, copying into its other snapshots.
-func (m *Merge) WriteAt(p []byte, sector uint64) error {
+func (m *Merge) WriteAt(p []byte, sector uint64) error { return m.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: snapshot_merge_map remaps a REQ_FUA write
+// as it is, to the COW device or through do_origin to the origin, a FUA
+// write there.
+func (m *Merge) WriteFUA(p []byte, sector uint64) error { return m.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (m *Merge) write(p []byte, sector uint64, fua bool) error {
 	return m.pieces(m.beginSectors+sector, uint64(len(p))/targets.SectorSize, func(chunk, sector, n uint64, off int64) error {
 		buf := p[off : off+int64(n)*targets.SectorSize]
 		lk := m.chunkLock(chunk)
 		lk.RLock()
 		newChunk, found := m.mergeLookup(chunk)
 		if found {
-			_, err := m.cow.WriteAt(buf, m.cowOffBytes(newChunk, sector))
+			err := targets.DevWrite(m.cow, buf, m.cowOffBytes(newChunk, sector), fua)
 			lk.RUnlock()
 			return err
 		}
 		lk.RUnlock()
-		return writeOrigin(m.origin, sector, buf)
+		return writeOrigin(m.origin, sector, buf, fua)
 	})
 }
 

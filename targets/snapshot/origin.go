@@ -69,16 +69,23 @@ func (o *Origin) ReadAt(p []byte, sector uint64) error {
 // snapshot made later with smaller chunks is never written across a
 // chunk it has not copied.
 func (o *Origin) WriteAt(p []byte, sector uint64) error {
-	return writeOrigin(o.dev, o.beginSectors+sector, p)
+	return writeOrigin(o.dev, o.beginSectors+sector, p, false)
+}
+
+// WriteFUA is targets.FUAWriter: origin_map passes a REQ_FUA write on as
+// it is once do_origin's exceptions are committed, a FUA write to the
+// device (the copies before it are plain writes, each commit a flush and
+// the area written with FUA).
+func (o *Origin) WriteFUA(p []byte, sector uint64) error {
+	return writeOrigin(o.dev, o.beginSectors+sector, p, true)
 }
 
 // writeOrigin is do_origin and the write: every snapshot of dev but a
 // merging one gets the chunks [sector, sector+len(p)) covers copied, then
-// p is written at sector.
-func writeOrigin(dev targets.Dev, sector uint64, p []byte) error {
+// p is written at sector (with FUA when fua).
+func writeOrigin(dev targets.Dev, sector uint64, p []byte, fua bool) error {
 	copyIntoSnapshots(dev.Name(), sector, uint64(len(p))/targets.SectorSize)
-	_, err := dev.WriteAt(p, int64(sector)*targets.SectorSize)
-	return err
+	return targets.DevWrite(dev, p, int64(sector)*targets.SectorSize, fua)
 }
 
 // copyIntoSnapshots makes the exceptions an origin write of lenSectors

@@ -100,7 +100,7 @@ func (ps *persistent) readHeader() (newSnapshot bool, err error) {
 		ps.chunk = defaultChunkSects
 	}
 	buf := make([]byte, ps.chunkBytes())
-	if err := chunkIO(ps.cow, buf, 0, false); err != nil {
+	if err := chunkIO(ps.cow, buf, 0, chunkRead); err != nil {
 		return false, err
 	}
 	h := decodeHeader(buf)
@@ -132,7 +132,7 @@ func (ps *persistent) readHeader() (newSnapshot bool, err error) {
 }
 
 // writeHeader is write_header: the whole header chunk, zeros after the
-// 16 bytes.
+// 16 bytes, a plain write (the next commit's flush makes it durable).
 func (ps *persistent) writeHeader() error {
 	buf := make([]byte, ps.chunkBytes())
 	le := binary.LittleEndian
@@ -144,10 +144,7 @@ func (ps *persistent) writeHeader() error {
 	le.PutUint32(buf[4:], valid)
 	le.PutUint32(buf[8:], ps.version)
 	le.PutUint32(buf[12:], uint32(ps.chunk))
-	if err := chunkIO(ps.cow, buf, 0, true); err != nil {
-		return err
-	}
-	return ps.cow.Flush()
+	return chunkIO(ps.cow, buf, 0, chunkWrite)
 }
 
 // readMetadata is persistent_read_metadata.
@@ -166,7 +163,7 @@ func (ps *persistent) readMetadata(add func(oldChunk, newChunk uint64)) (bool, e
 		}
 		ps.currentArea = 0
 		ps.area = make([]byte, ps.chunkBytes())
-		if err := chunkIO(ps.cow, make([]byte, ps.chunkBytes()), ps.areaLocation(0), true); err != nil {
+		if err := chunkIO(ps.cow, make([]byte, ps.chunkBytes()), ps.areaLocation(0), chunkWrite); err != nil {
 			ps.logf("persistent snapshot: zero_disk_area(0) failed")
 			return false, err
 		}
@@ -188,7 +185,7 @@ func (ps *persistent) readExceptions(add func(oldChunk, newChunk uint64)) error 
 	le := binary.LittleEndian
 	buf := make([]byte, ps.chunkBytes())
 	for ps.currentArea = 0; ; ps.currentArea++ {
-		if err := chunkIO(ps.cow, buf, ps.areaLocation(ps.currentArea), false); err != nil {
+		if err := chunkIO(ps.cow, buf, ps.areaLocation(ps.currentArea), chunkRead); err != nil {
 			return fmt.Errorf("metadata area %d: %w", ps.currentArea, err)
 		}
 		full := true
@@ -226,7 +223,7 @@ func (ps *persistent) prepare() (uint64, error) {
 // were pending at once, in allocation order: each goes into the current
 // area; an area that fills gets the next one zeroed on disk and is
 // written; the last one's area is written at the end. An area is written
-// with a flush before (the copied data) and after; a failed copy or write
+// with a flush before (the copied data) and FUA (chunkCommit); a failed copy or write
 // leaves the store invalid, and an invalid store writes no area.
 func (ps *persistent) commit(batch []exception) bool {
 	ps.mu.Lock()
@@ -243,11 +240,11 @@ func (ps *persistent) commit(batch []exception) bool {
 		if !full && i < len(batch)-1 {
 			continue
 		}
-		if full && chunkIO(ps.cow, make([]byte, ps.chunkBytes()), ps.areaLocation(ps.currentArea+1), true) != nil {
+		if full && chunkIO(ps.cow, make([]byte, ps.chunkBytes()), ps.areaLocation(ps.currentArea+1), chunkWrite) != nil {
 			ps.valid = false
 		}
 		if ps.valid {
-			if ps.cow.Flush() != nil || chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), true) != nil || ps.cow.Flush() != nil {
+			if chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), chunkCommit) != nil {
 				ps.valid = false
 			}
 		}
@@ -272,7 +269,7 @@ func (ps *persistent) prepareMerge() (n, lastOld, lastNew uint64, err error) {
 			return 0, 0, 0, nil
 		}
 		ps.currentArea--
-		if err := chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), false); err != nil {
+		if err := chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), chunkRead); err != nil {
 			return 0, 0, 0, fmt.Errorf("metadata area %d: %w", ps.currentArea, err)
 		}
 		ps.committed = ps.perArea
@@ -292,7 +289,7 @@ func (ps *persistent) prepareMerge() (n, lastOld, lastNew uint64, err error) {
 }
 
 // commitMerge is persistent_commit_merge: the last n exceptions cleared
-// and the area written (a flush before and after); nextFree is set as if
+// and the area written (a flush before, with FUA: chunkCommit); nextFree is set as if
 // every exception had been committed in order.
 func (ps *persistent) commitMerge(n uint64) error {
 	ps.mu.Lock()
@@ -300,13 +297,7 @@ func (ps *persistent) commitMerge(n uint64) error {
 	for i := uint64(0); i < n; i++ {
 		clear(ps.area[(ps.committed-1-i)*exceptionBytes : (ps.committed-i)*exceptionBytes])
 	}
-	if err := ps.cow.Flush(); err != nil {
-		return err
-	}
-	if err := chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), true); err != nil {
-		return err
-	}
-	if err := ps.cow.Flush(); err != nil {
+	if err := chunkIO(ps.cow, ps.area, ps.areaLocation(ps.currentArea), chunkCommit); err != nil {
 		return err
 	}
 	ps.committed -= n

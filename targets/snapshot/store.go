@@ -70,20 +70,37 @@ func devSectors(d targets.Dev) uint64 {
 	return uint64(d.SizeBytes()) / targets.SectorSize
 }
 
+// chunkOp is what chunkIO does with a chunk.
+type chunkOp uint8
+
+const (
+	chunkRead chunkOp = iota
+	chunkWrite
+	// chunkCommit is area_io's REQ_OP_WRITE|REQ_PREFLUSH|REQ_FUA: a flush of
+	// the COW device, then the chunk written with FUA (the dm core sends a
+	// flush bio's data after its empty flush, REQ_FUA kept).
+	chunkCommit
+)
+
 // chunkIO reads or writes whole chunk number chunk of the COW device from
 // or into buf (len(buf) is the chunk size in bytes); a chunk reaching past
 // the device's end is an I/O error, as on a disk (a file would grow).
-func chunkIO(cow targets.Dev, buf []byte, chunk uint64, write bool) error {
+func chunkIO(cow targets.Dev, buf []byte, chunk uint64, op chunkOp) error {
 	offBytes := int64(chunk) * int64(len(buf))
 	if offBytes+int64(len(buf)) > cow.SizeBytes() || offBytes < 0 {
 		return fmt.Errorf("%s: chunk %d (%d bytes at %d) past the end of the COW device: %w",
 			cow.Name(), chunk, len(buf), offBytes, syscall.EIO)
 	}
 	var err error
-	if write {
-		_, err = cow.WriteAt(buf, offBytes)
-	} else {
+	switch op {
+	case chunkRead:
 		_, err = cow.ReadAt(buf, offBytes)
+	case chunkWrite:
+		_, err = cow.WriteAt(buf, offBytes)
+	case chunkCommit:
+		if err = cow.Flush(); err == nil {
+			err = targets.DevWriteFUA(cow, buf, offBytes)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("COW chunk %d: %w", chunk, err)

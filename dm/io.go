@@ -149,7 +149,9 @@ func (d *Device) WriteAt(p []byte, off int64) (int, error) {
 // sends it (or a client's NBD write with the FUA flag): each target the
 // write touches is sent its piece as a FUA write (targets.WriteFUA: its own
 // WriteFUA, else WriteAt then its Flush), and the write returns once every
-// piece is durable. The other targets of the table are not flushed.
+// piece is durable. The other targets of the table are not flushed. A
+// table of targets.NoFlushBios targets only has no write cache: the write
+// is a plain one, as the block layer clears REQ_FUA for such a device.
 func (d *Device) WriteFUA(p []byte, off int64) (int, error) {
 	return d.write(p, off, targets.SectorSize, xferWriteFUA)
 }
@@ -388,6 +390,9 @@ func (t *Table) transfer(p []byte, sector uint64, op xfer) error {
 		case xferWrite:
 			return e.target.WriteAt(piece, rel)
 		case xferWriteFUA:
+			if !t.writeCache {
+				return e.target.WriteAt(piece, rel)
+			}
 			return targets.WriteFUA(e.target, piece, rel)
 		}
 		return e.target.ReadAt(piece, rel)

@@ -19,6 +19,9 @@ type Table struct {
 	// discards: every target takes discards, decided when the table is
 	// built, as the kernel stacks a device's discard limit at load
 	discards bool
+	// writeCache: a target takes flush bios (is no targets.NoFlushBios),
+	// so the device has a write cache and FUA writes keep REQ_FUA
+	writeCache bool
 	// waiters: the targets, and the devices under them, that are
 	// targets.Waiter, collected when the table is built (see Device.MayWait)
 	waiters []targets.Waiter
@@ -162,6 +165,9 @@ func (r *Registry) build(d *Device, lines []targetSpec, readOnly, restored, inac
 		}
 		t.entries = append(t.entries, e)
 		t.discards = t.discards && targets.TargetSupportsDiscards(tg)
+		if _, ok := tg.(targets.NoFlushBios); !ok {
+			t.writeCache = true
+		}
 		t.addWaiters(tg)
 		t.lenSectors += l.Len
 		t.spec.Targets = append(t.spec.Targets, targetSpec{Start: l.Start, Len: l.Len, Type: l.Type, Args: op.canonical(l.Args), Saved: l.Saved})

@@ -25,6 +25,16 @@ func WriteFUA(t Target, p []byte, sector uint64) error {
 	return t.Flush()
 }
 
+// NoFlushBios is a target whose kernel counterpart takes no flush bios
+// (num_flush_bios 0: switch, unstriped). A table whose targets all are has
+// no volatile write cache (dm_table_supports_flush), so the block layer
+// clears REQ_FUA from the writes sent to its device (submit_bio_noacct):
+// they reach the targets as plain writes. In a table with another target,
+// a FUA write reaches them with REQ_FUA.
+type NoFlushBios interface {
+	NoFlushBios()
+}
+
 // DevFUAWriter is a Dev that takes a write with FUA: a mapped device sends
 // it to the targets the write touches as FUA writes of their own; a file or
 // block device writes it with RWF_DSYNC (O_DSYNC for one write: on a block

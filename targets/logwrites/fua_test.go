@@ -326,3 +326,42 @@ func TestFUAWriteUnaligned(t *testing.T) {
 	_, got := readLog(t, log, -1)
 	wantEntries(t, got, []logEntry{{atSector: 1, sector: 8, lenSectors: 8, flags: flagFUA, data: want}})
 }
+
+// TestFUANoFlushBios: switch and unstriped take no flush bios, so a table
+// of them alone has no write cache and the block layer clears REQ_FUA: a
+// FUA write through one reaches the log-writes device below as a plain
+// write (unlogged until a flush, and the table's flush sends none). Beside
+// a line that takes flushes (linear) the device has a write cache, and the
+// FUA write reaches the log-writes device with REQ_FUA (one FUA entry).
+func TestFUANoFlushBios(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		line []string // over /dev/mapper/lw, 1024 sectors
+	}{
+		{"switch", []string{"switch", "1", "8", "0", "/dev/mapper/lw", "0"}},
+		{"unstriped", []string{"unstriped", "2", "8", "0", "/dev/mapper/lw", "0"}},
+	} {
+		for _, beside := range []bool{false, true} {
+			name, want := c.name+"/alone", "0 0"
+			if beside {
+				name, want = c.name+"/beside-linear", "1 9"
+			}
+			t.Run(name, func(t *testing.T) {
+				g := newRig(t)
+				g.MustCreate("lw", 2048, "log-writes", g.File("dev", 1<<20, false), g.File("log", 1<<20, false))
+				lines := []dm.TargetLine{{Len: 1024, Type: c.line[0], Args: c.line[1:]}}
+				if beside {
+					lines = append(lines, dm.TargetLine{Start: 1024, Len: 1024, Type: "linear", Args: []string{g.File("other", 1<<20, false), "0"}})
+				}
+				if err := g.Reg.Create("top", "", lines, false); err != nil {
+					t.Fatalf("%v: %v\n%s", lines, err, g.Klog.String())
+				}
+				if _, err := g.Device("top").WriteFUA(pattern(11, 4096), 0); err != nil {
+					t.Fatal(err)
+				}
+				g.flush("top")
+				g.wantStatus("lw", want)
+			})
+		}
+	}
+}

@@ -112,9 +112,17 @@ func (s *Switch) ReadAt(p []byte, sector uint64) error {
 }
 
 // WriteAt writes one piece, which the core keeps inside a region.
-func (s *Switch) WriteAt(p []byte, sector uint64) error {
+func (s *Switch) WriteAt(p []byte, sector uint64) error { return s.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: switch_map remaps the bio with its flags,
+// a FUA write to the region's path. It comes only in a table with a target
+// that takes flushes: the core clears REQ_FUA otherwise (NoFlushBios).
+func (s *Switch) WriteFUA(p []byte, sector uint64) error { return s.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (s *Switch) write(p []byte, sector uint64, fua bool) error {
 	dst, off := s.locate(sector)
-	if _, err := dst.dev.WriteAt(p, off); err != nil {
+	if err := targets.DevWrite(dst.dev, p, off, fua); err != nil {
 		return fmt.Errorf("switch: write of region %d on %s: %w", sector/uint64(s.regionSectors), dst.dev.Name(), err)
 	}
 	return nil
@@ -133,6 +141,9 @@ func (s *Switch) Discard(sector, lenSectors uint64) error {
 // (num_flush_bios 0), so its device offers no write cache and a flush of
 // it reaches no path.
 func (s *Switch) Flush() error { return nil }
+
+// NoFlushBios is targets.NoFlushBios: switch_ctr sets no num_flush_bios.
+func (s *Switch) NoFlushBios() {}
 
 // Status is empty, as the kernel's STATUSTYPE_INFO.
 func (s *Switch) Status() string { return "" }

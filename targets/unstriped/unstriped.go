@@ -91,13 +91,20 @@ func (u *Unstriped) ReadAt(p []byte, sector uint64) error {
 }
 
 // WriteAt writes one piece, which the core keeps inside a chunk.
-func (u *Unstriped) WriteAt(p []byte, sector uint64) error {
+func (u *Unstriped) WriteAt(p []byte, sector uint64) error { return u.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter: unstripe_map remaps the bio with its
+// flags, a FUA write to the device. It comes only in a table with a target
+// that takes flushes: the core clears REQ_FUA otherwise (NoFlushBios).
+func (u *Unstriped) WriteFUA(p []byte, sector uint64) error { return u.write(p, sector, true) }
+
+// write is WriteAt, or WriteFUA with fua.
+func (u *Unstriped) write(p []byte, sector uint64, fua bool) error {
 	off, err := u.devOffset(sector, uint64(len(p))/targets.SectorSize)
 	if err != nil {
 		return err
 	}
-	_, err = u.dev.WriteAt(p, off)
-	return err
+	return targets.DevWrite(u.dev, p, off, fua)
 }
 
 // SupportsDiscards is false: the kernel's target takes no discard bios, so
@@ -112,6 +119,9 @@ func (u *Unstriped) Discard(sector, lenSectors uint64) error {
 // Flush does nothing: the kernel's target takes no flush bios, so a flush
 // of the device does not reach the underlying one.
 func (u *Unstriped) Flush() error { return nil }
+
+// NoFlushBios is targets.NoFlushBios: unstripe_ctr sets no num_flush_bios.
+func (u *Unstriped) NoFlushBios() {}
 
 // Status is empty, as the kernel's.
 func (u *Unstriped) Status() string { return "" }

@@ -137,11 +137,21 @@ func (t *Thin) readOrigin(p []byte, sector uint64) error {
 func (t *Thin) WriteAt(p []byte, sector uint64) error { return t.write(p, sector, false) }
 
 // WriteFUA is targets.FUAWriter: the piece goes to the data device as a
-// FUA write (thin remaps the bio, REQ_FUA kept), then, as
-// bio_triggers_commit holds a REQ_FUA bio back for a commit when the
-// transaction changed (op_is_flush includes REQ_FUA), the pool commits if
-// anything changed; the data device is not flushed otherwise.
+// FUA write (thin remaps the bio, REQ_FUA kept), and the pool commits
+// when this device changed in the open transaction (bio_triggers_commit:
+// op_is_flush includes REQ_FUA): before the write when the block is mapped
+// and unshared (issue() holds the bio on deferred_flush_bios until the
+// commit), after it when the write provisions or unshares the block
+// (complete_overwrite_bio, process_prepared_mapping: the bio completes
+// after the commit that maps it). The data device is not flushed
+// otherwise.
 func (t *Thin) WriteFUA(p []byte, sector uint64) error {
+	m, mapped, err := t.td.FindBlock(sector / t.blockSectors)
+	if err == nil && mapped && !m.Shared && t.td.ChangedThisTransaction() {
+		if err := t.pool.CommitChanged(); err != nil {
+			return err
+		}
+	}
 	if err := t.write(p, sector, true); err != nil {
 		return err
 	}
@@ -172,27 +182,48 @@ func (t *Thin) write(p []byte, sector uint64, fua bool) error {
 	if !pool.Writable() {
 		return syscall.EIO
 	}
-	whole := in == 0 && uint64(len(p)) == t.blockSectors*targets.SectorSize
 	nb, err := pool.AllocDataBlock()
 	if err != nil {
 		return err
 	}
-	if !whole {
-		if err := t.fillNewBlock(nb, vblock, m, ok); err != nil {
+	fill := t.fillFor(vblock, ok)
+	if fill != fillNone && in == 0 && uint64(len(p)) == t.blockSectors*targets.SectorSize {
+		// the bio overwrites the new block instead of the copy or the
+		// zeroing, then the block is mapped (remap_and_issue_overwrite,
+		// process_prepared_mapping)
+		if err := targets.DevWrite(pool.DataDev(), p, t.dataOffset(nb, in), fua); err != nil {
+			return err
+		}
+		return t.insertBlock(vblock, nb)
+	}
+	// otherwise the new block is filled and mapped, then the bio is issued
+	// (remap_and_issue), a FUA one after the commit that maps it (issue:
+	// bio_triggers_commit)
+	if err := t.fillNewBlock(fill, nb, vblock, m); err != nil {
+		return err
+	}
+	if err := t.insertBlock(vblock, nb); err != nil {
+		return err
+	}
+	if fua && t.td.ChangedThisTransaction() {
+		if err := pool.CommitChanged(); err != nil {
 			return err
 		}
 	}
-	if err := targets.DevWrite(pool.DataDev(), p, t.dataOffset(nb, in), fua); err != nil {
-		return err
-	}
-	if !pool.Writable() {
+	return targets.DevWrite(pool.DataDev(), p, t.dataOffset(nb, in), fua)
+}
+
+// insertBlock maps vblock to the new data block nb, written whole or
+// filled. pool's lock held.
+func (t *Thin) insertBlock(vblock, nb uint64) error {
+	if !t.pool.Writable() {
 		// The allocation's commit ran out of metadata space: the kernel
 		// fails the mapping (process_prepared_mapping_fail), the block
 		// stays allocated.
 		return syscall.EIO
 	}
 	if err := t.td.InsertBlock(vblock, nb); err != nil {
-		pool.OperationFailed("dm_thin_insert_block", err)
+		t.pool.OperationFailed("dm_thin_insert_block", err)
 		return syscall.EIO
 	}
 	return nil
@@ -213,23 +244,48 @@ func (t *Thin) writeMapped(p []byte, vblock, in uint64, fua bool) (m metadata.Ma
 	return m, ok, true, err
 }
 
-// fillNewBlock prepares a new data block before a partial write: a copy of
-// the shared block it replaces, of the external origin, or zeros (unless
-// skip_block_zeroing).
-func (t *Thin) fillNewBlock(nb, vblock uint64, old metadata.Mapping, shared bool) error {
-	buf := make([]byte, t.blockSectors*targets.SectorSize)
-	data := t.pool.DataDev()
+// blockFill is what a new data block holds before a write into part of
+// it.
+type blockFill int
+
+const (
+	fillNone   blockFill = iota // left as it is (skip_block_zeroing)
+	fillZeros                   // zeroed
+	fillShared                  // a copy of the shared block it replaces
+	fillOrigin                  // a copy of the external origin's block
+)
+
+// fillFor is the fill of a new data block for vblock, which maps to a
+// shared block when shared (break_sharing, schedule_external_copy,
+// schedule_zero).
+func (t *Thin) fillFor(vblock uint64, shared bool) blockFill {
 	switch {
 	case shared:
+		return fillShared
+	case t.origin != nil && int64(vblock*t.blockSectors)*targets.SectorSize < t.origin.SizeBytes():
+		return fillOrigin
+	case t.pool.Features().ZeroNewBlocks:
+		return fillZeros
+	}
+	return fillNone
+}
+
+// fillNewBlock writes fill into the new data block nb for vblock, whose
+// old mapping is old when fill is fillShared.
+func (t *Thin) fillNewBlock(fill blockFill, nb, vblock uint64, old metadata.Mapping) error {
+	buf := make([]byte, t.blockSectors*targets.SectorSize)
+	data := t.pool.DataDev()
+	switch fill {
+	case fillNone:
+		return nil
+	case fillShared:
 		if _, err := data.ReadAt(buf, t.dataOffset(old.DataBlock, 0)); err != nil {
 			return err
 		}
-	case t.origin != nil && int64(vblock*t.blockSectors)*targets.SectorSize < t.origin.SizeBytes():
+	case fillOrigin:
 		if err := t.readOrigin(buf, vblock*t.blockSectors); err != nil {
 			return err
 		}
-	case !t.pool.Features().ZeroNewBlocks:
-		return nil
 	}
 	_, err := data.WriteAt(buf, t.dataOffset(nb, 0))
 	return err

@@ -287,7 +287,7 @@ type savedState struct {
 	RecoverDone, Frozen          bool
 	Interrupted, Preresumed      bool
 	Events                       uint64
-	Members                      [][3]uint64 // faulty, in sync, recovery offset
+	Members                      [][4]uint64 // faulty, in sync, recovery offset, waiting (legs.go)
 	Bits, Need                   []byte
 	Stale                        bool
 	Journal                      [3]uint64 // the log's head, next seq and chain's seq (all 0: not loaded)
@@ -312,7 +312,7 @@ func (r *Raid) SaveState() string {
 		LastAction: r.lastAction, RecoverDone: r.recoverDone, Frozen: r.frozen, Interrupted: r.interrupted,
 		Preresumed: r.preresumed, Events: r.sb.events, Bits: r.sb.bits, Need: r.sb.needResync, Stale: r.sb.stale}
 	for _, m := range r.members {
-		st.Members = append(st.Members, [3]uint64{b2u(m.faulty), b2u(m.inSync), m.recoveryOffset})
+		st.Members = append(st.Members, [4]uint64{b2u(m.faulty), b2u(m.inSync), m.recoveryOffset, b2u(m.waiting)})
 	}
 	if r.shownType != nil {
 		st.Shown = r.shownType.name
@@ -376,7 +376,7 @@ func (r *Raid) restore(saved string) error {
 	}
 	for i, x := range st.Members {
 		m := r.members[i]
-		m.faulty, m.inSync, m.recoveryOffset = x[0] == 1, x[1] == 1, x[2]
+		m.faulty, m.inSync, m.recoveryOffset, m.waiting = x[0] == 1, x[1] == 1, x[2], x[3] == 1
 	}
 	if j := r.jr; j != nil && st.Journal[1] != 0 {
 		j.start, j.seq, j.chainSeq = st.Journal[0], st.Journal[1], st.Journal[2]

@@ -165,6 +165,10 @@ func (r *Raid) analyseSuperblocks() error {
 	if takeover != nil {
 		return r.takeOver(takeover)
 	}
+	if r.rt.level == 1 && !freshest.magicless() && !r.rebuilding &&
+		(int(freshest.numDevices) != len(r.members) || r.flags&flagDeltaDisks != 0) {
+		return r.changeLegs(freshest)
+	}
 	if r.rs == nil && !freshest.magicless() && r.reshapeRequested(freshest) {
 		return r.prepareReshape(freshest)
 	}
@@ -197,7 +201,8 @@ func (s *superblock) magicless() bool { return s.numDevices == 0 }
 // authoritative: another level is a takeover (takeover.go, decided once
 // the members are validated; refused here over superblocks without the
 // v1.9.0 fields, as md refuses it), another member count a reshape
-// (reshape.go: raid4/5/6 adding members; refused otherwise); another
+// (reshape.go: raid4/5/6 and raid10 adding members; refused otherwise)
+// or, for raid1, legs added or removed (legs.go); another
 // layout or chunk size is ignored (md changes them with free space on
 // the members: not done here): the array keeps the superblock's (the
 // table line echoes the superblock's chunk size). An interrupted reshape
@@ -217,7 +222,7 @@ func (r *Raid) checkLayout(sb *superblock) error {
 		return r.takeoverUnsupported(sb)
 	case int(sb.level) != r.rt.level:
 		return nil
-	case int(sb.numDevices) != len(r.members) && !r.reshapeRequested(sb):
+	case int(sb.numDevices) != len(r.members) && r.rt.level != 1 && !r.reshapeRequested(sb):
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}
 	r.layout, r.chunkSectors = int(sb.layout), uint64(sb.stripeSectors)

@@ -158,6 +158,7 @@ type member struct {
 	writeMostly    bool
 	rebuild        bool // named by a rebuild parameter
 	firstUse       bool // its superblock was created by this table
+	waiting        bool // a raid1 leg delta_disks added: written, recovered after the next load (legs.go)
 }
 
 // usable reports whether the member can take I/O.

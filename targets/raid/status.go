@@ -73,6 +73,10 @@ func (r *Raid) syncAction() string {
 	case r.rs != nil:
 		// reshape_position is set: the reshape runs or waits to
 		return actReshape
+	case r.legsWaiting():
+		// raid1_reshape asked for the recovery of the new legs, which
+		// waits for the next load
+		return actRecover
 	case r.action != actIdle && r.action != "":
 		return r.action
 	case r.nextAction() != "":

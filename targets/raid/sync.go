@@ -73,7 +73,7 @@ func (r *Raid) nextAction() string {
 	switch {
 	case r.rt.level == 0 || r.frozen || !r.live:
 		return ""
-	case r.rs != nil && r.rs.waiting:
+	case r.rs != nil && r.rs.waiting, r.legsWaiting():
 		return ""
 	case r.rs != nil:
 		return actReshape

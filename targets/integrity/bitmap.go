@@ -3,6 +3,8 @@ package integrity
 import (
 	"syscall"
 	"time"
+
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // bitmapBlockBytes is BITMAP_BLOCK_SIZE: the bitmap is written a block at
@@ -92,11 +94,7 @@ func (b *bitmaps) writeBlocks(first, n uint64) {
 		return
 	}
 	lo, hi := first*bitmapBlockBytes, (first+n)*bitmapBlockBytes
-	if _, err := x.metaDev.WriteAt(b.disk.b[lo:hi], int64(x.geo.journalSectorOnDisk(lo/512))*512); err != nil {
-		x.ioError("writing journal", syscall.EIO)
-		return
-	}
-	if err := x.metaDev.Flush(); err != nil {
+	if err := targets.DevWriteFUA(x.metaDev, b.disk.b[lo:hi], int64(x.geo.journalSectorOnDisk(lo/512))*512); err != nil {
 		x.ioError("writing journal", syscall.EIO)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"sync"
 	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // nCommitIDs is N_COMMIT_IDS: the commit sequences a journal sector's id
@@ -187,20 +189,15 @@ func (j *journal) seal(start, n uint32) []sectionsIO {
 }
 
 // writeOut is write_journal's I/O, which needs no lock (the bytes of the
-// sections do not change meanwhile): the writes, then the metadata device
-// flushed. It returns the first error.
+// sections do not change meanwhile): each run of sections written with
+// FUA (rw_journal's REQ_FUA). It returns the first error.
 func (j *journal) writeOut(ios []sectionsIO) error {
-	var first error
 	for _, io := range ios {
-		if _, err := j.x.metaDev.WriteAt(io.data, io.atBytes); err != nil {
-			first = err
-			break
+		if err := targets.DevWriteFUA(j.x.metaDev, io.data, io.atBytes); err != nil {
+			return err
 		}
 	}
-	if err := j.x.metaDev.Flush(); err != nil && first == nil {
-		first = err
-	}
-	return first
+	return nil
 }
 
 // readAll reads the whole journal from the device into buf (through

@@ -68,7 +68,7 @@ func (j *journal) waitIdle() {
 
 // writeBack is do_journal_write: the entries of n sections from start
 // written to their places, runs of consecutive sectors of one area at a
-// time, tags then data, then dm_integrity_flush_buffers with the data
+// time, data then tags, then dm_integrity_flush_buffers with the data
 // device (one flush when it holds the tags too). Each run's sectors are
 // locked first (rangeWriteBack); entries a newer committed entry
 // overwrites are then skipped at the run's ends, and the run's entries
@@ -156,7 +156,9 @@ func (j *journal) writeBack(start, n uint32, fromReplay bool) {
 }
 
 // placeRun writes entries [first, end) of a section, sectors from sec on
-// in area a, into place: their tags, then their data, with mu released.
+// in area a, into place: their data, then their tags (the kernel's tags
+// wait in dm-bufio's dirty buffers, written after the copies are sent),
+// with mu released.
 // From a replay their tags are checked against their data first: a
 // mismatch fails the target, and a failed target writes nothing.
 func (j *journal) placeRun(section, first, end uint32, sec uint64, a area, fromReplay bool) {
@@ -182,11 +184,8 @@ func (j *journal) placeRun(section, first, end uint32, sec uint64, a area, fromR
 	do := j.dataOff(section, first)
 	data := j.buf[do : do+int(end-first)*int(bs)*512]
 	x.mu.Unlock()
+	_, dataErr := x.dev.WriteAt(data, int64(g.dataSector(a))*512)
 	tagErr := x.writeTags(a, tags)
-	var dataErr error
-	if tagErr == nil {
-		_, dataErr = x.dev.WriteAt(data, int64(g.dataSector(a))*512)
-	}
 	x.mu.Lock()
 	if tagErr != nil {
 		x.ioError("reading tags", errnoOf(tagErr))

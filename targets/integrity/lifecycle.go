@@ -2,19 +2,18 @@ package integrity
 
 import (
 	"time"
+
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // writeSuperblock is sync_rw_sb for a write: the version set from the
-// features in use, the superblock MAC with fix_hmac, written and flushed.
+// features in use, the superblock MAC with fix_hmac, written with FUA.
 func (x *Integrity) writeSuperblock() error {
 	x.sb.setVersion(x.cfg.mode == 'B', x.geo.metaDev)
 	if x.jmac != nil && x.sb.has(flagFixedHMAC) {
 		x.signSuperblock()
 	}
-	if _, err := x.metaDev.WriteAt(x.sb, int64(x.geo.startSector)*512); err != nil {
-		return err
-	}
-	return x.metaDev.Flush()
+	return targets.DevWriteFUA(x.metaDev, x.sb, int64(x.geo.startSector)*512)
 }
 
 // sbMACBytes is where sb_mac puts the superblock's MAC: the end of its

@@ -11,57 +11,69 @@ import (
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
-// TestKernelLogsThroughTargets: the I/O of testdata/fua2-oracle.sh, each
-// `dd oflag=direct,dsync` a FUA write then a flush, through snapshot,
-// snapshot-origin, mirror and integrity stacked on log-writes, gives the
-// logs Linux 6.1 wrote there (testdata/kernel-fua2-*.log.gz), byte for
-// byte. But for snapshot's commits: area_io's REQ_PREFLUSH|REQ_FUA write
-// reaches log-writes as an empty flush that keeps REQ_FUA and the area's
-// sector (an entry "3:S+0"), then the area's FUA write; gdmsetup's commit
-// flushes the COW device as any flush does ("1:0+0"). There the entries
-// are compared, that flush entry taken for the kernel's.
+// TestKernelLogsThroughTargets: the I/O of testdata/fua2-oracle.sh and
+// fua3-oracle.sh, each `dd oflag=direct,dsync` a FUA write then a flush,
+// through targets stacked on log-writes, gives the logs Linux 6.1 wrote
+// there (testdata/kernel-fua*-*.log.gz), byte for byte. But for
+// snapshot's commits: area_io's REQ_PREFLUSH|REQ_FUA write reaches
+// log-writes as an empty flush that keeps REQ_FUA and the area's sector
+// (an entry "3:S+0"), then the area's FUA write; gdmsetup's commit flushes
+// the COW device as any flush does ("1:0+0"). There the entries are
+// compared, that flush entry taken for the kernel's.
 func TestKernelLogsThroughTargets(t *testing.T) {
-	data := yes("fua-two", 8192)[:4096]
+	const key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	for _, c := range []struct {
-		log    string
-		tables []string // created in order over "lw" (log-writes on dev and log), removed in reverse
-		top    string   // the device written to
-		writes int
+		log  string // testdata/kernel-LOG.log.gz
+		word string // the data: `yes WORD`
+		// devs are created in order over "lw" (log-writes on dev and
+		// log), removed in reverse: "NAME = LINE [; LINE]", FILE:X a file
+		devs   []string
+		writes int // to the last device
 		// commitFlush is the kernel's entry for a commit's flush (none:
 		// the logs are compared byte for byte)
 		commitFlush string
 	}{
-		{"l1", []string{"s1 snapshot FILE:orig /dev/mapper/lw P 8"}, "s1", 2, "3:8+0"},
-		{"l2", []string{"s2 snapshot FILE:orig /dev/mapper/lw P 16"}, "s2", 1, "3:16+0"},
-		{"l3", []string{"s3 snapshot /dev/mapper/lw FILE:cow P 8", "o3 snapshot-origin /dev/mapper/lw"}, "o3", 1, ""},
-		{"l4", []string{"m4 mirror core 2 64 nosync 2 /dev/mapper/lw 0 FILE:leg 0"}, "m4", 1, ""},
-		{"l5", []string{"i5 integrity /dev/mapper/lw 0 4 J 1 internal_hash:crc32c"}, "i5", 1, ""},
-		{"l6", []string{"i6 integrity /dev/mapper/lw 0 4 D 1 internal_hash:crc32c"}, "i6", 1, ""},
+		{"fua2-l1", "fua-two", []string{"s1 = 0 2048 snapshot FILE:orig /dev/mapper/lw P 8"}, 2, "3:8+0"},
+		{"fua2-l2", "fua-two", []string{"s2 = 0 2048 snapshot FILE:orig /dev/mapper/lw P 16"}, 1, "3:16+0"},
+		{"fua2-l3", "fua-two", []string{"s3 = 0 2048 snapshot /dev/mapper/lw FILE:cow P 8", "o3 = 0 2048 snapshot-origin /dev/mapper/lw"}, 1, ""},
+		{"fua2-l4", "fua-two", []string{"m4 = 0 2048 mirror core 2 64 nosync 2 /dev/mapper/lw 0 FILE:leg 0"}, 1, ""},
+		{"fua2-l5", "fua-two", []string{"i5 = 0 64 integrity /dev/mapper/lw 0 4 J 1 internal_hash:crc32c"}, 1, ""},
+		{"fua2-l6", "fua-two", []string{"i6 = 0 64 integrity /dev/mapper/lw 0 4 D 1 internal_hash:crc32c"}, 1, ""},
+		{"fua3-l1", "fua-three", []string{"t1 = 0 1024 switch 1 8 0 /dev/mapper/lw 0"}, 1, ""},
+		{"fua3-l2", "fua-three", []string{"t2 = 0 1024 switch 1 8 0 /dev/mapper/lw 0; 1024 1024 linear FILE:other 0"}, 1, ""},
+		{"fua3-l3", "fua-three", []string{"t3 = 0 1024 unstriped 2 8 0 /dev/mapper/lw 0"}, 1, ""},
+		{"fua3-l4", "fua-three", []string{"t4 = 0 1024 crypt aes-xts-plain64 " + key + " 0 /dev/mapper/lw 0"}, 1, ""},
+		{"fua3-l5", "fua-three", []string{"t5 = 0 1024 flakey /dev/mapper/lw 0 3600 0"}, 1, ""},
+		{"fua3-l6", "fua-three", []string{"t6 = 0 1024 multipath 2 queue_mode bio 0 1 1 round-robin 0 1 0 /dev/mapper/lw"}, 1, ""},
 	} {
 		t.Run(c.log, func(t *testing.T) {
 			g := newRig(t)
 			log := g.File("log", 1<<20, false)
 			g.MustCreate("lw", 2048, "log-writes", g.File("dev", 1<<20, false), log)
 			var names []string
-			for _, tb := range c.tables {
-				w := strings.Fields(tb)
-				for i, a := range w {
-					if f, ok := strings.CutPrefix(a, "FILE:"); ok {
-						w[i] = g.File(f, 1<<20, false)
+			for _, spec := range c.devs {
+				name, table, _ := strings.Cut(spec, " = ")
+				var lines []dm.TargetLine
+				for _, line := range strings.Split(table, ";") {
+					w := strings.Fields(line)
+					for i, a := range w {
+						if f, ok := strings.CutPrefix(a, "FILE:"); ok {
+							w[i] = g.File(f, 1<<20, false)
+						}
 					}
+					var l dm.TargetLine
+					fmt.Sscan(w[0]+" "+w[1], &l.Start, &l.Len)
+					l.Type, l.Args = w[2], w[3:]
+					lines = append(lines, l)
 				}
-				lenSectors := uint64(2048)
-				if w[1] == "integrity" {
-					lenSectors = 64
+				if err := g.Reg.Create(name, "", lines, false); err != nil {
+					t.Fatalf("%s: %v\n%s", spec, err, g.Klog.String())
 				}
-				if err := g.Reg.Create(w[0], "", []dm.TargetLine{{Len: lenSectors, Type: w[1], Args: w[2:]}}, false); err != nil {
-					t.Fatalf("%s: %v\n%s", tb, err, g.Klog.String())
-				}
-				names = append(names, w[0])
+				names = append(names, name)
 			}
-			d := g.Device(c.top)
+			d := g.Device(names[len(names)-1])
 			for i := 0; i < c.writes; i++ {
-				if _, err := d.WriteFUA(data, 0); err != nil {
+				if _, err := d.WriteFUA(yes(c.word, 4096), 0); err != nil {
 					t.Fatal(err)
 				}
 				if err := d.Flush(); err != nil {
@@ -72,7 +84,7 @@ func TestKernelLogsThroughTargets(t *testing.T) {
 				g.remove(names[i])
 			}
 			g.remove("lw")
-			kernelLog := dmtest.Gunzip(t, filepath.Join("testdata", "kernel-fua2-"+c.log+".log.gz"), filepath.Join(t.TempDir(), "kernel.log"))
+			kernelLog := dmtest.Gunzip(t, filepath.Join("testdata", "kernel-"+c.log+".log.gz"), filepath.Join(t.TempDir(), "kernel.log"))
 			_, wantEntries := readLog(t, kernelLog, -1)
 			_, gotEntries := readLog(t, log, -1)
 			got, want := summary(gotEntries), summary(wantEntries)

@@ -256,6 +256,13 @@ func TestFUAThroughTargets(t *testing.T) {
 		{"snapshot-origin", func(g *rig) []string { return []string{"snapshot-origin", "/dev/mapper/lw"} }, func(g *rig) {
 			g.MustCreate("snap", 2048, "snapshot", "/dev/mapper/lw", g.File("cow", 1<<20, false), "P", "8")
 		}, []int{4096}, []string{"fua 0+8"}},
+		// a chunk without an exception: to the origin (the COW has none)
+		{"snapshot-merge", func(g *rig) []string {
+			return []string{"snapshot-merge", "/dev/mapper/lw", g.Path("cow"), "P", "8"}
+		}, func(g *rig) {
+			g.MustCreate("snap", 2048, "snapshot", "/dev/mapper/lw", g.File("cow", 1<<20, false), "P", "8")
+			g.remove("snap")
+		}, []int{4096}, []string{"fua 0+8"}},
 		{"thin", func(g *rig) []string { return []string{"thin", "/dev/mapper/pool", "0"} }, func(g *rig) {
 			if err := g.Reg.Create("pool", "", []dm.TargetLine{{Len: 2048, Type: "thin-pool",
 				Args: []string{g.File("meta", 1<<20, false), "/dev/mapper/lw", "128", "0"}}}, false); err != nil {

@@ -58,6 +58,7 @@ func (r *Raid) changeLegs(sb *superblock) error {
 		// rs_setup_reshape: recovered from 0 once the wait is over
 		m.waiting, m.inSync, m.recoveryOffset = true, false, 0
 	}
+	r.sb.padClear = true // as 6.1 leaves the bitmap of a set it reshapes
 	return nil
 }
 

@@ -1,0 +1,162 @@
+package raid
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
+)
+
+// legsImages is where TestKernelLegs leaves gdmsetup's sets for the
+// oracle's testdata/kernel-legs.sh (gw*: a fourth leg waiting, gr*: the
+// second leg dropped); empty: nowhere.
+var legsImages = flag.String("legs-images", "", "directory for gdmsetup's raid1 leg images (testdata/kernel-legs.sh)")
+
+// legsLenSectors is the length of the kernel-legs.sh sets (1 MiB legs).
+const legsLenSectors = 2048
+
+// legsPattern is what testdata/kernel-legs.sh writes through its set: the
+// first 1 MiB of `seq 1 400000`.
+func legsPattern() []byte {
+	var b bytes.Buffer
+	for i := 1; b.Len() < 1<<20; i++ {
+		fmt.Fprintf(&b, "%d\n", i)
+	}
+	return b.Bytes()[:1<<20]
+}
+
+// newLegsEnv is an env whose legs a..d and metadata devices ma..md are
+// 1 MiB, as in kernel-legs.sh.
+func newLegsEnv(t *testing.T) *env {
+	e := newEnv(t)
+	for _, n := range []string{"a", "b", "c", "d"} {
+		e.Sparse(n, 1<<20)
+		e.Sparse("m"+n, 1<<20)
+	}
+	return e
+}
+
+// copyFiles copies the env's files from[i] to dir/to[i].
+func copyFiles(t *testing.T, e *env, dir string, from, to []string) {
+	t.Helper()
+	for i := range from {
+		b, err := os.ReadFile(e.Path(from[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to[i]), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// wantStatus fails the test when r's status is not want.
+func wantStatus(t *testing.T, r *Raid, want string) {
+	t.Helper()
+	if s := r.Status(); s != want {
+		t.Errorf("status %q, want %q", s, want)
+	}
+}
+
+// TestKernelLegs: the steps of testdata/kernel-legs.sh in gdmsetup leave
+// the metadata Linux 6.1 left (testdata/kernel-legs-*: but for the event
+// counts) after a third leg named by rebuild, a fourth added with
+// delta_disks 1 (waiting) and the second dropped; the data legs hold the
+// pattern. Then gdmsetup loads the kernel's sets: the one whose fourth leg
+// waits (recovered from the others) and the one after the drop (clean).
+func TestKernelLegs(t *testing.T) {
+	e := newLegsEnv(t)
+	pattern := legsPattern()
+	r := e.Create(legsLenSectors, "raid1 3 0 region_size 1024 2 ma a mb b")
+	waitIdle(t, r)
+	if err := r.WriteAt(pattern, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.Remove(r)
+	r = e.Create(legsLenSectors, "raid1 5 0 region_size 1024 rebuild 2 3 ma a mb b mc c")
+	waitIdle(t, r)
+	wantStatus(t, r, "raid1 3 AAA 2048/2048 idle 0 0 -")
+	e.Remove(r)
+	copyFiles(t, e, e.Dir, []string{"ma", "mb", "mc"}, []string{"gama", "gamb", "gamc"})
+
+	r = e.Create(legsLenSectors, "raid1 5 0 region_size 1024 delta_disks 1 4 ma a mb b mc c md d")
+	waitIdle(t, r)
+	wantStatus(t, r, "raid1 4 AAAa 0/2048 recover 0 0 -")
+	e.Remove(r)
+	copyFiles(t, e, e.Dir, []string{"ma", "mb", "mc", "md"}, []string{"gwma", "gwmb", "gwmc", "gwmd"})
+	if *legsImages != "" {
+		copyFiles(t, e, *legsImages, []string{"a", "b", "c", "d", "ma", "mb", "mc", "md"},
+			[]string{"gwa.img", "gwb.img", "gwc.img", "gwd.img", "gwma.img", "gwmb.img", "gwmc.img", "gwmd.img"})
+	}
+
+	r = e.Create(legsLenSectors, "raid1 3 0 region_size 1024 4 ma a mb b mc c md d")
+	waitIdle(t, r)
+	wantStatus(t, r, "raid1 4 AAAA 2048/2048 idle 0 0 -")
+	e.Remove(r)
+	e.TakeLog()
+	r = e.Create(legsLenSectors, "raid1 3 0 region_size 1024 3 ma a mc c md d")
+	wantStatus(t, r, "raid1 3 AAA 2048/2048 idle 0 0 -")
+	e.Remove(r)
+	if log := strings.Join(e.TakeLog(), "\n"); !strings.Contains(log, "raid device #2 now at position #1") ||
+		!strings.Contains(log, "raid device #3 now at position #2") {
+		t.Errorf("log %q", log)
+	}
+	for _, n := range []string{"a", "b", "c", "d"} {
+		if !bytes.Equal(dmtest.FileBytes(t, e.Path(n), 0, 1<<20), pattern) {
+			t.Errorf("leg %s does not hold the pattern", n)
+		}
+	}
+	if *legsImages != "" {
+		copyFiles(t, e, *legsImages, []string{"a", "c", "d", "ma", "mc", "md"},
+			[]string{"gra.img", "grc.img", "grd.img", "grma.img", "grmc.img", "grmd.img"})
+	}
+
+	// the kernel's metadata, 8 KiB a device in kernel-legs.sh's order,
+	// compared with gdmsetup's and kept (1 MiB devices) for its sets
+	saved := dmtest.GunzipBytes(t, "testdata/kernel-legs-saved.img.gz")
+	for i, c := range []struct{ mine, kernel string }{{"gama", "ama"}, {"gamb", "amb"}, {"gamc", "amc"},
+		{"gwma", "wma"}, {"gwmb", "wmb"}, {"gwmc", "wmc"}, {"gwmd", "wmd"}, {"ma", "kma"}, {"mc", "kmc"}, {"md", "kmd"}} {
+		theirs := saved[i*8192 : (i+1)*8192]
+		f, err := os.OpenFile(e.Sparse(c.kernel, 1<<20), os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.WriteAt(theirs, 0)
+			f.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameButEvents(t, c.mine, theirs, dmtest.FileBytes(t, e.Path(c.mine), 0, 8192))
+	}
+
+	// the kernel's sets: its legs held the pattern (its fourth zeros
+	// while it waited)
+	for _, n := range []string{"a", "b", "c"} {
+		if err := os.WriteFile(e.Path("k"+n), pattern, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Sparse("kd", 1<<20)
+	r = e.Create(legsLenSectors, "raid1 3 0 region_size 1024 4 wma ka wmb kb wmc kc wmd kd")
+	waitIdle(t, r)
+	wantStatus(t, r, "raid1 4 AAAA 2048/2048 idle 0 0 -")
+	checkArray(t, r, pattern)
+	e.Remove(r)
+	if !bytes.Equal(dmtest.FileBytes(t, e.Path("kd"), 0, 1<<20), pattern) {
+		t.Error("the kernel's waiting leg was not recovered")
+	}
+	r = e.Create(legsLenSectors, "raid1 3 0 region_size 1024 3 kma ka kmc kc kmd kd")
+	wantStatus(t, r, "raid1 3 AAA 2048/2048 idle 0 0 -")
+	r.mu.Lock()
+	act := r.nextAction()
+	r.mu.Unlock()
+	if act != "" {
+		t.Errorf("the kernel's set after the drop needs %q", act)
+	}
+	checkArray(t, r, pattern)
+	e.Remove(r)
+}

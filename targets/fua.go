@@ -26,7 +26,7 @@ func WriteFUA(t Target, p []byte, sector uint64) error {
 }
 
 // NoFlushBios is a target whose kernel counterpart takes no flush bios
-// (num_flush_bios 0: switch, unstriped). A table whose targets all are has
+// (num_flush_bios 0: switch, unstriped, zero, error, verity). A table whose targets all are has
 // no volatile write cache (dm_table_supports_flush), so the block layer
 // clears REQ_FUA from the writes sent to its device (submit_bio_noacct):
 // they reach the targets as plain writes. In a table with another target,

@@ -29,6 +29,9 @@ func (Error) Discard(uint64, uint64) error { return syscall.EIO }
 // Flush succeeds: the error target takes no flush bios.
 func (Error) Flush() error { return nil }
 
+// NoFlushBios is targets.NoFlushBios: io_err_ctr sets no num_flush_bios.
+func (Error) NoFlushBios() {}
+
 // Status is empty.
 func (Error) Status() string { return "" }
 

@@ -263,6 +263,10 @@ func TestFUAThroughTargets(t *testing.T) {
 			g.MustCreate("snap", 2048, "snapshot", "/dev/mapper/lw", g.File("cow", 1<<20, false), "P", "8")
 			g.remove("snap")
 		}, []int{4096}, []string{"fua 0+8"}},
+		// a write straight to the pool: pool_map remaps it, REQ_FUA kept
+		{"thin-pool", func(g *rig) []string {
+			return []string{"thin-pool", g.File("meta", 1<<20, false), "/dev/mapper/lw", "128", "0"}
+		}, nil, []int{4096}, []string{"fua 0+8"}},
 		{"thin", func(g *rig) []string { return []string{"thin", "/dev/mapper/pool", "0"} }, func(g *rig) {
 			if err := g.Reg.Create("pool", "", []dm.TargetLine{{Len: 2048, Type: "thin-pool",
 				Args: []string{g.File("meta", 1<<20, false), "/dev/mapper/lw", "128", "0"}}}, false); err != nil {
@@ -348,17 +352,25 @@ func TestFUANoFlushBios(t *testing.T) {
 		{"switch", []string{"switch", "1", "8", "0", "/dev/mapper/lw", "0"}},
 		{"unstriped", []string{"unstriped", "2", "8", "0", "/dev/mapper/lw", "0"}},
 	} {
-		for _, beside := range []bool{false, true} {
+		// beside a target that takes flush bios (linear) the table has a
+		// write cache; beside one that takes none (zero, error) it has not
+		for _, beside := range []string{"", "linear", "zero", "error"} {
 			name, want := c.name+"/alone", "0 0"
-			if beside {
-				name, want = c.name+"/beside-linear", "1 9"
+			if beside != "" {
+				name = c.name + "/beside-" + beside
+			}
+			if beside == "linear" {
+				want = "1 9"
 			}
 			t.Run(name, func(t *testing.T) {
 				g := newRig(t)
 				g.MustCreate("lw", 2048, "log-writes", g.File("dev", 1<<20, false), g.File("log", 1<<20, false))
 				lines := []dm.TargetLine{{Len: 1024, Type: c.line[0], Args: c.line[1:]}}
-				if beside {
+				switch beside {
+				case "linear":
 					lines = append(lines, dm.TargetLine{Start: 1024, Len: 1024, Type: "linear", Args: []string{g.File("other", 1<<20, false), "0"}})
+				case "zero", "error":
+					lines = append(lines, dm.TargetLine{Start: 1024, Len: 1024, Type: beside})
 				}
 				if err := g.Reg.Create("top", "", lines, false); err != nil {
 					t.Fatalf("%v: %v\n%s", lines, err, g.Klog.String())

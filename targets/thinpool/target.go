@@ -115,6 +115,12 @@ func (t *Target) WriteAt(p []byte, sector uint64) error {
 	return err
 }
 
+// WriteFUA is targets.FUAWriter: pool_map remaps a bio to the data device
+// with its flags, REQ_FUA kept.
+func (t *Target) WriteFUA(p []byte, sector uint64) error {
+	return targets.DevWriteFUA(t.dataDev, p, int64(sector)*targets.SectorSize)
+}
+
 // Discard passes the discard to the data device.
 func (t *Target) Discard(sector, lenSectors uint64) error {
 	return t.dataDev.Discard(int64(sector)*targets.SectorSize, int64(lenSectors)*targets.SectorSize)

@@ -244,3 +244,6 @@ func (v *Verity) Discard(sector, lenSectors uint64) error {
 
 // Flush has nothing to do: nothing is written.
 func (v *Verity) Flush() error { return nil }
+
+// NoFlushBios is targets.NoFlushBios: verity_ctr sets no num_flush_bios.
+func (v *Verity) NoFlushBios() {}

@@ -37,6 +37,9 @@ func (Zero) Discard(uint64, uint64) error { return syscall.EOPNOTSUPP }
 // Flush has nothing to do.
 func (Zero) Flush() error { return nil }
 
+// NoFlushBios is targets.NoFlushBios: zero_ctr sets no num_flush_bios.
+func (Zero) NoFlushBios() {}
+
 // Status is empty.
 func (Zero) Status() string { return "" }
 

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gdmsetup/gdmsetup/internal/dmtest"
+	"github.com/gdmsetup/gdmsetup/targets"
 )
 
 // legsImages is where TestKernelLegs leaves gdmsetup's sets for the
@@ -159,4 +161,121 @@ func TestKernelLegs(t *testing.T) {
 	}
 	checkArray(t, r, pattern)
 	e.Remove(r)
+}
+
+// The legs crash test's set: raid1 on two 8 MiB legs given a third named
+// by rebuild, every device behind a volatile write cache, the new leg's
+// large writes (the recovery's steps) slowed so that a kill often lands
+// while it recovers.
+const (
+	legsCrashLen   = 16384
+	legsCrashTwo   = "raid1 3 0 region_size 256 2 ma a mb b"
+	legsCrashAdd   = "raid1 5 0 region_size 256 rebuild 2 3 ma a mb b mc c"
+	legsCrashThree = "raid1 3 0 region_size 256 3 ma a mb b mc c"
+)
+
+func legsCrash() *dmtest.CrashTest {
+	return &dmtest.CrashTest{
+		ChildTest: "TestCrashChildLegs", Env: "GDMSETUP_RAID_CRASH_CHILD_legs",
+		Keys: legsCrashLen / 8, KeySectors: 8, Data: crashData, FlushEvery: 4,
+		Rounds: 12, KillMin: 10 * time.Millisecond, KillMax: 80 * time.Millisecond,
+	}
+}
+
+// slowDev delays every write of at least slowBytes.
+type slowDev struct{ targets.Dev }
+
+const slowBytes = 256 << 10
+
+func (d slowDev) WriteAt(p []byte, off int64) (int, error) {
+	if len(p) >= slowBytes {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return d.Dev.WriteAt(p, off)
+}
+
+// TestCrashChildLegs is TestCrashLegs's child: it loads the set with its
+// third leg named by rebuild, the recovery going on in the background,
+// and writes until killed.
+func TestCrashChildLegs(t *testing.T) {
+	legsCrash().RunChild(t, func(dir string) targets.Target {
+		e := reshapeCrashEnv(t, dir)
+		cached := e.Adjust
+		e.Adjust = func(ctx *targets.Context) {
+			cached(ctx)
+			open := ctx.Open
+			ctx.Open = func(path string) (targets.Dev, error) {
+				d, err := open(path)
+				if err != nil || filepath.Base(path) != "c" {
+					return d, err
+				}
+				return slowDev{d}, nil
+			}
+		}
+		return e.Create(legsCrashLen, legsCrashAdd)
+	})
+}
+
+// TestCrashLegs kills processes that write into a raid1 set while the
+// third leg lvconvert -m+1 added (rebuild) recovers, volatile write caches
+// on every device. After each kill the set is loaded again as LVM would:
+// with the three legs when the superblocks say three (the recovery goes
+// on from where they say), else with the leg named by rebuild again; the
+// recovery and resync run to their end, every flushed write reads back,
+// every key its write or zeros, the legs are byte for byte the same. Then
+// the third leg is dropped (lvconvert -m-1: the two-leg table, its
+// superblocks say two) and zeroed for the next child to add it again.
+func TestCrashLegs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns children")
+	}
+	crash := legsCrash()
+	e := crashEnv(t, t.TempDir())
+	drop := func() {
+		r := e.Create(legsCrashLen, legsCrashTwo)
+		waitIdle(t, r)
+		wantStatus(t, r, "raid1 2 AA 16384/16384 idle 0 0 -")
+		e.Remove(r)
+		e.Sparse("c", 8<<20)
+		e.Sparse("mc", 1<<20)
+	}
+	for _, n := range []string{"a", "b"} {
+		e.Sparse(n, 8<<20)
+		e.Sparse("m"+n, 1<<20)
+	}
+	drop()
+	midRecovery := 0
+	crash.Run(t, e.Dir, func(round int, log *dmtest.CrashLog) {
+		table, what := legsCrashAdd, "no superblock for leg 2"
+		if sb, ok := parseSuperblock(dmtest.FileBytes(t, e.Path("mc"), 0, sbBytes)); ok && sb.numDevices == 3 {
+			table, what = legsCrashThree, fmt.Sprintf("leg 2 recovered to %d", sb.recoveryOffset)
+			if sb.recoveryOffset != maxSector {
+				midRecovery++
+			}
+		}
+		r := e.Create(legsCrashLen, table)
+		waitIdle(t, r)
+		wantStatus(t, r, "raid1 3 AAA 16384/16384 idle 0 0 -")
+		got := make([]byte, 4096)
+		for key := uint64(0); key < uint64(crash.Keys); key++ {
+			if err := r.ReadAt(got, key*8); err != nil {
+				t.Fatalf("round %d (%s): key %d: %v", round, what, key, err)
+			}
+			if err := crash.CheckKey(log, key, got); err != nil {
+				t.Fatalf("round %d (%s): %v", round, what, err)
+			}
+		}
+		e.Remove(r)
+		a := dmtest.FileBytes(t, e.Path("a"), 0, 8<<20)
+		for _, n := range []string{"b", "c"} {
+			if d := firstDiff(a, dmtest.FileBytes(t, e.Path(n), 0, 8<<20)); d >= 0 {
+				t.Fatalf("round %d (%s): leg %s differs from leg a at byte %d", round, what, n, d)
+			}
+		}
+		t.Logf("round %d: %d writes logged, %d flushed, %s", round, log.Next, len(log.Durable), what)
+		drop()
+	})
+	if midRecovery == 0 {
+		t.Error("no kill found the third leg recovering: nothing was interrupted")
+	}
 }

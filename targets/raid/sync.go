@@ -223,6 +223,11 @@ func (r *Raid) syncWorker(done chan struct{}) {
 			}
 			return
 		}
+		r.mu.Unlock()
+		// what the action wrote reaches the members before the
+		// superblocks say it is there (a recovered leg in sync)
+		r.flushMembers()
+		r.mu.Lock()
 		r.finishAction(act)
 		r.mu.Unlock()
 		r.writeSuperblocks()

@@ -2,11 +2,13 @@ package raid
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -277,5 +279,111 @@ func TestCrashLegs(t *testing.T) {
 	})
 	if midRecovery == 0 {
 		t.Error("no kill found the third leg recovering: nothing was interrupted")
+	}
+}
+
+// TestLegsRefused: raid1 member counts the kernel refuses (the oracle's
+// raid1-legs.scn), and those gdmsetup does not carry out, over a clean
+// set of three legs.
+func TestLegsRefused(t *testing.T) {
+	for _, c := range []struct {
+		name, table, reason string
+		errno               syscall.Errno
+		log                 string
+	}{
+		{"a new leg without rebuild or delta_disks", "raid1 1 0 4 ma a mb b mc c md d",
+			"Unable to assemble array: Invalid superblocks", syscall.EINVAL,
+			"New device injected into existing raid set without 'delta_disks' or 'rebuild' parameter specified"},
+		{"delta_disks -1", "raid1 3 0 delta_disks -1 2 ma a mb b", "Can't reshape degraded raid set", syscall.EPERM, ""},
+		{"delta_disks with an old leg to rebuild", "raid1 5 0 delta_disks 1 rebuild 1 4 ma a mb b mc c md d",
+			"Unable to assemble array: Invalid superblocks", syscall.EINVAL,
+			"1 'rebuild' devices cannot be injected into a raid set with 2 other first-time devices"},
+		{"delta_disks above the new legs", "raid1 3 0 delta_disks 2 4 ma a mb b mc c md d",
+			"Unable to assemble array: Invalid superblocks", syscall.EINVAL,
+			"New device injected into existing raid set without 'delta_disks' or 'rebuild' parameter specified"},
+		{"delta_disks above the new legs, rebuilt", "raid1 5 0 delta_disks 2 rebuild 3 4 ma a mb b mc c md d",
+			"Reshape not supported", syscall.EPERM, ""},
+		{"delta_disks on the same legs", "raid1 3 0 delta_disks 1 3 ma a mb b mc c", "Reshape not supported", syscall.EPERM, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			r := e.Create(8192, "raid1 1 0 3 ma a mb b mc c")
+			waitIdle(t, r)
+			e.Remove(r)
+			e.TakeLog()
+			_, err := e.Build(8192, c.table)
+			if err == nil || !strings.Contains(err.Error(), c.reason) || !errors.Is(err, c.errno) {
+				t.Errorf("error %v, want %q (%v)", err, c.reason, c.errno)
+			}
+			if log := strings.Join(e.TakeLog(), "\n"); !strings.Contains(log, c.log) {
+				t.Errorf("log %q lacks %q", log, c.log)
+			}
+		})
+	}
+	t.Run("a set not resynced to its end", func(t *testing.T) {
+		e := newEnv(t)
+		r := e.Create(8192, "raid1 1 0 2 ma a mb b")
+		r.mu.Lock()
+		r.stopSync()
+		r.recoveryCp, r.frozen = 1024, true
+		r.mu.Unlock()
+		e.Remove(r)
+		_, err := e.Build(8192, "raid1 3 0 rebuild 2 3 ma a mb b mc c")
+		if err == nil || !strings.Contains(err.Error(), "Reshape not supported") || !errors.Is(err, syscall.EPERM) {
+			t.Errorf("error %v", err)
+		}
+	})
+}
+
+// TestLegsWaiting: a leg added with delta_disks takes the writes, serves
+// no read and is not recovered while its table lives, in later processes
+// too (saved state) and across suspend and resume; the next load recovers
+// it from the others.
+func TestLegsWaiting(t *testing.T) {
+	e := newEnv(t)
+	want := bytes.Repeat([]byte("legs"), 2<<20/4)
+	r := e.Create(8192, "raid1 1 0 2 ma a mb b")
+	waitIdle(t, r)
+	if err := r.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.Remove(r)
+	const table = "raid1 3 0 delta_disks 1 3 ma a mb b mc c"
+	r = e.Create(8192, table)
+	waitIdle(t, r)
+	wantStatus(t, r, "raid1 3 AAa 0/8192 recover 0 0 -")
+	if _, err := r.Message([]string{"check"}); !errors.Is(err, syscall.EBUSY) {
+		t.Errorf("check while the leg waits: %v", err)
+	}
+	news := bytes.Repeat([]byte{0x5a}, 64<<10)
+	if err := r.WriteAt(news, 2048); err != nil {
+		t.Fatal(err)
+	}
+	copy(want[1<<20:], news)
+	r = e.Restore(r, 8192, table)
+	waitIdle(t, r)
+	wantStatus(t, r, "raid1 3 AAa 0/8192 recover 0 0 -")
+	if err := r.PostSuspend(); err != nil {
+		t.Fatal(err)
+	}
+	e.Resume(r)
+	waitIdle(t, r)
+	wantStatus(t, r, "raid1 3 AAa 0/8192 recover 0 0 -")
+	got := make([]byte, len(want))
+	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read while the leg waits: %v, differs at %d", err, firstDiff(got, want))
+	}
+	e.Remove(r)
+	c := dmtest.FileBytes(t, e.Path("c"), 0, 2<<20)
+	if !bytes.Equal(c[1<<20:1<<20+len(news)], news) || !bytes.Equal(c[:1<<20], make([]byte, 1<<20)) {
+		t.Error("the waiting leg holds other than the write made while it waited")
+	}
+	r = e.Create(8192, "raid1 1 0 3 ma a mb b mc c")
+	waitIdle(t, r)
+	wantStatus(t, r, "raid1 3 AAA 8192/8192 idle 0 0 -")
+	checkArray(t, r, want)
+	e.Remove(r)
+	if !bytes.Equal(dmtest.FileBytes(t, e.Path("c"), 0, len(want)), want) {
+		t.Error("the leg was not recovered")
 	}
 }

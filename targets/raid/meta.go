@@ -222,7 +222,10 @@ func (r *Raid) checkLayout(sb *superblock) error {
 		return r.takeoverUnsupported(sb)
 	case int(sb.level) != r.rt.level:
 		return nil
-	case int(sb.numDevices) != len(r.members) && r.rt.level != 1 && !r.reshapeRequested(sb):
+	case int(sb.numDevices) != len(r.members) && r.rt.level != 1 && !r.reshapeRequested(sb),
+		r.rt.level >= 4 && r.deltaDisks < 0:
+		// raid4/5/6 members removed: md reshapes backwards to fewer
+		// members, which gdmsetup does not carry out
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}
 	r.layout, r.chunkSectors = int(sb.layout), uint64(sb.stripeSectors)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -295,30 +296,43 @@ func (d *Device) statsPrint(args []string, clear bool) (string, syscall.Errno) {
 	}
 	first = min(first, last)
 	nanos := statsNowNanos()
-	var b strings.Builder
+	var b []byte
+	if last > first {
+		// a line of small counters takes about 40 bytes, and 4 a histogram bin
+		b = make([]byte, 0, (last-first)*uint64(40+4*len(s.areas[first].Histogram)))
+	}
 	for x := first; x < last; x++ {
 		a := &s.areas[x]
 		s.round(a, nanos)
 		ms := s.printTicks
-		fmt.Fprintf(&b, "%d+%d %d %d %d %d %d %d %d %d %d %d %d %d %d",
-			s.startSector+x*s.stepSectors, s.stepSectors,
-			a.IOs[statRead], a.Merges[statRead], a.Sectors[statRead], ms(a.Ticks[statRead]),
-			a.IOs[statWrite], a.Merges[statWrite], a.Sectors[statWrite], ms(a.Ticks[statWrite]),
-			int32(a.inFlight[statRead]+a.inFlight[statWrite]), ms(a.IOTicksTotal), ms(a.TimeInQueue),
-			ms(a.IOTicks[statRead]), ms(a.IOTicks[statWrite]))
-		for i, h := range a.Histogram {
-			sep := ":"
-			if i == 0 {
-				sep = " "
-			}
-			fmt.Fprintf(&b, "%s%d", sep, h)
+		b = strconv.AppendUint(b, s.startSector+x*s.stepSectors, 10)
+		b = append(b, '+')
+		b = strconv.AppendUint(b, s.stepSectors, 10)
+		for _, v := range [...]uint64{a.IOs[statRead], a.Merges[statRead], a.Sectors[statRead], ms(a.Ticks[statRead]),
+			a.IOs[statWrite], a.Merges[statWrite], a.Sectors[statWrite], ms(a.Ticks[statWrite])} {
+			b = append(b, ' ')
+			b = strconv.AppendUint(b, v, 10)
 		}
-		b.WriteString("\n")
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(int32(a.inFlight[statRead]+a.inFlight[statWrite])), 10)
+		for _, v := range [...]uint64{ms(a.IOTicksTotal), ms(a.TimeInQueue), ms(a.IOTicks[statRead]), ms(a.IOTicks[statWrite])} {
+			b = append(b, ' ')
+			b = strconv.AppendUint(b, v, 10)
+		}
+		for i, h := range a.Histogram {
+			sep := byte(':')
+			if i == 0 {
+				sep = ' '
+			}
+			b = append(b, sep)
+			b = strconv.AppendUint(b, h, 10)
+		}
+		b = append(b, '\n')
 	}
 	if clear {
 		s.clear(int(first), int(last), nanos)
 	}
-	return b.String(), 0
+	return string(b), 0
 }
 
 // printTicks is ticks as @stats_print prints them: jiffies in

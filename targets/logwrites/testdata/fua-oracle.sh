@@ -1,5 +1,7 @@
-# Kernel evidence for FUA writes through log-writes (run it with fua-oracle-run.sh, which
-# attaches coreutils dd as the disk "tools": busybox dd has no oflag=dsync).
+# Kernel evidence for FUA writes through log-writes. Run it with
+#   testdata/oracle-dd.sh targets/logwrites/testdata/fua-oracle.sh logfua=kernel-fua.log logplain=kernel-plain.log
+# (from the repository's top; it attaches coreutils dd as the disk "tools": busybox dd has no
+# oflag=dsync).
 # oracle-disk: dev 1M
 # oracle-disk: logfua 64K
 # oracle-disk: logplain 64K

@@ -1,5 +1,8 @@
 # Kernel evidence for FUA writes through snapshot, mirror and integrity over log-writes
-# (run with fua2-oracle-run.sh, which attaches coreutils dd as the disk "tools").
+# Run it with (from the repository's top; coreutils dd is attached as the disk "tools")
+#   testdata/oracle-dd.sh targets/logwrites/testdata/fua2-oracle.sh \
+#     l1=kernel-fua2-l1.log.gz l2=kernel-fua2-l2.log.gz l3=kernel-fua2-l3.log.gz \
+#     l4=kernel-fua2-l4.log.gz l5=kernel-fua2-l5.log.gz l6=kernel-fua2-l6.log.gz
 # oracle-disk: d1 1M
 # oracle-disk: l1 1M
 # oracle-disk: d2 1M

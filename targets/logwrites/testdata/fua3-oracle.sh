@@ -1,6 +1,9 @@
 # Kernel evidence for FUA writes through switch, unstriped (alone: the device has no write
 # cache; beside linear: it has), crypt, flakey and bio-based multipath over log-writes
-# (run with fua3-oracle-run.sh, which attaches coreutils dd as the disk "tools").
+# Run it with (from the repository's top; coreutils dd is attached as the disk "tools")
+#   testdata/oracle-dd.sh targets/logwrites/testdata/fua3-oracle.sh \
+#     l1=kernel-fua3-l1.log.gz l2=kernel-fua3-l2.log.gz l3=kernel-fua3-l3.log.gz \
+#     l4=kernel-fua3-l4.log.gz l5=kernel-fua3-l5.log.gz l6=kernel-fua3-l6.log.gz
 # oracle-disk: d1 1M
 # oracle-disk: l1 1M
 # oracle-disk: d2 1M

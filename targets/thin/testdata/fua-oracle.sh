@@ -1,5 +1,7 @@
-# Kernel evidence for FUA writes through a thin device (run it with fua-oracle-run.sh, which
-# attaches coreutils dd as the disk "tools": busybox dd has no oflag=dsync). The pool's data
+# Kernel evidence for FUA writes through a thin device. Run it with
+#   testdata/oracle-dd.sh targets/thin/testdata/fua-oracle.sh log=kernel-fua.log.gz
+# (from the repository's top; it attaches coreutils dd as the disk "tools": busybox dd has no
+# oflag=dsync). The pool's data
 # device is a log-writes device, so its log shows the order of the data writes, FUA writes and
 # flushes (a commit flushes the data device first). skip_block_zeroing keeps the zeroing of
 # new blocks (kcopyd's) out of the log.

@@ -1,7 +1,6 @@
 package thin_test
 
 import (
-	"bytes"
 	"math/rand"
 	"strconv"
 	"sync"
@@ -76,14 +75,7 @@ func TestConcurrentIO(t *testing.T) {
 						errs <- err
 						return
 					}
-					blk, ok := m[id][vb]
-					if !ok {
-						blk = make([]byte, blockBytes)
-					} else {
-						blk = bytes.Clone(blk)
-					}
-					copy(blk[in:], buf)
-					m[id][vb] = blk
+					m.write(id, vb, in, buf)
 				case op < 8:
 					if err := d.Discard(off, blockBytes); err != nil {
 						errs <- err

@@ -143,14 +143,7 @@ func TestRandomWorkload(t *testing.T) {
 			if _, err := devs[id].WriteAt(buf, int64(vb)*blockBytes+int64(off)); err != nil {
 				t.Fatalf("step %d: write thin%d block %d: %v", step, id, vb, err)
 			}
-			blk, ok := m[id][vb]
-			if !ok {
-				blk = make([]byte, blockBytes)
-			} else {
-				blk = bytes.Clone(blk)
-			}
-			copy(blk[off:], buf)
-			m[id][vb] = blk
+			m.write(id, vb, int64(off), buf)
 		case op < 14:
 			id := pick()
 			first := uint64(rng.Intn(thinBlocks))
@@ -186,6 +179,19 @@ func TestRandomWorkload(t *testing.T) {
 	checkAgainstModel(t, devs, m)
 }
 
+// write is a write of p at inBytes into block vb of thin device id: the
+// block is mapped, zeros before the write when it was not.
+func (m model) write(id int, vb uint64, inBytes int64, p []byte) {
+	blk, ok := m[id][vb]
+	if !ok {
+		blk = make([]byte, blockBytes)
+	} else {
+		blk = bytes.Clone(blk)
+	}
+	copy(blk[inBytes:], p)
+	m[id][vb] = blk
+}
+
 // zero is a WriteZeroes of n bytes at off on thin device id: with mayUnmap
 // the blocks covered whole are unmapped and the parts of others zeroed where
 // they are mapped; without it every block touched is mapped and zeroed there.
@@ -193,20 +199,14 @@ func (m model) zero(id int, off, n int64, mayUnmap bool) {
 	for vb := uint64(off / blockBytes); int64(vb)*blockBytes < off+n; vb++ {
 		start := max(off, int64(vb)*blockBytes) - int64(vb)*blockBytes
 		end := min(off+n, int64(vb+1)*blockBytes) - int64(vb)*blockBytes
-		blk, ok := m[id][vb]
+		_, mapped := m[id][vb]
 		switch {
 		case mayUnmap && start == 0 && end == blockBytes:
 			delete(m[id], vb)
-			continue
-		case mayUnmap && !ok:
-			continue
-		case !ok:
-			blk = make([]byte, blockBytes)
+		case mayUnmap && !mapped:
 		default:
-			blk = bytes.Clone(blk)
+			m.write(id, vb, start, make([]byte, end-start))
 		}
-		clear(blk[start:end])
-		m[id][vb] = blk
 	}
 }
 

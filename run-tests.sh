@@ -4,7 +4,8 @@
 # every package (CLI, core, pdata against thin_check/thin_dump/thin_restore,
 # NBD against nbdinfo/qemu-img/qemu-io/nbdcopy, crypt against cryptsetup and
 # qemu's LUKS driver, the fidelity comparison with
-# the real kernel's output), and a few seconds of each fuzz target.
+# the real kernel's output), the race detector over the concurrent packages, and a
+# few seconds of each fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -34,6 +35,9 @@ if [ -n "$gofmt_out" ]; then
 fi
 go vet ./...
 go test -count=1 -timeout 40m ./...
+# the race detector over the packages NBD clients reach concurrently: the server, the device
+# core and the thin target with its metadata
+go test -race -short -count=1 -timeout 20m ./nbd ./dm ./targets/thin ./targets/thinpool/...
 
 # a few seconds of every fuzz target
 fuzztime=${FUZZTIME:-5s}

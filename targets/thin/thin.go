@@ -140,18 +140,11 @@ func (t *Thin) WriteAt(p []byte, sector uint64) error { return t.write(p, sector
 // FUA write (thin remaps the bio, REQ_FUA kept), and the pool commits
 // when this device changed in the open transaction (bio_triggers_commit:
 // op_is_flush includes REQ_FUA): before the write when the block is mapped
-// and unshared (issue() holds the bio on deferred_flush_bios until the
-// commit), after it when the write provisions or unshares the block
-// (complete_overwrite_bio, process_prepared_mapping: the bio completes
-// after the commit that maps it). The data device is not flushed
-// otherwise.
+// or the new block was filled and mapped first (issue), after it when the
+// write overwrites a whole new block (complete_overwrite_bio: the bio
+// completes after the commit that maps it). The data device is not
+// flushed otherwise.
 func (t *Thin) WriteFUA(p []byte, sector uint64) error {
-	m, mapped, err := t.td.FindBlock(sector / t.blockSectors)
-	if err == nil && mapped && !m.Shared && t.td.ChangedThisTransaction() {
-		if err := t.pool.CommitChanged(); err != nil {
-			return err
-		}
-	}
 	if err := t.write(p, sector, true); err != nil {
 		return err
 	}
@@ -205,12 +198,20 @@ func (t *Thin) write(p []byte, sector uint64, fua bool) error {
 	if err := t.insertBlock(vblock, nb); err != nil {
 		return err
 	}
+	return t.issue(p, nb, in, fua)
+}
+
+// issue writes p into data block dataBlock at in sectors, with FUA when
+// fua; a FUA write waits for the commit of what this device changed in the
+// open transaction (issue(): bio_triggers_commit holds it on
+// deferred_flush_bios).
+func (t *Thin) issue(p []byte, dataBlock, in uint64, fua bool) error {
 	if fua && t.td.ChangedThisTransaction() {
-		if err := pool.CommitChanged(); err != nil {
+		if err := t.pool.CommitChanged(); err != nil {
 			return err
 		}
 	}
-	return targets.DevWrite(pool.DataDev(), p, t.dataOffset(nb, in), fua)
+	return targets.DevWrite(t.pool.DataDev(), p, t.dataOffset(dataBlock, in), fua)
 }
 
 // insertBlock maps vblock to the new data block nb, written whole or
@@ -229,7 +230,7 @@ func (t *Thin) insertBlock(vblock, nb uint64) error {
 	return nil
 }
 
-// writeMapped writes p in place (with FUA when fua) when vblock maps to
+// writeMapped writes p in place (issue) when vblock maps to
 // an unshared data block; done is false when the block needs provisioning
 // or unsharing, and then m and ok are its lookup.
 func (t *Thin) writeMapped(p []byte, vblock, in uint64, fua bool) (m metadata.Mapping, ok, done bool, err error) {
@@ -240,8 +241,7 @@ func (t *Thin) writeMapped(p []byte, vblock, in uint64, fua bool) (m metadata.Ma
 	if !ok || m.Shared {
 		return m, ok, false, nil
 	}
-	err = targets.DevWrite(t.pool.DataDev(), p, t.dataOffset(m.DataBlock, in), fua)
-	return m, ok, true, err
+	return m, ok, true, t.issue(p, m.DataBlock, in, fua)
 }
 
 // blockFill is what a new data block holds before a write into part of

@@ -35,9 +35,11 @@ func (r *Raid) ReadAt(p []byte, sector uint64) error {
 
 // servable refuses I/O past the array md serves, smaller than the table
 // while a reshape adds members and until the next load (raid_map
-// requeues it: the kernel's I/O waits, gdmsetup's fails). ioMu held.
+// requeues it: the kernel's I/O waits, gdmsetup's fails), and past the
+// array members removed leave (the kernel's capacity shrinks to it:
+// rs_set_capacity). ioMu held.
 func (r *Raid) servable(p []byte, sector uint64) error {
-	if sector+uint64(len(p))/sectorBytes > r.mdArraySectors && r.mdArraySectors < r.arraySectors {
+	if sector+uint64(len(p))/sectorBytes > min(r.mdArraySectors, r.arraySectors) {
 		return errIO
 	}
 	return nil

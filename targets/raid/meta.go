@@ -90,6 +90,10 @@ func (r *Raid) analyseSuperblocks() error {
 		r.logf("Device -1 specified for rebuild; clearing superblock")
 		rebuilds++
 	}
+	if r.removedByReshape(freshest, sbs) {
+		sbs = sbs[:freshest.numDevices]
+		r.dropMembers(int(freshest.numDevices))
+	}
 	for i, m := range r.members {
 		if m.data == nil {
 			continue
@@ -175,6 +179,23 @@ func (r *Raid) analyseSuperblocks() error {
 	return nil
 }
 
+// removedByReshape reports a raid4/5/6 table whose devices past the
+// superblocks' member count are members a finished reshape removed:
+// their superblocks give them no role (position -1).
+func (r *Raid) removedByReshape(freshest *superblock, sbs []*superblock) bool {
+	if r.rt.level < 4 || r.rt.level > 6 || freshest.magicless() || int(freshest.level) != r.rt.level ||
+		freshest.flags&sbFlagReshape != 0 || int(freshest.numDevices) >= len(r.members) ||
+		int(freshest.numDevices) < r.rt.minimalDevs {
+		return false
+	}
+	for _, sb := range sbs[freshest.numDevices:] {
+		if sb == nil || sb.position != ^uint32(0) {
+			return false
+		}
+	}
+	return true
+}
+
 // noRdevSectors is raid_ctr's __rdev_sectors finding none: every member
 // with a data device has a superblock saying it uses no sectors (a
 // backward reshape whose new data offset took them all leaves that:
@@ -222,10 +243,7 @@ func (r *Raid) checkLayout(sb *superblock) error {
 		return r.takeoverUnsupported(sb)
 	case int(sb.level) != r.rt.level:
 		return nil
-	case int(sb.numDevices) != len(r.members) && r.rt.level != 1 && !r.reshapeRequested(sb),
-		r.rt.level >= 4 && r.deltaDisks < 0:
-		// raid4/5/6 members removed: md reshapes backwards to fewer
-		// members, which gdmsetup does not carry out
+	case int(sb.numDevices) != len(r.members) && r.rt.level != 1 && !r.reshapeRequested(sb):
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}
 	r.layout, r.chunkSectors = int(sb.layout), uint64(sb.stripeSectors)
@@ -293,19 +311,24 @@ func (r *Raid) redundant(sb *superblock) bool {
 // mu held.
 func (r *Raid) superblockFor(i int) superblock {
 	s := superblock{compat: featureV190, numDevices: uint32(len(r.members)), position: uint32(i),
-		events: r.sb.events, recoveryOffset: r.members[i].recoveryOffset, resyncOffset: r.recoveryCp,
+		events: r.sb.events, recoveryOffset: r.tableMember(i).recoveryOffset, resyncOffset: r.recoveryCp,
 		level: uint32(r.rt.level), layout: uint32(r.layout), stripeSectors: uint32(r.chunkSectors),
 		reshapePosition: maxSector, newLevel: uint32(r.rt.level), newLayout: uint32(r.layout),
 		newStripeSectors: uint32(r.chunkSectors), arraySectors: r.mdArraySectors, sectors: r.rdevSectors,
 		dataOffset: r.offSectors, newDataOffset: r.offSectors}
+	if i >= len(r.members) {
+		// a member a reshape removed (raid_disk -1, not in sync)
+		s.position, s.recoveryOffset = ^uint32(0), 0
+	}
 	if rs := r.rs; rs != nil {
+		s.numDevices = uint32(rs.new.disks)
 		s.flags, s.reshapePosition, s.deltaDisks = sbFlagReshape, rs.posSectors, uint32(rs.deltaDisks)
 		if rs.backwards {
 			s.flags |= sbFlagBackwards
 		}
 		s.newLayout, s.newStripeSectors, s.newDataOffset = uint32(rs.new.layout), uint32(rs.new.chunkSectors), rs.new.offSectors
 	}
-	for j, m := range r.members {
+	for j, m := range r.tableMembers() {
 		if m.data == nil || m.faulty {
 			s.failed[j/64] |= 1 << (j % 64)
 		}
@@ -335,14 +358,18 @@ func (r *Raid) writeSuperblocks() error {
 	}
 	var outs []out
 	page, bits := r.bitmapPage()
-	for i, m := range r.members {
+	for i, m := range r.tableMembers() {
 		if m.meta == nil || m.faulty {
 			continue
 		}
 		s := r.superblockFor(i)
 		b := make([]byte, sbBytes)
 		s.put(b)
-		outs = append(outs, out{m.meta, b, page})
+		o := out{m.meta, b, page}
+		if i >= len(r.members) {
+			o.bm = nil // md writes the bitmap to the members with a role only
+		}
+		outs = append(outs, o)
 	}
 	r.mu.Unlock()
 	defer copy(r.sb.diskBits, bits)

@@ -161,6 +161,23 @@ type member struct {
 	waiting        bool // a raid1 leg delta_disks added: written, recovered after the next load (legs.go)
 }
 
+// tableMembers is the table's devices in its order: the array's members,
+// then those a reshape removed. mu held.
+func (r *Raid) tableMembers() []*member {
+	if len(r.removed) == 0 {
+		return r.members
+	}
+	return append(append([]*member(nil), r.members...), r.removed...)
+}
+
+// tableMember is the table's device i (tableMembers). mu held.
+func (r *Raid) tableMember(i int) *member {
+	if i < len(r.members) {
+		return r.members[i]
+	}
+	return r.removed[i-len(r.members)]
+}
+
 // usable reports whether the member can take I/O.
 func (m *member) usable() bool { return m.data != nil && !m.faulty }
 
@@ -193,7 +210,8 @@ type Raid struct {
 	jr               *journal // the log on journal (nil without one)
 	wb               *wbCache // journal_mode writeback's cache (nil without)
 	members          []*member
-	devSectors       uint64 // sectors used of each member
+	removed          []*member // the table's members past a reshape's new count, once it ended (reshape.go)
+	devSectors       uint64    // sectors used of each member
 	arraySectors     uint64
 	dataStripes      int
 	rebuilding       bool // building a table restored in a later process

@@ -111,7 +111,8 @@ func (r *Raid) reshapeRequested(sb *superblock) bool {
 	if r.rt.level < 4 || r.rt.level > 6 {
 		return false
 	}
-	if r.deltaDisks > 0 && int(sb.numDevices)+r.deltaDisks == len(r.members) {
+	if r.deltaDisks > 0 && int(sb.numDevices)+r.deltaDisks == len(r.members) ||
+		r.deltaDisks < 0 && int(sb.numDevices) == len(r.members) {
 		return true
 	}
 	return int(sb.numDevices) == len(r.members) && r.flags&flagDataOffset != 0 && r.deltaDisks == 0 &&
@@ -132,15 +133,23 @@ func (r *Raid) prepareReshape(sb *superblock) error {
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}
 	old := geometry{int(sb.numDevices), int(sb.layout), uint64(sb.stripeSectors), sb.dataOffset}
-	nw := geometry{len(r.members), r.asked.layout, r.asked.chunkSectors, 0}
+	nw := geometry{len(r.members) + min(r.deltaDisks, 0), r.asked.layout, r.asked.chunkSectors, 0}
 	reshapeSectors := uint64(r.dataOffset)
+	if r.deltaDisks != 0 && nw.layout != old.layout {
+		r.logf("Ignoring invalid layout change with delta_disks=%d", r.deltaDisks)
+		nw.layout = old.layout
+	}
 	if r.deltaDisks > 0 {
 		// rs_adjust_data_offsets: the data is at the table's offset
 		old.offSectors = uint64(r.dataOffset)
-		if nw.layout != old.layout {
-			r.logf("Ignoring invalid layout change with delta_disks=%d", r.deltaDisks)
-			nw.layout = old.layout
+	} else if r.deltaDisks < 0 {
+		// rs_adjust_data_offsets takes the data at offset 0 whatever
+		// the superblocks say (a set whose data a reshape moved would
+		// be reshaped from garbage: refused)
+		if old.offSectors != 0 {
+			return targets.Errorf(syscall.EPERM, "members removed from a set whose data is at sector %d: reshape not supported", old.offSectors)
 		}
+		nw.offSectors = uint64(r.dataOffset)
 	} else if old.offSectors == 0 {
 		nw.offSectors = uint64(r.dataOffset)
 	} else {
@@ -156,6 +165,9 @@ func (r *Raid) prepareReshape(sb *superblock) error {
 	if err := r.reshapeFits(rs); err != nil {
 		return err
 	}
+	if err := r.shrinkFits(rs); err != nil {
+		return err
+	}
 	r.rs = rs
 	r.layout, r.chunkSectors = old.layout, old.chunkSectors
 	r.offSectors = old.offSectors
@@ -165,6 +177,11 @@ func (r *Raid) prepareReshape(sb *superblock) error {
 		r.rdevSectors += reshapeSectors
 	}
 	r.mdArraySectors = sb.arraySectors
+	if rs.deltaDisks < 0 {
+		// rs_setup_reshape: members removed, the array shrinks at once
+		// to the new geometry's size
+		r.mdArraySectors = r.arraySectors
+	}
 	if rs.backwards {
 		rs.posSectors = r.reshapeEnd()
 	}
@@ -184,6 +201,31 @@ func (r *Raid) reshapeFits(rs *reshape) error {
 	if rs.offsetsApart() < least {
 		return targets.Errorf(syscall.EPERM, "data offsets %d and %d less than %d sectors apart: reshape not supported",
 			rs.old.offSectors, rs.new.offSectors, least)
+	}
+	return nil
+}
+
+// shrinkFits is raid5's check_reshape and raid5_start_reshape for
+// members removed: raid4/5 keep at least two members, raid6 four
+// (EINVAL); the new geometry's array, each member's used sectors rounded
+// down to both chunk sizes, holds the shrunk array; the new chunk size
+// divides it.
+func (r *Raid) shrinkFits(rs *reshape) error {
+	if rs.deltaDisks >= 0 {
+		return nil
+	}
+	least := 2
+	if r.rt.level == 6 {
+		least = 4
+	}
+	if rs.new.disks < least {
+		return targets.Invalid(fmt.Sprintf("%d members left of %d, the level keeps at least %d: pers->check_reshape() failed",
+			rs.new.disks, rs.old.disks, least))
+	}
+	perMember := r.devSectors / rs.unitSectors() * rs.unitSectors()
+	if perMember*r.dataDisks(rs.new) < r.arraySectors || r.arraySectors%rs.new.chunkSectors != 0 {
+		return targets.Invalid(fmt.Sprintf("array of %d sectors not whole chunks of the %d members left: pers->start_reshape() failed",
+			r.arraySectors, rs.new.disks))
 	}
 	return nil
 }
@@ -255,18 +297,19 @@ func (r *Raid) checkReshape() error {
 func (r *Raid) loadReshape(sb *superblock, waiting bool) error {
 	delta := int(int32(sb.deltaDisks))
 	unsupported := targets.Errorf(syscall.EPERM, "Reshape not supported")
+	oldDisks, newDisks := int(sb.numDevices)-delta, int(sb.numDevices)
 	if (r.rt.level < 4 || r.rt.level > 6) && r.rt.level != 10 || int(sb.level) != r.rt.level || sb.newLevel != sb.level ||
-		delta < 0 || int(sb.numDevices) != len(r.members) ||
-		r.rt.level == 10 && (delta == 0 || sb.layout != sb.newLayout || sb.stripeSectors != sb.newStripeSectors) {
+		max(oldDisks, newDisks) != len(r.members) || delta < 0 && sb.flags&sbFlagBackwards == 0 ||
+		r.rt.level == 10 && (delta <= 0 || sb.layout != sb.newLayout || sb.stripeSectors != sb.newStripeSectors) {
 		return unsupported
 	}
-	if len(r.members)-delta < r.rt.minimalDevs || !r.validGeometry(int(sb.layout), uint64(sb.stripeSectors)) ||
+	if min(oldDisks, newDisks) < r.rt.minimalDevs || !r.validGeometry(int(sb.layout), uint64(sb.stripeSectors)) ||
 		!r.validGeometry(int(sb.newLayout), uint64(sb.newStripeSectors)) {
 		return errInvalidSuperblocks
 	}
 	rs := &reshape{waiting: waiting, backwards: sb.flags&sbFlagBackwards != 0, posSectors: sb.reshapePosition,
-		old:        geometry{len(r.members) - delta, int(sb.layout), uint64(sb.stripeSectors), sb.dataOffset},
-		new:        geometry{len(r.members), int(sb.newLayout), uint64(sb.newStripeSectors), sb.newDataOffset},
+		old:        geometry{oldDisks, int(sb.layout), uint64(sb.stripeSectors), sb.dataOffset},
+		new:        geometry{newDisks, int(sb.newLayout), uint64(sb.newStripeSectors), sb.newDataOffset},
 		deltaDisks: delta}
 	r.rs = rs
 	atStart := rs.posSectors == 0 && !rs.backwards || rs.backwards && rs.posSectors == r.reshapeEnd()
@@ -411,6 +454,12 @@ func (r *Raid) finishReshape() {
 	for _, m := range r.members {
 		m.data = atOffset(m.raw, r.offSectors)
 	}
+	if rs.new.disks < len(r.members) {
+		// raid5_finish_reshape: the members past the new count leave
+		// the array (not in sync, no role); their superblocks are still
+		// written
+		r.dropMembers(rs.new.disks)
+	}
 	if r.rt.level == 10 {
 		// do_table_event's rs_set_rdev_sectors: raid10's members use the
 		// set's sectors again
@@ -419,6 +468,16 @@ func (r *Raid) finishReshape() {
 	}
 	r.rs = nil
 	r.action, r.currSectors = actIdle, 0
+}
+
+// dropMembers takes the members from n on out of the array: they stay
+// the table's devices (removed), not in sync, recovered nowhere. mu held.
+func (r *Raid) dropMembers(n int) {
+	r.removed = r.members[n:]
+	r.members = r.members[:n:n]
+	for _, m := range r.removed {
+		m.inSync, m.recoveryOffset = false, 0
+	}
 }
 
 // moveUnits moves the units [first, first+n) of the new geometry from

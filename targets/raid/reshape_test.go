@@ -281,7 +281,8 @@ func TestReshapeRefusals(t *testing.T) {
 		{"raid5_ls 5 64 delta_disks 1 data_offset 2048 4 ma a - - mc c md d", "Can't reshape degraded raid set", syscall.EPERM},
 		{"raid5_ls 3 64 delta_disks 1 4 ma a mb b mc c md d", "Reshape not supported", syscall.EPERM},
 		{"raid5_ls 5 64 delta_disks 1 data_offset 32 4 ma a mb b mc c md d", "data offsets 32 and 0 less than 64 sectors apart: reshape not supported", syscall.EPERM},
-		{"raid5_ls 5 64 delta_disks -1 data_offset 2048 3 ma a mb b mc c", "Reshape not supported", syscall.EPERM},
+		{"raid5_ls 5 64 delta_disks -2 data_offset 2048 3 ma a mb b mc c", "1 members left of 3, the level keeps at least 2: pers->check_reshape() failed", syscall.EINVAL},
+		{"raid5_ls 3 64 delta_disks -1 3 ma a mb b mc c", "Reshape not supported", syscall.EPERM},
 	} {
 		_, err := e.Build(12288, c.table)
 		e.TakeLog()

@@ -28,19 +28,22 @@ func (r *Raid) Status() string {
 	}
 	progress, inSyncFlag, resyncing := r.progress(state, maxSectors)
 	var b strings.Builder
-	devs := len(r.members)
+	devs := len(r.members) // mddev's raid_disks
 	if r.rt.level == 1 && !r.sb.persistent {
 		// rs_prepare_reshape counts raid1's delta_disks in at once
 		devs += r.deltaDisks
 	}
+	if r.rs != nil {
+		devs = r.rs.new.disks
+	}
 	fmt.Fprintf(&b, "%s %d ", name, devs)
-	for _, m := range r.members {
+	for i, m := range r.tableMembers() {
 		switch {
 		case m.data == nil:
 			b.WriteByte('-')
 		case m.faulty:
 			b.WriteByte('D')
-		case resyncing || !inSyncFlag && !m.inSync:
+		case resyncing || !inSyncFlag && !m.inSync || i >= len(r.members):
 			b.WriteByte('a')
 		default:
 			b.WriteByte('A')
@@ -168,8 +171,8 @@ func (r *Raid) Table() string {
 	for _, p := range params {
 		b.WriteString(" " + p)
 	}
-	fmt.Fprintf(&b, " %d", len(r.members))
-	for _, m := range r.members {
+	fmt.Fprintf(&b, " %d", len(r.tableMembers()))
+	for _, m := range r.tableMembers() {
 		fmt.Fprintf(&b, " %s %s", devName(m.meta), devName(m.data))
 	}
 	return b.String()

@@ -235,12 +235,8 @@ func (p *Pool) Release() error {
 	delete(pools.byDev, p.devName)
 	delete(pools.byMeta, p.metaDev.Name())
 	var err error
-	if p.Mode() < ModeOutOfMetadataSpace && p.md.Changed() {
-		if err = p.dataDev.Flush(); err == nil {
-			if err = p.md.Commit(); err != nil {
-				p.operationFailed("dm_pool_commit_metadata", err)
-			}
-		}
+	if p.Mode() < ModeOutOfMetadataSpace {
+		err = p.commitTransaction()
 	}
 	if cerr := p.md.Close(); err == nil {
 		err = cerr
@@ -348,15 +344,30 @@ func (p *Pool) commit() error {
 	if p.Mode() >= ModeOutOfMetadataSpace {
 		return syscall.EINVAL
 	}
-	if err := p.dataDev.Flush(); err != nil {
+	if err := p.commitTransaction(); err != nil {
 		return err
+	}
+	p.checkForMetadataSpace()
+	p.checkForDataSpace()
+	return nil
+}
+
+// commitTransaction is __commit_transaction: once the pool is in service
+// (metadata.Pool.InService) the data device is flushed (the pool's
+// pre-commit callback: the data of a mapping is on disk before the commit
+// that maps it), then the changes are committed; a pool not in service has
+// only a new pool's first superblock to write, if that. A failed commit is
+// metadata_operation_failed.
+func (p *Pool) commitTransaction() error {
+	if p.md.InService() {
+		if err := p.dataDev.Flush(); err != nil {
+			return err
+		}
 	}
 	if err := p.md.Commit(); err != nil {
 		p.operationFailed("dm_pool_commit_metadata", err)
 		return err
 	}
-	p.checkForMetadataSpace()
-	p.checkForDataSpace()
 	return nil
 }
 

@@ -10,9 +10,11 @@ import (
 // while the pool device exists and the metadata does not hold: where the
 // space maps resume allocating, the mode, whether the low water event was
 // sent since the last resume, the metadata low water threshold with the
-// last free count its check saw, and the metadata's in-core device list
-// (the order a commit writes changed device details in). Whether the pool device is suspended is
-// the device's own state (targets.Context.Suspended).
+// last free count its check saw, the metadata's in-core device list
+// (the order a commit writes changed device details in), and whether the
+// metadata is in service (its commits flush the data device). Whether the
+// pool device is suspended is the device's own state
+// (targets.Context.Suspended).
 type savedState struct {
 	MetaCursor   uint64       `json:"meta_cursor"`
 	DataCursor   uint64       `json:"data_cursor"`
@@ -20,6 +22,7 @@ type savedState struct {
 	LowWaterSent bool         `json:"low_water_sent,omitempty"`
 	MetaLowWater metaLowWater `json:"meta_low_water"`
 	DeviceList   []uint64     `json:"device_list,omitempty"`
+	InService    bool         `json:"in_service,omitempty"`
 }
 
 // SaveState is targets.StateSaver: the pool's state for the process that
@@ -29,6 +32,7 @@ func (t *Target) SaveState() string {
 	var s savedState
 	s.MetaCursor, s.DataCursor = p.md.AllocCursors()
 	s.DeviceList = p.md.DeviceList()
+	s.InService = p.md.InService()
 	p.mu.Lock()
 	s.Mode, s.LowWaterSent = p.mode, p.lowWaterTriggered
 	p.mu.Unlock()
@@ -50,6 +54,9 @@ func (p *Pool) restoreState(saved string, lowWaterBlocks uint64, restored bool) 
 	}
 	p.md.SetAllocCursors(s.MetaCursor, s.DataCursor)
 	p.md.SetDeviceList(s.DeviceList)
+	if s.InService {
+		p.md.MarkInService()
+	}
 	p.lowWaterBlocks = lowWaterBlocks
 	p.lowWaterTriggered = s.LowWaterSent
 	p.mode = s.Mode

@@ -57,25 +57,26 @@ func (d *sizedDevice) SizeBytes() (int64, error) {
 // each exported method of Pool and Thin holds it for its whole duration, so a Pool
 // may be shared between goroutines.
 type Pool struct {
-	mu       sync.Mutex
-	dev      *sizedDevice
-	bm       *block.Manager
-	tm       *transaction.Manager
-	msm      *spacemap.Metadata
-	dsm      *spacemap.Disk
-	sb       superblock // in-core superblock: fields and roots of the next commit
-	details  map[uint64]*deviceDetails
-	open     map[uint64]int // open Thin handles per device
-	devList  []uint64       // the kernel's in-core device list (see device_list.go)
-	failed   error          // an error left the in-core state unusable: only Abort/Close work
-	dirty    bool           // anything changed since the last commit
-	opt      Options
-	noSpace  func()     // see OnMetadataNoSpace; kept across Abort
-	mapping  btree.Info // two levels: device id, virtual block -> block_time
-	bottom   btree.Info // one device's mapping tree
-	top      btree.Info // top level alone: device id -> mapping-tree root
-	detailsT btree.Info // device id -> disk_device_details
-	value    [8]byte    // scratch for an inserted value (a local would escape through the btree callbacks)
+	mu        sync.Mutex
+	dev       *sizedDevice
+	bm        *block.Manager
+	tm        *transaction.Manager
+	msm       *spacemap.Metadata
+	dsm       *spacemap.Disk
+	sb        superblock // in-core superblock: fields and roots of the next commit
+	details   map[uint64]*deviceDetails
+	open      map[uint64]int // open Thin handles per device
+	devList   []uint64       // the kernel's in-core device list (see device_list.go)
+	failed    error          // an error left the in-core state unusable: only Abort/Close work
+	dirty     bool           // anything changed since the last commit
+	inService bool           // anything changed since Open or Format (InService)
+	opt       Options
+	noSpace   func()     // see OnMetadataNoSpace; kept across Abort
+	mapping   btree.Info // two levels: device id, virtual block -> block_time
+	bottom    btree.Info // one device's mapping tree
+	top       btree.Info // top level alone: device id -> mapping-tree root
+	detailsT  btree.Info // device id -> disk_device_details
+	value     [8]byte    // scratch for an inserted value (a local would escape through the btree callbacks)
 }
 
 // deviceDetails is struct disk_device_details plus in-core state.
@@ -261,7 +262,7 @@ func (p *Pool) begin() error {
 	if p.opt.ReadOnly {
 		return ErrReadOnly
 	}
-	p.dirty = true
+	p.dirty, p.inService = true, true
 	return nil
 }
 
@@ -354,7 +355,7 @@ func (p *Pool) Abort() error {
 	q.open = p.open
 	p.bm, p.tm, p.msm, p.dsm, p.sb, p.details = q.bm, q.tm, q.msm, q.dsm, q.sb, q.details
 	p.msm.OnNoSpace(p.noSpace)
-	p.failed, p.dirty = nil, false
+	p.failed, p.dirty, p.inService = nil, false, true
 	// the list outlives an abort, less the devices it took away
 	p.setDeviceList(p.devList)
 	p.setupTrees()

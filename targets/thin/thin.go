@@ -142,7 +142,8 @@ func (t *Thin) WriteAt(p []byte, sector uint64) error { return t.write(p, sector
 // op_is_flush includes REQ_FUA): before the write when the block is mapped
 // or the new block was filled and mapped first (issue), after it when the
 // write overwrites a whole new block (complete_overwrite_bio: the bio
-// completes after the commit that maps it). The data device is not
+// completes after the commit that maps it; issue still commits first what
+// the device changed before). The data device is not
 // flushed otherwise.
 func (t *Thin) WriteFUA(p []byte, sector uint64) error {
 	if err := t.write(p, sector, true); err != nil {
@@ -182,9 +183,10 @@ func (t *Thin) write(p []byte, sector uint64, fua bool) error {
 	fill := t.fillFor(vblock, ok)
 	if fill != fillNone && in == 0 && uint64(len(p)) == t.blockSectors*targets.SectorSize {
 		// the bio overwrites the new block instead of the copy or the
-		// zeroing, then the block is mapped (remap_and_issue_overwrite,
-		// process_prepared_mapping)
-		if err := targets.DevWrite(pool.DataDev(), p, t.dataOffset(nb, in), fua); err != nil {
+		// zeroing (remap_and_issue_overwrite: issued, so a FUA one
+		// after the commit of what the device changed before), then
+		// the block is mapped (process_prepared_mapping)
+		if err := t.issue(p, nb, in, fua); err != nil {
 			return err
 		}
 		return t.insertBlock(vblock, nb)

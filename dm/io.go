@@ -288,14 +288,42 @@ func (t *Table) writeZeros(sector, lenSectors uint64) error {
 
 // Flush flushes every target of the live table.
 func (d *Device) Flush() error {
+	return d.run(func(t *Table) error { return t.flush(nil) })
+}
+
+// FlushFUA is targets.DevFUAFlusher: the empty flush of a
+// REQ_PREFLUSH|REQ_FUA write at off, sent to every target as Flush does,
+// but that the first target taking flushes gets it with the write's sector
+// (targets.FUAFlusher) when it takes it so. A table with no write cache
+// takes no flush (the block layer drops it).
+func (d *Device) FlushFUA(off int64) error {
 	return d.run(func(t *Table) error {
-		for _, e := range t.entries {
-			if err := e.target.Flush(); err != nil {
-				return err
-			}
+		if !t.writeCache {
+			return nil
 		}
-		return nil
+		sector := uint64(off) / targets.SectorSize
+		return t.flush(&sector)
 	})
+}
+
+// flush flushes every target; with fuaSector, the first that takes flush
+// bios gets FlushFUA(*fuaSector) if it is a targets.FUAFlusher.
+func (t *Table) flush(fuaSector *uint64) error {
+	for _, e := range t.entries {
+		var err error
+		if f, ok := e.target.(targets.FUAFlusher); ok && fuaSector != nil {
+			err = f.FlushFUA(*fuaSector)
+		} else {
+			err = e.target.Flush()
+		}
+		if err != nil {
+			return err
+		}
+		if _, none := e.target.(targets.NoFlushBios); !none {
+			fuaSector = nil
+		}
+	}
+	return nil
 }
 
 func aligned(off, length int64) bool {

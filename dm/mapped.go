@@ -28,6 +28,9 @@ func (m *mapped) WriteFUA(p []byte, off int64) error {
 	return err
 }
 
+// FlushFUA is targets.DevFUAFlusher (Device.FlushFUA).
+func (m *mapped) FlushFUA(off int64) error { return m.d.FlushFUA(off) }
+
 func (m *mapped) WriteZeroes(off, length int64, mayUnmap bool) error {
 	return m.d.WriteZeroes(off, length, mayUnmap)
 }

@@ -64,3 +64,39 @@ func DevWrite(dev Dev, p []byte, offBytes int64, fua bool) error {
 	_, err := dev.WriteAt(p, offBytes)
 	return err
 }
+
+// FUAFlusher is a target that takes the empty flush of a REQ_PREFLUSH|
+// REQ_FUA write itself: dm sends the first target of its table that takes
+// flushes the bio it was given with the data cut off (__send_empty_flush
+// reuses it), so that flush keeps REQ_FUA and the write's sector, which
+// FlushFUA gets (for the first target, the device's sector and the
+// target's are the same). A target without it gets Flush.
+type FUAFlusher interface {
+	FlushFUA(sector uint64) error
+}
+
+// DevFUAFlusher is a Dev that takes such an empty flush (see FUAFlusher)
+// with the sector of the write it began, offBytes.
+type DevFUAFlusher interface {
+	FlushFUA(offBytes int64) error
+}
+
+// DevFlushFUA flushes dev as the empty flush of a REQ_PREFLUSH|REQ_FUA
+// write at offBytes: dev's own FlushFUA when dev is a DevFUAFlusher, else
+// its Flush.
+func DevFlushFUA(dev Dev, offBytes int64) error {
+	if f, ok := dev.(DevFUAFlusher); ok {
+		return f.FlushFUA(offBytes)
+	}
+	return dev.Flush()
+}
+
+// DevWritePreflushFUA writes p at offBytes of dev as a REQ_PREFLUSH|REQ_FUA
+// write (md's superblocks, dm-snapshot's metadata area): dev flushed
+// (DevFlushFUA), then p written with FUA.
+func DevWritePreflushFUA(dev Dev, p []byte, offBytes int64) error {
+	if err := DevFlushFUA(dev, offBytes); err != nil {
+		return err
+	}
+	return DevWriteFUA(dev, p, offBytes)
+}

@@ -75,6 +75,12 @@ func (l *Linear) WriteZeroes(sector, lenSectors uint64, mayUnmap bool) error {
 // Flush flushes the underlying device.
 func (l *Linear) Flush() error { return l.dev.Flush() }
 
+// FlushFUA is targets.FUAFlusher: linear_map leaves an empty bio's sector
+// as it is, so the device gets the flush with the write's sector.
+func (l *Linear) FlushFUA(sector uint64) error {
+	return targets.DevFlushFUA(l.dev, int64(sector)*targets.SectorSize)
+}
+
 // Status is empty, as the kernel's.
 func (l *Linear) Status() string { return "" }
 

@@ -242,16 +242,23 @@ func TestFUAThroughTargets(t *testing.T) {
 		{"mirror", func(g *rig) []string {
 			return []string{"mirror", "core", "2", "64", "nosync", "2", "/dev/mapper/lw", "0", g.File("leg", 1<<20, false), "0"}
 		}, nil, []int{4096}, []string{"fua 0+8"}},
-		// a whole chunk: the exception's data (FUA), then the commit (a
-		// flush, which logs the new store's header and zeroed area, then the
-		// area with FUA); then a write to the exception
+		// a whole chunk: the exception's data (FUA), then the commit (an
+		// empty flush that keeps FUA and the area's sector, which logs the
+		// new store's header and zeroed area, then the area with FUA); then
+		// a write to the exception
 		{"snapshot", func(g *rig) []string {
 			return []string{"snapshot", g.File("origin", 1<<20, false), "/dev/mapper/lw", "P", "8"}
-		}, nil, []int{4096, 4096}, []string{"fua 16+8", "flags 0 0+8", "flags 0 8+8", "flush", "fua 8+8", "fua 16+8"}},
+		}, nil, []int{4096, 4096}, []string{"fua 16+8", "flags 0 0+8", "flags 0 8+8", "flags 3 8+0", "fua 8+8", "fua 16+8"}},
 		// part of a chunk: the copy, the commit, then the write (FUA)
 		{"snapshot/partial", func(g *rig) []string {
 			return []string{"snapshot", g.File("origin", 1<<20, false), "/dev/mapper/lw", "P", "16"}
-		}, nil, []int{4096}, []string{"flags 0 0+16", "flags 0 16+16", "flags 0 32+16", "flush", "fua 16+16", "fua 32+8"}},
+		}, nil, []int{4096}, []string{"flags 0 0+16", "flags 0 16+16", "flags 0 32+16", "flags 3 16+0", "fua 16+16", "fua 32+8"}},
+		// the same through a linear device: linear_map leaves the empty
+		// flush's sector as it is
+		{"snapshot/linear", func(g *rig) []string {
+			return []string{"snapshot", g.File("origin", 1<<20, false), "/dev/mapper/lin", "P", "8"}
+		}, func(g *rig) { g.MustCreate("lin", 2048, "linear", "/dev/mapper/lw", "0") },
+			[]int{4096, 4096}, []string{"fua 16+8", "flags 0 0+8", "flags 0 8+8", "flags 3 8+0", "fua 8+8", "fua 16+8"}},
 		// the snapshot's copy goes to its COW file; the write to lw with FUA
 		{"snapshot-origin", func(g *rig) []string { return []string{"snapshot-origin", "/dev/mapper/lw"} }, func(g *rig) {
 			g.MustCreate("snap", 2048, "snapshot", "/dev/mapper/lw", g.File("cow", 1<<20, false), "P", "8")

@@ -75,16 +75,31 @@ func (l *LogWrites) Discard(sector, lenSectors uint64) error {
 
 // Flush flushes dev, then logs the entries that were unflushed when it
 // began and a flush entry.
-func (l *LogWrites) Flush() error {
+func (l *LogWrites) Flush() error { return l.flush(nil) }
+
+// FlushFUA is targets.FUAFlusher: Flush, the flush entry keeping REQ_FUA
+// and the write's sector (flags 3, no data), as log_writes_map takes such
+// a bio; dev gets it the same way.
+func (l *LogWrites) FlushFUA(sector uint64) error { return l.flush(&sector) }
+
+// flush is Flush, or FlushFUA at *fuaSector.
+func (l *LogWrites) flush(fuaSector *uint64) error {
 	l.mu.Lock()
 	logging := l.enabled
 	taken := l.unflushed
 	l.unflushed = nil
 	l.mu.Unlock()
-	err := l.dev.Flush()
+	entry := &block{flags: flagFlush}
+	var err error
+	if fuaSector != nil {
+		entry.flags, entry.sector = flagFlush|flagFUA, l.devSector(*fuaSector)
+		err = targets.DevFlushFUA(l.dev, byteOffset(entry.sector))
+	} else {
+		err = l.dev.Flush()
+	}
 	if logging {
 		l.mu.Lock()
-		l.logBlocks(append(taken, &block{flags: flagFlush}))
+		l.logBlocks(append(taken, entry))
 		l.mu.Unlock()
 	}
 	return err

@@ -76,9 +76,8 @@ type chunkOp uint8
 const (
 	chunkRead chunkOp = iota
 	chunkWrite
-	// chunkCommit is area_io's REQ_OP_WRITE|REQ_PREFLUSH|REQ_FUA: a flush of
-	// the COW device, then the chunk written with FUA (the dm core sends a
-	// flush bio's data after its empty flush, REQ_FUA kept).
+	// chunkCommit is area_io's REQ_OP_WRITE|REQ_PREFLUSH|REQ_FUA
+	// (targets.DevWritePreflushFUA).
 	chunkCommit
 )
 
@@ -98,9 +97,7 @@ func chunkIO(cow targets.Dev, buf []byte, chunk uint64, op chunkOp) error {
 	case chunkWrite:
 		_, err = cow.WriteAt(buf, offBytes)
 	case chunkCommit:
-		if err = cow.Flush(); err == nil {
-			err = targets.DevWriteFUA(cow, buf, offBytes)
-		}
+		err = targets.DevWritePreflushFUA(cow, buf, offBytes)
 	}
 	if err != nil {
 		return fmt.Errorf("COW chunk %d: %w", chunk, err)

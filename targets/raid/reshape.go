@@ -129,6 +129,12 @@ func (r *Raid) prepareReshape(sb *superblock) error {
 	if r.flags&flagJournalDev != 0 {
 		return targets.Errorf(syscall.EPERM, "Can't reshape a journaled raid4/5/6 set")
 	}
+	if r.dataOffset == 0 && r.deltaDisks < 0 {
+		// no reshape space: md runs the set unchanged, at the
+		// superblocks' size
+		r.arraySectors, r.mdArraySectors = sb.arraySectors, sb.arraySectors
+		return nil
+	}
 	if r.dataOffset == 0 {
 		return targets.Errorf(syscall.EPERM, "Reshape not supported")
 	}

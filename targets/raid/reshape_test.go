@@ -28,7 +28,7 @@ func reshapeEnvWith(t *testing.T, table string, want []byte, offSectors uint64) 
 	lenSectors := uint64(len(want)) / sectorBytes
 	e := newEnv(t)
 	var old []string
-	for _, n := range []string{"a", "b", "c", "d"} {
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
 		if bytes.Contains([]byte(table), []byte(" l"+n)) {
 			e.Sparse("l"+n, 4<<20-int64(offSectors)*sectorBytes)
 			old = append(old, n)
@@ -189,20 +189,25 @@ func finishReshape(t *testing.T, e *env, r *Raid, lenSectors uint64, plain strin
 	e.Remove(r)
 }
 
-// reshapeCases are a forward reshape adding a member and a backward one
-// changing the layout and chunk size, each with a small data offset
-// (many steps).
+// reshapeCases are a forward reshape adding a member, backward ones
+// changing the layout and chunk size or removing a member (the array
+// keeps its first keep sectors), each with a small data offset (many
+// steps).
 var reshapeCases = []struct {
-	name, old, grow, plain string
-	oldLen, newLen, off    uint64
+	name, old, grow, plain    string
+	oldLen, newLen, off, keep uint64
 }{
+	{"raid5-remove", "raid5_ls 1 64 4 ma la mb lb mc lc md ld", "raid5_ls 5 64 delta_disks -1 data_offset 256 4 ma a mb b mc c md d",
+		"raid5_ls 1 64 4 ma a mb b mc c md d", 12288, 12288, 0, 8192},
+	{"raid6-remove", "raid6_zr 1 32 5 ma la mb lb mc lc md ld me le", "raid6_zr 5 32 delta_disks -1 data_offset 128 5 ma a mb b mc c md d me e",
+		"raid6_zr 1 32 5 ma a mb b mc c md d me e", 12288, 12288, 0, 8192},
 	{"raid6-add", "raid6_ls_6 1 64 4 ma la mb lb mc lc md ld", "raid6_ls_6 5 64 delta_disks 1 data_offset 128 5 ma a mb b mc c md d me e",
-		"raid6_ls_6 1 64 5 ma a mb b mc c md d me e", 8192, 12288, 128},
+		"raid6_ls_6 1 64 5 ma a mb b mc c md d me e", 8192, 12288, 128, 0},
 	{"raid5-layout-backwards", "raid5_ls 1 64 4 ma la mb lb mc lc md ld", "raid5_la 3 32 data_offset 256 4 ma a mb b mc c md d",
-		"raid5_la 1 32 4 ma a mb b mc c md d", 12288, 12288, 0},
+		"raid5_la 1 32 4 ma a mb b mc c md d", 12288, 12288, 0, 0},
 	{"raid10-add", "raid10 3 64 raid10_copies 2 4 ma la mb lb mc lc md ld",
 		"raid10 7 64 raid10_copies 2 delta_disks 2 data_offset 256 6 ma a mb b mc c md d me e mf f",
-		"raid10 3 64 raid10_copies 2 6 ma a mb b mc c md d me e mf f", 8192, 12288, 256},
+		"raid10 3 64 raid10_copies 2 6 ma a mb b mc c md d me e mf f", 8192, 12288, 256, 0},
 }
 
 // TestReshapeWhileWriting: writes while a reshape is half done (the
@@ -213,6 +218,9 @@ func TestReshapeWhileWriting(t *testing.T) {
 	for _, c := range reshapeCases {
 		t.Run(c.name, func(t *testing.T) {
 			e, want := reshapeEnv(t, c.old, c.oldLen, c.off)
+			if c.keep != 0 {
+				want = want[:c.keep*sectorBytes]
+			}
 			r := e.Create(c.newLen, c.grow)
 			e.Remove(r)
 			r = e.MustConstruct(e.LoadContext(c.newLen), c.plain)
@@ -222,9 +230,10 @@ func TestReshapeWhileWriting(t *testing.T) {
 			pos := r.rs.posSectors
 			buf := make([]byte, 12*sectorBytes)
 			for i := range 300 {
-				sector := uint64(i*97) % (c.oldLen - 12)
+				arraySectors := uint64(len(want)) / sectorBytes
+				sector := uint64(i*97) % (arraySectors - 12)
 				if i%3 == 0 {
-					sector = (pos + uint64(i*13)%600 - 300) % (c.oldLen - 12) // around the position
+					sector = (pos + uint64(i*13)%600 - 300) % (arraySectors - 12) // around the position
 				}
 				copy(buf, dmtest.Random(len(buf)))
 				if err := r.WriteAt(buf, sector); err != nil {
@@ -250,6 +259,9 @@ func TestReshapeCrash(t *testing.T) {
 	for _, c := range reshapeCases {
 		t.Run(c.name, func(t *testing.T) {
 			e, want := reshapeEnv(t, c.old, c.oldLen, c.off)
+			if c.keep != 0 {
+				want = want[:c.keep*sectorBytes]
+			}
 			r := e.Create(c.newLen, c.grow)
 			e.Remove(r)
 			r = e.MustConstruct(e.LoadContext(c.newLen), c.plain)
@@ -282,7 +294,6 @@ func TestReshapeRefusals(t *testing.T) {
 		{"raid5_ls 3 64 delta_disks 1 4 ma a mb b mc c md d", "Reshape not supported", syscall.EPERM},
 		{"raid5_ls 5 64 delta_disks 1 data_offset 32 4 ma a mb b mc c md d", "data offsets 32 and 0 less than 64 sectors apart: reshape not supported", syscall.EPERM},
 		{"raid5_ls 5 64 delta_disks -2 data_offset 2048 3 ma a mb b mc c", "1 members left of 3, the level keeps at least 2: pers->check_reshape() failed", syscall.EINVAL},
-		{"raid5_ls 3 64 delta_disks -1 3 ma a mb b mc c", "Reshape not supported", syscall.EPERM},
 	} {
 		_, err := e.Build(12288, c.table)
 		e.TakeLog()

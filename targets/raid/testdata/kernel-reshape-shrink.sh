@@ -8,7 +8,8 @@
 # the old length: the reshape runs backwards: status, table, size, the
 # data, superblocks, every member's sha256), loaded with three members
 # and the new length (status, a check), then the refusals.
-# TestKernelReshapeShrink compares gdmsetup's with these.
+# TestKernelReshapeShrink* compare gdmsetup's with these (the transcript:
+# kernel-reshape-shrink.out; the waiting metadata: kernel-reshape-shrink-wm*).
 # Run from /work/shared/oracle:
 #   flock /tmp/oracle.lock ./run.sh --fresh --timeout 600 PATH/TO/kernel-reshape-shrink.sh DIR
 # oracle-disk: a 4M
@@ -87,6 +88,9 @@ for x in a b c d; do dd if=/dev/zero of=$O/m$x bs=1M count=1 2>/dev/null; done
 run dmsetup create t --table "0 12288 raid raid5_ls 2 64 nosync $M4"
 run dmsetup remove t
 run dmsetup create t --table "0 12288 raid raid5_ls 5 64 delta_disks -3 data_offset 2048 $M4"
+run dmsetup status t
+run dmsetup remove t
+sb ma
 run dmsetup create t --table "0 12288 raid raid5_ls 5 64 delta_disks -2 data_offset 2048 $M4"
 run dmsetup status t
 run dmsetup remove t
@@ -101,8 +105,11 @@ run dmsetup create t --table "0 24576 raid raid5_ls 5 64 delta_disks -1 data_off
 section raid6 and raid4
 for x in a b c d; do dd if=/dev/zero of=$O/m$x bs=1M count=1 2>/dev/null; done
 run dmsetup create t --table "0 8192 raid raid6_zr 1 64 $M4"
+idle t
 run dmsetup remove t
 run dmsetup create t --table "0 8192 raid raid6_zr 5 64 delta_disks -1 data_offset 2048 $M4"
+run dmsetup status t
+run dmsetup remove t
 for x in a b c d; do dd if=/dev/zero of=$O/m$x bs=1M count=1 2>/dev/null; done
 run dmsetup create t --table "0 12288 raid raid4 1 64 $M4"
 idle t

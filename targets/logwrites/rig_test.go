@@ -2,8 +2,6 @@ package logwrites_test
 
 import (
 	"bytes"
-	"encoding/binary"
-	"os"
 	"strings"
 	"testing"
 
@@ -103,63 +101,16 @@ const (
 	flagMark    = 1 << 3
 )
 
-// readLog decodes the super of the log in file path and its first n
-// entries (n < 0: as many as the super counts), checking what the format
-// fixes: zeros after the super's fields and after each entry's header (or
-// mark), a mark's length below its sector, data_len 0 for the others.
+// readLog is dmtest.ReadLog, its super and entries in this package's
+// types.
 func readLog(t *testing.T, path string, n int) (logSuper, []logEntry) {
 	t.Helper()
-	img, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	s, entries := dmtest.ReadLog(t, path, n)
+	out := make([]logEntry, len(entries))
+	for i, e := range entries {
+		out[i] = logEntry{atSector: e.AtSector, sector: e.Sector, lenSectors: e.LenSectors, flags: e.Flags, dataLen: e.DataLen, mark: e.Mark, data: e.Data}
 	}
-	le := binary.LittleEndian
-	s := logSuper{magic: le.Uint64(img[0:]), version: le.Uint64(img[8:]), entries: le.Uint64(img[16:]), sectorSize: le.Uint32(img[24:])}
-	if !allZero(img[28:512]) {
-		t.Errorf("super: bytes after its fields are not zero")
-	}
-	if n < 0 {
-		n = int(s.entries)
-	}
-	var out []logEntry
-	at := uint64(1)
-	for i := 0; i < n; i++ {
-		off := at * 512
-		if off+512 > uint64(len(img)) {
-			t.Fatalf("entry %d at sector %d: past the end of the log", i, at)
-		}
-		h := img[off : off+512]
-		e := logEntry{atSector: at, sector: le.Uint64(h[0:]), lenSectors: le.Uint64(h[8:]), flags: le.Uint64(h[16:]), dataLen: le.Uint64(h[24:])}
-		tail := h[32:]
-		if e.flags&flagMark != 0 {
-			if e.dataLen > 479 {
-				t.Errorf("entry %d: mark of %d bytes", i, e.dataLen)
-			}
-			e.mark = string(h[32 : 32+e.dataLen])
-			tail = h[32+e.dataLen:]
-		} else if e.dataLen != 0 {
-			t.Errorf("entry %d: data_len %d on an entry that is no mark", i, e.dataLen)
-		}
-		if !allZero(tail) {
-			t.Errorf("entry %d: bytes after its header are not zero", i)
-		}
-		at++
-		if e.flags&(flagDiscard|flagMark) == 0 && e.lenSectors > 0 {
-			e.data = img[at*512 : (at+e.lenSectors)*512]
-			at += e.lenSectors
-		}
-		out = append(out, e)
-	}
-	return s, out
-}
-
-func allZero(p []byte) bool {
-	for _, b := range p {
-		if b != 0 {
-			return false
-		}
-	}
-	return true
+	return logSuper{magic: s.Magic, version: s.Version, entries: s.Entries, sectorSize: s.SectorSize}, out
 }
 
 // wantSuper checks a log's super: the format's magic, version and sector

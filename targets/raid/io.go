@@ -49,7 +49,30 @@ func (r *Raid) servable(p []byte, sector uint64) error {
 // member (raid0), or to the data member and the row's parity computed
 // again (raid4/5/6). A member whose write fails is marked failed; the
 // write fails only when the array can no longer hold it.
-func (r *Raid) WriteAt(p []byte, sector uint64) error {
+func (r *Raid) WriteAt(p []byte, sector uint64) error { return r.write(p, sector, false) }
+
+// WriteFUA is targets.FUAWriter, a write with REQ_FUA as md issues it:
+// raid1 and raid10 keep the flag on every leg's write (raid1_write_request,
+// raid10_write_one_disk), raid0 on the member's (raid0_make_request remaps
+// the bio), raid4/5/6 on the row's data and parity writes (R5_WantFUA,
+// ops_run_io). Only the members written get the flag; no member is
+// flushed. A journaled array and one reshaping write as WriteAt, then
+// Flush (raid5-cache's and the reshape's own ordering are not followed).
+func (r *Raid) WriteFUA(p []byte, sector uint64) error {
+	r.ioMu.RLock()
+	plain := r.jr != nil || r.rs != nil
+	r.ioMu.RUnlock()
+	if plain {
+		if err := r.WriteAt(p, sector); err != nil {
+			return err
+		}
+		return r.Flush()
+	}
+	return r.write(p, sector, true)
+}
+
+// write is WriteAt, with REQ_FUA on the members' writes when fua.
+func (r *Raid) write(p []byte, sector uint64, fua bool) error {
 	r.ioMu.RLock()
 	defer r.ioMu.RUnlock()
 	if err := r.servable(p, sector); err != nil {
@@ -60,9 +83,9 @@ func (r *Raid) WriteAt(p []byte, sector uint64) error {
 		return r.reshapeIO(p, sector, true)
 	}
 	if r.rt.level >= 4 && r.rt.level <= 6 {
-		return r.writeRows(p, sector)
+		return r.writeRows(p, sector, fua)
 	}
-	return r.eachPiece(p, sector, r.writePiece)
+	return r.eachPiece(p, sector, func(p []byte, sector uint64) error { return r.writePiece(p, sector, fua) })
 }
 
 // eachPiece cuts an I/O at chunk boundaries (levels with chunks).
@@ -134,8 +157,8 @@ func (r *Raid) readOrder(locs []loc, lenSectors uint64) []loc {
 }
 
 // writePiece writes a piece within a chunk to every copy (raid0, raid1,
-// raid10).
-func (r *Raid) writePiece(p []byte, sector uint64) error {
+// raid10), with FUA when fua.
+func (r *Raid) writePiece(p []byte, sector uint64, fua bool) error {
 	locs := r.copies(sector)
 	var written atomic.Int32
 	parallel(len(locs), func(i int) {
@@ -143,7 +166,7 @@ func (r *Raid) writePiece(p []byte, sector uint64) error {
 		if !r.usable(l.disk) {
 			return
 		}
-		if _, err := r.members[l.disk].data.WriteAt(p, int64(l.sector)*sectorBytes); err != nil {
+		if err := targets.DevWrite(r.members[l.disk].data, p, int64(l.sector)*sectorBytes, fua); err != nil {
 			r.fail(l.disk)
 			return
 		}
@@ -273,18 +296,17 @@ func (r *Raid) Discard(sector, lenSectors uint64) error {
 	return nil
 }
 
-// Flush flushes every member that takes I/O, once the writes in flight
-// have ended, then lets the bitmap forget the regions written before.
-func (r *Raid) Flush() error { return r.flush(false) }
-
-// flush is Flush; all cleans every region of the bitmap (a suspend).
-func (r *Raid) flush(all bool) error {
+// Flush is md_flush_request: an empty flush to every member that takes
+// I/O (submit_flushes), once the writes in flight have ended; then the
+// bitmap forgets the regions written before (md's bitmap daemon does it
+// on its own clock, daemon_sleep: see flushBitmap).
+func (r *Raid) Flush() error {
 	r.ioMu.Lock()
 	defer r.ioMu.Unlock()
 	if err := r.flushMembers(); err != nil {
 		return err
 	}
-	return r.flushBitmap(all)
+	return r.flushBitmap(false)
 }
 
 // flushMembers flushes every member that takes I/O; one that fails is

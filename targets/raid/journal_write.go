@@ -121,7 +121,7 @@ func (r *Raid) logAndWrite(ws []*rowWrite, from, to stripeAt, batch []logStripe,
 			return
 		}
 		base := w.rw.stripe * r.chunkSectors
-		r.writeMembers(w.rw, w.outs, w.logged[first].sector-base, w.logged[end-1].sector-base+pageSectors)
+		r.writeMembers(w.rw, w.outs, w.logged[first].sector-base, w.logged[end-1].sector-base+pageSectors, false)
 	})
 	r.jr.done()
 	return nil

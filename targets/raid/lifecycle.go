@@ -228,8 +228,11 @@ func (r *Raid) PostSuspend() error {
 }
 
 // quiesce stops the sync and leaves the metadata clean: writeback's cache
-// written out (the log kept when that fails, for the next load to replay)
-// and the log emptied.
+// written out (the log kept when that fails, for the next load to replay),
+// the bitmap cleaned and the log emptied. As md_stop_writes, it flushes no
+// member (the bitmap and superblocks are REQ_PREFLUSH|REQ_FUA writes of
+// the metadata devices), but for a journal about to be emptied, whose
+// data must be on the members first.
 func (r *Raid) quiesce() {
 	r.mu.Lock()
 	r.stopSync()
@@ -239,7 +242,12 @@ func (r *Raid) quiesce() {
 	if r.wb != nil {
 		err = r.wb.writeOutAll()
 	}
-	r.flush(true)
+	r.ioMu.Lock()
+	if r.jr != nil {
+		r.flushMembers()
+	}
+	r.flushBitmap(true)
+	r.ioMu.Unlock()
 	if r.jr != nil && err == nil {
 		r.jr.quiesce()
 	}

@@ -340,8 +340,10 @@ func (r *Raid) superblockFor(i int) superblock {
 }
 
 // writeSuperblocks is md_update_sb: the event count goes up and every
-// metadata device of a member that has not failed gets its superblock
-// and the bitmap (same events), then is flushed.
+// metadata device of a member that has not failed gets the bitmap's
+// superblock page (md_bitmap_update_sb, same events), then its superblock,
+// each as md_super_write sends it: a REQ_PREFLUSH|REQ_FUA write
+// (targets.DevWritePreflushFUA).
 func (r *Raid) writeSuperblocks() error {
 	r.sb.metaMu.Lock()
 	defer r.sb.metaMu.Unlock()
@@ -375,12 +377,12 @@ func (r *Raid) writeSuperblocks() error {
 	defer copy(r.sb.diskBits, bits)
 	var first error
 	for _, o := range outs {
-		_, err := o.dev.WriteAt(o.sb, 0)
-		if err == nil && o.bm != nil {
-			_, err = o.dev.WriteAt(o.bm, bitmapOffsetBytes)
+		var err error
+		if o.bm != nil {
+			err = targets.DevWritePreflushFUA(o.dev, o.bm, bitmapOffsetBytes)
 		}
 		if err == nil {
-			err = o.dev.Flush()
+			err = targets.DevWritePreflushFUA(o.dev, o.sb, 0)
 		}
 		if err != nil && first == nil {
 			first = fmt.Errorf("metadata device %s: %w", o.dev.Name(), err)
@@ -513,7 +515,8 @@ func (r *Raid) regionRange(sector, lenSectors uint64) (uint64, uint64) {
 	return start / r.regionSectors, end / r.regionSectors
 }
 
-// writeBitmap writes the bitmap page to every metadata device and flushes.
+// writeBitmap writes the bitmap page to every metadata device as
+// write_sb_page does (md_super_write: REQ_PREFLUSH|REQ_FUA).
 func (r *Raid) writeBitmap() {
 	r.sb.metaMu.Lock()
 	defer r.sb.metaMu.Unlock()
@@ -532,9 +535,7 @@ func (r *Raid) writeBitmapLocked() {
 	}
 	r.mu.Unlock()
 	for _, d := range devs {
-		if _, err := d.WriteAt(page, bitmapOffsetBytes); err == nil {
-			d.Flush()
-		}
+		targets.DevWritePreflushFUA(d, page, bitmapOffsetBytes)
 	}
 	copy(r.sb.diskBits, bits)
 }

@@ -3,6 +3,7 @@ package raid
 import (
 	"errors"
 
+	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/gf256"
 )
 
@@ -39,15 +40,16 @@ type rowWrite struct {
 	cached bool
 }
 
-// writeRows writes p at the array's sector, row by row; a journaled
-// array logs many rows at once (writeJournaled).
-func (r *Raid) writeRows(p []byte, sector uint64) error {
+// writeRows writes p at the array's sector, row by row, the members'
+// writes with FUA when fua; a journaled array logs many rows at once
+// (writeJournaled).
+func (r *Raid) writeRows(p []byte, sector uint64, fua bool) error {
 	ws := r.cutRows(p, sector)
 	if r.jr != nil {
 		return r.writeJournaled(ws)
 	}
 	for _, w := range ws {
-		if err := r.writeRow(w); err != nil {
+		if err := r.writeRow(w, fua); err != nil {
 			return err
 		}
 	}
@@ -73,13 +75,14 @@ func (r *Raid) cutRows(p []byte, sector uint64) []*rowWrite {
 	return ws
 }
 
-// writeRow writes a row's parts and its parity. Row lock taken.
-func (r *Raid) writeRow(w *rowWrite) error {
+// writeRow writes a row's parts and its parity, with FUA when fua (md
+// sets R5_WantFUA on the stripe's data and parity). Row lock taken.
+func (r *Raid) writeRow(w *rowWrite, fua bool) error {
 	defer r.rowLock(w.rw)()
 	if err := r.prepareRow(w); err != nil {
 		return err
 	}
-	r.writeMembers(w.rw, w.outs, 0, r.chunkSectors)
+	r.writeMembers(w.rw, w.outs, 0, r.chunkSectors, fua)
 	return r.writeOutcome()
 }
 
@@ -173,8 +176,9 @@ type memberWrite struct {
 }
 
 // writeMembers writes, at once, what of the row's member writes falls in
-// [lo, hi) of the chunk; a member whose write fails is failed.
-func (r *Raid) writeMembers(rw *row, outs []memberWrite, lo, hi uint64) {
+// [lo, hi) of the chunk, with FUA when fua; a member whose write fails is
+// failed.
+func (r *Raid) writeMembers(rw *row, outs []memberWrite, lo, hi uint64, fua bool) {
 	base := rw.stripe * r.chunkSectors
 	parallel(len(outs), func(i int) {
 		o := outs[i]
@@ -183,7 +187,7 @@ func (r *Raid) writeMembers(rw *row, outs []memberWrite, lo, hi uint64) {
 			return
 		}
 		b := o.buf[(s-o.atSect)*sectorBytes : (e-o.atSect)*sectorBytes]
-		if _, err := r.members[o.disk].data.WriteAt(b, int64(base+s)*sectorBytes); err != nil {
+		if err := targets.DevWrite(r.members[o.disk].data, b, int64(base+s)*sectorBytes, fua); err != nil {
 			r.fail(o.disk)
 		}
 	})

@@ -300,13 +300,17 @@ func (r *Raid) Discard(sector, lenSectors uint64) error {
 // I/O (submit_flushes), once the writes in flight have ended; then the
 // bitmap forgets the regions written before (md's bitmap daemon does it
 // on its own clock, daemon_sleep: see flushBitmap).
-func (r *Raid) Flush() error {
+func (r *Raid) Flush() error { return r.flush(false) }
+
+// flush is Flush; all cleans every region of the bitmap (a stop: see
+// quiesce).
+func (r *Raid) flush(all bool) error {
 	r.ioMu.Lock()
 	defer r.ioMu.Unlock()
 	if err := r.flushMembers(); err != nil {
 		return err
 	}
-	return r.flushBitmap(false)
+	return r.flushBitmap(all)
 }
 
 // flushMembers flushes every member that takes I/O; one that fails is

@@ -229,10 +229,11 @@ func (r *Raid) PostSuspend() error {
 
 // quiesce stops the sync and leaves the metadata clean: writeback's cache
 // written out (the log kept when that fails, for the next load to replay),
-// the bitmap cleaned and the log emptied. As md_stop_writes, it flushes no
-// member (the bitmap and superblocks are REQ_PREFLUSH|REQ_FUA writes of
-// the metadata devices), but for a journal about to be emptied, whose
-// data must be on the members first.
+// the members flushed, the bitmap cleaned and the log emptied. md_stop_writes
+// flushes no member before its bitmap says every region clean; gdmsetup
+// does, so that a crash after the stop cannot leave a leg's last writes
+// unsynced under a clean bitmap (one more flush entry in a log-writes log
+// under each member).
 func (r *Raid) quiesce() {
 	r.mu.Lock()
 	r.stopSync()
@@ -242,12 +243,7 @@ func (r *Raid) quiesce() {
 	if r.wb != nil {
 		err = r.wb.writeOutAll()
 	}
-	r.ioMu.Lock()
-	if r.jr != nil {
-		r.flushMembers()
-	}
-	r.flushBitmap(true)
-	r.ioMu.Unlock()
+	r.flush(true)
 	if r.jr != nil && err == nil {
 		r.jr.quiesce()
 	}

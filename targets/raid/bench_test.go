@@ -177,3 +177,34 @@ func BenchmarkReshape(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFUAWrite4K writes 4 KiB blocks at random with FUA through
+// raid1 and raid5: "fua" is WriteFUA (REQ_FUA on the members written, as
+// md sends it), "flush" is WriteAt then the array's Flush (every member
+// flushed: what raid did for a FUA write before it took them itself).
+func BenchmarkFUAWrite4K(b *testing.B) {
+	for _, name := range []string{"raid1", "raid5"} {
+		for _, mode := range []string{"fua", "flush"} {
+			b.Run(name+"/"+mode, func(b *testing.B) {
+				tg, span := benchTarget(b, name)
+				r := tg.(*Raid)
+				block := dmtest.Random(4096)
+				rng := rand.New(rand.NewPCG(1, 2))
+				b.SetBytes(int64(len(block)))
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					sector := uint64(rng.Int64N(span/4096)) * 8
+					var err error
+					if mode == "fua" {
+						err = r.WriteFUA(block, sector)
+					} else if err = r.WriteAt(block, sector); err == nil {
+						err = r.Flush()
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -189,14 +189,19 @@ func finishReshape(t *testing.T, e *env, r *Raid, lenSectors uint64, plain strin
 	e.Remove(r)
 }
 
+// reshapeCase is a set (old, oldLen sectors of data at offset off), the
+// table asking for its reshape (grow, newLen sectors) and the plain table
+// that runs it; keep is the array's sectors left when it shrinks (0: all).
+type reshapeCase struct {
+	name, old, grow, plain    string
+	oldLen, newLen, off, keep uint64
+}
+
 // reshapeCases are a forward reshape adding a member, backward ones
 // changing the layout and chunk size or removing a member (the array
 // keeps its first keep sectors), each with a small data offset (many
 // steps).
-var reshapeCases = []struct {
-	name, old, grow, plain    string
-	oldLen, newLen, off, keep uint64
-}{
+var reshapeCases = []reshapeCase{
 	{"raid5-remove", "raid5_ls 1 64 4 ma la mb lb mc lc md ld", "raid5_ls 5 64 delta_disks -1 data_offset 256 4 ma a mb b mc c md d",
 		"raid5_ls 1 64 4 ma a mb b mc c md d", 12288, 12288, 0, 8192},
 	{"raid6-remove", "raid6_zr 1 32 5 ma la mb lb mc lc md ld me le", "raid6_zr 5 32 delta_disks -1 data_offset 128 5 ma a mb b mc c md d me e",
@@ -210,6 +215,18 @@ var reshapeCases = []struct {
 		"raid10 3 64 raid10_copies 2 6 ma a mb b mc c md d me e mf f", 8192, 12288, 256, 0},
 }
 
+// startReshape builds case c's set (its data the returned want, cut to
+// c.keep sectors when the reshape leaves fewer), loads the table asking
+// for the reshape, then the plain table that runs it (not yet resumed).
+func startReshape(t *testing.T, c reshapeCase) (*env, *Raid, []byte) {
+	e, want := reshapeEnv(t, c.old, c.oldLen, c.off)
+	if c.keep != 0 {
+		want = want[:c.keep*sectorBytes]
+	}
+	e.Remove(e.Create(c.newLen, c.grow))
+	return e, e.MustConstruct(e.LoadContext(c.newLen), c.plain), want
+}
+
 // TestReshapeWhileWriting: writes while a reshape is half done (the
 // position mid-way) land in the geometry the position gives them, units
 // on either side of it; the reshape goes on to the end and the array
@@ -217,13 +234,7 @@ var reshapeCases = []struct {
 func TestReshapeWhileWriting(t *testing.T) {
 	for _, c := range reshapeCases {
 		t.Run(c.name, func(t *testing.T) {
-			e, want := reshapeEnv(t, c.old, c.oldLen, c.off)
-			if c.keep != 0 {
-				want = want[:c.keep*sectorBytes]
-			}
-			r := e.Create(c.newLen, c.grow)
-			e.Remove(r)
-			r = e.MustConstruct(e.LoadContext(c.newLen), c.plain)
+			e, r, want := startReshape(t, c)
 			for range 5 {
 				reshapeStep(t, r, true)
 			}
@@ -258,13 +269,7 @@ func TestReshapeWhileWriting(t *testing.T) {
 func TestReshapeCrash(t *testing.T) {
 	for _, c := range reshapeCases {
 		t.Run(c.name, func(t *testing.T) {
-			e, want := reshapeEnv(t, c.old, c.oldLen, c.off)
-			if c.keep != 0 {
-				want = want[:c.keep*sectorBytes]
-			}
-			r := e.Create(c.newLen, c.grow)
-			e.Remove(r)
-			r = e.MustConstruct(e.LoadContext(c.newLen), c.plain)
+			e, r, want := startReshape(t, c)
 			reshapeStep(t, r, true)
 			reshapeStep(t, r, true)
 			pos := r.rs.posSectors

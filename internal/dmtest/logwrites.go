@@ -2,7 +2,9 @@ package dmtest
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -95,4 +97,14 @@ func AllZero(p []byte) bool {
 		}
 	}
 	return true
+}
+
+// LogSummary is each entry's flags, sector and length, "FLAGS:SECTOR+LEN "
+// one after the other, for comparing two logs' entries at a glance.
+func LogSummary(entries []LogEntry) string {
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%d:%d+%d ", e.Flags, e.Sector, e.LenSectors)
+	}
+	return b.String()
 }

@@ -80,9 +80,9 @@ func TestKernelLogsThroughTargets(t *testing.T) {
 			}
 			g.remove("lw")
 			kernelLog := dmtest.Gunzip(t, filepath.Join("testdata", "kernel-"+c.log+".log.gz"), filepath.Join(t.TempDir(), "kernel.log"))
-			_, wantEntries := readLog(t, kernelLog, -1)
-			_, gotEntries := readLog(t, log, -1)
-			got, want := summary(gotEntries), summary(wantEntries)
+			_, wantEntries := dmtest.ReadLog(t, kernelLog, -1)
+			_, gotEntries := dmtest.ReadLog(t, log, -1)
+			got, want := dmtest.LogSummary(gotEntries), dmtest.LogSummary(wantEntries)
 			if got != want {
 				t.Fatalf("entries %s, the kernel's %s", got, want)
 			}
@@ -91,13 +91,4 @@ func TestKernelLogsThroughTargets(t *testing.T) {
 			}
 		})
 	}
-}
-
-// summary is each entry's flags, sector and length.
-func summary(entries []logEntry) string {
-	var b strings.Builder
-	for _, e := range entries {
-		fmt.Fprintf(&b, "%d:%d+%d ", e.flags, e.sector, e.lenSectors)
-	}
-	return b.String()
 }

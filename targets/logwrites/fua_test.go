@@ -70,7 +70,7 @@ func TestKernelLogs(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, want) {
-				_, gotEntries := readLog(t, log, -1)
+				_, gotEntries := dmtest.ReadLog(t, log, -1)
 				t.Errorf("log differs from the kernel's %s; gdmsetup's entries: %+v", c.kernelLog, gotEntries)
 			}
 		})
@@ -93,18 +93,18 @@ func TestFUAEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.wantStatus("lw", "1 5")
-	s, got := readLog(t, log, -1)
+	s, got := dmtest.ReadLog(t, log, -1)
 	wantSuper(t, s, 1)
-	wantEntries(t, got, []logEntry{{atSector: 1, sector: 8, lenSectors: 4, flags: flagFUA, data: fua}})
+	wantEntries(t, got, []dmtest.LogEntry{{AtSector: 1, Sector: 8, LenSectors: 4, Flags: dmtest.LogFUA, Data: fua}})
 	if on := dmtest.FileBytes(t, dev, 4096, len(fua)); !bytes.Equal(on, fua) {
 		t.Error("the FUA write is not on the device")
 	}
 	g.flush("lw")
-	s, got = readLog(t, log, 3)
+	s, got = dmtest.ReadLog(t, log, 3)
 	wantSuper(t, s, 1) // a flush does not rewrite the super
-	wantEntries(t, got[1:], []logEntry{
-		{atSector: 6, sector: 0, lenSectors: 2, data: plain},
-		{atSector: 9, flags: flagFlush},
+	wantEntries(t, got[1:], []dmtest.LogEntry{
+		{AtSector: 6, Sector: 0, LenSectors: 2, Data: plain},
+		{AtSector: 9, Flags: dmtest.LogFlush},
 	})
 
 	log2, log3 := g.File("log2", 1<<20, false), g.File("log3", 1<<20, false)
@@ -120,14 +120,14 @@ func TestFUAEntries(t *testing.T) {
 	}
 	for _, l := range []struct {
 		path string
-		want logEntry
+		want dmtest.LogEntry
 	}{
-		{log2, logEntry{atSector: 1, sector: 4, lenSectors: 4, flags: flagFUA, data: both[:2048]}},
-		{log3, logEntry{atSector: 1, sector: 8, lenSectors: 4, flags: flagFUA, data: both[2048:]}},
+		{log2, dmtest.LogEntry{AtSector: 1, Sector: 4, LenSectors: 4, Flags: dmtest.LogFUA, Data: both[:2048]}},
+		{log3, dmtest.LogEntry{AtSector: 1, Sector: 8, LenSectors: 4, Flags: dmtest.LogFUA, Data: both[2048:]}},
 	} {
-		s, got = readLog(t, l.path, -1)
+		s, got = dmtest.ReadLog(t, l.path, -1)
 		wantSuper(t, s, 1)
-		wantEntries(t, got, []logEntry{l.want})
+		wantEntries(t, got, []dmtest.LogEntry{l.want})
 	}
 	g.remove("two")
 }
@@ -155,15 +155,15 @@ func TestFUAStacked(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.wantStatus("lw", "1 9")
-	s, got := readLog(t, log, -1)
+	s, got := dmtest.ReadLog(t, log, -1)
 	wantSuper(t, s, 1)
-	wantEntries(t, got, []logEntry{{atSector: 1, sector: 24, lenSectors: 8, flags: flagFUA, data: fua}})
+	wantEntries(t, got, []dmtest.LogEntry{{AtSector: 1, Sector: 24, LenSectors: 8, Flags: dmtest.LogFUA, Data: fua}})
 	if lines, err := g.Reg.Lines("top", false, true); err != nil || len(lines) != 2 || lines[1].Params != "0 0" {
 		t.Errorf("status of top %v %v: the log-writes line beside the FUA write logged something", lines, err)
 	}
 	g.flush("top")
-	_, got = readLog(t, log2, 2)
-	wantEntries(t, got, []logEntry{{atSector: 1, sector: 1024, lenSectors: 1, data: beside}, {atSector: 3, flags: flagFlush}})
+	_, got = dmtest.ReadLog(t, log2, 2)
+	wantEntries(t, got, []dmtest.LogEntry{{AtSector: 1, Sector: 1024, LenSectors: 1, Data: beside}, {AtSector: 3, Flags: dmtest.LogFlush}})
 }
 
 // TestFUAWriteLoggingDisabled: once logging has stopped (the log device
@@ -306,16 +306,16 @@ func TestFUAThroughTargets(t *testing.T) {
 					t.Fatalf("FUA write of %d bytes: %v", n, err)
 				}
 			}
-			_, entries := readLog(t, log, before+len(c.entries))
+			_, entries := dmtest.ReadLog(t, log, before+len(c.entries))
 			var got []string
 			for _, e := range entries[before:] {
-				switch e.flags {
-				case flagFUA:
-					got = append(got, fmt.Sprintf("fua %d+%d", e.sector, e.lenSectors))
-				case flagFlush:
+				switch e.Flags {
+				case dmtest.LogFUA:
+					got = append(got, fmt.Sprintf("fua %d+%d", e.Sector, e.LenSectors))
+				case dmtest.LogFlush:
 					got = append(got, "flush")
 				default:
-					got = append(got, fmt.Sprintf("flags %d %d+%d", e.flags, e.sector, e.lenSectors))
+					got = append(got, fmt.Sprintf("flags %d %d+%d", e.Flags, e.Sector, e.LenSectors))
 				}
 			}
 			if strings.Join(got, "; ") != strings.Join(c.entries, "; ") {
@@ -341,8 +341,8 @@ func TestFUAWriteUnaligned(t *testing.T) {
 	}
 	want := make([]byte, 4096)
 	copy(want[10:], p)
-	_, got := readLog(t, log, -1)
-	wantEntries(t, got, []logEntry{{atSector: 1, sector: 8, lenSectors: 8, flags: flagFUA, data: want}})
+	_, got := dmtest.ReadLog(t, log, -1)
+	wantEntries(t, got, []dmtest.LogEntry{{AtSector: 1, Sector: 8, LenSectors: 8, Flags: dmtest.LogFUA, Data: want}})
 }
 
 // TestFUANoFlushBios: switch and unstriped take no flush bios, so a table

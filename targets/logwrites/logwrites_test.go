@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gdmsetup/gdmsetup/dm"
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 	"github.com/gdmsetup/gdmsetup/targets"
 	"github.com/gdmsetup/gdmsetup/targets/logwrites"
 )
@@ -73,16 +74,16 @@ func TestLogBytes(t *testing.T) {
 	}
 	g.remove("lw")
 
-	s, got := readLog(t, log, 7)
+	s, got := dmtest.ReadLog(t, log, 7)
 	wantSuper(t, s, 7)
-	wantEntries(t, got, []logEntry{
-		{atSector: 1, flags: flagMark, mark: "first"},
-		{atSector: 2, sector: 16, lenSectors: 8, data: a},
-		{atSector: 11, sector: 256, lenSectors: 128, flags: flagDiscard},
-		{atSector: 12, flags: flagFlush},
-		{atSector: 13, flags: flagMark, mark: long[:479]},
-		{atSector: 14, sector: 1, lenSectors: 2, data: b},
-		{atSector: 17, flags: flagMark, mark: "dm-log-writes-end"},
+	wantEntries(t, got, []dmtest.LogEntry{
+		{AtSector: 1, Flags: dmtest.LogMark, Mark: "first"},
+		{AtSector: 2, Sector: 16, LenSectors: 8, Data: a},
+		{AtSector: 11, Sector: 256, LenSectors: 128, Flags: dmtest.LogDiscard},
+		{AtSector: 12, Flags: dmtest.LogFlush},
+		{AtSector: 13, Flags: dmtest.LogMark, Mark: long[:479]},
+		{AtSector: 14, Sector: 1, LenSectors: 2, Data: b},
+		{AtSector: 17, Flags: dmtest.LogMark, Mark: "dm-log-writes-end"},
 	})
 	img, err := os.ReadFile(dev)
 	if err != nil {
@@ -137,14 +138,14 @@ func TestStateAcrossProcesses(t *testing.T) {
 	g.Reopen()
 	g.wantStatus("lw", "4 20")
 	g.remove("lw")
-	s, got := readLog(t, log, -1)
+	s, got := dmtest.ReadLog(t, log, -1)
 	wantSuper(t, s, 5)
-	wantEntries(t, got, []logEntry{
-		{atSector: 1, flags: flagMark, mark: "one"},
-		{atSector: 2, sector: 8, lenSectors: 16, data: a},
-		{atSector: 19, sector: 0, lenSectors: 8, flags: flagDiscard},
-		{atSector: 20, flags: flagFlush},
-		{atSector: 21, flags: flagMark, mark: "dm-log-writes-end"},
+	wantEntries(t, got, []dmtest.LogEntry{
+		{AtSector: 1, Flags: dmtest.LogMark, Mark: "one"},
+		{AtSector: 2, Sector: 8, LenSectors: 16, Data: a},
+		{AtSector: 19, Sector: 0, LenSectors: 8, Flags: dmtest.LogDiscard},
+		{AtSector: 20, Flags: dmtest.LogFlush},
+		{AtSector: 21, Flags: dmtest.LogMark, Mark: "dm-log-writes-end"},
 	})
 }
 
@@ -168,12 +169,12 @@ func TestReloadStartsANewLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.wantStatus("lw", "0 0")
-	s, got := readLog(t, log, 3)
+	s, got := dmtest.ReadLog(t, log, 3)
 	wantSuper(t, s, 3)
-	wantEntries(t, got, []logEntry{
-		{atSector: 1, flags: flagMark, mark: "a"},
-		{atSector: 2, flags: flagMark, mark: "b"},
-		{atSector: 3, flags: flagMark, mark: "dm-log-writes-end"},
+	wantEntries(t, got, []dmtest.LogEntry{
+		{AtSector: 1, Flags: dmtest.LogMark, Mark: "a"},
+		{AtSector: 2, Flags: dmtest.LogMark, Mark: "b"},
+		{AtSector: 3, Flags: dmtest.LogMark, Mark: "dm-log-writes-end"},
 	})
 }
 
@@ -258,10 +259,10 @@ func TestNotFirstInTable(t *testing.T) {
 	a := pattern(8, 4096)
 	g.write("st", a, 4096)
 	g.flush("st")
-	_, got := readLog(t, log, 2)
-	wantEntries(t, got, []logEntry{
-		{atSector: 1, sector: 8, lenSectors: 8, data: a},
-		{atSector: 10, flags: flagFlush},
+	_, got := dmtest.ReadLog(t, log, 2)
+	wantEntries(t, got, []dmtest.LogEntry{
+		{AtSector: 1, Sector: 8, LenSectors: 8, Data: a},
+		{AtSector: 10, Flags: dmtest.LogFlush},
 	})
 	img, err := os.ReadFile(dev)
 	if err != nil {
@@ -314,22 +315,22 @@ func TestConcurrentWrites(t *testing.T) {
 	if _, err := fmt.Sscanf(status, "%d %d", &entries, &last); err != nil || entries != uint64(writers*each+flushes) {
 		t.Fatalf("status %q: want %d entries", status, writers*each+flushes)
 	}
-	_, got := readLog(t, log, int(entries))
+	_, got := dmtest.ReadLog(t, log, int(entries))
 	seen := map[uint64]bool{}
 	for i, e := range got {
-		if e.flags == flagFlush {
+		if e.Flags == dmtest.LogFlush {
 			continue
 		}
-		n := e.sector / 8
-		if e.flags != 0 || e.lenSectors != 8 || e.sector%8 != 0 || seen[n] || !bytes.Equal(e.data, pattern(byte(n), 4096)) {
+		n := e.Sector / 8
+		if e.Flags != 0 || e.LenSectors != 8 || e.Sector%8 != 0 || seen[n] || !bytes.Equal(e.Data, pattern(byte(n), 4096)) {
 			t.Fatalf("entry %d: %+v (logged before: %v)", i, e, seen[n])
 		}
 		seen[n] = true
 	}
-	if len(seen) != writers*each || got[len(got)-1].flags != flagFlush {
+	if len(seen) != writers*each || got[len(got)-1].Flags != dmtest.LogFlush {
 		t.Errorf("%d writes logged, want %d, ending with a flush", len(seen), writers*each)
 	}
-	if end := got[len(got)-1].atSector; end != last {
+	if end := got[len(got)-1].AtSector; end != last {
 		t.Errorf("last entry at %d, status says %d", end, last)
 	}
 }

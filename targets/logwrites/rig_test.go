@@ -78,64 +78,29 @@ func pattern(seed byte, n int) []byte {
 	return p
 }
 
-// logSuper is a log's sector 0, decoded.
-type logSuper struct {
-	magic, version, entries uint64
-	sectorSize              uint32
-}
-
-// logEntry is one entry of a log, decoded: where it starts, its header's
-// fields, a mark's text and a write's data.
-type logEntry struct {
-	atSector                  uint64
-	sector, lenSectors, flags uint64
-	dataLen                   uint64
-	mark                      string
-	data                      []byte
-}
-
-const (
-	flagFlush   = 1 << 0
-	flagFUA     = 1 << 1
-	flagDiscard = 1 << 2
-	flagMark    = 1 << 3
-)
-
-// readLog is dmtest.ReadLog, its super and entries in this package's
-// types.
-func readLog(t *testing.T, path string, n int) (logSuper, []logEntry) {
-	t.Helper()
-	s, entries := dmtest.ReadLog(t, path, n)
-	out := make([]logEntry, len(entries))
-	for i, e := range entries {
-		out[i] = logEntry{atSector: e.AtSector, sector: e.Sector, lenSectors: e.LenSectors, flags: e.Flags, dataLen: e.DataLen, mark: e.Mark, data: e.Data}
-	}
-	return logSuper{magic: s.Magic, version: s.Version, entries: s.Entries, sectorSize: s.SectorSize}, out
-}
-
 // wantSuper checks a log's super: the format's magic, version and sector
 // size, and entries.
-func wantSuper(t *testing.T, s logSuper, entries uint64) {
+func wantSuper(t *testing.T, s dmtest.LogSuper, entries uint64) {
 	t.Helper()
-	if s.magic != 0x6a736677736872 || s.version != 1 || s.sectorSize != 512 || s.entries != entries {
+	if s.Magic != 0x6a736677736872 || s.Version != 1 || s.SectorSize != 512 || s.Entries != entries {
 		t.Errorf("super %+v, want magic 0x6a736677736872 version 1 sectorsize 512 entries %d", s, entries)
 	}
 }
 
 // wantEntries checks each entry's position, header fields, mark and data.
-func wantEntries(t *testing.T, got, want []logEntry) {
+func wantEntries(t *testing.T, got, want []dmtest.LogEntry) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%d entries, want %d", len(got), len(want))
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		w.dataLen = uint64(len(w.mark))
-		if g.atSector != w.atSector || g.sector != w.sector || g.lenSectors != w.lenSectors ||
-			g.flags != w.flags || g.dataLen != w.dataLen || g.mark != w.mark || !bytes.Equal(g.data, w.data) {
+		w.DataLen = uint64(len(w.Mark))
+		if g.AtSector != w.AtSector || g.Sector != w.Sector || g.LenSectors != w.LenSectors ||
+			g.Flags != w.Flags || g.DataLen != w.DataLen || g.Mark != w.Mark || !bytes.Equal(g.Data, w.Data) {
 			t.Errorf("entry %d: at %d sector %d len %d flags %d data_len %d mark %q, %d data bytes; want at %d sector %d len %d flags %d data_len %d mark %q, %d data bytes (equal: %v)",
-				i, g.atSector, g.sector, g.lenSectors, g.flags, g.dataLen, g.mark, len(g.data),
-				w.atSector, w.sector, w.lenSectors, w.flags, w.dataLen, w.mark, len(w.data), bytes.Equal(g.data, w.data))
+				i, g.AtSector, g.Sector, g.LenSectors, g.Flags, g.DataLen, g.Mark, len(g.Data),
+				w.AtSector, w.Sector, w.LenSectors, w.Flags, w.DataLen, w.Mark, len(w.Data), bytes.Equal(g.Data, w.Data))
 		}
 	}
 }

@@ -84,8 +84,8 @@ func TestKernelFUALogs(t *testing.T) {
 func wantDataLog(t *testing.T, name string, got, want []dmtest.LogEntry) {
 	t.Helper()
 	got, want = withoutRepeatedFlushes(got), withoutRepeatedFlushes(want)
-	if summary(got) != summary(want) {
-		t.Fatalf("%s: entries %s, the kernel's %s", name, summary(got), summary(want))
+	if dmtest.LogSummary(got) != dmtest.LogSummary(want) {
+		t.Fatalf("%s: entries %s, the kernel's %s", name, dmtest.LogSummary(got), dmtest.LogSummary(want))
 	}
 	for i := range want {
 		if !bytes.Equal(got[i].Data, want[i].Data) {
@@ -125,7 +125,7 @@ func wantMetaLog(t *testing.T, name string, got, want []dmtest.LogEntry) {
 	}{{"gdmsetup", got}, {"the kernel", want}} {
 		n := len(c.entries)
 		if n == 0 || c.entries[n-1].Flags != dmtest.LogMark {
-			t.Fatalf("%s: %s's log does not end with a mark: %s", name, c.who, summary(c.entries))
+			t.Fatalf("%s: %s's log does not end with a mark: %s", name, c.who, dmtest.LogSummary(c.entries))
 		}
 		pending := map[uint64]int{} // empty flushes not yet followed by their write
 		for i, e := range c.entries[:n-1] {
@@ -138,10 +138,10 @@ func wantMetaLog(t *testing.T, name string, got, want []dmtest.LogEntry) {
 				continue
 			case dmtest.LogFUA:
 			default:
-				t.Fatalf("%s: %s's entry %d is no md_super_write's: %s", name, c.who, i, summary(c.entries))
+				t.Fatalf("%s: %s's entry %d is no md_super_write's: %s", name, c.who, i, dmtest.LogSummary(c.entries))
 			}
 			if pending[e.Sector] == 0 || e.LenSectors != 1 || e.Sector != 0 && e.Sector != 8 {
-				t.Fatalf("%s: %s's entry %d is no md_super_write's: %s", name, c.who, i, summary(c.entries))
+				t.Fatalf("%s: %s's entry %d is no md_super_write's: %s", name, c.who, i, dmtest.LogSummary(c.entries))
 			}
 			pending[e.Sector]--
 			l := last[e.Sector]
@@ -154,7 +154,7 @@ func wantMetaLog(t *testing.T, name string, got, want []dmtest.LogEntry) {
 		}
 		for sector, k := range pending {
 			if k != 0 {
-				t.Fatalf("%s: %s's log: a flush at sector %d without its write: %s", name, c.who, sector, summary(c.entries))
+				t.Fatalf("%s: %s's log: a flush at sector %d without its write: %s", name, c.who, sector, dmtest.LogSummary(c.entries))
 			}
 		}
 	}
@@ -168,15 +168,6 @@ func wantMetaLog(t *testing.T, name string, got, want []dmtest.LogEntry) {
 			t.Errorf("%s: the last write at sector %d differs from the kernel's:\n%x\n%x", name, sector, l[0], l[1])
 		}
 	}
-}
-
-// summary is each entry's flags, sector and length.
-func summary(entries []dmtest.LogEntry) string {
-	var b strings.Builder
-	for _, e := range entries {
-		fmt.Fprintf(&b, "%d:%d+%d ", e.Flags, e.Sector, e.LenSectors)
-	}
-	return b.String()
 }
 
 // withoutRepeatedFlushes drops each empty flush entry that follows another.

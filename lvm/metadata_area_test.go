@@ -67,7 +67,10 @@ func TestReadMetadataFixtures(t *testing.T) {
 func TestReadMetadataCorrupt(t *testing.T) {
 	good := pvHead(t, "pv1")
 	const at = 4096
-	put64 := func(img []byte, off int, v uint64) { binary.LittleEndian.PutUint64(img[off:], v); setMDAHeaderCRC(img, at) }
+	put64 := func(img []byte, off int, v uint64) {
+		binary.LittleEndian.PutUint64(img[off:], v)
+		setMDAHeaderCRC(img, at)
+	}
 	for _, tc := range []struct {
 		field   string
 		corrupt func(img []byte)

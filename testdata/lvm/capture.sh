@@ -1,0 +1,24 @@
+#!/bin/bash
+# capture.sh: runs lvm-oracle.sh in the kernel oracle (/work/shared/oracle, or $ORACLE) with the
+# host's lvm binary, its libraries and coreutils dd on the "tools" disk and two partitioned disks
+# made here (sfdisk, sgdisk); keeps the transcript (lvm-oracle.out) and the four disks (*.img.gz).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+oracle="${ORACLE:-/work/shared/oracle}"
+d="$(mktemp -d)"
+trap 'rm -rf "$d"' EXIT
+mkdir -p "$d/t/lib"
+cp /usr/sbin/lvm /usr/bin/dd "$d/t/"
+ldd /usr/sbin/lvm | awk '/=> \//{print $3}' | xargs -I{} cp -L {} "$d/t/lib/"
+tar cf "$d/tools.img" -C "$d/t" .
+truncate -s 48M "$d/mbr.img" "$d/gpt.img"
+printf 'label: dos\nstart=2048, size=16384, type=83\nstart=18432, type=8e\n' | sfdisk -q "$d/mbr.img"
+sgdisk -n 1:2048:+8M -t 1:8300 -n 2:0:0 -t 2:8e00 "$d/gpt.img" >/dev/null
+for try in 1 2 3 4; do
+	rc=0
+	(cd "$oracle" && flock /tmp/oracle.lock ./run.sh --fresh --timeout 300 "$here/lvm-oracle.sh" "$d") >"$here/lvm-oracle.out" || rc=$?
+	if [ "$rc" = 0 ] && ! grep -q "Failed to get write lock" "$here/lvm-oracle.out"; then break; fi
+	sleep 5
+done
+[ "$rc" = 0 ] || { tail "$here/lvm-oracle.out"; exit 1; }
+for disk in pv1 pv2 mbr gpt; do gzip -9nc "$d/$disk.img" >"$here/$disk.img.gz"; done

@@ -1,0 +1,316 @@
+package lvm
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gdmsetup/gdmsetup/table"
+)
+
+// PlanOptions choose what an activation makes.
+type PlanOptions struct {
+	// LVs names the LVs to activate; none: every visible LV of the VG (as vgchange -ay).
+	LVs []string
+	// IgnoreSkip activates LVs flagged to be skipped (thin snapshots), as lvm's -K.
+	IgnoreSkip bool
+	// ReadOnly makes every device read-only and thin pools read_only.
+	ReadOnly bool
+}
+
+// Plan returns the devices that lvm2 2.03 creates to activate the VG's LVs, in the order it
+// creates them: the names (VG-LV with each '-' of either doubled, and -tpool for a pool
+// under thin volumes), the UUIDs ("LVM-" + VG id + LV id, without dashes, and the layer's
+// suffix), the tables and read-only flags, with PVs referred to by their image (PV.Source)
+// and devices by /dev/mapper/NAME. A pool's low water mark is 0, what lvm2 loads under its
+// default thin_pool_autoextend_threshold of 100. It refuses an LV it cannot map (a segment
+// type other than striped, zero, error, thin-pool, thin; a PV missing from the images)
+// before returning anything.
+func (vg *VG) Plan(o PlanOptions) ([]table.ConciseDevice, error) {
+	p := &planner{vg: vg, o: o, done: map[string]bool{}}
+	want := o.LVs
+	if len(want) == 0 {
+		for _, lv := range vg.LVs {
+			if lv.Visible() && (!lv.SkipsActivation() || o.IgnoreSkip) {
+				want = append(want, lv.Name)
+			}
+		}
+	}
+	for _, name := range want {
+		if vg.LV(name) == nil {
+			return nil, fmt.Errorf("VG %s has no LV %s", vg.Name, name)
+		}
+	}
+	for _, lv := range vg.LVs {
+		if !slices.Contains(want, lv.Name) {
+			continue
+		}
+		switch {
+		case !lv.Visible():
+			return nil, fmt.Errorf("LV %s/%s is a hidden part of another LV: it is activated with it", vg.Name, lv.Name)
+		case lv.SkipsActivation() && !o.IgnoreSkip:
+			return nil, fmt.Errorf("LV %s/%s is flagged to be skipped by activation (a thin snapshot): ignore the flag to activate it", vg.Name, lv.Name)
+		}
+		if err := p.activate(lv); err != nil {
+			return nil, err
+		}
+	}
+	return p.out, nil
+}
+
+// planner collects the devices of one Plan; done holds the names already planned.
+type planner struct {
+	vg   *VG
+	o    PlanOptions
+	done map[string]bool
+	out  []table.ConciseDevice
+}
+
+// DMName is the dm name lvm2 gives layer (empty: none) of LV lv in VG vg.
+func DMName(vg, lv, layer string) string {
+	name := strings.ReplaceAll(vg, "-", "--") + "-" + strings.ReplaceAll(lv, "-", "--")
+	if layer != "" {
+		name += "-" + layer
+	}
+	return name
+}
+
+// dmUUID is the dm UUID lvm2 gives layer of lv.
+func (p *planner) dmUUID(lv *LV, layer string) string {
+	u := "LVM-" + plainID(p.vg.ID) + plainID(lv.ID)
+	if layer != "" {
+		u += "-" + layer
+	}
+	return u
+}
+
+// add plans a device unless one of its name is planned already.
+func (p *planner) add(name, uuid string, readOnly bool, lines []table.Line) {
+	if p.done[name] {
+		return
+	}
+	p.done[name] = true
+	flags := "rw"
+	if readOnly || p.o.ReadOnly {
+		flags = "ro"
+	}
+	p.out = append(p.out, table.ConciseDevice{Name: name, UUID: uuid, Flags: flags, Table: lines})
+}
+
+// activate plans lv and what it stands on.
+func (p *planner) activate(lv *LV) error {
+	switch lv.Segments[0].Type {
+	case "thin-pool":
+		tpool, used, err := p.pool(lv)
+		if err != nil || !used {
+			return err
+		}
+		p.add(DMName(p.vg.Name, lv.Name, ""), p.dmUUID(lv, "pool"), true, []table.Line{
+			line(0, p.lenSectors(lv), "linear", "/dev/mapper/"+tpool, "0")})
+		return nil
+	case "thin":
+		return p.thin(lv)
+	}
+	lines, err := p.plainLines(lv)
+	if err != nil {
+		return err
+	}
+	p.add(DMName(p.vg.Name, lv.Name, ""), p.dmUUID(lv, ""), !lv.Writable(), lines)
+	return nil
+}
+
+// lenSectors is lv's length.
+func (p *planner) lenSectors(lv *LV) uint64 { return lv.Extents() * p.vg.ExtentSectors }
+
+// line is a table line of args.
+func line(startSectors, lenSectors uint64, target string, args ...string) table.Line {
+	return table.Line{Start: startSectors, Length: lenSectors, Type: target, Params: strings.Join(args, " ")}
+}
+
+// plainLines maps an LV of striped (linear), zero and error segments.
+func (p *planner) plainLines(lv *LV) ([]table.Line, error) {
+	var lines []table.Line
+	for i, seg := range lv.Segments {
+		start, n := seg.StartExtent*p.vg.ExtentSectors, seg.ExtentCount*p.vg.ExtentSectors
+		where := fmt.Sprintf("LV %s/%s segment%d", p.vg.Name, lv.Name, i+1)
+		switch seg.Type {
+		case "zero", "error":
+			lines = append(lines, line(start, n, seg.Type))
+		case "striped":
+			l, err := p.striped(seg, start, n)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			lines = append(lines, l)
+		default:
+			return nil, fmt.Errorf("%s: segment type %q is not supported (striped, linear, zero, error, thin-pool and thin are)", where, seg.Type)
+		}
+	}
+	return lines, nil
+}
+
+// striped maps a striped segment (one stripe: linear) onto the PVs' images.
+func (p *planner) striped(seg *Segment, startSectors, lenSectors uint64) (table.Line, error) {
+	s := seg.Section
+	stripes, err := s.Uint("stripe_count")
+	if err != nil {
+		return table.Line{}, err
+	}
+	v := s.Keys["stripes"]
+	if stripes == 0 || v.Kind != KindList || uint64(len(v.List)) != 2*stripes {
+		return table.Line{}, fmt.Errorf("stripe_count %d does not match the stripes list", stripes)
+	}
+	if seg.ExtentCount%stripes != 0 {
+		return table.Line{}, fmt.Errorf("%d extents do not divide into %d stripes", seg.ExtentCount, stripes)
+	}
+	perStripe := seg.ExtentCount / stripes
+	var devs []string
+	for i := 0; i < len(v.List); i += 2 {
+		name, pe := v.List[i], v.List[i+1]
+		if name.Kind != KindString || pe.Kind != KindInt || pe.Int < 0 {
+			return table.Line{}, fmt.Errorf("stripe %d is not a PV name and an extent", i/2+1)
+		}
+		dev, off, err := p.pvArea(name.Str, uint64(pe.Int), perStripe)
+		if err != nil {
+			return table.Line{}, fmt.Errorf("stripe %d: %w", i/2+1, err)
+		}
+		devs = append(devs, dev, strconv.FormatUint(off, 10))
+	}
+	if stripes == 1 {
+		return line(startSectors, lenSectors, "linear", devs...), nil
+	}
+	size, err := s.Uint("stripe_size")
+	if err != nil {
+		return table.Line{}, err
+	}
+	args := append([]string{strconv.FormatUint(stripes, 10), strconv.FormatUint(size, 10)}, devs...)
+	return line(startSectors, lenSectors, "striped", args...), nil
+}
+
+// pvArea is the image and sector offset of extents [pe, pe+n) of the PV the text calls name.
+func (p *planner) pvArea(name string, pe, n uint64) (string, uint64, error) {
+	pv := p.vg.PV(name)
+	switch {
+	case pv == nil:
+		if p.vg.LV(name) != nil {
+			return "", 0, fmt.Errorf("areas on LV %s (raid or mirror layouts) are not supported", name)
+		}
+		return "", 0, fmt.Errorf("no PV %s in the VG", name)
+	case pe+n > pv.PECount || pe+n < pe:
+		return "", 0, fmt.Errorf("extents %d+%d are past the end of PV %s (%d extents)", pe, n, name, pv.PECount)
+	case pv.Source == nil:
+		return "", 0, fmt.Errorf("PV %s (id %s, last seen as %s) is not among the images", name, pv.ID, pv.Device)
+	case strings.ContainsAny(pv.Source.Path, " \t\n\\"):
+		return "", 0, fmt.Errorf("image %q: a path with blanks or backslashes cannot go in a table", pv.Source.Path)
+	}
+	return pv.Source.Path, pv.Source.OffsetSectors + pv.PEStartSectors + pe*p.vg.ExtentSectors, nil
+}
+
+// pool plans a thin pool's metadata and data LVs and the pool itself, and returns the pool
+// device's name and whether thin volumes use it (then the pool is the -tpool layer and the
+// LV's own device is a read-only linear map of it).
+func (p *planner) pool(lv *LV) (string, bool, error) {
+	where := fmt.Sprintf("thin pool %s/%s", p.vg.Name, lv.Name)
+	if len(lv.Segments) != 1 {
+		return "", false, fmt.Errorf("%s: %d segments, a pool has one", where, len(lv.Segments))
+	}
+	s := lv.Segments[0].Section
+	var names [2]string
+	var sub [2]*LV
+	for i, key := range []string{"metadata", "pool"} {
+		var err error
+		if names[i], err = s.Str(key); err != nil {
+			return "", false, fmt.Errorf("%s: %w", where, err)
+		}
+		if sub[i] = p.vg.LV(names[i]); sub[i] == nil {
+			return "", false, fmt.Errorf("%s: no LV %s (its %s)", where, names[i], key)
+		}
+	}
+	chunk, err := s.Uint("chunk_size")
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", where, err)
+	}
+	zero, err := s.UintOr("zero_new_blocks", 0)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", where, err)
+	}
+	var features []string
+	if zero == 0 {
+		features = append(features, "skip_block_zeroing")
+	}
+	discards := "passdown"
+	if _, ok := s.Keys["discards"]; ok {
+		if discards, err = s.Str("discards"); err != nil {
+			return "", false, fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	switch discards {
+	case "passdown":
+	case "nopassdown":
+		features = append(features, "no_discard_passdown")
+	case "ignore":
+		features = append(features, "ignore_discard")
+	default:
+		return "", false, fmt.Errorf("%s: discards %q (passdown, nopassdown or ignore)", where, discards)
+	}
+	if slices.Contains(lv.Status, "ERROR_WHEN_FULL") {
+		features = append(features, "error_if_no_space")
+	}
+	if p.o.ReadOnly {
+		features = append(features, "read_only")
+	}
+	var devs [2]string
+	for i, layer := range []string{"tmeta", "tdata"} {
+		lines, err := p.plainLines(sub[i])
+		if err != nil {
+			return "", false, err
+		}
+		devs[i] = DMName(p.vg.Name, sub[i].Name, "")
+		p.add(devs[i], p.dmUUID(sub[i], layer), false, lines)
+	}
+	used := false
+	for _, other := range p.vg.LVs {
+		if pool, ok := other.Segments[0].Section.Keys["thin_pool"]; ok && other.Segments[0].Type == "thin" && pool.Str == lv.Name {
+			used = true
+		}
+	}
+	name := DMName(p.vg.Name, lv.Name, "")
+	if used {
+		name = DMName(p.vg.Name, lv.Name, "tpool")
+	}
+	args := []string{"/dev/mapper/" + devs[0], "/dev/mapper/" + devs[1], strconv.FormatUint(chunk, 10), "0", strconv.Itoa(len(features))}
+	p.add(name, p.dmUUID(lv, "tpool"), false, []table.Line{line(0, p.lenSectors(lv), "thin-pool", append(args, features...)...)})
+	return name, used, nil
+}
+
+// thin plans a thin volume and the pool under it.
+func (p *planner) thin(lv *LV) error {
+	where := fmt.Sprintf("thin volume %s/%s", p.vg.Name, lv.Name)
+	if len(lv.Segments) != 1 {
+		return fmt.Errorf("%s: %d segments, a thin volume has one", where, len(lv.Segments))
+	}
+	s := lv.Segments[0].Section
+	if _, ok := s.Keys["external_origin"]; ok {
+		return fmt.Errorf("%s: an external origin is not supported", where)
+	}
+	poolName, err := s.Str("thin_pool")
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	pool := p.vg.LV(poolName)
+	if pool == nil || pool.Segments[0].Type != "thin-pool" {
+		return fmt.Errorf("%s: no thin pool LV %s", where, poolName)
+	}
+	id, err := s.Uint("device_id")
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	tpool, _, err := p.pool(pool)
+	if err != nil {
+		return err
+	}
+	p.add(DMName(p.vg.Name, lv.Name, ""), p.dmUUID(lv, ""), !lv.Writable(), []table.Line{
+		line(0, p.lenSectors(lv), "thin", "/dev/mapper/"+tpool, strconv.FormatUint(id, 10))})
+	return nil
+}

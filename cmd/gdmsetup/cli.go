@@ -139,6 +139,7 @@ func init() {
 		"read":              {run: cmdRead, names: firstName, needsRegistry: true, help: "read NAME [--offset BYTES] [--length BYTES]   (device bytes to stdout)"},
 		"write":             {run: cmdWrite, names: firstName, needsRegistry: true, help: "write NAME [--offset BYTES] [--oflag direct,dsync] [--bs BYTES]   (stdin into the device; --oflag as dd's oflag=)"},
 		"discard":           {run: cmdDiscard, names: firstName, needsRegistry: true, help: "discard NAME --offset BYTES --length BYTES"},
+		"lvm":               {run: cmdLvm, needsRegistry: true, args: &argRange{1, -1}, help: lvmUsage + "   (LVM2 volume groups on images: docs/lvm.md)"},
 		"demo":              {run: cmdDemo, help: "demo                                           (assemble devices on temporary files and read them back)"},
 		"thin":              {raw: thinSuite.run, help: "thin COMMAND ...                               (thin_dump, thin_repair, ...: gdmsetup thin help)"},
 		"cache":             {raw: cacheSuite.run, help: "cache COMMAND ...                              (cache_dump, cache_writeback, ...: gdmsetup cache help)"},

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/gdmsetup/gdmsetup/lvm"
+	"github.com/gdmsetup/gdmsetup/table"
+)
+
+const lvmUsage = "lvm scan IMAGE... | lvm activate [--readonly] [--ignoreactivationskip] [--lv VG[/LV]]... [--concise] IMAGE... | lvm deactivate VG..."
+
+// cmdLvm is `lvm scan|activate|deactivate`: LVM2 volume groups on image files (docs/lvm.md).
+func cmdLvm(e *env) error {
+	if len(e.args) == 0 {
+		return usageError("Please specify lvm scan, activate or deactivate.")
+	}
+	sub, args := e.args[0], e.args[1:]
+	switch sub {
+	case "scan", "activate":
+		if len(args) == 0 {
+			return usageError(fmt.Sprintf("lvm %s: please specify the images.", sub))
+		}
+		pvs, vgs, err := lvmScan(e, args)
+		if err != nil {
+			return err
+		}
+		if sub == "scan" {
+			lvmPrintScan(e, pvs, vgs)
+			return nil
+		}
+		return lvmActivate(e, vgs)
+	case "deactivate":
+		if len(args) == 0 {
+			return usageError("lvm deactivate: please specify the volume groups.")
+		}
+		return lvmDeactivate(e, args)
+	}
+	return usageError(fmt.Sprintf("lvm: unknown command %q (scan, activate or deactivate).", sub))
+}
+
+// lvmScan finds the PVs of the images (paths made absolute, as tables keep them) and
+// assembles their VGs; a damaged metadata copy is reported on stderr and left out.
+func lvmScan(e *env, images []string) ([]*lvm.PV, []*lvm.VG, error) {
+	var pvs []*lvm.PV
+	for _, img := range images {
+		abs, err := filepath.Abs(img)
+		if err != nil {
+			return nil, nil, err
+		}
+		found, err := lvm.ScanImage(abs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(found) == 0 {
+			return nil, nil, fmt.Errorf("%s: no LVM2 physical volume (at its start or in a partition)", img)
+		}
+		for _, pv := range found {
+			if pv.Damage != nil {
+				fmt.Fprintf(e.stderr, "gdmsetup: warning: %v\n", pv.Damage)
+			}
+		}
+		pvs = append(pvs, found...)
+	}
+	vgs, err := lvm.Assemble(pvs)
+	return pvs, vgs, err
+}
+
+// lvmPrintScan prints what lvmScan found: the PVs, then each VG with its LVs.
+func lvmPrintScan(e *env, pvs []*lvm.PV, vgs []*lvm.VG) {
+	for _, pv := range pvs {
+		where := pv.Source.Path
+		if pv.Partition > 0 {
+			where = fmt.Sprintf("%s partition %d (sector %d)", where, pv.Partition, pv.Source.OffsetSectors)
+		}
+		vg := "-"
+		switch {
+		case pv.VG != nil:
+			vg = pv.VG.Name
+		case pv.Damage != nil:
+			vg = "- (metadata damaged)"
+		}
+		fmt.Fprintf(e.stdout, "PV %s: id %s, VG %s\n", where, pv.Label.UUID, vg)
+	}
+	for _, vg := range vgs {
+		found := 0
+		for _, pv := range vg.PVs {
+			if pv.Source != nil {
+				found++
+			}
+		}
+		fmt.Fprintf(e.stdout, "VG %s: id %s, seqno %d, extent %d sectors, %d of %d PVs found\n", vg.Name, vg.ID, vg.Seqno, vg.ExtentSectors, found, len(vg.PVs))
+		for _, pv := range vg.PVs {
+			if pv.Source == nil {
+				fmt.Fprintf(e.stdout, "  PV %s missing: id %s, last seen as %s\n", pv.Name, pv.ID, pv.Device)
+			}
+		}
+		for _, lv := range vg.LVs {
+			if !lv.Visible() {
+				continue
+			}
+			var types []string
+			for _, seg := range lv.Segments {
+				if !slices.Contains(types, seg.Type) {
+					types = append(types, seg.Type)
+				}
+			}
+			note := ""
+			if lv.SkipsActivation() {
+				note = ", skipped by activation"
+			}
+			fmt.Fprintf(e.stdout, "  LV %s/%s: %d sectors, %s%s\n", vg.Name, lv.Name, lv.Extents()*vg.ExtentSectors, strings.Join(types, "+"), note)
+		}
+	}
+}
+
+// lvmActivate creates the devices of the VGs (or of the --lv selection, VGs in the order
+// first named) as lvm2 activates them, or prints them as a concise list with --concise. A
+// device that exists with the UUID planned for it is taken as active already (as lvm2 does);
+// every device is planned and every name checked before the first is created, and a
+// creation that fails removes those made before it.
+func lvmActivate(e *env, vgs []*lvm.VG) error {
+	var order []string
+	sel := map[string][]string{} // VG name -> LVs (none: all)
+	for _, s := range e.opts["lv"] {
+		vg, lv, _ := strings.Cut(s, "/")
+		if vg == "" || strings.Contains(lv, "/") {
+			return usageError(fmt.Sprintf("--lv %q: expected VG or VG/LV.", s))
+		}
+		if _, ok := sel[vg]; !ok {
+			order = append(order, vg)
+			sel[vg] = nil
+		}
+		if lv != "" {
+			sel[vg] = append(sel[vg], lv)
+		}
+	}
+	byName := map[string]*lvm.VG{}
+	for _, vg := range vgs {
+		if byName[vg.Name] != nil {
+			return fmt.Errorf("two volume groups are named %s (ids %s and %s): give the images of one", vg.Name, byName[vg.Name].ID, vg.ID)
+		}
+		byName[vg.Name] = vg
+		if len(sel) == 0 {
+			order = append(order, vg.Name)
+		}
+	}
+	var devs []table.ConciseDevice
+	for _, name := range order {
+		vg := byName[name]
+		if vg == nil {
+			return fmt.Errorf("no volume group %s in the images", name)
+		}
+		planned, err := vg.Plan(lvm.PlanOptions{LVs: sel[name], IgnoreSkip: e.opts.has("ignoreactivationskip"), ReadOnly: e.opts.has("readonly")})
+		if err != nil {
+			return err
+		}
+		devs = append(devs, planned...)
+	}
+	if e.opts.has("concise") {
+		fmt.Fprintln(e.stdout, table.FormatConcise(devs))
+		return nil
+	}
+	var create []table.ConciseDevice
+	for _, d := range devs {
+		old, ok := e.reg.Lookup(d.Name)
+		switch {
+		case !ok:
+			create = append(create, d)
+		case old.UUID() != d.UUID:
+			return fmt.Errorf("device %s already exists with UUID %q, not %s", d.Name, old.UUID(), d.UUID)
+		}
+	}
+	for i, d := range create {
+		if err := e.reg.Create(d.Name, d.UUID, targetLines(d.Table), d.Flags == "ro"); err != nil {
+			for j := i - 1; j >= 0; j-- {
+				e.reg.Remove(create[j].Name)
+			}
+			return fmt.Errorf("%s: %w", d.Name, err)
+		}
+	}
+	return nil
+}
+
+// lvmDeactivate removes the devices of each VG (those with an lvm2 UUID whose name's VG
+// part, as splitname reads it, is the VG), users before what they stand on.
+func lvmDeactivate(e *env, vgNames []string) error {
+	for _, vg := range vgNames {
+		var left []string
+		for _, d := range e.reg.Devices() {
+			if strings.HasPrefix(d.UUID(), "LVM-") && splitDeviceName("LVM", d.Name()).vg == vg {
+				left = append(left, d.Name())
+			}
+		}
+		if len(left) == 0 {
+			return fmt.Errorf("volume group %s has no active devices", vg)
+		}
+		for len(left) > 0 {
+			var busy []string
+			var lastErr error
+			for _, name := range left {
+				if err := e.reg.Remove(name); err != nil {
+					if !errors.Is(err, syscall.EBUSY) {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					busy, lastErr = append(busy, name), err
+				}
+			}
+			if len(busy) == len(left) {
+				return fmt.Errorf("volume group %s: %s: %w", vg, strings.Join(busy, ", "), lastErr)
+			}
+			left = busy
+		}
+	}
+	return nil
+}

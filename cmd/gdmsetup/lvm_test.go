@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	enc "encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gdmsetup/gdmsetup/internal/dmtest"
+)
+
+// lvmImageNames are the disks testdata/lvm/lvm-oracle.sh ran on, in the guest's order
+// (vda, vdb, then the others sorted: vdc, vdd).
+var lvmImageNames = []string{"pv1", "pv2", "gpt", "mbr"}
+
+// lvmImages unpacks the disks lvm2 wrote into the sandbox and returns their paths in
+// lvmImageNames' order.
+func lvmImages(s *sandbox) []string {
+	var paths []string
+	for _, n := range lvmImageNames {
+		paths = append(paths, dmtest.Gunzip(s.t, filepath.Join("..", "..", "testdata", "lvm", n+".img.gz"), filepath.Join(s.dir, n+".img")))
+	}
+	return paths
+}
+
+// lvmOracle returns the blocks of testdata/lvm/lvm-oracle.out by their "== " heading.
+func lvmOracle(t *testing.T) map[string][]string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "lvm", "lvm-oracle.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string][]string{}
+	head := ""
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		if h, ok := strings.CutPrefix(l, "== "); ok {
+			head = h
+			continue
+		}
+		blocks[head] = append(blocks[head], l)
+	}
+	return blocks
+}
+
+// kernelDisk matches a table's reference to one of the guest's virtio disks (major 254,
+// 16 minors a disk) and the offset after it.
+var kernelDisk = regexp.MustCompile(`254:(\d+) (\d+)`)
+
+// onImages rewrites the guest's disk references in kernel table lines to the images and
+// offsets gdmsetup uses: the image of the disk, the partition's start added (both partition
+// 2s start at sector 18432).
+func onImages(t *testing.T, lines []string, images []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = kernelDisk.ReplaceAllStringFunc(l, func(m string) string {
+			sub := kernelDisk.FindStringSubmatch(m)
+			minor, _ := strconv.Atoi(sub[1])
+			off, _ := strconv.ParseUint(sub[2], 10, 64)
+			if minor%16 == 2 {
+				off += 18432
+			} else if minor%16 != 0 {
+				t.Fatalf("oracle table refers to 254:%d", minor)
+			}
+			return fmt.Sprintf("%s %d", images[minor/16], off)
+		})
+	}
+	return out
+}
+
+// matching returns the lines of block that match re.
+func matching(block []string, re string) []string {
+	var out []string
+	for _, l := range block {
+		if regexp.MustCompile(re).MatchString(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func lines(s string) []string { return strings.Split(strings.TrimRight(s, "\n"), "\n") }
+
+func sameLines(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s:\n got:\n%s\nwant (lvm2 in the kernel):\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// lvSHA is the SHA-256 of a device's whole content, read through gdmsetup.
+func (s *sandbox) lvSHA(name string) string {
+	return fmt.Sprintf("%x", sha256.Sum256([]byte(s.ok("", "read", name))))
+}
+
+// TestLvmActivateIsLvm2s activates the VGs lvm2 made in the kernel oracle from their disk
+// images and compares names, minors, tables, UUIDs, flags, open counts and every LV's bytes
+// with what lvm2's activation gave the kernel.
+func TestLvmActivateIsLvm2s(t *testing.T) {
+	s := newSandbox(t)
+	imgs := lvmImages(s)
+	oracle := lvmOracle(t)
+	act := oracle["vgchange -ay"]
+	s.ok("", append([]string{"lvm", "activate", "--lv", "vg", "--lv", "other-vg"}, imgs...)...)
+	sameLines(t, "ls", lines(s.ok("", "ls")), matching(act, `\t\(253:\d+\)$`))
+	sameLines(t, "table", lines(s.ok("", "table")), onImages(t, matching(act, `^\S+: \d+ \d+ `), imgs))
+	sameLines(t, "info", lines(s.ok("", "info", "-c", "-o", "name,uuid,attr,open")), matching(act, `^(Name|\S+ +LVM-)`))
+
+	s.ok("", append([]string{"lvm", "activate", "--ignoreactivationskip", "--lv", "vg/snap1"}, imgs...)...)
+	snap := oracle["lvchange -ay -K vg/snap1"]
+	sameLines(t, "table vg-snap1", lines(s.ok("", "table", "vg-snap1")), snap[:1])
+	sameLines(t, "info vg-snap1", lines(s.ok("", "info", "-c", "-o", "name,uuid,attr,open", "vg-snap1")), snap[1:])
+
+	for _, l := range oracle["sha256"] {
+		name, want, _ := strings.Cut(l, " ")
+		if got := s.lvSHA(name); got != want {
+			t.Errorf("%s: sha256 %s, lvm2 read %s", name, got, want)
+		}
+	}
+}
+
+// TestLvmWriteBack writes into a thin volume and a linear one of the images, deactivates,
+// activates again and reads the bytes back; thin_check passes the pool's metadata LV.
+func TestLvmWriteBack(t *testing.T) {
+	s := newSandbox(t)
+	imgs := lvmImages(s)
+	activate := append([]string{"lvm", "activate"}, imgs...)
+	s.ok("", activate...)
+	data := string(dmtest.Random(192 << 10))
+	s.ok(data, "write", "vg-thin1", "--offset", "3145728")
+	s.ok(data, "write", "other--vg-my--lv", "--offset", strconv.Itoa(73728*512-65536))
+	s.ok("", "lvm", "deactivate", "vg", "other-vg")
+	if out := s.ok("", "ls"); out != "No devices found\n" {
+		t.Fatalf("after deactivate: %q", out)
+	}
+	s.ok("", activate...)
+	for _, c := range []struct {
+		name string
+		off  int
+	}{{"vg-thin1", 3145728}, {"other--vg-my--lv", 73728*512 - 65536}} {
+		got := s.ok("", "read", c.name, "--offset", strconv.Itoa(c.off), "--length", strconv.Itoa(len(data)))
+		if got != data {
+			t.Errorf("%s: the bytes written do not read back", c.name)
+		}
+	}
+	meta := filepath.Join(s.dir, "tmeta.img")
+	if err := os.WriteFile(meta, []byte(s.ok("", "read", "vg-pool_tmeta")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.ok("", "lvm", "deactivate", "vg", "other-vg")
+	dmtest.RunPeer(t, "thin_check", meta)
+}
+
+// TestLvmReadOnly activates read-only: thin pools are read_only, writes fail, the images do
+// not change.
+func TestLvmReadOnly(t *testing.T) {
+	s := newSandbox(t)
+	imgs := lvmImages(s)
+	before := make([][32]byte, len(imgs))
+	for i, p := range imgs {
+		b, _ := os.ReadFile(p)
+		before[i] = sha256.Sum256(b)
+	}
+	s.ok("", append([]string{"lvm", "activate", "--readonly"}, imgs...)...)
+	if got := s.ok("", "table", "vg-pool-tpool"); !strings.HasSuffix(got, " 128 0 1 read_only \n") {
+		t.Errorf("read-only pool table: %q", got)
+	}
+	if r := s.run("x", "write", "vg-thin1"); r.code == 0 {
+		t.Errorf("a write to a read-only activation succeeded")
+	}
+	s.lvSHA("vg-thin1")
+	s.ok("", "lvm", "deactivate", "vg", "other-vg")
+	for i, p := range imgs {
+		b, _ := os.ReadFile(p)
+		if sha256.Sum256(b) != before[i] {
+			t.Errorf("%s changed under a read-only activation", p)
+		}
+	}
+}
+
+// TestLvmScan lists the PVs, VGs and LVs of the images.
+func TestLvmScan(t *testing.T) {
+	s := newSandbox(t)
+	imgs := lvmImages(s)
+	out := s.ok("", append([]string{"lvm", "scan"}, imgs...)...)
+	for _, want := range []string{
+		"PV " + imgs[0] + ": id ",
+		"PV " + imgs[3] + " partition 2 (sector 18432): id ",
+		"VG vg: id ",
+		"extent 8192 sectors, 2 of 2 PVs found\n",
+		"  LV vg/lin: 24576 sectors, striped\n",
+		"  LV vg/pool: 49152 sectors, thin-pool\n",
+		"  LV vg/snap1: 65536 sectors, thin, skipped by activation\n",
+		"  LV other-vg/my-lv: 122880 sectors, striped\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scan output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "pool_tmeta") {
+		t.Errorf("scan lists a hidden LV:\n%s", out)
+	}
+	out = s.ok("", "lvm", "scan", imgs[0])
+	if !strings.Contains(out, "1 of 2 PVs found\n  PV pv1 missing: id ") {
+		t.Errorf("scan of one PV of two:\n%s", out)
+	}
+}
+
+// TestLvmRefusals: what cannot be activated is refused with the reason, before anything is
+// created.
+func TestLvmRefusals(t *testing.T) {
+	s := newSandbox(t)
+	imgs := lvmImages(s)
+	refuse := func(stderr string, a ...string) {
+		t.Helper()
+		r := s.run("", append([]string{"lvm"}, a...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, stderr) {
+			t.Errorf("lvm %s: exit %d, stderr %q, want %q", strings.Join(a, " "), r.code, r.stderr, stderr)
+		}
+		if out := s.ok("", "ls"); out != "No devices found\n" && !strings.HasPrefix(out, "vg-lin\t") {
+			t.Errorf("lvm %s left devices: %q", strings.Join(a, " "), out)
+		}
+	}
+	refuse("PV pv1 (id ", "activate", imgs[0])
+	refuse("is not among the images", "activate", "--lv", "vg/lin", imgs[1])
+	refuse("LV vg/pool_tmeta is a hidden part of another LV", append([]string{"activate", "--lv", "vg/pool_tmeta"}, imgs...)...)
+	refuse("LV vg/snap1 is flagged to be skipped by activation", append([]string{"activate", "--lv", "vg/snap1"}, imgs...)...)
+	refuse("no volume group nosuch in the images", append([]string{"activate", "--lv", "nosuch"}, imgs...)...)
+	refuse("VG vg has no LV nosuch", append([]string{"activate", "--lv", "vg/nosuch"}, imgs...)...)
+	refuse("no LVM2 physical volume", "activate", s.file("empty.img", 1<<20))
+	refuse("unknown command", "bogus", imgs[0])
+	refuse("volume group vg has no active devices", "deactivate", "vg")
+
+	s.ok("", "create", "vg-lin", "--uuid", "other", "--table", "0 8 zero")
+	refuse("device vg-lin already exists with UUID \"other\"", append([]string{"activate"}, imgs...)...)
+
+	// Both copies of vg's metadata damaged: each is reported, and vg is not found.
+	for _, p := range imgs[:2] {
+		damageMetadataText(t, p)
+	}
+	r := s.run("", append([]string{"lvm", "activate", "--lv", "vg"}, imgs...)...)
+	if r.code == 0 || strings.Count(r.stderr, "warning: ") != 2 || !strings.Contains(r.stderr, imgs[0]+": metadata area at byte 4096: ") || !strings.Contains(r.stderr, "no volume group vg in the images") {
+		t.Errorf("damaged metadata: exit %d, stderr %q", r.code, r.stderr)
+	}
+	s.ok("", append([]string{"lvm", "activate", "--lv", "other-vg"}, imgs...)...)
+}
+
+// damageMetadataText flips a byte of the current metadata text of the PV image at path (its
+// one metadata area at byte 4096: the text starts at the area plus raw_locn[0].offset).
+func damageMetadataText(t *testing.T, path string) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var off [8]byte
+	if _, err := f.ReadAt(off[:], 4096+40); err != nil {
+		t.Fatal(err)
+	}
+	at := 4096 + int64(enc.LittleEndian.Uint64(off[:])) + 20
+	b := []byte{0}
+	f.ReadAt(b, at)
+	if bytes.Equal(b, []byte{0}) {
+		t.Fatalf("%s: no metadata text at byte %d", path, at)
+	}
+	b[0] ^= 0x20
+	if _, err := f.WriteAt(b, at); err != nil {
+		t.Fatal(err)
+	}
+}

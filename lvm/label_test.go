@@ -10,16 +10,6 @@ import (
 	"testing"
 )
 
-// pvHead returns the first MiB of fixture name: the labels and the metadata area.
-func pvHead(t *testing.T, name string) []byte {
-	t.Helper()
-	img, err := os.ReadFile(fixture(t, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img[:1<<20]
-}
-
 // setLabelCRC recomputes the checksum of the label in sector s of img.
 func setLabelCRC(img []byte, s int) {
 	l := img[s*sectorBytes : (s+1)*sectorBytes]

@@ -197,6 +197,7 @@ func TestPartitionsMBR(t *testing.T) {
 			setEntries(img, 100, [4]uint32{0, 0x83, 10, 50}, [4]uint32{}, [4]uint32{0, 0x83, 1, 5000}, [4]uint32{0, 0x83, 60, 20})
 			return img
 		}(), []Partition{{5, 110, 50}, {6, 160, 20}}},
+		{"small GPT", smallGPT(), []Partition{{1, 3, 1}}},
 		{"EBR past the end", mbrImage(200, [4]uint32{0, 0x05, 100, 1000}), nil},
 		{"chain of empty links", func() []byte {
 			img := mbrImage(400, [4]uint32{0, 0x05, 1, 399})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // ErrNoMetadata means that a metadata area holds no metadata: its first raw_locn is empty or
@@ -93,20 +94,21 @@ func ReadMetadata(r io.ReaderAt, a DiskArea) ([]byte, error) {
 }
 
 // readFull reads n bytes at offBytes of r, growing its buffer one chunk per read so that a
-// size read from a hostile header costs no more memory than r holds. offBytes+n must not
-// exceed math.MaxInt64.
+// size read from a hostile header costs no more memory than r holds (at most twice what was
+// read). offBytes+n must not exceed math.MaxInt64.
 func readFull(r io.ReaderAt, offBytes, n uint64) ([]byte, error) {
-	buf := make([]byte, 0, min(n, readChunkBytes))
-	for uint64(len(buf)) < n {
-		chunk := min(n-uint64(len(buf)), readChunkBytes)
-		buf = append(buf, make([]byte, chunk)...)
-		got, err := r.ReadAt(buf[len(buf)-int(chunk):], int64(offBytes)+int64(len(buf))-int64(chunk))
+	var buf []byte
+	for done := uint64(0); done < n; {
+		chunk := min(n-done, readChunkBytes)
+		buf = slices.Grow(buf, int(chunk))[:done+chunk]
+		got, err := r.ReadAt(buf[done:], int64(offBytes+done))
 		if uint64(got) < chunk {
 			if err == nil || errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
 			return nil, fmt.Errorf("reading %d bytes at byte %d: %w", n, offBytes, err)
 		}
+		done += chunk
 	}
 	return buf, nil
 }

@@ -55,13 +55,15 @@ func Partitions(r io.ReaderAt, sizeBytes int64) ([]Partition, error) {
 	for i := range entries {
 		e := parseMBREntry(mbr, i)
 		entries[i] = e
-		if e.typ == mbrTypeGPT && e.start == 1 {
+		if e.typ == mbrTypeGPT && e.startSectors == 1 {
 			gpt = true
 		}
 	}
 	if gpt {
-		err = t.readGPT()
-		return t.parts, err
+		if err := t.readGPT(); err != nil {
+			return nil, err
+		}
+		return t.parts, nil
 	}
 	for _, e := range entries {
 		if e.boot != 0 && e.boot != 0x80 || e.typ == mbrTypeGPT {
@@ -71,13 +73,13 @@ func Partitions(r io.ReaderAt, sizeBytes int64) ([]Partition, error) {
 	t.next = 5
 	for i, e := range entries {
 		switch {
-		case e.size == 0:
+		case e.lenSectors == 0:
 		case e.extended():
-			if err := t.readExtended(e.start, e.size); err != nil {
+			if err := t.readExtended(e.startSectors, e.lenSectors); err != nil {
 				return nil, err
 			}
 		default:
-			t.add(i+1, e.start, e.size)
+			t.add(i+1, e.startSectors, e.lenSectors)
 		}
 	}
 	slices.SortFunc(t.parts, func(a, b Partition) int { return cmp.Compare(a.Number, b.Number) })
@@ -100,7 +102,7 @@ func (t *partTable) sector(n uint64) ([]byte, error) {
 // sectors reads count sectors from sector n of the disk, all of which must lie inside it.
 func (t *partTable) sectors(n, count uint64) ([]byte, error) {
 	if n >= t.diskSectors || count > t.diskSectors-n {
-		return nil, fmt.Errorf("sectors %d-%d past the disk's end (%d sectors)", n, n+count-1, t.diskSectors)
+		return nil, fmt.Errorf("%d sectors at sector %d: past the disk's end (%d sectors)", count, n, t.diskSectors)
 	}
 	b, err := readFull(t.r, n*sectorBytes, count*sectorBytes)
 	if err != nil {
@@ -121,17 +123,18 @@ func (t *partTable) add(number int, startSectors, lenSectors uint64) {
 
 // mbrEntry is one 16-byte partition entry of an MBR or EBR.
 type mbrEntry struct {
-	boot, typ   byte
-	start, size uint64 // in sectors, start relative to what the table says
+	boot, typ                byte
+	startSectors, lenSectors uint64 // startSectors relative to what the table says
 }
 
+// parseMBREntry reads entry i (0-3) of the partition table in sector, an MBR or EBR.
 func parseMBREntry(sector []byte, i int) mbrEntry {
 	p := sector[mbrEntriesAt+i*mbrEntryBytes:]
 	return mbrEntry{
-		boot:  p[0],
-		typ:   p[4],
-		start: uint64(binary.LittleEndian.Uint32(p[8:])),
-		size:  uint64(binary.LittleEndian.Uint32(p[12:])),
+		boot:         p[0],
+		typ:          p[4],
+		startSectors: uint64(binary.LittleEndian.Uint32(p[8:])),
+		lenSectors:   uint64(binary.LittleEndian.Uint32(p[12:])),
 	}
 }
 
@@ -160,7 +163,7 @@ func (t *partTable) readExtended(firstSectors, firstLenSectors uint64) error {
 		var link *mbrEntry
 		for i := range 4 {
 			e := parseMBREntry(ebr, i)
-			if e.size == 0 {
+			if e.lenSectors == 0 {
 				continue
 			}
 			if e.extended() {
@@ -171,11 +174,11 @@ func (t *partTable) readExtended(firstSectors, firstLenSectors uint64) error {
 			}
 			// The 3rd and 4th entries often hold garbage: Linux takes them only inside the
 			// EBR's own span and the extended partition.
-			startSectors := thisSectors + e.start
-			if i >= 2 && (e.start+e.size > thisLenSectors || startSectors < firstSectors || startSectors+e.size > firstSectors+firstLenSectors) {
+			startSectors := thisSectors + e.startSectors
+			if i >= 2 && (e.startSectors+e.lenSectors > thisLenSectors || startSectors < firstSectors || startSectors+e.lenSectors > firstSectors+firstLenSectors) {
 				continue
 			}
-			t.add(t.next, startSectors, e.size)
+			t.add(t.next, startSectors, e.lenSectors)
 			linksNoData = 0
 			if t.next++; t.next == maxPartitions {
 				return nil
@@ -184,7 +187,7 @@ func (t *partTable) readExtended(firstSectors, firstLenSectors uint64) error {
 		if link == nil {
 			return nil
 		}
-		thisSectors, thisLenSectors = firstSectors+link.start, link.size
+		thisSectors, thisLenSectors = firstSectors+link.startSectors, link.lenSectors
 	}
 	return nil
 }

@@ -135,7 +135,7 @@ func TestPartitionsGPTCorrupt(t *testing.T) {
 		{"my_lba", func(img []byte) { set64(img, 24, 2) }, "GPT header at LBA 1: records its own LBA as 2"},
 		{"first_usable_lba", func(img []byte) { set64(img, 40, 98304) }, "GPT header at LBA 1: usable LBAs 98304-98270 outside the disk's 0-98303"},
 		{"last_usable_lba", func(img []byte) { set64(img, 48, 33) }, "GPT header at LBA 1: usable LBAs 34-33"},
-		{"partition_entry_lba", func(img []byte) { set64(img, 72, 98300) }, "GPT header at LBA 1: partition entries: sectors 98300-98331 past the disk's end"},
+		{"partition_entry_lba", func(img []byte) { set64(img, 72, 98300) }, "GPT header at LBA 1: partition entries: 32 sectors at sector 98300: past the disk's end"},
 		{"num_partition_entries 0", func(img []byte) { set32(img, 80, 0) }, "GPT header at LBA 1: 0 partition entries, want 1-32768"},
 		{"num_partition_entries huge", func(img []byte) { set32(img, 80, 1<<31) }, "GPT header at LBA 1: 2147483648 partition entries"},
 		{"sizeof_partition_entry", func(img []byte) { set32(img, 84, 256) }, "GPT header at LBA 1: partition entry size 256 bytes, want 128"},

@@ -158,7 +158,7 @@ func (p *planner) striped(seg *Segment, startSectors, lenSectors uint64) (table.
 		return table.Line{}, err
 	}
 	v := s.Keys["stripes"]
-	if stripes == 0 || v.Kind != KindList || uint64(len(v.List)) != 2*stripes {
+	if stripes == 0 || v.Kind != KindList || stripes > maxVGItems || uint64(len(v.List)) != 2*stripes {
 		return table.Line{}, fmt.Errorf("stripe_count %d does not match the stripes list", stripes)
 	}
 	if seg.ExtentCount%stripes != 0 {

@@ -54,6 +54,10 @@ type Segment struct {
 // practice; this keeps a hostile text from making huge plans).
 const maxVGItems = 1 << 16
 
+// maxSectors bounds the sizes and offsets a text may give (2^62 sectors), so that sums of
+// them cannot overflow.
+const maxSectors = 1 << 62
+
 // ParseVG reads the VG that the metadata text describes (its one top-level section).
 func ParseVG(text []byte) (*VG, error) {
 	root, err := ParseConfig(text)
@@ -79,8 +83,8 @@ func vgOf(s *Section) (*VG, error) {
 	if vg.ExtentSectors, err = s.Uint("extent_size"); err != nil {
 		return nil, err
 	}
-	if vg.ExtentSectors == 0 {
-		return nil, fmt.Errorf("VG %s: extent_size 0", vg.Name)
+	if vg.ExtentSectors == 0 || vg.ExtentSectors > maxSectors {
+		return nil, fmt.Errorf("VG %s: extent_size %d", vg.Name, vg.ExtentSectors)
 	}
 	if pvs := s.Child("physical_volumes"); pvs != nil {
 		if len(pvs.Children) > maxVGItems {
@@ -90,6 +94,9 @@ func vgOf(s *Section) (*VG, error) {
 			pv, err := pvOf(ps)
 			if err != nil {
 				return nil, fmt.Errorf("VG %s: %w", vg.Name, err)
+			}
+			if pv.PEStartSectors > maxSectors || pv.PECount > maxSectors/vg.ExtentSectors {
+				return nil, fmt.Errorf("VG %s: PV %s: pe_start %d and pe_count %d reach past 2^62 sectors", vg.Name, pv.Name, pv.PEStartSectors, pv.PECount)
 			}
 			vg.PVs = append(vg.PVs, pv)
 		}
@@ -102,6 +109,9 @@ func vgOf(s *Section) (*VG, error) {
 			lv, err := lvOf(ls)
 			if err != nil {
 				return nil, fmt.Errorf("VG %s: %w", vg.Name, err)
+			}
+			if lv.Extents() > maxSectors/vg.ExtentSectors {
+				return nil, fmt.Errorf("VG %s: LV %s: %d extents reach past 2^62 sectors", vg.Name, lv.Name, lv.Extents())
 			}
 			vg.LVs = append(vg.LVs, lv)
 		}

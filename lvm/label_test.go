@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -113,5 +116,82 @@ func TestReadLabelScan(t *testing.T) {
 	}
 	if l, err := ReadLabel(bytes.NewReader(good[:2*sectorBytes])); err != nil || l.Sector != 1 {
 		t.Errorf("2-sector device: %+v, %v", l, err)
+	}
+}
+
+// TestReadLabelMatchesPvck compares ReadLabel with lvm2's own reader (pvck --dump headers) on
+// the fixtures and on a copy of pv1 whose label was moved to sector 3.
+func TestReadLabelMatchesPvck(t *testing.T) {
+	if _, err := exec.LookPath("pvck"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pvck (lvm2) missing")
+		}
+		t.Skip("pvck (lvm2) missing")
+	}
+	moved := fixture(t, "pv1")
+	f, err := os.OpenFile(moved, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 4*sectorBytes)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		t.Fatal(err)
+	}
+	copy(head[3*sectorBytes:], head[sectorBytes:2*sectorBytes])
+	clear(head[sectorBytes : 2*sectorBytes])
+	head[3*sectorBytes+8] = 3
+	setLabelCRC(head, 3)
+	if _, err := f.WriteAt(head, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fixture(t, "pv1"), fixture(t, "pv2"), moved} {
+		img, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Close()
+		l, err := ReadLabel(img)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		// pvck --dump reads the label in the sector it is told (1 unless told), not the first of 4.
+		cmd := exec.Command("pvck", "--dump", "headers", "--labelsector", strconv.Itoa(l.Sector), path)
+		cmd.Env = append(os.Environ(), "LVM_SUPPRESS_FD_WARNINGS=1")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("pvck %s: %v\n%s", path, err, out)
+		}
+		want := map[string]string{}
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 {
+				want[f[0]] = f[1]
+			}
+		}
+		got := map[string]string{
+			"label_header.sector":               strconv.Itoa(l.Sector),
+			"pv_header.pv_uuid":                 l.UUID,
+			"pv_header.device_size":             strconv.FormatUint(l.DevSizeBytes, 10),
+			"pv_header.disk_locn[0].offset":     strconv.FormatUint(l.DataAreas[0].OffsetBytes, 10),
+			"pv_header.disk_locn[0].size":       strconv.FormatUint(l.DataAreas[0].SizeBytes, 10),
+			"pv_header.disk_locn[2].offset":     strconv.FormatUint(l.MetadataAreas[0].OffsetBytes, 10),
+			"pv_header.disk_locn[2].size":       strconv.FormatUint(l.MetadataAreas[0].SizeBytes, 10),
+			"mda_header_1.raw_locn[0].checksum": "",
+		}
+		if len(l.DataAreas) != 1 || len(l.MetadataAreas) != 1 {
+			t.Fatalf("%s: label %+v, want one data and one metadata area as pvck reads", path, l)
+		}
+		text, err := ReadMetadata(img, l.MetadataAreas[0])
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		got["mda_header_1.raw_locn[0].checksum"] = fmt.Sprintf("0x%x", crc(initialCRC, append(text, 0)))
+		for k, v := range got {
+			if want[k] != v {
+				t.Errorf("%s: %s %q, pvck reads %q", path, k, v, want[k])
+			}
+		}
 	}
 }

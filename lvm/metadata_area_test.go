@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -148,6 +150,54 @@ func TestReadMetadataShort(t *testing.T) {
 		_, err := ReadMetadata(bytes.NewReader(good[:tc.n]), pv1MDA)
 		if err == nil || err.Error() != tc.want || !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("%d-byte device: %v, want %q", tc.n, err, tc.want)
+		}
+	}
+}
+
+// TestReadMetadataMatchesPvck compares ReadMetadata with lvm2's own reader (pvck --dump
+// metadata) on the fixture pv1 and on copies of it whose text wraps around the area's end.
+func TestReadMetadataMatchesPvck(t *testing.T) {
+	if _, err := exec.LookPath("pvck"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pvck (lvm2) missing")
+		}
+		t.Skip("pvck (lvm2) missing")
+	}
+	path := fixture(t, "pv1")
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	head := make([]byte, 1<<20)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		t.Fatal(err)
+	}
+	text := rawText(head)
+	for _, atEnd := range []uint64{0, 1, 700, uint64(len(text)) - 1} {
+		if atEnd > 0 {
+			img := bytes.Clone(head)
+			placeText(img, pv1MDA.OffsetBytes, pv1MDA.SizeBytes-atEnd, text)
+			if _, err := f.WriteAt(img, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := ReadMetadata(f, pv1MDA)
+		if err != nil {
+			t.Fatalf("%d bytes at the end: %v", atEnd, err)
+		}
+		dump := filepath.Join(t.TempDir(), "metadata")
+		cmd := exec.Command("pvck", "--dump", "metadata", "-f", dump, path)
+		cmd.Env = append(os.Environ(), "LVM_SUPPRESS_FD_WARNINGS=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%d bytes at the end: pvck: %v\n%s", atEnd, err, out)
+		}
+		want, err := os.ReadFile(dump)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%d bytes at the end: ReadMetadata gives %d bytes, pvck %d bytes (%.40q...)", atEnd, len(got), len(want), want)
 		}
 	}
 }

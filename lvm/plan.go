@@ -19,6 +19,14 @@ type PlanOptions struct {
 	ReadOnly bool
 }
 
+// Device is one device of a Plan: what `dmsetup create --concise` takes, and for a thin pool
+// the transaction id the VG's metadata expects its pool metadata to hold (lvm2 refuses an
+// activation whose pool holds another).
+type Device struct {
+	table.ConciseDevice
+	Transaction *uint64
+}
+
 // Plan returns the devices that lvm2 2.03 creates to activate the VG's LVs, in the order it
 // creates them: the names (VG-LV with each '-' of either doubled, and -tpool for a pool
 // under thin volumes), the UUIDs ("LVM-" + VG id + LV id, without dashes, and the layer's
@@ -27,7 +35,7 @@ type PlanOptions struct {
 // default thin_pool_autoextend_threshold of 100. It refuses an LV it cannot map (a segment
 // type other than striped, zero, error, thin-pool, thin; a PV missing from the images)
 // before returning anything.
-func (vg *VG) Plan(o PlanOptions) ([]table.ConciseDevice, error) {
+func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 	p := &planner{vg: vg, o: o, done: map[string]bool{}}
 	want := o.LVs
 	if len(want) == 0 {
@@ -64,7 +72,7 @@ type planner struct {
 	vg   *VG
 	o    PlanOptions
 	done map[string]bool
-	out  []table.ConciseDevice
+	out  []Device
 }
 
 // DMName is the dm name lvm2 gives layer (empty: none) of LV lv in VG vg.
@@ -85,17 +93,18 @@ func (p *planner) dmUUID(lv *LV, layer string) string {
 	return u
 }
 
-// add plans a device unless one of its name is planned already.
-func (p *planner) add(name, uuid string, readOnly bool, lines []table.Line) {
+// add plans a device unless one of its name is planned already, and returns it.
+func (p *planner) add(name, uuid string, readOnly bool, lines []table.Line) *Device {
 	if p.done[name] {
-		return
+		return nil
 	}
 	p.done[name] = true
 	flags := "rw"
 	if readOnly || p.o.ReadOnly {
 		flags = "ro"
 	}
-	p.out = append(p.out, table.ConciseDevice{Name: name, UUID: uuid, Flags: flags, Table: lines})
+	p.out = append(p.out, Device{ConciseDevice: table.ConciseDevice{Name: name, UUID: uuid, Flags: flags, Table: lines}})
+	return &p.out[len(p.out)-1]
 }
 
 // activate plans lv and what it stands on.
@@ -231,6 +240,10 @@ func (p *planner) pool(lv *LV) (string, bool, error) {
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", where, err)
 	}
+	transaction, err := s.Uint("transaction_id")
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", where, err)
+	}
 	zero, err := s.UintOr("zero_new_blocks", 0)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %w", where, err)
@@ -280,7 +293,9 @@ func (p *planner) pool(lv *LV) (string, bool, error) {
 		name = DMName(p.vg.Name, lv.Name, "tpool")
 	}
 	args := []string{"/dev/mapper/" + devs[0], "/dev/mapper/" + devs[1], strconv.FormatUint(chunk, 10), "0", strconv.Itoa(len(features))}
-	p.add(name, p.dmUUID(lv, "tpool"), false, []table.Line{line(0, p.lenSectors(lv), "thin-pool", append(args, features...)...)})
+	if d := p.add(name, p.dmUUID(lv, "tpool"), false, []table.Line{line(0, p.lenSectors(lv), "thin-pool", append(args, features...)...)}); d != nil {
+		d.Transaction = &transaction
+	}
 	return name, used, nil
 }
 

@@ -48,7 +48,11 @@ func TestPlanLayers(t *testing.T) {
 		"my--vg-p--ool_tdata,LVM-VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVpool_tdataid-tdata,,rw,0 32 striped 2 16 /img 2228 /img 2308;" +
 		"my--vg-p--ool,LVM-VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVpoolid-tpool,,rw,0 32 thin-pool /dev/mapper/my--vg-p--ool_tmeta /dev/mapper/my--vg-p--ool_tdata 128 0 2 ignore_discard error_if_no_space;" +
 		"my--vg-ro,LVM-VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVroid,,ro,0 8 zero "
-	if got := table.FormatConcise(devs); got != want {
+	var concise []table.ConciseDevice
+	for _, d := range devs {
+		concise = append(concise, d.ConciseDevice)
+	}
+	if got := table.FormatConcise(concise); got != want {
 		t.Errorf("plan:\n got %s\nwant %s", got, want)
 	}
 	devs, err = vg.Plan(PlanOptions{LVs: []string{"ro"}, ReadOnly: true})
@@ -68,9 +72,10 @@ func TestPlanRefusals(t *testing.T) {
 		{lvText("r", rw, "", 2, "striped", `stripe_count = 1 stripes = ["x_rimage_0", 0]`) + lvText("x_rimage_0", `"READ"`, "", 2, "striped", linear), "areas on LV x_rimage_0 (raid or mirror layouts) are not supported"},
 		{lvText("t", rw, "", 2, "thin", `thin_pool = "nopool" device_id = 1`), "thin volume my-vg/t: no thin pool LV nopool"},
 		{lvText("t", rw, "", 2, "thin", `thin_pool = "p" device_id = 1 external_origin = "o"`), "an external origin is not supported"},
-		{lvText("p", rw, "", 2, "thin-pool", `metadata = "p" pool = "p" chunk_size = 128`), `LV my-vg/p segment1: segment type "thin-pool" is not supported`},
+		{lvText("p", rw, "", 2, "thin-pool", `metadata = "p" pool = "p" chunk_size = 128 transaction_id = 0`), `LV my-vg/p segment1: segment type "thin-pool" is not supported`},
 		{lvText("p", rw, "", 2, "thin-pool", `metadata = "m" pool = "d" chunk_size = 128`), "thin pool my-vg/p: no LV m (its metadata)"},
-		{lvText("p", rw, "", 2, "thin-pool", `metadata = "m" pool = "m" chunk_size = 128 discards = "bogus"`) + lvText("m", `"READ"`, "", 1, "striped", linear), `discards "bogus"`},
+		{lvText("p", rw, "", 2, "thin-pool", `metadata = "m" pool = "m" chunk_size = 128`) + lvText("m", `"READ"`, "", 1, "striped", linear), `section "segment1": no transaction_id`},
+		{lvText("p", rw, "", 2, "thin-pool", `metadata = "m" pool = "m" chunk_size = 128 transaction_id = 0 discards = "bogus"`) + lvText("m", `"READ"`, "", 1, "striped", linear), `discards "bogus"`},
 	} {
 		vg := planVG(t, c.lvs)
 		if _, err := vg.Plan(PlanOptions{}); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -149,7 +150,7 @@ func lvmActivate(e *env, vgs []*lvm.VG) error {
 			order = append(order, vg.Name)
 		}
 	}
-	var devs []table.ConciseDevice
+	var devs []lvm.Device
 	for _, name := range order {
 		vg := byName[name]
 		if vg == nil {
@@ -162,10 +163,14 @@ func lvmActivate(e *env, vgs []*lvm.VG) error {
 		devs = append(devs, planned...)
 	}
 	if e.opts.has("concise") {
-		fmt.Fprintln(e.stdout, table.FormatConcise(devs))
+		concise := make([]table.ConciseDevice, len(devs))
+		for i, d := range devs {
+			concise[i] = d.ConciseDevice
+		}
+		fmt.Fprintln(e.stdout, table.FormatConcise(concise))
 		return nil
 	}
-	var create []table.ConciseDevice
+	var create []lvm.Device
 	for _, d := range devs {
 		old, ok := e.reg.Lookup(d.Name)
 		switch {
@@ -176,12 +181,36 @@ func lvmActivate(e *env, vgs []*lvm.VG) error {
 		}
 	}
 	for i, d := range create {
-		if err := e.reg.Create(d.Name, d.UUID, targetLines(d.Table), d.Flags == "ro"); err != nil {
+		err := e.reg.Create(d.Name, d.UUID, targetLines(d.Table), d.Flags == "ro")
+		if err == nil && d.Transaction != nil {
+			err = e.poolTransactionIs(d.Name, *d.Transaction)
+			if err != nil {
+				i++
+			}
+		}
+		if err != nil {
 			for j := i - 1; j >= 0; j-- {
 				e.reg.Remove(create[j].Name)
 			}
 			return fmt.Errorf("%s: %w", d.Name, err)
 		}
+	}
+	return nil
+}
+
+// poolTransactionIs checks that thin pool name's metadata holds transaction want, as lvm2
+// checks before it lets an activation stand.
+func (e *env) poolTransactionIs(name string, want uint64) error {
+	lines, err := e.reg.Lines(name, false, true)
+	if err != nil {
+		return err
+	}
+	if len(lines) != 1 {
+		return fmt.Errorf("thin pool has %d targets", len(lines))
+	}
+	got, _, _ := strings.Cut(lines[0].Params, " ")
+	if got != strconv.FormatUint(want, 10) {
+		return fmt.Errorf("transaction_id is %s in the pool's metadata, the VG's metadata expects %d", got, want)
 	}
 	return nil
 }

@@ -272,3 +272,21 @@ func damageMetadataText(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestLvmPoolTransaction: a pool whose metadata holds another transaction than the VG's
+// metadata expects is refused, as lvm2 refuses it, and the activation leaves nothing behind.
+func TestLvmPoolTransaction(t *testing.T) {
+	s := newSandbox(t)
+	imgs := lvmImages(s)
+	activate := append([]string{"lvm", "activate", "--lv", "vg/thin1"}, imgs...)
+	s.ok("", activate...)
+	s.ok("", "message", "vg-pool-tpool", "0", "set_transaction_id", "2", "3")
+	s.ok("", "lvm", "deactivate", "vg")
+	r := s.run("", activate...)
+	if r.code == 0 || !strings.Contains(r.stderr, "vg-pool-tpool: transaction_id is 3 in the pool's metadata, the VG's metadata expects 2") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if out := s.ok("", "ls"); out != "No devices found\n" {
+		t.Errorf("left behind: %q", out)
+	}
+}

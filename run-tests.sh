@@ -12,7 +12,8 @@ cd "$(dirname "$0")"
 # command:package pairs of the peers the tests run
 peers="thin_check:thin-provisioning-tools thin_dump:thin-provisioning-tools thin_restore:thin-provisioning-tools
 nbdinfo:libnbd-bin nbdcopy:libnbd-bin qemu-img:qemu-utils qemu-io:qemu-utils nbdkit:nbdkit fio:fio
-xz:xz-utils python3:python3 hyperfine:hyperfine dmsetup:dmsetup nbdsh:python3-libnbd g++:g++ cryptsetup:cryptsetup-bin nbd-client:nbd-client"
+xz:xz-utils python3:python3 hyperfine:hyperfine dmsetup:dmsetup nbdsh:python3-libnbd g++:g++ cryptsetup:cryptsetup-bin nbd-client:nbd-client
+pvck:lvm2 sfdisk:fdisk sgdisk:gdisk partx:util-linux"
 missing=()
 for pair in $peers; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")

@@ -81,11 +81,13 @@ func readPV(r io.ReaderAt, src PVSource, partition int) (*PV, error) {
 		}
 		var vg *VG
 		if err == nil {
-			vg, err = ParseVG(text)
+			if vg, err = ParseVG(text); err != nil {
+				err = fmt.Errorf("metadata area at byte %d: %w", a.OffsetBytes, err)
+			}
 		}
 		if err != nil {
 			if pv.Damage == nil {
-				pv.Damage = fmt.Errorf("%s: metadata area at byte %d: %w", where, a.OffsetBytes, err)
+				pv.Damage = fmt.Errorf("%s: %w", where, err)
 			}
 			continue
 		}

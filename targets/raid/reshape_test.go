@@ -328,6 +328,27 @@ var kernelReshapeMembers = map[string]string{
 	"d": "a131f83584432e3631a879e283675e70ff8ba19a9c472965260bc69854d6fbc5",
 }
 
+// fourMembers makes the data files a-d (4 MiB) and metadata files ma-md (1 MiB) of a
+// four-member set.
+func fourMembers(e *env) {
+	for _, n := range []string{"a", "b", "c", "d"} {
+		e.Sparse(n, 4<<20)
+		e.Sparse("m"+n, 1<<20)
+	}
+}
+
+// statusAndTable checks r's status line and the start of its table line (the members after
+// table's fields are not compared).
+func statusAndTable(t *testing.T, r *Raid, when, status, table string) {
+	t.Helper()
+	if s := r.Status(); s != status {
+		t.Errorf("%s: status %q, want %q", when, s, status)
+	}
+	if got := strings.Join(strings.Fields(r.Table())[:len(strings.Fields(table))], " "); got != table {
+		t.Errorf("%s: table %q, want %q", when, got, table)
+	}
+}
+
 // reshapePattern is what testdata/kernel-reshape*.sh write: the first n
 // bytes of `seq 1 N`.
 func reshapePattern(n int) []byte {
@@ -518,9 +539,7 @@ func TestKernelReshapeLayout(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.create != "" {
-				for _, n := range []string{"a", "b", "c", "d", "ma", "mb", "mc", "md"} {
-					e.Sparse(n, map[bool]int64{true: 1 << 20, false: 4 << 20}[n[0] == 'm'])
-				}
+				fourMembers(e)
 				r := e.Create(8192, c.create)
 				waitIdle(t, r)
 				if err := r.WriteAt(pattern, 0); err != nil {
@@ -528,32 +547,23 @@ func TestKernelReshapeLayout(t *testing.T) {
 				}
 				e.Remove(r)
 			}
-			lines := func(r *Raid, when, status, table string) {
-				t.Helper()
-				if s := r.Status(); s != status {
-					t.Errorf("%s: status %q, want %q", when, s, status)
-				}
-				if got := strings.Join(strings.Fields(r.Table())[:len(strings.Fields(table))], " "); got != table {
-					t.Errorf("%s: table %q, want %q", when, got, table)
-				}
-			}
 			r := e.Create(8192, c.grow)
-			lines(r, "reshape table", c.waitStatus, c.waitTable)
+			statusAndTable(t, r, "reshape table", c.waitStatus, c.waitTable)
 			r = e.Restore(r, 8192, c.grow)
 			waitIdle(t, r) // nothing to wait for: the reshape waits for the next load
-			lines(r, "reshape table in a later process", c.waitStatus, c.waitTable)
+			statusAndTable(t, r, "reshape table in a later process", c.waitStatus, c.waitTable)
 			e.Remove(r)
 			wantSB(t, e, "reshape table", c.waiting)
 			r = e.Create(8192, c.plain)
 			waitIdle(t, r)
-			lines(r, "reshaped", c.doneStatus, c.doneTable)
+			statusAndTable(t, r, "reshaped", c.doneStatus, c.doneTable)
 			checkReshaped(t, r, pattern)
 			e.Remove(r)
 			c.done.events = 0
 			wantSB(t, e, "reshaped", c.done)
 			sameHashes(t, e, "", c.members)
 			r = e.Create(8192, c.plain)
-			lines(r, "next load", c.doneStatus, strings.Replace(c.doneTable, strings.Fields(c.doneTable)[0], strings.Fields(c.plain)[0], 1))
+			statusAndTable(t, r, "next load", c.doneStatus, strings.Replace(c.doneTable, strings.Fields(c.doneTable)[0], strings.Fields(c.plain)[0], 1))
 			e.Remove(r)
 		})
 	}

@@ -3,7 +3,6 @@ package raid
 import (
 	"bytes"
 	"errors"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -22,9 +21,7 @@ import (
 // members with the new length is the kernel's.
 func TestKernelReshapeShrink(t *testing.T) {
 	e := newEnv(t)
-	for _, n := range []string{"a", "b", "c", "d", "ma", "mb", "mc", "md"} {
-		e.Sparse(n, map[bool]int64{true: 1 << 20, false: 4 << 20}[n[0] == 'm'])
-	}
+	fourMembers(e)
 	m4, m3 := " 4 ma a mb b mc c md d", " 3 ma a mb b mc c"
 	want := reshapePattern(12288 * sectorBytes)
 	r := e.Create(12288, "raid5_ls 1 64"+m4)
@@ -34,19 +31,10 @@ func TestKernelReshapeShrink(t *testing.T) {
 	}
 	e.Remove(r)
 	want = want[:8192*sectorBytes]
-	lines := func(r *Raid, when, status, table string) {
-		t.Helper()
-		if s := r.Status(); s != status {
-			t.Errorf("%s: status %q, want %q", when, s, status)
-		}
-		if got := strings.Join(strings.Fields(r.Table())[:len(strings.Fields(table))], " "); got != table {
-			t.Errorf("%s: table %q, want %q", when, got, table)
-		}
-	}
 	shrink := "raid5_ls 5 64 delta_disks -1 data_offset 2048" + m4
 	r = e.Create(12288, shrink)
 	const waitStatus, waitTable = "raid5_ls 3 aaaa 0/4096 reshape 0 0 -", "raid5_ls 5 64 delta_disks -1 data_offset 2048 4"
-	lines(r, "reshape table", waitStatus, waitTable)
+	statusAndTable(t, r, "reshape table", waitStatus, waitTable)
 	got := make([]byte, len(want))
 	if err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
 		t.Errorf("the old geometry does not read back (%v)", err)
@@ -55,7 +43,7 @@ func TestKernelReshapeShrink(t *testing.T) {
 		t.Error("a read past the shrunk array succeeded")
 	}
 	r = e.Restore(r, 12288, shrink)
-	lines(r, "reshape table in a later process", waitStatus, waitTable)
+	statusAndTable(t, r, "reshape table in a later process", waitStatus, waitTable)
 	e.Remove(r)
 	for _, n := range []string{"a", "b", "c", "d"} {
 		theirs := dmtest.GunzipBytes(t, "testdata/kernel-reshape-shrink-wm"+n+".img.gz")[:8192]
@@ -66,10 +54,10 @@ func TestKernelReshapeShrink(t *testing.T) {
 	r = e.Create(12288, plain4)
 	waitIdle(t, r)
 	const doneStatus = "raid5_ls 3 AAAa 4096/4096 idle 0 2048 -"
-	lines(r, "reshaped", doneStatus, "raid5_ls 1 64 4")
+	statusAndTable(t, r, "reshaped", doneStatus, "raid5_ls 1 64 4")
 	checkReshaped(t, r, want)
 	r = e.Restore(r, 12288, plain4)
-	lines(r, "reshaped, in a later process", doneStatus, "raid5_ls 1 64 4")
+	statusAndTable(t, r, "reshaped, in a later process", doneStatus, "raid5_ls 1 64 4")
 	checkReshaped(t, r, want)
 	e.Remove(r)
 	done := superblock{compat: featureV190, numDevices: 3, recoveryOffset: maxSector, resyncOffset: maxSector,
@@ -91,7 +79,7 @@ func TestKernelReshapeShrink(t *testing.T) {
 
 	r = e.Create(8192, "raid5_ls 1 64"+m3)
 	waitIdle(t, r)
-	lines(r, "three members", "raid5_ls 3 AAA 4096/4096 idle 0 2048 -", "raid5_ls 1 64 3")
+	statusAndTable(t, r, "three members", "raid5_ls 3 AAA 4096/4096 idle 0 2048 -", "raid5_ls 1 64 3")
 	checkReshaped(t, r, want)
 	e.Remove(r)
 	done.sectors = 4096
@@ -103,9 +91,7 @@ func TestKernelReshapeShrink(t *testing.T) {
 // what gdmsetup does not carry out.
 func TestReshapeShrinkRefusals(t *testing.T) {
 	e := newEnv(t)
-	for _, n := range []string{"a", "b", "c", "d", "ma", "mb", "mc", "md"} {
-		e.Sparse(n, map[bool]int64{true: 1 << 20, false: 4 << 20}[n[0] == 'm'])
-	}
+	fourMembers(e)
 	e.Sparse("j", 8<<20)
 	m4 := " 4 ma a mb b mc c md d"
 	r := e.Create(12288, "raid5_ls 2 64 nosync"+m4)
@@ -152,9 +138,7 @@ func TestReshapeShrinkRefusals(t *testing.T) {
 // for byte Linux 6.1's.
 func TestKernelReshapeShrinkRaid4(t *testing.T) {
 	e := newEnv(t)
-	for _, n := range []string{"a", "b", "c", "d", "ma", "mb", "mc", "md"} {
-		e.Sparse(n, map[bool]int64{true: 1 << 20, false: 4 << 20}[n[0] == 'm'])
-	}
+	fourMembers(e)
 	m4 := " 4 ma a mb b mc c md d"
 	want := reshapePattern(12288 * sectorBytes)
 	r := e.Create(12288, "raid4 1 64"+m4)

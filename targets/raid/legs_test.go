@@ -155,12 +155,7 @@ func TestKernelLegs(t *testing.T) {
 	}
 	r = e.Create(legsLenSectors, "raid1 3 0 region_size 1024 3 kma ka kmc kc kmd kd")
 	wantStatus(t, r, "raid1 3 AAA 2048/2048 idle 0 0 -")
-	r.mu.Lock()
-	act := r.nextAction()
-	r.mu.Unlock()
-	if act != "" {
-		t.Errorf("the kernel's set after the drop needs %q", act)
-	}
+	wantNoAction(t, r, "the kernel's set after the drop")
 	checkArray(t, r, pattern)
 	e.Remove(r)
 }

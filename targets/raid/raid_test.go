@@ -227,12 +227,7 @@ func TestKernelMetadata(t *testing.T) {
 	if s := r.Status(); s != "raid1 2 AA 8192/8192 idle 0 0 -" {
 		t.Errorf("status %q", s)
 	}
-	r.mu.Lock()
-	act := r.nextAction()
-	r.mu.Unlock()
-	if act != "" {
-		t.Errorf("the kernel's clean array needs %q", act)
-	}
+	wantNoAction(t, r, "the kernel's clean array")
 	e.Remove(r)
 	mine, _ := parseSuperblock(dmtest.FileBytes(t, e.Path("kma"), 0, 512))
 	if mine.events <= sb.events || mine.resyncOffset != maxSector || mine.level != 1 || mine.arraySectors != 8192 {
@@ -592,5 +587,16 @@ func TestConcurrentIO(t *testing.T) {
 			}
 			e.Remove(r)
 		})
+	}
+}
+
+// wantNoAction checks that r, which what names, needs no resync, recovery or reshape.
+func wantNoAction(t *testing.T, r *Raid, what string) {
+	t.Helper()
+	r.mu.Lock()
+	act := r.nextAction()
+	r.mu.Unlock()
+	if act != "" {
+		t.Errorf("%s needs %q", what, act)
 	}
 }

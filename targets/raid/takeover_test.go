@@ -234,12 +234,7 @@ func TestKernelTakeover(t *testing.T) {
 	if s := r.Status(); s != "raid5_n 3 AAA 2048/2048 idle 0 0 -" {
 		t.Errorf("the kernel's set: status %q", s)
 	}
-	r.mu.Lock()
-	act := r.nextAction()
-	r.mu.Unlock()
-	if act != "" {
-		t.Errorf("the kernel's set needs %q", act)
-	}
+	wantNoAction(t, r, "the kernel's set")
 	checkArray(t, r, pattern)
 	e.Remove(r)
 }

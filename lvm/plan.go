@@ -224,6 +224,19 @@ func (p *planner) pool(lv *LV) (string, bool, error) {
 	if len(lv.Segments) != 1 {
 		return "", false, fmt.Errorf("%s: %d segments, a pool has one", where, len(lv.Segments))
 	}
+	used := false
+	for _, other := range p.vg.LVs {
+		if pool, ok := other.Segments[0].Section.Keys["thin_pool"]; ok && other.Segments[0].Type == "thin" && pool.Str == lv.Name {
+			used = true
+		}
+	}
+	name := DMName(p.vg.Name, lv.Name, "")
+	if used {
+		name = DMName(p.vg.Name, lv.Name, "tpool")
+	}
+	if p.done[name] {
+		return name, used, nil // planned already, for another of its LVs
+	}
 	s := lv.Segments[0].Section
 	var names [2]string
 	var sub [2]*LV
@@ -281,16 +294,6 @@ func (p *planner) pool(lv *LV) (string, bool, error) {
 		}
 		devs[i] = DMName(p.vg.Name, sub[i].Name, "")
 		p.add(devs[i], p.dmUUID(sub[i], layer), false, lines)
-	}
-	used := false
-	for _, other := range p.vg.LVs {
-		if pool, ok := other.Segments[0].Section.Keys["thin_pool"]; ok && other.Segments[0].Type == "thin" && pool.Str == lv.Name {
-			used = true
-		}
-	}
-	name := DMName(p.vg.Name, lv.Name, "")
-	if used {
-		name = DMName(p.vg.Name, lv.Name, "tpool")
 	}
 	args := []string{"/dev/mapper/" + devs[0], "/dev/mapper/" + devs[1], strconv.FormatUint(chunk, 10), "0", strconv.Itoa(len(features))}
 	if d := p.add(name, p.dmUUID(lv, "tpool"), false, []table.Line{line(0, p.lenSectors(lv), "thin-pool", append(args, features...)...)}); d != nil {

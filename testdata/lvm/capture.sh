@@ -1,10 +1,14 @@
 #!/bin/bash
-# capture.sh: runs lvm-oracle.sh in the kernel oracle (/work/shared/oracle, or $ORACLE) with the
-# host's lvm binary, its libraries and coreutils dd on the "tools" disk and two partitioned disks
-# made here (sfdisk, sgdisk); keeps the transcript (lvm-oracle.out) and the four disks (*.img.gz).
+# capture.sh [NAME]: runs NAME-oracle.sh (default lvm) in the kernel oracle (/work/shared/oracle,
+# or $ORACLE) with the host's lvm binary, its libraries and coreutils dd on the "tools" disk, and
+# two partitioned disks made here (mbr: sfdisk, gpt: sgdisk) beside the script's declared disks;
+# keeps the transcript (NAME-oracle.out) and, gzipped, the disks the script's "# keep:" line names.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 oracle="${ORACLE:-/work/shared/oracle}"
+name="${1:-lvm}"
+script="$here/$name-oracle.sh"
+keep="$(sed -n 's/^# keep: //p' "$script")"
 d="$(mktemp -d)"
 trap 'rm -rf "$d"' EXIT
 mkdir -p "$d/t/lib"
@@ -16,9 +20,9 @@ printf 'label: dos\nstart=2048, size=16384, type=83\nstart=18432, type=8e\n' | s
 sgdisk -n 1:2048:+8M -t 1:8300 -n 2:0:0 -t 2:8e00 "$d/gpt.img" >/dev/null
 for try in 1 2 3 4; do
 	rc=0
-	(cd "$oracle" && flock /tmp/oracle.lock ./run.sh --fresh --timeout 300 "$here/lvm-oracle.sh" "$d") >"$here/lvm-oracle.out" || rc=$?
-	if [ "$rc" = 0 ] && ! grep -q "Failed to get write lock" "$here/lvm-oracle.out"; then break; fi
+	(cd "$oracle" && flock /tmp/oracle.lock ./run.sh --fresh --timeout 300 "$script" "$d") >"$here/$name-oracle.out" || rc=$?
+	if [ "$rc" = 0 ] && ! grep -q "Failed to get write lock" "$here/$name-oracle.out"; then break; fi
 	sleep 5
 done
-[ "$rc" = 0 ] || { tail "$here/lvm-oracle.out"; exit 1; }
-for disk in pv1 pv2 mbr gpt; do gzip -9nc "$d/$disk.img" >"$here/$disk.img.gz"; done
+[ "$rc" = 0 ] || { tail "$here/$name-oracle.out"; exit 1; }
+for disk in $keep; do gzip -9nc "$d/$disk.img" >"$here/$disk.img.gz"; done

@@ -3,6 +3,7 @@
 # on three disks, writes data into each kind of LV, then activates them afresh; the transcript
 # records the tables, names and UUIDs that activation loaded and every LV's SHA-256.
 # Made by testdata/lvm/capture.sh (which also keeps the disks as fixtures).
+# keep: pv1 pv2 mbr gpt
 #   pv1, pv2: whole-disk PVs of VG "vg"; mbr: a DOS partition table, PV in partition 2 (VG
 #   "other-vg"); gpt: a GPT, PV in partition 2 (also in "other-vg").
 # oracle-disk: pv1 64M

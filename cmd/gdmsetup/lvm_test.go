@@ -19,19 +19,22 @@ import (
 // (vda, vdb, then the others sorted: vdc, vdd).
 var lvmImageNames = []string{"pv1", "pv2", "gpt", "mbr"}
 
-// lvmImages unpacks the disks lvm2 wrote into the sandbox and returns their paths in
-// lvmImageNames' order.
-func lvmImages(s *sandbox) []string {
+// lvmImages unpacks the disks lvm2 wrote (testdata/lvm/NAME.img.gz; none named:
+// lvmImageNames) into the sandbox and returns their paths in the order named.
+func lvmImages(s *sandbox, names ...string) []string {
+	if len(names) == 0 {
+		names = lvmImageNames
+	}
 	var paths []string
-	for _, n := range lvmImageNames {
+	for _, n := range names {
 		paths = append(paths, dmtest.Gunzip(s.t, filepath.Join("..", "..", "testdata", "lvm", n+".img.gz"), filepath.Join(s.dir, n+".img")))
 	}
 	return paths
 }
 
-// lvmOracle returns the blocks of testdata/lvm/lvm-oracle.out by their "== " heading.
-func lvmOracle(t *testing.T) map[string][]string {
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "lvm", "lvm-oracle.out"))
+// lvmOracle returns the blocks of testdata/lvm/NAME-oracle.out by their "== " heading.
+func lvmOracle(t *testing.T, name string) map[string][]string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "lvm", name+"-oracle.out"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +106,7 @@ func (s *sandbox) lvSHA(name string) string {
 func TestLvmActivateIsLvm2s(t *testing.T) {
 	s := newSandbox(t)
 	imgs := lvmImages(s)
-	oracle := lvmOracle(t)
+	oracle := lvmOracle(t, "lvm")
 	act := oracle["vgchange -ay"]
 	s.ok("", append([]string{"lvm", "activate", "--lv", "vg", "--lv", "other-vg"}, imgs...)...)
 	sameLines(t, "ls", lines(s.ok("", "ls")), matching(act, `\t\(253:\d+\)$`))

@@ -33,10 +33,10 @@ type Device struct {
 // suffix), the tables and read-only flags, with PVs referred to by their image (PV.Source)
 // and devices by /dev/mapper/NAME. A pool's low water mark is 0, what lvm2 loads under its
 // default thin_pool_autoextend_threshold of 100. It refuses an LV it cannot map (a segment
-// type other than striped, zero, error, thin-pool, thin; a PV missing from the images)
-// before returning anything.
+// type other than striped, zero, error, thin-pool, thin, mirror, raid; a PV missing from the images)
+// before returning anything; raid and mirror LVs come after their sub-LVs (plan_raid.go).
 func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
-	p := &planner{vg: vg, o: o, done: map[string]bool{}}
+	p := &planner{vg: vg, o: o, done: map[string]bool{}, stack: map[string]bool{}}
 	want := o.LVs
 	if len(want) == 0 {
 		for _, lv := range vg.LVs {
@@ -67,12 +67,14 @@ func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 	return p.out, nil
 }
 
-// planner collects the devices of one Plan; done holds the names already planned.
+// planner collects the devices of one Plan; done holds the names already planned, stack
+// the sub-LVs being planned (a text whose LVs stand on each other in a circle is refused).
 type planner struct {
-	vg   *VG
-	o    PlanOptions
-	done map[string]bool
-	out  []Device
+	vg    *VG
+	o     PlanOptions
+	done  map[string]bool
+	stack map[string]bool
+	out   []Device
 }
 
 // DMName is the dm name lvm2 gives layer (empty: none) of LV lv in VG vg.
@@ -137,24 +139,29 @@ func line(startSectors, lenSectors uint64, target string, args ...string) table.
 	return table.Line{Start: startSectors, Length: lenSectors, Type: target, Params: strings.Join(args, " ")}
 }
 
-// plainLines maps an LV of striped (linear), zero and error segments.
+// plainLines maps an LV of striped (linear), zero, error, mirror and raid segments.
 func (p *planner) plainLines(lv *LV) ([]table.Line, error) {
 	var lines []table.Line
 	for i, seg := range lv.Segments {
 		start, n := seg.StartExtent*p.vg.ExtentSectors, seg.ExtentCount*p.vg.ExtentSectors
-		where := fmt.Sprintf("LV %s/%s segment%d", p.vg.Name, lv.Name, i+1)
-		switch seg.Type {
-		case "zero", "error":
-			lines = append(lines, line(start, n, seg.Type))
-		case "striped":
-			l, err := p.striped(seg, start, n)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
-			}
-			lines = append(lines, l)
+		var l table.Line
+		var err error
+		switch {
+		case seg.Type == "zero" || seg.Type == "error":
+			l = line(start, n, seg.Type)
+		case seg.Type == "striped":
+			l, err = p.striped(seg, start, n)
+		case seg.Type == "mirror":
+			l, err = p.mirror(lv, seg, start, n)
+		case raidTargets[seg.Type] != "":
+			l, err = p.raid(lv, seg, start, n)
 		default:
-			return nil, fmt.Errorf("%s: segment type %q is not supported (striped, linear, zero, error, thin-pool and thin are)", where, seg.Type)
+			err = fmt.Errorf("segment type %q is not supported (striped, linear, zero, error, thin-pool, thin, mirror and raid are)", seg.Type)
 		}
+		if err != nil {
+			return nil, fmt.Errorf("LV %s/%s segment%d: %w", p.vg.Name, lv.Name, i+1, err)
+		}
+		lines = append(lines, l)
 	}
 	return lines, nil
 }
@@ -203,7 +210,7 @@ func (p *planner) pvArea(name string, pe, n uint64) (string, uint64, error) {
 	switch {
 	case pv == nil:
 		if p.vg.LV(name) != nil {
-			return "", 0, fmt.Errorf("areas on LV %s (raid or mirror layouts) are not supported", name)
+			return "", 0, fmt.Errorf("stripes on LV %s (a pvmove in progress) are not supported", name)
 		}
 		return "", 0, fmt.Errorf("no PV %s in the VG", name)
 	case pe+n > pv.PECount || pe+n < pe:

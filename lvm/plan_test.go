@@ -64,14 +64,13 @@ func TestPlanLayers(t *testing.T) {
 func TestPlanRefusals(t *testing.T) {
 	linear := `stripe_count = 1 stripes = ["pv0", 0]`
 	for _, c := range []struct{ lvs, want string }{
-		{lvText("r", rw, "", 2, "raid1", ""), `LV my-vg/r segment1: segment type "raid1" is not supported`},
+		{lvText("r", rw, "", 2, "cache", ""), `LV my-vg/r segment1: segment type "cache" is not supported`},
 		{lvText("r", rw, "", 2, "striped", `stripe_count = 1 stripes = ["pv9", 0]`), "stripe 1: no PV pv9 in the VG"},
 		{lvText("r", rw, "", 2, "striped", `stripe_count = 1 stripes = ["pv0", 99]`), "extents 99+2 are past the end of PV pv0 (100 extents)"},
 		{lvText("r", rw, "", 3, "striped", `stripe_count = 2 stripe_size = 8 stripes = ["pv0", 0, "pv0", 10]`), "3 extents do not divide into 2 stripes"},
 		{lvText("r", rw, "", 2, "striped", `stripe_count = 2 stripes = ["pv0", 0]`), "stripe_count 2 does not match the stripes list"},
-		{lvText("r", rw, "", 2, "striped", `stripe_count = 1 stripes = ["x_rimage_0", 0]`) + lvText("x_rimage_0", `"READ"`, "", 2, "striped", linear), "areas on LV x_rimage_0 (raid or mirror layouts) are not supported"},
+		{lvText("r", rw, "", 2, "striped", `stripe_count = 1 stripes = ["x_rimage_0", 0]`) + lvText("x_rimage_0", `"READ"`, "", 2, "striped", linear), "stripes on LV x_rimage_0 (a pvmove in progress) are not supported"},
 		{lvText("t", rw, "", 2, "thin", `thin_pool = "nopool" device_id = 1`), "thin volume my-vg/t: no thin pool LV nopool"},
-		{lvText("t", rw, "", 2, "thin", `thin_pool = "p" device_id = 1 external_origin = "o"`), "an external origin is not supported"},
 		{lvText("p", rw, "", 2, "thin-pool", `metadata = "p" pool = "p" chunk_size = 128 transaction_id = 0`), `LV my-vg/p segment1: segment type "thin-pool" is not supported`},
 		{lvText("p", rw, "", 2, "thin-pool", `metadata = "m" pool = "d" chunk_size = 128`), "thin pool my-vg/p: no LV m (its metadata)"},
 		{lvText("p", rw, "", 2, "thin-pool", `metadata = "m" pool = "m" chunk_size = 128`) + lvText("m", `"READ"`, "", 1, "striped", linear), `section "segment1": no transaction_id`},

@@ -35,12 +35,18 @@ type Device struct {
 // default thin_pool_autoextend_threshold of 100. It refuses an LV it cannot map (a segment
 // type other than striped, zero, error, thin-pool, thin, mirror, raid; a PV missing from the images)
 // before returning anything; raid and mirror LVs come after their sub-LVs (plan_raid.go).
+// Old-style snapshots, their origins and the external origins of thin volumes come in
+// lvm2's -real and -cow layers, a snapshot or its origin with all the origin's snapshots
+// (plan_snapshot.go).
 func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 	p := &planner{vg: vg, o: o, done: map[string]bool{}, stack: map[string]bool{}}
+	if err := p.indexLayers(); err != nil {
+		return nil, err
+	}
 	want := o.LVs
 	if len(want) == 0 {
 		for _, lv := range vg.LVs {
-			if lv.Visible() && (!lv.SkipsActivation() || o.IgnoreSkip) {
+			if p.layers.named[lv] && (!lv.SkipsActivation() || o.IgnoreSkip) {
 				want = append(want, lv.Name)
 			}
 		}
@@ -54,8 +60,11 @@ func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 		if !slices.Contains(want, lv.Name) {
 			continue
 		}
+		if err := p.hiddenSnapshotLV(lv); err != nil {
+			return nil, err
+		}
 		switch {
-		case !lv.Visible():
+		case !p.layers.named[lv]:
 			return nil, fmt.Errorf("LV %s/%s is a hidden part of another LV: it is activated with it", vg.Name, lv.Name)
 		case lv.SkipsActivation() && !o.IgnoreSkip:
 			return nil, fmt.Errorf("LV %s/%s is flagged to be skipped by activation (a thin snapshot): ignore the flag to activate it", vg.Name, lv.Name)
@@ -75,6 +84,8 @@ type planner struct {
 	done  map[string]bool
 	stack map[string]bool
 	out   []Device
+	// layers: the snapshots and external origins (plan_snapshot.go)
+	layers *snapshotLayers
 }
 
 // DMName is the dm name lvm2 gives layer (empty: none) of LV lv in VG vg.
@@ -111,6 +122,9 @@ func (p *planner) add(name, uuid string, readOnly bool, lines []table.Line) *Dev
 
 // activate plans lv and what it stands on.
 func (p *planner) activate(lv *LV) error {
+	if ok, err := p.layered(lv); ok {
+		return err
+	}
 	switch lv.Segments[0].Type {
 	case "thin-pool":
 		tpool, used, err := p.pool(lv)
@@ -316,9 +330,6 @@ func (p *planner) thin(lv *LV) error {
 		return fmt.Errorf("%s: %d segments, a thin volume has one", where, len(lv.Segments))
 	}
 	s := lv.Segments[0].Section
-	if _, ok := s.Keys["external_origin"]; ok {
-		return fmt.Errorf("%s: an external origin is not supported", where)
-	}
 	poolName, err := s.Str("thin_pool")
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
@@ -335,7 +346,23 @@ func (p *planner) thin(lv *LV) error {
 	if err != nil {
 		return err
 	}
+	args := []string{"/dev/mapper/" + tpool, strconv.FormatUint(id, 10)}
+	if _, ok := s.Keys["external_origin"]; ok {
+		name, err := s.Str("external_origin")
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		e := p.vg.LV(name)
+		if e == nil {
+			return fmt.Errorf("%s: no LV %s (its external origin)", where, name)
+		}
+		real, err := p.externalOrigin(e)
+		if err != nil {
+			return err
+		}
+		args = append(args, "/dev/mapper/"+real)
+	}
 	p.add(DMName(p.vg.Name, lv.Name, ""), p.dmUUID(lv, ""), !lv.Writable(), []table.Line{
-		line(0, p.lenSectors(lv), "thin", "/dev/mapper/"+tpool, strconv.FormatUint(id, 10))})
+		line(0, p.lenSectors(lv), "thin", args...)})
 	return nil
 }

@@ -100,23 +100,57 @@ func lvmPrintScan(e *env, pvs []*lvm.PV, vgs []*lvm.VG) {
 				fmt.Fprintf(e.stdout, "  PV %s missing: id %s, last seen as %s\n", pv.Name, pv.ID, pv.Device)
 			}
 		}
-		for _, lv := range vg.LVs {
-			if !lv.Visible() {
-				continue
-			}
+		named, err := vg.NamedLVs()
+		if err != nil {
+			fmt.Fprintf(e.stdout, "  %v\n", err)
+			continue
+		}
+		notes := lvmScanNotes(vg)
+		for _, lv := range named {
 			var types []string
 			for _, seg := range lv.Segments {
 				if !slices.Contains(types, seg.Type) {
 					types = append(types, seg.Type)
 				}
 			}
-			note := ""
-			if lv.SkipsActivation() {
-				note = ", skipped by activation"
+			what := strings.Join(types, "+")
+			if n, ok := notes[lv]; ok && n.replaces {
+				what = n.text
+			} else if ok {
+				what += ", " + n.text
 			}
-			fmt.Fprintf(e.stdout, "  LV %s/%s: %d sectors, %s%s\n", vg.Name, lv.Name, lv.Extents()*vg.ExtentSectors, strings.Join(types, "+"), note)
+			if lv.SkipsActivation() {
+				what += ", skipped by activation"
+			}
+			fmt.Fprintf(e.stdout, "  LV %s/%s: %d sectors, %s\n", vg.Name, lv.Name, lv.Extents()*vg.ExtentSectors, what)
 		}
 	}
+}
+
+// lvmScanNote is what scan says of an LV beside its segment types, or instead of them.
+type lvmScanNote struct {
+	text     string
+	replaces bool
+}
+
+// lvmScanNotes says which LVs are snapshots (of which origin, with which chunk size), which
+// origins have a merge pending, which thin volumes have an external origin.
+func lvmScanNotes(vg *lvm.VG) map[*lvm.LV]lvmScanNote {
+	notes := map[*lvm.LV]lvmScanNote{}
+	snaps, _ := vg.Snapshots() // NamedLVs checked them
+	for _, s := range snaps {
+		if s.Merging {
+			notes[s.Origin] = lvmScanNote{text: "snapshot " + s.COW.Name + " merging into it"}
+			continue
+		}
+		notes[s.COW] = lvmScanNote{text: fmt.Sprintf("snapshot of %s (chunk %d sectors)", s.Origin.Name, s.ChunkSectors), replaces: true}
+	}
+	for _, lv := range vg.LVs {
+		if e := lv.ExternalOrigin(); e != "" {
+			notes[lv] = lvmScanNote{text: "external origin " + e}
+		}
+	}
+	return notes
 }
 
 // lvmActivate creates the devices of the VGs (or of the --lv selection, VGs in the order

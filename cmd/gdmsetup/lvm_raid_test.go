@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
+	enc "encoding/binary"
 	"os"
 	"strconv"
 	"strings"
@@ -25,6 +27,7 @@ func TestLvmRaidActivateIsLvm2s(t *testing.T) {
 	imgs := lvmImages(s, lvmRaidDisks...)
 	oracle := lvmOracle(t, "raid")
 	act := oracle["vgchange -ay"]
+	r5Meta := lvmRaidR5Meta(t, imgs[0])
 	s.ok("", append([]string{"lvm", "activate"}, imgs...)...)
 	sameLines(t, "ls", lines(s.ok("", "ls")), matching(act, `\t\(253:\d+\)$`))
 	sameLines(t, "table", lines(s.ok("", "table")), onImages(t, matching(act, `^\S+: \d+ \d+ `), imgs))
@@ -36,6 +39,72 @@ func TestLvmRaidActivateIsLvm2s(t *testing.T) {
 			t.Errorf("%s: sha256 %s, lvm2 read %s", name, got, want)
 		}
 	}
+
+	// The raid5 set's superblock and bitmap header as the activation left them: the kernel's
+	// but for the events, which went up by one from the images' as in the kernel (the
+	// bitmap's events_cleared with them, equal as in the kernel's).
+	kernel := odBytes(t, oracle["superblock raid--vg-r5_rmeta_0"])
+	meta := []byte(s.ok("", "read", "raid--vg-r5_rmeta_0", "--length", strconv.Itoa(len(kernel))))
+	want := enc.LittleEndian.Uint64(r5Meta[16:]) + 1
+	for off, what := range map[int]string{16: "superblock events", 4096 + 24: "bitmap events", 4096 + 32: "bitmap events_cleared"} {
+		if got := enc.LittleEndian.Uint64(meta[off:]); got != want {
+			t.Errorf("%s %d after activating a set at %d", what, got, want-1)
+		}
+		copy(meta[off:off+8], kernel[off:off+8])
+	}
+	for _, r := range [][2]int{{0, 512}, {4096, 4096 + 256}} {
+		if !bytes.Equal(meta[r[0]:r[1]], kernel[r[0]:r[1]]) {
+			t.Errorf("raid5 metadata bytes %d-%d:\n got %x\nwant %x", r[0], r[1], meta[r[0]:r[1]], kernel[r[0]:r[1]])
+		}
+	}
+}
+
+// lvmRaidR5Meta reads the first 8 KiB of raid--vg-r5_rmeta_0 from the image of r1 (its extent
+// 15, after the PV's 2048 sectors of labels and metadata).
+func lvmRaidR5Meta(t *testing.T, r1 string) []byte {
+	f, err := os.Open(r1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 8192)
+	if _, err := f.ReadAt(b, (2048+15*2048)*512); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// odBytes reads back the bytes of `od -A d -t x1` output (a "*" line repeats the line before
+// it up to the next offset); bytes it does not show are zero.
+func odBytes(t *testing.T, out []string) []byte {
+	var b, prev []byte
+	repeat := false
+	for _, l := range out {
+		f := strings.Fields(l)
+		if l == "*" {
+			repeat = true
+			continue
+		}
+		off, err := strconv.Atoi(f[0])
+		if err != nil {
+			t.Fatalf("od line %q", l)
+		}
+		for repeat && len(b) < off {
+			b = append(b, prev...)
+		}
+		repeat = false
+		b = append(b, make([]byte, max(0, off-len(b)))...)[:off]
+		prev = nil
+		for _, h := range f[1:] {
+			v, err := strconv.ParseUint(h, 16, 8)
+			if err != nil {
+				t.Fatalf("od line %q", l)
+			}
+			prev = append(prev, byte(v))
+		}
+		b = append(b, prev...)
+	}
+	return b
 }
 
 // TestLvmRaidWriteBack writes into every raid and mirror LV, deactivates, activates again:

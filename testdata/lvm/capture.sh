@@ -3,6 +3,7 @@
 # or $ORACLE) with the host's lvm binary, its libraries and coreutils dd on the "tools" disk, and
 # two partitioned disks made here (mbr: sfdisk, gpt: sgdisk) beside the script's declared disks;
 # keeps the transcript (NAME-oracle.out) and, gzipped, the disks the script's "# keep:" line names.
+# With FROM=DIR the declared disks are DIR's images (copied, not made afresh).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 oracle="${ORACLE:-/work/shared/oracle}"
@@ -18,9 +19,14 @@ tar cf "$d/tools.img" -C "$d/t" .
 truncate -s 48M "$d/mbr.img" "$d/gpt.img"
 printf 'label: dos\nstart=2048, size=16384, type=83\nstart=18432, type=8e\n' | sfdisk -q "$d/mbr.img"
 sgdisk -n 1:2048:+8M -t 1:8300 -n 2:0:0 -t 2:8e00 "$d/gpt.img" >/dev/null
+fresh=--fresh
+if [ -n "${FROM:-}" ]; then
+	cp "$FROM"/*.img "$d/"
+	fresh=
+fi
 for try in 1 2 3 4; do
 	rc=0
-	(cd "$oracle" && flock /tmp/oracle.lock ./run.sh --fresh --timeout 300 "$script" "$d") >"$here/$name-oracle.out" || rc=$?
+	(cd "$oracle" && flock /tmp/oracle.lock ./run.sh $fresh --timeout 300 "$script" "$d") >"$here/$name-oracle.out" || rc=$?
 	if [ "$rc" = 0 ] && ! grep -q "Failed to get write lock" "$here/$name-oracle.out"; then break; fi
 	sleep 5
 done

@@ -11,7 +11,7 @@ import (
 // FuzzParseVG: any text parses or is refused, and any VG parsed plans or is refused,
 // without a panic.
 func FuzzParseVG(f *testing.F) {
-	// The seeds are the two VGs' texts as vgcfgbackup wrote them in the oracle (cheap to
+	// The seeds are the VGs' texts as vgcfgbackup wrote them in the oracle (cheap to
 	// read: a fuzz worker runs this set-up again and again).
 	out, err := os.ReadFile(filepath.Join("..", "testdata", "lvm", "lvm-oracle.out"))
 	if err != nil {
@@ -32,6 +32,18 @@ func FuzzParseVG(f *testing.F) {
 	for _, b := range texts {
 		f.Add(b.Bytes())
 	}
+	// and the VG of old-style snapshots, a merge and external origins (snap-oracle.out)
+	out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", "snap-oracle.out"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, snap, _ := strings.Cut(string(out), "\n== metadata\n")
+	snap, _, _ = strings.Cut(snap, "\n== lvs\n")
+	_, snap, _ = strings.Cut(snap, "backed up.\n")
+	if _, err := ParseVG([]byte(snap)); err != nil {
+		f.Fatalf("snap-oracle.out's VG text: %v", err)
+	}
+	f.Add([]byte(snap))
 	f.Add([]byte(`v { id = "x" seqno = 1 extent_size = 8 logical_volumes { t { id = "t" status = ["VISIBLE"] segment_count = 1 segment1 { start_extent = 0 extent_count = 1 type = "thin" thin_pool = "t" device_id = 1 } } } }`))
 	f.Fuzz(func(t *testing.T, text []byte) {
 		vg, err := ParseVG(text)

@@ -8,9 +8,10 @@ import (
 )
 
 // snapshotLayers indexes what makes lvm2 activate an LV in layers: the old-style snapshots
-// by their COW LV and by their origin, the external origins of thin volumes, and the LVs
-// users name.
+// by their own LV (snapshotN), their COW LV and their origin, the external origins of thin
+// volumes, and the LVs users name.
 type snapshotLayers struct {
+	byLV     map[*LV]*Snapshot
 	byCOW    map[*LV]*Snapshot
 	byOrigin map[*LV][]*Snapshot // in the text's order, lvm2's snapshot_segs
 	external map[*LV]bool
@@ -27,8 +28,9 @@ func (p *planner) indexLayers() error {
 	if err != nil {
 		return err
 	}
-	l := &snapshotLayers{byCOW: map[*LV]*Snapshot{}, byOrigin: map[*LV][]*Snapshot{}, external: map[*LV]bool{}, named: map[*LV]bool{}}
+	l := &snapshotLayers{byLV: map[*LV]*Snapshot{}, byCOW: map[*LV]*Snapshot{}, byOrigin: map[*LV][]*Snapshot{}, external: map[*LV]bool{}, named: map[*LV]bool{}}
 	for _, s := range snaps {
+		l.byLV[s.LV] = s
 		l.byCOW[s.COW] = s
 		l.byOrigin[s.Origin] = append(l.byOrigin[s.Origin], s)
 	}
@@ -50,10 +52,8 @@ func (p *planner) hiddenSnapshotLV(lv *LV) error {
 	if s := p.layers.byCOW[lv]; s != nil && s.Merging {
 		return fmt.Errorf("LV %s/%s is a snapshot merging into %s: it is activated with its origin", p.vg.Name, lv.Name, s.Origin.Name)
 	}
-	for _, s := range p.layers.byCOW {
-		if s.LV == lv {
-			return fmt.Errorf("LV %s/%s is lvm2's own LV of snapshot %s: name the snapshot", p.vg.Name, lv.Name, s.COW.Name)
-		}
+	if s := p.layers.byLV[lv]; s != nil {
+		return fmt.Errorf("LV %s/%s is lvm2's own LV of snapshot %s: name the snapshot", p.vg.Name, lv.Name, s.COW.Name)
 	}
 	return nil
 }

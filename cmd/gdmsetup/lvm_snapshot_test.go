@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"crypto/sha256"
 	"os"
 	"regexp"
 	"strconv"
@@ -171,10 +171,10 @@ func TestLvmSnapshotWriteBack(t *testing.T) {
 func TestLvmSnapshotReadOnly(t *testing.T) {
 	s := newSandbox(t)
 	imgs := lvmImages(s, snapImages...)
-	before := make([]string, len(imgs))
+	before := make([][32]byte, len(imgs))
 	for i, p := range imgs {
 		b, _ := os.ReadFile(p)
-		before[i] = fmt.Sprintf("%x", b)
+		before[i] = sha256.Sum256(b)
 	}
 	r := s.run("", append([]string{"lvm", "activate", "--readonly"}, imgs...)...)
 	if r.code == 0 || !strings.Contains(r.stderr, "origin vg/mlin: snapshot msnap is to be merged into it, which writes the images: not under a read-only activation") {
@@ -190,7 +190,7 @@ func TestLvmSnapshotReadOnly(t *testing.T) {
 	s.ok("", "lvm", "deactivate", "vg")
 	for i, p := range imgs {
 		b, _ := os.ReadFile(p)
-		if fmt.Sprintf("%x", b) != before[i] {
+		if sha256.Sum256(b) != before[i] {
 			t.Errorf("%s changed under a read-only activation", p)
 		}
 	}

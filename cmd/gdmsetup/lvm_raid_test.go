@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	enc "encoding/binary"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ import (
 var lvmRaidDisks = []string{"r1", "r2", "r3", "r4", "r5"}
 
 // lvmRaidLVs are the raid and mirror LVs of VG raid-vg, as dm names.
-var lvmRaidLVs = []string{"raid--vg-r1", "raid--vg-r0", "raid--vg-r0m", "raid--vg-r4", "raid--vg-r5", "raid--vg-r6", "raid--vg-r10", "raid--vg-m", "raid--vg-mc"}
+var lvmRaidLVs = []string{"raid--vg-r1", "raid--vg-r0", "raid--vg-r0m", "raid--vg-r4", "raid--vg-r5", "raid--vg-r6", "raid--vg-r10", "raid--vg-m", "raid--vg-mc", "raid--vg-thin"}
 
 // TestLvmRaidActivateIsLvm2s activates the raid and mirror LVs lvm2 made in the kernel oracle
 // from their disk images and compares names, minors, tables, UUIDs, flags, open counts,
@@ -107,9 +108,10 @@ func odBytes(t *testing.T, out []string) []byte {
 	return b
 }
 
-// TestLvmRaidWriteBack writes into every raid and mirror LV, deactivates, activates again:
-// the bytes read back, every set is in sync, and each leg of the raid1 and mirror LVs holds
-// the same bytes.
+// TestLvmRaidWriteBack writes into every raid and mirror LV and the thin volume of the pool on
+// raid1 LVs, deactivates, activates again: the bytes read back, every set is in sync, each leg
+// of the raid1 and mirror LVs holds the same bytes, the real thin_check passes the pool's
+// metadata.
 func TestLvmRaidWriteBack(t *testing.T) {
 	s := newSandbox(t)
 	imgs := lvmImages(s, lvmRaidDisks...)
@@ -140,12 +142,18 @@ func TestLvmRaidWriteBack(t *testing.T) {
 			t.Errorf("mirror not in sync: %s", l)
 		}
 	}
-	for _, legs := range [][2]string{{"raid--vg-r1_rimage_0", "raid--vg-r1_rimage_1"}, {"raid--vg-m_mimage_0", "raid--vg-m_mimage_1"}, {"raid--vg-mc_mimage_0", "raid--vg-mc_mimage_1"}} {
+	for _, legs := range [][2]string{{"raid--vg-r1_rimage_0", "raid--vg-r1_rimage_1"}, {"raid--vg-m_mimage_0", "raid--vg-m_mimage_1"},
+		{"raid--vg-mc_mimage_0", "raid--vg-mc_mimage_1"}, {"raid--vg-tp_tmeta_rimage_0", "raid--vg-tp_tmeta_rimage_1"}} {
 		if s.lvSHA(legs[0]) != s.lvSHA(legs[1]) {
 			t.Errorf("%s and %s differ", legs[0], legs[1])
 		}
 	}
+	meta := filepath.Join(s.dir, "tmeta.img")
+	if err := os.WriteFile(meta, []byte(s.ok("", "read", "raid--vg-tp_tmeta")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s.ok("", "lvm", "deactivate", "raid-vg")
+	dmtest.RunPeer(t, "thin_check", meta)
 }
 
 // TestLvmRaidReadOnly activates read-only: writes fail, the images do not change.

@@ -29,7 +29,7 @@ waitsync() {
 		sleep 1
 	done
 }
-LVS="r1 r0 r0m r4 r5 r6 r10 m mc"
+LVS="r1 r0 r0m r4 r5 r6 r10 m mc thin"
 dmesg -c >/dev/null
 echo "== vgchange -ay"
 lvm vgchange -q -ay raid-vg

@@ -13,7 +13,7 @@ trap 'rm -rf "$d"' EXIT
 g() { "$d/gdmsetup" --dir "$d/state" "$@"; }
 mkdir "$d/img"
 for n in 1 2 3 4 5; do gunzip -c "$here/r$n.img.gz" >"$d/img/r$n.img"; done
-lvs="r1 r0 r0m r4 r5 r6 r10 m mc"
+lvs="r1 r0 r0m r4 r5 r6 r10 m mc thin"
 g lvm activate "$d"/img/r*.img 2>/dev/null
 head -c 327680 /dev/urandom >"$d/data"
 for lv in $lvs; do g write "raid--vg-$lv" --offset 1052672 <"$d/data"; done

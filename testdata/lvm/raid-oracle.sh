@@ -1,8 +1,9 @@
 #!/bin/sh
 # Kernel oracle: LVM2 (the host's lvm binary, carried in on the "tools" disk) builds one raid or
-# mirror LV of each type on five disks, writes data into each, waits for every set to be in sync,
-# then activates them afresh; the transcript records the names, UUIDs, tables and status that
-# activation loaded, a raid superblock and bitmap as the kernel left them, and every LV's SHA-256.
+# mirror LV of each type, and a thin pool whose data and metadata are raid1 LVs, on five disks;
+# writes data into each, waits for every set to be in sync, then activates them afresh; the
+# transcript records the names, UUIDs, tables and status that activation loaded, a raid
+# superblock and bitmap as the kernel left them, and every LV's SHA-256.
 # Made by testdata/lvm/capture.sh raid (which also keeps the disks as fixtures).
 # keep: r1 r2 r3 r4 r5
 #   r1..r5: whole-disk PVs of VG "raid-vg" (extents of 1 MiB).
@@ -47,8 +48,12 @@ lvm lvcreate -q --type raid10 -i 2 -m 1 -I 64k -L 4M -n r10 raid-vg
 lvm lvcreate -q --type mirror -m 1 --mirrorlog disk -L 4M -n m raid-vg
 lvm lvcreate -q --type mirror -m 1 --mirrorlog core -L 4M -n mc raid-vg
 lvm lvextend -q -L +2M raid-vg/r1
+lvm lvcreate -q --type raid1 -m 1 -L 4M -n tp raid-vg
+lvm lvcreate -q --type raid1 -m 1 -L 4M -n tpmeta raid-vg
+lvm lvconvert -q -y --type thin-pool --poolmetadata raid-vg/tpmeta raid-vg/tp
+lvm lvcreate -q -V 8M -T raid-vg/tp -n thin
 waitsync
-for lv in r1 r0 r0m r4 r5 r6 r10 m mc; do
+for lv in r1 r0 r0m r4 r5 r6 r10 m mc thin; do
 	fill raid--vg-$lv 2
 	fill raid--vg-$lv 2 40
 done
@@ -68,7 +73,7 @@ od -A d -t x1 -j 4096 -N 256 /dev/mapper/raid--vg-r5_rmeta_0
 echo "== lvs"
 lvm lvs -a -o vg_name,lv_name,lv_attr,segtype,seg_start_pe,seg_size_pe,region_size,stripes,stripe_size,devices --units s --noheadings
 echo "== sha256"
-for lv in r1 r0 r0m r4 r5 r6 r10 m mc; do
+for lv in r1 r0 r0m r4 r5 r6 r10 m mc thin; do
 	echo "raid--vg-$lv $(sha256sum < /dev/mapper/raid--vg-$lv | cut -c1-64)"
 done
 echo "== metadata"

@@ -1,6 +1,7 @@
 package lvm
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -17,6 +18,10 @@ type PlanOptions struct {
 	IgnoreSkip bool
 	// ReadOnly makes every device read-only and thin pools read_only.
 	ReadOnly bool
+	// Partial maps the areas on PVs missing from the images to error devices, as lvm2's
+	// --activationmode partial. Without it an LV on a missing PV is left out (a
+	// PartialError), and so is a raid or mirror LV with a member on one in either mode.
+	Partial bool
 }
 
 // Device is one device of a Plan: what `dmsetup create --concise` takes, and for a thin pool
@@ -35,6 +40,8 @@ type Device struct {
 // default thin_pool_autoextend_threshold of 100. It refuses an LV it cannot map (a segment
 // type other than striped, zero, error, thin-pool, thin, mirror, raid; a PV missing from the images)
 // before returning anything; raid and mirror LVs come after their sub-LVs (plan_raid.go).
+// An LV on a PV missing from the images is left out and the others planned, with a
+// *PartialError naming it, or with Partial mapped over error devices (missing.go).
 // Old-style snapshots, their origins and the external origins of thin volumes come in
 // lvm2's -real and -cow layers, a snapshot or its origin with all the origin's snapshots
 // (plan_snapshot.go).
@@ -69,21 +76,26 @@ func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 		case lv.SkipsActivation() && !o.IgnoreSkip:
 			return nil, fmt.Errorf("LV %s/%s is flagged to be skipped by activation (a thin snapshot): ignore the flag to activate it", vg.Name, lv.Name)
 		}
-		if err := p.activate(lv); err != nil {
+		if err := p.planOrRefuse(lv); err != nil {
 			return nil, err
 		}
+	}
+	if len(p.refused) > 0 {
+		return p.out, &PartialError{VG: vg.Name, Refused: p.refused}
 	}
 	return p.out, nil
 }
 
 // planner collects the devices of one Plan; done holds the names already planned, stack
-// the sub-LVs being planned (a text whose LVs stand on each other in a circle is refused).
+// the sub-LVs being planned (a text whose LVs stand on each other in a circle is refused),
+// refused the LVs left out for a missing PV.
 type planner struct {
-	vg    *VG
-	o     PlanOptions
-	done  map[string]bool
-	stack map[string]bool
-	out   []Device
+	vg      *VG
+	o       PlanOptions
+	done    map[string]bool
+	stack   map[string]bool
+	out     []Device
+	refused []error
 	// layers: the snapshots and external origins (plan_snapshot.go)
 	layers *snapshotLayers
 }
@@ -164,7 +176,7 @@ func (p *planner) plainLines(lv *LV) ([]table.Line, error) {
 		case seg.Type == "zero" || seg.Type == "error":
 			l = line(start, n, seg.Type)
 		case seg.Type == "striped":
-			l, err = p.striped(seg, start, n)
+			l, err = p.striped(lv, i, start, n)
 		case seg.Type == "mirror":
 			l, err = p.mirror(lv, seg, start, n)
 		case raidTargets[seg.Type] != "":
@@ -180,8 +192,11 @@ func (p *planner) plainLines(lv *LV) ([]table.Line, error) {
 	return lines, nil
 }
 
-// striped maps a striped segment (one stripe: linear) onto the PVs' images.
-func (p *planner) striped(seg *Segment, startSectors, lenSectors uint64) (table.Line, error) {
+// striped maps segment segIndex of lv, a striped segment (one stripe: linear), onto the PVs'
+// images; under Partial a stripe on a missing PV maps an error device (not for the sub-LVs
+// of raid and mirror LVs, planned while stack holds them).
+func (p *planner) striped(lv *LV, segIndex int, startSectors, lenSectors uint64) (table.Line, error) {
+	seg := lv.Segments[segIndex]
 	s := seg.Section
 	stripes, err := s.Uint("stripe_count")
 	if err != nil {
@@ -202,6 +217,10 @@ func (p *planner) striped(seg *Segment, startSectors, lenSectors uint64) (table.
 			return table.Line{}, fmt.Errorf("stripe %d is not a PV name and an extent", i/2+1)
 		}
 		dev, off, err := p.pvArea(name.Str, uint64(pe.Int), perStripe)
+		var missing *MissingPVError
+		if p.o.Partial && len(p.stack) == 0 && errors.As(err, &missing) {
+			dev, off, err = "/dev/mapper/"+p.missingArea(lv, segIndex, i/2, lenSectors), 0, nil
+		}
 		if err != nil {
 			return table.Line{}, fmt.Errorf("stripe %d: %w", i/2+1, err)
 		}
@@ -230,7 +249,7 @@ func (p *planner) pvArea(name string, pe, n uint64) (string, uint64, error) {
 	case pe+n > pv.PECount || pe+n < pe:
 		return "", 0, fmt.Errorf("extents %d+%d are past the end of PV %s (%d extents)", pe, n, name, pv.PECount)
 	case pv.Source == nil:
-		return "", 0, fmt.Errorf("PV %s (id %s, last seen as %s) is not among the images", name, pv.ID, pv.Device)
+		return "", 0, &MissingPVError{PV: pv}
 	case strings.ContainsAny(pv.Source.Path, " \t\n\\"):
 		return "", 0, fmt.Errorf("image %q: a path with blanks or backslashes cannot go in a table", pv.Source.Path)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/gdmsetup/gdmsetup/table"
 )
 
-const lvmUsage = "lvm scan IMAGE... | lvm activate [--readonly] [--ignoreactivationskip] [--lv VG[/LV]]... [--concise] IMAGE... | lvm deactivate VG..."
+const lvmUsage = "lvm scan IMAGE... | lvm activate [--readonly] [--ignoreactivationskip] [--activationmode complete|degraded|partial] [--lv VG[/LV]]... [--concise] IMAGE... | lvm deactivate VG..."
 
 // cmdLvm is `lvm scan|activate|deactivate`: LVM2 volume groups on image files (docs/lvm.md).
 func cmdLvm(e *env) error {
@@ -153,11 +153,11 @@ func lvmScanNotes(vg *lvm.VG) map[*lvm.LV]lvmScanNote {
 	return notes
 }
 
-// lvmActivate creates the devices of the VGs (or of the --lv selection, VGs in the order
-// first named) as lvm2 activates them, or prints them as a concise list with --concise. A
-// device that exists with the UUID planned for it is taken as active already (as lvm2 does);
-// every device is planned and every name checked before the first is created, and a
-// creation that fails removes those made before it.
+// lvmActivate plans the devices of the VGs (or of the --lv selection, VGs in the order first
+// named) as lvm2 activates them and creates them (lvmCreate). As lvm2, it warns of each PV
+// missing from the images; the LVs on one are left out and reported, the command failing
+// after the others are active, unless --activationmode partial maps their missing areas to
+// error targets.
 func lvmActivate(e *env, vgs []*lvm.VG) error {
 	var order []string
 	sel := map[string][]string{} // VG name -> LVs (none: all)
@@ -184,18 +184,64 @@ func lvmActivate(e *env, vgs []*lvm.VG) error {
 			order = append(order, vg.Name)
 		}
 	}
+	partial, err := lvmActivationMode(e)
+	if err != nil {
+		return err
+	}
 	var devs []lvm.Device
+	var refused []error
 	for _, name := range order {
 		vg := byName[name]
 		if vg == nil {
 			return fmt.Errorf("no volume group %s in the images", name)
 		}
-		planned, err := vg.Plan(lvm.PlanOptions{LVs: sel[name], IgnoreSkip: e.opts.has("ignoreactivationskip"), ReadOnly: e.opts.has("readonly")})
-		if err != nil {
+		for _, pv := range vg.MissingPVs() {
+			fmt.Fprintf(e.stderr, "gdmsetup: warning: VG %s is missing PV %s (last written to %s)\n", vg.Name, pv.ID, pv.Device)
+		}
+		planned, err := vg.Plan(lvm.PlanOptions{LVs: sel[name], IgnoreSkip: e.opts.has("ignoreactivationskip"), ReadOnly: e.opts.has("readonly"), Partial: partial})
+		var some *lvm.PartialError
+		if errors.As(err, &some) {
+			refused = append(refused, some.Refused...)
+		} else if err != nil {
 			return err
 		}
 		devs = append(devs, planned...)
 	}
+	if err := lvmCreate(e, devs); err != nil {
+		return err
+	}
+	for _, r := range refused {
+		fmt.Fprintf(e.stderr, "gdmsetup: %v\n", r)
+	}
+	if len(refused) > 0 {
+		hint := ": with --activationmode partial their areas on missing PVs read and write as errors"
+		if partial {
+			hint = " (raid and mirror LVs with a member on a missing PV are not activated in any mode)"
+		}
+		return fmt.Errorf("%d LV(s) on missing PVs not activated%s", len(refused), hint)
+	}
+	return nil
+}
+
+// lvmActivationMode reads --activationmode (lvm2's: complete or degraded, the default, leave
+// out LVs on missing PVs; partial maps their missing areas to error targets) and reports
+// whether it is partial.
+func lvmActivationMode(e *env) (bool, error) {
+	switch m := e.opts.str("activationmode"); m {
+	case "", "complete", "degraded":
+		return false, nil
+	case "partial":
+		return true, nil
+	default:
+		return false, usageError(fmt.Sprintf("--activationmode %q: expected complete, degraded or partial.", m))
+	}
+}
+
+// lvmCreate creates the planned devices, or prints them as a concise list with --concise.
+// A device that exists with the UUID planned for it is taken as active already (as lvm2
+// does); every name is checked before the first is created, and a creation that fails
+// removes those made before it.
+func lvmCreate(e *env, devs []lvm.Device) error {
 	if e.opts.has("concise") {
 		concise := make([]table.ConciseDevice, len(devs))
 		for i, d := range devs {

@@ -50,7 +50,7 @@ var longOptions = []longOption{
 	{name: "dir", arg: requiredArgument}, {name: "offset", arg: requiredArgument}, {name: "oflag", arg: requiredArgument}, {name: "bs", arg: requiredArgument}, {name: "listen", arg: requiredArgument},
 	{name: "socket", arg: requiredArgument}, {name: "export", arg: requiredArgument}, {name: "direct"},
 	{name: "tls", arg: requiredArgument}, {name: "tls-certificates", arg: requiredArgument}, {name: "tls-verify-peer"}, {name: "tls-psk", arg: requiredArgument},
-	{name: "lv", arg: requiredArgument}, {name: "ignoreactivationskip"},
+	{name: "lv", arg: requiredArgument}, {name: "ignoreactivationskip"}, {name: "activationmode", arg: requiredArgument},
 }
 
 // shortOptions maps dmsetup's single-letter options to their long names.

@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// FuzzParseVG: any text parses or is refused, and any VG parsed plans or is refused,
-// without a panic.
+// FuzzParseVG: any text parses or is refused, and any VG parsed plans or is refused (with
+// every PV found, and with every other PV missing, partial or not) without a panic or a
+// device planned twice.
 func FuzzParseVG(f *testing.F) {
 	// The seeds are the VGs' texts as vgcfgbackup wrote them in the oracle (cheap to
 	// read: a fuzz worker runs this set-up again and again).
@@ -55,5 +56,20 @@ func FuzzParseVG(f *testing.F) {
 		}
 		vg.Plan(PlanOptions{IgnoreSkip: true})
 		vg.Plan(PlanOptions{ReadOnly: true})
+		for i, pv := range vg.PVs {
+			if i%2 == 1 {
+				pv.Source = nil
+			}
+		}
+		for _, partial := range []bool{false, true} {
+			devs, _ := vg.Plan(PlanOptions{Partial: partial})
+			seen := map[string]bool{}
+			for _, d := range devs {
+				if seen[d.Name] {
+					t.Fatalf("partial %v: device %s planned twice", partial, d.Name)
+				}
+				seen[d.Name] = true
+			}
+		}
 	})
 }

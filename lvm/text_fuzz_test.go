@@ -9,8 +9,8 @@ import (
 )
 
 // FuzzParseVG: any text parses or is refused, and any VG parsed plans or is refused (with
-// every PV found, and with every other PV missing, partial or not) without a panic or a
-// device planned twice.
+// every PV found, and with every other PV missing, partial or not) without a panic, an
+// endless descent through sub-LVs or a device planned twice.
 func FuzzParseVG(f *testing.F) {
 	// The seeds are the VGs' texts as vgcfgbackup wrote them in the oracle (cheap to
 	// read: a fuzz worker runs this set-up again and again).
@@ -45,6 +45,17 @@ func FuzzParseVG(f *testing.F) {
 		f.Fatalf("snap-oracle.out's VG text: %v", err)
 	}
 	f.Add([]byte(snap))
+	// and the raid and mirror VG (raid-oracle.out)
+	out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", "raid-oracle.out"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, raid, ok := strings.Cut(string(out), "\nraid-vg {\n")
+	if !ok {
+		f.Fatal("no VG text in raid-oracle.out")
+	}
+	raid, _, _ = strings.Cut(raid, "\n}\n")
+	f.Add([]byte("raid-vg {\n" + raid + "\n}\n"))
 	f.Add([]byte(`v { id = "x" seqno = 1 extent_size = 8 logical_volumes { t { id = "t" status = ["VISIBLE"] segment_count = 1 segment1 { start_extent = 0 extent_count = 1 type = "thin" thin_pool = "t" device_id = 1 } } } }`))
 	f.Fuzz(func(t *testing.T, text []byte) {
 		vg, err := ParseVG(text)

@@ -95,6 +95,30 @@ func sameLines(t *testing.T, what string, got, want []string) {
 	}
 }
 
+// imagesUnchanged records the SHA-256 of the images and returns the check, for the end of a
+// read-only activation, that none of them changed.
+func imagesUnchanged(t *testing.T, imgs []string) func() {
+	sum := func(p string) [32]byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sha256.Sum256(b)
+	}
+	before := make([][32]byte, len(imgs))
+	for i, p := range imgs {
+		before[i] = sum(p)
+	}
+	return func() {
+		t.Helper()
+		for i, p := range imgs {
+			if sum(p) != before[i] {
+				t.Errorf("%s changed under a read-only activation", p)
+			}
+		}
+	}
+}
+
 // lvSHA is the SHA-256 of a device's whole content, read through gdmsetup.
 func (s *sandbox) lvSHA(name string) string {
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(s.ok("", "read", name))))
@@ -163,11 +187,7 @@ func TestLvmWriteBack(t *testing.T) {
 func TestLvmReadOnly(t *testing.T) {
 	s := newSandbox(t)
 	imgs := lvmImages(s)
-	before := make([][32]byte, len(imgs))
-	for i, p := range imgs {
-		b, _ := os.ReadFile(p)
-		before[i] = sha256.Sum256(b)
-	}
+	unchanged := imagesUnchanged(t, imgs)
 	s.ok("", append([]string{"lvm", "activate", "--readonly"}, imgs...)...)
 	if got := s.ok("", "table", "vg-pool-tpool"); !strings.HasSuffix(got, " 128 0 1 read_only \n") {
 		t.Errorf("read-only pool table: %q", got)
@@ -177,12 +197,7 @@ func TestLvmReadOnly(t *testing.T) {
 	}
 	s.lvSHA("vg-thin1")
 	s.ok("", "lvm", "deactivate", "vg", "other-vg")
-	for i, p := range imgs {
-		b, _ := os.ReadFile(p)
-		if sha256.Sum256(b) != before[i] {
-			t.Errorf("%s changed under a read-only activation", p)
-		}
-	}
+	unchanged()
 }
 
 // TestLvmScan lists the PVs, VGs and LVs of the images.

@@ -46,7 +46,12 @@ type Device struct {
 // lvm2's -real and -cow layers, a snapshot or its origin with all the origin's snapshots
 // (plan_snapshot.go).
 func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
-	p := &planner{vg: vg, o: o, done: map[string]bool{}, stack: map[string]bool{}}
+	p := &planner{vg: vg, o: o, done: map[string]bool{}, stack: map[string]bool{}, usedPools: map[string]bool{}}
+	for _, lv := range vg.LVs {
+		if seg := lv.Segments[0]; seg.Type == "thin" {
+			p.usedPools[seg.Section.Keys["thin_pool"].Str] = true
+		}
+	}
 	if err := p.indexLayers(); err != nil {
 		return nil, err
 	}
@@ -58,13 +63,15 @@ func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 			}
 		}
 	}
+	wanted := map[string]bool{}
 	for _, name := range want {
 		if vg.LV(name) == nil {
 			return nil, fmt.Errorf("VG %s has no LV %s", vg.Name, name)
 		}
+		wanted[name] = true
 	}
 	for _, lv := range vg.LVs {
-		if !slices.Contains(want, lv.Name) {
+		if !wanted[lv.Name] {
 			continue
 		}
 		if err := p.hiddenSnapshotLV(lv); err != nil {
@@ -88,14 +95,16 @@ func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 
 // planner collects the devices of one Plan; done holds the names already planned, stack
 // the sub-LVs being planned (a text whose LVs stand on each other in a circle is refused),
-// refused the LVs left out for a missing PV.
+// refused the LVs left out for a missing PV, usedPools the names of the pools thin volumes
+// name.
 type planner struct {
-	vg      *VG
-	o       PlanOptions
-	done    map[string]bool
-	stack   map[string]bool
-	out     []Device
-	refused []error
+	vg        *VG
+	o         PlanOptions
+	done      map[string]bool
+	stack     map[string]bool
+	out       []Device
+	refused   []error
+	usedPools map[string]bool
 	// layers: the snapshots and external origins (plan_snapshot.go)
 	layers *snapshotLayers
 }
@@ -264,12 +273,7 @@ func (p *planner) pool(lv *LV) (string, bool, error) {
 	if len(lv.Segments) != 1 {
 		return "", false, fmt.Errorf("%s: %d segments, a pool has one", where, len(lv.Segments))
 	}
-	used := false
-	for _, other := range p.vg.LVs {
-		if pool, ok := other.Segments[0].Section.Keys["thin_pool"]; ok && other.Segments[0].Type == "thin" && pool.Str == lv.Name {
-			used = true
-		}
-	}
+	used := p.usedPools[lv.Name]
 	name := DMName(p.vg.Name, lv.Name, "")
 	if used {
 		name = DMName(p.vg.Name, lv.Name, "tpool")

@@ -1,6 +1,7 @@
 package lvm
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,6 +104,30 @@ func TestParseVGRefusals(t *testing.T) {
 	} {
 		if _, err := ParseVG([]byte(c.text)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.text, err, c.want)
+		}
+	}
+}
+
+// BenchmarkPlanManyLVs plans a VG of 65535 linear LVs (lvm2's text of 12 MB): Plan and
+// ParseVG look LVs and PVs up by name, so the time grows with the LVs, not with their square.
+func BenchmarkPlanManyLVs(b *testing.B) {
+	const n = 65535
+	var t strings.Builder
+	fmt.Fprintf(&t, "vg {\nid = \"x\"\nseqno = 1\nextent_size = 8\nphysical_volumes {\npv0 {\nid = \"p\"\npe_start = 2048\npe_count = %d\n}\n}\nlogical_volumes {\n", n)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&t, "lv%d {\nid = \"l%d\"\nstatus = [\"READ\", \"WRITE\", \"VISIBLE\"]\nsegment_count = 1\nsegment1 {\nstart_extent = 0\nextent_count = 1\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", %d]\n}\n}\n", i, i, i)
+	}
+	t.WriteString("}\n}\n")
+	text := []byte(t.String())
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		vg, err := ParseVG(text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		vg.PVs[0].Source = &PVSource{Path: "/img"}
+		if devs, err := vg.Plan(PlanOptions{}); err != nil || len(devs) != n {
+			b.Fatalf("%d devices, %v", len(devs), err)
 		}
 	}
 }

@@ -29,6 +29,7 @@ const (
 // of one snapshot only); lvm2 cannot read a VG whose text fails these checks.
 func (vg *VG) Snapshots() ([]*Snapshot, error) {
 	var snaps []*Snapshot
+	byCOW := map[*LV]*Snapshot{}
 	for _, lv := range vg.LVs {
 		if !slices.ContainsFunc(lv.Segments, func(s *Segment) bool { return s.Type == "snapshot" }) {
 			continue
@@ -37,11 +38,10 @@ func (vg *VG) Snapshots() ([]*Snapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("snapshot LV %s/%s: %w", vg.Name, lv.Name, err)
 		}
-		for _, other := range snaps {
-			if other.COW == s.COW {
-				return nil, fmt.Errorf("snapshot LV %s/%s: COW LV %s is already the store of %s", vg.Name, lv.Name, s.COW.Name, other.LV.Name)
-			}
+		if other := byCOW[s.COW]; other != nil {
+			return nil, fmt.Errorf("snapshot LV %s/%s: COW LV %s is already the store of %s", vg.Name, lv.Name, s.COW.Name, other.LV.Name)
 		}
+		byCOW[s.COW] = s
 		snaps = append(snaps, s)
 	}
 	return snaps, nil

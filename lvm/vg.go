@@ -14,6 +14,10 @@ type VG struct {
 	ExtentSectors uint64
 	PVs           []*VGPV // in the text's order
 	LVs           []*LV   // in the text's order, hidden ones (pool_tmeta, ...) included
+	// pvByName and lvByName index PVs and LVs by name (the first of a name), as ParseVG
+	// read them.
+	pvByName map[string]*VGPV
+	lvByName map[string]*LV
 }
 
 // VGPV is one physical volume of a VG's text.
@@ -72,7 +76,7 @@ func ParseVG(text []byte) (*VG, error) {
 
 // vgOf reads a VG section.
 func vgOf(s *Section) (*VG, error) {
-	vg := &VG{Name: s.Name}
+	vg := &VG{Name: s.Name, pvByName: map[string]*VGPV{}, lvByName: map[string]*LV{}}
 	var err error
 	if vg.ID, err = s.Str("id"); err != nil {
 		return nil, err
@@ -99,6 +103,9 @@ func vgOf(s *Section) (*VG, error) {
 				return nil, fmt.Errorf("VG %s: PV %s: pe_start %d and pe_count %d reach past 2^62 sectors", vg.Name, pv.Name, pv.PEStartSectors, pv.PECount)
 			}
 			vg.PVs = append(vg.PVs, pv)
+			if vg.pvByName[pv.Name] == nil {
+				vg.pvByName[pv.Name] = pv
+			}
 		}
 	}
 	if lvs := s.Child("logical_volumes"); lvs != nil {
@@ -114,6 +121,9 @@ func vgOf(s *Section) (*VG, error) {
 				return nil, fmt.Errorf("VG %s: LV %s: %d extents reach past 2^62 sectors", vg.Name, lv.Name, lv.Extents())
 			}
 			vg.LVs = append(vg.LVs, lv)
+			if vg.lvByName[lv.Name] == nil {
+				vg.lvByName[lv.Name] = lv
+			}
 		}
 	}
 	return vg, nil
@@ -200,24 +210,10 @@ func (lv *LV) Writable() bool { return slices.Contains(lv.Status, "WRITE") }
 func (lv *LV) SkipsActivation() bool { return slices.Contains(lv.Flags, "ACTIVATION_SKIP") }
 
 // LV returns the LV called name, or nil.
-func (vg *VG) LV(name string) *LV {
-	for _, lv := range vg.LVs {
-		if lv.Name == name {
-			return lv
-		}
-	}
-	return nil
-}
+func (vg *VG) LV(name string) *LV { return vg.lvByName[name] }
 
 // PV returns the PV the text calls name, or nil.
-func (vg *VG) PV(name string) *VGPV {
-	for _, pv := range vg.PVs {
-		if pv.Name == name {
-			return pv
-		}
-	}
-	return nil
-}
+func (vg *VG) PV(name string) *VGPV { return vg.pvByName[name] }
 
 // plainID is an LVM id without its dashes, as labels and dm UUIDs hold it.
 func plainID(id string) string { return strings.ReplaceAll(id, "-", "") }

@@ -17,10 +17,24 @@ func (e *MissingPVError) Error() string {
 	return fmt.Sprintf("PV %s (id %s, last seen as %s) is not among the images", e.PV.Name, e.PV.ID, e.PV.Device)
 }
 
+// ActivationMode is lvm2's activation mode: what becomes of an LV with areas on PVs missing
+// from the images.
+type ActivationMode int
+
+const (
+	// Degraded (lvm2's default) activates a raid LV that keeps enough members, the areas of
+	// its members on missing PVs mapped to error devices; other LVs on missing PVs are
+	// refused.
+	Degraded ActivationMode = iota
+	// Complete refuses every LV with an area on a missing PV.
+	Complete
+	// Partial activates them all, every area on a missing PV mapped to an error device.
+	Partial
+)
+
 // PartialError is what a Plan returns beside the devices of the other LVs when LVs it was
-// asked for stand on PVs missing from the images (without Partial; with it, raid and mirror
-// LVs with a member on one): lvm2's default (degraded) activation refuses such LVs and
-// activates the rest.
+// asked for stand on PVs missing from the images and the mode refuses them: lvm2 refuses
+// such LVs and activates the rest.
 type PartialError struct {
 	VG string
 	// Refused holds one error per LV left out, naming the LV and the missing PV.
@@ -52,6 +66,7 @@ func (vg *VG) MissingPVs() []*VGPV {
 // planned, its refusal kept for the PartialError. Other errors end the Plan.
 func (p *planner) planOrRefuse(lv *LV) error {
 	mark := len(p.out)
+	p.fillMissing = p.o.Mode == Partial || p.o.Mode == Degraded && p.redundantRaid(lv)
 	err := p.activate(lv)
 	var missing *MissingPVError
 	if err == nil || !errors.As(err, &missing) {
@@ -73,4 +88,74 @@ func (p *planner) missingArea(lv *LV, seg, area int, lenSectors uint64) string {
 	name := DMName(p.vg.Name, lv.Name, layer)
 	p.add(name, p.dmUUID(lv, layer), false, []table.Line{line(0, lenSectors, "error")})
 	return name
+}
+
+// redundantRaid reports whether lv is a raid LV that lvm2 activates in degraded mode with its
+// members on missing PVs (partial_raid_lv_supports_degraded_activation): raid10 with a
+// member of each pair of neighbours left, other raid levels with a member left and no more
+// members gone than their parity devices (none for raid0 and raid1) cover. A member is gone
+// when its image or metadata LV has an area on a missing PV or is an error LV.
+func (p *planner) redundantRaid(lv *LV) bool {
+	if len(lv.Segments) != 1 || raidTargets[lv.Segments[0].Type] == "" {
+		return false
+	}
+	seg := lv.Segments[0]
+	areas, err := raidAreas(seg)
+	if err != nil {
+		return false
+	}
+	gone := make([]bool, len(areas))
+	failed := 0
+	for i, a := range areas {
+		gone[i] = p.degradedLV(a.image) || a.meta != "" && p.degradedLV(a.meta)
+		if gone[i] {
+			failed++
+		}
+	}
+	target := raidTargets[seg.Type]
+	switch {
+	case target == "raid10":
+		const copies = 2 // lvm2 checks 2-way mirror groups only
+		inGroup := 0
+		for i := 0; i < len(areas)*copies; i++ {
+			if i%copies == 0 {
+				inGroup = 0
+			}
+			if gone[i%len(areas)] {
+				inGroup++
+			}
+			if inGroup >= copies {
+				return false
+			}
+		}
+		return true
+	case failed == len(areas):
+		return false
+	case strings.HasPrefix(target, "raid6"):
+		return failed <= 2
+	case target == "raid4" || strings.HasPrefix(target, "raid5"):
+		return failed <= 1
+	}
+	return true
+}
+
+// degradedLV reports whether the LV called name has an area on a PV missing from the images
+// or an error segment (lvm2's _sublv_is_degraded: partial or virtual).
+func (p *planner) degradedLV(name string) bool {
+	lv := p.vg.LV(name)
+	if lv == nil {
+		return false
+	}
+	for _, seg := range lv.Segments {
+		if seg.Type == "error" {
+			return true
+		}
+		v := seg.Section.Keys["stripes"]
+		for i := 0; i+1 < len(v.List); i += 2 {
+			if pv := p.vg.PV(v.List[i].Str); pv != nil && pv.Source == nil {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -18,10 +18,8 @@ type PlanOptions struct {
 	IgnoreSkip bool
 	// ReadOnly makes every device read-only and thin pools read_only.
 	ReadOnly bool
-	// Partial maps the areas on PVs missing from the images to error devices, as lvm2's
-	// --activationmode partial. Without it an LV on a missing PV is left out (a
-	// PartialError), and so is a raid or mirror LV with a member on one in either mode.
-	Partial bool
+	// Mode says what becomes of LVs on PVs missing from the images (missing.go).
+	Mode ActivationMode
 }
 
 // Device is one device of a Plan: what `dmsetup create --concise` takes, and for a thin pool
@@ -41,7 +39,7 @@ type Device struct {
 // type other than striped, zero, error, thin-pool, thin, mirror, raid; a PV missing from the images)
 // before returning anything; raid and mirror LVs come after their sub-LVs (plan_raid.go).
 // An LV on a PV missing from the images is left out and the others planned, with a
-// *PartialError naming it, or with Partial mapped over error devices (missing.go).
+// *PartialError naming it, or mapped over error devices as Mode allows (missing.go).
 // Old-style snapshots, their origins and the external origins of thin volumes come in
 // lvm2's -real and -cow layers, a snapshot or its origin with all the origin's snapshots
 // (plan_snapshot.go).
@@ -95,16 +93,18 @@ func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 
 // planner collects the devices of one Plan; done holds the names already planned, stack
 // the sub-LVs being planned (a text whose LVs stand on each other in a circle is refused),
-// refused the LVs left out for a missing PV, usedPools the names of the pools thin volumes
-// name.
+// refused the LVs left out for a missing PV, fillMissing whether an area on a missing PV
+// maps an error device in what is being planned, usedPools the names of the pools thin
+// volumes name.
 type planner struct {
-	vg        *VG
-	o         PlanOptions
-	done      map[string]bool
-	stack     map[string]bool
-	out       []Device
-	refused   []error
-	usedPools map[string]bool
+	vg          *VG
+	o           PlanOptions
+	done        map[string]bool
+	stack       map[string]bool
+	out         []Device
+	refused     []error
+	fillMissing bool
+	usedPools   map[string]bool
 	// layers: the snapshots and external origins (plan_snapshot.go)
 	layers *snapshotLayers
 }
@@ -202,8 +202,8 @@ func (p *planner) plainLines(lv *LV) ([]table.Line, error) {
 }
 
 // striped maps segment segIndex of lv, a striped segment (one stripe: linear), onto the PVs'
-// images; under Partial a stripe on a missing PV maps an error device (not for the sub-LVs
-// of raid and mirror LVs, planned while stack holds them).
+// images; a stripe on a missing PV maps an error device when the activation mode allows it
+// (p.fillMissing).
 func (p *planner) striped(lv *LV, segIndex int, startSectors, lenSectors uint64) (table.Line, error) {
 	seg := lv.Segments[segIndex]
 	s := seg.Section
@@ -227,7 +227,7 @@ func (p *planner) striped(lv *LV, segIndex int, startSectors, lenSectors uint64)
 		}
 		dev, off, err := p.pvArea(name.Str, uint64(pe.Int), perStripe)
 		var missing *MissingPVError
-		if p.o.Partial && len(p.stack) == 0 && errors.As(err, &missing) {
+		if p.fillMissing && errors.As(err, &missing) {
 			dev, off, err = "/dev/mapper/"+p.missingArea(lv, segIndex, i/2, lenSectors), 0, nil
 		}
 		if err != nil {

@@ -1,6 +1,9 @@
 package lvm
 
 import (
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -115,11 +118,59 @@ func TestPlanRaidRefusals(t *testing.T) {
 			t.Errorf("%s: %v %v, want %q", c.lvs, devs, err, c.want)
 		}
 	}
-	// A raid1 leg on a PV missing from the images: lvm2 activates it degraded only under
-	// --activationmode degraded; Plan refuses it.
+	// A raid1 whose legs are both on a PV missing from the images: refused with the PV named.
 	vg := planVG(t, lvText("r", rw, "", 2, "raid1", `device_count = 2 region_size = 1024 `+pair)+meta+image1)
 	vg.PVs[0].Source = nil
 	if _, err := vg.Plan(PlanOptions{}); err == nil || !strings.Contains(err.Error(), "member 0: LV my-vg/r_rmeta_0 segment1: stripe 1: PV pv0 (id PPPPPP, last seen as /dev/sdz) is not among the images") {
 		t.Errorf("raid1 with a PV missing: %v", err)
+	}
+}
+
+// TestPlanRaidDegraded: which raid LVs lvm2's degraded activation makes with members gone
+// (partial_raid_lv_supports_degraded_activation), each member here on the missing pv0 ("p"),
+// an error LV ("e", gone too) or a zero LV ("z", there): raid1 with a member left, raid5 with
+// one gone, raid6 with two, raid10 with one of each pair of neighbours; complete mode none.
+func TestPlanRaidDegraded(t *testing.T) {
+	raidVG := func(segType, members string) *VG {
+		var names []string
+		lvs := ""
+		for i, k := range members {
+			for _, part := range []string{"rmeta", "rimage"} {
+				name := fmt.Sprintf("r_%s_%d", part, i)
+				names = append(names, `"`+name+`"`)
+				switch k {
+				case 'p':
+					lvs += lvText(name, hidden, "", 1, "striped", linearAt(strconv.Itoa(2*i)))
+				case 'e':
+					lvs += lvText(name, hidden, "", 1, "error", "")
+				default:
+					lvs += lvText(name, hidden, "", 1, "zero", "")
+				}
+			}
+		}
+		vg := planVG(t, lvText("r", rw, "", 1, segType, fmt.Sprintf(`device_count = %d region_size = 1024 raids = [%s]`, len(members), strings.Join(names, ", ")))+lvs)
+		vg.PVs[0].Source = nil
+		return vg
+	}
+	for _, c := range []struct {
+		segType, members string
+		made             bool
+	}{
+		{"raid1", "pz", true}, {"raid1", "pp", false}, {"raid1", "pe", false},
+		{"raid5", "pzz", true}, {"raid5", "pez", false},
+		{"raid6", "pezzz", true}, {"raid6", "peezz", false},
+		{"raid10", "pzez", true}, {"raid10", "pezz", false},
+	} {
+		devs, err := raidVG(c.segType, c.members).Plan(PlanOptions{})
+		var partial *PartialError
+		switch {
+		case c.made && (err != nil || len(devs) == 0 || devs[len(devs)-1].Name != "my--vg-r" || devs[0].Name != "my--vg-r_rmeta_0-missing_0_0"):
+			t.Errorf("%s %s: %v %v, want it made over error devices", c.segType, c.members, devs, err)
+		case !c.made && (!errors.As(err, &partial) || len(devs) != 0):
+			t.Errorf("%s %s: %v %v, want it refused", c.segType, c.members, devs, err)
+		}
+		if devs, err := raidVG(c.segType, c.members).Plan(PlanOptions{Mode: Complete}); !errors.As(err, &partial) || len(devs) != 0 {
+			t.Errorf("%s %s complete: %v %v, want it refused", c.segType, c.members, devs, err)
+		}
 	}
 }

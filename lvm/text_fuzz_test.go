@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzParseVG: any text parses or is refused, and any VG parsed plans or is refused (with
-// every PV found, and with every other PV missing, partial or not) without a panic, an
+// every PV found, and with every other PV missing, in each activation mode) without a panic, an
 // endless descent through sub-LVs or a device planned twice.
 func FuzzParseVG(f *testing.F) {
 	// The seeds are the VGs' texts as vgcfgbackup wrote them in the oracle (cheap to
@@ -72,12 +72,12 @@ func FuzzParseVG(f *testing.F) {
 				pv.Source = nil
 			}
 		}
-		for _, partial := range []bool{false, true} {
-			devs, _ := vg.Plan(PlanOptions{Partial: partial})
+		for _, mode := range []ActivationMode{Degraded, Complete, Partial} {
+			devs, _ := vg.Plan(PlanOptions{Mode: mode})
 			seen := map[string]bool{}
 			for _, d := range devs {
 				if seen[d.Name] {
-					t.Fatalf("partial %v: device %s planned twice", partial, d.Name)
+					t.Fatalf("mode %d: device %s planned twice", mode, d.Name)
 				}
 				seen[d.Name] = true
 			}

@@ -184,7 +184,7 @@ func lvmActivate(e *env, vgs []*lvm.VG) error {
 			order = append(order, vg.Name)
 		}
 	}
-	partial, err := lvmActivationMode(e)
+	mode, err := lvmActivationMode(e)
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func lvmActivate(e *env, vgs []*lvm.VG) error {
 		for _, pv := range vg.MissingPVs() {
 			fmt.Fprintf(e.stderr, "gdmsetup: warning: VG %s is missing PV %s (last written to %s)\n", vg.Name, pv.ID, pv.Device)
 		}
-		planned, err := vg.Plan(lvm.PlanOptions{LVs: sel[name], IgnoreSkip: e.opts.has("ignoreactivationskip"), ReadOnly: e.opts.has("readonly"), Partial: partial})
+		planned, err := vg.Plan(lvm.PlanOptions{LVs: sel[name], IgnoreSkip: e.opts.has("ignoreactivationskip"), ReadOnly: e.opts.has("readonly"), Mode: mode})
 		var some *lvm.PartialError
 		if errors.As(err, &some) {
 			refused = append(refused, some.Refused...)
@@ -214,26 +214,27 @@ func lvmActivate(e *env, vgs []*lvm.VG) error {
 		fmt.Fprintf(e.stderr, "gdmsetup: %v\n", r)
 	}
 	if len(refused) > 0 {
-		hint := ": with --activationmode partial their areas on missing PVs read and write as errors"
-		if partial {
-			hint = " (raid and mirror LVs with a member on a missing PV are not activated in any mode)"
+		hint := "--activationmode partial activates them, their areas on missing PVs reading and writing as errors"
+		if mode == lvm.Complete {
+			hint = "--activationmode degraded activates the raid LVs among them that keep enough members; " + hint
 		}
-		return fmt.Errorf("%d LV(s) on missing PVs not activated%s", len(refused), hint)
+		return fmt.Errorf("%d LV(s) on missing PVs not activated: %s", len(refused), hint)
 	}
 	return nil
 }
 
-// lvmActivationMode reads --activationmode (lvm2's: complete or degraded, the default, leave
-// out LVs on missing PVs; partial maps their missing areas to error targets) and reports
-// whether it is partial.
-func lvmActivationMode(e *env) (bool, error) {
+// lvmActivationMode reads --activationmode: lvm2's degraded (the default), complete or
+// partial (lvm.ActivationMode).
+func lvmActivationMode(e *env) (lvm.ActivationMode, error) {
 	switch m := e.opts.str("activationmode"); m {
-	case "", "complete", "degraded":
-		return false, nil
+	case "", "degraded":
+		return lvm.Degraded, nil
+	case "complete":
+		return lvm.Complete, nil
 	case "partial":
-		return true, nil
+		return lvm.Partial, nil
 	default:
-		return false, usageError(fmt.Sprintf("--activationmode %q: expected complete, degraded or partial.", m))
+		return 0, usageError(fmt.Sprintf("--activationmode %q: expected complete, degraded or partial.", m))
 	}
 }
 

@@ -180,8 +180,8 @@ func TestLvmRaidReadOnly(t *testing.T) {
 	unchanged()
 }
 
-// TestLvmRaidRefusals: a disk missing is refused (lvm2 activates raid sets degraded only
-// under --activationmode degraded), the hidden sub-LVs cannot be named, nothing is left.
+// TestLvmRaidRefusals: a disk missing is refused under --activationmode complete, the hidden
+// sub-LVs cannot be named, nothing is left.
 func TestLvmRaidRefusals(t *testing.T) {
 	s := newSandbox(t)
 	imgs := lvmImages(s, lvmRaidDisks...)
@@ -195,7 +195,7 @@ func TestLvmRaidRefusals(t *testing.T) {
 			t.Errorf("lvm %s left devices: %q", strings.Join(a, " "), out)
 		}
 	}
-	refuse("LV raid-vg/r6 segment1: member 4: LV raid-vg/r6_rmeta_4 segment1: stripe 1: PV pv4 (id ", append([]string{"activate", "--lv", "raid-vg/r6"}, imgs[:4]...)...)
+	refuse("refusing activation of partial LV raid-vg/r6: LV raid-vg/r6 segment1: member 4: LV raid-vg/r6_rmeta_4 segment1: stripe 1: PV pv4 (id ", append([]string{"activate", "--activationmode", "complete", "--lv", "raid-vg/r6"}, imgs[:4]...)...)
 	refuse("LV raid-vg/r1_rimage_0 is a hidden part of another LV", append([]string{"activate", "--lv", "raid-vg/r1_rimage_0"}, imgs...)...)
 	refuse("LV raid-vg/m_mlog is a hidden part of another LV", append([]string{"activate", "--lv", "raid-vg/m_mlog"}, imgs...)...)
 	s.ok("", append([]string{"lvm", "activate", "--lv", "raid-vg/r1"}, imgs[:2]...)...)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -371,5 +372,52 @@ func TestLvmPartial(t *testing.T) {
 	s.ok("", "lvm", "deactivate", "vg")
 	if out := s.ok("", "ls"); out != "No devices found\n" {
 		t.Errorf("deactivate left %q", out)
+	}
+}
+
+// TestLvmDegraded activates raid and mirror LVs whose VG misses one of its three PVs in each
+// of lvm2's activation modes, as lvm2 did in the kernel oracle (testdata/lvm/degraded-oracle.sh):
+// degraded (the default) activates the raid1 and raid5 LVs with their members' missing areas
+// on VG-LV_rimage_N-missing_0_0 error devices and refuses the mirror, complete refuses all
+// three, partial activates the mirror too. Names, minors, tables, UUIDs, flags, open counts,
+// status (the raid sets running degraded) and the activated LVs' bytes are lvm2's.
+func TestLvmDegraded(t *testing.T) {
+	s := newSandbox(t)
+	imgs := lvmImages(s, "q1", "q2", "q3")
+	oracle := lvmOracle(t, "degraded")
+	present := []string{imgs[0], imgs[2]}
+	for _, c := range []struct {
+		mode    string
+		refused []string
+	}{
+		{"degraded", []string{"m"}},
+		{"complete", []string{"r1", "r5", "m"}},
+		{"partial", nil},
+	} {
+		r := s.run("", append([]string{"lvm", "activate", "--activationmode", c.mode}, present...)...)
+		if (r.code == 0) != (len(c.refused) == 0) || !strings.Contains(r.stderr, "warning: VG dvg is missing PV ") {
+			t.Errorf("%s: exit %d, stderr %q", c.mode, r.code, r.stderr)
+		}
+		for _, lv := range c.refused {
+			if !strings.Contains(r.stderr, "refusing activation of partial LV dvg/"+lv+": ") {
+				t.Errorf("%s: dvg/%s not refused: %q", c.mode, lv, r.stderr)
+			}
+		}
+		block := oracle["vgchange -ay --activationmode "+c.mode+" (q2 missing)"]
+		header := slices.IndexFunc(block, func(l string) bool { return strings.HasPrefix(l, "Name ") })
+		if header < 0 {
+			t.Fatalf("%s: no info header in the oracle's block", c.mode)
+		}
+		sameLines(t, c.mode+": ls", lines(s.ok("", "ls")), matching(block, `\t\(253:\d+\)$`))
+		sameLines(t, c.mode+": table", lines(s.ok("", "table")), onImages(t, matching(block[:header], `^\S+: \d+ \d+ `), imgs))
+		sameLines(t, c.mode+": info", lines(s.ok("", "info", "-c", "-o", "name,uuid,attr,open")), matching(block, `^(Name|\S+ +LVM-)`))
+		sameLines(t, c.mode+": status", lines(s.ok("", "status")), matching(block[header:], `^\S+: \d+ \d+ `))
+		for _, l := range matching(oracle["sha256 ("+c.mode+")"], `^dvg-\S+ [0-9a-f]{64}$`) {
+			name, want, _ := strings.Cut(l, " ")
+			if got := s.lvSHA(name); got != want {
+				t.Errorf("%s: %s: sha256 %s, lvm2 read %s", c.mode, name, got, want)
+			}
+		}
+		s.ok("", "lvm", "deactivate", "dvg")
 	}
 }

@@ -120,6 +120,26 @@ func imagesUnchanged(t *testing.T, imgs []string) func() {
 	}
 }
 
+// sameDevicesAsLvm2 compares the sandbox's devices with an oracle block that printed dmsetup
+// ls, table, info -c -o name,uuid,attr,open and, if it holds lines of the table's shape after
+// info's header, status, in that order: names, minors, tables (the guest's disks mapped to
+// imgs), UUIDs, flags, open counts and status lines.
+func (s *sandbox) sameDevicesAsLvm2(what string, block, imgs []string) {
+	t := s.t
+	t.Helper()
+	header := slices.IndexFunc(block, func(l string) bool { return strings.HasPrefix(l, "Name ") })
+	if header < 0 {
+		t.Fatalf("%s: no info header in the oracle's block", what)
+	}
+	const targetLine = `^\S+: \d+ \d+ `
+	sameLines(t, what+": ls", lines(s.ok("", "ls")), matching(block, `\t\(253:\d+\)$`))
+	sameLines(t, what+": table", lines(s.ok("", "table")), onImages(t, matching(block[:header], targetLine), imgs))
+	sameLines(t, what+": info", lines(s.ok("", "info", "-c", "-o", "name,uuid,attr,open")), matching(block, `^(Name|\S+ +LVM-)`))
+	if status := matching(block[header:], targetLine); len(status) > 0 {
+		sameLines(t, what+": status", lines(s.ok("", "status")), status)
+	}
+}
+
 // lvSHA is the SHA-256 of a device's whole content, read through gdmsetup.
 func (s *sandbox) lvSHA(name string) string {
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(s.ok("", "read", name))))
@@ -134,9 +154,7 @@ func TestLvmActivateIsLvm2s(t *testing.T) {
 	oracle := lvmOracle(t, "lvm")
 	act := oracle["vgchange -ay"]
 	s.ok("", append([]string{"lvm", "activate", "--lv", "vg", "--lv", "other-vg"}, imgs...)...)
-	sameLines(t, "ls", lines(s.ok("", "ls")), matching(act, `\t\(253:\d+\)$`))
-	sameLines(t, "table", lines(s.ok("", "table")), onImages(t, matching(act, `^\S+: \d+ \d+ `), imgs))
-	sameLines(t, "info", lines(s.ok("", "info", "-c", "-o", "name,uuid,attr,open")), matching(act, `^(Name|\S+ +LVM-)`))
+	s.sameDevicesAsLvm2("vgchange -ay", act, imgs)
 
 	s.ok("", append([]string{"lvm", "activate", "--ignoreactivationskip", "--lv", "vg/snap1"}, imgs...)...)
 	snap := oracle["lvchange -ay -K vg/snap1"]
@@ -321,13 +339,7 @@ func TestLvmPartial(t *testing.T) {
 	imgs := lvmImages(s, "p1", "p2", "p3")
 	oracle := lvmOracle(t, "partial")
 	present := []string{imgs[0], imgs[2]}
-	compare := func(block string) {
-		t.Helper()
-		want := oracle[block]
-		sameLines(t, block+": ls", lines(s.ok("", "ls")), matching(want, `\t\(253:\d+\)$`))
-		sameLines(t, block+": table", lines(s.ok("", "table")), onImages(t, matching(want, `^\S+: \d+ \d+ `), imgs))
-		sameLines(t, block+": info", lines(s.ok("", "info", "-c", "-o", "name,uuid,attr,open")), matching(want, `^(Name|\S+ +LVM-)`))
-	}
+	compare := func(block string) { s.sameDevicesAsLvm2(block, oracle[block], imgs) }
 	fails := func(wantStderr []string, a ...string) {
 		t.Helper()
 		r := s.run("", append([]string{"lvm", "activate"}, a...)...)
@@ -403,15 +415,7 @@ func TestLvmDegraded(t *testing.T) {
 				t.Errorf("%s: dvg/%s not refused: %q", c.mode, lv, r.stderr)
 			}
 		}
-		block := oracle["vgchange -ay --activationmode "+c.mode+" (q2 missing)"]
-		header := slices.IndexFunc(block, func(l string) bool { return strings.HasPrefix(l, "Name ") })
-		if header < 0 {
-			t.Fatalf("%s: no info header in the oracle's block", c.mode)
-		}
-		sameLines(t, c.mode+": ls", lines(s.ok("", "ls")), matching(block, `\t\(253:\d+\)$`))
-		sameLines(t, c.mode+": table", lines(s.ok("", "table")), onImages(t, matching(block[:header], `^\S+: \d+ \d+ `), imgs))
-		sameLines(t, c.mode+": info", lines(s.ok("", "info", "-c", "-o", "name,uuid,attr,open")), matching(block, `^(Name|\S+ +LVM-)`))
-		sameLines(t, c.mode+": status", lines(s.ok("", "status")), matching(block[header:], `^\S+: \d+ \d+ `))
+		s.sameDevicesAsLvm2(c.mode, oracle["vgchange -ay --activationmode "+c.mode+" (q2 missing)"], imgs)
 		for _, l := range matching(oracle["sha256 ("+c.mode+")"], `^dvg-\S+ [0-9a-f]{64}$`) {
 			name, want, _ := strings.Cut(l, " ")
 			if got := s.lvSHA(name); got != want {

@@ -80,9 +80,10 @@ func (p *planner) planOrRefuse(lv *LV) error {
 	return nil
 }
 
-// missingArea plans the error device that lvm2's partial activation puts in place of area
-// of segment seg (both counted from 0) of lv, the segment's length, as VG-LV-missing_S_A
-// with the LV's UUID and that suffix, and returns its name; the area maps its sector 0.
+// missingArea plans the error device that lvm2's degraded or partial activation puts in
+// place of area of segment seg (both counted from 0) of lv, the segment's length, as
+// VG-LV-missing_S_A with the LV's UUID and that suffix, and returns its name; the area maps
+// its sector 0.
 func (p *planner) missingArea(lv *LV, seg, area int, lenSectors uint64) string {
 	layer := fmt.Sprintf("missing_%d_%d", seg, area)
 	name := DMName(p.vg.Name, lv.Name, layer)

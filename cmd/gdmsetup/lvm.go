@@ -88,17 +88,10 @@ func lvmPrintScan(e *env, pvs []*lvm.PV, vgs []*lvm.VG) {
 		fmt.Fprintf(e.stdout, "PV %s: id %s, VG %s\n", where, pv.Label.UUID, vg)
 	}
 	for _, vg := range vgs {
-		found := 0
-		for _, pv := range vg.PVs {
-			if pv.Source != nil {
-				found++
-			}
-		}
-		fmt.Fprintf(e.stdout, "VG %s: id %s, seqno %d, extent %d sectors, %d of %d PVs found\n", vg.Name, vg.ID, vg.Seqno, vg.ExtentSectors, found, len(vg.PVs))
-		for _, pv := range vg.PVs {
-			if pv.Source == nil {
-				fmt.Fprintf(e.stdout, "  PV %s missing: id %s, last seen as %s\n", pv.Name, pv.ID, pv.Device)
-			}
+		missing := vg.MissingPVs()
+		fmt.Fprintf(e.stdout, "VG %s: id %s, seqno %d, extent %d sectors, %d of %d PVs found\n", vg.Name, vg.ID, vg.Seqno, vg.ExtentSectors, len(vg.PVs)-len(missing), len(vg.PVs))
+		for _, pv := range missing {
+			fmt.Fprintf(e.stdout, "  PV %s missing: id %s, last seen as %s\n", pv.Name, pv.ID, pv.Device)
 		}
 		named, err := vg.NamedLVs()
 		if err != nil {
@@ -155,9 +148,8 @@ func lvmScanNotes(vg *lvm.VG) map[*lvm.LV]lvmScanNote {
 
 // lvmActivate plans the devices of the VGs (or of the --lv selection, VGs in the order first
 // named) as lvm2 activates them and creates them (lvmCreate). As lvm2, it warns of each PV
-// missing from the images; the LVs on one are left out and reported, the command failing
-// after the others are active, unless --activationmode partial maps their missing areas to
-// error targets.
+// missing from the images; the LVs on one that --activationmode refuses are left out and
+// reported, the command failing after the others are active.
 func lvmActivate(e *env, vgs []*lvm.VG) error {
 	var order []string
 	sel := map[string][]string{} // VG name -> LVs (none: all)

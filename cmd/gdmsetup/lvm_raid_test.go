@@ -185,19 +185,9 @@ func TestLvmRaidReadOnly(t *testing.T) {
 func TestLvmRaidRefusals(t *testing.T) {
 	s := newSandbox(t)
 	imgs := lvmImages(s, lvmRaidDisks...)
-	refuse := func(stderr string, a ...string) {
-		t.Helper()
-		r := s.run("", append([]string{"lvm"}, a...)...)
-		if r.code == 0 || !strings.Contains(r.stderr, stderr) {
-			t.Errorf("lvm %s: exit %d, stderr %q, want %q", strings.Join(a, " "), r.code, r.stderr, stderr)
-		}
-		if out := s.ok("", "ls"); out != "No devices found\n" {
-			t.Errorf("lvm %s left devices: %q", strings.Join(a, " "), out)
-		}
-	}
-	refuse("refusing activation of partial LV raid-vg/r6: LV raid-vg/r6 segment1: member 4: LV raid-vg/r6_rmeta_4 segment1: stripe 1: PV pv4 (id ", append([]string{"activate", "--activationmode", "complete", "--lv", "raid-vg/r6"}, imgs[:4]...)...)
-	refuse("LV raid-vg/r1_rimage_0 is a hidden part of another LV", append([]string{"activate", "--lv", "raid-vg/r1_rimage_0"}, imgs...)...)
-	refuse("LV raid-vg/m_mlog is a hidden part of another LV", append([]string{"activate", "--lv", "raid-vg/m_mlog"}, imgs...)...)
+	s.lvmRefused("refusing activation of partial LV raid-vg/r6: LV raid-vg/r6 segment1: member 4: LV raid-vg/r6_rmeta_4 segment1: stripe 1: PV pv4 (id ", append([]string{"activate", "--activationmode", "complete", "--lv", "raid-vg/r6"}, imgs[:4]...)...)
+	s.lvmRefused("LV raid-vg/r1_rimage_0 is a hidden part of another LV", append([]string{"activate", "--lv", "raid-vg/r1_rimage_0"}, imgs...)...)
+	s.lvmRefused("LV raid-vg/m_mlog is a hidden part of another LV", append([]string{"activate", "--lv", "raid-vg/m_mlog"}, imgs...)...)
 	s.ok("", append([]string{"lvm", "activate", "--lv", "raid-vg/r1"}, imgs[:2]...)...)
 	if got := s.ok("", "status", "raid--vg-r1"); !strings.Contains(got, " raid raid1 2 AA 16384/16384 idle 0 0 -") {
 		t.Errorf("raid1 from its two disks: %q", got)

@@ -32,6 +32,7 @@ type Section struct {
 	Name     string
 	Line     int // the line of its opening brace (0 for the whole text)
 	Keys     map[string]Value
+	Order    []string // the keys in the text's order
 	Children []*Section
 }
 
@@ -142,6 +143,7 @@ func (p *configParser) body(sec *Section, depth int) error {
 				return p.errorf("key %q set twice", name)
 			}
 			sec.Keys[name] = v
+			sec.Order = append(sec.Order, name)
 		default:
 			return p.errorf("unexpected %q after %q", p.s[p.pos], name)
 		}

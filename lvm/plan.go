@@ -36,8 +36,11 @@ type Device struct {
 // suffix), the tables and read-only flags, with PVs referred to by their image (PV.Source)
 // and devices by /dev/mapper/NAME. A pool's low water mark is 0, what lvm2 loads under its
 // default thin_pool_autoextend_threshold of 100. It refuses an LV it cannot map (a segment
-// type other than striped, zero, error, thin-pool, thin, mirror, raid; a PV missing from the images)
-// before returning anything; raid and mirror LVs come after their sub-LVs (plan_raid.go).
+// type other than striped, zero, error, thin-pool, thin, mirror, raid, cache, cache-pool and
+// writecache; a PV missing from the images)
+// before returning anything; raid and mirror LVs come after their sub-LVs (plan_raid.go),
+// cache and writecache LVs after their cache pools' or cachevols' layers and their origins
+// (plan_cache.go).
 // An LV on a PV missing from the images is left out and the others planned, with a
 // *PartialError naming it, or mapped over error devices as Mode allows (missing.go).
 // Old-style snapshots, their origins and the external origins of thin volumes come in
@@ -157,6 +160,8 @@ func (p *planner) activate(lv *LV) error {
 		return nil
 	case "thin":
 		return p.thin(lv)
+	case "cache-pool", "cache-pool+METADATA_FORMAT":
+		return nil // lvm2 skips cache pools: their cache LVs activate them
 	}
 	lines, err := p.plainLines(lv)
 	if err != nil {
@@ -174,7 +179,8 @@ func line(startSectors, lenSectors uint64, target string, args ...string) table.
 	return table.Line{Start: startSectors, Length: lenSectors, Type: target, Params: strings.Join(args, " ")}
 }
 
-// plainLines maps an LV of striped (linear), zero, error, mirror and raid segments.
+// plainLines maps an LV of striped (linear), zero, error, mirror, raid, cache and writecache
+// segments.
 func (p *planner) plainLines(lv *LV) ([]table.Line, error) {
 	var lines []table.Line
 	for i, seg := range lv.Segments {
@@ -190,8 +196,12 @@ func (p *planner) plainLines(lv *LV) ([]table.Line, error) {
 			l, err = p.mirror(lv, seg, start, n)
 		case raidTargets[seg.Type] != "":
 			l, err = p.raid(lv, seg, start, n)
+		case cacheSegType(seg.Type) == "cache":
+			l, err = p.cache(lv, seg, start, n)
+		case seg.Type == "writecache":
+			l, err = p.writecache(lv, seg, start, n)
 		default:
-			err = fmt.Errorf("segment type %q is not supported (striped, linear, zero, error, thin-pool, thin, mirror and raid are)", seg.Type)
+			err = fmt.Errorf("segment type %q is not supported (striped, linear, zero, error, thin-pool, thin, mirror, raid, cache and writecache are)", seg.Type)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("LV %s/%s segment%d: %w", p.vg.Name, lv.Name, i+1, err)

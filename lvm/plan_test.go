@@ -65,7 +65,7 @@ func TestPlanLayers(t *testing.T) {
 func TestPlanRefusals(t *testing.T) {
 	linear := `stripe_count = 1 stripes = ["pv0", 0]`
 	for _, c := range []struct{ lvs, want string }{
-		{lvText("r", rw, "", 2, "cache", ""), `LV my-vg/r segment1: segment type "cache" is not supported`},
+		{lvText("r", rw, "", 2, "vdo", ""), `LV my-vg/r segment1: segment type "vdo" is not supported`},
 		{lvText("r", rw, "", 2, "striped", `stripe_count = 1 stripes = ["pv9", 0]`), "stripe 1: no PV pv9 in the VG"},
 		{lvText("r", rw, "", 2, "striped", `stripe_count = 1 stripes = ["pv0", 99]`), "extents 99+2 are past the end of PV pv0 (100 extents)"},
 		{lvText("r", rw, "", 3, "striped", `stripe_count = 2 stripe_size = 8 stripes = ["pv0", 0, "pv0", 10]`), "3 extents do not divide into 2 stripes"},

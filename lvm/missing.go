@@ -66,6 +66,11 @@ func (vg *VG) MissingPVs() []*VGPV {
 // planned, its refusal kept for the PartialError. Other errors end the Plan.
 func (p *planner) planOrRefuse(lv *LV) error {
 	mark := len(p.out)
+	why := ""
+	if p.o.Mode != Complete && p.partialRaidWithIntegrity(lv) {
+		p.o.Mode = Complete
+		why = "no degraded or partial activation for raid with integrity (none for the LVs after it either, as lvm2): "
+	}
 	p.fillMissing = p.o.Mode == Partial || p.o.Mode == Degraded && p.redundantRaid(lv)
 	err := p.activate(lv)
 	var missing *MissingPVError
@@ -76,7 +81,7 @@ func (p *planner) planOrRefuse(lv *LV) error {
 		delete(p.done, d.Name)
 	}
 	p.out = p.out[:mark]
-	p.refused = append(p.refused, fmt.Errorf("refusing activation of partial LV %s/%s: %w", p.vg.Name, lv.Name, err))
+	p.refused = append(p.refused, fmt.Errorf("refusing activation of partial LV %s/%s: %s%w", p.vg.Name, lv.Name, why, err))
 	return nil
 }
 
@@ -141,12 +146,27 @@ func (p *planner) redundantRaid(lv *LV) bool {
 }
 
 // degradedLV reports whether the LV called name has an area on a PV missing from the images
-// or an error segment (lvm2's _sublv_is_degraded: partial or virtual).
+// or an error segment (lvm2's _sublv_is_degraded: partial or virtual), itself or, for a raid
+// image with integrity, its origin or metadata LV.
 func (p *planner) degradedLV(name string) bool {
 	lv := p.vg.LV(name)
 	if lv == nil {
 		return false
 	}
+	if p.lvOnMissingPV(lv) {
+		return true
+	}
+	for _, layer := range integrityLayers(lv) {
+		if l := p.vg.LV(layer); l != nil && p.lvOnMissingPV(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// lvOnMissingPV reports whether lv has an error segment or a stripe on a PV missing from the
+// images.
+func (p *planner) lvOnMissingPV(lv *LV) bool {
 	for _, seg := range lv.Segments {
 		if seg.Type == "error" {
 			return true

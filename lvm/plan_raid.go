@@ -254,7 +254,8 @@ func (p *planner) area(name string, e, n uint64) (string, uint64, error) {
 }
 
 // sub plans a hidden LV that a raid or mirror LV stands on (no UUID suffix: lvm2 gives its
-// raid and mirror sub-LVs none), once, and returns its device's name.
+// raid, mirror and integrity sub-LVs none), once, and returns its device's name; a raid
+// image with integrity comes after its layers (plan_integrity.go).
 func (p *planner) sub(name string) (string, error) {
 	lv := p.vg.LV(name)
 	if lv == nil {
@@ -269,7 +270,7 @@ func (p *planner) sub(name string) (string, error) {
 	}
 	p.stack[lv.Name] = true
 	defer delete(p.stack, lv.Name)
-	lines, err := p.plainLines(lv)
+	lines, err := p.memberLines(lv)
 	if err != nil {
 		return "", err
 	}

@@ -33,18 +33,21 @@ func FuzzParseVG(f *testing.F) {
 	for _, b := range texts {
 		f.Add(b.Bytes())
 	}
-	// and the VG of old-style snapshots, a merge and external origins (snap-oracle.out)
-	out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", "snap-oracle.out"))
-	if err != nil {
-		f.Fatal(err)
+	// and the VGs of old-style snapshots, a merge and external origins (snap-oracle.out), of
+	// cache and writecache LVs (cache-oracle.out)
+	for _, name := range []string{"snap", "cache"} {
+		out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", name+"-oracle.out"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		_, text, _ := strings.Cut(string(out), "\n== metadata\n")
+		text, _, _ = strings.Cut(text, "\n== lvs\n")
+		_, text, _ = strings.Cut(text, "backed up.\n")
+		if _, err := ParseVG([]byte(text)); err != nil {
+			f.Fatalf("%s-oracle.out's VG text: %v", name, err)
+		}
+		f.Add([]byte(text))
 	}
-	_, snap, _ := strings.Cut(string(out), "\n== metadata\n")
-	snap, _, _ = strings.Cut(snap, "\n== lvs\n")
-	_, snap, _ = strings.Cut(snap, "backed up.\n")
-	if _, err := ParseVG([]byte(snap)); err != nil {
-		f.Fatalf("snap-oracle.out's VG text: %v", err)
-	}
-	f.Add([]byte(snap))
 	// and the raid and mirror VG (raid-oracle.out)
 	out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", "raid-oracle.out"))
 	if err != nil {
@@ -56,6 +59,17 @@ func FuzzParseVG(f *testing.F) {
 	}
 	raid, _, _ = strings.Cut(raid, "\n}\n")
 	f.Add([]byte("raid-vg {\n" + raid + "\n}\n"))
+	// and the VG of raid LVs with integrity (integrity-oracle.out)
+	out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", "integrity-oracle.out"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, ivg, ok := strings.Cut(string(out), "\nivg {\n")
+	if !ok {
+		f.Fatal("no VG text in integrity-oracle.out")
+	}
+	ivg, _, _ = strings.Cut(ivg, "\n}\n")
+	f.Add([]byte("ivg {\n" + ivg + "\n}\n"))
 	f.Add([]byte(`v { id = "x" seqno = 1 extent_size = 8 logical_volumes { t { id = "t" status = ["VISIBLE"] segment_count = 1 segment1 { start_extent = 0 extent_count = 1 type = "thin" thin_pool = "t" device_id = 1 } } } }`))
 	f.Fuzz(func(t *testing.T, text []byte) {
 		vg, err := ParseVG(text)

@@ -163,7 +163,7 @@ func (p *planner) cachevolAreas(lv, cvol *LV, s *Section) (meta, data string, er
 			return "", "", err
 		}
 	}
-	if lens[0] == 0 || lens[1] == 0 || lens[0]+lens[1] > p.lenSectors(cvol) {
+	if size := p.lenSectors(cvol); lens[0] == 0 || lens[1] == 0 || lens[0] > size || lens[1] > size-lens[0] {
 		return "", "", fmt.Errorf("metadata_len %d and data_len %d do not fit cachevol %s (%d sectors)", lens[0], lens[1], cvol.Name, p.lenSectors(cvol))
 	}
 	dev, err := p.layer(cvol.Name, "cvol")

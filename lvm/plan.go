@@ -22,11 +22,12 @@ type PlanOptions struct {
 	Mode ActivationMode
 }
 
-// Device is one device of a Plan: what `dmsetup create --concise` takes, and for a thin pool
-// the transaction id the VG's metadata expects its pool metadata to hold (lvm2 refuses an
-// activation whose pool holds another).
+// Device is one device of a Plan: what `dmsetup create --concise` takes, the LV (VG/LV) whose
+// activation plans it (lvm2 activates LV after LV: one that fails leaves the others), and for
+// a thin pool the transaction id the VG's metadata expects its pool metadata to hold.
 type Device struct {
 	table.ConciseDevice
+	LV          string
 	Transaction *uint64
 }
 
@@ -84,8 +85,12 @@ func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 		case lv.SkipsActivation() && !o.IgnoreSkip:
 			return nil, fmt.Errorf("LV %s/%s is flagged to be skipped by activation (a thin snapshot): ignore the flag to activate it", vg.Name, lv.Name)
 		}
+		mark := len(p.out)
 		if err := p.planOrRefuse(lv); err != nil {
 			return nil, err
+		}
+		for i := range p.out[mark:] {
+			p.out[mark+i].LV = vg.Name + "/" + lv.Name
 		}
 	}
 	if len(p.refused) > 0 {

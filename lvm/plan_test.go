@@ -56,6 +56,11 @@ func TestPlanLayers(t *testing.T) {
 	if got := table.FormatConcise(concise); got != want {
 		t.Errorf("plan:\n got %s\nwant %s", got, want)
 	}
+	for i, lv := range []string{"my-vg/p-ool", "my-vg/p-ool", "my-vg/p-ool", "my-vg/ro"} {
+		if devs[i].LV != lv {
+			t.Errorf("%s: planned for LV %q, want %q", devs[i].Name, devs[i].LV, lv)
+		}
+	}
 	devs, err = vg.Plan(PlanOptions{LVs: []string{"ro"}, ReadOnly: true})
 	if err != nil || len(devs) != 1 || devs[0].Flags != "ro" {
 		t.Errorf("one LV, read-only: %+v %v", devs, err)

@@ -199,18 +199,26 @@ func lvmActivate(e *env, vgs []*lvm.VG) error {
 		}
 		devs = append(devs, planned...)
 	}
-	if err := lvmCreate(e, devs); err != nil {
+	failed, err := lvmCreate(e, devs)
+	if err != nil {
 		return err
 	}
-	for _, r := range refused {
+	for _, r := range append(refused, failed...) {
 		fmt.Fprintf(e.stderr, "gdmsetup: %v\n", r)
 	}
+	var why []string
 	if len(refused) > 0 {
 		hint := "--activationmode partial activates them, their areas on missing PVs reading and writing as errors"
 		if mode == lvm.Complete {
 			hint = "--activationmode degraded activates the raid LVs among them that keep enough members; " + hint
 		}
-		return fmt.Errorf("%d LV(s) on missing PVs not activated: %s", len(refused), hint)
+		why = append(why, fmt.Sprintf("%d LV(s) on missing PVs not activated: %s", len(refused), hint))
+	}
+	if len(failed) > 0 {
+		why = append(why, fmt.Sprintf("%d LV(s) failed to activate", len(failed)))
+	}
+	if why != nil {
+		return errors.New(strings.Join(why, "; "))
 	}
 	return nil
 }
@@ -232,48 +240,89 @@ func lvmActivationMode(e *env) (lvm.ActivationMode, error) {
 
 // lvmCreate creates the planned devices, or prints them as a concise list with --concise.
 // A device that exists with the UUID planned for it is taken as active already (as lvm2
-// does); every name is checked before the first is created, and a creation that fails
-// removes those made before it.
-func lvmCreate(e *env, devs []lvm.Device) error {
+// does), and every name is checked before the first is created. Devices are created LV by LV
+// as lvm2's vgchange activates them (lvmCreateLV); the failures are returned, one per LV.
+func lvmCreate(e *env, devs []lvm.Device) ([]error, error) {
 	if e.opts.has("concise") {
 		concise := make([]table.ConciseDevice, len(devs))
 		for i, d := range devs {
 			concise[i] = d.ConciseDevice
 		}
 		fmt.Fprintln(e.stdout, table.FormatConcise(concise))
+		return nil, nil
+	}
+	planned := map[string]lvm.Device{}
+	for _, d := range devs {
+		if old, ok := e.reg.Lookup(d.Name); ok && old.UUID() != d.UUID {
+			return nil, fmt.Errorf("device %s already exists with UUID %q, not %s", d.Name, old.UUID(), d.UUID)
+		}
+		planned[d.Name] = d
+	}
+	var failed []error
+	for len(devs) > 0 {
+		n := 1
+		for n < len(devs) && devs[n].LV == devs[0].LV {
+			n++
+		}
+		if err := lvmCreateLV(e, devs[:n], planned); err != nil {
+			failed = append(failed, fmt.Errorf("LV %s not activated: %w", devs[0].LV, err))
+		}
+		devs = devs[n:]
+	}
+	return failed, nil
+}
+
+// lvmCreateLV creates the devices of one LV's activation, each after the planned devices its
+// table names that do not exist (those of an LV whose activation failed before are tried
+// again, as lvm2 builds each LV's tree afresh). A device that fails to create, or a pool
+// whose transaction id is wrong, fails the LV: the devices made for it are removed.
+func lvmCreateLV(e *env, lv []lvm.Device, planned map[string]lvm.Device) error {
+	var made []string
+	visiting := map[string]bool{}
+	var ensure func(d lvm.Device) error
+	ensure = func(d lvm.Device) error {
+		if _, ok := e.reg.Lookup(d.Name); ok || visiting[d.Name] {
+			return nil
+		}
+		visiting[d.Name] = true
+		for _, l := range d.Table {
+			for _, w := range strings.Fields(l.Params) {
+				name, ok := strings.CutPrefix(w, "/dev/mapper/")
+				if dep, isPlanned := planned[name]; ok && isPlanned {
+					if err := ensure(dep); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if err := e.reg.Create(d.Name, d.UUID, targetLines(d.Table), d.Flags == "ro"); err != nil {
+			return fmt.Errorf("%s: %w", d.Name, err)
+		}
+		made = append(made, d.Name)
+		if d.Transaction != nil {
+			if err := e.poolTransaction(d.Name, *d.Transaction); err != nil {
+				return fmt.Errorf("%s: %w", d.Name, err)
+			}
+		}
 		return nil
 	}
-	var create []lvm.Device
-	for _, d := range devs {
-		old, ok := e.reg.Lookup(d.Name)
-		switch {
-		case !ok:
-			create = append(create, d)
-		case old.UUID() != d.UUID:
-			return fmt.Errorf("device %s already exists with UUID %q, not %s", d.Name, old.UUID(), d.UUID)
-		}
-	}
-	for i, d := range create {
-		err := e.reg.Create(d.Name, d.UUID, targetLines(d.Table), d.Flags == "ro")
-		if err == nil && d.Transaction != nil {
-			err = e.poolTransactionIs(d.Name, *d.Transaction)
-			if err != nil {
-				i++
+	for _, d := range lv {
+		if err := ensure(d); err != nil {
+			for i := len(made) - 1; i >= 0; i-- {
+				e.reg.Remove(made[i])
 			}
-		}
-		if err != nil {
-			for j := i - 1; j >= 0; j-- {
-				e.reg.Remove(create[j].Name)
-			}
-			return fmt.Errorf("%s: %w", d.Name, err)
+			return err
 		}
 	}
 	return nil
 }
 
-// poolTransactionIs checks that thin pool name's metadata holds transaction want, as lvm2
-// checks before it lets an activation stand.
-func (e *env) poolTransactionIs(name string, want uint64) error {
+// poolTransaction checks thin pool name's metadata against the transaction want that the
+// VG's metadata expects, as libdm does (_thin_pool_node_send_messages): the pool may be at
+// want, or one behind, which is what a crash between lvm2's commit of the VG and its
+// messages to the pool leaves (lvm2 sends the messages at its next change to the pool, not
+// at an activation: thin volumes whose creation is pending then fail to load).
+func (e *env) poolTransaction(name string, want uint64) error {
 	lines, err := e.reg.Lines(name, false, true)
 	if err != nil {
 		return err
@@ -281,9 +330,13 @@ func (e *env) poolTransactionIs(name string, want uint64) error {
 	if len(lines) != 1 {
 		return fmt.Errorf("thin pool has %d targets", len(lines))
 	}
-	got, _, _ := strings.Cut(lines[0].Params, " ")
-	if got != strconv.FormatUint(want, 10) {
-		return fmt.Errorf("transaction_id is %s in the pool's metadata, the VG's metadata expects %d", got, want)
+	word, _, _ := strings.Cut(lines[0].Params, " ")
+	got, err := strconv.ParseUint(word, 10, 64)
+	switch {
+	case err != nil:
+		return fmt.Errorf("the pool's status is %q, not a transaction_id", lines[0].Params)
+	case got != want && got+1 != want:
+		return fmt.Errorf("transaction_id is %d in the pool's metadata, the VG's metadata expects %d", got, want)
 	}
 	return nil
 }

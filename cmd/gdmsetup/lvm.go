@@ -127,7 +127,8 @@ type lvmScanNote struct {
 }
 
 // lvmScanNotes says which LVs are snapshots (of which origin, with which chunk size), which
-// origins have a merge pending, which thin volumes have an external origin.
+// origins have a merge pending, which thin volumes have an external origin, which thin pools
+// have messages pending.
 func lvmScanNotes(vg *lvm.VG) map[*lvm.LV]lvmScanNote {
 	notes := map[*lvm.LV]lvmScanNote{}
 	snaps, _ := vg.Snapshots() // NamedLVs checked them
@@ -141,6 +142,15 @@ func lvmScanNotes(vg *lvm.VG) map[*lvm.LV]lvmScanNote {
 	for _, lv := range vg.LVs {
 		if e := lv.ExternalOrigin(); e != "" {
 			notes[lv] = lvmScanNote{text: "external origin " + e}
+		}
+		if lv.Segments[0].Type != "thin-pool" {
+			continue
+		}
+		switch msgs, err := vg.PendingMessages(lv); {
+		case err != nil:
+			notes[lv] = lvmScanNote{text: err.Error()}
+		case msgs != nil:
+			notes[lv] = lvmScanNote{text: "messages pending (lvm2 sends them at its next change to the pool): " + strings.Join(msgs, ", ")}
 		}
 	}
 	return notes

@@ -62,9 +62,20 @@ func TestLvmPoolsBehind(t *testing.T) {
 	sameLines(t, "again: ls", lines(s.ok("", "ls")), matching(again, `\t\(253:\d+\)$`))
 	sameLines(t, "again: status", lines(s.ok("", "status")), matching(again, `^\S+: \d+ \d+ `))
 
-	// The pending change finished by hand, as docs/lvm.md says: thin3 is new and empty, snap1
-	// reads as thin1, thin2's blocks are free, and thin_check passes the pool's metadata.
-	for _, m := range []string{"create_thin 3", "create_snap 4 1", "delete 2", "set_transaction_id 2 3"} {
+	// The pending change finished by hand with the messages `lvm scan` lists, as docs/lvm.md
+	// says: thin3 is new and empty, snap1 reads as thin1, thin2's blocks are free, and
+	// thin_check passes the pool's metadata.
+	scan := s.ok("", append([]string{"lvm", "scan"}, imgs...)...)
+	const pending = "  LV tvg/pool: 32768 sectors, thin-pool, messages pending (lvm2 sends them at its next change to the pool): "
+	i := strings.Index(scan, pending)
+	if i < 0 {
+		t.Fatalf("lvm scan lists no pending messages: %q", scan)
+	}
+	msgs, _, _ := strings.Cut(scan[i+len(pending):], "\n")
+	if msgs != "create_thin 3, create_snap 4 1, delete 2, set_transaction_id 2 3" {
+		t.Errorf("pending messages %q", msgs)
+	}
+	for _, m := range strings.Split(msgs, ", ") {
 		s.ok("", append([]string{"message", "tvg-pool-tpool", "0"}, strings.Fields(m)...)...)
 	}
 	fails([]string{"LV tvg/pool3 not activated", "LV tvg/thin31 not activated", "2 LV(s) failed to activate"},

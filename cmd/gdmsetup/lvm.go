@@ -34,6 +34,9 @@ func cmdLvm(e *env) error {
 			lvmPrintScan(e, pvs, vgs)
 			return nil
 		}
+		if err := lvmLinkImages(e, vgs); err != nil {
+			return err
+		}
 		return lvmActivate(e, vgs)
 	case "deactivate":
 		if len(args) == 0 {

@@ -387,3 +387,43 @@ func (p *planner) layer(name, suffix string) (string, error) {
 	p.add(dev, p.dmUUID(lv, suffix), !lv.Writable(), lines)
 	return dev, nil
 }
+
+// CacheDescription says how lv is cached, as `lvm scan` lists it: "cache on cache pool POOL
+// (MODE, chunk N sectors)", "cache on cachevol CVOL (MODE, chunk N sectors)", "writecache on
+// cachevol CVOL (block N bytes)", for a thin pool whose data LV is cached "data LV DATA: " and
+// that; "" for other LVs and for segments activation would refuse.
+func (vg *VG) CacheDescription(lv *LV) string {
+	seg := lv.Segments[0]
+	s := seg.Section
+	switch {
+	case seg.Type == "thin-pool":
+		if data := vg.LV(s.Keys["pool"].Str); data != nil && data != lv {
+			if d := vg.CacheDescription(data); d != "" {
+				return "data LV " + data.Name + ": " + d
+			}
+		}
+	case seg.Type == "writecache":
+		block, err := s.Uint("writecache_block_size")
+		if err != nil {
+			return ""
+		}
+		if block == 0 {
+			block = 4096
+		}
+		return fmt.Sprintf("writecache on cachevol %s (block %d bytes)", s.Keys["writecache"].Str, block)
+	case cacheSegType(seg.Type) == "cache":
+		name := s.Keys["cache_pool"].Str
+		pool := vg.LV(name)
+		if pool == nil {
+			return ""
+		}
+		if _, cachevol := s.Keys["metadata_start"]; cachevol {
+			if set, err := cacheSettingsOf(s, true); err == nil {
+				return fmt.Sprintf("cache on cachevol %s (%s, chunk %d sectors)", name, set.mode, set.chunkSectors)
+			}
+		} else if set, err := cacheSettingsOf(pool.Segments[0].Section, false); err == nil {
+			return fmt.Sprintf("cache on cache pool %s (%s, chunk %d sectors)", name, set.mode, set.chunkSectors)
+		}
+	}
+	return ""
+}

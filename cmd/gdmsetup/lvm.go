@@ -130,8 +130,8 @@ type lvmScanNote struct {
 }
 
 // lvmScanNotes says which LVs are snapshots (of which origin, with which chunk size), which
-// origins have a merge pending, which thin volumes have an external origin, which thin pools
-// have messages pending.
+// origins have a merge pending, which thin volumes have an external origin, which LVs (or
+// thin pools' data LVs) are cached and how, which thin pools have messages pending.
 func lvmScanNotes(vg *lvm.VG) map[*lvm.LV]lvmScanNote {
 	notes := map[*lvm.LV]lvmScanNote{}
 	snaps, _ := vg.Snapshots() // NamedLVs checked them
@@ -146,14 +146,25 @@ func lvmScanNotes(vg *lvm.VG) map[*lvm.LV]lvmScanNote {
 		if e := lv.ExternalOrigin(); e != "" {
 			notes[lv] = lvmScanNote{text: "external origin " + e}
 		}
+		cache := vg.CacheDescription(lv)
+		if cache != "" {
+			notes[lv] = lvmScanNote{text: cache, replaces: lv.Segments[0].Type != "thin-pool"}
+		}
 		if lv.Segments[0].Type != "thin-pool" {
 			continue
 		}
+		pending := ""
 		switch msgs, err := vg.PendingMessages(lv); {
 		case err != nil:
-			notes[lv] = lvmScanNote{text: err.Error()}
+			pending = err.Error()
 		case msgs != nil:
-			notes[lv] = lvmScanNote{text: "messages pending (lvm2 sends them at its next change to the pool): " + strings.Join(msgs, ", ")}
+			pending = "messages pending (lvm2 sends them at its next change to the pool): " + strings.Join(msgs, ", ")
+		}
+		if pending != "" && cache != "" {
+			pending = cache + ", " + pending
+		}
+		if pending != "" {
+			notes[lv] = lvmScanNote{text: pending}
 		}
 	}
 	return notes

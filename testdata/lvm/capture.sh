@@ -4,6 +4,7 @@
 # two partitioned disks made here (mbr: sfdisk, gpt: sgdisk) beside the script's declared disks;
 # keeps the transcript (NAME-oracle.out) and, gzipped, the disks the script's "# keep:" line names.
 # With FROM=DIR the declared disks are DIR's images (copied, not made afresh).
+# TIMEOUT=SECS gives the run longer than 300 s (under TCG a script that waits for syncs needs it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 oracle="${ORACLE:-/work/shared/oracle}"
@@ -26,7 +27,7 @@ if [ -n "${FROM:-}" ]; then
 fi
 for try in 1 2 3 4; do
 	rc=0
-	(cd "$oracle" && flock /tmp/oracle.lock ./run.sh $fresh --timeout 300 "$script" "$d") >"$here/$name-oracle.out" || rc=$?
+	(cd "$oracle" && flock /tmp/oracle.lock ./run.sh $fresh --timeout "${TIMEOUT:-300}" "$script" "$d") >"$here/$name-oracle.out" || rc=$?
 	if [ "$rc" = 0 ] && ! grep -q "Failed to get write lock" "$here/$name-oracle.out"; then break; fi
 	sleep 5
 done

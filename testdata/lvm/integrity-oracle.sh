@@ -28,11 +28,12 @@ F="--config=activation{udev_sync=0 udev_rules=0 monitoring=0} devices{obtain_dev
 lvm() { cmd=$1; shift; /tmp/t/lvm "$cmd" "$C" "$@"; }
 lvmf() { cmd=$1; shift; /tmp/t/lvm "$cmd" "$F" "$@"; }
 fill() { /tmp/t/dd if=/dev/urandom of="/dev/mapper/$1" bs=64K count="$2" seek="${3:-0}" oflag=direct status=none; }
-# synced: every raid set in sync and idle, every integrity device done recalculating.
+# synced: every raid set in sync and idle, every integrity device done recalculating (its
+# status shows "-" or, once a recalculation is over, the provided sectors as its position).
 synced() {
 	dmsetup status | awk '
 		$4 == "raid" { split($8, a, "/"); if ($7 ~ /[^A]/ || a[1] != a[2] || $9 != "idle") n++ }
-		$4 == "integrity" && $7 != "-" { n++ }
+		$4 == "integrity" && $7 != "-" && $7 != $6 { n++ }
 		END { exit n > 0 }'
 }
 waitsync() {

@@ -34,14 +34,15 @@ func FuzzParseVG(f *testing.F) {
 		f.Add(b.Bytes())
 	}
 	// and the VGs of old-style snapshots, a merge and external origins (snap-oracle.out), of
-	// cache and writecache LVs (cache-oracle.out)
-	for _, name := range []string{"snap", "cache"} {
+	// cache and writecache LVs (cache-oracle.out), of pools with pending messages
+	// (msg-oracle.out)
+	for _, name := range []string{"snap", "cache", "msg"} {
 		out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", name+"-oracle.out"))
 		if err != nil {
 			f.Fatal(err)
 		}
 		_, text, _ := strings.Cut(string(out), "\n== metadata\n")
-		text, _, _ = strings.Cut(text, "\n== lvs\n")
+		text, _, _ = strings.Cut(text, "\n== ")
 		_, text, _ = strings.Cut(text, "backed up.\n")
 		if _, err := ParseVG([]byte(text)); err != nil {
 			f.Fatalf("%s-oracle.out's VG text: %v", name, err)
@@ -81,6 +82,11 @@ func FuzzParseVG(f *testing.F) {
 		}
 		vg.Plan(PlanOptions{IgnoreSkip: true})
 		vg.Plan(PlanOptions{ReadOnly: true})
+		for _, lv := range vg.LVs {
+			if lv.Segments[0].Type == "thin-pool" {
+				vg.PendingMessages(lv)
+			}
+		}
 		for i, pv := range vg.PVs {
 			if i%2 == 1 {
 				pv.Source = nil

@@ -29,7 +29,9 @@ for try in 1 2 3 4; do
 	rc=0
 	(cd "$oracle" && flock /tmp/oracle.lock ./run.sh $fresh --timeout "${TIMEOUT:-300}" "$script" "$d") >"$here/$name-oracle.out" || rc=$?
 	if [ "$rc" = 0 ] && ! grep -q "Failed to get write lock" "$here/$name-oracle.out"; then break; fi
+	echo "capture.sh: $name, attempt $try failed (exit $rc); its last lines:" >&2
+	tail "$here/$name-oracle.out" >&2
 	sleep 5
 done
-[ "$rc" = 0 ] || { tail "$here/$name-oracle.out"; exit 1; }
+[ "$rc" = 0 ] || exit 1
 for disk in $keep; do gzip -9nc "$d/$disk.img" >"$here/$disk.img.gz"; done

@@ -32,7 +32,7 @@ func (p *planner) memberLines(lv *LV) ([]table.Line, error) {
 // origin with no reserved sectors, the tag size and mode, then fix_padding, block_size,
 // internal_hash, meta_device, recalculate (while the text asks for the initial
 // recalculation) and the optional settings the text holds. The metadata LV is planned before
-// the origin, as lvm2 creates them.
+// the origin, as lvm2 creates them. Bitmap mode is refused under a read-only activation.
 func (p *planner) integrity(lv *LV) (table.Line, error) {
 	if len(lv.Segments) != 1 {
 		return table.Line{}, fmt.Errorf("%d segments, an integrity LV has one", len(lv.Segments))
@@ -56,6 +56,9 @@ func (p *planner) integrity(lv *LV) (table.Line, error) {
 	settings, err := integritySettings(s)
 	if err != nil {
 		return table.Line{}, fmt.Errorf("integrity: %w", err)
+	}
+	if p.o.ReadOnly && settings.mode == "B" {
+		return table.Line{}, fmt.Errorf("integrity in bitmap mode writes its superblock at every activation, which writes the images (the 6.1 kernel lets that write through a read-only device): not under a read-only activation")
 	}
 	var devs [2]string
 	for i, name := range []string{meta, origin} {

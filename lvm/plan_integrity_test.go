@@ -42,14 +42,21 @@ func TestPlanIntegrity(t *testing.T) {
 		t.Errorf("raid1 with integrity:\n got %s\nwant %s", got, want)
 	}
 
-	got = planConcise(t, planVG(t, integrityRaid1(`mode = "B" tag_size = 4 block_size = 4096 internal_hash = "sha256" recalculate = 1 journal_sectors = 1024 buffer_sectors = 64 journal_watermark = 30 commit_time = 500 bitmap_flush_interval = 1000 sectors_per_bit = 8`)), PlanOptions{ReadOnly: true})
+	bitmap := integrityRaid1(`mode = "B" tag_size = 4 block_size = 4096 internal_hash = "sha256" recalculate = 1 journal_sectors = 1024 buffer_sectors = 64 journal_watermark = 30 commit_time = 500 bitmap_flush_interval = 1000 sectors_per_bit = 8`)
+	got = planConcise(t, planVG(t, bitmap), PlanOptions{})
 	for _, want := range []string{
-		"my--vg-r_rimage_1,LVM-VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVr_rimage_1id,,ro,0 16 integrity /dev/mapper/my--vg-r_rimage_1_iorig 0 4 B 11 fix_padding block_size:4096 internal_hash:sha256 meta_device:/dev/mapper/my--vg-r_rimage_1_imeta recalculate journal_sectors:1024 buffer_sectors:64 journal_watermark:30 commit_time:500 bitmap_flush_interval:1000 sectors_per_bit:8;",
-		"my--vg-r_rimage_0_imeta,LVM-VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVr_rimage_0_imetaid,,ro,",
+		"my--vg-r_rimage_1,LVM-VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVr_rimage_1id,,rw,0 16 integrity /dev/mapper/my--vg-r_rimage_1_iorig 0 4 B 11 fix_padding block_size:4096 internal_hash:sha256 meta_device:/dev/mapper/my--vg-r_rimage_1_imeta recalculate journal_sectors:1024 buffer_sectors:64 journal_watermark:30 commit_time:500 bitmap_flush_interval:1000 sectors_per_bit:8;",
 	} {
 		if !strings.Contains(got, want) {
-			t.Errorf("bitmap mode, settings, read-only:\n%s\nlacks %s", got, want)
+			t.Errorf("bitmap mode, settings:\n%s\nlacks %s", got, want)
 		}
+	}
+	if _, err := planVG(t, bitmap).Plan(PlanOptions{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "LV my-vg/r_rimage_0: integrity in bitmap mode writes its superblock at every activation") {
+		t.Errorf("bitmap mode, read-only: %v", err)
+	}
+	got = planConcise(t, planVG(t, integrityRaid1(journalCRC)), PlanOptions{ReadOnly: true})
+	if want := "my--vg-r_rimage_0_imeta,LVM-VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVr_rimage_0_imetaid,,ro,"; !strings.Contains(got, want) {
+		t.Errorf("journal mode, read-only:\n%s\nlacks %s", got, want)
 	}
 }
 

@@ -149,6 +149,32 @@ func (p *planner) add(name, uuid string, readOnly bool, lines []table.Line) *Dev
 	return &p.out[len(p.out)-1]
 }
 
+// layer plans, once, the hidden LV called name that another LV stands on, as its own device
+// with the UUID suffix lvm2 gives its role (cdata, cmeta, cvol, real; none for raid, mirror
+// and integrity sub-LVs), and returns the device's name; a raid image with integrity comes
+// after its own layers (memberLines).
+func (p *planner) layer(name, suffix string) (string, error) {
+	lv := p.vg.LV(name)
+	if lv == nil {
+		return "", fmt.Errorf("no LV %s", name)
+	}
+	dev := DMName(p.vg.Name, lv.Name, "")
+	if p.done[dev] {
+		return dev, nil
+	}
+	if p.stack[lv.Name] {
+		return "", fmt.Errorf("LV %s stands on itself", lv.Name)
+	}
+	p.stack[lv.Name] = true
+	defer delete(p.stack, lv.Name)
+	lines, err := p.memberLines(lv)
+	if err != nil {
+		return "", err
+	}
+	p.add(dev, p.dmUUID(lv, suffix), !lv.Writable(), lines)
+	return dev, nil
+}
+
 // activate plans lv and what it stands on.
 func (p *planner) activate(lv *LV) error {
 	if ok, err := p.layered(lv); ok {

@@ -363,31 +363,6 @@ func (p *planner) writecache(lv *LV, seg *Segment, startSectors, lenSectors uint
 	return line(startSectors, lenSectors, "writecache", append(args, opts...)...), nil
 }
 
-// layer plans, once, the hidden LV called name that a cache or writecache LV stands on, as
-// its own device with the UUID suffix lvm2 gives its role (cdata, cmeta, cvol, real), and
-// returns the device's name.
-func (p *planner) layer(name, suffix string) (string, error) {
-	lv := p.vg.LV(name)
-	if lv == nil {
-		return "", fmt.Errorf("no LV %s", name)
-	}
-	dev := DMName(p.vg.Name, lv.Name, "")
-	if p.done[dev] {
-		return dev, nil
-	}
-	if p.stack[lv.Name] {
-		return "", fmt.Errorf("LV %s stands on itself", lv.Name)
-	}
-	p.stack[lv.Name] = true
-	defer delete(p.stack, lv.Name)
-	lines, err := p.plainLines(lv)
-	if err != nil {
-		return "", err
-	}
-	p.add(dev, p.dmUUID(lv, suffix), !lv.Writable(), lines)
-	return dev, nil
-}
-
 // CacheDescription says how lv is cached, as `lvm scan` lists it: "cache on cache pool POOL
 // (MODE, chunk N sectors)", "cache on cachevol CVOL (MODE, chunk N sectors)", "writecache on
 // cachevol CVOL (block N bytes)", for a thin pool whose data LV is cached "data LV DATA: " and

@@ -62,7 +62,7 @@ func (p *planner) integrity(lv *LV) (table.Line, error) {
 	}
 	var devs [2]string
 	for i, name := range []string{meta, origin} {
-		if devs[i], err = p.sub(name); err != nil {
+		if devs[i], err = p.layer(name, ""); err != nil {
 			return table.Line{}, fmt.Errorf("integrity: %w", err)
 		}
 	}

@@ -70,7 +70,7 @@ func (p *planner) raid(lv *LV, seg *Segment, startSectors, lenSectors uint64) (t
 				args = append(args, "-")
 				continue
 			}
-			dev, err := p.sub(name)
+			dev, err := p.layer(name, "")
 			if err != nil {
 				return table.Line{}, fmt.Errorf("member %d: %w", i, err)
 			}
@@ -214,7 +214,7 @@ func (p *planner) mirror(lv *LV, seg *Segment, startSectors, lenSectors uint64) 
 		if err != nil {
 			return table.Line{}, err
 		}
-		dev, err := p.sub(name)
+		dev, err := p.layer(name, "")
 		if err != nil {
 			return table.Line{}, fmt.Errorf("log: %w", err)
 		}
@@ -246,34 +246,9 @@ func (p *planner) area(name string, e, n uint64) (string, uint64, error) {
 	if e+n > lv.Extents() || e+n < e {
 		return "", 0, fmt.Errorf("extents %d+%d are past the end of LV %s (%d extents)", e, n, name, lv.Extents())
 	}
-	dev, err := p.sub(name)
+	dev, err := p.layer(name, "")
 	if err != nil {
 		return "", 0, err
 	}
 	return "/dev/mapper/" + dev, e * p.vg.ExtentSectors, nil
-}
-
-// sub plans a hidden LV that a raid or mirror LV stands on (no UUID suffix: lvm2 gives its
-// raid, mirror and integrity sub-LVs none), once, and returns its device's name; a raid
-// image with integrity comes after its layers (plan_integrity.go).
-func (p *planner) sub(name string) (string, error) {
-	lv := p.vg.LV(name)
-	if lv == nil {
-		return "", fmt.Errorf("no LV %s", name)
-	}
-	dev := DMName(p.vg.Name, lv.Name, "")
-	if p.done[dev] {
-		return dev, nil
-	}
-	if p.stack[lv.Name] {
-		return "", fmt.Errorf("LV %s stands on itself", lv.Name)
-	}
-	p.stack[lv.Name] = true
-	defer delete(p.stack, lv.Name)
-	lines, err := p.memberLines(lv)
-	if err != nil {
-		return "", err
-	}
-	p.add(dev, p.dmUUID(lv, ""), !lv.Writable(), lines)
-	return dev, nil
 }

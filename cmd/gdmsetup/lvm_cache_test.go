@@ -63,12 +63,7 @@ func TestLvmCacheActivateIsLvm2s(t *testing.T) {
 	s.ok("", append([]string{"lvm", "activate"}, imgs...)...)
 	s.cachesClean()
 	s.sameDevicesAsLvm2("vgchange -ay", oracle["vgchange -ay"], imgs)
-	for _, l := range matching(oracle["sha256"], `^vg-\S+ [0-9a-f]{64}$`) {
-		name, want, _ := strings.Cut(l, " ")
-		if got := s.lvSHA(name); got != want {
-			t.Errorf("%s: sha256 %s, lvm2 read %s", name, got, want)
-		}
-	}
+	s.sameSHAAsLvm2("vgchange -ay", oracle["sha256"])
 	s.ok("", "lvm", "deactivate", "vg")
 	for _, lv := range []string{"lv2", "lv4", "lv5", "thin1", "lv1"} {
 		what := "lvchange -ay vg/" + lv

@@ -145,6 +145,18 @@ func (s *sandbox) lvSHA(name string) string {
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(s.ok("", "read", name))))
 }
 
+// sameSHAAsLvm2 checks that each LV of an oracle block of "NAME SHA256" lines reads to that
+// SHA-256.
+func (s *sandbox) sameSHAAsLvm2(what string, block []string) {
+	s.t.Helper()
+	for _, l := range matching(block, `^\S+ [0-9a-f]{64}$`) {
+		name, want, _ := strings.Cut(l, " ")
+		if got := s.lvSHA(name); got != want {
+			s.t.Errorf("%s %s: sha256 %s, lvm2 read %s", what, name, got, want)
+		}
+	}
+}
+
 // TestLvmActivateIsLvm2s activates the VGs lvm2 made in the kernel oracle from their disk
 // images and compares names, minors, tables, UUIDs, flags, open counts and every LV's bytes
 // with what lvm2's activation gave the kernel.
@@ -161,12 +173,7 @@ func TestLvmActivateIsLvm2s(t *testing.T) {
 	sameLines(t, "table vg-snap1", lines(s.ok("", "table", "vg-snap1")), snap[:1])
 	sameLines(t, "info vg-snap1", lines(s.ok("", "info", "-c", "-o", "name,uuid,attr,open", "vg-snap1")), snap[1:])
 
-	for _, l := range oracle["sha256"] {
-		name, want, _ := strings.Cut(l, " ")
-		if got := s.lvSHA(name); got != want {
-			t.Errorf("%s: sha256 %s, lvm2 read %s", name, got, want)
-		}
-	}
+	s.sameSHAAsLvm2("vgchange -ay", oracle["sha256"])
 }
 
 // TestLvmWriteBack writes into a thin volume and a linear one of the images, deactivates,
@@ -373,12 +380,7 @@ func TestLvmPartial(t *testing.T) {
 		t.Errorf("partial activation: exit %d, stderr %q", r.code, r.stderr)
 	}
 	compare("vgchange -ay --activationmode partial (p2 missing)")
-	for _, l := range oracle["sha256"] {
-		name, want, _ := strings.Cut(l, " ")
-		if got := s.lvSHA(name); got != want {
-			t.Errorf("%s: sha256 %s, lvm2 read %s", name, got, want)
-		}
-	}
+	s.sameSHAAsLvm2("partial", oracle["sha256"])
 	if r := s.run("", "read", "vg-spans"); r.code == 0 || !strings.Contains(r.stderr, "Input/output error") {
 		t.Errorf("read of an LV with a missing area: exit %d, stderr %q", r.code, r.stderr)
 	}
@@ -420,12 +422,7 @@ func TestLvmDegraded(t *testing.T) {
 			}
 		}
 		s.sameDevicesAsLvm2(c.mode, oracle["vgchange -ay --activationmode "+c.mode+" (q2 missing)"], imgs)
-		for _, l := range matching(oracle["sha256 ("+c.mode+")"], `^dvg-\S+ [0-9a-f]{64}$`) {
-			name, want, _ := strings.Cut(l, " ")
-			if got := s.lvSHA(name); got != want {
-				t.Errorf("%s: %s: sha256 %s, lvm2 read %s", c.mode, name, got, want)
-			}
-		}
+		s.sameSHAAsLvm2(c.mode, oracle["sha256 ("+c.mode+")"])
 		s.ok("", "lvm", "deactivate", "dvg")
 	}
 }

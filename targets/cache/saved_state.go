@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/gob"
 	"errors"
@@ -15,8 +16,10 @@ import (
 // SaveState is targets.StateSaver: the table's in-core state (the policy's
 // queues and hotspots, the dirty and discard bits, the counters, the
 // lifecycle flags, where the metadata space map allocates next) for the
-// process that rebuilds the table. The core calls it after StopBackground
-// committed what this process changed.
+// process that rebuilds the table, followed by its SHA-256: the policy's
+// lists are indexes into its entries, which a damaged state would send
+// anywhere. The core calls it after StopBackground committed what this
+// process changed.
 func (c *Cache) SaveState() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -27,6 +30,8 @@ func (c *Cache) SaveState() string {
 	if err := gob.NewEncoder(&buf).Encode(&s); err != nil {
 		return ""
 	}
+	sum := sha256.Sum256(buf.Bytes())
+	buf.Write(sum[:])
 	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
@@ -80,14 +85,18 @@ func (c *Cache) restore() error {
 	return nil
 }
 
-// decodeState reads SaveState's string into s; false when there is none
-// or it does not fit this table's sizes.
+// decodeState reads SaveState's string into s; false when there is none,
+// its checksum fails or it does not fit this table's sizes.
 func (c *Cache) decodeState(saved string, s *state) bool {
 	if saved == "" {
 		return false
 	}
 	raw, err := base64.StdEncoding.DecodeString(saved)
-	if err != nil || gob.NewDecoder(bytes.NewReader(raw)).Decode(s) != nil || s.Policy == nil {
+	if err != nil || len(raw) < sha256.Size {
+		return false
+	}
+	raw, sum := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
+	if sha256.Sum256(raw) != [sha256.Size]byte(sum) || gob.NewDecoder(bytes.NewReader(raw)).Decode(s) != nil || s.Policy == nil {
 		return false
 	}
 	p := s.Policy

@@ -24,36 +24,24 @@ func TestLvmPoolsBehind(t *testing.T) {
 	s := newSandbox(t)
 	imgs := lvmImages(s, "m1")
 	oracle := lvmOracle(t, "msg")
-	fails := func(want []string, a ...string) {
-		t.Helper()
-		r := s.run("", append([]string{"lvm", "activate"}, a...)...)
-		if r.code == 0 {
-			t.Errorf("lvm activate %s: exit 0", strings.Join(a, " "))
-		}
-		for _, w := range want {
-			if !strings.Contains(r.stderr, w) {
-				t.Errorf("lvm activate %s: stderr %q lacks %q", strings.Join(a, " "), r.stderr, w)
-			}
-		}
-	}
 	vgchange := []string{
 		"LV tvg/pool3 not activated: tvg-pool3-tpool: transaction_id is 1 in the pool's metadata, the VG's metadata expects 3\n",
 		"LV tvg/thin31 not activated: tvg-pool3-tpool: transaction_id is 1 in the pool's metadata, the VG's metadata expects 3\n",
 		"LV tvg/thin3 not activated: tvg-thin3: ", "(253:10) failed: No data available\n",
 		"3 LV(s) failed to activate",
 	}
-	fails(vgchange, imgs...)
+	s.activateFails(vgchange, imgs...)
 	s.sameDevicesAsLvm2("vgchange -ay", oracle["vgchange -ay"], imgs)
 
 	snap := oracle["lvchange -ay -K tvg/snap1"]
-	fails([]string{"LV tvg/snap1 not activated: tvg-snap1: ", "(253:10) failed: No data available\n", "1 LV(s) failed to activate"},
+	s.activateFails([]string{"LV tvg/snap1 not activated: tvg-snap1: ", "(253:10) failed: No data available\n", "1 LV(s) failed to activate"},
 		append([]string{"--ignoreactivationskip", "--lv", "tvg/snap1"}, imgs...)...)
 	sameLines(t, "lvchange -ay -K tvg/snap1: ls", lines(s.ok("", "ls")), matching(snap, `\t\(253:\d+\)$`))
 	s.sameSHAAsLvm2("vgchange -ay", oracle["sha256"])
 	s.ok("", "lvm", "deactivate", "tvg")
 
 	again := oracle["vgchange -ay again"]
-	fails(vgchange, imgs...)
+	s.activateFails(vgchange, imgs...)
 	sameLines(t, "again: ls", lines(s.ok("", "ls")), matching(again, `\t\(253:\d+\)$`))
 	sameLines(t, "again: status", lines(s.ok("", "status")), matching(again, `^\S+: \d+ \d+ `))
 
@@ -73,7 +61,7 @@ func TestLvmPoolsBehind(t *testing.T) {
 	for _, m := range strings.Split(msgs, ", ") {
 		s.ok("", append([]string{"message", "tvg-pool-tpool", "0"}, strings.Fields(m)...)...)
 	}
-	fails([]string{"LV tvg/pool3 not activated", "LV tvg/thin31 not activated", "2 LV(s) failed to activate"},
+	s.activateFails([]string{"LV tvg/pool3 not activated", "LV tvg/thin31 not activated", "2 LV(s) failed to activate"},
 		append([]string{"--ignoreactivationskip"}, imgs...)...)
 	if got, want := s.lvSHA("tvg-snap1"), s.lvSHA("tvg-thin1"); got != want {
 		t.Errorf("snap1 reads %s, thin1 %s", got, want)

@@ -268,6 +268,20 @@ func (s *sandbox) lvmRefused(want string, a ...string) {
 	}
 }
 
+// activateFails checks that `lvm activate a...` fails and says each of want on stderr.
+func (s *sandbox) activateFails(want []string, a ...string) {
+	s.t.Helper()
+	r := s.run("", append([]string{"lvm", "activate"}, a...)...)
+	if r.code == 0 {
+		s.t.Errorf("lvm activate %s: exit 0", strings.Join(a, " "))
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			s.t.Errorf("lvm activate %s: stderr %q lacks %q", strings.Join(a, " "), r.stderr, w)
+		}
+	}
+}
+
 // TestLvmRefusals: what cannot be activated is refused with the reason, before anything is
 // created.
 func TestLvmRefusals(t *testing.T) {
@@ -351,26 +365,14 @@ func TestLvmPartial(t *testing.T) {
 	oracle := lvmOracle(t, "partial")
 	present := []string{imgs[0], imgs[2]}
 	compare := func(block string) { s.sameDevicesAsLvm2(block, oracle[block], imgs) }
-	fails := func(wantStderr []string, a ...string) {
-		t.Helper()
-		r := s.run("", append([]string{"lvm", "activate"}, a...)...)
-		if r.code == 0 {
-			t.Errorf("lvm activate %s: exit 0", strings.Join(a, " "))
-		}
-		for _, w := range wantStderr {
-			if !strings.Contains(r.stderr, w) {
-				t.Errorf("lvm activate %s: stderr %q lacks %q", strings.Join(a, " "), r.stderr, w)
-			}
-		}
-	}
 	missing := "warning: VG vg is missing PV "
 	refused := func(lv string) string { return "refusing activation of partial LV vg/" + lv + ": " }
 
-	fails([]string{missing, refused("spans"), refused("str"), refused("onp2"), "3 LV(s) on missing PVs not activated"}, present...)
+	s.activateFails([]string{missing, refused("spans"), refused("str"), refused("onp2"), "3 LV(s) on missing PVs not activated"}, present...)
 	compare("vgchange -ay (p2 missing)")
 	s.ok("", "lvm", "deactivate", "vg")
 
-	fails([]string{refused("spans")}, append([]string{"--lv", "vg/spans"}, present...)...)
+	s.activateFails([]string{refused("spans")}, append([]string{"--lv", "vg/spans"}, present...)...)
 	if out := s.ok("", "ls"); out != "No devices found\n" {
 		t.Errorf("a refused LV alone left devices: %q", out)
 	}

@@ -49,28 +49,20 @@ func FuzzParseVG(f *testing.F) {
 		}
 		f.Add([]byte(text))
 	}
-	// and the raid and mirror VG (raid-oracle.out)
-	out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", "raid-oracle.out"))
-	if err != nil {
-		f.Fatal(err)
+	// and the raid and mirror VG (raid-oracle.out), the VG of raid LVs with integrity
+	// (integrity-oracle.out): their texts from the VG's opening line to its closing brace
+	for _, c := range []struct{ name, vg string }{{"raid", "raid-vg"}, {"integrity", "ivg"}} {
+		out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", c.name+"-oracle.out"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		_, text, ok := strings.Cut(string(out), "\n"+c.vg+" {\n")
+		if !ok {
+			f.Fatalf("no VG text in %s-oracle.out", c.name)
+		}
+		text, _, _ = strings.Cut(text, "\n}\n")
+		f.Add([]byte(c.vg + " {\n" + text + "\n}\n"))
 	}
-	_, raid, ok := strings.Cut(string(out), "\nraid-vg {\n")
-	if !ok {
-		f.Fatal("no VG text in raid-oracle.out")
-	}
-	raid, _, _ = strings.Cut(raid, "\n}\n")
-	f.Add([]byte("raid-vg {\n" + raid + "\n}\n"))
-	// and the VG of raid LVs with integrity (integrity-oracle.out)
-	out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", "integrity-oracle.out"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	_, ivg, ok := strings.Cut(string(out), "\nivg {\n")
-	if !ok {
-		f.Fatal("no VG text in integrity-oracle.out")
-	}
-	ivg, _, _ = strings.Cut(ivg, "\n}\n")
-	f.Add([]byte("ivg {\n" + ivg + "\n}\n"))
 	f.Add([]byte(`v { id = "x" seqno = 1 extent_size = 8 logical_volumes { t { id = "t" status = ["VISIBLE"] segment_count = 1 segment1 { start_extent = 0 extent_count = 1 type = "thin" thin_pool = "t" device_id = 1 } } } }`))
 	f.Fuzz(func(t *testing.T, text []byte) {
 		vg, err := ParseVG(text)

@@ -6,14 +6,8 @@
 # snapshots' and thin volumes' status; then lvm2 in the kernel oracle activates the images
 # (snap-gdm-oracle.sh, through capture.sh with FROM=): every LV must read to gdmsetup's
 # SHA-256 and show gdmsetup's status.
-set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-d="$(mktemp -d)"
-trap 'rm -rf "$d"' EXIT
-(cd "$here/../.." && go build -o "$d/gdmsetup" ./cmd/gdmsetup)
-g() { "$d/gdmsetup" --dir "$d/state" "$@"; }
-mkdir "$d/img"
-for n in s1 s2; do gunzip -c "$here/$n.img.gz" >"$d/img/$n.img"; done
+. "$(dirname "$0")/gdm-lib.sh"
+gdm_setup s1 s2
 merged() {
 	for i in $(seq 100); do
 		set -- $(g status vg-mlin)
@@ -42,13 +36,5 @@ lvs="lin snap snap2 str snapstr mlin eo ext ext2"
 for lv in $lvs; do echo "vg-$lv $(g read "vg-$lv" | sha256sum | cut -c1-64)"; done >"$d/ours"
 g status | grep -E ' (snapshot|snapshot-merge|thin) ' >>"$d/ours"
 g lvm deactivate vg
-FROM="$d/img" "$here/capture.sh" snap-gdm
-out="$here/snap-gdm-oracle.out"
-kernel="$(awk '/^== sha256/{p=1; next} /^==/{p=0} p' "$out")"
-{ echo "== gdmsetup's sha256 and status (before the kernel)"; cat "$d/ours"; } >>"$out"
-if [ "$kernel" != "$(cat "$d/ours")" ]; then
-	echo "snap-gdm.sh: the kernel read other bytes or status than gdmsetup:" >&2
-	diff <(echo "$kernel") "$d/ours" >&2
-	exit 1
-fi
+gdm_kernel_reads snap-gdm "sha256 and status"
 echo "snap-gdm.sh: the kernel read every LV and status as gdmsetup did"

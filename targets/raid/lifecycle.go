@@ -80,14 +80,19 @@ func (r *Raid) build() error {
 }
 
 // run is md_run's refusals: raid0 needs every member, raid10 the layout
-// only superblocks give it and a copy of every chunk, raid4/5/6 at most
-// their parity members missing (and none when not in sync), raid6 four
-// members.
+// only superblocks give it and an in-sync copy of every chunk, raid4/5/6
+// at most their parity members missing or out of sync (raid5_calc_degraded:
+// a failed member that came back is to be recovered, so it counts; and
+// none missing when not in sync), raid6 four members. Outside a reshape
+// only: one adding members leaves them out of sync.
 func (r *Raid) run() error {
-	failed := 0
+	failed, degraded := 0, 0
 	for _, m := range r.members {
 		if !m.usable() {
 			failed++
+		}
+		if !r.operational(m) {
+			degraded++
 		}
 	}
 	fail := func(errno syscall.Errno) error { return targets.Errorf(errno, "Failed to run raid array") }
@@ -103,7 +108,7 @@ func (r *Raid) run() error {
 		for g := 0; g+copies <= len(r.members); g += copies {
 			alive := 0
 			for _, m := range r.members[g : g+copies] {
-				if m.usable() {
+				if r.operational(m) {
 					alive++
 				}
 			}
@@ -113,12 +118,18 @@ func (r *Raid) run() error {
 		}
 	case r.rt.level == 6 && len(r.members) < 4:
 		return fail(syscall.EINVAL)
-	case r.rt.level >= 4 && failed > r.rt.parityDevs:
+	case r.rt.level >= 4 && degraded > r.rt.parityDevs:
 		return fail(syscall.EIO)
 	case r.rt.level >= 4 && r.rt.level <= 6 && failed > 0 && r.recoveryCp != maxSector:
 		return fail(syscall.EIO)
 	}
 	return nil
+}
+
+// operational reports whether member m counts as working when the array
+// starts: usable and, outside a reshape, in sync.
+func (r *Raid) operational(m *member) bool {
+	return m.usable() && (m.inSync || r.rs != nil)
 }
 
 // chunkValid is the personalities' check of the chunk size, which a

@@ -150,18 +150,21 @@ func (r *Raid) analyseSuperblocks() error {
 		if sb.incompat != 0 {
 			return targets.Invalid("Unable to assemble array: No incompatible feature flags supported yet")
 		}
-		m := r.members[i]
-		if m.inSync {
-			m.recoveryOffset = sb.recoveryOffset
-			m.inSync = m.recoveryOffset == maxSector
-		}
-		if !freshest.magicless() && freshest.failedBit(int(sb.position)) {
-			// a member that comes back is recovered
-			m.recoveryOffset, m.inSync = 0, false
+		if sb == freshest {
+			takeRecovery(r.members[i], sb, freshest)
 		}
 	}
+	// validate_raid_redundancy runs between super_validate of the freshest
+	// member and of the others: their recovery offsets, and the failed
+	// devices the freshest records, are not taken yet (md_run counts the
+	// members to recover)
 	if !r.redundant(freshest) {
 		return targets.Invalid("Insufficient redundancy to activate array")
+	}
+	for i, sb := range sbs {
+		if sb != nil && sb != freshest {
+			takeRecovery(r.members[i], sb, freshest)
+		}
 	}
 	if r.noRdevSectors(sbs) {
 		return targets.Invalid("Invalid rdev size")
@@ -177,6 +180,20 @@ func (r *Raid) analyseSuperblocks() error {
 		return r.prepareReshape(freshest)
 	}
 	return nil
+}
+
+// takeRecovery is super_validate's part for member m with superblock sb:
+// its recovery offset (in sync at the end) and, when the freshest
+// superblock records it as failed, a recovery from the start (a member
+// that comes back).
+func takeRecovery(m *member, sb, freshest *superblock) {
+	if m.inSync {
+		m.recoveryOffset = sb.recoveryOffset
+		m.inSync = m.recoveryOffset == maxSector
+	}
+	if !freshest.magicless() && freshest.failedBit(int(sb.position)) {
+		m.recoveryOffset, m.inSync = 0, false
+	}
 }
 
 // removedByReshape reports a raid4/5/6 table whose devices past the

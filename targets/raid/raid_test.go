@@ -459,6 +459,12 @@ func TestFailingMembers(t *testing.T) {
 		t.Errorf("failed_devices %b", sb.failed[0])
 	}
 	fail = false
+	// With a third member gone, the two that come back are to be recovered,
+	// not in sync: md's raid6 has three members of five down and does not
+	// start (as lvm2's raid6 in the kernel oracle, testdata/lvm/degraded2)
+	if _, err := e.Build(3*8192, "raid6_zr 1 16 5 - - mb b mc c md d me e"); err == nil || !strings.Contains(err.Error(), "Failed to run raid array") {
+		t.Errorf("raid6 with a member missing and two returning: %v", err)
+	}
 	r = e.Create(3*8192, "raid6_zr 1 16 5 ma a mb b mc c md d me e")
 	waitIdle(t, r)
 	if s := r.Status(); s != "raid6_zr 5 AAAAA 8192/8192 idle 0 0 -" {

@@ -160,6 +160,12 @@ func TestPlanRaidDegraded(t *testing.T) {
 		{"raid5", "pzz", true}, {"raid5", "pez", false},
 		{"raid6", "pezzz", true}, {"raid6", "peezz", false},
 		{"raid10", "pzez", true}, {"raid10", "pezz", false},
+		// as lvm2 2.03.16 did in the kernel oracle (degraded2-oracle.sh): raid6 with two
+		// members gone, raid10 with one of each pair, raid0 with a member left
+		{"raid6", "ppzzz", true}, {"raid6", "pppzz", false},
+		{"raid10", "pzzp", true}, {"raid10", "ppzz", false},
+		{"raid4", "pzz", true}, {"raid4", "ppz", false},
+		{"raid0_meta", "pz", true}, {"raid0_meta", "pp", false},
 	} {
 		devs, err := raidVG(c.segType, c.members).Plan(PlanOptions{})
 		var partial *PartialError

@@ -50,8 +50,10 @@ func FuzzParseVG(f *testing.F) {
 		f.Add([]byte(text))
 	}
 	// and the raid and mirror VG (raid-oracle.out), the VG of raid LVs with integrity
-	// (integrity-oracle.out): their texts from the VG's opening line to its closing brace
-	for _, c := range []struct{ name, vg string }{{"raid", "raid-vg"}, {"integrity", "ivg"}} {
+	// (integrity-oracle.out), the raid6, raid10, raid0 and raid4 VG of the degraded
+	// activations (degraded2-oracle.out): their texts from the VG's opening line to its
+	// closing brace
+	for _, c := range []struct{ name, vg string }{{"raid", "raid-vg"}, {"integrity", "ivg"}, {"degraded2", "gvg"}} {
 		out, err = os.ReadFile(filepath.Join("..", "testdata", "lvm", c.name+"-oracle.out"))
 		if err != nil {
 			f.Fatal(err)

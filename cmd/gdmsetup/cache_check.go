@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/targets/cache"
 )
 
@@ -52,21 +53,29 @@ func cacheCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer f.Close()
-	res, err := cache.Check(f, size, opt, report)
+	return cacheCheckOn(f, size, tf.name(), meta, opt, clearNeedsCheck, report)
+}
+
+// cacheCheckOn is cache_check's work on the metadata open as f, sizeBytes long (named
+// meta in what it reports, with name before it), for a file or a device-mapper device
+// (lvm activate's check of a cache pool's metadata): the exit code, 0 when the
+// metadata is clean (its needs-check flag then cleared, and f synced, with clear).
+func cacheCheckOn(f block.Device, sizeBytes int64, name, meta string, opt cache.CheckOptions, clear bool, report io.Writer) int {
+	res, err := cache.Check(f, sizeBytes, opt, report)
 	if err != nil {
-		fmt.Fprintf(report, "%s: %s: %v\n", tf.name(), meta, err)
+		fmt.Fprintf(report, "%s: %s: %v\n", name, meta, err)
 		return 1
 	}
 	if !res.Clean {
 		return 1
 	}
-	if clearNeedsCheck && res.NeedsCheck {
+	if clear && res.NeedsCheck {
 		if err := cache.ClearNeedsCheck(f); err != nil {
-			fmt.Fprintf(report, "%s: %s: %v\n", tf.name(), meta, err)
+			fmt.Fprintf(report, "%s: %s: %v\n", name, meta, err)
 			return 1
 		}
-		if err := f.Close(); err != nil {
-			fmt.Fprintf(report, "%s: %s: %v\n", tf.name(), meta, err)
+		if err := f.Sync(); err != nil {
+			fmt.Fprintf(report, "%s: %s: %v\n", name, meta, err)
 			return 1
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/gdmsetup/gdmsetup/pdata/block"
 	"github.com/gdmsetup/gdmsetup/targets/thinpool/metadata"
 )
 
@@ -214,6 +215,13 @@ func checkMeta(name, meta string, opt metadata.CheckOptions, quiet, clear, repai
 		return 1
 	}
 	defer f.Close()
+	return checkMetaOn(f, name, meta, opt, quiet, clear, repair, stdout, stderr)
+}
+
+// checkMetaOn is checkMeta on the metadata open as f (named meta in what it prints):
+// thin_check's work once its device is open, for a file or a device-mapper device
+// (lvm activate's check of a pool's metadata LV).
+func checkMetaOn(f block.Device, name, meta string, opt metadata.CheckOptions, quiet, clear, repair bool, stdout, stderr io.Writer) int {
 	res := metadata.CheckWith(f, opt)
 	if !quiet {
 		for _, w := range res.Warnings {

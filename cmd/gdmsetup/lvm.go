@@ -298,8 +298,9 @@ func lvmCreate(e *env, devs []lvm.Device) ([]error, error) {
 
 // lvmCreateLV creates the devices of one LV's activation, each after the planned devices its
 // table names that do not exist (those of an LV whose activation failed before are tried
-// again, as lvm2 builds each LV's tree afresh). A device that fails to create, or a pool
-// whose transaction id is wrong, fails the LV: the devices made for it are removed.
+// again, as lvm2 builds each LV's tree afresh). A pool's or cache's metadata is checked
+// first (lvmPoolCheck). A device that fails to create, a pool whose metadata fails its
+// check or whose transaction id is wrong, fails the LV: the devices made for it are removed.
 func lvmCreateLV(e *env, lv []lvm.Device, planned map[string]lvm.Device) error {
 	var made []string
 	visiting := map[string]bool{}
@@ -318,6 +319,9 @@ func lvmCreateLV(e *env, lv []lvm.Device, planned map[string]lvm.Device) error {
 					}
 				}
 			}
+		}
+		if err := e.lvmPoolCheck(d); err != nil {
+			return err
 		}
 		if err := e.reg.Create(d.Name, d.UUID, targetLines(d.Table), d.Flags == "ro"); err != nil {
 			return fmt.Errorf("%s: %w", d.Name, err)

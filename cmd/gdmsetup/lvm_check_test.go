@@ -178,3 +178,25 @@ func TestLvmPoolCheckReadOnly(t *testing.T) {
 	s.ok("", "lvm", "deactivate", "kvg")
 	unchanged()
 }
+
+// TestLvmPoolCheckSkipsBlankHeader: metadata whose first 64 bytes are zeros is not checked
+// (lvm2 reads them first and skips the check of a metadata area never written); the thin
+// pool target then judges it itself, and refuses this one (the rest of its superblock is
+// there, its checksum not), failing the pool's LVs with its own reason.
+func TestLvmPoolCheckSkipsBlankHeader(t *testing.T) {
+	s := newSandbox(t)
+	imgs := lvmImages(s, "k1", "k2")
+	tmeta, _ := poolCheckMetaSectors(t, lvmOracle(t, "poolcheck"))
+	f, err := os.OpenFile(imgs[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(make([]byte, 64), tmeta*512); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r := s.run("", append([]string{"lvm", "activate"}, imgs...)...)
+	if r.code == 0 || strings.Contains(r.stderr, "Check of pool") || !strings.Contains(r.stderr, "LV kvg/thin1 not activated: kvg-pool-tpool: ") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}

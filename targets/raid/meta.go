@@ -28,6 +28,12 @@ type superState struct {
 	bitmapReady bool // the bitmap has been loaded (preresume)
 	newBitmap   bool // a takeover adding members: the bitmap is made anew, not read
 	padClear    bool // the bits past the last region are clear (md sets them on a new bitmap)
+
+	// eventsCleared is the bitmap's events_cleared: it follows events
+	// while no member is degraded (md_bitmap_endwrite) and is held back
+	// while one is, so that a member coming back is recovered from the
+	// bits (md_bitmap_load keeps them needed when it is behind events)
+	eventsCleared uint64
 }
 
 // analyseSuperblocks is analyse_superblocks with super_load,
@@ -419,8 +425,9 @@ func (r *Raid) syncSectors() uint64 {
 
 // bitmapPage is the bitmap superblock and bits as written, up to the
 // end of the sector holding the last region's bit, the bits past it set
-// (as md leaves them), and a copy of the regions' bits. nil without a
-// bitmap. mu held.
+// (as md leaves them), and a copy of the regions' bits; events_cleared
+// catches up with events first unless a member is degraded. nil without
+// a bitmap. mu held.
 func (r *Raid) bitmapPage() (page, bits []byte) {
 	if !r.sb.bitmap {
 		return nil, nil
@@ -432,7 +439,10 @@ func (r *Raid) bitmapPage() (page, bits []byte) {
 	if r.flags&flagDaemonSleep != 0 && r.daemonSleepMs >= 1000 {
 		sleep = uint32(r.daemonSleepMs / 1000)
 	}
-	bs := bitmapSuper{version: bitmapVersion, events: r.sb.events, eventsCleared: r.sb.events, syncSectors: r.syncSectors(),
+	if !r.degraded() || r.sb.events < r.sb.eventsCleared {
+		r.sb.eventsCleared = r.sb.events
+	}
+	bs := bitmapSuper{version: bitmapVersion, events: r.sb.events, eventsCleared: r.sb.eventsCleared, syncSectors: r.syncSectors(),
 		chunkBytes: uint32(r.regionSectors * sectorBytes), daemonSleepSec: sleep, writeBehind: uint32(min(r.maxWriteBehindKB, counterMax/2))}
 	bs.put(b)
 	onDisk := b[bitmapSuperBytes:]
@@ -456,6 +466,7 @@ func (r *Raid) loadBitmap() error {
 		return nil
 	}
 	r.sb.bitmapReady, r.sb.bitmap = true, true
+	r.sb.eventsCleared = r.sb.events // a new or stale bitmap's (md_bitmap_read_sb)
 	r.sb.regions = (r.syncSectors() + r.regionSectors - 1) / r.regionSectors
 	r.sb.bits = make([]byte, (r.sb.regions+7)/8)
 	r.sb.needResync = make([]byte, len(r.sb.bits))
@@ -483,6 +494,7 @@ func (r *Raid) loadBitmap() error {
 		r.sb.stale = true
 		return nil
 	}
+	r.sb.eventsCleared = bs.eventsCleared
 	copy(r.sb.needResync, b[bitmapSuperBytes:])
 	if r.sb.regions%8 != 0 {
 		// md writes back the page it read: a reshape's clear padding stays

@@ -458,6 +458,14 @@ func TestFailingMembers(t *testing.T) {
 	if sb.failed[0] != 0b01010 {
 		t.Errorf("failed_devices %b", sb.failed[0])
 	}
+	// the writes made degraded keep the bitmap's events_cleared behind its
+	// events, so that md recovers the members that come back from the bits
+	// (with it caught up, the kernel's recovery skipped every region:
+	// testdata/lvm/degraded2-gdm.sh)
+	bm, err := parseBitmapSuper(dmtest.FileBytes(t, e.Path("ma"), bitmapOffsetBytes, bitmapSuperBytes))
+	if err != nil || bm.events != sb.events || bm.eventsCleared >= bm.events {
+		t.Errorf("bitmap after degraded writes: events %d, events_cleared %d (%v); superblock events %d", bm.events, bm.eventsCleared, err, sb.events)
+	}
 	fail = false
 	// With a third member gone, the two that come back are to be recovered,
 	// not in sync: md's raid6 has three members of five down and does not
@@ -477,6 +485,11 @@ func TestFailingMembers(t *testing.T) {
 	waitIdle(t, r)
 	if s := r.Status(); s != "raid6_zr 5 AAAAA 8192/8192 idle 0 0 -" {
 		t.Errorf("check after recovery: %q", s)
+	}
+	e.Remove(r)
+	sb, _ = parseSuperblock(dmtest.FileBytes(t, e.Path("ma"), 0, 512))
+	if bm, _ := parseBitmapSuper(dmtest.FileBytes(t, e.Path("ma"), bitmapOffsetBytes, bitmapSuperBytes)); bm.eventsCleared != sb.events {
+		t.Errorf("bitmap once recovered: events_cleared %d, events %d", bm.eventsCleared, sb.events)
 	}
 }
 

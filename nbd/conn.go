@@ -27,8 +27,11 @@ const readBufferBytes = 64 << 10
 // on nc. running counts requests read whose reply has not been written; inflight counts
 // validated requests being served and sem bounds them.
 type conn struct {
-	s   *Server
-	nc  net.Conn
+	s  *Server
+	nc net.Conn
+	// sc is the socket under nc (nil if nc is not a socket); the reader sets its syncReads
+	// (see transmit).
+	sc  *syncConn
 	br  *bufio.Reader
 	wmu sync.Mutex
 	// scratch holds simple reply headers while wmu is held.
@@ -56,15 +59,23 @@ type conn struct {
 	// serviceNs is a moving average of request service times (see transmit); updates may race
 	// and lose one sample, which is harmless.
 	serviceNs atomic.Int64
-	sem       chan struct{}
-	work      chan request // requests for idle workers (see dispatch); closed after transmit
-	broken    atomic.Bool  // a reply could not be written: the connection is going down
+	// bulkWriteNsPerKiB is a moving average of the service time per KiB of WRITEs above
+	// batchMaxBytes, raced over as serviceNs is.
+	bulkWriteNsPerKiB atomic.Int64
+	sem               chan struct{}
+	work              chan request // requests for idle workers (see dispatch); closed after transmit
+	broken            atomic.Bool  // a reply could not be written: the connection is going down
 }
 
 // newConn wraps an accepted connection.
 func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, readBufferBytes), sem: make(chan struct{}, s.maxInFlight()), work: make(chan request)}
+	c := &conn{s: s, sem: make(chan struct{}, s.maxInFlight()), work: make(chan request)}
+	if c.sc = newSyncConn(nc); c.sc != nil {
+		nc = c.sc
+	}
+	c.nc, c.br = nc, bufio.NewReaderSize(nc, readBufferBytes)
 	c.serviceNs.Store(initialServiceNs)
+	c.bulkWriteNsPerKiB.Store(2 * bulkWriteMaxNsPerKiB)
 	return c
 }
 

@@ -59,12 +59,9 @@ type conn struct {
 	// serviceNs is a moving average of request service times (see transmit); updates may race
 	// and lose one sample, which is harmless.
 	serviceNs atomic.Int64
-	// bulkWriteNsPerKiB is a moving average of the service time per KiB of WRITEs above
-	// batchMaxBytes, raced over as serviceNs is.
-	bulkWriteNsPerKiB atomic.Int64
-	sem               chan struct{}
-	work              chan request // requests for idle workers (see dispatch); closed after transmit
-	broken            atomic.Bool  // a reply could not be written: the connection is going down
+	sem       chan struct{}
+	work      chan request // requests for idle workers (see dispatch); closed after transmit
+	broken    atomic.Bool  // a reply could not be written: the connection is going down
 }
 
 // newConn wraps an accepted connection.
@@ -75,7 +72,6 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	}
 	c.nc, c.br = nc, bufio.NewReaderSize(nc, readBufferBytes)
 	c.serviceNs.Store(initialServiceNs)
-	c.bulkWriteNsPerKiB.Store(2 * bulkWriteMaxNsPerKiB)
 	return c
 }
 

@@ -23,8 +23,8 @@ const syncWaitMax = 50 * time.Microsecond
 // an ordinary wake-up, on whichever CPU is idle. When a client streams payloads larger than the
 // socket buffer, the buffer fills and drains in turn for each of them: a reader woken on the
 // client's CPU frees the socket's pages there, and the client's next send takes them back
-// while they are still in that CPU's cache (nbdcopy's write into gdmsetup over a unix socket:
-// 0.84x nbdkit's speed with the netpoller, 0.93-0.97x waiting in ppoll; see docs/nbd.md). The
+// while they are still in that CPU's cache (nbdcopy's write into `gdmsetup serve` over a unix
+// socket: 0.85x nbdkit's speed with the netpoller, 0.95x waiting in ppoll; see docs/nbd.md). The
 // wait is a raw system call, so the goroutine keeps its P: a thread that gave its P up would
 // hand the goroutine to another thread when it wakes, and lose the placement. A P is thus held
 // for at most syncWaitMax.

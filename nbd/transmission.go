@@ -13,8 +13,8 @@ import (
 var zeroBuf = make([]byte, 1<<20)
 
 // Inline service: a request may run on the reader goroutine instead of its own (see transmit).
-// serviceNs, the moving average of READ and WRITE service times, and bulkWriteNsPerKiB start
-// above their bounds, so a connection starts by dispatching.
+// serviceNs, the moving average of READ and WRITE service times, starts above both bounds, so
+// a connection starts by dispatching.
 const (
 	// inlineMaxNs bounds serviceNs for running a lone request inline.
 	inlineMaxNs = int64(250 * time.Microsecond)
@@ -22,11 +22,8 @@ const (
 	// device this fast (page cache, tmpfs) gains nothing from overlapping them.
 	batchMaxNs = int64(25 * time.Microsecond)
 	// batchMaxBytes is the largest READ or WRITE served inline while others wait.
-	batchMaxBytes = 64 << 10
-	// bulkWriteMaxNsPerKiB bounds bulkWriteNsPerKiB for running a WRITE above batchMaxBytes
-	// inline: a device that takes such writes at memory speed (2.5 GB/s and more).
-	bulkWriteMaxNsPerKiB = 400
-	initialServiceNs     = int64(time.Millisecond)
+	batchMaxBytes    = 64 << 10
+	initialServiceNs = int64(time.Millisecond)
 )
 
 // transmit reads requests until NBD_CMD_DISC, EOF or an error that loses the framing. Each
@@ -38,10 +35,7 @@ const (
 //     whether others wait or not: a deep queue to a memory-speed device is served by one
 //     goroutine without wake-ups, and while further requests wait in the read buffer the
 //     replies gather in the connection's reply buffer, to leave together before the reader
-//     next blocks;
-//   - a larger WRITE (not FUA) runs inline when bulkWriteNsPerKiB < bulkWriteMaxNsPerKiB: its
-//     payload, just read on this thread, is still in this CPU's cache (nbdcopy's 256 KiB
-//     writes to tmpfs: dispatched, 0.91x nbdkit's speed; inline, 0.95x).
+//     next blocks.
 //
 // While the client streams WRITE payloads (the last request a WRITE of directReadBytes or
 // more), the socket is read with syncConn's waits on this thread (see syncConn).
@@ -104,10 +98,8 @@ func (c *conn) transmit() error {
 		c.inflight.Add(1)
 		avg := c.serviceNs.Load()
 		waiting := c.br.Buffered() >= requestHeaderBytes
-		plainWrite := h.Type == cmdWrite && h.CommandFlags&cmdFlagFUA == 0
-		small := (h.Type == cmdRead || plainWrite) && h.Length <= batchMaxBytes
-		bulk := plainWrite && h.Length > batchMaxBytes && c.bulkWriteNsPerKiB.Load() < bulkWriteMaxNsPerKiB
-		if (small && avg < batchMaxNs || bulk || c.running.Load() == 1 && !waiting && avg < inlineMaxNs) && !c.mayWait() {
+		small := (h.Type == cmdRead || h.Type == cmdWrite && h.CommandFlags&cmdFlagFUA == 0) && h.Length <= batchMaxBytes
+		if (small && avg < batchMaxNs || c.running.Load() == 1 && !waiting && avg < inlineMaxNs) && !c.mayWait() {
 			c.handle(h, buf, waiting)
 			continue
 		}
@@ -213,9 +205,6 @@ func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf, hold boo
 			_, err = c.exp.WriteAt(buf.data(int(h.Length)), int64(h.Offset))
 		}
 		c.sample(start)
-		if h.Length > batchMaxBytes {
-			c.sampleBulkWrite(start, h.Length)
-		}
 	case cmdFlush:
 		if !c.readOnly {
 			err = c.exp.Flush()
@@ -250,13 +239,6 @@ func (c *conn) handle(h protocol.TransmissionRequestHeader, buf *ioBuf, hold boo
 func (c *conn) sample(start time.Time) {
 	old := c.serviceNs.Load()
 	c.serviceNs.Store(old + (int64(time.Since(start))-old)/8)
-}
-
-// sampleBulkWrite adds the service time per KiB of a WRITE of lenBytes begun at start to
-// bulkWriteNsPerKiB, as sample does.
-func (c *conn) sampleBulkWrite(start time.Time, lenBytes uint32) {
-	old := c.bulkWriteNsPerKiB.Load()
-	c.bulkWriteNsPerKiB.Store(old + (int64(time.Since(start))*1024/int64(lenBytes)-old)/8)
 }
 
 // writeZeroes zeroes a range through the export's ZeroWriter, or by writing zero buffers.

@@ -25,9 +25,9 @@ const syncWaitMax = 50 * time.Microsecond
 // client's CPU frees the socket's pages there, and the client's next send takes them back
 // while they are still in that CPU's cache (nbdcopy's write into `gdmsetup serve` over a unix
 // socket: 0.85x nbdkit's speed with the netpoller, 0.95x waiting in ppoll; see docs/nbd.md). The
-// wait is a raw system call, so the goroutine keeps its P: a thread that gave its P up would
-// hand the goroutine to another thread when it wakes, and lose the placement. A P is thus held
-// for at most syncWaitMax.
+// wait is a raw system call, so the goroutine keeps its P: a thread that gave its P up must get
+// one back when it wakes, or hand the goroutine to another thread (waiting through the
+// scheduler, unix.Ppoll: 0.82x). A P is thus held for at most syncWaitMax.
 //
 // Reads wait this way only while syncReads is set; writes always (which matters only for
 // replies larger than the socket buffer). syncReads belongs to the connection's reader

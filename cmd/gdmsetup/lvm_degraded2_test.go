@@ -9,25 +9,34 @@ import (
 	"testing"
 )
 
-// lvmDegraded2Disks are the disks testdata/lvm/degraded2-oracle.sh ran on, in the guest's
-// order (vda..vde).
-var lvmDegraded2Disks = []string{"g1", "g2", "g3", "g4", "g5"}
+// degradedOracle is a degraded-activation oracle's scenario (testdata/lvm/NAME-oracle.sh):
+// its VG, its disks in the guest's order (vda, vdb, ...) and its transcript's blocks.
+type degradedOracle struct {
+	vg     string
+	disks  []string
+	blocks map[string][]string
+}
+
+// degraded2 is testdata/lvm/degraded2-oracle.sh's scenario.
+func degraded2(t *testing.T) *degradedOracle {
+	return &degradedOracle{vg: "gvg", disks: []string{"g1", "g2", "g3", "g4", "g5"}, blocks: lvmOracle(t, "degraded2")}
+}
 
 // lvm2Refused matches lvm2's refusal of a partial LV.
-var lvm2Refused = regexp.MustCompile(`Refusing activation of partial LV gvg/(\S+)\.`)
+var lvm2Refused = regexp.MustCompile(`Refusing activation of partial LV (\S+/\S+)\.`)
 
-// degraded2Activate runs `lvm activate` of the images but those hidden (g1..g5 names) with
-// args before them and checks it against the oracle's block what: the exit status (0 or
-// not), every LV lvm2 refused refused and no other, as many raid loads failing with EIO as
-// lvm2's, the devices (names, minors, tables, UUIDs, flags, open counts, status).
-func (s *sandbox) degraded2Activate(oracle map[string][]string, what string, imgs []string, hidden string, args ...string) {
+// degradedActivate runs `lvm activate` of the images but those hidden (disk names of o) with
+// args before them and checks it against o's block what: the exit status (0 or not), every
+// LV lvm2 refused refused and no other, as many raid loads failing with EIO as lvm2's, the
+// devices (names, minors, tables, UUIDs, flags, open counts, status).
+func (s *sandbox) degradedActivate(o *degradedOracle, what string, imgs []string, hidden string, args ...string) {
 	t := s.t
 	t.Helper()
-	block, ok := oracle[what]
+	block, ok := o.blocks[what]
 	if !ok {
-		t.Fatalf("no block %q in degraded2-oracle.out", what)
+		t.Fatalf("no block %q in the oracle's transcript", what)
 	}
-	for i, g := range lvmDegraded2Disks {
+	for i, g := range o.disks {
 		if !slices.Contains(strings.Fields(hidden), g) {
 			args = append(args, imgs[i])
 		}
@@ -40,15 +49,15 @@ func (s *sandbox) degraded2Activate(oracle map[string][]string, what string, img
 	if (r.code == 0) != (exit[0] == "exit 0") {
 		t.Errorf("%s: exit %d, lvm2's %s; stderr %q", what, r.code, exit[0], r.stderr)
 	}
-	if hidden != "" && !strings.Contains(r.stderr, "warning: VG gvg is missing PV ") {
+	if hidden != "" && !strings.Contains(r.stderr, "warning: VG "+o.vg+" is missing PV ") {
 		t.Errorf("%s: no missing PV warning: %q", what, r.stderr)
 	}
 	var refused []string
 	for _, l := range block {
 		if m := lvm2Refused.FindStringSubmatch(l); m != nil {
 			refused = append(refused, m[1])
-			if !strings.Contains(r.stderr, "refusing activation of partial LV gvg/"+m[1]+": ") {
-				t.Errorf("%s: gvg/%s not refused: %q", what, m[1], r.stderr)
+			if !strings.Contains(r.stderr, "refusing activation of partial LV "+m[1]+": ") {
+				t.Errorf("%s: %s not refused: %q", what, m[1], r.stderr)
 			}
 		}
 	}
@@ -69,11 +78,11 @@ func (s *sandbox) degraded2Activate(oracle map[string][]string, what string, img
 	s.sameDevicesAsLvm2(what, block, imgs)
 }
 
-// degraded2SHA checks each LV of the oracle's block what (none when lvm2 activated none):
-// lvm2's SHA-256, or a read that fails where lvm2's failed ("unreadable").
-func (s *sandbox) degraded2SHA(oracle map[string][]string, what string) {
+// degradedSHA checks each LV of o's block what (none when lvm2 activated none): lvm2's
+// SHA-256, or a read that fails where lvm2's failed ("unreadable").
+func (s *sandbox) degradedSHA(o *degradedOracle, what string) {
 	s.t.Helper()
-	block := oracle[what]
+	block := o.blocks[what]
 	s.sameSHAAsLvm2(what, block)
 	for _, l := range matching(block, `^\S+ unreadable$`) {
 		name, _, _ := strings.Cut(l, " ")
@@ -83,17 +92,17 @@ func (s *sandbox) degraded2SHA(oracle map[string][]string, what string) {
 	}
 }
 
-// degraded2Deactivate deactivates gvg if anything of it is active.
-func (s *sandbox) degraded2Deactivate() {
+// degradedDeactivate deactivates o's VG if anything is active.
+func (s *sandbox) degradedDeactivate(o *degradedOracle) {
 	if out := s.ok("", "ls"); out != "No devices found\n" {
-		s.ok("", "lvm", "deactivate", "gvg")
+		s.ok("", "lvm", "deactivate", o.vg)
 	}
 }
 
-// degraded2Pattern is what degraded2-oracle.sh writes into lv at byte 65536: `yes "gdmsetup
-// degraded2 LV" | head -c 131072`.
-func degraded2Pattern(lv string) string {
-	l := "gdmsetup degraded2 " + lv + "\n"
+// degradedPattern is what the scenario NAME-oracle.sh writes into lv at byte 65536: `yes
+// "gdmsetup NAME LV" | head -c 131072`.
+func degradedPattern(name, lv string) string {
+	l := "gdmsetup " + name + " " + lv + "\n"
 	return strings.Repeat(l, 131072/len(l)+1)[:131072]
 }
 
@@ -109,32 +118,32 @@ func degraded2Pattern(lv string) string {
 // (or a failing read, raid0 with a member on an error device) are lvm2's in the 6.1 kernel.
 func TestLvmDegraded2(t *testing.T) {
 	s := newSandbox(t)
-	imgs := lvmImages(s, lvmDegraded2Disks...)
-	oracle := lvmOracle(t, "degraded2")
+	o := degraded2(t)
+	imgs := lvmImages(s, o.disks...)
 	for _, hidden := range []string{"g2", "g2 g3", "g1 g2", "g1 g2 g3"} {
 		for _, mode := range []string{"degraded", "complete", "partial"} {
 			t.Run(strings.ReplaceAll(hidden, " ", "+")+" missing/"+mode, func(t *testing.T) {
 				s := &sandbox{t: t, dir: s.dir, env: s.env}
-				s.degraded2Activate(oracle, fmt.Sprintf("vgchange -ay --activationmode %s (%s missing)", mode, hidden), imgs, hidden, "--activationmode", mode)
-				s.degraded2SHA(oracle, fmt.Sprintf("sha256 (%s, %s missing)", mode, hidden))
-				s.degraded2Deactivate()
+				s.degradedActivate(o, fmt.Sprintf("vgchange -ay --activationmode %s (%s missing)", mode, hidden), imgs, hidden, "--activationmode", mode)
+				s.degradedSHA(o, fmt.Sprintf("sha256 (%s, %s missing)", mode, hidden))
+				s.degradedDeactivate(o)
 			})
 		}
 	}
 
-	s.degraded2Activate(oracle, "writeback: vgchange -ay (g2 missing)", imgs, "g2")
+	s.degradedActivate(o, "writeback: vgchange -ay (g2 missing)", imgs, "g2")
 	for _, lv := range []string{"r6", "r10", "r4"} {
-		s.ok(degraded2Pattern(lv), "write", "gvg-"+lv, "--offset", strconv.Itoa(65536))
+		s.ok(degradedPattern("degraded2", lv), "write", "gvg-"+lv, "--offset", strconv.Itoa(65536))
 	}
-	sameLines(t, "status (written, g2 missing)", lines(s.ok("", "status")), oracle["writeback: status (written, g2 missing)"])
-	s.degraded2SHA(oracle, "sha256 (written, g2 missing)")
-	s.degraded2Deactivate()
+	sameLines(t, "status (written, g2 missing)", lines(s.ok("", "status")), o.blocks["writeback: status (written, g2 missing)"])
+	s.degradedSHA(o, "sha256 (written, g2 missing)")
+	s.degradedDeactivate(o)
 
-	s.degraded2Activate(oracle, "put back: vgchange -ay (all PVs)", imgs, "")
-	s.degraded2SHA(oracle, "put back: sha256")
+	s.degradedActivate(o, "put back: vgchange -ay (all PVs)", imgs, "")
+	s.degradedSHA(o, "put back: sha256")
 	// g2's raid10 image, recovered, holds its pair's bytes, the writes made without it included
 	if a, b := s.lvSHA("gvg-r10_rimage_0"), s.lvSHA("gvg-r10_rimage_1"); a != b {
 		t.Errorf("r10's images 0 and 1 differ after the recovery of 1")
 	}
-	s.degraded2Deactivate()
+	s.degradedDeactivate(o)
 }

@@ -79,8 +79,10 @@ func (r *Raid) build() error {
 	return nil
 }
 
-// run is md_run's refusals: raid0 needs every member, raid10 the layout
-// only superblocks give it and an in-sync copy of every chunk, raid4/5/6
+// run is md_run's refusals: raid0 needs every member, raid1 one member
+// usable and in sync (raid1_run, EINVAL: lvm2's raid1 with every leg on a
+// missing PV), raid10 the layout only superblocks give it and an in-sync
+// copy of every chunk, raid4/5/6
 // at most their parity members missing or out of sync (raid5_calc_degraded:
 // a failed member that came back is to be recovered, so it counts; and
 // none missing when not in sync), raid6 four members. Outside a reshape
@@ -100,6 +102,8 @@ func (r *Raid) run() error {
 	case !r.chunkValid():
 		return fail(syscall.EINVAL)
 	case r.rt.level == 0 && failed > 0:
+		return fail(syscall.EINVAL)
+	case r.rt.level == 1 && degraded == len(r.members):
 		return fail(syscall.EINVAL)
 	case r.rt.level == 10 && !r.sb.persistent:
 		return fail(syscall.EINVAL)

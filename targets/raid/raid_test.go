@@ -493,6 +493,43 @@ func TestFailingMembers(t *testing.T) {
 	}
 }
 
+// TestRaid1WithoutInSyncLeg: a raid1 none of whose legs can be read (lvm2's
+// raid1 with every leg on a missing PV, each an error device) does not
+// start, with raid1_run's EINVAL (testdata/lvm/degraded3-oracle.sh); one
+// leg readable is enough.
+func TestRaid1WithoutInSyncLeg(t *testing.T) {
+	e := newEnv(t)
+	r := e.Create(8192, "raid1 1 0 3 ma a mb b mc c")
+	waitIdle(t, r)
+	e.Remove(r)
+	readable := ""
+	e.Adjust = func(ctx *targets.Context) {
+		open := ctx.Open
+		ctx.Open = func(path string) (targets.Dev, error) {
+			d, err := open(path)
+			if err == nil && path != e.Path("m"+readable) && path != e.Path(readable) {
+				fail := true
+				d = failingDev{d, &fail}
+			}
+			return d, err
+		}
+	}
+	_, err := e.Build(8192, "raid1 1 0 3 ma a mb b mc c")
+	var ce *targets.CtrError
+	if !errors.As(err, &ce) || ce.Errno != syscall.EINVAL || !strings.Contains(err.Error(), "Failed to run raid array") {
+		t.Fatalf("raid1 with no leg readable: %v", err)
+	}
+	readable = "b"
+	r, err = e.Build(8192, "raid1 1 0 3 ma a mb b mc c")
+	if err != nil {
+		t.Fatalf("raid1 with leg b readable: %v", err)
+	}
+	if s := r.Status(); !strings.HasPrefix(s, "raid1 3 DAD ") {
+		t.Errorf("raid1 with leg b readable: status %q", s)
+	}
+	e.Remove(r)
+}
+
 // TestStatusWhileSyncing: rs_get_progress's health characters and ratio
 // for each sync action: a resync shows every member 'a' and its position,
 // a recovery only the members being recovered, a check 'A'; frozen after

@@ -27,8 +27,8 @@ var lvm2Refused = regexp.MustCompile(`Refusing activation of partial LV (\S+/\S+
 
 // degradedActivate runs `lvm activate` of the images but those hidden (disk names of o) with
 // args before them and checks it against o's block what: the exit status (0 or not), every
-// LV lvm2 refused refused and no other, as many raid loads failing with EIO as lvm2's, the
-// devices (names, minors, tables, UUIDs, flags, open counts, status).
+// LV lvm2 refused refused and no other, as many raid loads failing with EIO and with EINVAL
+// as lvm2's, the devices (names, minors, tables, UUIDs, flags, open counts, status).
 func (s *sandbox) degradedActivate(o *degradedOracle, what string, imgs []string, hidden string, args ...string) {
 	t := s.t
 	t.Helper()
@@ -65,9 +65,11 @@ func (s *sandbox) degradedActivate(o *degradedOracle, what string, imgs []string
 		t.Errorf("%s: %d LVs refused, lvm2 refused %v: %q", what, n, refused, r.stderr)
 	}
 	// a set the kernel does not start (md_run's refusal): its LV fails, the others go on
-	const ioFailed = ") failed: Input/output error"
-	if got, want := strings.Count(r.stderr, ioFailed), len(matching(block, `reload ioctl on .*`+regexp.QuoteMeta(ioFailed))); got != want {
-		t.Errorf("%s: %d loads failed with EIO, lvm2's %d: %q", what, got, want, r.stderr)
+	for _, errno := range []string{"Input/output error", "Invalid argument"} {
+		failed := ") failed: " + errno
+		if got, want := strings.Count(r.stderr, failed), len(matching(block, `reload ioctl on .*`+regexp.QuoteMeta(failed))); got != want {
+			t.Errorf("%s: %d loads failed with %q, lvm2's %d: %q", what, got, errno, want, r.stderr)
+		}
 	}
 	if slices.Contains(block, "No devices found") {
 		if out := s.ok("", "ls"); out != "No devices found\n" {

@@ -166,6 +166,8 @@ func TestPlanRaidDegraded(t *testing.T) {
 		{"raid10", "pzzp", true}, {"raid10", "ppzz", false},
 		{"raid4", "pzz", true}, {"raid4", "ppz", false},
 		{"raid0_meta", "pz", true}, {"raid0_meta", "pp", false},
+		// degraded3-oracle.sh: a raid1 with three legs runs on one, not on none
+		{"raid1", "pzz", true}, {"raid1", "ppz", true}, {"raid1", "ppp", false},
 	} {
 		devs, err := raidVG(c.segType, c.members).Plan(PlanOptions{})
 		var partial *PartialError

@@ -101,6 +101,22 @@ func (s *sandbox) degradedDeactivate(o *degradedOracle) {
 	}
 }
 
+// degradedModes activates o's VG with each set of PVs hidden (disk names separated by
+// blanks) in each activation mode, one after the other on the same images, each a subtest
+// compared with the oracle's blocks, and deactivates it after each.
+func (s *sandbox) degradedModes(o *degradedOracle, imgs []string, hiddenSets ...string) {
+	for _, hidden := range hiddenSets {
+		for _, mode := range []string{"degraded", "complete", "partial"} {
+			s.t.Run(strings.ReplaceAll(hidden, " ", "+")+" missing/"+mode, func(t *testing.T) {
+				s := &sandbox{t: t, dir: s.dir, env: s.env}
+				s.degradedActivate(o, fmt.Sprintf("vgchange -ay --activationmode %s (%s missing)", mode, hidden), imgs, hidden, "--activationmode", mode)
+				s.degradedSHA(o, fmt.Sprintf("sha256 (%s, %s missing)", mode, hidden))
+				s.degradedDeactivate(o)
+			})
+		}
+	}
+}
+
 // degradedPattern is what the scenario NAME-oracle.sh writes into lv at byte 65536: `yes
 // "gdmsetup NAME LV" | head -c 131072`.
 func degradedPattern(name, lv string) string {
@@ -122,16 +138,7 @@ func TestLvmDegraded2(t *testing.T) {
 	s := newSandbox(t)
 	o := degraded2(t)
 	imgs := lvmImages(s, o.disks...)
-	for _, hidden := range []string{"g2", "g2 g3", "g1 g2", "g1 g2 g3"} {
-		for _, mode := range []string{"degraded", "complete", "partial"} {
-			t.Run(strings.ReplaceAll(hidden, " ", "+")+" missing/"+mode, func(t *testing.T) {
-				s := &sandbox{t: t, dir: s.dir, env: s.env}
-				s.degradedActivate(o, fmt.Sprintf("vgchange -ay --activationmode %s (%s missing)", mode, hidden), imgs, hidden, "--activationmode", mode)
-				s.degradedSHA(o, fmt.Sprintf("sha256 (%s, %s missing)", mode, hidden))
-				s.degradedDeactivate(o)
-			})
-		}
-	}
+	s.degradedModes(o, imgs, "g2", "g2 g3", "g1 g2", "g1 g2 g3")
 
 	s.degradedActivate(o, "writeback: vgchange -ay (g2 missing)", imgs, "g2")
 	for _, lv := range []string{"r6", "r10", "r4"} {

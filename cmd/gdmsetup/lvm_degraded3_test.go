@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,16 +27,7 @@ func TestLvmDegraded3(t *testing.T) {
 	s.degradedSHA(o, "sha256 (converted, all PVs)")
 	s.degradedDeactivate(o)
 
-	for _, hidden := range []string{"h2", "h2 h3", "h1 h2 h3"} {
-		for _, mode := range []string{"degraded", "complete", "partial"} {
-			t.Run(strings.ReplaceAll(hidden, " ", "+")+" missing/"+mode, func(t *testing.T) {
-				s := &sandbox{t: t, dir: s.dir, env: s.env}
-				s.degradedActivate(o, fmt.Sprintf("vgchange -ay --activationmode %s (%s missing)", mode, hidden), imgs, hidden, "--activationmode", mode)
-				s.degradedSHA(o, fmt.Sprintf("sha256 (%s, %s missing)", mode, hidden))
-				s.degradedDeactivate(o)
-			})
-		}
-	}
+	s.degradedModes(o, imgs, "h2", "h2 h3", "h1 h2 h3")
 
 	s.degradedActivate(o, "writeback: vgchange -ay (h2 h3 missing)", imgs, "h2 h3")
 	written := matching(o.blocks["sha256 (written, h2 h3 missing)"], `^hvg-\S+ `)

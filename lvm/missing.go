@@ -64,12 +64,25 @@ func (vg *VG) MissingPVs() []*VGPV {
 
 // planOrRefuse plans lv; an LV that stands on a missing PV is left out with nothing of it
 // planned, its refusal kept for the PartialError. Other errors end the Plan.
+// A snapshot whose origin was refused is left out without a word, as lvm2 refuses the
+// origin alone (its vgchange activates origins, their snapshots with them).
 func (p *planner) planOrRefuse(lv *LV) error {
+	top := lv
+	if s := p.layers.byCOW[lv]; s != nil {
+		top = s.Origin
+	}
+	if p.refusedLVs[top] {
+		return nil
+	}
 	mark := len(p.out)
 	why := ""
 	if p.o.Mode != Complete && p.partialRaidWithIntegrity(lv) {
 		p.o.Mode = Complete
 		why = "no degraded or partial activation for raid with integrity (none for the LVs after it either, as lvm2): "
+	}
+	if p.o.Mode == Partial && p.partialWritecache(lv) {
+		p.refused = append(p.refused, fmt.Errorf("not activating writecache LV %s/%s: it has an area on a missing PV, and lvm2 has no partial or degraded activation for writecache", p.vg.Name, lv.Name))
+		return nil
 	}
 	p.fillMissing = p.o.Mode == Partial || p.o.Mode == Degraded && p.redundantRaid(lv)
 	err := p.activate(lv)
@@ -81,6 +94,7 @@ func (p *planner) planOrRefuse(lv *LV) error {
 		delete(p.done, d.Name)
 	}
 	p.out = p.out[:mark]
+	p.refusedLVs[top] = true
 	p.refused = append(p.refused, fmt.Errorf("refusing activation of partial LV %s/%s: %s%w", p.vg.Name, lv.Name, why, err))
 	return nil
 }
@@ -176,6 +190,22 @@ func (p *planner) lvOnMissingPV(lv *LV) bool {
 			if pv := p.vg.PV(v.List[i].Str); pv != nil && pv.Source == nil {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// partialWritecache reports whether lv is a writecache LV whose origin or cachevol has an area
+// on a PV missing from the images: lvm2 activates no such LV, not even in partial mode
+// ("Cannot use partial or degraded activation with writecache").
+func (p *planner) partialWritecache(lv *LV) bool {
+	seg := lv.Segments[0]
+	if seg.Type != "writecache" {
+		return false
+	}
+	for _, key := range []string{"writecache", "origin"} {
+		if p.degradedLV(seg.Section.Keys[key].Str) {
+			return true
 		}
 	}
 	return false

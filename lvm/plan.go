@@ -48,7 +48,7 @@ type Device struct {
 // lvm2's -real and -cow layers, a snapshot or its origin with all the origin's snapshots
 // (plan_snapshot.go).
 func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
-	p := &planner{vg: vg, o: o, done: map[string]bool{}, stack: map[string]bool{}, usedPools: map[string]bool{}}
+	p := &planner{vg: vg, o: o, done: map[string]bool{}, stack: map[string]bool{}, usedPools: map[string]bool{}, refusedLVs: map[*LV]bool{}}
 	for _, lv := range vg.LVs {
 		if seg := lv.Segments[0]; seg.Type == "thin" {
 			p.usedPools[seg.Section.Keys["thin_pool"].Str] = true
@@ -101,7 +101,8 @@ func (vg *VG) Plan(o PlanOptions) ([]Device, error) {
 
 // planner collects the devices of one Plan; done holds the names already planned, stack
 // the sub-LVs being planned (a text whose LVs stand on each other in a circle is refused),
-// refused the LVs left out for a missing PV, fillMissing whether an area on a missing PV
+// refused the LVs left out for a missing PV (refusedLVs: those LVs, an origin for its
+// snapshots), fillMissing whether an area on a missing PV
 // maps an error device in what is being planned, usedPools the names of the pools thin
 // volumes name.
 type planner struct {
@@ -111,6 +112,7 @@ type planner struct {
 	stack       map[string]bool
 	out         []Device
 	refused     []error
+	refusedLVs  map[*LV]bool
 	fillMissing bool
 	usedPools   map[string]bool
 	// layers: the snapshots and external origins (plan_snapshot.go)

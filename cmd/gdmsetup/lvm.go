@@ -300,9 +300,13 @@ func lvmCreate(e *env, devs []lvm.Device) ([]error, error) {
 // table names that do not exist (those of an LV whose activation failed before are tried
 // again, as lvm2 builds each LV's tree afresh). A pool's or cache's metadata is checked
 // first (lvmPoolCheck). A device that fails to create, a pool whose metadata fails its
-// check or whose transaction id is wrong, fails the LV: the devices made for it are removed.
+// check or whose transaction id is wrong, fails the LV: the devices made for it are removed,
+// but for a snapshot that fails to load, its own layers (its -cow and the error devices of
+// its COW's areas on missing PVs): lvm2 then deactivates the origin from its top device,
+// which does not reach them through a snapshot that does not exist, and leaves them.
 func lvmCreateLV(e *env, lv []lvm.Device, planned map[string]lvm.Device) error {
 	var made []string
+	var failedSnapshot string // the UUID of a snapshot whose load failed
 	visiting := map[string]bool{}
 	var ensure func(d lvm.Device) error
 	ensure = func(d lvm.Device) error {
@@ -324,6 +328,9 @@ func lvmCreateLV(e *env, lv []lvm.Device, planned map[string]lvm.Device) error {
 			return err
 		}
 		if err := e.reg.Create(d.Name, d.UUID, targetLines(d.Table), d.Flags == "ro"); err != nil {
+			if len(d.Table) == 1 && d.Table[0].Type == "snapshot" {
+				failedSnapshot = d.UUID
+			}
 			return fmt.Errorf("%s: %w", d.Name, err)
 		}
 		made = append(made, d.Name)
@@ -337,6 +344,9 @@ func lvmCreateLV(e *env, lv []lvm.Device, planned map[string]lvm.Device) error {
 	for _, d := range lv {
 		if err := ensure(d); err != nil {
 			for i := len(made) - 1; i >= 0; i-- {
+				if failedSnapshot != "" && strings.HasPrefix(planned[made[i]].UUID, failedSnapshot+"-") {
+					continue
+				}
 				e.reg.Remove(made[i])
 			}
 			return err

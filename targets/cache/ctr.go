@@ -73,6 +73,15 @@ func newWithClock(ctx *targets.Context, args []string, now func() time.Time) (*C
 	if err := c.parseFeatures(as); err != nil {
 		return nil, err
 	}
+	if c.feat.discardPassdown && !targets.DevSupportsDiscards(c.origin) {
+		// disable_passdown_if_not_supported (an origin over an error target, say),
+		// logged when the table is loaded (io_hints), not when another process
+		// rebuilds it.
+		if !ctx.Restored {
+			ctx.Logf("cache: Origin device (%s) discard unsupported: Disabling discard passdown.", targets.DiskName(c.origin))
+		}
+		c.feat.discardPassdown = false
+	}
 	policyName, ok := as.Shift()
 	if !ok {
 		return nil, targets.Invalid("Insufficient args")

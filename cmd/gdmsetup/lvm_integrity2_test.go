@@ -4,6 +4,7 @@ import (
 	enc "encoding/binary"
 	"encoding/hex"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,6 +121,47 @@ func writeAt(t *testing.T, path string, offBytes int64, data []byte) {
 	if _, err := f.WriteAt(data, offBytes); err != nil {
 		t.Fatalf("%s: %d bytes at byte %d: %v", path, len(data), offBytes, err)
 	}
+}
+
+// corruptHeading matches the oracle's heading for the bytes it overwrote in a leg of rb.
+var corruptHeading = regexp.MustCompile(`^corrupt (\S+) \(n1 is (\S+)\) at sector (\d+) \(`)
+
+// TestLvmIntegrityBitmapCorrupted replays the end of integrity2-oracle.sh: rb, a raid1 with
+// integrity in bitmap mode, written and deactivated, has 4 KiB of its first leg's data
+// overwritten on n1; activated again and read, rb reads as written, the leg's integrity device
+// counts the kernel's mismatches (the read, and raid1's first retry from the same leg), raid1
+// rewrites the block from the other leg, and both legs then read the same, as in the kernel.
+func TestLvmIntegrityBitmapCorrupted(t *testing.T) {
+	s := newSandbox(t)
+	o := integrity2(t)
+	imgs := lvmImages(s, o.disks...)
+	var at int64 = -1
+	for h := range o.blocks {
+		if m := corruptHeading.FindStringSubmatch(h); m != nil {
+			if m[1] != m[2] {
+				t.Fatalf("the oracle overwrote %s, not n1 (%s)", m[1], m[2])
+			}
+			at, _ = strconv.ParseInt(m[3], 10, 64)
+		}
+	}
+	if at < 0 {
+		t.Fatal("no corrupt heading in the oracle's transcript")
+	}
+	const bad = "corrupt\n"
+	writeAt(t, imgs[0], at*512, []byte(strings.Repeat(bad, 4096/len(bad))))
+	s.ok("", append([]string{"lvm", "activate"}, imgs...)...)
+	rbStatus := func(what string) {
+		t.Helper()
+		sameLines(t, what, matching(lines(s.ok("", "status")), `^nvg-rb`), matching(o.blocks[what], `^nvg-rb\S*: \d+ \d+ `))
+	}
+	s.degradedSHA(o, "sha256 (corrupted)")
+	rbStatus("sha256 (corrupted)")
+	s.degradedSHA(o, "sha256 of rb's legs (corrupted, read)")
+	rbStatus("sha256 of rb's legs (corrupted, read)")
+	s.ok("", "message", "nvg-rb", "0", "check")
+	rbStatus("check (corrupted)")
+	s.degradedSHA(o, "sha256 of rb's legs (checked)")
+	s.degradedDeactivate(o)
 }
 
 // TestLvmIntegrityRecalcFromPosition: the recalculation of ri's first leg is taken up where

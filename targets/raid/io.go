@@ -119,21 +119,13 @@ func (r *Raid) copies(sector uint64) []loc {
 }
 
 // readPiece reads a piece within a chunk: raid4/5/6 from its row, the
-// others from the first copy that reads.
+// others from the first copy that reads (raid1 repairing a copy that
+// fails: readCopy).
 func (r *Raid) readPiece(p []byte, sector uint64) error {
 	if r.rt.level >= 4 && r.rt.level <= 6 {
 		return r.readParity(p, sector)
 	}
-	locs := r.copies(sector)
-	for _, l := range r.readOrder(locs, uint64(len(p))/sectorBytes) {
-		m := r.members[l.disk]
-		if _, err := m.data.ReadAt(p, int64(l.sector)*sectorBytes); err != nil {
-			r.fail(l.disk)
-			continue
-		}
-		return nil
-	}
-	return errIO
+	return r.readCopy(p, sector, r.rt.level == 1)
 }
 
 // readOrder is read_balance's choice, simplified: the copies on members

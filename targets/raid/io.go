@@ -21,7 +21,35 @@ var errIO = syscall.EIO
 // ReadAt is raid_map for a read: from the member holding the data, or
 // rebuilt from the others when it has failed or fails now (md_error marks
 // it 'D').
+//
+// A raid1 leg whose read fails is repaired (fixReadError) with every
+// other I/O held off (md freezes the array), then the read is made again;
+// the same failure twice fails the leg.
 func (r *Raid) ReadAt(p []byte, sector uint64) error {
+	fix := r.rt.level == 1
+	var last readFailure
+	for {
+		err := r.readShared(p, sector, fix)
+		var rf *readFailure
+		if !errors.As(err, &rf) {
+			return err
+		}
+		if *rf == last {
+			fix = false
+			continue
+		}
+		last = *rf
+		r.ioMu.Lock()
+		if r.rs == nil {
+			r.fixReadError(rf.disk, rf.sector, rf.lenSectors)
+		}
+		r.ioMu.Unlock()
+	}
+}
+
+// readShared is ReadAt's read, ioMu held shared; with fix a raid1 leg's
+// failed read is returned as a *readFailure.
+func (r *Raid) readShared(p []byte, sector uint64, fix bool) error {
 	r.ioMu.RLock()
 	defer r.ioMu.RUnlock()
 	if err := r.servable(p, sector); err != nil {
@@ -30,7 +58,7 @@ func (r *Raid) ReadAt(p []byte, sector uint64) error {
 	if r.rs != nil {
 		return r.reshapeIO(p, sector, false)
 	}
-	return r.eachPiece(p, sector, r.readPiece)
+	return r.eachPiece(p, sector, func(p []byte, sector uint64) error { return r.readPiece(p, sector, fix) })
 }
 
 // servable refuses I/O past the array md serves, smaller than the table
@@ -119,13 +147,12 @@ func (r *Raid) copies(sector uint64) []loc {
 }
 
 // readPiece reads a piece within a chunk: raid4/5/6 from its row, the
-// others from the first copy that reads (raid1 repairing a copy that
-// fails: readCopy).
-func (r *Raid) readPiece(p []byte, sector uint64) error {
+// others from the first copy that reads (readCopy).
+func (r *Raid) readPiece(p []byte, sector uint64, fix bool) error {
 	if r.rt.level >= 4 && r.rt.level <= 6 {
 		return r.readParity(p, sector)
 	}
-	return r.readCopy(p, sector, r.rt.level == 1)
+	return r.readCopy(p, sector, fix)
 }
 
 // readOrder is read_balance's choice, simplified: the copies on members

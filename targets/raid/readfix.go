@@ -1,26 +1,37 @@
 package raid
 
-import "github.com/gdmsetup/gdmsetup/targets"
+import (
+	"fmt"
+
+	"github.com/gdmsetup/gdmsetup/targets"
+)
+
+// readFailure is a raid1 leg's failed read ReadAt repairs: the member,
+// and the members' sectors read.
+type readFailure struct {
+	disk               int
+	sector, lenSectors uint64
+}
+
+func (f *readFailure) Error() string {
+	return fmt.Sprintf("raid1 leg %d: read of %d sectors at sector %d failed", f.disk, f.lenSectors, f.sector)
+}
 
 // readCopy reads a piece (raid0, raid1, raid10) from the first copy that
 // reads. A member whose read fails is failed (md_error), but for raid1
-// when fix is set: there the read is repaired first (handle_read_error's
-// fix_read_error) and the piece read again from read_balance's choice;
-// only a page no copy reads fails the member. The last leg holding the
-// data is never repaired: its error goes up (raid1_end_read_request).
+// when fix is set: the failure is returned as a *readFailure for ReadAt to
+// repair (handle_read_error). The last leg holding the data is never
+// repaired: its error goes up (raid1_end_read_request).
 func (r *Raid) readCopy(p []byte, sector uint64, fix bool) error {
 	lenSectors := uint64(len(p)) / sectorBytes
 	for _, l := range r.readOrder(r.copies(sector), lenSectors) {
 		if _, err := r.members[l.disk].data.ReadAt(p, int64(l.sector)*sectorBytes); err == nil {
 			return nil
 		}
-		if !fix || r.onlyCopy(l.disk) {
-			r.fail(l.disk)
-			continue
+		if fix && !r.onlyCopy(l.disk) {
+			return &readFailure{l.disk, l.sector, lenSectors}
 		}
-		if r.fixReadError(l.disk, l.sector, lenSectors) {
-			return r.readCopy(p, sector, false)
-		}
+		r.fail(l.disk)
 	}
 	return errIO
 }
@@ -47,8 +58,8 @@ func (r *Raid) inSyncMember(i int) bool {
 // to the members from the one before it back to bad, bad included, and
 // read back from them. A write that fails fails its member. A page no
 // member reads fails bad (dm-raid keeps no bad block list) and ends the
-// fix; fixReadError reports whether every page was read.
-func (r *Raid) fixReadError(bad int, sector, lenSectors uint64) bool {
+// fix. ioMu held exclusively.
+func (r *Raid) fixReadError(bad int, sector, lenSectors uint64) {
 	n := len(r.members)
 	page := make([]byte, pageSectors*sectorBytes)
 	check := make([]byte, pageSectors*sectorBytes)
@@ -69,7 +80,7 @@ func (r *Raid) fixReadError(bad int, sector, lenSectors uint64) bool {
 		}
 		if good < 0 {
 			r.fail(bad)
-			return false
+			return
 		}
 		for d := good; d != bad; {
 			d = (d + n - 1) % n
@@ -87,5 +98,4 @@ func (r *Raid) fixReadError(bad int, sector, lenSectors uint64) bool {
 		}
 		sector, lenSectors = sector+s, lenSectors-s
 	}
-	return true
 }

@@ -2,6 +2,7 @@ package integrity
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -237,6 +238,28 @@ func TestRecalculate(t *testing.T) {
 		t.Fatalf("table %q", x.Table())
 	}
 	dmtest.MustEqual(t, "recalculated data", dmtest.ReadAt(t, x, 0, len(data)), data)
+	e.Remove(x)
+}
+
+// TestRecalculateEndOnDevice: the chunk that takes the recalculation to
+// its end also writes the superblock, so that a stop right after it (a
+// process closing) cannot leave the device's recalc_sector behind the one
+// in memory, which SaveState hands to the next process.
+func TestRecalculateEndOnDevice(t *testing.T) {
+	e := newEnv(t)
+	d := e.Sparse("d", 4<<20)
+	x := e.Create(2048, "d 0 - D 2 internal_hash:crc32c recalculate")
+	x.haltBackground()
+	x.mu.Lock()
+	x.sb.setRecalcSector(0)
+	for more := true; more && !t.Failed(); {
+		more = x.recalcChunk()
+		onDisk := binary.LittleEndian.Uint64(dmtest.FileBytes(t, d, offRecalcSector, 8))
+		if x.sb.recalcSector() >= x.geo.provided && onDisk != x.sb.recalcSector() {
+			t.Errorf("recalculation ended at sector %d, the device's superblock says %d", x.sb.recalcSector(), onDisk)
+		}
+	}
+	x.mu.Unlock()
 	e.Remove(x)
 }
 

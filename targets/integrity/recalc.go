@@ -83,24 +83,30 @@ func (x *Integrity) finishRecalc() {
 	}
 }
 
-// recalcChunk is one pass of integrity_recalc's loop: the tags of up to
-// recalcSectors (in one area; in mode B only the dirty part) computed
-// from the data and written, recalc_sector moved on. It reports whether
-// there is more; at the end the superblock is written.
+// recalcChunk is one pass of integrity_recalc's loop (recalcRange), and
+// endRecalc once it reaches the end. It reports whether there is more.
+// recalc_sector is below the end when it is called (recalcPending).
 func (x *Integrity) recalcChunk() bool {
+	if !x.recalcRange() {
+		return false
+	}
+	if x.sb.recalcSector() < x.geo.provided {
+		return true
+	}
+	x.endRecalc()
+	return false
+}
+
+// recalcRange computes the tags of up to recalcSectors from recalc_sector
+// (in one area; in mode B only the dirty part) from the data, writes them
+// and moves recalc_sector on, the range locked against I/O meanwhile. It
+// reports false when the target failed.
+func (x *Integrity) recalcRange() bool {
 	g := &x.geo
 	if x.failed != 0 {
 		return false
 	}
 	ls := x.sb.recalcSector()
-	if ls >= g.provided {
-		if x.bitmap != nil {
-			x.bitmap.recalc.clearRange(0, g.provided)
-			x.bitmap.flush()
-		}
-		x.recalcWriteSuper()
-		return false
-	}
 	a := g.areaOffset(ls)
 	n := min(uint64(recalcSectors), g.provided-ls)
 	if !g.metaDev {
@@ -155,4 +161,17 @@ func (x *Integrity) recalcChunk() bool {
 	}
 	x.sb.setRecalcSector(rangeStart + rangeLen)
 	return true
+}
+
+// endRecalc is integrity_recalc's end: in mode B the recalculation bitmap
+// cleared and flushed, then the superblock written with recalc_sector at the
+// end. recalcChunk runs it right after the chunk that reaches the end, with
+// no stop between them, so that the position on the device agrees with the
+// one in memory (which SaveState keeps for the next process).
+func (x *Integrity) endRecalc() {
+	if x.bitmap != nil {
+		x.bitmap.recalc.clearRange(0, x.geo.provided)
+		x.bitmap.flush()
+	}
+	x.recalcWriteSuper()
 }

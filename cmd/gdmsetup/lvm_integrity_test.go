@@ -6,11 +6,8 @@ import (
 	"hash/crc32"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/gdmsetup/gdmsetup/internal/dmtest"
 )
 
 // lvmIntegrityDisks are the disks testdata/lvm/integrity-oracle.sh ran on, in the guest's
@@ -34,10 +31,7 @@ func TestLvmIntegrityActivateIsLvm2s(t *testing.T) {
 	s.sameDevicesAsLvm2("vgchange -ay", oracle["vgchange -ay"], imgs)
 	sameLines(t, "status", lines(s.ok("", "status")), matching(oracle["status"], `^\S+: \d+ \d+ `))
 	s.sameSHAAsLvm2("", oracle["sha256"])
-	s.ok("", "lvm", "deactivate", "ivg")
-	if out := s.ok("", "ls"); out != "No devices found\n" {
-		t.Fatalf("after deactivate: %q", out)
-	}
+	s.lvmDeactivate("ivg")
 }
 
 // TestLvmIntegrityWriteBack writes into every LV, deactivates, activates again: the bytes
@@ -45,21 +39,7 @@ func TestLvmIntegrityActivateIsLvm2s(t *testing.T) {
 // images of each raid1 read the same.
 func TestLvmIntegrityWriteBack(t *testing.T) {
 	s := newSandbox(t)
-	imgs := lvmImages(s, lvmIntegrityDisks...)
-	activate := append([]string{"lvm", "activate"}, imgs...)
-	s.ok("", activate...)
-	data := string(dmtest.Random(192 << 10))
-	const off = 512<<10 + 4096
-	for _, lv := range lvmIntegrityLVs {
-		s.ok(data, "write", lv, "--offset", strconv.Itoa(off))
-	}
-	s.ok("", "lvm", "deactivate", "ivg")
-	s.ok("", activate...)
-	for _, lv := range lvmIntegrityLVs {
-		if got := s.ok("", "read", lv, "--offset", strconv.Itoa(off), "--length", strconv.Itoa(len(data))); got != data {
-			t.Errorf("%s: the bytes written do not read back", lv)
-		}
-	}
+	s.lvmWriteBack(lvmImages(s, lvmIntegrityDisks...), "ivg", lvmIntegrityLVs, 192<<10, 512<<10+4096)
 	for _, l := range lines(s.ok("", "status")) {
 		f := strings.Fields(l)
 		switch {

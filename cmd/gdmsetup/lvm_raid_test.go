@@ -109,24 +109,7 @@ func odBytes(t *testing.T, out []string) []byte {
 func TestLvmRaidWriteBack(t *testing.T) {
 	s := newSandbox(t)
 	imgs := lvmImages(s, lvmRaidDisks...)
-	activate := append([]string{"lvm", "activate"}, imgs...)
-	s.ok("", activate...)
-	data := string(dmtest.Random(320 << 10))
-	const off = 1<<20 + 4096
-	for _, lv := range lvmRaidLVs {
-		s.ok(data, "write", lv, "--offset", strconv.Itoa(off))
-	}
-	s.ok("", "lvm", "deactivate", "raid-vg")
-	if out := s.ok("", "ls"); out != "No devices found\n" {
-		t.Fatalf("after deactivate: %q", out)
-	}
-	s.ok("", activate...)
-	for _, lv := range lvmRaidLVs {
-		got := s.ok("", "read", lv, "--offset", strconv.Itoa(off), "--length", strconv.Itoa(len(data)))
-		if got != data {
-			t.Errorf("%s: the bytes written do not read back", lv)
-		}
-	}
+	s.lvmWriteBack(imgs, "raid-vg", lvmRaidLVs, 320<<10, 1<<20+4096)
 	for _, l := range lines(s.ok("", "status")) {
 		f := strings.Fields(l)
 		switch {

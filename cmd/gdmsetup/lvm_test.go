@@ -140,6 +140,35 @@ func (s *sandbox) sameDevicesAsLvm2(what string, block, imgs []string) {
 	}
 }
 
+// lvmWriteBack activates imgs, writes dataBytes of random bytes at offBytes into each of lvs,
+// deactivates vg (lvmDeactivate), activates imgs again and fails the test for each LV that
+// does not read the bytes back. The VG is left active.
+func (s *sandbox) lvmWriteBack(imgs []string, vg string, lvs []string, dataBytes, offBytes int) {
+	s.t.Helper()
+	activate := append([]string{"lvm", "activate"}, imgs...)
+	s.ok("", activate...)
+	data := string(dmtest.Random(dataBytes))
+	for _, lv := range lvs {
+		s.ok(data, "write", lv, "--offset", strconv.Itoa(offBytes))
+	}
+	s.lvmDeactivate(vg)
+	s.ok("", activate...)
+	for _, lv := range lvs {
+		if got := s.ok("", "read", lv, "--offset", strconv.Itoa(offBytes), "--length", strconv.Itoa(dataBytes)); got != data {
+			s.t.Errorf("%s: the bytes written do not read back", lv)
+		}
+	}
+}
+
+// lvmDeactivate runs `lvm deactivate VG...` and fails the test unless no device is left.
+func (s *sandbox) lvmDeactivate(vgs ...string) {
+	s.t.Helper()
+	s.ok("", append([]string{"lvm", "deactivate"}, vgs...)...)
+	if out := s.ok("", "ls"); out != "No devices found\n" {
+		s.t.Fatalf("after lvm deactivate %s: %q", strings.Join(vgs, " "), out)
+	}
+}
+
 // lvSHA is the SHA-256 of a device's whole content, read through gdmsetup.
 func (s *sandbox) lvSHA(name string) string {
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(s.ok("", "read", name))))
@@ -186,10 +215,7 @@ func TestLvmWriteBack(t *testing.T) {
 	data := string(dmtest.Random(192 << 10))
 	s.ok(data, "write", "vg-thin1", "--offset", "3145728")
 	s.ok(data, "write", "other--vg-my--lv", "--offset", strconv.Itoa(73728*512-65536))
-	s.ok("", "lvm", "deactivate", "vg", "other-vg")
-	if out := s.ok("", "ls"); out != "No devices found\n" {
-		t.Fatalf("after deactivate: %q", out)
-	}
+	s.lvmDeactivate("vg", "other-vg")
 	s.ok("", activate...)
 	for _, c := range []struct {
 		name string
@@ -389,10 +415,7 @@ func TestLvmPartial(t *testing.T) {
 	if r := s.run("", "lvm", "activate", "--activationmode", "all", imgs[0]); r.code == 0 || !strings.Contains(r.stderr, `--activationmode "all": expected complete, degraded or partial`) {
 		t.Errorf("bad --activationmode: exit %d, stderr %q", r.code, r.stderr)
 	}
-	s.ok("", "lvm", "deactivate", "vg")
-	if out := s.ok("", "ls"); out != "No devices found\n" {
-		t.Errorf("deactivate left %q", out)
-	}
+	s.lvmDeactivate("vg")
 }
 
 // TestLvmDegraded activates raid and mirror LVs whose VG misses one of its three PVs in each

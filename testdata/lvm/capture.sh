@@ -1,7 +1,8 @@
 #!/bin/bash
 # capture.sh [NAME]: runs NAME-oracle.sh (default lvm) in the kernel oracle (/work/shared/oracle,
-# or $ORACLE) with the host's lvm binary, its libraries and coreutils dd on the "tools" disk, and
-# two partitioned disks made here (mbr: sfdisk, gpt: sgdisk) beside the script's declared disks;
+# or $ORACLE) with the host's lvm binary, its libraries, coreutils dd and guest-lib.sh on the
+# "tools" disk, and two partitioned disks made here (mbr: sfdisk, gpt: sgdisk) beside the
+# script's declared disks;
 # keeps the transcript (NAME-oracle.out) and, gzipped, the disks the script's "# keep:" line names.
 # With FROM=DIR the declared disks are DIR's images (copied, not made afresh).
 # TIMEOUT=SECS gives the run longer than 300 s (under TCG a script that waits for syncs needs it).
@@ -14,7 +15,7 @@ keep="$(sed -n 's/^# keep: //p' "$script")"
 d="$(mktemp -d)"
 trap 'rm -rf "$d"' EXIT
 mkdir -p "$d/t/lib"
-cp /usr/sbin/lvm /usr/bin/dd "$d/t/"
+cp /usr/sbin/lvm /usr/bin/dd "$here/guest-lib.sh" "$d/t/"
 ldd /usr/sbin/lvm | awk '/=> \//{print $3}' | xargs -I{} cp -L {} "$d/t/lib/"
 tar cf "$d/tools.img" -C "$d/t" .
 truncate -s 48M "$d/mbr.img" "$d/gpt.img"

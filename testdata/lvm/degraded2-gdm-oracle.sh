@@ -11,43 +11,5 @@
 # oracle-disk: g5 16M
 set -e
 mkdir -p /tmp/t && cd /tmp/t && tar xf /dev/oracle/tools
-export LD_LIBRARY_PATH=/tmp/t/lib
-mkdir -p /run/lock/lvm /etc/lvm /run/lvm
-C='--config=activation{udev_sync=0 udev_rules=0 monitoring=0} devices{obtain_device_list_from_udev=0 use_devicesfile=0} global{use_lvmpolld=0}'
-lvm() { cmd=$1; shift; /tmp/t/lvm "$cmd" "$C" "$@"; }
-synced() {
-	dmsetup status | awk '
-		$4 == "raid" { split($8, a, "/"); if ($7 ~ /[^A]/ || a[1] != a[2] || $9 != "idle") n++ }
-		END { exit n > 0 }'
-}
-waitsync() {
-	i=0
-	until synced; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || { echo "not in sync:"; dmsetup status; exit 1; }
-		sleep 1
-	done
-}
-dmesg -c >/dev/null
-echo "== vgchange -ay"
-lvm vgchange -q -ay gvg
-echo "== status at once"
-dmsetup status | grep ' raid '
-waitsync
-echo "== kernel messages"
-dmesg -c | grep -iE 'md:|md/|raid|bitmap' | grep -v 'discard' || true
-echo "== sha256"
-for lv in r6 r10 r4; do
-	echo "gvg-$lv $(sha256sum < /dev/mapper/gvg-$lv | cut -c1-64)"
-done
-echo "== check"
-for lv in r6 r10 r4; do
-	lvm lvchange -q --syncaction check gvg/$lv
-	sleep 1
-	waitsync
-done
-dmsetup status | grep ' raid '
-lvm lvs -o lv_name,raid_sync_action,raid_mismatch_count --noheadings gvg
-echo "== kernel messages after the check"
-dmesg -c | grep -iE 'md:|md/|mismatch' | grep -v 'discard' || true
-lvm vgchange -q -an gvg
+. /tmp/t/guest-lib.sh
+kernel_reads gvg r6 r10 r4
